@@ -1,0 +1,96 @@
+/**
+ * Time source injected into core logic, so protocol code runs in virtual time under test
+ * and in real time in the daemons. Core code never calls Date.now() or setTimeout directly.
+ */
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds on this host's monotonic clock. Only differences are meaningful. */
+  now(): number;
+  /** Runs `fn` after `ms` milliseconds. */
+  setTimer(ms: number, fn: () => void): Timer;
+}
+
+/** Real time: a monotonic clock (performance.now) and Node's timers, with an optional offset. */
+export class SystemClock implements Clock {
+  /** @param offsetMs added to every reading; tests use it to prove nothing relies on synchronised clocks. */
+  constructor(private readonly offsetMs = 0) {}
+
+  now(): number {
+    return performance.now() + this.offsetMs;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    handle.unref?.();
+    return { cancel: () => clearTimeout(handle) };
+  }
+}
+
+interface Scheduled {
+  at: number;
+  order: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Virtual time for tests and simulations: timers fire only when the test advances the clock,
+ * in deadline order (ties in scheduling order), so runs are deterministic.
+ */
+export class VirtualClock implements Clock {
+  private current: number;
+  private order = 0;
+  private queue: Scheduled[] = [];
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const entry: Scheduled = { at: this.current + Math.max(0, ms), order: this.order++, fn, cancelled: false };
+    this.insert(entry);
+    return { cancel: () => { entry.cancelled = true; } };
+  }
+
+  /** Number of timers still waiting to fire. */
+  pending(): number {
+    return this.queue.filter((e) => !e.cancelled).length;
+  }
+
+  /** Advances time by `ms`, firing every timer due on the way (including ones they schedule). */
+  advance(ms: number): void {
+    this.runUntil(this.current + ms);
+  }
+
+  runUntil(deadline: number): void {
+    for (;;) {
+      const next = this.queue[0];
+      if (next === undefined || next.at > deadline) break;
+      this.queue.shift();
+      if (next.cancelled) continue;
+      this.current = next.at;
+      next.fn();
+    }
+    this.current = Math.max(this.current, deadline);
+  }
+
+  private insert(entry: Scheduled): void {
+    // Binary search keeps the queue sorted by (at, order).
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = this.queue[mid]!;
+      if (other.at < entry.at || (other.at === entry.at && other.order < entry.order)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, entry);
+  }
+}
