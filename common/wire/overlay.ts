@@ -1,0 +1,252 @@
+/**
+ * Overlay messages between nodes (and the client's POP pings), one per UDP datagram.
+ *
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  magic 0x4F   |  version 1    |     type      |  from length  |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  from (sender's node name, UTF-8) ...                         |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  body ...                                                     |
+ *
+ * Bodies: DATA = movie length (1 byte), movie name, one RTP packet (forwarded untouched);
+ * HELLO = seq, sentAtUs, echoSeq, echoSentAtUs, holdUs (5 x uint32, big-endian), so a single
+ * periodic packet per direction both proves liveness and measures RTT with the sender's own
+ * clock only; every other type = a JSON object validated field by field.
+ */
+import { type Decoded, fail, ok } from './result.ts';
+
+export const OVERLAY_MAGIC = 0x4f;
+export const OVERLAY_VERSION = 1;
+export const OVERLAY_HEADER_BYTES = 4;
+/** Largest datagram we send or accept: fits a 1500-byte MTU with IPv4 and UDP headers. */
+export const MAX_OVERLAY_DATAGRAM = 1472;
+export const MAX_NAME_BYTES = 64;
+/** Bounds on lists in control messages: a probe's visited list, a join's path, a catalogue. */
+export const MAX_PATH_LENGTH = 64;
+export const MAX_CATALOGUE = 256;
+
+export const MessageType = {
+  data: 1,
+  hello: 2,
+  status: 10,
+  join: 11,
+  joinAck: 12,
+  nak: 13,
+  leave: 14,
+  ping: 15,
+  pong: 16,
+  carrying: 17,
+} as const;
+
+export interface MovieInfo {
+  readonly name: string;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+}
+
+export interface DataMessage { readonly type: 'data'; readonly movie: string; readonly rtp: Buffer }
+export interface HelloMessage {
+  readonly type: 'hello';
+  readonly seq: number;
+  /** Sender's clock in microseconds, modulo 2^32. */
+  readonly sentAtUs: number;
+  /** Last hello received from the peer (0 when none) and how long we held it before this send. */
+  readonly echoSeq: number;
+  readonly echoSentAtUs: number;
+  readonly holdUs: number;
+}
+/** Flooded by servers: the metric is accumulated hop by hop from measured link RTTs, never from clocks. */
+export interface StatusMessage {
+  readonly type: 'status';
+  readonly server: string;
+  readonly seq: number;
+  readonly latencyMs: number;
+  readonly hops: number;
+  readonly visited: readonly string[];
+  readonly catalogue: readonly MovieInfo[];
+}
+/** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
+export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[] }
+/** Accepts a join; `rootPath` = source first, the acknowledging node last. */
+export interface JoinAckMessage { readonly type: 'join-ack'; readonly movie: string; readonly rootPath: readonly string[] }
+export type NakReason = 'unknown-movie' | 'no-route' | 'loop' | 'timeout' | 'overloaded';
+export interface NakMessage { readonly type: 'nak'; readonly movie: string; readonly reason: NakReason; readonly detail: string }
+export interface LeaveMessage { readonly type: 'leave'; readonly movie: string }
+export interface PingMessage { readonly type: 'ping'; readonly id: number; readonly sentAt: number }
+export interface PongMessage { readonly type: 'pong'; readonly id: number; readonly sentAt: number; readonly node: string }
+/** Which movies the sender currently carries, so neighbours can join at the nearest copy. */
+export interface CarryingMessage { readonly type: 'carrying'; readonly movies: readonly string[] }
+
+export type ControlMessage =
+  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage;
+export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
+
+export interface OverlayPacket { readonly from: string; readonly message: OverlayMessage }
+
+const NAK_REASONS: readonly NakReason[] = ['unknown-movie', 'no-route', 'loop', 'timeout', 'overloaded'];
+const HELLO_BODY_BYTES = 20;
+
+function header(type: number, from: string): Buffer {
+  const name = Buffer.from(from, 'utf8');
+  if (name.length === 0 || name.length > MAX_NAME_BYTES) throw new RangeError(`node name must be 1..${MAX_NAME_BYTES} bytes: ${from}`);
+  const out = Buffer.allocUnsafe(OVERLAY_HEADER_BYTES + name.length);
+  out[0] = OVERLAY_MAGIC;
+  out[1] = OVERLAY_VERSION;
+  out[2] = type;
+  out[3] = name.length;
+  name.copy(out, OVERLAY_HEADER_BYTES);
+  return out;
+}
+
+/** Encodes a DATA packet; relays call this once per packet and send the same buffer to every branch. */
+export function encodeData(from: string, movie: string, rtp: Buffer): Buffer {
+  const head = header(MessageType.data, from);
+  const name = Buffer.from(movie, 'utf8');
+  if (name.length === 0 || name.length > 255) throw new RangeError(`movie name must be 1..255 bytes: ${movie}`);
+  return Buffer.concat([head, Buffer.from([name.length]), name, rtp]);
+}
+
+export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
+  switch (msg.type) {
+    case 'data':
+      return encodeData(from, msg.movie, msg.rtp);
+    case 'hello': {
+      const body = Buffer.allocUnsafe(HELLO_BODY_BYTES);
+      body.writeUInt32BE(msg.seq >>> 0, 0);
+      body.writeUInt32BE(msg.sentAtUs >>> 0, 4);
+      body.writeUInt32BE(msg.echoSeq >>> 0, 8);
+      body.writeUInt32BE(msg.echoSentAtUs >>> 0, 12);
+      body.writeUInt32BE(msg.holdUs >>> 0, 16);
+      return Buffer.concat([header(MessageType.hello, from), body]);
+    }
+    default: {
+      const { type, ...fields } = msg;
+      return Buffer.concat([header(controlTypeCode(type), from), Buffer.from(JSON.stringify(fields), 'utf8')]);
+    }
+  }
+}
+
+function controlTypeCode(type: ControlMessage['type']): number {
+  switch (type) {
+    case 'status': return MessageType.status;
+    case 'join': return MessageType.join;
+    case 'join-ack': return MessageType.joinAck;
+    case 'nak': return MessageType.nak;
+    case 'leave': return MessageType.leave;
+    case 'ping': return MessageType.ping;
+    case 'pong': return MessageType.pong;
+    case 'carrying': return MessageType.carrying;
+  }
+}
+
+export function decodeOverlay(buf: Buffer): Decoded<OverlayPacket> {
+  if (buf.length > MAX_OVERLAY_DATAGRAM) return fail('oversize');
+  if (buf.length < OVERLAY_HEADER_BYTES) return fail('truncated');
+  if (buf[0] !== OVERLAY_MAGIC) return fail('malformed');
+  if (buf[1] !== OVERLAY_VERSION) return fail('unsupported');
+  const type = buf[2]!;
+  const nameLength = buf[3]!;
+  if (nameLength === 0 || nameLength > MAX_NAME_BYTES) return fail('malformed');
+  const bodyStart = OVERLAY_HEADER_BYTES + nameLength;
+  if (buf.length < bodyStart) return fail('truncated');
+  const from = buf.toString('utf8', OVERLAY_HEADER_BYTES, bodyStart);
+  const body = buf.subarray(bodyStart);
+  const message = decodeBody(type, body);
+  if (!message.ok) return message;
+  return ok({ from, message: message.value });
+}
+
+function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
+  if (type === MessageType.data) {
+    if (body.length < 1) return fail('truncated');
+    const movieLength = body[0]!;
+    if (movieLength === 0) return fail('malformed');
+    if (body.length < 1 + movieLength + 12) return fail('truncated');
+    return ok({ type: 'data', movie: body.toString('utf8', 1, 1 + movieLength), rtp: body.subarray(1 + movieLength) });
+  }
+  if (type === MessageType.hello) {
+    if (body.length < HELLO_BODY_BYTES) return fail('truncated');
+    return ok({
+      type: 'hello',
+      seq: body.readUInt32BE(0),
+      sentAtUs: body.readUInt32BE(4),
+      echoSeq: body.readUInt32BE(8),
+      echoSentAtUs: body.readUInt32BE(12),
+      holdUs: body.readUInt32BE(16),
+    });
+  }
+  const kind = CONTROL_BY_CODE.get(type);
+  if (kind === undefined) return fail('unsupported');
+  let fields: unknown;
+  try {
+    fields = JSON.parse(body.toString('utf8'));
+  } catch {
+    return fail(body.length === 0 ? 'truncated' : 'malformed');
+  }
+  if (!isRecord(fields)) return fail('malformed');
+  const msg = kind(fields);
+  return msg === undefined ? fail('malformed') : ok(msg);
+}
+
+type Fields = Record<string, unknown>;
+
+const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefined>([
+  [MessageType.status, (f) => {
+    const { server, seq, latencyMs, hops, visited, catalogue } = f;
+    if (!isName(server) || !isCount(seq) || !isMetric(latencyMs) || !isCount(hops)) return undefined;
+    if (!isNameList(visited) || !Array.isArray(catalogue) || catalogue.length > MAX_CATALOGUE) return undefined;
+    const movies: MovieInfo[] = [];
+    for (const m of catalogue) {
+      const info = asMovieInfo(m);
+      if (info === undefined) return undefined;
+      movies.push(info);
+    }
+    return { type: 'status', server, seq, latencyMs, hops, visited, catalogue: movies };
+  }],
+  [MessageType.join, (f) => (isMovie(f.movie) && isNameList(f.path) && f.path.length > 0 ? { type: 'join', movie: f.movie, path: f.path } : undefined)],
+  [MessageType.joinAck, (f) => (isMovie(f.movie) && isNameList(f.rootPath) && f.rootPath.length > 0 ? { type: 'join-ack', movie: f.movie, rootPath: f.rootPath } : undefined)],
+  [MessageType.nak, (f) => {
+    const reason = NAK_REASONS.find((r) => r === f.reason);
+    if (!isMovie(f.movie) || reason === undefined || typeof f.detail !== 'string' || f.detail.length > 512) return undefined;
+    return { type: 'nak', movie: f.movie, reason, detail: f.detail };
+  }],
+  [MessageType.leave, (f) => (isMovie(f.movie) ? { type: 'leave', movie: f.movie } : undefined)],
+  [MessageType.ping, (f) => (isCount(f.id) && isMetric(f.sentAt) ? { type: 'ping', id: f.id, sentAt: f.sentAt } : undefined)],
+  [MessageType.pong, (f) => (isCount(f.id) && isMetric(f.sentAt) && isName(f.node) ? { type: 'pong', id: f.id, sentAt: f.sentAt, node: f.node } : undefined)],
+  [MessageType.carrying, (f) => (Array.isArray(f.movies) && f.movies.length <= MAX_CATALOGUE && f.movies.every(isMovie) ? { type: 'carrying', movies: f.movies } : undefined)],
+]);
+
+function isRecord(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_NAME_BYTES;
+}
+
+function isMovie(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= 255;
+}
+
+function isNameList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= MAX_PATH_LENGTH && v.every(isName);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+function isMetric(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+function asMovieInfo(v: unknown): MovieInfo | undefined {
+  if (!isRecord(v)) return undefined;
+  const { name, fps, width, height, frames } = v;
+  if (!isMovie(name) || !isMetric(fps) || fps === 0 || !isCount(width) || !isCount(height) || !isCount(frames)) return undefined;
+  return { name, fps, width, height, frames };
+}

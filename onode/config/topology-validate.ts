@@ -1,0 +1,213 @@
+/**
+ * Checks both file formats share, once each parser has turned its syntax into a draft: address
+ * ownership, servers and the bootstrapper, client attachment, the addresses links use, and the
+ * warnings for hosts the overlay cannot reach.
+ */
+import type { OverlayLink, Role, Topology, TopologyClient, TopologyNode } from './topology.ts';
+import { TopologyError } from './topology-error.ts';
+import { at } from './topology-fields.ts';
+import { sameSlash24 } from './topology-ipv4.ts';
+
+export interface DraftNode {
+  readonly name: string;
+  readonly role: Role;
+  readonly addresses: readonly string[];
+  readonly clientAddresses: readonly string[];
+}
+
+export interface DraftLink {
+  readonly a: string;
+  readonly b: string;
+  /** null: choose by the /24 rule (see addressToReach). */
+  readonly addressOfA: string | null;
+  readonly addressOfB: string | null;
+  readonly delayMs: number;
+  readonly lossPct: number;
+  readonly rateKbps: number | null;
+}
+
+export interface DraftClient {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly pop: string | null;
+}
+
+/** How the format spells things, so shared checks point at the fields the user actually wrote. */
+export interface Syntax {
+  readonly format: 'native' | 'legacy';
+  /** 'addresses' (native) or 'names' (legacy). */
+  readonly addressesField: string;
+  /** 'clientAddresses' (native) or 'pop' (legacy). */
+  readonly clientAddressesField: string;
+  /** Where "there is no server" is reported. */
+  readonly nodesWhere: string;
+  /** How to declare a server in this format. */
+  readonly serverFix: string;
+}
+
+export interface Draft {
+  readonly source: string;
+  readonly syntax: Syntax;
+  /** In file order. */
+  readonly nodes: readonly DraftNode[];
+  readonly links: readonly DraftLink[];
+  readonly clients: readonly DraftClient[];
+  /** Requested bootstrapper (option or file), or null for the first server. */
+  readonly bootstrapper: string | null;
+  /** Where the requested bootstrapper came from, e.g. "option --bootstrapper". */
+  readonly bootstrapperWhere: string;
+  /** Warnings the parser already found. */
+  readonly warnings: readonly string[];
+}
+
+export function nodeWhere(name: string): string {
+  return `node '${name}'`;
+}
+
+export function clientWhere(name: string): string {
+  return `client '${name}'`;
+}
+
+/**
+ * Every address belongs to one host. Parsers that resolve addresses to nodes (legacy
+ * neighbours) call this first; buildTopology calls it again.
+ */
+export function checkUniqueAddresses(source: string, syntax: Syntax, nodes: readonly DraftNode[], clients: readonly DraftClient[]): void {
+  const owners = new Map<string, string>();
+  const claim = (address: string, owner: string, field: string): void => {
+    const existing = owners.get(address);
+    if (existing !== undefined) {
+      throw new TopologyError(source, at(owner, field), `'${address}' is also an address of ${existing}`, 'give every host its own addresses');
+    }
+    owners.set(address, owner);
+  };
+  for (const node of nodes) {
+    node.addresses.forEach((address, i) => claim(address, nodeWhere(node.name), `${syntax.addressesField}[${i}]`));
+  }
+  for (const client of clients) {
+    client.addresses.forEach((address, i) => claim(address, clientWhere(client.name), `addresses[${i}]`));
+  }
+}
+
+/** Validates a draft and builds the immutable Topology. @throws TopologyError */
+export function buildTopology(draft: Draft): Topology {
+  const { source, syntax } = draft;
+  checkUniqueAddresses(source, syntax, draft.nodes, draft.clients);
+  checkClientAddresses(draft);
+  const bootstrapper = chooseBootstrapper(draft);
+  const byName = new Map(draft.nodes.map((n) => [n.name, n]));
+  checkClientAttachments(draft, byName);
+
+  const nodes = new Map<string, TopologyNode>();
+  for (const n of draft.nodes) {
+    nodes.set(n.name, Object.freeze({ name: n.name, role: n.role, addresses: Object.freeze([...n.addresses]), clientAddresses: Object.freeze([...n.clientAddresses]) }));
+  }
+  const links: OverlayLink[] = draft.links.map((l) => {
+    const a = byName.get(l.a);
+    const b = byName.get(l.b);
+    if (a === undefined || b === undefined) throw new Error(`draft link ${l.a}-${l.b} names an unknown node`); // parsers check this
+    return Object.freeze({
+      a: l.a,
+      b: l.b,
+      addressOfA: l.addressOfA ?? addressToReach(b, a),
+      addressOfB: l.addressOfB ?? addressToReach(a, b),
+      delayMs: l.delayMs,
+      lossPct: l.lossPct,
+      rateKbps: l.rateKbps,
+    });
+  });
+  const clients = new Map<string, TopologyClient>();
+  for (const c of draft.clients) {
+    clients.set(c.name, Object.freeze({ name: c.name, addresses: Object.freeze([...c.addresses]), pop: c.pop }));
+  }
+  const warnings = [...draft.warnings, ...reachabilityWarnings(draft), ...clientWarnings(draft, byName)];
+  return Object.freeze({ source, format: syntax.format, bootstrapper, nodes, links: Object.freeze(links), clients, warnings: Object.freeze(warnings) });
+}
+
+/**
+ * The address `from` uses to reach `to` when the file does not say: the address of `to` on a
+ * /24 shared with `from` (they are directly linked), else `to`'s primary address.
+ */
+export function addressToReach(from: DraftNode, to: DraftNode): string {
+  const direct = to.addresses.find((t) => from.addresses.some((f) => sameSlash24(f, t)));
+  return direct ?? to.addresses[0] ?? '';
+}
+
+function checkClientAddresses({ source, syntax, nodes }: Draft): void {
+  for (const node of nodes) {
+    node.clientAddresses.forEach((address, i) => {
+      if (!node.addresses.includes(address)) {
+        throw new TopologyError(
+          source,
+          at(nodeWhere(node.name), `${syntax.clientAddressesField}[${i}]`),
+          `'${address}' is not one of the node's ${syntax.addressesField}`,
+          `add it to ${syntax.addressesField} too (clients connect to one of the POP's own addresses)`,
+        );
+      }
+    });
+  }
+}
+
+function chooseBootstrapper({ source, syntax, nodes, bootstrapper, bootstrapperWhere }: Draft): string {
+  const servers = nodes.filter((n) => n.role === 'server');
+  const first = servers[0];
+  if (first === undefined) throw new TopologyError(source, syntax.nodesWhere, 'no node is a server', syntax.serverFix);
+  if (bootstrapper === null) return first.name;
+  const fix = `name one of the servers: ${servers.map((s) => s.name).join(', ')}`;
+  const node = nodes.find((n) => n.name === bootstrapper);
+  if (node === undefined) throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is not a node`, fix);
+  if (node.role !== 'server') throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is a ${node.role}, not a server`, fix);
+  return node.name;
+}
+
+function checkClientAttachments({ source, clients, nodes }: Draft, byName: ReadonlyMap<string, DraftNode>): void {
+  const pops = nodes.filter((n) => n.role === 'pop').map((n) => n.name);
+  const fix = pops.length > 0 ? `attach it to one of the POPs: ${pops.join(', ')}` : 'declare a POP first, or remove pop';
+  for (const client of clients) {
+    if (client.pop === null) continue;
+    const node = byName.get(client.pop);
+    if (node === undefined) throw new TopologyError(source, at(clientWhere(client.name), 'pop'), `'${client.pop}' is not a node`, fix);
+    if (node.role !== 'pop') throw new TopologyError(source, at(clientWhere(client.name), 'pop'), `'${client.pop}' is a ${node.role}, not a POP`, fix);
+  }
+}
+
+function reachabilityWarnings({ nodes, links }: Draft): string[] {
+  const adjacent = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
+  for (const l of links) {
+    adjacent.get(l.a)?.push(l.b);
+    adjacent.get(l.b)?.push(l.a);
+  }
+  const reached = new Set(nodes.filter((n) => n.role === 'server').map((n) => n.name));
+  const queue = [...reached];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    for (const next of adjacent.get(name) ?? []) {
+      if (!reached.has(next)) {
+        reached.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  const warnings: string[] = [];
+  for (const n of nodes) {
+    if ((adjacent.get(n.name) ?? []).length === 0) {
+      warnings.push(`${nodeWhere(n.name)} (${n.role}): has no overlay links`);
+    } else if (!reached.has(n.name)) {
+      warnings.push(`${nodeWhere(n.name)} (${n.role}): cannot reach any server through overlay links`);
+    }
+  }
+  return warnings;
+}
+
+/** A client that shares no /24 with its POP's client addresses is probably attached elsewhere. */
+function clientWarnings({ clients }: Draft, byName: ReadonlyMap<string, DraftNode>): string[] {
+  const warnings: string[] = [];
+  for (const client of clients) {
+    const pop = client.pop === null ? undefined : byName.get(client.pop);
+    if (pop === undefined) continue;
+    const onLink = client.addresses.some((c) => pop.clientAddresses.some((p) => sameSlash24(c, p)));
+    if (!onLink) {
+      warnings.push(`${clientWhere(client.name)}: shares no /24 with the client addresses of POP '${pop.name}' (${pop.clientAddresses.join(', ')})`);
+    }
+  }
+  return warnings;
+}

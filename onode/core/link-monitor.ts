@@ -1,0 +1,153 @@
+/**
+ * Per-neighbour liveness and RTT. Each node sends one HELLO per interval to every neighbour; a
+ * hello echoes the last hello heard from that peer and how long it was held, so the peer computes
+ * RTT = now - echoedSentAt - hold on its own clock. Clocks of different hosts are never compared.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { HelloMessage } from '../../common/wire/overlay.ts';
+
+export interface LinkMonitorOptions {
+  /** Hello period; default 100 ms. */
+  readonly helloIntervalMs: number;
+  /** A neighbour silent for this many periods is dead; default 3. */
+  readonly deadAfterMisses: number;
+}
+
+export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, deadAfterMisses: 3 };
+
+export interface LinkEvents {
+  up(neighbour: string): void;
+  down(neighbour: string): void;
+}
+
+interface LinkState {
+  alive: boolean;
+  lastHeardAt: number | null;
+  srttMs: number | null;
+  lastRttMs: number | null;
+  peerSeq: number;
+  peerSentAtUs: number;
+  peerHeardAt: number;
+  deaths: number;
+}
+
+const US_WRAP = 0x1_0000_0000;
+
+export class LinkMonitor {
+  private readonly links = new Map<string, LinkState>();
+  private seq = 0;
+  private timer: Timer | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly sendHello: (to: string, msg: HelloMessage) => void,
+    private readonly events: LinkEvents,
+    private readonly options: LinkMonitorOptions = DEFAULT_LINK_MONITOR,
+  ) {}
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.tick();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  add(neighbour: string): void {
+    if (this.links.has(neighbour)) return;
+    this.links.set(neighbour, {
+      alive: false, lastHeardAt: null, srttMs: null, lastRttMs: null, peerSeq: 0, peerSentAtUs: 0, peerHeardAt: 0, deaths: 0,
+    });
+  }
+
+  remove(neighbour: string): void {
+    const link = this.links.get(neighbour);
+    this.links.delete(neighbour);
+    if (link?.alive) this.events.down(neighbour);
+  }
+
+  neighbours(): string[] {
+    return [...this.links.keys()];
+  }
+
+  isAlive(neighbour: string): boolean {
+    return this.links.get(neighbour)?.alive ?? false;
+  }
+
+  /** Smoothed RTT (RFC 6298 style, gain 1/8), or undefined before the first sample. */
+  rttMs(neighbour: string): number | undefined {
+    return this.links.get(neighbour)?.srttMs ?? undefined;
+  }
+
+  lastHeardAt(neighbour: string): number | null {
+    return this.links.get(neighbour)?.lastHeardAt ?? null;
+  }
+
+  deaths(neighbour: string): number {
+    return this.links.get(neighbour)?.deaths ?? 0;
+  }
+
+  /** Declares a neighbour dead now (e.g. the bootstrapper says its process is gone). */
+  markDead(neighbour: string): void {
+    const link = this.links.get(neighbour);
+    if (link === undefined || !link.alive) return;
+    link.alive = false;
+    link.deaths++;
+    this.events.down(neighbour);
+  }
+
+  /** Any packet from a neighbour proves it is alive. */
+  heard(neighbour: string): void {
+    const link = this.links.get(neighbour);
+    if (link === undefined) return;
+    link.lastHeardAt = this.clock.now();
+    if (!link.alive) {
+      link.alive = true;
+      this.events.up(neighbour);
+    }
+  }
+
+  onHello(from: string, msg: HelloMessage): void {
+    const link = this.links.get(from);
+    if (link === undefined) return;
+    const now = this.clock.now();
+    link.peerSeq = msg.seq;
+    link.peerSentAtUs = msg.sentAtUs;
+    link.peerHeardAt = now;
+    if (msg.echoSeq !== 0) {
+      const elapsedUs = (toUs(now) - msg.echoSentAtUs - msg.holdUs + 2 * US_WRAP) % US_WRAP;
+      const sample = elapsedUs / 1000;
+      // Samples over 10 s are wrap-around or stale echoes, not a path we could use.
+      if (sample < 10_000) {
+        link.lastRttMs = sample;
+        link.srttMs = link.srttMs === null ? sample : link.srttMs + (sample - link.srttMs) / 8;
+      }
+    }
+    this.heard(from);
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    this.seq = (this.seq % 0xffffffff) + 1;
+    const deadline = this.options.helloIntervalMs * this.options.deadAfterMisses;
+    for (const [name, link] of this.links) {
+      if (link.alive && link.lastHeardAt !== null && now - link.lastHeardAt > deadline) {
+        link.alive = false;
+        link.deaths++;
+        this.events.down(name);
+      }
+      const holdUs = link.peerSeq === 0 ? 0 : Math.round((now - link.peerHeardAt) * 1000);
+      this.sendHello(name, {
+        type: 'hello', seq: this.seq, sentAtUs: toUs(now),
+        echoSeq: link.peerSeq, echoSentAtUs: link.peerSentAtUs, holdUs: Math.min(holdUs, US_WRAP - 1),
+      });
+    }
+    this.timer = this.clock.setTimer(this.options.helloIntervalMs, () => this.tick());
+  }
+}
+
+function toUs(ms: number): number {
+  return Math.floor(ms * 1000) % US_WRAP;
+}

@@ -1,0 +1,90 @@
+/**
+ * A server's live channel for one movie: from its first viewer it emits the movie's frames as
+ * RTP/JPEG at the movie's frame rate, looping at the end; later viewers join at the live point.
+ * Frames are due at start + n * period on the injected clock, so timing does not drift.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import { encodeRtp } from '../../common/wire/rtp.ts';
+import { RTP_JPEG_CLOCK_RATE, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+
+/** The RTP/JPEG payloads of one frame, computed once when the movie is loaded. */
+export type FramePayloads = readonly Buffer[];
+
+export interface ChannelMovie {
+  readonly name: string;
+  readonly fps: number;
+  readonly frames: readonly FramePayloads[];
+}
+
+/** If the process stalls longer than this, skip ahead instead of bursting the backlog. */
+const MAX_CATCH_UP_MS = 500;
+
+export class MovieChannel {
+  private timer: Timer | null = null;
+  private startedAt = 0;
+  private tick = 0;
+  private frameIndex = 0;
+  private seq: number;
+  private readonly timestampBase: number;
+  framesSent = 0;
+  packetsSent = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly movie: ChannelMovie,
+    private readonly emit: (rtp: Buffer) => void,
+    readonly ssrc: number,
+    random: () => number = Math.random,
+  ) {
+    // RFC 3550: initial sequence number and timestamp are random.
+    this.seq = Math.floor(random() * 0x10000);
+    this.timestampBase = Math.floor(random() * 0x1_0000_0000);
+  }
+
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.startedAt = this.clock.now();
+    this.tick = 0;
+    this.frameIndex = 0;
+    this.sendFrame();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  private get periodMs(): number {
+    return 1000 / this.movie.fps;
+  }
+
+  private sendFrame(): void {
+    const frame = this.movie.frames[this.frameIndex];
+    if (frame !== undefined) {
+      const timestamp = (this.timestampBase + Math.round((this.tick * RTP_JPEG_CLOCK_RATE) / this.movie.fps)) >>> 0;
+      frame.forEach((payload, i) => {
+        const rtp = encodeRtp({
+          marker: i === frame.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: this.seq,
+          timestamp, ssrc: this.ssrc, csrcs: [], payload,
+        });
+        this.seq = (this.seq + 1) & 0xffff;
+        this.packetsSent++;
+        this.emit(rtp);
+      });
+      this.framesSent++;
+    }
+    this.frameIndex = (this.frameIndex + 1) % Math.max(1, this.movie.frames.length);
+    this.tick++;
+    let due = this.startedAt + this.tick * this.periodMs;
+    const now = this.clock.now();
+    if (now - due > MAX_CATCH_UP_MS) {
+      this.startedAt = now - this.tick * this.periodMs;
+      due = now;
+    }
+    this.timer = this.clock.setTimer(due - now, () => this.sendFrame());
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * One overlay node's protocol logic, without I/O: liveness and RTT per link, STATUS routes, and
+ * distribution trees. Servers, intermediate nodes and POPs all run it (servers also originate
+ * probes and are tree roots for their movies). Adapters feed it decoded packets and carry out
+ * its sends; tests drive many of them in virtual time.
+ */
+import type { Clock } from '../../common/core/clock.ts';
+import type { ControlMessage, HelloMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
+import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
+import { RouteTable } from './route-table.ts';
+import { DEFAULT_PROBES, type ProbeOptions, StatusProbes } from './status-probes.ts';
+import { DEFAULT_TREE, type LocalReceiver, type StreamSnapshot, StreamTree, type TreeOptions } from './stream-tree.ts';
+
+export interface OverlayOptions {
+  readonly links: LinkMonitorOptions;
+  readonly probes: ProbeOptions;
+  readonly tree: TreeOptions;
+}
+
+export const DEFAULT_OVERLAY: OverlayOptions = { links: DEFAULT_LINK_MONITOR, probes: DEFAULT_PROBES, tree: DEFAULT_TREE };
+
+export interface Outbox {
+  send(to: string, msg: HelloMessage | ControlMessage): void;
+  /** Sends one RTP packet of a movie to several neighbours (encoded once). */
+  sendData(to: readonly string[], movie: string, rtp: Buffer): void;
+}
+
+/** A server's movies: the catalogue it announces and the live channels it starts and stops. */
+export interface MovieSource {
+  catalogue(): readonly MovieInfo[];
+  start(movie: string): void;
+  stop(movie: string): void;
+}
+
+export interface NeighbourSnapshot {
+  readonly name: string;
+  readonly alive: boolean;
+  readonly rttMs: number | null;
+  readonly failures: number;
+}
+
+export interface RouteSnapshot {
+  readonly server: string;
+  readonly via: string;
+  readonly latencyMs: number;
+  readonly hops: number;
+}
+
+export interface NodeCounters {
+  unknownSender: number;
+}
+
+export class OverlayNode {
+  readonly routes = new RouteTable();
+  readonly links: LinkMonitor;
+  readonly probes: StatusProbes;
+  readonly tree: StreamTree;
+  readonly counters: NodeCounters = { unknownSender: 0 };
+  private readonly carrying = new Map<string, ReadonlySet<string>>();
+  private started = false;
+
+  constructor(
+    readonly name: string,
+    private readonly clock: Clock,
+    private readonly outbox: Outbox,
+    private readonly source: MovieSource | null = null,
+    options: OverlayOptions = DEFAULT_OVERLAY,
+  ) {
+    this.links = new LinkMonitor(clock, (to, msg) => outbox.send(to, msg), {
+      up: (n) => this.neighbourUp(n),
+      down: (n) => this.neighbourDown(n),
+    }, options.links);
+    this.probes = new StatusProbes({
+      self: name,
+      clock,
+      routes: this.routes,
+      neighbours: () => this.aliveNeighbours(),
+      rttMs: (n) => this.links.rttMs(n),
+      send: (to, msg) => outbox.send(to, msg),
+      ownCatalogue: () => source?.catalogue() ?? null,
+    }, options.probes);
+    this.tree = new StreamTree({
+      self: name,
+      clock,
+      routes: this.routes,
+      isAlive: (n) => this.links.isAlive(n),
+      rttMs: (n) => this.links.rttMs(n),
+      carriers: (movie) => [...this.carrying].filter(([n, m]) => m.has(movie) && this.links.isAlive(n)).map(([n]) => n),
+      send: (to, msg) => outbox.send(to, msg),
+      sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
+      isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
+      startSource: (movie) => source?.start(movie),
+      stopSource: (movie) => source?.stop(movie),
+      carryingChanged: (movies) => {
+        for (const n of this.aliveNeighbours()) outbox.send(n, { type: 'carrying', movies });
+      },
+    }, options.tree);
+  }
+
+  get isServer(): boolean {
+    return this.source !== null;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.links.start();
+    this.probes.start();
+    this.tree.start();
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    this.tree.stop();
+    this.probes.stop();
+    this.links.stop();
+  }
+
+  /** Sets the overlay neighbours (from the bootstrapper); links to removed ones go down. */
+  setNeighbours(names: readonly string[]): void {
+    const wanted = new Set(names);
+    for (const n of this.links.neighbours()) if (!wanted.has(n)) this.links.remove(n);
+    for (const n of names) this.links.add(n);
+  }
+
+  /** The bootstrapper reports a neighbour's process gone: do not wait for missed hellos. */
+  neighbourLost(name: string): void {
+    this.links.markDead(name);
+  }
+
+  receive(from: string, msg: OverlayMessage): void {
+    if (!this.links.neighbours().includes(from)) {
+      this.counters.unknownSender++;
+      return;
+    }
+    switch (msg.type) {
+      case 'hello':
+        this.links.onHello(from, msg);
+        return;
+      case 'data':
+        this.links.heard(from);
+        this.tree.onData(from, msg.movie, msg.rtp);
+        return;
+      case 'status':
+        this.links.heard(from);
+        this.probes.onStatus(from, msg);
+        return;
+      case 'join':
+      case 'join-ack':
+      case 'nak':
+      case 'leave':
+        this.links.heard(from);
+        this.tree.onMessage(from, msg);
+        return;
+      case 'carrying':
+        this.links.heard(from);
+        this.carrying.set(from, new Set(msg.movies));
+        return;
+      case 'ping':
+      case 'pong':
+        return; // client pings are answered by the adapter, not between neighbours
+    }
+  }
+
+  localJoin(movie: string, id: string, receiver: LocalReceiver): void {
+    this.tree.localJoin(movie, id, receiver);
+  }
+
+  localLeave(movie: string, id: string): void {
+    this.tree.localLeave(movie, id);
+  }
+
+  onSourcePacket(movie: string, rtp: Buffer): void {
+    this.tree.onSourcePacket(movie, rtp);
+  }
+
+  /** Movies this node can serve: its own plus every server's it has heard from. */
+  catalogue(): MovieInfo[] {
+    const own = this.source?.catalogue() ?? [];
+    const all = new Map<string, MovieInfo>();
+    for (const m of [...own, ...this.routes.catalogue()]) if (!all.has(m.name)) all.set(m.name, m);
+    return [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  neighbours(): NeighbourSnapshot[] {
+    return this.links.neighbours().sort().map((name) => ({
+      name,
+      alive: this.links.isAlive(name),
+      rttMs: this.links.rttMs(name) ?? null,
+      failures: this.links.deaths(name),
+    }));
+  }
+
+  /** Best route per known server. */
+  bestRoutes(): RouteSnapshot[] {
+    const out: RouteSnapshot[] = [];
+    for (const server of this.routes.knownServers()) {
+      const best = this.routes.best(server, (n) => this.links.isAlive(n));
+      if (best !== undefined) out.push({ server, via: best.via, latencyMs: best.latencyMs, hops: best.hops });
+    }
+    return out;
+  }
+
+  streams(): StreamSnapshot[] {
+    return this.tree.snapshot();
+  }
+
+  private aliveNeighbours(): string[] {
+    return this.links.neighbours().filter((n) => this.links.isAlive(n));
+  }
+
+  private neighbourUp(name: string): void {
+    // A server that just gained a neighbour probes it right away, so routes exist before the next round.
+    if (this.source !== null && this.links.rttMs(name) !== undefined) this.probes.originate(name);
+    this.outbox.send(name, { type: 'carrying', movies: this.tree.carrying() });
+  }
+
+  private neighbourDown(name: string): void {
+    this.carrying.delete(name);
+    this.routes.removeVia(name);
+    this.tree.neighbourDown(name);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * What STATUS probes taught this node: per server, per neighbour, the latency and hop count of
+ * the path through that neighbour, plus each server's catalogue. Entries age out when probes stop.
+ */
+import type { MovieInfo } from '../../common/wire/overlay.ts';
+import { chooseBest } from './route-choice.ts';
+
+export interface RouteEntry {
+  readonly server: string;
+  readonly via: string;
+  readonly latencyMs: number;
+  readonly hops: number;
+  readonly seq: number;
+  readonly updatedAt: number;
+}
+
+interface ServerInfo {
+  readonly vias: Map<string, RouteEntry>;
+  catalogue: readonly MovieInfo[];
+  catalogueSeq: number;
+}
+
+export class RouteTable {
+  private readonly servers = new Map<string, ServerInfo>();
+
+  /** Records a probe copy; returns false when it is older than what we hold for that neighbour. */
+  update(entry: RouteEntry, catalogue: readonly MovieInfo[]): boolean {
+    let info = this.servers.get(entry.server);
+    if (info === undefined) {
+      info = { vias: new Map(), catalogue, catalogueSeq: entry.seq };
+      this.servers.set(entry.server, info);
+    }
+    const old = info.vias.get(entry.via);
+    if (old !== undefined && (entry.seq < old.seq || (entry.seq === old.seq && entry.latencyMs >= old.latencyMs))) {
+      return false;
+    }
+    info.vias.set(entry.via, entry);
+    if (entry.seq >= info.catalogueSeq) {
+      info.catalogue = catalogue;
+      info.catalogueSeq = entry.seq;
+    }
+    return true;
+  }
+
+  /** Forgets every route through a neighbour (it died). */
+  removeVia(neighbour: string): void {
+    for (const info of this.servers.values()) info.vias.delete(neighbour);
+  }
+
+  /** Drops entries not refreshed within ttlMs; servers with no entry left disappear. */
+  expire(now: number, ttlMs: number): void {
+    for (const [server, info] of this.servers) {
+      for (const [via, e] of info.vias) if (now - e.updatedAt > ttlMs) info.vias.delete(via);
+      if (info.vias.size === 0) this.servers.delete(server);
+    }
+  }
+
+  best(server: string, usable: (via: string) => boolean = () => true): RouteEntry | undefined {
+    const info = this.servers.get(server);
+    if (info === undefined) return undefined;
+    return chooseBest([...info.vias.values()].filter((e) => usable(e.via)));
+  }
+
+  /** Best route to any server whose catalogue has the movie. */
+  bestForMovie(movie: string, usable: (via: string) => boolean = () => true): RouteEntry | undefined {
+    const candidates: RouteEntry[] = [];
+    for (const info of this.servers.values()) {
+      if (!info.catalogue.some((m) => m.name === movie)) continue;
+      for (const e of info.vias.values()) if (usable(e.via)) candidates.push(e);
+    }
+    return chooseBest(candidates);
+  }
+
+  /** All routes known for a server, best first by the route metric. */
+  entries(server: string): RouteEntry[] {
+    const info = this.servers.get(server);
+    if (info === undefined) return [];
+    const rest = [...info.vias.values()];
+    const ordered: RouteEntry[] = [];
+    while (rest.length > 0) {
+      const b = chooseBest(rest)!;
+      ordered.push(b);
+      rest.splice(rest.indexOf(b), 1);
+    }
+    return ordered;
+  }
+
+  knownServers(): string[] {
+    return [...this.servers.keys()].sort();
+  }
+
+  hasMovie(movie: string): boolean {
+    for (const info of this.servers.values()) if (info.catalogue.some((m) => m.name === movie)) return true;
+    return false;
+  }
+
+  /** Union of the catalogues of every server heard from, sorted by name. */
+  catalogue(): MovieInfo[] {
+    const byName = new Map<string, MovieInfo>();
+    for (const info of this.servers.values()) for (const m of info.catalogue) if (!byName.has(m.name)) byName.set(m.name, m);
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}

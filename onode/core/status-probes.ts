@@ -1,0 +1,141 @@
+/**
+ * STATUS probe flooding. Servers originate a probe per interval; every node adds the measured
+ * one-way latency of the link it arrived on (RTT/2 from hellos), records the route, and forwards
+ * to neighbours not yet visited. A node forwards a given probe at most MAX_PROBE_FORWARDS times
+ * (the first copy, then only strictly better copies), so flood cost is bounded on any topology.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { MovieInfo, StatusMessage } from '../../common/wire/overlay.ts';
+import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
+import { chooseBest } from './route-choice.ts';
+import type { RouteTable } from './route-table.ts';
+
+export const MAX_PROBE_FORWARDS = 3;
+
+export interface ProbeOptions {
+  /** Period of a server's probes; default 1000 ms (the report used 30 s: too slow to follow changes). */
+  readonly intervalMs: number;
+  /** Routes not refreshed for this many intervals are dropped; default 3.5. */
+  readonly ttlIntervals: number;
+}
+
+export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 1000, ttlIntervals: 3.5 };
+
+export interface ProbeDeps {
+  readonly self: string;
+  readonly clock: Clock;
+  readonly routes: RouteTable;
+  /** Alive neighbours. */
+  neighbours(): readonly string[];
+  rttMs(neighbour: string): number | undefined;
+  send(to: string, msg: StatusMessage): void;
+  /** Non-null on servers: the movies this server carries. */
+  ownCatalogue(): readonly MovieInfo[] | null;
+}
+
+export interface ProbeCounters {
+  originated: number;
+  received: number;
+  forwarded: number;
+  droppedLoop: number;
+  droppedNoRtt: number;
+  droppedStale: number;
+}
+
+interface SeenProbe {
+  seq: number;
+  forwards: number;
+  bestLatencyMs: number;
+  bestHops: number;
+}
+
+export class StatusProbes {
+  readonly counters: ProbeCounters = { originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0 };
+  private readonly seen = new Map<string, SeenProbe>();
+  private seq = 0;
+  private timer: Timer | null = null;
+
+  constructor(private readonly deps: ProbeDeps, private readonly options: ProbeOptions = DEFAULT_PROBES) {}
+
+  get ttlMs(): number {
+    return this.options.intervalMs * this.options.ttlIntervals;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.tick();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** Sends a probe now (servers only); also used when a neighbour comes up so it learns routes at once. */
+  originate(only?: string): void {
+    const catalogue = this.deps.ownCatalogue();
+    if (catalogue === null) return;
+    if (only === undefined) this.seq++;
+    const msg: StatusMessage = {
+      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], catalogue,
+    };
+    const targets = only === undefined ? this.deps.neighbours() : [only];
+    for (const n of targets) this.deps.send(n, msg);
+    this.counters.originated++;
+  }
+
+  onStatus(from: string, msg: StatusMessage): void {
+    const { self, clock, routes } = this.deps;
+    this.counters.received++;
+    if (msg.server === self || msg.visited.includes(self)) {
+      this.counters.droppedLoop++;
+      return;
+    }
+    const rtt = this.deps.rttMs(from);
+    if (rtt === undefined) {
+      this.counters.droppedNoRtt++;
+      return;
+    }
+    const latencyMs = msg.latencyMs + rtt / 2;
+    const hops = msg.hops + 1;
+    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: clock.now() }, msg.catalogue);
+
+    const seen = this.seen.get(msg.server);
+    if (seen !== undefined && msg.seq < seen.seq && seen.seq - msg.seq < 1_000_000) {
+      this.counters.droppedStale++;
+      return;
+    }
+    let state = seen;
+    if (state === undefined || msg.seq !== state.seq) {
+      state = { seq: msg.seq, forwards: 0, bestLatencyMs: Infinity, bestHops: Infinity };
+      this.seen.set(msg.server, state);
+    }
+    if (state.forwards >= MAX_PROBE_FORWARDS) return;
+    if (state.forwards > 0 && !improves({ latencyMs, hops }, state)) return;
+    if (msg.visited.length >= MAX_PATH_LENGTH) return;
+    state.forwards++;
+    state.bestLatencyMs = latencyMs;
+    state.bestHops = hops;
+    const out: StatusMessage = { ...msg, latencyMs, hops, visited: [...msg.visited, self] };
+    for (const n of this.deps.neighbours()) {
+      if (n === from || msg.visited.includes(n)) continue;
+      this.deps.send(n, out);
+      this.counters.forwarded++;
+    }
+  }
+
+  private tick(): void {
+    this.originate();
+    this.deps.routes.expire(this.deps.clock.now(), this.ttlMs);
+    this.timer = this.deps.clock.setTimer(this.options.intervalMs, () => this.tick());
+  }
+}
+
+/** A later copy is worth forwarding only if the route metric would now prefer it. */
+function improves(candidate: { latencyMs: number; hops: number }, best: SeenProbe): boolean {
+  const winner = chooseBest([
+    { latencyMs: best.bestLatencyMs, hops: best.bestHops, via: 'a' },
+    { latencyMs: candidate.latencyMs, hops: candidate.hops, via: 'b' },
+  ]);
+  return winner?.via === 'b' && candidate.latencyMs !== best.bestLatencyMs;
+}

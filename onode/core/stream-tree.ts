@@ -1,0 +1,455 @@
+/**
+ * This node's part of every movie's distribution tree.
+ *
+ * A node that needs movie M (a local viewer, or a neighbour's JOIN) and does not carry it sends
+ * JOIN hop by hop toward the nearest neighbour already carrying M, else toward the best route to a
+ * server whose catalogue has M. Each node has at most one upstream per movie, and data is accepted
+ * only from it, so one copy of a stream crosses any overlay link.
+ *
+ * Loop freedom by construction: a JOIN carries the requesting chain (`path`), a JOIN_ACK carries
+ * the chain from the source (`rootPath`); a node never forwards a join to a node on its path and
+ * never accepts a branch whose chain intersects its own root path. Joins and acks are soft state:
+ * downstreams refresh, upstreams expire silent branches, and a join that gets no answer moves on
+ * to the next candidate.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason } from '../../common/wire/overlay.ts';
+import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
+import type { RouteTable } from './route-table.ts';
+
+export interface TreeOptions {
+  /** Resend an unanswered JOIN this often; default 250 ms. */
+  readonly joinRetryMs: number;
+  /** Give up on a candidate upstream after this long; default 1500 ms. */
+  readonly joinTimeoutMs: number;
+  /** Downstreams refresh their join this often; default 1000 ms. */
+  readonly refreshMs: number;
+  /** A branch not refreshed for this long is pruned; default 3500 ms. */
+  readonly branchExpiryMs: number;
+}
+
+export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
+
+export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage;
+
+export interface TreeDeps {
+  readonly self: string;
+  readonly clock: Clock;
+  readonly routes: RouteTable;
+  isAlive(neighbour: string): boolean;
+  rttMs(neighbour: string): number | undefined;
+  /** Alive neighbours that announced they carry the movie. */
+  carriers(movie: string): readonly string[];
+  send(to: string, msg: TreeMessage): void;
+  sendData(to: readonly string[], movie: string, rtp: Buffer): void;
+  /** True when this node is a server whose catalogue has the movie. */
+  isSource(movie: string): boolean;
+  startSource(movie: string): void;
+  stopSource(movie: string): void;
+  /** Called when the set of movies this node carries changes. */
+  carryingChanged(movies: readonly string[]): void;
+}
+
+/** A viewer attached at this node (an RTSP session on a POP). */
+export interface LocalReceiver {
+  deliver(rtp: Buffer): void;
+  joined(): void;
+  failed(reason: NakReason, detail: string): void;
+}
+
+export interface StreamCounters {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  strayPackets: number;
+}
+
+export interface StreamSnapshot {
+  readonly movie: string;
+  readonly state: 'joining' | 'active';
+  readonly upstream: string | null;
+  readonly rootPath: readonly string[];
+  readonly downstream: readonly string[];
+  readonly clients: readonly string[];
+  readonly counters: Readonly<StreamCounters>;
+}
+
+interface Branch {
+  path: readonly string[];
+  refreshedAt: number;
+}
+
+interface Stream {
+  readonly movie: string;
+  phase: 'pending' | 'active';
+  readonly source: boolean;
+  upstream: string | null;
+  rootPath: readonly string[];
+  joinPath: readonly string[];
+  readonly tried: Set<string>;
+  attemptStartedAt: number;
+  timer: Timer | null;
+  readonly downstream: Map<string, Branch>;
+  targets: string[];
+  readonly waiters: Map<string, readonly string[]>;
+  readonly local: Map<string, LocalReceiver>;
+  readonly counters: StreamCounters;
+  lastStrayLeaveAt: number;
+}
+
+export interface TreeCounters {
+  joinsSent: number;
+  joinsReceived: number;
+  naksSent: number;
+  naksReceived: number;
+  reroutes: number;
+  prunes: number;
+}
+
+export class StreamTree {
+  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0 };
+  private readonly streams = new Map<string, Stream>();
+  private sweepTimer: Timer | null = null;
+  private announced = '';
+
+  constructor(private readonly deps: TreeDeps, private readonly options: TreeOptions = DEFAULT_TREE) {}
+
+  start(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweep();
+  }
+
+  /** Leaves every tree and stops sources. */
+  stop(): void {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = null;
+    for (const s of [...this.streams.values()]) {
+      if (s.upstream !== null) this.deps.send(s.upstream, { type: 'leave', movie: s.movie });
+      this.remove(s);
+    }
+  }
+
+  carrying(): string[] {
+    return [...this.streams.values()].filter((s) => s.phase === 'active').map((s) => s.movie).sort();
+  }
+
+  snapshot(): StreamSnapshot[] {
+    return [...this.streams.values()]
+      .sort((a, b) => (a.movie < b.movie ? -1 : 1))
+      .map((s) => ({
+        movie: s.movie,
+        state: s.phase === 'active' ? 'active' : 'joining',
+        upstream: s.upstream,
+        rootPath: s.rootPath,
+        downstream: [...s.downstream.keys()].sort(),
+        clients: [...s.local.keys()].sort(),
+        counters: { ...s.counters },
+      }));
+  }
+
+  // ---- local viewers -------------------------------------------------------------------------
+
+  localJoin(movie: string, id: string, receiver: LocalReceiver): void {
+    let s = this.streams.get(movie);
+    const fresh = s === undefined;
+    s ??= this.create(movie, [this.deps.self]);
+    s.local.set(id, receiver);
+    if (s.phase === 'active') receiver.joined();
+    else if (fresh) this.tryNextUpstream(s);
+  }
+
+  localLeave(movie: string, id: string): void {
+    const s = this.streams.get(movie);
+    if (s === undefined) return;
+    s.local.delete(id);
+    this.pruneIfUnused(s);
+  }
+
+  // ---- messages from neighbours -----------------------------------------------------------
+
+  onMessage(from: string, msg: TreeMessage): void {
+    switch (msg.type) {
+      case 'join': return this.onJoin(from, msg);
+      case 'join-ack': return this.onAck(from, msg);
+      case 'nak': return this.onNak(from, msg);
+      case 'leave': return this.onLeave(from, msg.movie);
+    }
+  }
+
+  /** Data from a neighbour: forwarded only if it comes from our upstream for that movie. */
+  onData(from: string, movie: string, rtp: Buffer): void {
+    const s = this.streams.get(movie);
+    if (s === undefined || s.source || s.upstream !== from) {
+      if (s !== undefined) s.counters.strayPackets++;
+      // A branch we do not want: tell the sender once a second so it prunes it.
+      const now = this.deps.clock.now();
+      const stray = s ?? this.strayMarker(movie);
+      if (now - stray.lastStrayLeaveAt >= 1000) {
+        stray.lastStrayLeaveAt = now;
+        this.deps.send(from, { type: 'leave', movie });
+      }
+      return;
+    }
+    s.counters.packetsIn++;
+    s.counters.bytesIn += rtp.length;
+    this.distribute(s, rtp);
+  }
+
+  /** A packet produced by this server's movie channel. */
+  onSourcePacket(movie: string, rtp: Buffer): void {
+    const s = this.streams.get(movie);
+    if (s === undefined || !s.source) return;
+    this.distribute(s, rtp);
+  }
+
+  neighbourDown(neighbour: string): void {
+    for (const s of [...this.streams.values()]) {
+      s.waiters.delete(neighbour);
+      if (s.downstream.delete(neighbour)) s.targets = [...s.downstream.keys()];
+      if (s.upstream === neighbour && !s.source) {
+        // Keep the downstream branches attached and look for another way to the source.
+        this.counters.reroutes++;
+        s.phase = 'pending';
+        s.tried.clear();
+        s.tried.add(neighbour);
+        s.upstream = null;
+        if (this.pruneIfUnused(s)) continue;
+        this.tryNextUpstream(s);
+      } else {
+        this.pruneIfUnused(s);
+      }
+    }
+    this.announce();
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private strayMarkers = new Map<string, { lastStrayLeaveAt: number }>();
+
+  private strayMarker(movie: string): { lastStrayLeaveAt: number } {
+    let m = this.strayMarkers.get(movie);
+    if (m === undefined) {
+      if (this.strayMarkers.size > 1024) this.strayMarkers.clear();
+      m = { lastStrayLeaveAt: -Infinity };
+      this.strayMarkers.set(movie, m);
+    }
+    return m;
+  }
+
+  private distribute(s: Stream, rtp: Buffer): void {
+    if (s.targets.length > 0) {
+      this.deps.sendData(s.targets, s.movie, rtp);
+      s.counters.packetsOut += s.targets.length;
+      s.counters.bytesOut += rtp.length * s.targets.length;
+    }
+    for (const r of s.local.values()) r.deliver(rtp);
+  }
+
+  private create(movie: string, joinPath: readonly string[]): Stream {
+    const source = this.deps.isSource(movie);
+    const s: Stream = {
+      movie, phase: source ? 'active' : 'pending', source, upstream: null,
+      rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
+      downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
+      counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0 }, lastStrayLeaveAt: -Infinity,
+    };
+    this.streams.set(movie, s);
+    if (source) {
+      this.deps.startSource(movie);
+      this.announce();
+    }
+    return s;
+  }
+
+  private onJoin(from: string, msg: JoinMessage): void {
+    this.counters.joinsReceived++;
+    const { self } = this.deps;
+    const path = msg.path;
+    if (path[path.length - 1] !== from || path.includes(self)) return this.nak(from, msg.movie, 'loop', `join path ${path.join('>')} already passes through ${self}`);
+    if (path.length >= MAX_PATH_LENGTH) return this.nak(from, msg.movie, 'loop', 'join path too long');
+    const s = this.streams.get(msg.movie);
+    if (s === undefined) {
+      if (!this.deps.isSource(msg.movie) && !this.deps.routes.hasMovie(msg.movie) && this.deps.routes.knownServers().length > 0) {
+        return this.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
+      }
+      const created = this.create(msg.movie, [...path, self]);
+      if (created.phase === 'active') return this.accept(created, from, path);
+      created.waiters.set(from, path);
+      this.tryNextUpstream(created);
+      return;
+    }
+    if (s.phase === 'active') return this.accept(s, from, path);
+    const branch = s.downstream.get(from);
+    if (branch !== undefined) {
+      branch.refreshedAt = this.deps.clock.now();
+      return;
+    }
+    if (from === s.upstream) return this.nak(from, msg.movie, 'loop', `${self} is joining ${msg.movie} through ${from}`);
+    s.waiters.set(from, path);
+  }
+
+  private accept(s: Stream, from: string, path: readonly string[]): void {
+    const clash = path.find((n) => s.rootPath.includes(n));
+    s.waiters.delete(from);
+    if (clash !== undefined) {
+      if (s.downstream.delete(from)) s.targets = [...s.downstream.keys()];
+      return this.nak(from, s.movie, 'loop', `${clash} is upstream of ${this.deps.self}`);
+    }
+    const branch = s.downstream.get(from);
+    if (branch === undefined) {
+      s.downstream.set(from, { path, refreshedAt: this.deps.clock.now() });
+      s.targets = [...s.downstream.keys()];
+    } else {
+      branch.path = path;
+      branch.refreshedAt = this.deps.clock.now();
+    }
+    this.deps.send(from, { type: 'join-ack', movie: s.movie, rootPath: [...s.rootPath, this.deps.self] });
+  }
+
+  private onAck(from: string, msg: JoinAckMessage): void {
+    const s = this.streams.get(msg.movie);
+    if (s === undefined || s.source || s.upstream !== from) {
+      this.deps.send(from, { type: 'leave', movie: msg.movie });
+      return;
+    }
+    if (msg.rootPath.includes(this.deps.self)) return this.onNak(from, { type: 'nak', movie: msg.movie, reason: 'loop', detail: 'root path contains this node' });
+    s.rootPath = msg.rootPath;
+    if (s.phase === 'active') return;
+    s.phase = 'active';
+    s.tried.clear();
+    this.schedule(s, this.options.refreshMs, () => this.refresh(s));
+    for (const [waiter, path] of [...s.waiters]) this.accept(s, waiter, path);
+    // Branches that stayed attached through a reroute learn the new root path.
+    for (const [name, branch] of [...s.downstream]) this.accept(s, name, branch.path);
+    for (const r of s.local.values()) r.joined();
+    if (!this.pruneIfUnused(s)) this.announce();
+  }
+
+  private onNak(from: string, msg: NakMessage): void {
+    this.counters.naksReceived++;
+    const s = this.streams.get(msg.movie);
+    if (s === undefined || s.upstream !== from || s.source) return;
+    s.tried.add(from);
+    s.upstream = null;
+    if (s.phase === 'active') {
+      s.phase = 'pending';
+      this.counters.reroutes++;
+      this.announce();
+    }
+    this.tryNextUpstream(s, msg.reason, msg.detail);
+  }
+
+  private onLeave(from: string, movie: string): void {
+    const s = this.streams.get(movie);
+    if (s === undefined) return;
+    s.waiters.delete(from);
+    if (s.downstream.delete(from)) s.targets = [...s.downstream.keys()];
+    this.pruneIfUnused(s);
+  }
+
+  private tryNextUpstream(s: Stream, lastReason?: NakReason, lastDetail?: string): void {
+    const excluded = (n: string): boolean =>
+      s.joinPath.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n);
+    const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
+    carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
+    const next = carriers[0] ?? this.deps.routes.bestForMovie(s.movie, (n) => !excluded(n))?.via;
+    if (next === undefined) {
+      const known = this.deps.routes.hasMovie(s.movie);
+      const reason: NakReason = lastReason ?? (known ? 'no-route' : 'unknown-movie');
+      const detail = lastDetail ?? (known
+        ? `no usable neighbour of ${this.deps.self} leads to a server with ${s.movie}`
+        : `no server known to ${this.deps.self} has ${s.movie}`);
+      return this.fail(s, reason, detail);
+    }
+    s.upstream = next;
+    s.attemptStartedAt = this.deps.clock.now();
+    this.sendJoin(s);
+  }
+
+  private sendJoin(s: Stream): void {
+    if (s.upstream === null) return;
+    this.counters.joinsSent++;
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath });
+    if (s.phase === 'pending') this.schedule(s, this.options.joinRetryMs, () => this.retry(s));
+  }
+
+  private retry(s: Stream): void {
+    if (s.phase !== 'pending' || s.upstream === null) return;
+    if (this.deps.clock.now() - s.attemptStartedAt >= this.options.joinTimeoutMs) {
+      s.tried.add(s.upstream);
+      s.upstream = null;
+      this.tryNextUpstream(s, 'timeout', `no answer from upstream within ${this.options.joinTimeoutMs} ms`);
+      return;
+    }
+    this.sendJoin(s);
+  }
+
+  private refresh(s: Stream): void {
+    if (s.phase !== 'active' || s.upstream === null) return;
+    this.counters.joinsSent++;
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath });
+    this.schedule(s, this.options.refreshMs, () => this.refresh(s));
+  }
+
+  private fail(s: Stream, reason: NakReason, detail: string): void {
+    for (const waiter of s.waiters.keys()) this.nak(waiter, s.movie, reason, detail);
+    for (const name of s.downstream.keys()) this.nak(name, s.movie, reason, detail);
+    for (const r of s.local.values()) r.failed(reason, detail);
+    this.remove(s);
+  }
+
+  private nak(to: string, movie: string, reason: NakReason, detail: string): void {
+    this.counters.naksSent++;
+    this.deps.send(to, { type: 'nak', movie, reason, detail });
+  }
+
+  /** Returns true when the stream had no receivers left and was removed. */
+  private pruneIfUnused(s: Stream): boolean {
+    if (s.downstream.size > 0 || s.waiters.size > 0 || s.local.size > 0) return false;
+    if (s.upstream !== null) this.deps.send(s.upstream, { type: 'leave', movie: s.movie });
+    this.counters.prunes++;
+    this.remove(s);
+    return true;
+  }
+
+  private remove(s: Stream): void {
+    s.timer?.cancel();
+    s.timer = null;
+    if (this.streams.get(s.movie) === s) this.streams.delete(s.movie);
+    if (s.source) this.deps.stopSource(s.movie);
+    this.announce();
+  }
+
+  private schedule(s: Stream, ms: number, fn: () => void): void {
+    s.timer?.cancel();
+    s.timer = this.deps.clock.setTimer(ms, fn);
+  }
+
+  /** Expires branches whose downstream stopped refreshing (it died or lost our LEAVE). */
+  private sweep(): void {
+    const now = this.deps.clock.now();
+    for (const s of [...this.streams.values()]) {
+      let changed = false;
+      for (const [name, b] of s.downstream) {
+        if (now - b.refreshedAt > this.options.branchExpiryMs) {
+          s.downstream.delete(name);
+          changed = true;
+        }
+      }
+      if (changed) {
+        s.targets = [...s.downstream.keys()];
+        this.pruneIfUnused(s);
+      }
+    }
+    this.sweepTimer = this.deps.clock.setTimer(this.options.refreshMs, () => this.sweep());
+  }
+
+  private announce(): void {
+    const movies = this.carrying();
+    const key = movies.join('\n');
+    if (key === this.announced) return;
+    this.announced = key;
+    this.deps.carryingChanged(movies);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * A simulated overlay: real OverlayNode logic, messages delivered in virtual time over links with
+ * delay, loss and up/down state. Deterministic (seeded loss), so tests and benchmarks can run
+ * hundreds of nodes through failures in milliseconds of wall time.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import { VirtualClock } from '../../common/core/clock.ts';
+import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
+import type { NakReason } from '../../common/wire/overlay.ts';
+import { type ChannelMovie, MovieChannel } from '../core/movie-channel.ts';
+import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
+
+/** A node's own view of time: the shared virtual clock plus a fixed offset (unsynchronised hosts). */
+class OffsetClock implements Clock {
+  constructor(private readonly base: Clock, private readonly offsetMs: number) {}
+  now(): number { return this.base.now() + this.offsetMs; }
+  setTimer(ms: number, fn: () => void): Timer { return this.base.setTimer(ms, fn); }
+}
+
+export interface SimLink {
+  readonly a: string;
+  readonly b: string;
+  delayMs: number;
+  lossPct: number;
+  up: boolean;
+}
+
+interface SimNode {
+  readonly name: string;
+  readonly node: OverlayNode;
+  alive: boolean;
+  readonly channels: Map<string, MovieChannel>;
+}
+
+export interface Viewer {
+  readonly pop: string;
+  readonly movie: string;
+  readonly id: string;
+  readonly packets: Buffer[];
+  joinedAt: number | null;
+  failure: { reason: NakReason; detail: string } | null;
+}
+
+export class SimNetwork {
+  readonly clock = new VirtualClock();
+  private readonly nodes = new Map<string, SimNode>();
+  private readonly links = new Map<string, SimLink>();
+  /** Data packets carried per directed link ("a>b") per movie. */
+  readonly dataPackets = new Map<string, Map<string, number>>();
+  controlPackets = 0;
+  controlBytes = 0;
+  private rngState: number;
+
+  constructor(private readonly options: OverlayOptions = DEFAULT_OVERLAY, seed = 1) {
+    this.rngState = seed >>> 0 || 1;
+  }
+
+  /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
+  addNode(name: string, movies: readonly ChannelMovie[] = [], clockOffsetMs = 0): OverlayNode {
+    const channels = new Map<string, MovieChannel>();
+    const clock = new OffsetClock(this.clock, clockOffsetMs);
+    let node: OverlayNode | null = null;
+    const source: MovieSource | null = movies.length === 0 ? null : {
+      catalogue: () => movies.map(toInfo),
+      start: (movie) => {
+        const m = movies.find((x) => x.name === movie);
+        if (m === undefined) return;
+        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), 0x1000 + channels.size, () => 0.5);
+        channels.set(movie, ch);
+        ch.start();
+      },
+      stop: (movie) => {
+        channels.get(movie)?.stop();
+        channels.delete(movie);
+      },
+    };
+    node = new OverlayNode(name, clock, {
+      send: (to, msg) => this.deliver(name, to, msg),
+      sendData: (to, movie, rtp) => {
+        for (const t of to) this.deliver(name, t, { type: 'data', movie, rtp });
+      },
+    }, source, this.options);
+    this.nodes.set(name, { name, node, alive: true, channels });
+    return node;
+  }
+
+  addLink(a: string, b: string, delayMs: number, lossPct = 0): void {
+    this.links.set(linkKey(a, b), { a, b, delayMs, lossPct, up: true });
+  }
+
+  link(a: string, b: string): SimLink | undefined {
+    return this.links.get(linkKey(a, b));
+  }
+
+  node(name: string): OverlayNode {
+    const n = this.nodes.get(name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    return n.node;
+  }
+
+  names(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  isAlive(name: string): boolean {
+    return this.nodes.get(name)?.alive ?? false;
+  }
+
+  neighboursOf(name: string): string[] {
+    const out: string[] = [];
+    for (const l of this.links.values()) {
+      if (l.a === name) out.push(l.b);
+      else if (l.b === name) out.push(l.a);
+    }
+    return out.sort();
+  }
+
+  /** Gives every node its neighbours and starts it. */
+  start(): void {
+    for (const n of this.nodes.values()) {
+      n.node.setNeighbours(this.neighboursOf(n.name));
+      n.node.start();
+    }
+  }
+
+  stop(): void {
+    for (const n of this.nodes.values()) n.node.stop();
+  }
+
+  run(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Crashes a node: it stops sending and everything addressed to it is lost. */
+  kill(name: string): void {
+    const n = this.nodes.get(name);
+    if (n === undefined || !n.alive) return;
+    n.alive = false;
+    for (const ch of n.channels.values()) ch.stop();
+    n.node.stop();
+  }
+
+  /** Attaches a viewer at a POP, recording every RTP packet it receives. */
+  watch(pop: string, movie: string, id = `${pop}/${movie}`): Viewer {
+    const viewer: Viewer = { pop, movie, id, packets: [], joinedAt: null, failure: null };
+    this.node(pop).localJoin(movie, id, {
+      deliver: (rtp) => viewer.packets.push(rtp),
+      joined: () => { viewer.joinedAt ??= this.clock.now(); },
+      failed: (reason, detail) => { viewer.failure = { reason, detail }; },
+    });
+    return viewer;
+  }
+
+  unwatch(viewer: Viewer): void {
+    this.node(viewer.pop).localLeave(viewer.movie, viewer.id);
+  }
+
+  /** Total data packets each directed link carried for a movie since the last reset. */
+  resetCounters(): void {
+    this.dataPackets.clear();
+    this.controlPackets = 0;
+    this.controlBytes = 0;
+  }
+
+  packetsOn(from: string, to: string, movie: string): number {
+    return this.dataPackets.get(`${from}>${to}`)?.get(movie) ?? 0;
+  }
+
+  channelRunning(server: string, movie: string): boolean {
+    return this.nodes.get(server)?.channels.get(movie)?.running ?? false;
+  }
+
+  private deliver(from: string, to: string, msg: OverlayMessage): void {
+    const src = this.nodes.get(from);
+    const dst = this.nodes.get(to);
+    const link = this.links.get(linkKey(from, to));
+    if (src === undefined || dst === undefined || link === undefined || !src.alive) return;
+    if (msg.type === 'data') {
+      const key = `${from}>${to}`;
+      let perMovie = this.dataPackets.get(key);
+      if (perMovie === undefined) this.dataPackets.set(key, (perMovie = new Map()));
+      perMovie.set(msg.movie, (perMovie.get(msg.movie) ?? 0) + 1);
+    } else {
+      this.controlPackets++;
+      this.controlBytes += msg.type === 'hello' ? 28 : JSON.stringify(msg).length + 8;
+    }
+    if (!link.up) return;
+    if (link.lossPct > 0 && this.random() * 100 < link.lossPct) return;
+    this.clock.setTimer(link.delayMs, () => {
+      if (dst.alive && link.up) dst.node.receive(from, msg);
+    });
+  }
+
+  /** xorshift32: deterministic loss. */
+  private random(): number {
+    let x = this.rngState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rngState = x >>> 0;
+    return this.rngState / 0x1_0000_0000;
+  }
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+function toInfo(m: ChannelMovie): MovieInfo {
+  return { name: m.name, fps: m.fps, width: 320, height: 240, frames: m.frames.length };
+}
+
+/** A small fake movie for simulations: `frames` frames of `packetsPerFrame` tiny payloads. */
+export function fakeMovie(name: string, fps = 25, frames = 50, packetsPerFrame = 2): ChannelMovie {
+  return {
+    name,
+    fps,
+    frames: Array.from({ length: frames }, (_, f) =>
+      Array.from({ length: packetsPerFrame }, (_, p) => Buffer.from(`${name}:${f}:${p}`))),
+  };
+}
