@@ -1,0 +1,15 @@
+/** Well-known ports; every one can be changed on the command line. */
+export const BOOTSTRAP_PORT = 7000;
+/** Overlay UDP: hellos, probes, tree control, data, and client pings to POPs. */
+export const OVERLAY_PORT = 4444;
+export const STATUS_PORT = 7080;
+export const RTSP_PORT = 8554;
+
+/** Splits "host[:port]" (IPv4 or name); the port defaults to `defaultPort`. */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | null {
+  const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  if (m === null || m[1] === undefined) return null;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1], port };
+}

@@ -1,0 +1,63 @@
+/** `onode emulate FILE --loopback`: the whole topology as local processes until Ctrl-C. */
+import { existsSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { BOOTSTRAP_PORT } from '../../common/net/ports.ts';
+import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
+import { Emulator } from '../net/emulator.ts';
+import { intIn } from './options.ts';
+import { UsageError } from './node-commands.ts';
+
+interface EmulateFlags {
+  loopback?: boolean;
+  movies?: string;
+  bootstrapper?: string;
+  fps?: string;
+  duration?: number;
+  quiet?: boolean;
+  logLevel: string;
+  probeInterval?: number;
+}
+
+export function addEmulateCommand(program: Command, cli: string): void {
+  program.command('emulate')
+    .description('run every node of a topology as its own process on this machine')
+    .argument('<file>', 'topology file')
+    .option('--loopback', 'use loopback addresses: A.B.C.D becomes 127.B.C.D (the only mode for now; required)')
+    .option('--movies <dir>', 'movies for the servers (default: ./movies if it exists)')
+    .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .option('--fps <n>', 'frame rate movies play at')
+    .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
+    .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intIn(1, 86_400, 'seconds'))
+    .option('--quiet', 'do not echo the nodes\' logs')
+    .addOption(new Option('--log-level <level>', 'the nodes\' log detail').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (file: string, flags: EmulateFlags) => {
+      if (!flags.loopback) throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
+      const topo = loopbackTopology(loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {}));
+      const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : undefined);
+      const childArgs = ['--log-level', flags.logLevel, ...(flags.fps ? ['--fps', flags.fps] : []),
+        ...(flags.probeInterval ? ['--probe-interval', String(flags.probeInterval)] : [])];
+      const emulator = new Emulator({
+        file, topology: topo, cli, bootstrapPort: BOOTSTRAP_PORT, childArgs,
+        ...(moviesDir ? { moviesDir } : {}),
+        ...(flags.bootstrapper ? { bootstrapperName: flags.bootstrapper } : {}),
+        onLine: (node, line) => {
+          if (!flags.quiet) process.stderr.write(`[${node.padEnd(4)}] ${line}\n`);
+        },
+        onExit: (node, code, signal) => process.stderr.write(`[${node}] exited (${signal ?? `code ${code}`})\n`),
+      });
+      emulator.start();
+      const pops = [...topo.nodes.values()].filter((n) => n.role === 'pop');
+      process.stdout.write(
+        `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +
+        pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
+        `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n  Ctrl-C stops everything\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+        if (flags.duration) setTimeout(resolve, flags.duration * 1000);
+      });
+      await emulator.stop();
+      process.stdout.write('all nodes stopped\n');
+    });
+}

@@ -1,0 +1,60 @@
+/** `onode status ADDR [--json]`: fetch GET /status from a node and print it. */
+import type { Command } from 'commander';
+import { STATUS_PORT } from '../../common/net/ports.ts';
+import { hostPort } from './options.ts';
+
+interface StatusJson {
+  name: string; role: string; pid: number; uptimeSec?: number;
+  neighbours?: { name: string; address: string | null; alive: boolean; rttMs: number | null }[];
+  routes?: { server: string; via: string; latencyMs: number; hops: number }[];
+  streams?: { movie: string; state?: string; upstream: string | null; downstream: string[]; clients: string[]; packetsIn: number; packetsOut: number; bytesOut: number }[];
+  catalogue?: { name: string; fps: number; width: number; height: number; frames: number }[];
+  registered?: string[];
+}
+
+export function addStatusCommand(program: Command): void {
+  program.command('status')
+    .description('show a node\'s neighbours, routes and streams (GET /status)')
+    .argument('<addr>', 'the node\'s ADDRESS[:PORT]', hostPort(STATUS_PORT))
+    .option('--json', 'print the raw JSON')
+    .option('--timeout <ms>', 'give up after this long', (v) => Number(v), 3000)
+    .action(async (target: { host: string; port: number }, flags: { json?: boolean; timeout: number }) => {
+      const url = `http://${target.host}:${target.port}/status`;
+      let text: string;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(flags.timeout) });
+        text = await res.text();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        process.stderr.write(`error: cannot get ${url}: ${cause ?? (err as Error).message}; is an onode process running there?\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.json) {
+        process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        return;
+      }
+      process.stdout.write(formatStatus(JSON.parse(text) as StatusJson));
+    });
+}
+
+export function formatStatus(s: StatusJson): string {
+  const out: string[] = [`${s.name} (${s.role}), pid ${s.pid}${s.uptimeSec !== undefined ? `, up ${s.uptimeSec} s` : ''}`];
+  out.push('', 'neighbours:');
+  for (const n of s.neighbours ?? []) out.push(`  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`);
+  out.push('', 'routes (best per server):');
+  for (const r of s.routes ?? []) out.push(`  ${pad(r.server, 8)} via ${pad(r.via, 8)} ${r.latencyMs.toFixed(2)} ms, ${r.hops} hop(s)`);
+  out.push('', 'streams:');
+  if ((s.streams ?? []).length === 0) out.push('  none');
+  for (const t of s.streams ?? []) {
+    out.push(`  ${t.movie}: from ${t.upstream ?? '(source)'} to [${t.downstream.join(', ')}]${t.clients.length ? ` clients [${t.clients.join(', ')}]` : ''}; ${t.packetsIn} in, ${t.packetsOut} out`);
+  }
+  if (s.catalogue) out.push('', `movies: ${s.catalogue.map((m) => m.name).join(', ') || 'none'}`);
+  if (s.registered) out.push(`registered: ${s.registered.join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
+
+function pad(s: string, n: number): string {
+  return s.padEnd(n);
+}

@@ -1,0 +1,47 @@
+/**
+ * A server's movies as a MovieSource: one live MovieChannel per movie, started by the first
+ * viewer's join and stopped when the tree prunes the last branch.
+ */
+import type { Clock } from '../../common/core/clock.ts';
+import type { MovieInfo } from '../../common/wire/overlay.ts';
+import { type ChannelMovie, MovieChannel } from './movie-channel.ts';
+import type { MovieSource } from './overlay-node.ts';
+
+export class ChannelSource implements MovieSource {
+  private readonly channels = new Map<string, MovieChannel>();
+  private readonly infos: readonly MovieInfo[];
+
+  constructor(
+    clock: Clock,
+    movies: readonly ChannelMovie[],
+    catalogue: readonly MovieInfo[],
+    emit: (movie: string, rtp: Buffer) => void,
+    random: () => number = Math.random,
+  ) {
+    for (const m of movies) {
+      const ssrc = Math.floor(random() * 0x1_0000_0000) >>> 0;
+      this.channels.set(m.name, new MovieChannel(clock, m, (rtp) => emit(m.name, rtp), ssrc, random));
+    }
+    this.infos = catalogue.filter((i) => this.channels.has(i.name));
+  }
+
+  catalogue(): readonly MovieInfo[] {
+    return this.infos;
+  }
+
+  start(movie: string): void {
+    this.channels.get(movie)?.start();
+  }
+
+  stop(movie: string): void {
+    this.channels.get(movie)?.stop();
+  }
+
+  running(): string[] {
+    return [...this.channels].filter(([, c]) => c.running).map(([n]) => n);
+  }
+
+  stopAll(): void {
+    for (const c of this.channels.values()) c.stop();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs a whole topology on one machine: one child process per node, the bootstrapper first,
+ * each on its own loopback addresses (A.B.C.D → 127.B.C.D). Children exit when their stdin
+ * closes, so even a SIGKILLed emulator leaves no orphans; stop() asks politely, then kills.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Topology } from '../config/topology.ts';
+
+export interface EmulatorOptions {
+  /** The topology file as given (the bootstrapper child loads it itself). */
+  readonly file: string;
+  /** The same topology, mapped to loopback. */
+  readonly topology: Topology;
+  /** The compiled onode CLI entry to run children with. */
+  readonly cli: string;
+  readonly moviesDir?: string;
+  readonly bootstrapperName?: string;
+  /** Extra flags for every child (ports, intervals, log level). */
+  readonly childArgs?: readonly string[];
+  readonly bootstrapPort: number;
+  /** Receives each line a child prints, with the child's node name. */
+  readonly onLine?: (node: string, line: string) => void;
+  readonly onExit?: (node: string, code: number | null, signal: string | null) => void;
+}
+
+export class Emulator {
+  private readonly children = new Map<string, ChildProcess>();
+  private stopping = false;
+
+  constructor(private readonly opts: EmulatorOptions) {}
+
+  get bootstrapAddress(): string {
+    const b = this.opts.topology.nodes.get(this.opts.topology.bootstrapper);
+    return `${b?.addresses[0] ?? '127.0.0.1'}:${this.opts.bootstrapPort}`;
+  }
+
+  pids(): Map<string, number> {
+    return new Map([...this.children].flatMap(([n, c]) => (c.pid === undefined ? [] : [[n, c.pid] as [string, number]])));
+  }
+
+  start(): void {
+    const topo = this.opts.topology;
+    const movies = this.opts.moviesDir !== undefined ? ['--movies', this.opts.moviesDir] : [];
+    const extra = this.opts.childArgs ?? [];
+    this.spawnNode(topo.bootstrapper, [
+      'server', '--topology', this.opts.file, '--loopback', ...movies,
+      ...(this.opts.bootstrapperName ? ['--bootstrapper', this.opts.bootstrapperName] : []), ...extra,
+    ]);
+    for (const node of topo.nodes.values()) {
+      if (node.name === topo.bootstrapper) continue;
+      this.spawnNode(node.name, [
+        node.role, '--bootstrapper', this.bootstrapAddress, '--address', node.addresses[0] ?? '',
+        ...(node.role === 'server' ? movies : []), ...extra,
+      ]);
+    }
+  }
+
+  /** Kills one node's process at once (failure tests and demos). */
+  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    return this.children.get(name)?.kill(signal) ?? false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.children.values()].map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 2500).unref();
+    }));
+    await Promise.all(exits);
+    this.children.clear();
+  }
+
+  private spawnNode(name: string, args: string[]): void {
+    const child = spawn(process.execPath, [...process.execArgv, this.opts.cli, ...args, '--exit-with-stdin'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.children.set(name, child);
+    child.stdin?.on('error', () => {});
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => this.opts.onLine?.(name, line));
+    }
+    child.on('exit', (code, signal) => {
+      if (!this.stopping) this.opts.onExit?.(name, code, signal);
+    });
+  }
+}
