@@ -1,0 +1,126 @@
+/** The `oclient` command: log in, pick the closest POP, play a movie over RTSP/RTP. */
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
+import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
+import { login } from '../net/login.ts';
+import { probePops, type PopRtt } from '../net/pop-prober.ts';
+import { playHeadless, PlayRefused } from '../net/headless-player.ts';
+import { RtspClientError } from '../net/rtsp-client.ts';
+
+/** Exit codes, so scripts can tell failures apart. */
+export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7 } as const;
+
+interface Flags {
+  bootstrapper: string;
+  movie?: string;
+  headless?: boolean;
+  duration: number;
+  address?: string;
+  pop?: string;
+  output?: string;
+  stats?: string;
+  rtspPort: number;
+  overlayPort: number;
+}
+
+class ClientFailure extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+const positive = (what: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}, a number above 0`);
+  return n;
+};
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port from 1 to 65535');
+  return n;
+};
+
+const program = new Command('oclient')
+  .description('overlay CDN client: logs in at the bootstrapper, picks the closest POP, plays a movie')
+  .requiredOption('--bootstrapper <addr>', 'the bootstrapper\'s ADDRESS[:PORT]')
+  .option('--movie <name>', 'movie to play (as in the catalogue, e.g. bars.mjpeg)')
+  .option('--headless', 'no terminal UI: play for --duration, write --output and --stats')
+  .option('--duration <s>', 'headless: seconds to play', positive('seconds'), 10)
+  .option('--address <a>', 'this host\'s address to connect from (needed on loopback)')
+  .option('--pop <addr>', 'use this POP (client-facing address) instead of the closest')
+  .option('--output <file>', 'headless: write every complete frame here, as concatenated JPEG')
+  .option('--stats <file>', 'headless: write the session\'s statistics here as JSON')
+  .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
+  .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+async function main(flags: Flags): Promise<number> {
+  const b = parseHostPort(flags.bootstrapper, BOOTSTRAP_PORT);
+  if (b === null) throw new ClientFailure(`--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT`, EXIT.usage);
+  if (!flags.headless) {
+    throw new ClientFailure('the terminal player is not available in this version; use --headless with --movie (see README)', EXIT.usage);
+  }
+  let welcome;
+  try {
+    welcome = await login(b.host, b.port, flags.address);
+  } catch (err) {
+    throw new ClientFailure((err as Error).message, EXIT.bootstrapper);
+  }
+  const catalogue = welcome.catalogue.map((m) => m.name);
+  if (flags.movie === undefined) throw new ClientFailure(`--movie NAME is required with --headless; movies: ${catalogue.join(', ') || 'none yet'}`, EXIT.usage);
+  if (!catalogue.includes(flags.movie)) {
+    throw new ClientFailure(`no movie '${flags.movie}'; the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`, EXIT.unknownMovie);
+  }
+  const candidates = flags.pop !== undefined
+    ? [{ name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop, address: flags.pop }]
+    : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
+  const rtts = await probePops(candidates, flags.overlayPort, flags.address);
+  const answered = rtts.filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null).sort((x, y) => x.rttMs - y.rttMs);
+  for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
+  const chosen = answered[0];
+  if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
+  process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
+
+  const out = flags.output ? createWriteStream(flags.output) : null;
+  let result;
+  try {
+    result = await playHeadless({
+      popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
+      ...(flags.address ? { localAddress: flags.address } : {}),
+      ...(out ? { onFrame: (jpeg: Buffer) => { out.write(jpeg); } } : {}),
+    });
+  } catch (err) {
+    if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
+    if (err instanceof RtspClientError) throw new ClientFailure(err.message, EXIT.refused);
+    throw err;
+  } finally {
+    if (out) await new Promise<void>((r) => out.end(() => r()));
+  }
+  const stats = {
+    movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100,
+    pops: rtts.map((r) => ({ name: r.name, address: r.address, rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100 })),
+    durationS: flags.duration, ...result,
+  };
+  if (flags.stats) writeFileSync(flags.stats, `${JSON.stringify(stats, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(stats)}\n`);
+  return result.framesReceived > 0 ? EXIT.ok : EXIT.noFrames;
+}
+
+try {
+  program.parse(process.argv);
+  process.exitCode = await main(program.opts<Flags>());
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 1 ? EXIT.usage : err.exitCode);
+  if (err instanceof ClientFailure) {
+    process.stderr.write(`oclient: ${err.message}\n`);
+    process.exitCode = err.code;
+  } else if (err instanceof BootstrapUnreachable) {
+    process.stderr.write(`oclient: ${err.message}\n`);
+    process.exitCode = EXIT.bootstrapper;
+  } else {
+    process.stderr.write(`oclient: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

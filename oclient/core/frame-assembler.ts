@@ -1,0 +1,179 @@
+/**
+ * Rebuilds JPEG frames from RTP/JPEG packets (RFC 2435), tolerating reordering and duplicates.
+ * A frame is complete when its first fragment (offset 0), its marker packet and every sequence
+ * number between them have arrived; it is then assembled and emitted, in timestamp order.
+ * A frame still incomplete when a later frame completes, or after MAX_PENDING_FRAMES newer
+ * frames started, is counted lost and dropped: a viewer never sees a corrupt frame.
+ */
+import { decodeRtp, seqDiff } from '../../common/wire/rtp.ts';
+import { assembleJpeg, decodeJpegFragment, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import type { JpegImage } from '../../common/media/jpeg.ts';
+
+/** Frames kept waiting for late packets; older ones are given up. */
+export const MAX_PENDING_FRAMES = 8;
+/** A frame larger than this many packets is not ours. */
+export const MAX_PACKETS_PER_FRAME = 4096;
+
+export interface AssemblerStats {
+  packetsReceived: number;
+  packetsDuplicate: number;
+  packetsMalformed: number;
+  /** Expected minus received, by sequence number, since the first packet (RFC 3550 A.3). */
+  packetsLost: number;
+  framesReceived: number;
+  framesLost: number;
+  /** Interarrival jitter in RTP timestamp units (RFC 3550 A.8). */
+  jitter: number;
+}
+
+interface PendingFrame {
+  readonly timestamp: number;
+  readonly packets: Map<number, Buffer>;
+  firstSeq: number | null;
+  markerSeq: number | null;
+}
+
+export class FrameAssembler {
+  readonly stats: AssemblerStats = { packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0, framesReceived: 0, framesLost: 0, jitter: 0 };
+  private readonly pending = new Map<number, PendingFrame>();
+  private baseSeq: number | null = null;
+  private maxSeq = 0;
+  private cycles = 0;
+  private readonly seen = new Set<number>();
+  /** Timestamp of the last frame emitted or given up; older packets are late. */
+  private lastDone: number | null = null;
+  private transit: number | null = null;
+  private ssrc: number | null = null;
+
+  /**
+   * @param onFrame receives each complete frame
+   * @param clockRate RTP clock, for jitter
+   */
+  constructor(private readonly onFrame: (img: JpegImage, timestamp: number) => void, private readonly clockRate = 90_000) {}
+
+  /** Feeds one RTP datagram; arrivalMs is the local receive time (for jitter). */
+  push(datagram: Buffer, arrivalMs: number): void {
+    const rtp = decodeRtp(datagram);
+    if (!rtp.ok || rtp.value.payloadType !== RTP_JPEG_PAYLOAD_TYPE) {
+      this.stats.packetsMalformed++;
+      return;
+    }
+    const p = rtp.value;
+    if (this.ssrc !== null && p.ssrc !== this.ssrc) this.reset(); // the source changed (another server): start over
+    this.ssrc = p.ssrc;
+    const seq = p.sequenceNumber;
+    if (!this.countSequence(seq)) return;
+    this.updateJitter(p.timestamp, arrivalMs);
+    if (this.lastDone !== null && !timestampAfter(p.timestamp, this.lastDone)) return; // too late for its frame
+
+    let frame = this.pending.get(p.timestamp);
+    if (frame === undefined) {
+      frame = { timestamp: p.timestamp, packets: new Map(), firstSeq: null, markerSeq: null };
+      this.pending.set(p.timestamp, frame);
+    }
+    if (frame.packets.size >= MAX_PACKETS_PER_FRAME) return;
+    const fragment = decodeJpegFragment(p.payload);
+    if (!fragment.ok) {
+      this.stats.packetsMalformed++;
+      return;
+    }
+    frame.packets.set(seq, p.payload);
+    if (fragment.value.fragmentOffset === 0) frame.firstSeq = seq;
+    if (p.marker) frame.markerSeq = seq;
+    this.tryComplete(frame);
+    this.expireOld();
+  }
+
+  private tryComplete(frame: PendingFrame): void {
+    if (frame.firstSeq === null || frame.markerSeq === null) return;
+    const count = seqDiff(frame.markerSeq, frame.firstSeq) + 1;
+    if (count <= 0 || count > frame.packets.size) return;
+    const fragments = [];
+    for (let i = 0; i < count; i++) {
+      const payload = frame.packets.get((frame.firstSeq + i) & 0xffff);
+      if (payload === undefined) return;
+      const f = decodeJpegFragment(payload);
+      if (!f.ok) return;
+      fragments.push(f.value);
+    }
+    // Older incomplete frames can no longer be shown in order: they are lost.
+    for (const other of [...this.pending.values()]) {
+      if (other !== frame && timestampAfter(frame.timestamp, other.timestamp)) this.giveUp(other);
+    }
+    this.pending.delete(frame.timestamp);
+    this.lastDone = frame.timestamp;
+    const image = assembleJpeg(fragments);
+    if (!image.ok) {
+      this.stats.framesLost++;
+      return;
+    }
+    this.stats.framesReceived++;
+    this.onFrame(image.value, frame.timestamp);
+  }
+
+  private giveUp(frame: PendingFrame): void {
+    this.pending.delete(frame.timestamp);
+    // The partial frame at the very start of a stream is not a loss: we joined mid-frame.
+    if (this.stats.framesReceived > 0 || this.lastDone !== null) this.stats.framesLost++;
+  }
+
+  private expireOld(): void {
+    if (this.pending.size <= MAX_PENDING_FRAMES) return;
+    const oldest = [...this.pending.values()].reduce((a, b) => (timestampAfter(a.timestamp, b.timestamp) ? b : a));
+    this.giveUp(oldest);
+    this.lastDone = oldest.timestamp;
+  }
+
+  /** RFC 3550 A.1-style extended sequence tracking; false for a duplicate. */
+  private countSequence(seq: number): boolean {
+    this.stats.packetsReceived++;
+    if (this.baseSeq === null) {
+      this.baseSeq = seq;
+      this.maxSeq = seq;
+    } else {
+      const d = seqDiff(seq, this.maxSeq);
+      if (d > 0) {
+        if (seq < this.maxSeq) this.cycles += 0x10000;
+        this.maxSeq = seq;
+      }
+    }
+    const ext = this.cycles + seq;
+    if (this.seen.has(ext)) {
+      this.stats.packetsDuplicate++;
+      this.stats.packetsReceived--;
+      return false;
+    }
+    this.seen.add(ext);
+    if (this.seen.size > 4096) this.seen.delete(this.seen.values().next().value as number);
+    const expected = this.cycles + this.maxSeq - this.baseSeq + 1;
+    this.stats.packetsLost = Math.max(0, expected - this.stats.packetsReceived);
+    return true;
+  }
+
+  private updateJitter(timestamp: number, arrivalMs: number): void {
+    const arrival = (arrivalMs * this.clockRate) / 1000;
+    const transit = arrival - timestamp;
+    if (this.transit !== null) {
+      let d = Math.abs(transit - this.transit);
+      if (d > 0x80000000) d = 0x1_0000_0000 - d; // timestamp wrapped
+      this.stats.jitter += (d - this.stats.jitter) / 16;
+    }
+    this.transit = transit;
+  }
+
+  private reset(): void {
+    this.pending.clear();
+    this.baseSeq = null;
+    this.cycles = 0;
+    this.seen.clear();
+    this.lastDone = null;
+    this.transit = null;
+    this.stats.packetsReceived = 0;
+  }
+}
+
+/** True when RTP timestamp a is after b (modulo 2^32). */
+function timestampAfter(a: number, b: number): boolean {
+  const d = (a - b) >>> 0;
+  return d !== 0 && d < 0x80000000;
+}
