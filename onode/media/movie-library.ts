@@ -7,11 +7,11 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MovieError, readMovieFile } from '../../common/media/movie-file.ts';
-import type { MovieInfo } from '../../common/wire/overlay.ts';
-import { MAX_CATALOGUE } from '../../common/wire/overlay.ts';
-import { DEFAULT_MAX_PAYLOAD, packetizeJpeg } from '../../common/wire/rtp-jpeg.ts';
-import type { ChannelMovie } from '../core/movie-channel.ts';
+import type { JpegImage } from '../../common/media/jpeg.ts';
+import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
+import { MAX_CATALOGUE, type MovieInfo } from '../../common/wire/overlay.ts';
+import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
+import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
 
 /** Movie names travel in every data datagram and in RTSP URLs: short, and safe in a URL path. */
 export const MAX_MOVIE_NAME_BYTES = 64;
@@ -66,9 +66,10 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
       skipped.push({ file, reason: `a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory` });
       continue;
     }
+    const path = join(dir, file);
     try {
-      const movie = readMovieFile(join(dir, file));
-      const frames = movie.frames.map((f) => packetizeJpeg(f.image, maxPayload));
+      const movie = readMovieFile(path);
+      const frames = packetize(path, movie.frames.map((f) => f.image), maxPayload);
       loaded.push({
         movie: { name: file, fps, frames },
         info: { name: file, fps, width: movie.width, height: movie.height, frames: frames.length },
@@ -79,6 +80,18 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
     }
   }
   return { movies: loaded.map((l) => l.movie), catalogue: loaded.map((l) => l.info), skipped };
+}
+
+/** @throws MovieError for a frame RTP/JPEG cannot cut (a scan over MAX_FRAME_BYTES). */
+function packetize(path: string, images: readonly JpegImage[], maxPayload: number): FramePayloads[] {
+  return images.map((image, i) => {
+    try {
+      return packetizeJpeg(image, maxPayload);
+    } catch (err) {
+      if (!(err instanceof RtpJpegError)) throw err;
+      throw new MovieError(path, i, err.message, `re-encode it at a lower quality, e.g. with: ${ffmpegFixCommand(path, convertedName(path))}`);
+    }
+  });
 }
 
 /** Regular, non-hidden files of `dir`, sorted by name. */

@@ -1,0 +1,100 @@
+/**
+ * Runs a topology on loopback with real processes (the compiled CLI in dist/, which `npm test`
+ * builds first) on ports of its own, so a demo running on the same machine does not collide.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import jpeg from 'jpeg-js';
+import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
+import { Emulator } from '../../onode/net/emulator.ts';
+import { splitMovie } from '../../common/media/movie-file.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
+export const OCLIENT = join(ROOT, 'dist/oclient/cli/main.js');
+
+export interface TestPorts { bootstrap: number; overlay: number; status: number; rtsp: number }
+
+export class LoopbackRun {
+  readonly dir = mkdtempSync(join(tmpdir(), 'onode-e2e-'));
+  readonly topology: Topology;
+  readonly emulator: Emulator;
+  readonly lines: string[] = [];
+
+  constructor(readonly file: string, readonly moviesDir: string, readonly ports: TestPorts, extraArgs: string[] = []) {
+    this.topology = loopbackTopology(loadTopologyFile(file));
+    this.emulator = new Emulator({
+      file, topology: this.topology, cli: ONODE, moviesDir, bootstrapPort: ports.bootstrap,
+      childArgs: [
+        '--bootstrap-port', String(ports.bootstrap), '--overlay-port', String(ports.overlay),
+        '--status-port', String(ports.status), '--rtsp-port', String(ports.rtsp), '--probe-interval', '300', ...extraArgs,
+      ],
+      onLine: (node, line) => this.lines.push(`[${node}] ${line}`),
+    });
+  }
+
+  address(node: string): string {
+    return this.topology.nodes.get(node)?.addresses[0] ?? '';
+  }
+
+  async status(node: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, { signal: AbortSignal.timeout(2000) });
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** Waits until every POP has a route to every server. */
+  async converged(timeoutMs = 20_000): Promise<void> {
+    const servers = [...this.topology.nodes.values()].filter((n) => n.role === 'server').length;
+    const pops = [...this.topology.nodes.values()].filter((n) => n.role === 'pop').map((n) => n.name);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = await Promise.all(pops.map(async (p) => {
+        try {
+          return ((await this.status(p)).routes as unknown[]).length >= servers;
+        } catch {
+          return false;
+        }
+      }));
+      if (ok.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error(`not converged after ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  client(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolvePromise) => {
+      execFile(process.execPath, [OCLIENT, '--bootstrapper', `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
+        '--rtsp-port', String(this.ports.rtsp), '--overlay-port', String(this.ports.overlay), ...args], { timeout: 60_000 },
+      (err, stdout, stderr) => resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.emulator.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Decoded RGBA pixels of every frame in a movie file (either format). */
+export function decodedFrames(path: string): Buffer[] {
+  const split = splitMovie(readFileSync(path), path);
+  if (!split.ok) throw new Error(`${path}: ${split.detail}`);
+  return split.value.frames.map((f) => Buffer.from(jpeg.decode(f.jpeg, { useTArray: true, formatAsRGBA: true }).data));
+}
+
+/**
+ * Asserts the received frames are consecutive frames of the source, pixel for pixel (the live
+ * channel loops, so the first one may be any frame). Returns the number compared.
+ */
+export function matchConsecutive(received: Buffer[], source: Buffer[]): number {
+  if (received.length === 0) throw new Error('no frames received');
+  const start = source.findIndex((f) => f.equals(received[0] as Buffer));
+  if (start < 0) throw new Error('the first received frame matches no source frame');
+  received.forEach((f, i) => {
+    const want = source[(start + i) % source.length] as Buffer;
+    if (!f.equals(want)) throw new Error(`received frame ${i} differs from source frame ${(start + i) % source.length}`);
+  });
+  return received.length;
+}
