@@ -148,6 +148,8 @@ export class LinkMonitor {
   }
 }
 
+/** Microseconds modulo 2^32, in [0, 2^32) even for a negative reading (a clock offset may make `now` negative). */
 function toUs(ms: number): number {
-  return Math.floor(ms * 1000) % US_WRAP;
+  const us = Math.floor(ms * 1000) % US_WRAP;
+  return us < 0 ? us + US_WRAP : us;
 }

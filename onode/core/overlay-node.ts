@@ -218,7 +218,7 @@ export class OverlayNode {
 
   private neighbourDown(name: string): void {
     this.carrying.delete(name);
-    this.routes.removeVia(name);
+    this.routes.removeVia(name, this.clock.now());
     this.tree.neighbourDown(name);
   }
 }

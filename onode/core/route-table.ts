@@ -1,9 +1,14 @@
 /**
  * What STATUS probes taught this node: per server, per neighbour, the latency and hop count of
  * the path through that neighbour, plus each server's catalogue. Entries age out when probes stop.
+ * A server with no route left is unreachable: its catalogue is kept for a while so a request for
+ * its movies fails as 'no-route' rather than 'unknown-movie', but it is no longer offered.
  */
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { chooseBest } from './route-choice.ts';
+
+/** How long an unreachable server's catalogue is remembered; 5 minutes. */
+export const UNREACHABLE_MEMORY_MS = 300_000;
 
 export interface RouteEntry {
   readonly server: string;
@@ -18,6 +23,8 @@ interface ServerInfo {
   readonly vias: Map<string, RouteEntry>;
   catalogue: readonly MovieInfo[];
   catalogueSeq: number;
+  /** When the last route went away; null while reachable. */
+  lostAt: number | null;
 }
 
 export class RouteTable {
@@ -27,8 +34,13 @@ export class RouteTable {
   update(entry: RouteEntry, catalogue: readonly MovieInfo[]): boolean {
     let info = this.servers.get(entry.server);
     if (info === undefined) {
-      info = { vias: new Map(), catalogue, catalogueSeq: entry.seq };
+      info = { vias: new Map(), catalogue, catalogueSeq: entry.seq, lostAt: null };
       this.servers.set(entry.server, info);
+    } else if (info.vias.size === 0) {
+      // Back after being unreachable: it may have restarted with its sequence numbers from 1.
+      info.catalogue = catalogue;
+      info.catalogueSeq = entry.seq;
+      info.lostAt = null;
     }
     const old = info.vias.get(entry.via);
     if (old !== undefined && (entry.seq < old.seq || (entry.seq === old.seq && entry.latencyMs >= old.latencyMs))) {
@@ -42,16 +54,20 @@ export class RouteTable {
     return true;
   }
 
-  /** Forgets every route through a neighbour (it died). */
-  removeVia(neighbour: string): void {
-    for (const info of this.servers.values()) info.vias.delete(neighbour);
+  /** Forgets every route through a neighbour (it died); `now` dates servers left unreachable (else the next expire does). */
+  removeVia(neighbour: string, now?: number): void {
+    for (const info of this.servers.values()) {
+      if (info.vias.delete(neighbour) && info.vias.size === 0 && now !== undefined) info.lostAt = now;
+    }
   }
 
-  /** Drops entries not refreshed within ttlMs; servers with no entry left disappear. */
+  /** Drops entries not refreshed within ttlMs; forgets servers unreachable for UNREACHABLE_MEMORY_MS. */
   expire(now: number, ttlMs: number): void {
     for (const [server, info] of this.servers) {
       for (const [via, e] of info.vias) if (now - e.updatedAt > ttlMs) info.vias.delete(via);
-      if (info.vias.size === 0) this.servers.delete(server);
+      if (info.vias.size > 0) continue;
+      info.lostAt ??= now;
+      if (now - info.lostAt > UNREACHABLE_MEMORY_MS) this.servers.delete(server);
     }
   }
 
@@ -85,19 +101,30 @@ export class RouteTable {
     return ordered;
   }
 
+  /** Servers with at least one route, sorted. */
   knownServers(): string[] {
-    return [...this.servers.keys()].sort();
+    return [...this.servers].filter(([, info]) => info.vias.size > 0).map(([name]) => name).sort();
   }
 
+  /** True when a reachable server has the movie. */
   hasMovie(movie: string): boolean {
+    for (const info of this.servers.values()) if (info.vias.size > 0 && info.catalogue.some((m) => m.name === movie)) return true;
+    return false;
+  }
+
+  /** True when any server heard from, reachable or not, has the movie. */
+  knowsMovie(movie: string): boolean {
     for (const info of this.servers.values()) if (info.catalogue.some((m) => m.name === movie)) return true;
     return false;
   }
 
-  /** Union of the catalogues of every server heard from, sorted by name. */
+  /** Union of the catalogues of every reachable server, sorted by name. */
   catalogue(): MovieInfo[] {
     const byName = new Map<string, MovieInfo>();
-    for (const info of this.servers.values()) for (const m of info.catalogue) if (!byName.has(m.name)) byName.set(m.name, m);
+    for (const info of this.servers.values()) {
+      if (info.vias.size === 0) continue;
+      for (const m of info.catalogue) if (!byName.has(m.name)) byName.set(m.name, m);
+    }
     return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }

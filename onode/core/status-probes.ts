@@ -44,6 +44,8 @@ export interface ProbeCounters {
 
 interface SeenProbe {
   seq: number;
+  /** When the current seq was first heard. */
+  at: number;
   forwards: number;
   bestLatencyMs: number;
   bestHops: number;
@@ -98,16 +100,22 @@ export class StatusProbes {
     }
     const latencyMs = msg.latencyMs + rtt / 2;
     const hops = msg.hops + 1;
-    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: clock.now() }, msg.catalogue);
+    const now = clock.now();
+    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.catalogue);
 
-    const seen = this.seen.get(msg.server);
+    let seen = this.seen.get(msg.server);
+    // A server silent for a whole TTL may have restarted with its sequence numbers from 1.
+    if (seen !== undefined && now - seen.at > this.ttlMs) {
+      this.seen.delete(msg.server);
+      seen = undefined;
+    }
     if (seen !== undefined && msg.seq < seen.seq && seen.seq - msg.seq < 1_000_000) {
       this.counters.droppedStale++;
       return;
     }
     let state = seen;
     if (state === undefined || msg.seq !== state.seq) {
-      state = { seq: msg.seq, forwards: 0, bestLatencyMs: Infinity, bestHops: Infinity };
+      state = { seq: msg.seq, at: now, forwards: 0, bestLatencyMs: Infinity, bestHops: Infinity };
       this.seen.set(msg.server, state);
     }
     if (state.forwards >= MAX_PROBE_FORWARDS) return;

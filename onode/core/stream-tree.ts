@@ -270,7 +270,7 @@ export class StreamTree {
     if (path.length >= MAX_PATH_LENGTH) return this.nak(from, msg.movie, 'loop', 'join path too long');
     const s = this.streams.get(msg.movie);
     if (s === undefined) {
-      if (!this.deps.isSource(msg.movie) && !this.deps.routes.hasMovie(msg.movie) && this.deps.routes.knownServers().length > 0) {
+      if (!this.deps.isSource(msg.movie) && !this.deps.routes.knowsMovie(msg.movie) && this.deps.routes.knownServers().length > 0) {
         return this.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
       }
       const created = this.create(msg.movie, [...path, self]);
@@ -304,7 +304,12 @@ export class StreamTree {
       branch.path = path;
       branch.refreshedAt = this.deps.clock.now();
     }
-    this.deps.send(from, { type: 'join-ack', movie: s.movie, rootPath: [...s.rootPath, this.deps.self] });
+    this.deps.send(from, { type: 'join-ack', movie: s.movie, rootPath: this.chainOf(s) });
+  }
+
+  /** The chain from the source to this node, as acks carry it (a source's rootPath is already itself). */
+  private chainOf(s: Stream): readonly string[] {
+    return s.source ? s.rootPath : [...s.rootPath, this.deps.self];
   }
 
   private onAck(from: string, msg: JoinAckMessage): void {
@@ -355,7 +360,7 @@ export class StreamTree {
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
     const next = carriers[0] ?? this.deps.routes.bestForMovie(s.movie, (n) => !excluded(n))?.via;
     if (next === undefined) {
-      const known = this.deps.routes.hasMovie(s.movie);
+      const known = this.deps.routes.knowsMovie(s.movie);
       const reason: NakReason = lastReason ?? (known ? 'no-route' : 'unknown-movie');
       const detail = lastDetail ?? (known
         ? `no usable neighbour of ${this.deps.self} leads to a server with ${s.movie}`

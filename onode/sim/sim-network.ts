@@ -27,10 +27,15 @@ export interface SimLink {
 
 interface SimNode {
   readonly name: string;
-  readonly node: OverlayNode;
+  node: OverlayNode;
   alive: boolean;
   readonly channels: Map<string, MovieChannel>;
+  readonly movies: readonly ChannelMovie[];
+  readonly clockOffsetMs: number;
 }
+
+/** Decides whether the network silently loses a message (fault injection in tests). */
+export type DropRule = (from: string, to: string, msg: OverlayMessage) => boolean;
 
 export interface Viewer {
   readonly pop: string;
@@ -49,6 +54,16 @@ export class SimNetwork {
   readonly dataPackets = new Map<string, Map<string, number>>();
   controlPackets = 0;
   controlBytes = 0;
+  /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
+  duplicateDataPackets = 0;
+  /** Distinct forwarded copies of each STATUS probe, keyed "node|server|seq" (originals excluded). */
+  readonly probeForwards = new Map<string, number>();
+  private readonly seenData = new Map<string, WeakSet<Buffer>>();
+  private readonly seenProbeCopies = new WeakSet<object>();
+  /** Messages matching this rule are counted as sent and then lost; null (the default) drops nothing. */
+  dropRule: DropRule | null = null;
+  /** Sees every message a live node sends, before links and loss apply; null by default. */
+  tap: ((from: string, to: string, msg: OverlayMessage) => void) | null = null;
   private rngState: number;
 
   constructor(private readonly options: OverlayOptions = DEFAULT_OVERLAY, seed = 1) {
@@ -58,6 +73,12 @@ export class SimNetwork {
   /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
   addNode(name: string, movies: readonly ChannelMovie[] = [], clockOffsetMs = 0): OverlayNode {
     const channels = new Map<string, MovieChannel>();
+    const node = this.makeNode(name, movies, clockOffsetMs, channels);
+    this.nodes.set(name, { name, node, alive: true, channels, movies, clockOffsetMs });
+    return node;
+  }
+
+  private makeNode(name: string, movies: readonly ChannelMovie[], clockOffsetMs: number, channels: Map<string, MovieChannel>): OverlayNode {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;
     const source: MovieSource | null = movies.length === 0 ? null : {
@@ -80,7 +101,6 @@ export class SimNetwork {
         for (const t of to) this.deliver(name, t, { type: 'data', movie, rtp });
       },
     }, source, this.options);
-    this.nodes.set(name, { name, node, alive: true, channels });
     return node;
   }
 
@@ -140,6 +160,19 @@ export class SimNetwork {
     n.node.stop();
   }
 
+  /** Brings a killed node back as a fresh process: new OverlayNode, empty state, same links and movies. */
+  restart(name: string): OverlayNode {
+    const n = this.nodes.get(name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    if (n.alive) this.kill(name);
+    n.channels.clear();
+    n.node = this.makeNode(name, n.movies, n.clockOffsetMs, n.channels);
+    n.alive = true;
+    n.node.setNeighbours(this.neighboursOf(name));
+    n.node.start();
+    return n.node;
+  }
+
   /** Attaches a viewer at a POP, recording every RTP packet it receives. */
   watch(pop: string, movie: string, id = `${pop}/${movie}`): Viewer {
     const viewer: Viewer = { pop, movie, id, packets: [], joinedAt: null, failure: null };
@@ -155,9 +188,12 @@ export class SimNetwork {
     this.node(viewer.pop).localLeave(viewer.movie, viewer.id);
   }
 
-  /** Total data packets each directed link carried for a movie since the last reset. */
+  /** Clears the traffic counters: data per link, duplicates, probe forwards, control totals. */
   resetCounters(): void {
     this.dataPackets.clear();
+    this.seenData.clear();
+    this.probeForwards.clear();
+    this.duplicateDataPackets = 0;
     this.controlPackets = 0;
     this.controlBytes = 0;
   }
@@ -170,24 +206,62 @@ export class SimNetwork {
     return this.nodes.get(server)?.channels.get(movie)?.running ?? false;
   }
 
+  /** RTP packets a server's channel for the movie has emitted since it (last) started; 0 when stopped. */
+  packetsEmitted(server: string, movie: string): number {
+    return this.nodes.get(server)?.channels.get(movie)?.packetsSent ?? 0;
+  }
+
+  /** Sum of data packets sent over every directed link for a movie since the last reset. */
+  totalDataPackets(movie: string): number {
+    let total = 0;
+    for (const perMovie of this.dataPackets.values()) total += perMovie.get(movie) ?? 0;
+    return total;
+  }
+
+  /** Directed links ("a>b") that carried the movie since the last reset. */
+  linksCarrying(movie: string): string[] {
+    return [...this.dataPackets].filter(([, m]) => (m.get(movie) ?? 0) > 0).map(([k]) => k).sort();
+  }
+
+  /** Highest number of times any node forwarded one STATUS probe. */
+  maxProbeForwards(): number {
+    let max = 0;
+    for (const n of this.probeForwards.values()) max = Math.max(max, n);
+    return max;
+  }
+
   private deliver(from: string, to: string, msg: OverlayMessage): void {
     const src = this.nodes.get(from);
     const dst = this.nodes.get(to);
     const link = this.links.get(linkKey(from, to));
     if (src === undefined || dst === undefined || link === undefined || !src.alive) return;
+    this.tap?.(from, to, msg);
     if (msg.type === 'data') {
       const key = `${from}>${to}`;
       let perMovie = this.dataPackets.get(key);
       if (perMovie === undefined) this.dataPackets.set(key, (perMovie = new Map()));
       perMovie.set(msg.movie, (perMovie.get(msg.movie) ?? 0) + 1);
+      // The sim hands the same Buffer from hop to hop, so identity tells a packet crossing twice.
+      let seen = this.seenData.get(key);
+      if (seen === undefined) this.seenData.set(key, (seen = new WeakSet()));
+      if (seen.has(msg.rtp)) this.duplicateDataPackets++;
+      seen.add(msg.rtp);
     } else {
+      // A forward sends one message object to several neighbours: count objects, not sends.
+      if (msg.type === 'status' && msg.server !== from && !this.seenProbeCopies.has(msg)) {
+        this.seenProbeCopies.add(msg);
+        const key = `${from}|${msg.server}|${msg.seq}`;
+        this.probeForwards.set(key, (this.probeForwards.get(key) ?? 0) + 1);
+      }
       this.controlPackets++;
       this.controlBytes += msg.type === 'hello' ? 28 : JSON.stringify(msg).length + 8;
     }
-    if (!link.up) return;
+    if (!link.up || this.dropRule?.(from, to, msg) === true) return;
     if (link.lossPct > 0 && this.random() * 100 < link.lossPct) return;
+    // Bound to the receiving process now: a message in flight to a node that restarts is lost.
+    const receiver = dst.node;
     this.clock.setTimer(link.delayMs, () => {
-      if (dst.alive && link.up) dst.node.receive(from, msg);
+      if (dst.alive && link.up && dst.node === receiver) receiver.receive(from, msg);
     });
   }
 
