@@ -87,12 +87,19 @@ export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
 
 export interface OverlayPacket { readonly from: string; readonly message: OverlayMessage }
 
+/** Thrown by the encoders for names or messages that cannot go on the wire (a RangeError, as before). */
+export class OverlayEncodeError extends RangeError {
+  override readonly name = 'OverlayEncodeError';
+}
+
 const NAK_REASONS: readonly NakReason[] = ['unknown-movie', 'no-route', 'loop', 'timeout', 'overloaded'];
 const HELLO_BODY_BYTES = 20;
 
 function header(type: number, from: string): Buffer {
   const name = Buffer.from(from, 'utf8');
-  if (name.length === 0 || name.length > MAX_NAME_BYTES) throw new RangeError(`node name must be 1..${MAX_NAME_BYTES} bytes: ${from}`);
+  if (name.length === 0 || name.length > MAX_NAME_BYTES) {
+    throw new OverlayEncodeError(`node name must be 1..${MAX_NAME_BYTES} bytes: ${from}`);
+  }
   const out = Buffer.allocUnsafe(OVERLAY_HEADER_BYTES + name.length);
   out[0] = OVERLAY_MAGIC;
   out[1] = OVERLAY_VERSION;
@@ -106,8 +113,16 @@ function header(type: number, from: string): Buffer {
 export function encodeData(from: string, movie: string, rtp: Buffer): Buffer {
   const head = header(MessageType.data, from);
   const name = Buffer.from(movie, 'utf8');
-  if (name.length === 0 || name.length > 255) throw new RangeError(`movie name must be 1..255 bytes: ${movie}`);
-  return Buffer.concat([head, Buffer.from([name.length]), name, rtp]);
+  if (name.length === 0 || name.length > 255) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${movie}`);
+  return checkSize(Buffer.concat([head, Buffer.from([name.length]), name, rtp]));
+}
+
+/** The receiver refuses anything larger as 'oversize', so sending it would only lose it silently. */
+function checkSize(datagram: Buffer): Buffer {
+  if (datagram.length > MAX_OVERLAY_DATAGRAM) {
+    throw new OverlayEncodeError(`datagram of ${datagram.length} bytes exceeds ${MAX_OVERLAY_DATAGRAM}`);
+  }
+  return datagram;
 }
 
 export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
@@ -125,7 +140,7 @@ export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
     }
     default: {
       const { type, ...fields } = msg;
-      return Buffer.concat([header(controlTypeCode(type), from), Buffer.from(JSON.stringify(fields), 'utf8')]);
+      return checkSize(Buffer.concat([header(controlTypeCode(type), from), Buffer.from(JSON.stringify(fields), 'utf8')]));
     }
   }
 }
@@ -153,7 +168,8 @@ export function decodeOverlay(buf: Buffer): Decoded<OverlayPacket> {
   if (nameLength === 0 || nameLength > MAX_NAME_BYTES) return fail('malformed');
   const bodyStart = OVERLAY_HEADER_BYTES + nameLength;
   if (buf.length < bodyStart) return fail('truncated');
-  const from = buf.toString('utf8', OVERLAY_HEADER_BYTES, bodyStart);
+  const from = strictUtf8(buf.subarray(OVERLAY_HEADER_BYTES, bodyStart));
+  if (from === undefined) return fail('malformed');
   const body = buf.subarray(bodyStart);
   const message = decodeBody(type, body);
   if (!message.ok) return message;
@@ -166,7 +182,9 @@ function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
     const movieLength = body[0]!;
     if (movieLength === 0) return fail('malformed');
     if (body.length < 1 + movieLength + 12) return fail('truncated');
-    return ok({ type: 'data', movie: body.toString('utf8', 1, 1 + movieLength), rtp: body.subarray(1 + movieLength) });
+    const movie = strictUtf8(body.subarray(1, 1 + movieLength));
+    if (movie === undefined) return fail('malformed');
+    return ok({ type: 'data', movie, rtp: body.subarray(1 + movieLength) });
   }
   if (type === MessageType.hello) {
     if (body.length < HELLO_BODY_BYTES) return fail('truncated');
@@ -190,6 +208,17 @@ function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
   if (!isRecord(fields)) return fail('malformed');
   const msg = kind(fields);
   return msg === undefined ? fail('malformed') : ok(msg);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Names are map keys: invalid UTF-8 would collapse distinct byte strings into one U+FFFD name. */
+function strictUtf8(bytes: Buffer): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 type Fields = Record<string, unknown>;

@@ -42,7 +42,10 @@ import { fail, ok, type Decoded } from './result.ts';
 
 export const RTP_JPEG_PAYLOAD_TYPE = 26;
 export const RTP_JPEG_CLOCK_RATE = 90_000;
-/** Bytes of RTP payload per packet: fits a 1500-byte MTU with IP/UDP/RTP headers and our 16-byte overlay header. */
+/**
+ * Bytes of RTP payload per packet: with IPv4/UDP (28) and RTP (12) headers this leaves 60 bytes
+ * of a 1500-byte MTU for the overlay DATA header (4 + node name + 1 + movie name).
+ */
 export const DEFAULT_MAX_PAYLOAD = 1400;
 /**
  * Largest reassembled scan we accept (4 MiB). assembleJpeg refuses a larger frame as
@@ -203,23 +206,28 @@ export function decodeJpegFragment(payload: Buffer): Decoded<JpegFragment> {
 }
 
 /**
- * Rebuilds a frame from the payloads of one RTP frame (same timestamp), given in
- * sequence order. Refuses:
- * - 'incomplete': no fragments, first fragment missing, or a gap / reordering /
- *   duplicate (each offset must equal the bytes before it). Loss of the final packets
- *   cannot be seen here: the caller assembles only once the RTP marker packet arrived
- *   and sequence numbers were contiguous.
- * - 'malformed': headers that disagree between fragments, or more than MAX_FRAME_BYTES.
+ * Rebuilds a frame from the payloads of one RTP frame (same timestamp), in any order:
+ * fragments are placed by their offset, and a repeated fragment (a duplicated packet) is
+ * used once. Refuses:
+ * - 'incomplete': no fragments, first fragment missing, or a gap between fragments. Loss
+ *   of the final packets cannot be seen here: the caller assembles only once the RTP
+ *   marker packet arrived and sequence numbers were contiguous.
+ * - 'malformed': headers that disagree between fragments, two different fragments at one
+ *   offset or overlapping, or more than MAX_FRAME_BYTES.
  * - 'unsupported': interlaced fields (type-specific != 0), or Q 128..254 without
  *   in-band tables (those refer to tables cached from earlier frames, which we do not keep).
  */
 export function assembleJpeg(
   fragments: readonly JpegFragment[],
 ): Decoded<JpegImage, 'incomplete' | 'malformed' | 'unsupported'> {
-  const head = fragments[0];
+  // UDP may reorder and duplicate; the offsets say where each piece goes.
+  const sorted = [...fragments].sort((a, b) => a.fragmentOffset - b.fragmentOffset);
+  const head = sorted[0];
   if (head === undefined || head.fragmentOffset !== 0) return fail('incomplete');
+  const pieces: Buffer[] = [];
   let total = 0;
-  for (const f of fragments) {
+  let previous: JpegFragment | undefined;
+  for (const f of sorted) {
     if (
       f.type !== head.type ||
       f.q !== head.q ||
@@ -230,9 +238,17 @@ export function assembleJpeg(
     ) {
       return fail('malformed');
     }
-    if (f.fragmentOffset !== total) return fail('incomplete');
+    if (f.data.length === 0) continue; // adds no scan bytes wherever it claims to be
+    if (previous !== undefined && f.fragmentOffset === previous.fragmentOffset) {
+      if (!f.data.equals(previous.data)) return fail('malformed');
+      continue;
+    }
+    if (f.fragmentOffset < total) return fail('malformed');
+    if (f.fragmentOffset > total) return fail('incomplete');
     total += f.data.length;
     if (total > MAX_FRAME_BYTES) return fail('malformed');
+    pieces.push(f.data);
+    previous = f;
   }
   if (head.typeSpecific !== 0) return fail('unsupported');
   if (total === 0) return fail('malformed');
@@ -252,10 +268,7 @@ export function assembleJpeg(
     type: (head.type & 1) as 0 | 1,
     quantTables,
     restartInterval: head.restart?.interval ?? 0,
-    scan: Buffer.concat(
-      fragments.map((f) => f.data),
-      total,
-    ),
+    scan: Buffer.concat(pieces, total),
   });
 }
 

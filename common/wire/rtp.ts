@@ -36,6 +36,8 @@ export const RTP_MAX_CSRCS = 15;
 export const RTP_MAX_EXTENSION_BYTES = 0xffff * 4;
 /** The padding count is one byte and includes itself. */
 export const RTP_MAX_PADDING_BYTES = 255;
+/** Largest packet any of our transports carries: RTSP interleaving has a 16-bit length (UDP allows less). */
+export const RTP_MAX_PACKET_BYTES = 65535;
 
 const EXTENSION_HEADER_BYTES = 4;
 
@@ -105,7 +107,11 @@ export function encodeRtp(p: RtpPacket): Buffer {
 
   const extBytes = ext === undefined ? 0 : EXTENSION_HEADER_BYTES + ext.data.length;
   const headerBytes = RTP_HEADER_BYTES + 4 * p.csrcs.length + extBytes;
-  const buf = Buffer.alloc(headerBytes + p.payload.length + padding);
+  const total = headerBytes + p.payload.length + padding;
+  if (total > RTP_MAX_PACKET_BYTES) {
+    throw new RtpEncodeError(`packet of ${total} bytes exceeds ${RTP_MAX_PACKET_BYTES}`);
+  }
+  const buf = Buffer.alloc(total);
   buf[0] =
     (RTP_VERSION << 6) | (padding > 0 ? 0x20 : 0) | (ext !== undefined ? 0x10 : 0) | p.csrcs.length;
   buf[1] = (p.marker ? 0x80 : 0) | p.payloadType;
@@ -130,6 +136,7 @@ export function encodeRtp(p: RtpPacket): Buffer {
 }
 
 export function decodeRtp(buf: Buffer): Decoded<RtpPacket> {
+  if (buf.length > RTP_MAX_PACKET_BYTES) return fail('oversize');
   if (buf.length < RTP_HEADER_BYTES) return fail('truncated');
   const first = buf[0] ?? 0;
   const csrcCount = first & 0x0f;
@@ -138,7 +145,8 @@ export function decodeRtp(buf: Buffer): Decoded<RtpPacket> {
   const fixed = Buffer.from(buf.subarray(0, RTP_HEADER_BYTES));
   fixed[0] = first & 0xf0;
   const h = rtpParser.parseRtpPacket(fixed);
-  if (h.version !== RTP_VERSION) return fail('malformed');
+  // Versions 0 and 1 (vat, RFC 1889 drafts) are well-formed packets we do not speak.
+  if (h.version !== RTP_VERSION) return fail('unsupported');
 
   let pos = RTP_HEADER_BYTES;
   if (buf.length < pos + 4 * csrcCount) return fail('truncated');

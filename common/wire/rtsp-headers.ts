@@ -284,9 +284,8 @@ export function parseRtspUrl(uri: string): Decoded<RtspUrl> {
   }
 
   const pathEnd = rest.search(/[?#]/);
-  const segments = (pathEnd < 0 ? rest : rest.slice(0, pathEnd)).split('/');
-  segments.shift(); // before the leading '/'
-  if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
+  // Empty segments ("//", a trailing '/') carry no name: "rtsp://h//bars/" is "bars".
+  const segments = (pathEnd < 0 ? rest : rest.slice(0, pathEnd)).split('/').filter((seg) => seg.length > 0);
   let trackId: string | undefined;
   const control = /^(?:trackid|streamid)=([A-Za-z0-9_.-]+)$/i.exec(segments[segments.length - 1] ?? '');
   if (control !== null) {
@@ -299,7 +298,11 @@ export function parseRtspUrl(uri: string): Decoded<RtspUrl> {
   } catch {
     return fail('malformed'); // bad %-escape or invalid UTF-8
   }
-  if (/[\x00-\x1f\x7f]/.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
+  // Checked after decoding, so "%2F", "%2E%2E" and "%00" cannot smuggle in what the raw form lacks.
+  if (
+    /[\x00-\x1f\x7f]/.test(path) ||
+    (path.length > 0 && path.split('/').some((s) => s === '' || s === '.' || s === '..'))
+  ) {
     return fail('malformed');
   }
   return ok(trackId === undefined ? { host, port, path } : { host, port, path, trackId });

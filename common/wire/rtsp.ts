@@ -180,6 +180,22 @@ export function encodeInterleaved(channel: number, payload: Buffer): Buffer {
  * Empty lines before a message are skipped (RFC 7230 §3.5 robustness) and count as consumed.
  */
 export function decodeRtspMessage(buf: Buffer): RtspDecoded {
+  const result = decodeMessage(buf);
+  return result.ok || result.reason !== 'need-more' ? result : NEED_MORE;
+}
+
+const NEED_MORE: RtspDecoded = { ok: false, reason: 'need-more' };
+
+/** 'need-more' with the buffer length at which decoding could next make progress. */
+type NeedMore = { readonly ok: false; readonly reason: 'need-more'; readonly needed: number };
+type Decoding =
+  | Extract<RtspDecoded, { ok: true }>
+  | { readonly ok: false; readonly reason: Exclude<RtspDecodeFailure, 'need-more'> }
+  | NeedMore;
+
+const needMore = (needed: number): NeedMore => ({ ok: false, reason: 'need-more', needed });
+
+function decodeMessage(buf: Buffer): Decoding {
   let start = 0;
   for (;;) {
     if (buf[start] === LF) start += 1;
@@ -187,17 +203,17 @@ export function decodeRtspMessage(buf: Buffer): RtspDecoded {
     else break;
   }
   if (start >= buf.length || (buf[start] === CR && start + 1 === buf.length)) {
-    return { ok: false, reason: start >= MAX_HEADER_BYTES ? 'oversize' : 'need-more' };
+    return start >= MAX_HEADER_BYTES ? { ok: false, reason: 'oversize' } : needMore(buf.length + 1);
   }
   return buf[start] === DOLLAR ? decodeInterleaved(buf, start) : decodeText(buf, start);
 }
 
-function decodeInterleaved(buf: Buffer, start: number): RtspDecoded {
-  if (buf.length < start + 4) return { ok: false, reason: 'need-more' };
+function decodeInterleaved(buf: Buffer, start: number): Decoding {
+  if (buf.length < start + 4) return needMore(start + 4);
   const channel = buf.readUInt8(start + 1);
   const length = buf.readUInt16BE(start + 2);
   const end = start + 4 + length;
-  if (buf.length < end) return { ok: false, reason: 'need-more' };
+  if (buf.length < end) return needMore(end);
   return { ok: true, value: { type: 'interleaved', channel, payload: buf.subarray(start + 4, end) }, consumed: end };
 }
 
@@ -205,7 +221,7 @@ type StartLine =
   | { readonly type: 'request'; readonly method: string; readonly uri: string }
   | { readonly type: 'response'; readonly status: number; readonly reason: string };
 
-function decodeText(buf: Buffer, start: number): RtspDecoded {
+function decodeText(buf: Buffer, start: number): Decoding {
   if (!isTokenByte(buf[start] ?? 0)) return { ok: false, reason: 'malformed' };
 
   // Scan line by line, validating each line as soon as it is complete so that garbage,
@@ -246,13 +262,13 @@ function decodeText(buf: Buffer, start: number): RtspDecoded {
     if (failure !== undefined) return { ok: false, reason: failure };
   }
   if (bodyStart < 0 || startLine === undefined) {
-    return { ok: false, reason: buf.length >= MAX_HEADER_BYTES ? 'oversize' : 'need-more' };
+    return buf.length >= MAX_HEADER_BYTES ? { ok: false, reason: 'oversize' } : needMore(buf.length + 1);
   }
 
   const length = parseContentLength(headers.get('content-length'));
   if (typeof length === 'string') return { ok: false, reason: length };
   const end = bodyStart + length;
-  if (buf.length < end) return { ok: false, reason: 'need-more' };
+  if (buf.length < end) return needMore(end);
   const body = buf.subarray(bodyStart, end);
   const value: RtspMessage =
     startLine.type === 'request'
@@ -342,34 +358,49 @@ function isToken(s: string): boolean {
  * Decoded bodies and payloads may share memory with pushed chunks: do not mutate a chunk after pushing it.
  */
 export class RtspStreamDecoder {
-  #pending: Buffer = EMPTY;
+  // Chunks are only joined once enough bytes arrived to make progress, so a peer trickling a
+  // body a byte at a time costs linear work, not a copy and a header re-scan per byte.
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #needed = 1;
   #error: Exclude<RtspDecodeFailure, 'need-more'> | undefined;
 
   push(chunk: Buffer): { messages: RtspMessage[]; error?: Exclude<RtspDecodeFailure, 'need-more'> } {
     if (this.#error !== undefined) return { messages: [], error: this.#error };
-    const buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
     const messages: RtspMessage[] = [];
+    if (this.#buffered < this.#needed) return { messages };
+    const buf = this.#chunks.length === 1 ? (this.#chunks[0] ?? EMPTY) : Buffer.concat(this.#chunks, this.#buffered);
     let offset = 0;
+    let needed = 1;
     while (offset < buf.length) {
-      const result = decodeRtspMessage(offset === 0 ? buf : buf.subarray(offset));
+      const result = decodeMessage(offset === 0 ? buf : buf.subarray(offset));
       if (result.ok) {
         messages.push(result.value);
         offset += result.consumed;
       } else if (result.reason === 'need-more') {
+        needed = result.needed;
         break;
       } else {
         this.#error = result.reason;
-        this.#pending = EMPTY;
+        this.#chunks = [];
+        this.#buffered = 0;
         return { messages, error: result.reason };
       }
     }
     // Copy the remainder so a large chunk is not kept alive by a few leftover bytes.
-    this.#pending = offset >= buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
+    const rest = offset >= buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#buffered = rest.length;
+    this.#needed = needed;
     return { messages };
   }
 
   get bufferedBytes(): number {
-    return this.#pending.length;
+    return this.#buffered;
   }
 
   /** The fatal error this decoder stopped on, if any. */

@@ -1,0 +1,224 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeOverlay,
+  encodeData,
+  encodeOverlay,
+  MAX_CATALOGUE,
+  MAX_NAME_BYTES,
+  MAX_OVERLAY_DATAGRAM,
+  MAX_PATH_LENGTH,
+  MessageType,
+  OVERLAY_MAGIC,
+  OVERLAY_VERSION,
+  OverlayEncodeError,
+  type OverlayMessage,
+} from '../../../common/wire/overlay.ts';
+import { encodeRtp } from '../../../common/wire/rtp.ts';
+
+const rtp = encodeRtp({
+  marker: true,
+  payloadType: 26,
+  sequenceNumber: 4242,
+  timestamp: 3600 * 99,
+  ssrc: 0xfeedface,
+  csrcs: [],
+  payload: Buffer.alloc(1000, 0xab),
+});
+
+/** A datagram with a hand-written header and body. */
+function datagram(type: number, from: string, body: Buffer | string, magic = OVERLAY_MAGIC, version = OVERLAY_VERSION): Buffer {
+  const name = Buffer.from(from);
+  return Buffer.concat([Buffer.from([magic, version, type, name.length]), name, Buffer.from(body)]);
+}
+
+const messages: OverlayMessage[] = [
+  { type: 'data', movie: 'bars.mjpeg', rtp },
+  { type: 'hello', seq: 17, sentAtUs: 0xfffffff0, echoSeq: 16, echoSentAtUs: 123456789, holdUs: 2500 },
+  {
+    type: 'status',
+    server: 's1',
+    seq: 9,
+    latencyMs: 12.75,
+    hops: 2,
+    visited: ['s1', 'r3'],
+    catalogue: [
+      { name: 'bars', fps: 25, width: 320, height: 240, frames: 500 },
+      { name: 'gradient', fps: 29.97, width: 640, height: 480, frames: 1800 },
+    ],
+  },
+  { type: 'join', movie: 'bars', path: ['pop1', 'r2'] },
+  { type: 'join-ack', movie: 'bars', rootPath: ['s1', 'r3', 'r2'] },
+  { type: 'nak', movie: 'nope', reason: 'unknown-movie', detail: 'no server has "nope"' },
+  { type: 'leave', movie: 'bars' },
+  { type: 'ping', id: 3, sentAt: 1712345678.5 },
+  { type: 'pong', id: 3, sentAt: 1712345678.5, node: 'pop1' },
+  { type: 'carrying', movies: ['bars', 'bounce'] },
+];
+
+describe('overlay codec round trips', () => {
+  it.each(messages.map((m) => [m.type, m] as const))('%s', (_type, message) => {
+    expect(decodeOverlay(encodeOverlay('relay-7', message))).toEqual({ ok: true, value: { from: 'relay-7', message } });
+  });
+
+  it('writes the header as the diagram says', () => {
+    const buf = encodeOverlay('n1', { type: 'leave', movie: 'm' });
+    expect([...buf.subarray(0, 6)]).toEqual([0x4f, 1, MessageType.leave, 2, 0x6e, 0x31]);
+    expect(buf.subarray(6).toString()).toBe('{"movie":"m"}');
+  });
+
+  it('encodeData gives the same bytes as encodeOverlay, with the RTP packet untouched', () => {
+    const data = encodeData('relay-7', 'bars.mjpeg', rtp);
+    expect(data).toEqual(encodeOverlay('relay-7', { type: 'data', movie: 'bars.mjpeg', rtp }));
+    expect(data.subarray(data.length - rtp.length)).toEqual(rtp);
+  });
+
+  it('keeps non-ASCII names intact, and wraps hello fields to 32 bits', () => {
+    const message: OverlayMessage = { type: 'join', movie: 'filme-ação', path: ['nó-1'] };
+    expect(decodeOverlay(encodeOverlay('nó-1', message))).toEqual({ ok: true, value: { from: 'nó-1', message } });
+    const hello = decodeOverlay(
+      encodeOverlay('a', { type: 'hello', seq: 2 ** 32 + 5, sentAtUs: 0, echoSeq: 0, echoSentAtUs: 0, holdUs: 0 }),
+    );
+    expect(hello.ok && hello.value.message).toMatchObject({ seq: 5 });
+  });
+
+  it('round-trips arbitrary hello and join messages', () => {
+    const name = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(name, fc.array(fc.nat({ max: 0xffffffff }), { minLength: 5, maxLength: 5 }), (from, n) => {
+        const message: OverlayMessage = {
+          type: 'hello',
+          seq: n[0]!,
+          sentAtUs: n[1]!,
+          echoSeq: n[2]!,
+          echoSentAtUs: n[3]!,
+          holdUs: n[4]!,
+        };
+        expect(decodeOverlay(encodeOverlay(from, message))).toEqual({ ok: true, value: { from, message } });
+      }),
+    );
+    fc.assert(
+      fc.property(name, name, fc.array(name, { minLength: 1, maxLength: 10 }), (from, movie, path) => {
+        const message: OverlayMessage = { type: 'join', movie, path };
+        expect(decodeOverlay(encodeOverlay(from, message))).toEqual({ ok: true, value: { from, message } });
+      }),
+    );
+  });
+});
+
+describe('overlay encoder errors', () => {
+  it('throws OverlayEncodeError (a RangeError) for bad names', () => {
+    expect(() => encodeOverlay('', { type: 'leave', movie: 'm' })).toThrow(OverlayEncodeError);
+    expect(() => encodeOverlay('x'.repeat(MAX_NAME_BYTES + 1), { type: 'leave', movie: 'm' })).toThrow(RangeError);
+    expect(() => encodeData('a', '', rtp)).toThrow(OverlayEncodeError);
+    expect(() => encodeData('a', 'm'.repeat(256), rtp)).toThrow(OverlayEncodeError);
+  });
+
+  it('refuses to build a datagram the receiver would drop as oversize', () => {
+    expect(() => encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM))).toThrow(OverlayEncodeError);
+    const catalogue = Array.from({ length: 40 }, (_, i) => ({ name: `movie-${i}`, fps: 25, width: 320, height: 240, frames: 1 }));
+    expect(() =>
+      encodeOverlay('s1', { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: [], catalogue }),
+    ).toThrow(OverlayEncodeError);
+    // The largest data packet that fits still goes through.
+    const fits = encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM - 4 - 1 - 1 - 1, 1));
+    expect(fits.length).toBe(MAX_OVERLAY_DATAGRAM);
+    expect(decodeOverlay(fits).ok).toBe(true);
+  });
+});
+
+describe('decodeOverlay rejections', () => {
+  it("'truncated' for short headers, names and bodies", () => {
+    expect(decodeOverlay(Buffer.alloc(0))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2]))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2, 5, 0x61]))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(datagram(MessageType.hello, 'a', Buffer.alloc(19)))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(datagram(MessageType.data, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
+    // Movie name present but fewer than 12 bytes of RTP header after it.
+    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([1, 0x6d, ...new Array<number>(11).fill(0)])))).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
+    expect(decodeOverlay(datagram(MessageType.leave, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
+    const full = encodeOverlay('relay-7', messages[0]!);
+    for (const cut of [3, 6, 11, 20]) expect(decodeOverlay(full.subarray(0, cut))).toEqual({ ok: false, reason: 'truncated' });
+  });
+
+  it("'malformed' for a bad magic, name length, invalid UTF-8 names, bad JSON or fields", () => {
+    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', 0x50))).toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 0, 0x7b, 0x7d]))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    const long = Buffer.concat([Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 65]), Buffer.alloc(80, 0x61)]);
+    expect(decodeOverlay(long)).toEqual({ ok: false, reason: 'malformed' });
+    const badUtf8 = Buffer.concat([
+      Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 2, 0xc3, 0x28]),
+      Buffer.from('{"movie":"m"}'),
+    ]);
+    expect(decodeOverlay(badUtf8)).toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([0, ...new Array<number>(12).fill(0)])))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([1, 0xff, ...new Array<number>(12).fill(0)])))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    const bad: [number, string][] = [
+      [MessageType.leave, '{"movie":'],
+      [MessageType.leave, '[1,2]'],
+      [MessageType.leave, 'null'],
+      [MessageType.leave, '{"movie":""}'],
+      [MessageType.leave, '{"movie":42}'],
+      [MessageType.join, '{"movie":"m","path":[]}'],
+      [MessageType.join, JSON.stringify({ movie: 'm', path: new Array(MAX_PATH_LENGTH + 1).fill('n') })],
+      [MessageType.joinAck, JSON.stringify({ movie: 'm', rootPath: ['x'.repeat(MAX_NAME_BYTES + 1)] })],
+      [MessageType.nak, '{"movie":"m","reason":"bored","detail":""}'],
+      [MessageType.nak, JSON.stringify({ movie: 'm', reason: 'loop', detail: 'd'.repeat(513) })],
+      [MessageType.ping, '{"id":-1,"sentAt":0}'],
+      [MessageType.ping, '{"id":1.5,"sentAt":0}'],
+      [MessageType.pong, '{"id":1,"sentAt":0}'],
+      [MessageType.status, '{"server":"s","seq":1,"latencyMs":-1,"hops":0,"visited":[],"catalogue":[]}'],
+      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[],"catalogue":[{"name":"m","fps":0,"width":1,"height":1,"frames":1}]}'],
+      [MessageType.status, JSON.stringify({ server: 's', seq: 1, latencyMs: 1, hops: 0, visited: [], catalogue: new Array(MAX_CATALOGUE + 1).fill(0) })],
+      [MessageType.carrying, '{"movies":"bars"}'],
+    ];
+    for (const [type, body] of bad) {
+      const buf = datagram(type, 'a', body);
+      if (buf.length > MAX_OVERLAY_DATAGRAM) expect(decodeOverlay(buf)).toEqual({ ok: false, reason: 'oversize' });
+      else expect(decodeOverlay(buf), body).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+
+  it("'unsupported' for another version or an unknown type", () => {
+    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', OVERLAY_MAGIC, 2))).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
+    expect(decodeOverlay(datagram(99, 'a', '{}'))).toEqual({ ok: false, reason: 'unsupported' });
+    expect(decodeOverlay(datagram(0, 'a', '{}'))).toEqual({ ok: false, reason: 'unsupported' });
+  });
+
+  it("'oversize' above MAX_OVERLAY_DATAGRAM, before anything else is read", () => {
+    expect(decodeOverlay(Buffer.alloc(MAX_OVERLAY_DATAGRAM + 1))).toEqual({ ok: false, reason: 'oversize' });
+    const big = Buffer.concat([encodeData('a', 'm', rtp), Buffer.alloc(MAX_OVERLAY_DATAGRAM)]);
+    expect(decodeOverlay(big)).toEqual({ ok: false, reason: 'oversize' });
+  });
+
+  it('never throws on random bytes, or on random bodies behind a valid header', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => void decodeOverlay(Buffer.from(b))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 }), fc.uint8Array({ maxLength: 300 }), (type, body) => {
+        decodeOverlay(datagram(type, 'node', Buffer.from(body)));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(10, 11, 12, 13, 14, 15, 16, 17), fc.json(), (type, json) => {
+        decodeOverlay(datagram(type, 'node', json));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,0 +1,239 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RTSP_PORT,
+  formatSession,
+  formatTransport,
+  parseRange,
+  parseRtspUrl,
+  parseSession,
+  parseTransport,
+  type TransportSpec,
+} from '../../../common/wire/rtsp-headers.ts';
+import { RtspEncodeError } from '../../../common/wire/rtsp.ts';
+
+describe('Transport', () => {
+  it('reads what ffmpeg, VLC and GStreamer send', () => {
+    expect(parseTransport('RTP/AVP;unicast;client_port=5000-5001')).toEqual({
+      ok: true,
+      value: [{ profile: 'RTP/AVP', unicast: true, clientPort: [5000, 5001] }],
+    });
+    expect(parseTransport('RTP/AVP/TCP;unicast;interleaved=0-1')).toEqual({
+      ok: true,
+      value: [{ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1] }],
+    });
+    // GStreamer offers several alternatives in order of preference.
+    const r = parseTransport('RTP/AVP/UDP;unicast;client_port=40000-40001,RTP/AVP/TCP;unicast;interleaved=2-3;mode="PLAY"');
+    expect(r).toEqual({
+      ok: true,
+      value: [
+        { profile: 'RTP/AVP', unicast: true, clientPort: [40000, 40001] },
+        { profile: 'RTP/AVP/TCP', unicast: true, interleaved: [2, 3], mode: 'PLAY' },
+      ],
+    });
+  });
+
+  it('reads a server reply with every parameter, case-insensitively', () => {
+    expect(
+      parseTransport('rtp/avp;Unicast;destination=10.0.0.9;source=10.0.0.1;Client_Port=5000;server_port=6970-6971;ssrc=1A2B;mode=play'),
+    ).toEqual({
+      ok: true,
+      value: [
+        {
+          profile: 'RTP/AVP',
+          unicast: true,
+          destination: '10.0.0.9',
+          source: '10.0.0.1',
+          clientPort: [5000, 5001],
+          serverPort: [6970, 6971],
+          ssrc: 0x1a2b,
+          mode: 'play',
+        },
+      ],
+    });
+  });
+
+  it('defaults to multicast, tolerates empty parameters and ignores unknown ones', () => {
+    expect(parseTransport('RTP/AVP;;ttl=16;destination;x-foo=bar;')).toEqual({
+      ok: true,
+      value: [{ profile: 'RTP/AVP', unicast: false }],
+    });
+  });
+
+  it('round-trips formatTransport → parseTransport', () => {
+    const specs: TransportSpec[] = [
+      { profile: 'RTP/AVP', unicast: true, clientPort: [5000, 5001], serverPort: [6970, 6971], ssrc: 0xdeadbeef },
+      { profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1], mode: 'PLAY' },
+      { profile: 'RTP/AVP', unicast: false, destination: '239.0.0.1', source: 'fd00::1', ssrc: 0 },
+    ];
+    for (const spec of specs) expect(parseTransport(formatTransport(spec))).toEqual({ ok: true, value: [spec] });
+    expect(formatTransport(specs[0]!)).toBe('RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=DEADBEEF');
+  });
+
+  it("'unsupported' when no alternative uses a profile we speak", () => {
+    expect(parseTransport('RTP/SAVP;unicast;client_port=1-2')).toEqual({ ok: false, reason: 'unsupported' });
+    expect(parseTransport('RAW/RAW/UDP;unicast, RTP/SAVPF')).toEqual({ ok: false, reason: 'unsupported' });
+    // An unsupported alternative next to a supported one is simply skipped.
+    expect(parseTransport('RTP/SAVP;unicast,RTP/AVP;unicast')).toEqual({ ok: true, value: [{ profile: 'RTP/AVP', unicast: true }] });
+  });
+
+  it("'malformed' for broken values", () => {
+    for (const v of [
+      '',
+      ' , ',
+      'garbage',
+      'RTP/AVP;unicast;multicast',
+      'RTP/AVP;client_port=',
+      'RTP/AVP;client_port=70000',
+      'RTP/AVP;client_port=5000-70000',
+      'RTP/AVP;client_port=a-b',
+      'RTP/AVP/TCP;interleaved=256',
+      'RTP/AVP;ssrc=123456789',
+      'RTP/AVP;ssrc=xyz',
+      'RTP/AVP;mode=',
+      'RTP/AVP;mode="PLAY',
+      'RTP/AVP;=5',
+      'RTP/AVP;unicast,RTP/AVP;client_port=x',
+    ]) {
+      expect(parseTransport(v), v).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+
+  it('throws RtspEncodeError for values that cannot be written', () => {
+    const base: TransportSpec = { profile: 'RTP/AVP', unicast: true };
+    expect(() => formatTransport({ ...base, clientPort: [5000, 70000] })).toThrow(RtspEncodeError);
+    expect(() => formatTransport({ ...base, interleaved: [0, 256] })).toThrow(RtspEncodeError);
+    expect(() => formatTransport({ ...base, ssrc: 2 ** 32 })).toThrow(RtspEncodeError);
+    expect(() => formatTransport({ ...base, mode: 'PLAY";x' })).toThrow(RtspEncodeError);
+    expect(() => formatTransport({ ...base, destination: '1.2.3.4;evil' })).toThrow(RtspEncodeError);
+  });
+});
+
+describe('Session', () => {
+  it('reads ids with and without a timeout', () => {
+    expect(parseSession('12345678')).toEqual({ ok: true, value: { id: '12345678' } });
+    expect(parseSession(' A3eqwsafq3rFASqew ; timeout=60')).toEqual({ ok: true, value: { id: 'A3eqwsafq3rFASqew', timeoutSec: 60 } });
+    expect(parseSession('abc;foo=bar;TIMEOUT=5')).toEqual({ ok: true, value: { id: 'abc', timeoutSec: 5 } });
+  });
+
+  it('round-trips formatSession → parseSession', () => {
+    expect(parseSession(formatSession('s-1.$_+', 65))).toEqual({ ok: true, value: { id: 's-1.$_+', timeoutSec: 65 } });
+  });
+
+  it("'malformed' for empty or invalid ids and timeouts", () => {
+    for (const v of ['', ';timeout=5', 'a b', 'a,b', 'id;timeout', 'id;timeout=', 'id;timeout=-1', 'id;timeout=1e3', 'id;timeout=9999999999']) {
+      expect(parseSession(v), v).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+
+  it('formatSession throws RtspEncodeError for ids outside the RFC alphabet or bad timeouts', () => {
+    expect(() => formatSession('a;b', 60)).toThrow(RtspEncodeError);
+    expect(() => formatSession('', 60)).toThrow(RtspEncodeError);
+    expect(() => formatSession('abc', -1)).toThrow(RtspEncodeError);
+    expect(() => formatSession('abc', 1.5)).toThrow(RtspEncodeError);
+  });
+});
+
+describe('Range', () => {
+  it('reads npt seconds, hh:mm:ss, now and open ends', () => {
+    expect(parseRange('npt=0.000-')).toEqual({ ok: true, value: { startSec: 0 } });
+    expect(parseRange('npt=10-20.5')).toEqual({ ok: true, value: { startSec: 10, endSec: 20.5 } });
+    expect(parseRange('npt = 1:02:03.5-')).toEqual({ ok: true, value: { startSec: 3723.5 } });
+    expect(parseRange('npt=now-')).toEqual({ ok: true, value: { startSec: 0 } });
+    expect(parseRange('npt=-30')).toEqual({ ok: true, value: { startSec: 0, endSec: 30 } });
+    expect(parseRange('npt=5-now;time=19970123T143720Z')).toEqual({ ok: true, value: { startSec: 5 } });
+    expect(parseRange('NPT=5.-')).toEqual({ ok: true, value: { startSec: 5 } });
+  });
+
+  it("'unsupported' for other units", () => {
+    expect(parseRange('smpte=10:07:00-10:07:33:05.01')).toEqual({ ok: false, reason: 'unsupported' });
+    expect(parseRange('clock=19961108T142300Z-19961108T143520Z')).toEqual({ ok: false, reason: 'unsupported' });
+  });
+
+  it("'malformed' for broken ranges", () => {
+    for (const v of ['', 'npt', 'npt=', 'npt=-', 'npt=5', 'npt=a-b', 'npt=20-10', 'npt=1:60:00-', 'npt=1-2-3', 'npt=.5-', '=1-2']) {
+      expect(parseRange(v), v).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+});
+
+describe('Request URI', () => {
+  it('reads host, port, path and track control', () => {
+    expect(parseRtspUrl('rtsp://10.0.0.1:8554/bars')).toEqual({ ok: true, value: { host: '10.0.0.1', port: 8554, path: 'bars' } });
+    expect(parseRtspUrl('RTSP://pop1/movies/bars/trackID=0')).toEqual({
+      ok: true,
+      value: { host: 'pop1', port: DEFAULT_RTSP_PORT, path: 'movies/bars', trackId: '0' },
+    });
+    expect(parseRtspUrl('rtsp://user:pw@[fd00::1]:554/bars/streamid=1?x=1#y')).toEqual({
+      ok: true,
+      value: { host: 'fd00::1', port: 554, path: 'bars', trackId: '1' },
+    });
+    expect(parseRtspUrl('rtsp://h')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: '' } });
+    expect(parseRtspUrl('rtsp://h:/a%20b/')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'a b' } });
+    expect(parseRtspUrl('/bars/trackID=0')).toEqual({ ok: true, value: { host: '', port: DEFAULT_RTSP_PORT, path: 'bars', trackId: '0' } });
+    expect(parseRtspUrl('*')).toEqual({ ok: true, value: { host: '', port: DEFAULT_RTSP_PORT, path: '*' } });
+  });
+
+  it('collapses empty segments, so the path never starts or ends with /', () => {
+    expect(parseRtspUrl('rtsp://h//bars//x/')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'bars/x' } });
+    expect(parseRtspUrl('rtsp://h///')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: '' } });
+  });
+
+  it("'unsupported' for other schemes", () => {
+    expect(parseRtspUrl('http://h/bars')).toEqual({ ok: false, reason: 'unsupported' });
+    expect(parseRtspUrl('rtsps://h/bars')).toEqual({ ok: false, reason: 'unsupported' });
+  });
+
+  it("'malformed' for bad hosts, ports, escapes and paths that could escape a directory", () => {
+    for (const v of [
+      '',
+      'bars',
+      'rtsp://',
+      'rtsp://h:0/x',
+      'rtsp://h:65536/x',
+      'rtsp://h:123456/x',
+      'rtsp://a b/x',
+      'rtsp://[zz]/x',
+      'rtsp://h/%',
+      'rtsp://h/%ff',
+      'rtsp://h/a/../b',
+      'rtsp://h/./b',
+      'rtsp://h/%2e%2e/etc',
+      'rtsp://h/%2Fetc%2Fpasswd',
+      'rtsp://h/a%2F%2Fb',
+      'rtsp://h/a%00b',
+    ]) {
+      expect(parseRtspUrl(v), v).toEqual({ ok: false, reason: 'malformed' });
+    }
+  });
+});
+
+describe('header parsers never throw', () => {
+  it('on random text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 120 }), (s) => {
+        parseTransport(s);
+        parseSession(s);
+        parseRange(s);
+        parseRtspUrl(s);
+        parseRtspUrl(`rtsp://h/${s}`);
+        parseTransport(`RTP/AVP;${s}`);
+        parseRange(`npt=${s}`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('and every accepted URL path is free of traversal', () => {
+    const seg = fc.oneof(fc.constantFrom('.', '..', '%2e', '%2E%2e', '%2F', '', 'a', '%00', 'trackID=1'), fc.string({ maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 6 }), (segs) => {
+        const r = parseRtspUrl(`rtsp://h/${segs.join('/')}`);
+        if (!r.ok) return;
+        expect(r.value.path.startsWith('/')).toBe(false);
+        expect(r.value.path.split('/').some((s) => s === '..' || s === '.')).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
