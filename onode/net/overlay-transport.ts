@@ -6,7 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
-import { decodeOverlay, encodeData, encodeOverlay, type ControlMessage, type HelloMessage, type OverlayMessage } from '../../common/wire/overlay.ts';
+import { decodeOverlay, encodeData, encodeOverlay, OverlayEncodeError, type ControlMessage, type HelloMessage, type OverlayMessage } from '../../common/wire/overlay.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 
@@ -20,11 +20,12 @@ export interface TransportCounters {
   emulatedLoss: number;
   sendErrors: number;
   pings: number;
+  oversize: number;
 }
 
 export class OverlayTransport implements Outbox {
   readonly counters: TransportCounters = {
-    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, emulatedLoss: 0, sendErrors: 0, pings: 0,
+    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, oversize: 0,
   };
   private readonly sockets = new Map<string, Socket>();
   private neighbours = new Map<string, NeighbourInfo>();
@@ -73,13 +74,26 @@ export class OverlayTransport implements Outbox {
   }
 
   send(to: string, msg: HelloMessage | ControlMessage): void {
-    this.transmit(to, encodeOverlay(this.self, msg));
+    const datagram = this.encode(() => encodeOverlay(this.self, msg), msg.type);
+    if (datagram !== null) this.transmit(to, datagram);
   }
 
   sendData(to: readonly string[], movie: string, rtp: Buffer): void {
     if (to.length === 0) return;
-    const datagram = encodeData(this.self, movie, rtp);
-    for (const n of to) this.transmit(n, datagram);
+    const datagram = this.encode(() => encodeData(this.self, movie, rtp), 'data');
+    if (datagram !== null) for (const n of to) this.transmit(n, datagram);
+  }
+
+  /** A message too big for one datagram is a local limit (names, catalogue size): count and log it, never crash. */
+  private encode(build: () => Buffer, what: string): Buffer | null {
+    try {
+      return build();
+    } catch (err) {
+      if (!(err instanceof OverlayEncodeError)) throw err;
+      this.counters.oversize++;
+      if (this.counters.oversize === 1) this.log.warn(`cannot send ${what}: ${err.message}`);
+      return null;
+    }
   }
 
   private transmit(to: string, datagram: Buffer): void {
