@@ -1,6 +1,6 @@
 /** The `oclient` command: log in, pick the closest POP, play a movie over RTSP/RTP. */
-import { createWriteStream, writeFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { createWriteStream, renameSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
 import { login } from '../net/login.ts';
@@ -22,6 +22,8 @@ interface Flags {
   stats?: string;
   rtspPort: number;
   overlayPort: number;
+  transport: 'udp' | 'tcp';
+  jitterBuffer: number;
 }
 
 class ClientFailure extends Error {
@@ -51,6 +53,8 @@ const program = new Command('oclient')
   .option('--pop <addr>', 'use this POP (client-facing address) instead of the closest')
   .option('--output <file>', 'headless: write every complete frame here, as concatenated JPEG')
   .option('--stats <file>', 'headless: write the session\'s statistics here as JSON')
+  .addOption(new Option('--transport <kind>', 'RTP over UDP, or interleaved on the RTSP TCP connection').choices(['udp', 'tcp']).default('udp'))
+  .option('--jitter-buffer <ms>', 'how long a gap in the packet sequence may wait for the missing packet', positive('milliseconds'), 200)
   .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
   .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
   .showHelpAfterError('(run with --help for usage)')
@@ -84,12 +88,15 @@ async function main(flags: Flags): Promise<number> {
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const out = flags.output ? createWriteStream(flags.output) : null;
+  const base = { movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100 };
   let result;
   try {
     result = await playHeadless({
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
+      transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
       ...(out ? { onFrame: (jpeg: Buffer) => { out.write(jpeg); } } : {}),
+      ...(flags.stats ? { onProgress: (live) => writeStats(flags.stats ?? '', { ...base, live: true, ...live }) } : {}),
     });
   } catch (err) {
     if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
@@ -99,13 +106,19 @@ async function main(flags: Flags): Promise<number> {
     if (out) await new Promise<void>((r) => out.end(() => r()));
   }
   const stats = {
-    movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100,
+    ...base,
     pops: rtts.map((r) => ({ name: r.name, address: r.address, rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100 })),
     durationS: flags.duration, ...result,
   };
-  if (flags.stats) writeFileSync(flags.stats, `${JSON.stringify(stats, null, 2)}\n`);
+  if (flags.stats) writeStats(flags.stats, stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
   return result.framesReceived > 0 ? EXIT.ok : EXIT.noFrames;
+}
+
+/** Written to a temporary name and renamed, so a reader never sees half a file. */
+function writeStats(file: string, stats: object): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(stats, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 try {

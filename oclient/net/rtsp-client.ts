@@ -13,6 +13,8 @@ export class RtspClient {
   session: string | null = null;
   /** RTP/RTCP arriving interleaved on the connection (TCP transport). */
   onInterleaved: (channel: number, payload: Buffer) => void = () => {};
+  /** The connection ended (after any pending requests were failed). */
+  onClose: () => void = () => {};
 
   private constructor(private readonly socket: Socket) {
     const decoder = new RtspStreamDecoder();
@@ -30,7 +32,10 @@ export class RtspClient {
       if (error !== undefined) this.fail(new RtspClientError(`the POP sent an unreadable RTSP message (${error})`));
     });
     socket.on('error', (err) => this.fail(new RtspClientError(`RTSP connection failed: ${err.message}`)));
-    socket.on('close', () => this.fail(new RtspClientError('the POP closed the RTSP connection')));
+    socket.on('close', () => {
+      this.fail(new RtspClientError('the POP closed the RTSP connection'));
+      this.onClose();
+    });
   }
 
   static open(host: string, port: number, localAddress?: string, timeoutMs = 3000): Promise<RtspClient> {

@@ -1,0 +1,107 @@
+/**
+ * The client's jitter buffer for RTP packets: packets in sequence pass straight through (so a
+ * stream starts without delay), while a gap holds later packets until the missing one arrives
+ * or `holdMs` passes since the gap was seen; then delivery skips it and the frame assembler
+ * counts the loss. Duplicates and packets older than what was delivered are dropped.
+ * Time is passed in, so the buffer is deterministic; the caller calls tick() periodically.
+ */
+import { seqDiff } from '../../common/wire/rtp.ts';
+
+/** Held packets beyond this are flushed regardless of time: a burst must not grow memory. */
+export const MAX_HELD_PACKETS = 2048;
+export const DEFAULT_HOLD_MS = 200;
+
+export interface ReorderCounters {
+  reordered: number;
+  duplicates: number;
+  late: number;
+  skipped: number;
+}
+
+export class ReorderBuffer {
+  readonly counters: ReorderCounters = { reordered: 0, duplicates: 0, late: 0, skipped: 0 };
+  private next: number | null = null;
+  private readonly held = new Map<number, Buffer>();
+  private gapSince: number | null = null;
+
+  constructor(private readonly deliver: (seq: number, packet: Buffer) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
+
+  /** Forget the sequence (a new source, or after a seek): the next packet starts over. */
+  reset(): void {
+    this.next = null;
+    this.held.clear();
+    this.gapSince = null;
+  }
+
+  push(seq: number, packet: Buffer, nowMs: number): void {
+    if (this.next === null) this.next = seq;
+    const d = seqDiff(seq, this.next);
+    if (d < 0) {
+      if (d < -0x4000) {
+        // Far behind: the sender restarted its sequence. Start over rather than drop everything.
+        this.reset();
+        this.next = seq;
+      } else {
+        this.counters.late++;
+        return;
+      }
+    }
+    if (seqDiff(seq, this.next) === 0) {
+      this.emit(seq, packet);
+      this.drain();
+    } else {
+      if (this.held.has(seq)) {
+        this.counters.duplicates++;
+        return;
+      }
+      this.counters.reordered++;
+      this.held.set(seq, packet);
+      this.gapSince ??= nowMs;
+      if (this.held.size > MAX_HELD_PACKETS) this.skipGap();
+    }
+    this.tick(nowMs);
+  }
+
+  /** Gives up on a gap older than holdMs. */
+  tick(nowMs: number): void {
+    while (this.gapSince !== null && nowMs - this.gapSince >= this.holdMs) this.skipGap(nowMs);
+  }
+
+  get heldPackets(): number {
+    return this.held.size;
+  }
+
+  private emit(seq: number, packet: Buffer): void {
+    this.next = (seq + 1) & 0xffff;
+    this.deliver(seq, packet);
+  }
+
+  private drain(): void {
+    for (;;) {
+      const n = this.next;
+      if (n === null) return;
+      const p = this.held.get(n);
+      if (p === undefined) break;
+      this.held.delete(n);
+      this.emit(n, p);
+    }
+    this.gapSince = this.held.size > 0 ? this.gapSince : null;
+  }
+
+  /** Jumps to the lowest held sequence number, counting what is skipped. */
+  private skipGap(nowMs?: number): void {
+    if (this.next === null || this.held.size === 0) {
+      this.gapSince = null;
+      return;
+    }
+    const base = this.next;
+    let lowest: number | null = null;
+    for (const s of this.held.keys()) if (lowest === null || seqDiff(s, base) < seqDiff(lowest, base)) lowest = s;
+    if (lowest === null) return;
+    this.counters.skipped += seqDiff(lowest, base);
+    this.next = lowest;
+    this.drain();
+    // A further gap among the held packets gets its own full wait.
+    if (this.held.size > 0) this.gapSince = nowMs ?? this.gapSince;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * One RTSP playback session with a POP: SETUP (RTP over UDP, or interleaved on the RTSP
+ * connection), PLAY, PAUSE, TEARDOWN, keep-alives, and the receive path: RTP → reorder
+ * (jitter) buffer → frame assembler → complete frames. Both the headless client and the
+ * terminal UI drive it.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import type { JpegImage } from '../../common/media/jpeg.ts';
+import { decodeRtp } from '../../common/wire/rtp.ts';
+import { header } from '../../common/wire/rtsp.ts';
+import { FrameAssembler } from '../core/frame-assembler.ts';
+import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
+import { RtspClient, RtspClientError } from './rtsp-client.ts';
+
+export type TransportKind = 'udp' | 'tcp';
+
+export interface SessionOptions {
+  readonly popAddress: string;
+  readonly rtspPort: number;
+  readonly movie: string;
+  readonly localAddress?: string;
+  readonly transport?: TransportKind;
+  /** How long a gap in the sequence may hold later packets (ms); default 200. */
+  readonly jitterBufferMs?: number;
+}
+
+export interface SessionStats {
+  framesReceived: number;
+  framesLost: number;
+  packetsReceived: number;
+  packetsLost: number;
+  bytesReceived: number;
+  /** SETUP sent → first complete frame, ms. */
+  startupMs: number | null;
+  /** RFC 3550 interarrival jitter, ms. */
+  jitterMs: number;
+  /** Over the last second. */
+  fps: number;
+  bitrateKbps: number;
+  state: 'init' | 'ready' | 'playing' | 'paused' | 'closed';
+}
+
+/** The POP answered with an error status; `nakReason` when the overlay refused the movie. */
+export class PlayRefused extends Error {
+  override readonly name = 'PlayRefused';
+  constructor(message: string, readonly status: number, readonly nakReason: string | null) {
+    super(message);
+  }
+}
+
+const KEEPALIVE_MS = 20_000;
+
+export class PlaySession {
+  onFrame: (img: JpegImage) => void = () => {};
+  onClose: (why: string) => void = () => {};
+  private readonly assembler: FrameAssembler;
+  private readonly reorder: ReorderBuffer;
+  private rtp: Socket | null = null;
+  private rtcp: Socket | null = null;
+  private client: RtspClient | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private setupAt = 0;
+  private firstFrameAt: number | null = null;
+  private bytes = 0;
+  private readonly recentFrames: number[] = [];
+  private readonly recentBytes: { at: number; n: number }[] = [];
+  private state: SessionStats['state'] = 'init';
+  private readonly url: string;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
+    this.assembler = new FrameAssembler((img) => {
+      const now = performance.now();
+      this.firstFrameAt ??= now;
+      this.recentFrames.push(now);
+      while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
+      this.onFrame(img);
+    });
+    this.reorder = new ReorderBuffer((_, packet) => this.assembler.push(packet, performance.now()), opts.jitterBufferMs ?? DEFAULT_HOLD_MS);
+  }
+
+  get rtspUrl(): string {
+    return this.url;
+  }
+
+  async setup(): Promise<void> {
+    const o = this.opts;
+    this.client = await RtspClient.open(o.popAddress, o.rtspPort, o.localAddress);
+    this.client.onClose = () => this.closed('the POP closed the RTSP connection');
+    let transport: string;
+    if ((o.transport ?? 'udp') === 'udp') {
+      this.rtp = await bindUdp(o.localAddress);
+      this.rtcp = await bindUdp(o.localAddress);
+      this.rtp.on('message', (buf) => this.receive(buf));
+      transport = `RTP/AVP;unicast;client_port=${this.rtp.address().port}-${this.rtcp.address().port}`;
+    } else {
+      this.client.onInterleaved = (channel, payload) => {
+        if (channel === 0) this.receive(payload);
+      };
+      transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
+    }
+    this.setupAt = performance.now();
+    const res = await this.client.request('SETUP', `${this.url}/trackID=0`, { Transport: transport }, 10_000);
+    if (res.status !== 200) {
+      const detail = header(res, 'x-nak-detail');
+      throw new PlayRefused(`the POP refused ${o.movie}: ${res.status} ${res.reason}${detail ? ` (${detail})` : ''}`, res.status, header(res, 'x-nak-reason') ?? null);
+    }
+    this.client.session = (header(res, 'session') ?? '').split(';')[0]?.trim() || null;
+    this.state = 'ready';
+    this.keepalive = setInterval(() => { this.client?.request('GET_PARAMETER', this.url).catch(() => {}); }, KEEPALIVE_MS);
+    this.ticker = setInterval(() => this.reorder.tick(performance.now()), 20);
+  }
+
+  async play(): Promise<void> {
+    await this.control('PLAY', { Range: 'npt=now-' });
+    this.state = 'playing';
+  }
+
+  async pause(): Promise<void> {
+    await this.control('PAUSE');
+    this.state = 'paused';
+  }
+
+  /** Ends the session at the POP (which prunes the branch if it was the last viewer) and releases everything. */
+  async teardown(): Promise<void> {
+    if (this.client !== null && this.state !== 'closed' && this.state !== 'init') {
+      await this.client.request('TEARDOWN', this.url, {}, 2000).catch(() => undefined);
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.state = 'closed';
+    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.ticker) clearInterval(this.ticker);
+    this.keepalive = this.ticker = null;
+    if (this.client) {
+      this.client.onClose = () => {};
+      this.client.close();
+    }
+    this.rtp?.close();
+    this.rtcp?.close();
+    this.rtp = this.rtcp = null;
+  }
+
+  stats(): SessionStats {
+    const now = performance.now();
+    while (this.recentFrames.length > 0 && (this.recentFrames[0] ?? 0) < now - 1000) this.recentFrames.shift();
+    while (this.recentBytes.length > 0 && (this.recentBytes[0]?.at ?? 0) < now - 1000) this.recentBytes.shift();
+    const s = this.assembler.stats;
+    return {
+      framesReceived: s.framesReceived, framesLost: s.framesLost, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
+      bytesReceived: this.bytes,
+      startupMs: this.firstFrameAt === null ? null : Math.round((this.firstFrameAt - this.setupAt) * 10) / 10,
+      jitterMs: Math.round((s.jitter / 90) * 100) / 100,
+      fps: this.recentFrames.length,
+      bitrateKbps: Math.round((this.recentBytes.reduce((a, b) => a + b.n, 0) * 8) / 1000),
+      state: this.state,
+    };
+  }
+
+  private async control(method: string, headers: Record<string, string> = {}): Promise<void> {
+    if (this.client === null) throw new RtspClientError(`${method} before SETUP`);
+    const res = await this.client.request(method, this.url, headers);
+    if (res.status !== 200) throw new PlayRefused(`${method} refused: ${res.status} ${res.reason}`, res.status, null);
+  }
+
+  private receive(buf: Buffer): void {
+    if (this.state === 'closed') return;
+    this.bytes += buf.length;
+    const now = performance.now();
+    this.recentBytes.push({ at: now, n: buf.length });
+    while ((this.recentBytes[0]?.at ?? now) < now - 1000) this.recentBytes.shift();
+    const rtp = decodeRtp(buf);
+    if (!rtp.ok) {
+      this.assembler.push(buf, performance.now()); // counted as malformed there
+      return;
+    }
+    this.reorder.push(rtp.value.sequenceNumber, buf, performance.now());
+  }
+
+  private closed(why: string): void {
+    if (this.state === 'closed') return;
+    this.close();
+    this.onClose(why);
+  }
+}
+
+function bindUdp(address?: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, address, () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+  });
+}
