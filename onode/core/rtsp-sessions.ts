@@ -12,7 +12,8 @@ import { buildMjpegSdp } from '../../common/wire/sdp.ts';
 import type { LocalReceiver } from './stream-tree.ts';
 
 export const SESSION_TIMEOUT_SEC = 60;
-export const MAX_SESSIONS_PER_CONNECTION = 16;
+/** Sessions one client address may hold at once (a player needs one per movie). */
+export const MAX_SESSIONS_PER_CLIENT = 16;
 export const MAX_SESSIONS = 1024;
 const METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
 
@@ -164,8 +165,8 @@ export class RtspSessions {
     if (!specs.ok) return answer(specs.reason === 'unsupported' ? 461 : 400);
     const spec = specs.value.find((t) => t.unicast && (t.profile === 'RTP/AVP/TCP' ? true : t.clientPort !== undefined));
     if (spec === undefined) return answer(461);
-    const open = [...this.sessions.values()].filter((s) => s.peer.id === peer.id).length;
-    if (open >= MAX_SESSIONS_PER_CONNECTION || this.sessions.size >= MAX_SESSIONS) {
+    const open = [...this.sessions.values()].filter((s) => s.peer.remoteAddress === peer.remoteAddress).length;
+    if (open >= MAX_SESSIONS_PER_CLIENT || this.sessions.size >= MAX_SESSIONS) {
       this.counters.refused++;
       return answer(453);
     }
