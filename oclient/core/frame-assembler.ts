@@ -130,14 +130,14 @@ export class FrameAssembler {
     if (this.baseSeq === null) {
       this.baseSeq = seq;
       this.maxSeq = seq;
-    } else {
-      const d = seqDiff(seq, this.maxSeq);
-      if (d > 0) {
-        if (seq < this.maxSeq) this.cycles += 0x10000;
-        this.maxSeq = seq;
-      }
     }
-    const ext = this.cycles + seq;
+    const d = seqDiff(seq, this.maxSeq);
+    // Extended sequence number relative to the highest seen, so old packets from before a wrap map correctly.
+    const ext = this.cycles + this.maxSeq + d;
+    if (d > 0) {
+      if (seq < this.maxSeq) this.cycles += 0x10000;
+      this.maxSeq = seq;
+    }
     if (this.seen.has(ext)) {
       this.stats.packetsDuplicate++;
       this.stats.packetsReceived--;
