@@ -6,7 +6,7 @@
  *   node dist/scripts/demo.js [--duration S] [--keep] [--topology FILE]
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
   const topo = loopbackTopology(loadTopologyFile(file));
   const out = join(root, 'out', 'demo');
   mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(out)) if (f.endsWith('.json') || f.endsWith('.mjpeg')) rmSync(join(out, f));
 
   const logs: string[] = [];
   const emulator = new Emulator({
@@ -117,7 +118,7 @@ async function main(): Promise<number> {
   const view = setInterval(() => {
     void Promise.all(names.map(statusOf)).then((all) => {
       const now = all.filter((s): s is NodeStatus => s !== null);
-      const text = renderFlows(now, before, 1);
+      const text = `${clientTable(clientList.map((c) => c.name), out)}\n\n${renderFlows(now, before, 1)}`;
       before = new Map(now.map((s) => [s.name, s]));
       const elapsed = Math.round((Date.now() - t0) / 1000);
       if (interactive) process.stdout.write(`\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops)\n\n${text}\n`);
@@ -147,6 +148,22 @@ async function main(): Promise<number> {
   }
   await stopAll();
   return failed === 0 ? 0 : 1;
+}
+
+/** One row per client from the stats file it rewrites every second. */
+function clientTable(names: string[], dir: string): string {
+  const rows = [['client', 'POP', 'movie', 'fps', 'kbit/s', 'frames', 'frames lost', 'pkts lost', 'jitter ms', 'startup ms']];
+  for (const name of names) {
+    let s: (ClientStats & { bitrateKbps?: number }) | null = null;
+    try {
+      s = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as ClientStats;
+    } catch {
+      // not written yet
+    }
+    rows.push(s === null ? [name, '…'] : [name, s.pop, s.movie, String(s.fps), String(s.bitrateKbps ?? ''), String(s.framesReceived),
+      String(s.framesLost), String(s.packetsLost), s.jitterMs.toFixed(2), s.startupMs === null ? '-' : s.startupMs.toFixed(0)]);
+  }
+  return table(rows);
 }
 
 function readCatalogue(s: NodeStatus | null): string[] {
