@@ -38,6 +38,7 @@ export const MessageType = {
   ping: 15,
   pong: 16,
   carrying: 17,
+  repair: 18,
 } as const;
 
 export interface MovieInfo {
@@ -81,8 +82,24 @@ export interface PongMessage { readonly type: 'pong'; readonly id: number; reado
 /** Which movies the sender currently carries, so neighbours can join at the nearest copy. */
 export interface CarryingMessage { readonly type: 'carrying'; readonly movies: readonly string[] }
 
+/**
+ * Asks the (new) upstream to resend what it has cached of a stream after RTP sequence number
+ * `after` of source `ssrc` (after a reroute), or exactly the sequence numbers in `seqs` (a
+ * viewer's NACK relayed upstream). Answered with ordinary DATA packets.
+ */
+export interface RepairMessage {
+  readonly type: 'repair';
+  readonly movie: string;
+  readonly ssrc: number;
+  readonly after?: number;
+  readonly seqs?: readonly number[];
+}
+
+/** At most this many sequence numbers in one repair request. */
+export const MAX_REPAIR_SEQS = 256;
+
 export type ControlMessage =
-  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage;
+  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage;
 export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
 
 export interface OverlayPacket { readonly from: string; readonly message: OverlayMessage }
@@ -155,6 +172,7 @@ function controlTypeCode(type: ControlMessage['type']): number {
     case 'ping': return MessageType.ping;
     case 'pong': return MessageType.pong;
     case 'carrying': return MessageType.carrying;
+    case 'repair': return MessageType.repair;
   }
 }
 
@@ -246,6 +264,13 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
   [MessageType.leave, (f) => (isMovie(f.movie) ? { type: 'leave', movie: f.movie } : undefined)],
   [MessageType.ping, (f) => (isCount(f.id) && isMetric(f.sentAt) ? { type: 'ping', id: f.id, sentAt: f.sentAt } : undefined)],
   [MessageType.pong, (f) => (isCount(f.id) && isMetric(f.sentAt) && isName(f.node) ? { type: 'pong', id: f.id, sentAt: f.sentAt, node: f.node } : undefined)],
+  [MessageType.repair, (f) => {
+    if (!isMovie(f.movie) || !isCount(f.ssrc)) return undefined;
+    const after = f.after === undefined ? undefined : isSeq(f.after) ? f.after : null;
+    const seqs = f.seqs === undefined ? undefined : Array.isArray(f.seqs) && f.seqs.length <= MAX_REPAIR_SEQS && f.seqs.every(isSeq) ? (f.seqs as number[]) : null;
+    if (after === null || seqs === null || (after === undefined) === (seqs === undefined)) return undefined;
+    return { type: 'repair', movie: f.movie, ssrc: f.ssrc, ...(after !== undefined ? { after } : {}), ...(seqs !== undefined ? { seqs } : {}) };
+  }],
   [MessageType.carrying, (f) => (Array.isArray(f.movies) && f.movies.length <= MAX_CATALOGUE && f.movies.every(isMovie) ? { type: 'carrying', movies: f.movies } : undefined)],
 ]);
 
@@ -267,6 +292,10 @@ function isNameList(v: unknown): v is string[] {
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+function isSeq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
 }
 
 function isMetric(v: unknown): v is number {

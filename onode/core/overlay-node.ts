@@ -150,6 +150,7 @@ export class OverlayNode {
       case 'join-ack':
       case 'nak':
       case 'leave':
+      case 'repair':
         this.links.heard(from);
         this.tree.onMessage(from, msg);
         return;

@@ -13,8 +13,9 @@
  * to the next candidate.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
-import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason } from '../../common/wire/overlay.ts';
+import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason, RepairMessage } from '../../common/wire/overlay.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
+import { PacketCache } from './packet-cache.ts';
 import type { RouteTable } from './route-table.ts';
 
 export interface TreeOptions {
@@ -30,7 +31,7 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
 
-export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage;
+export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | RepairMessage;
 
 export interface TreeDeps {
   readonly self: string;
@@ -63,6 +64,10 @@ export interface StreamCounters {
   packetsOut: number;
   bytesOut: number;
   strayPackets: number;
+  /** Packets already forwarded (a repair overlapping the live stream), dropped. */
+  duplicates: number;
+  /** Packets resent to a rerouted neighbour or a viewer from this node's cache. */
+  repaired: number;
 }
 
 export interface StreamSnapshot {
@@ -78,6 +83,8 @@ export interface StreamSnapshot {
 interface Branch {
   path: readonly string[];
   refreshedAt: number;
+  /** The highest sequence number this node had when the branch attached: later ones went to it live. */
+  readonly attachedAtSeq: number | null;
 }
 
 interface Stream {
@@ -96,6 +103,9 @@ interface Stream {
   readonly local: Map<string, LocalReceiver>;
   readonly counters: StreamCounters;
   lastStrayLeaveAt: number;
+  readonly cache: PacketCache;
+  /** A rerouted branch's repair that arrived before this node had any packets: asked upstream once joined. */
+  pendingRepair: RepairMessage | null;
 }
 
 export interface TreeCounters {
@@ -105,10 +115,20 @@ export interface TreeCounters {
   naksReceived: number;
   reroutes: number;
   prunes: number;
+  repairsRequested: number;
+  repairsServed: number;
+}
+
+/** The last tree event worth showing (reroute, repair, failure), for the status API. */
+export interface TreeEvent {
+  readonly at: number;
+  readonly movie: string;
+  readonly what: string;
 }
 
 export class StreamTree {
-  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0 };
+  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0, repairsRequested: 0, repairsServed: 0 };
+  lastEvent: TreeEvent | null = null;
   private readonly streams = new Map<string, Stream>();
   private sweepTimer: Timer | null = null;
   private announced = '';
@@ -174,6 +194,7 @@ export class StreamTree {
       case 'join-ack': return this.onAck(from, msg);
       case 'nak': return this.onNak(from, msg);
       case 'leave': return this.onLeave(from, msg.movie);
+      case 'repair': return this.onRepair(from, msg);
     }
   }
 
@@ -210,6 +231,7 @@ export class StreamTree {
       if (s.upstream === neighbour && !s.source) {
         // Keep the downstream branches attached and look for another way to the source.
         this.counters.reroutes++;
+        this.event(s.movie, `upstream ${neighbour} lost; rerouting`);
         s.phase = 'pending';
         s.tried.clear();
         s.tried.add(neighbour);
@@ -238,6 +260,10 @@ export class StreamTree {
   }
 
   private distribute(s: Stream, rtp: Buffer): void {
+    if (!s.cache.add(rtp)) {
+      s.counters.duplicates++;
+      return;
+    }
     if (s.targets.length > 0) {
       this.deps.sendData(s.targets, s.movie, rtp);
       s.counters.packetsOut += s.targets.length;
@@ -252,7 +278,8 @@ export class StreamTree {
       movie, phase: source ? 'active' : 'pending', source, upstream: null,
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
-      counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0 }, lastStrayLeaveAt: -Infinity,
+      counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
+      cache: new PacketCache(), pendingRepair: null,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -298,7 +325,7 @@ export class StreamTree {
     }
     const branch = s.downstream.get(from);
     if (branch === undefined) {
-      s.downstream.set(from, { path, refreshedAt: this.deps.clock.now() });
+      s.downstream.set(from, { path, refreshedAt: this.deps.clock.now(), attachedAtSeq: s.cache.highestSeq });
       s.targets = [...s.downstream.keys()];
     } else {
       branch.path = path;
@@ -322,6 +349,18 @@ export class StreamTree {
     s.rootPath = msg.rootPath;
     if (s.phase === 'active') return;
     s.phase = 'active';
+    const ssrc = s.cache.source;
+    const highest = s.cache.highestSeq;
+    if (ssrc !== null && highest !== null) {
+      // A reroute: ask the new upstream for what was sent while we had none.
+      this.counters.repairsRequested++;
+      this.deps.send(from, { type: 'repair', movie: s.movie, ssrc, after: highest });
+      this.event(s.movie, `rerouted through ${from}; asked for packets after ${highest}`);
+    } else if (s.pendingRepair !== null) {
+      this.counters.repairsRequested++;
+      this.deps.send(from, s.pendingRepair);
+    }
+    s.pendingRepair = null;
     s.tried.clear();
     this.schedule(s, this.options.refreshMs, () => this.refresh(s));
     for (const [waiter, path] of [...s.waiters]) this.accept(s, waiter, path);
@@ -343,6 +382,44 @@ export class StreamTree {
       this.announce();
     }
     this.tryNextUpstream(s, msg.reason, msg.detail);
+  }
+
+  /** A neighbour (or viewer) missed packets: resend what the cache has, to it alone. */
+  private onRepair(from: string, msg: RepairMessage): void {
+    const s = this.streams.get(msg.movie);
+    const branch = s?.downstream.get(from);
+    if (s === undefined || branch === undefined) return;
+    if (branch.attachedAtSeq === null && msg.after !== undefined) {
+      // The branch attached before this node had packets: what it missed is further up.
+      if (s.source) return;
+      if (s.phase === 'pending' || s.upstream === null) {
+        s.pendingRepair = msg;
+      } else {
+        this.counters.repairsRequested++;
+        this.deps.send(s.upstream, msg);
+      }
+      return;
+    }
+    // After a reroute, only what the branch missed before it attached: everything later reached it live.
+    const packets = msg.after !== undefined
+      ? (branch.attachedAtSeq === null ? [] : s.cache.after(msg.ssrc, msg.after, branch.attachedAtSeq))
+      : s.cache.pick(msg.ssrc, msg.seqs ?? []);
+    for (const rtp of packets) this.deps.sendData([from], s.movie, rtp);
+    s.counters.repaired += packets.length;
+    this.counters.repairsServed++;
+  }
+
+  /** Cached packets of a stream, for a local viewer's retransmission request (RTCP NACK). */
+  cached(movie: string, ssrc: number, seqs: readonly number[]): Buffer[] {
+    const s = this.streams.get(movie);
+    if (s === undefined) return [];
+    const packets = s.cache.pick(ssrc, seqs);
+    s.counters.repaired += packets.length;
+    return packets;
+  }
+
+  private event(movie: string, what: string): void {
+    this.lastEvent = { at: this.deps.clock.now(), movie, what };
   }
 
   private onLeave(from: string, movie: string): void {

@@ -65,6 +65,7 @@ export class SimNetwork {
   /** Sees every message a live node sends, before links and loss apply; null by default. */
   tap: ((from: string, to: string, msg: OverlayMessage) => void) | null = null;
   private rngState: number;
+  private channelStarts = 0;
 
   constructor(private readonly options: OverlayOptions = DEFAULT_OVERLAY, seed = 1) {
     this.rngState = seed >>> 0 || 1;
@@ -86,7 +87,9 @@ export class SimNetwork {
       start: (movie) => {
         const m = movies.find((x) => x.name === movie);
         if (m === undefined) return;
-        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), 0x1000 + channels.size, () => 0.5);
+        // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
+        const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
+        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, () => (fnv1a(String(h)) % 1000) / 1000);
         channels.set(movie, ch);
         ch.start();
       },
@@ -292,4 +295,14 @@ export function fakeMovie(name: string, fps = 25, frames = 50, packetsPerFrame =
     frames: Array.from({ length: frames }, (_, f) =>
       Array.from({ length: packetsPerFrame }, (_, p) => Buffer.from(`${name}:${f}:${p}`))),
   };
+}
+
+/** FNV-1a, 32 bits: a stable hash for simulated SSRCs. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
 }
