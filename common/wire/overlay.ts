@@ -71,7 +71,8 @@ export interface StatusMessage {
   readonly catalogue: readonly MovieInfo[];
 }
 /** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
-export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[] }
+/** `server`: the server the requester was attached to (a reroute prefers staying with it). */
+export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[]; readonly server?: string }
 /** Accepts a join; `rootPath` = source first, the acknowledging node last. */
 export interface JoinAckMessage { readonly type: 'join-ack'; readonly movie: string; readonly rootPath: readonly string[] }
 export type NakReason = 'unknown-movie' | 'no-route' | 'loop' | 'timeout' | 'overloaded';
@@ -80,7 +81,8 @@ export interface LeaveMessage { readonly type: 'leave'; readonly movie: string }
 export interface PingMessage { readonly type: 'ping'; readonly id: number; readonly sentAt: number }
 export interface PongMessage { readonly type: 'pong'; readonly id: number; readonly sentAt: number; readonly node: string }
 /** Which movies the sender currently carries, so neighbours can join at the nearest copy. */
-export interface CarryingMessage { readonly type: 'carrying'; readonly movies: readonly string[] }
+/** The movies a node carries; `roots[i]` is the server movies[i] comes from (so a reroute can stay with it). */
+export interface CarryingMessage { readonly type: 'carrying'; readonly movies: readonly string[]; readonly roots?: readonly string[] }
 
 /**
  * Asks the (new) upstream to resend what it has cached of a stream after RTP sequence number
@@ -254,7 +256,11 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
     }
     return { type: 'status', server, seq, latencyMs, hops, visited, catalogue: movies };
   }],
-  [MessageType.join, (f) => (isMovie(f.movie) && isNameList(f.path) && f.path.length > 0 ? { type: 'join', movie: f.movie, path: f.path } : undefined)],
+  [MessageType.join, (f) => {
+    if (!isMovie(f.movie) || !isNameList(f.path) || f.path.length === 0) return undefined;
+    if (f.server !== undefined && !isName(f.server)) return undefined;
+    return { type: 'join', movie: f.movie, path: f.path, ...(f.server !== undefined ? { server: f.server } : {}) };
+  }],
   [MessageType.joinAck, (f) => (isMovie(f.movie) && isNameList(f.rootPath) && f.rootPath.length > 0 ? { type: 'join-ack', movie: f.movie, rootPath: f.rootPath } : undefined)],
   [MessageType.nak, (f) => {
     const reason = NAK_REASONS.find((r) => r === f.reason);
@@ -271,7 +277,12 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
     if (after === null || seqs === null || (after === undefined) === (seqs === undefined)) return undefined;
     return { type: 'repair', movie: f.movie, ssrc: f.ssrc, ...(after !== undefined ? { after } : {}), ...(seqs !== undefined ? { seqs } : {}) };
   }],
-  [MessageType.carrying, (f) => (Array.isArray(f.movies) && f.movies.length <= MAX_CATALOGUE && f.movies.every(isMovie) ? { type: 'carrying', movies: f.movies } : undefined)],
+  [MessageType.carrying, (f) => {
+    if (!Array.isArray(f.movies) || f.movies.length > MAX_CATALOGUE || !f.movies.every(isMovie)) return undefined;
+    if (f.roots === undefined) return { type: 'carrying', movies: f.movies };
+    if (!Array.isArray(f.roots) || f.roots.length !== f.movies.length || !f.roots.every(isName)) return undefined;
+    return { type: 'carrying', movies: f.movies, roots: f.roots };
+  }],
 ]);
 
 function isRecord(v: unknown): v is Fields {

@@ -56,7 +56,8 @@ export class OverlayNode {
   readonly probes: StatusProbes;
   readonly tree: StreamTree;
   readonly counters: NodeCounters = { unknownSender: 0 };
-  private readonly carrying = new Map<string, ReadonlySet<string>>();
+  /** Per neighbour: movie → the server it comes from (null when the neighbour did not say). */
+  private readonly carrying = new Map<string, ReadonlyMap<string, string | null>>();
   private started = false;
 
   constructor(
@@ -86,13 +87,14 @@ export class OverlayNode {
       isAlive: (n) => this.links.isAlive(n),
       rttMs: (n) => this.links.rttMs(n),
       carriers: (movie) => [...this.carrying].filter(([n, m]) => m.has(movie) && this.links.isAlive(n)).map(([n]) => n),
+      carrierRoot: (n, movie) => this.carrying.get(n)?.get(movie) ?? null,
       send: (to, msg) => outbox.send(to, msg),
       sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
       isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
       startSource: (movie) => source?.start(movie),
       stopSource: (movie) => source?.stop(movie),
-      carryingChanged: (movies) => {
-        for (const n of this.aliveNeighbours()) outbox.send(n, { type: 'carrying', movies });
+      carryingChanged: (movies, roots) => {
+        for (const n of this.aliveNeighbours()) outbox.send(n, { type: 'carrying', movies, roots });
       },
     }, options.tree);
   }
@@ -156,7 +158,7 @@ export class OverlayNode {
         return;
       case 'carrying':
         this.links.heard(from);
-        this.carrying.set(from, new Set(msg.movies));
+        this.carrying.set(from, new Map(msg.movies.map((m, i) => [m, msg.roots?.[i] ?? null])));
         return;
       case 'ping':
       case 'pong':
@@ -214,7 +216,7 @@ export class OverlayNode {
   private neighbourUp(name: string): void {
     // A server that just gained a neighbour probes it right away, so routes exist before the next round.
     if (this.source !== null && this.links.rttMs(name) !== undefined) this.probes.originate(name);
-    this.outbox.send(name, { type: 'carrying', movies: this.tree.carrying() });
+    this.outbox.send(name, { type: 'carrying', movies: this.tree.carrying(), roots: this.tree.carryingRoots() });
   }
 
   private neighbourDown(name: string): void {

@@ -31,6 +31,11 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
 
+/** How long a node that lost its upstream keeps looking for a new one before giving up (NAK downstream). */
+export const REROUTE_GRACE_MS = 4000;
+/** How long a server keeps a channel whose last branch failed (not left) running, for it to come back. */
+export const SOURCE_LINGER_MS = 3000;
+
 export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | RepairMessage;
 
 export interface TreeDeps {
@@ -41,6 +46,8 @@ export interface TreeDeps {
   rttMs(neighbour: string): number | undefined;
   /** Alive neighbours that announced they carry the movie. */
   carriers(movie: string): readonly string[];
+  /** The server a carrying neighbour gets the movie from, if it said. */
+  carrierRoot(neighbour: string, movie: string): string | null;
   send(to: string, msg: TreeMessage): void;
   sendData(to: readonly string[], movie: string, rtp: Buffer): void;
   /** True when this node is a server whose catalogue has the movie. */
@@ -48,7 +55,7 @@ export interface TreeDeps {
   startSource(movie: string): void;
   stopSource(movie: string): void;
   /** Called when the set of movies this node carries changes. */
-  carryingChanged(movies: readonly string[]): void;
+  carryingChanged(movies: readonly string[], roots: readonly string[]): void;
 }
 
 /** A viewer attached at this node (an RTSP session on a POP). */
@@ -96,6 +103,10 @@ interface Stream {
   joinPath: readonly string[];
   readonly tried: Set<string>;
   attemptStartedAt: number;
+  /** The server to stay with when rerouting (ours before the failure, or the one a joining branch asked for). */
+  preferredServer: string | null;
+  /** While rerouting, keep trying (routes through a dead node take a while to expire) until then. */
+  rerouteUntil: number;
   timer: Timer | null;
   readonly downstream: Map<string, Branch>;
   targets: string[];
@@ -151,7 +162,16 @@ export class StreamTree {
   }
 
   carrying(): string[] {
-    return [...this.streams.values()].filter((s) => s.phase === 'active').map((s) => s.movie).sort();
+    return this.active().map((s) => s.movie);
+  }
+
+  /** The root server of each carried movie, in carrying() order. */
+  carryingRoots(): string[] {
+    return this.active().map((s) => s.rootPath[0] ?? this.deps.self);
+  }
+
+  private active(): Stream[] {
+    return [...this.streams.values()].filter((s) => s.phase === 'active').sort((a, b) => (a.movie < b.movie ? -1 : 1));
   }
 
   snapshot(): StreamSnapshot[] {
@@ -232,17 +252,29 @@ export class StreamTree {
         // Keep the downstream branches attached and look for another way to the source.
         this.counters.reroutes++;
         this.event(s.movie, `upstream ${neighbour} lost; rerouting`);
+        s.preferredServer = s.rootPath[0] ?? s.preferredServer;
+        s.rerouteUntil = this.deps.clock.now() + REROUTE_GRACE_MS;
         s.phase = 'pending';
         s.tried.clear();
         s.tried.add(neighbour);
         s.upstream = null;
         if (this.pruneIfUnused(s)) continue;
         this.tryNextUpstream(s);
+      } else if (s.source) {
+        // Branches lost to a failure usually come back through another path within a second:
+        // keep the channel (same RTP source) running a little so they resume where they were.
+        this.lingerIfUnused(s);
       } else {
         this.pruneIfUnused(s);
       }
     }
     this.announce();
+  }
+
+  /** A source with no receivers left stops after SOURCE_LINGER_MS unless someone rejoins. */
+  private lingerIfUnused(s: Stream): void {
+    if (s.downstream.size > 0 || s.waiters.size > 0 || s.local.size > 0) return;
+    this.schedule(s, SOURCE_LINGER_MS, () => this.pruneIfUnused(s));
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -279,7 +311,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null,
+      cache: new PacketCache(), pendingRepair: null, preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -301,6 +333,7 @@ export class StreamTree {
         return this.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
       }
       const created = this.create(msg.movie, [...path, self]);
+      if (msg.server !== undefined && msg.server !== self) created.preferredServer = msg.server;
       if (created.phase === 'active') return this.accept(created, from, path);
       created.waiters.set(from, path);
       this.tryNextUpstream(created);
@@ -347,6 +380,7 @@ export class StreamTree {
     }
     if (msg.rootPath.includes(this.deps.self)) return this.onNak(from, { type: 'nak', movie: msg.movie, reason: 'loop', detail: 'root path contains this node' });
     s.rootPath = msg.rootPath;
+    s.preferredServer = msg.rootPath[0] ?? s.preferredServer;
     if (s.phase === 'active') return;
     s.phase = 'active';
     const ssrc = s.cache.source;
@@ -379,6 +413,8 @@ export class StreamTree {
     if (s.phase === 'active') {
       s.phase = 'pending';
       this.counters.reroutes++;
+      s.rerouteUntil = this.deps.clock.now() + REROUTE_GRACE_MS;
+      this.event(s.movie, `upstream ${from} refused (${msg.reason}); rerouting`);
       this.announce();
     }
     this.tryNextUpstream(s, msg.reason, msg.detail);
@@ -435,7 +471,37 @@ export class StreamTree {
       s.joinPath.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n);
     const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
-    const next = carriers[0] ?? this.deps.routes.bestForMovie(s.movie, (n) => !excluded(n))?.via;
+    // After losing an upstream, stay with the same server if it is still reachable: the new
+    // upstream can then resend what was missed (same RTP source), and viewers see no switch.
+    const root = s.preferredServer;
+    let sameServer: string | undefined;
+    if (root !== null && !s.source) {
+      const otherRoot = (n: string): boolean => {
+        const r = this.deps.carrierRoot(n, s.movie);
+        return r !== null && r !== root;
+      };
+      sameServer = carriers.find((n) => this.deps.carrierRoot(n, s.movie) === root) ??
+        this.deps.routes.best(root, (n) => !excluded(n) && !otherRoot(n))?.via;
+    }
+    const next = sameServer ?? carriers[0] ?? this.deps.routes.bestForMovie(s.movie, (n) => !excluded(n))?.via;
+    if (next === undefined && this.deps.clock.now() < s.rerouteUntil) {
+      // Branches below can only be reached around us from their side: release them now so they
+      // reroute on their own, rather than wait with us.
+      const detail = `${this.deps.self} lost its way to ${s.movie}`;
+      for (const name of [...s.downstream.keys(), ...s.waiters.keys()]) this.nak(name, s.movie, 'no-route', detail);
+      s.downstream.clear();
+      s.waiters.clear();
+      s.targets = [];
+      if (s.local.size === 0) {
+        this.remove(s);
+        return;
+      }
+      // Local viewers wait: stale routes through the failure are still expiring; try again shortly.
+      s.tried.clear();
+      s.upstream = null;
+      this.schedule(s, this.options.joinRetryMs, () => { if (s.upstream === null && s.phase === 'pending') this.tryNextUpstream(s, lastReason, lastDetail); });
+      return;
+    }
     if (next === undefined) {
       const known = this.deps.routes.knowsMovie(s.movie);
       const reason: NakReason = lastReason ?? (known ? 'no-route' : 'unknown-movie');
@@ -452,7 +518,7 @@ export class StreamTree {
   private sendJoin(s: Stream): void {
     if (s.upstream === null) return;
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath });
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath, ...(s.preferredServer !== null ? { server: s.preferredServer } : {}) });
     if (s.phase === 'pending') this.schedule(s, this.options.joinRetryMs, () => this.retry(s));
   }
 
@@ -470,7 +536,7 @@ export class StreamTree {
   private refresh(s: Stream): void {
     if (s.phase !== 'active' || s.upstream === null) return;
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath });
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath, ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
     this.schedule(s, this.options.refreshMs, () => this.refresh(s));
   }
 
@@ -521,7 +587,8 @@ export class StreamTree {
       }
       if (changed) {
         s.targets = [...s.downstream.keys()];
-        this.pruneIfUnused(s);
+        if (s.source) this.lingerIfUnused(s);
+        else this.pruneIfUnused(s);
       }
     }
     this.sweepTimer = this.deps.clock.setTimer(this.options.refreshMs, () => this.sweep());
@@ -529,9 +596,10 @@ export class StreamTree {
 
   private announce(): void {
     const movies = this.carrying();
-    const key = movies.join('\n');
+    const roots = this.carryingRoots();
+    const key = `${movies.join('\n')}|${roots.join('\n')}`;
     if (key === this.announced) return;
     this.announced = key;
-    this.deps.carryingChanged(movies);
+    this.deps.carryingChanged(movies, roots);
   }
 }
