@@ -9,7 +9,13 @@ import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import { formatSession, formatTransport, parseRtspUrl, parseSession, parseTransport, type TransportSpec } from '../../common/wire/rtsp-headers.ts';
 import { buildMjpegSdp } from '../../common/wire/sdp.ts';
+import { encodeRtcp, ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import type { LocalReceiver } from './stream-tree.ts';
+
+/** RFC 3550 suggests 5 s between RTCP reports at this bandwidth. */
+export const SENDER_REPORT_INTERVAL_MS = 5000;
+/** A NACK may ask for at most this many packets at once; more is a client gone wrong. */
+export const MAX_NACKED_PACKETS = 256;
 
 export const SESSION_TIMEOUT_SEC = 60;
 /** Sessions one client address may hold at once (a player needs one per movie). */
@@ -41,6 +47,12 @@ export interface RtspDeps {
   leave(movie: string, id: string): void;
   /** Sends RTP for a session; the adapter knows the sockets. */
   sendRtp(peer: RtspPeer, delivery: Delivery, rtp: Buffer): void;
+  /** Sends an RTCP compound packet for a session (to client_port+1, or interleaved channel). */
+  sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void;
+  /** Cached packets of a movie's stream, for retransmission (RTCP NACK). */
+  repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
+  /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
+  wallClockMs(): number;
   /** The UDP ports the POP sends from on this address (for server_port). */
   serverPorts(localAddress: string): readonly [number, number];
   randomId(): string;
@@ -54,6 +66,12 @@ interface Session {
   state: 'joining' | 'ready' | 'playing';
   lastSeen: number;
   packets: number;
+  octets: number;
+  /** The last RTP packet delivered: the SR's SSRC and RTP timestamp come from it. */
+  lastSsrc: number | null;
+  lastTimestamp: number;
+  lastAt: number;
+  retransmitted: number;
 }
 
 export interface RtspCounters {
@@ -62,10 +80,15 @@ export interface RtspCounters {
   sessionsOpened: number;
   sessionsReaped: number;
   refused: number;
+  rtcpIn: number;
+  rtcpMalformed: number;
+  nacks: number;
+  retransmitted: number;
 }
 
 export class RtspSessions {
-  readonly counters: RtspCounters = { requests: 0, badRequests: 0, sessionsOpened: 0, sessionsReaped: 0, refused: 0 };
+  readonly counters: RtspCounters = { requests: 0, badRequests: 0, sessionsOpened: 0, sessionsReaped: 0, refused: 0, rtcpIn: 0, rtcpMalformed: 0, nacks: 0, retransmitted: 0 };
+  private reportTimer: Timer | null = null;
   private readonly sessions = new Map<string, Session>();
   private reaper: Timer | null = null;
 
@@ -77,16 +100,66 @@ export class RtspSessions {
       this.reaper = this.deps.clock.setTimer(1000, sweep);
     };
     this.reaper = this.deps.clock.setTimer(1000, sweep);
+    const report = (): void => {
+      this.sendReports();
+      this.reportTimer = this.deps.clock.setTimer(SENDER_REPORT_INTERVAL_MS, report);
+    };
+    this.reportTimer = this.deps.clock.setTimer(SENDER_REPORT_INTERVAL_MS, report);
   }
 
   stop(): void {
     this.reaper?.cancel();
     this.reaper = null;
+    this.reportTimer?.cancel();
+    this.reportTimer = null;
     for (const s of [...this.sessions.values()]) this.close(s);
   }
 
-  list(): { id: string; movie: string; client: string; state: string; packets: number }[] {
-    return [...this.sessions.values()].map((s) => ({ id: s.id, movie: s.movie, client: s.peer.remoteAddress, state: s.state, packets: s.packets }));
+  list(): { id: string; movie: string; client: string; state: string; packets: number; retransmitted: number }[] {
+    return [...this.sessions.values()].map((s) => ({
+      id: s.id, movie: s.movie, client: s.peer.remoteAddress, state: s.state, packets: s.packets, retransmitted: s.retransmitted,
+    }));
+  }
+
+  /**
+   * RTCP from a client: any report keeps its session alive (RFC 2326 §12.37), a NACK gets the
+   * lost packets resent from the stream's cache. `match` says where it came from: the client's
+   * RTCP port over UDP, or an interleaved channel on a connection.
+   */
+  rtcp(match: { address: string; port: number } | { peerId: number; channel: number }, packets: readonly RtcpPacket[]): void {
+    this.counters.rtcpIn++;
+    const session = [...this.sessions.values()].find((s) => 'address' in match
+      ? s.delivery.kind === 'udp' && s.delivery.address === match.address && s.delivery.rtcpPort === match.port
+      : s.delivery.kind === 'tcp' && s.peer.id === match.peerId && s.delivery.rtcpChannel === match.channel);
+    if (session === undefined) return;
+    session.lastSeen = this.deps.clock.now();
+    for (const p of packets) {
+      if (p.type !== 'nack' || session.state !== 'playing') continue;
+      this.counters.nacks++;
+      const resend = this.deps.repair(session.movie, p.mediaSsrc, p.lost.slice(0, MAX_NACKED_PACKETS));
+      for (const rtp of resend) this.deps.sendRtp(session.peer, session.delivery, rtp);
+      session.retransmitted += resend.length;
+      this.counters.retransmitted += resend.length;
+    }
+  }
+
+  rtcpMalformed(): void {
+    this.counters.rtcpMalformed++;
+  }
+
+  /** RFC 3550 sender reports for every playing session, so players can sync and measure. */
+  private sendReports(): void {
+    const now = this.deps.clock.now();
+    const { ntpSec, ntpFrac } = ntpFromUnixMs(this.deps.wallClockMs());
+    for (const s of this.sessions.values()) {
+      if (s.state !== 'playing' || s.lastSsrc === null) continue;
+      const rtpTimestamp = (s.lastTimestamp + Math.round((now - s.lastAt) * 90)) >>> 0;
+      const sr = encodeRtcp([
+        { type: 'sr', ssrc: s.lastSsrc, ntpSec, ntpFrac, rtpTimestamp, packetCount: s.packets >>> 0, octetCount: s.octets >>> 0, reports: [] },
+        { type: 'sdes', chunks: [{ ssrc: s.lastSsrc, cname: 'onode', items: [] }] },
+      ]);
+      this.deps.sendRtcp(s.peer, s.delivery, sr);
+    }
   }
 
   /** The control connection closed: its sessions end (clients that vanish leave no branch behind). */
@@ -172,15 +245,22 @@ export class RtspSessions {
     }
     const delivery = this.deliveryFor(peer, spec);
     const id = this.deps.randomId();
-    const session: Session = { id, movie: movie.name, peer, delivery, state: 'joining', lastSeen: this.deps.clock.now(), packets: 0 };
+    const session: Session = {
+      id, movie: movie.name, peer, delivery, state: 'joining', lastSeen: this.deps.clock.now(), packets: 0, octets: 0,
+      lastSsrc: null, lastTimestamp: 0, lastAt: 0, retransmitted: 0,
+    };
     this.sessions.set(id, session);
     this.counters.sessionsOpened++;
     const transport = this.transportReply(peer, spec, delivery);
     let answered = false;
     this.deps.join(movie.name, id, {
       deliver: (rtp) => {
-        if (session.state !== 'playing') return;
+        if (session.state !== 'playing' || rtp.length < 12) return;
         session.packets++;
+        session.octets += rtp.length - 12;
+        session.lastSsrc = rtp.readUInt32BE(8);
+        session.lastTimestamp = rtp.readUInt32BE(4);
+        session.lastAt = this.deps.clock.now();
         this.deps.sendRtp(peer, delivery, rtp);
       },
       joined: () => {

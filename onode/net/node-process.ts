@@ -96,6 +96,7 @@ export class NodeProcess {
         catalogue: () => node.catalogue(),
         join: (m, id, r) => node.localJoin(m, id, r),
         leave: (m, id) => node.localLeave(m, id),
+        repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
       }, log);
       await this.rtsp.start();
     }

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
+import { decodeRtcp } from '../../common/wire/rtcp.ts';
 import { encodeInterleaved, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
 import { type Delivery, type RtspPeer, RtspSessions } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
@@ -21,6 +22,7 @@ export interface RtspServerDeps {
   catalogue(): readonly MovieInfo[];
   join(movie: string, id: string, receiver: LocalReceiver): void;
   leave(movie: string, id: string): void;
+  repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
 }
 
 export class RtspServer {
@@ -42,6 +44,9 @@ export class RtspServer {
       join: (m, id, r) => deps.join(m, id, r),
       leave: (m, id) => deps.leave(m, id),
       sendRtp: (peer, delivery, rtp) => this.sendRtp(peer, delivery, rtp),
+      sendRtcp: (peer, delivery, rtcp) => this.sendRtcp(peer, delivery, rtcp),
+      repair: (m, ssrc, seqs) => deps.repair(m, ssrc, seqs),
+      wallClockMs: () => Date.now(),
       serverPorts: (address) => {
         const pair = this.udp.get(address) ?? this.udp.values().next().value;
         return pair === undefined ? [0, 0] : [pair.rtp.address().port, pair.rtcp.address().port];
@@ -54,6 +59,8 @@ export class RtspServer {
     for (const address of this.addresses) {
       const rtp = await bindUdp(address, 0);
       const rtcp = await bindUdp(address, 0);
+      // Clients send RTCP (receiver reports, NACKs) to either port of the pair.
+      for (const sock of [rtp, rtcp]) sock.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
       this.udp.set(address, { rtp, rtcp });
       const server = createServer((socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
@@ -95,7 +102,11 @@ export class RtspServer {
     socket.on('data', (chunk: Buffer) => {
       const { messages, error } = decoder.push(chunk);
       for (const m of messages) {
-        if (m.type !== 'request') continue; // RTCP from interleaved clients: keep-alive only for now
+        if (m.type === 'interleaved') {
+          this.onRtcp(m.payload, { peerId: peer.id, channel: m.channel });
+          continue;
+        }
+        if (m.type !== 'request') continue;
         this.sessions.handle(peer, m, (r) => {
           if (!socket.destroyed) socket.write(encodeResponse(r));
         });
@@ -110,6 +121,27 @@ export class RtspServer {
       this.connections.delete(peer.id);
       this.sessions.disconnected(peer);
     });
+  }
+
+  private onRtcp(buf: Buffer, match: { address: string; port: number } | { peerId: number; channel: number }): void {
+    const decoded = decodeRtcp(buf);
+    if (!decoded.ok) {
+      this.sessions.rtcpMalformed();
+      return;
+    }
+    this.sessions.rtcp(match, decoded.value);
+  }
+
+  private sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void {
+    if (delivery.kind === 'tcp') {
+      const socket = this.connections.get(peer.id);
+      if (socket !== undefined && !socket.destroyed && socket.writableLength <= MAX_CONNECTION_BACKLOG_BYTES) {
+        socket.write(encodeInterleaved(delivery.rtcpChannel, rtcp));
+      }
+      return;
+    }
+    const pair = this.udp.get(peer.localAddress) ?? this.udp.values().next().value;
+    if (delivery.rtcpPort > 0) pair?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address);
   }
 
   private sendRtp(peer: RtspPeer, delivery: Delivery, rtp: Buffer): void {

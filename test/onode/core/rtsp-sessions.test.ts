@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../common/core/clock.ts';
 import type { MovieInfo, NakReason } from '../../../common/wire/overlay.ts';
+import { decodeRtcp } from '../../../common/wire/rtcp.ts';
+import { encodeRtp } from '../../../common/wire/rtp.ts';
 import { decodeRtspMessage, type RtspRequest } from '../../../common/wire/rtsp.ts';
 import { MAX_SESSIONS_PER_CLIENT, type RtspReply, RtspSessions, SESSION_TIMEOUT_SEC } from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
@@ -9,11 +11,17 @@ import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 const MOVIE: MovieInfo = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 };
 const URL = 'rtsp://127.0.6.2:8554/bars.mjpeg';
 
+function rtp(seq: number, timestamp: number): Buffer {
+  return encodeRtp({ marker: false, payloadType: 26, sequenceNumber: seq, timestamp, ssrc: 0xabc, csrcs: [], payload: Buffer.alloc(20) });
+}
+
 function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.joined()) {
   const clock = new VirtualClock();
   const joined = new Map<string, LocalReceiver>();
   const left: string[] = [];
   const sent: { peer: number; rtp: Buffer }[] = [];
+  const rtcpSent: { peer: number; rtcp: Buffer }[] = [];
+  const cache = new Map<number, Buffer>();
   let n = 0;
   const sessions = new RtspSessions({
     clock,
@@ -21,6 +29,9 @@ function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.jo
     join: (movie, id, r) => { joined.set(id, r); onJoin(r, movie); },
     leave: (_m, id) => { left.push(id); joined.delete(id); },
     sendRtp: (peer, _d, rtp) => sent.push({ peer: peer.id, rtp }),
+    sendRtcp: (peer, _d, rtcp) => rtcpSent.push({ peer: peer.id, rtcp }),
+    repair: (_m, _ssrc, seqs) => seqs.filter((q) => cache.has(q)).map((q) => cache.get(q)!),
+    wallClockMs: () => 1_700_000_000_000 + clock.now(),
     serverPorts: () => [6000, 6001],
     randomId: () => `S${++n}`,
   });
@@ -37,7 +48,7 @@ function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.jo
     expect(r?.status).toBe(200);
     return String(r?.headers.Session).split(';')[0] ?? '';
   };
-  return { clock, sessions, joined, left, sent, ask, setup, peer };
+  return { clock, sessions, joined, left, sent, rtcpSent, cache, ask, setup, peer };
 }
 
 describe('RtspSessions', () => {
@@ -56,13 +67,13 @@ describe('RtspSessions', () => {
     const h = harness();
     const id = h.setup();
     const receiver = h.joined.get(id);
-    receiver?.deliver(Buffer.from([1]));
+    receiver?.deliver(rtp(1, 0));
     expect(h.sent).toHaveLength(0);
     expect(h.ask('PLAY', URL, { session: id })[0]?.status).toBe(200);
-    receiver?.deliver(Buffer.from([2]));
+    receiver?.deliver(rtp(2, 0));
     expect(h.ask('PAUSE', URL, { session: id })[0]?.status).toBe(200);
-    receiver?.deliver(Buffer.from([3]));
-    expect(h.sent.map((s) => s.rtp[0])).toEqual([2]);
+    receiver?.deliver(rtp(3, 0));
+    expect(h.sent.map((s) => s.rtp.readUInt16BE(2))).toEqual([2]);
     expect(h.ask('TEARDOWN', URL, { session: id })[0]?.status).toBe(200);
     expect(h.left).toEqual([id]);
     expect(h.ask('PLAY', URL, { session: id })[0]?.status).toBe(454);
@@ -132,6 +143,34 @@ describe('RtspSessions', () => {
     const id = h.setup();
     h.sessions.disconnected(h.peer());
     expect(h.left).toEqual([id]);
+  });
+
+  it('sends RTCP sender reports for playing sessions with the stream\'s SSRC', () => {
+    const h = harness();
+    const id = h.setup();
+    h.ask('PLAY', URL, { session: id });
+    h.joined.get(id)?.deliver(rtp(7, 1000));
+    h.clock.advance(5000);
+    expect(h.rtcpSent).toHaveLength(1);
+    const d = decodeRtcp(h.rtcpSent[0]!.rtcp);
+    expect(d.ok && d.value[0]).toMatchObject({ type: 'sr', ssrc: 0xabc, packetCount: 1 });
+  });
+
+  it('resends packets a client NACKs, and a receiver report keeps the session alive', () => {
+    const h = harness();
+    const id = h.setup();
+    h.ask('PLAY', URL, { session: id });
+    h.cache.set(5, rtp(5, 0));
+    h.cache.set(6, rtp(6, 0));
+    const from = { address: '127.0.6.20', port: 5001 };
+    h.sessions.rtcp(from, [{ type: 'nack', senderSsrc: 1, mediaSsrc: 0xabc, lost: [5, 6, 9] }]);
+    expect(h.sent.map((p) => p.rtp.readUInt16BE(2))).toEqual([5, 6]);
+    expect(h.sessions.counters.retransmitted).toBe(2);
+    for (let t = 0; t < SESSION_TIMEOUT_SEC + 10; t += 10) {
+      h.clock.advance(10_000);
+      h.sessions.rtcp(from, [{ type: 'rr', ssrc: 1, reports: [] }]);
+    }
+    expect(h.left).toEqual([]);
   });
 
   it('never throws on random requests', () => {
