@@ -24,11 +24,16 @@ export class ReorderBuffer {
   private readonly held = new Map<number, Buffer>();
   private gapSince: number | null = null;
 
+  /** Called with sequence numbers that just went missing (a gap opened), to ask for a retransmission. */
+  onMissing: (seqs: number[]) => void = () => {};
+  private highestSeen: number | null = null;
+
   constructor(private readonly deliver: (seq: number, packet: Buffer) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
 
   /** Forget the sequence (a new source, or after a seek): the next packet starts over. */
   reset(): void {
     this.next = null;
+    this.highestSeen = null;
     this.held.clear();
     this.gapSince = null;
   }
@@ -56,6 +61,7 @@ export class ReorderBuffer {
       }
       this.counters.reordered++;
       this.held.set(seq, packet);
+      this.reportMissing(seq);
       this.gapSince ??= nowMs;
       if (this.held.size > MAX_HELD_PACKETS) this.skipGap();
     }
@@ -71,7 +77,23 @@ export class ReorderBuffer {
     return this.held.size;
   }
 
+  /** Reports the numbers between the highest seen and `seq` once, when `seq` jumps ahead. */
+  private reportMissing(seq: number): void {
+    const from = this.highestSeen !== null && seqDiff(this.highestSeen, this.next ?? seq) >= 0 ? (this.highestSeen + 1) & 0xffff : this.next;
+    if (from === null || seqDiff(seq, from) <= 0) {
+      if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
+      return;
+    }
+    const missing: number[] = [];
+    for (let s = from; seqDiff(seq, s) > 0 && missing.length < MAX_HELD_PACKETS; s = (s + 1) & 0xffff) {
+      if (!this.held.has(s)) missing.push(s);
+    }
+    this.highestSeen = seq;
+    if (missing.length > 0) this.onMissing(missing);
+  }
+
   private emit(seq: number, packet: Buffer): void {
+    if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
     this.next = (seq + 1) & 0xffff;
     this.deliver(seq, packet);
   }

@@ -7,7 +7,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { decodeRtp } from '../../common/wire/rtp.ts';
+import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { header } from '../../common/wire/rtsp.ts';
+import { parseTransport } from '../../common/wire/rtsp-headers.ts';
 import { FrameAssembler } from '../core/frame-assembler.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
@@ -49,6 +51,8 @@ export class PlayRefused extends Error {
 }
 
 const KEEPALIVE_MS = 20_000;
+/** Receiver reports keep the session alive at the POP between keep-alives. */
+const RECEIVER_REPORT_MS = 2000;
 
 export class PlaySession {
   onFrame: (img: JpegImage) => void = () => {};
@@ -67,6 +71,11 @@ export class PlaySession {
   private readonly recentBytes: { at: number; n: number }[] = [];
   private state: SessionStats['state'] = 'init';
   private readonly url: string;
+  private readonly ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
+  private mediaSsrc: number | null = null;
+  private serverRtcp: { address: string; port: number } | null = null;
+  private reports: NodeJS.Timeout | null = null;
+  nacksSent = 0;
 
   constructor(private readonly opts: SessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
@@ -78,6 +87,12 @@ export class PlaySession {
       this.onFrame(img);
     });
     this.reorder = new ReorderBuffer((_, packet) => this.assembler.push(packet, performance.now()), opts.jitterBufferMs ?? DEFAULT_HOLD_MS);
+    // Ask the POP to resend what went missing (RFC 4585 generic NACK); the hold gives it time to arrive.
+    this.reorder.onMissing = (seqs) => {
+      if (this.mediaSsrc === null || this.state !== 'playing') return;
+      this.nacksSent++;
+      this.sendRtcp([{ type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, 256) }]);
+    };
   }
 
   get rtspUrl(): string {
@@ -107,7 +122,11 @@ export class PlaySession {
       throw new PlayRefused(`the POP refused ${o.movie}: ${res.status} ${res.reason}${detail ? ` (${detail})` : ''}`, res.status, header(res, 'x-nak-reason') ?? null);
     }
     this.client.session = (header(res, 'session') ?? '').split(';')[0]?.trim() || null;
+    const spec = parseTransport(header(res, 'transport') ?? '');
+    const serverPort = spec.ok ? spec.value[0]?.serverPort : undefined;
+    if (serverPort !== undefined) this.serverRtcp = { address: o.popAddress, port: serverPort[1] };
     this.state = 'ready';
+    this.reports = setInterval(() => this.sendRtcp([{ type: 'rr', ssrc: this.ssrc, reports: [] }]), RECEIVER_REPORT_MS);
     this.keepalive = setInterval(() => { this.client?.request('GET_PARAMETER', this.url).catch(() => {}); }, KEEPALIVE_MS);
     this.ticker = setInterval(() => this.reorder.tick(performance.now()), 20);
   }
@@ -134,7 +153,8 @@ export class PlaySession {
     this.state = 'closed';
     if (this.keepalive) clearInterval(this.keepalive);
     if (this.ticker) clearInterval(this.ticker);
-    this.keepalive = this.ticker = null;
+    if (this.reports) clearInterval(this.reports);
+    this.keepalive = this.ticker = this.reports = null;
     if (this.client) {
       this.client.onClose = () => {};
       this.client.close();
@@ -177,7 +197,19 @@ export class PlaySession {
       this.assembler.push(buf, performance.now()); // counted as malformed there
       return;
     }
+    this.mediaSsrc = rtp.value.ssrc;
     this.reorder.push(rtp.value.sequenceNumber, buf, performance.now());
+  }
+
+  private sendRtcp(packets: RtcpPacket[]): void {
+    let buf: Buffer;
+    try {
+      buf = encodeRtcp(packets);
+    } catch {
+      return;
+    }
+    if ((this.opts.transport ?? 'udp') === 'tcp') this.client?.sendInterleaved(1, buf);
+    else if (this.serverRtcp !== null) this.rtcp?.send(buf, this.serverRtcp.port, this.serverRtcp.address);
   }
 
   private closed(why: string): void {

@@ -1,6 +1,6 @@
 /** A small RTSP 1.0 client connection: one request at a time, matched to its answer by CSeq. */
 import { connect, type Socket } from 'node:net';
-import { encodeRequest, header, RtspStreamDecoder, type RtspResponse } from '../../common/wire/rtsp.ts';
+import { encodeInterleaved, encodeRequest, header, RtspStreamDecoder, type RtspResponse } from '../../common/wire/rtsp.ts';
 
 export class RtspClientError extends Error {
   override readonly name = 'RtspClientError';
@@ -77,6 +77,11 @@ export class RtspClient {
       });
       this.socket.write(encodeRequest({ method, uri, headers: all }));
     });
+  }
+
+  /** RTCP to the server over the RTSP connection (TCP transport). */
+  sendInterleaved(channel: number, payload: Buffer): void {
+    if (!this.closed) this.socket.write(encodeInterleaved(channel, payload));
   }
 
   close(): void {

@@ -110,3 +110,17 @@ describe('ReorderBuffer', () => {
     expect(out).toContain(40000);
   });
 });
+
+describe('ReorderBuffer loss reports', () => {
+  it('reports each missing sequence number once, when the gap opens', () => {
+    const reported: number[][] = [];
+    const rb = new ReorderBuffer(() => {}, 200);
+    rb.onMissing = (s) => reported.push(s);
+    rb.push(10, Buffer.alloc(0), 0);
+    rb.push(13, Buffer.alloc(0), 0);
+    rb.push(14, Buffer.alloc(0), 0);
+    rb.push(11, Buffer.alloc(0), 0);
+    rb.push(17, Buffer.alloc(0), 0);
+    expect(reported).toEqual([[11, 12], [15, 16]]);
+  });
+});
