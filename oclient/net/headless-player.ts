@@ -1,14 +1,21 @@
 /**
- * Plays one movie from one POP without a screen: SETUP, PLAY, collect complete frames for a
- * while, TEARDOWN. Every frame is handed to onFrame as a rebuilt JPEG file.
+ * Plays one movie without a screen: SETUP, PLAY, collect complete frames for a while, TEARDOWN.
+ * Every frame is handed to onFrame as a rebuilt JPEG file. When the POP dies (its RTSP
+ * connection drops) or goes silent, playback moves on to the next POP on the list and resumes.
  */
 import { buildJpeg } from '../../common/media/jpeg.ts';
-import { PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
+import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
+import { RtspClientError } from './rtsp-client.ts';
 
 export { PlayRefused } from './play-session.ts';
 
+/** No frame for this long from a POP that was streaming: treat it as dead and fail over. */
+export const STALL_FAILOVER_MS = 1500;
+
 export interface PlayOptions {
   readonly popAddress: string;
+  /** Further POPs to fail over to, best first. */
+  readonly fallbacks?: readonly string[];
   readonly rtspPort: number;
   readonly movie: string;
   readonly durationMs: number;
@@ -17,7 +24,8 @@ export interface PlayOptions {
   readonly jitterBufferMs?: number;
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
-  readonly onProgress?: (stats: SessionStats) => void;
+  readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
+  readonly onFailover?: (from: string, to: string, why: string) => void;
 }
 
 export interface PlayResult {
@@ -30,49 +38,113 @@ export interface PlayResult {
   /** Average over the session. */
   fps: number;
   bitrateKbps: number;
+  failovers: number;
+  /** The longest time without a frame after the first one, ms (a failover's interruption). */
+  longestGapMs: number;
+  /** The POP addresses played from, in order. */
+  popsUsed: string[];
+  nacksSent: number;
+}
+
+interface Totals {
+  framesReceived: number; framesLost: number; packetsReceived: number; packetsLost: number; bytes: number; nacks: number;
 }
 
 export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
-  const session = new PlaySession({
-    popAddress: opts.popAddress, rtspPort: opts.rtspPort, movie: opts.movie,
-    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
-    ...(opts.transport ? { transport: opts.transport } : {}),
-    ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
-  });
+  const pops = [opts.popAddress, ...(opts.fallbacks ?? []).filter((p) => p !== opts.popAddress)];
+  const deadline = performance.now() + opts.durationMs;
+  const startedAt = performance.now();
+  const totals: Totals = { framesReceived: 0, framesLost: 0, packetsReceived: 0, packetsLost: 0, bytes: 0, nacks: 0 };
   let first: number | null = null;
   let last = 0;
-  session.onFrame = (img) => {
-    const now = performance.now();
-    first ??= now;
-    last = now;
-    opts.onFrame?.(buildJpeg(img));
-  };
-  let closedWhy: string | null = null;
-  let wake: () => void = () => {};
-  session.onClose = (why) => {
-    closedWhy = why;
-    wake();
-  };
-  const progress = opts.onProgress ? setInterval(() => opts.onProgress?.(session.stats()), 1000) : null;
-  try {
-    await session.setup();
-    await session.play();
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, opts.durationMs);
+  let longestGapMs = 0;
+  let startupMs: number | null = null;
+  let jitterMs = 0;
+  const used: string[] = [];
+  let failovers = 0;
+  let lastError: Error | null = null;
+
+  for (let attempt = 0; performance.now() < deadline && attempt < pops.length * 3; attempt++) {
+    const pop = pops[attempt % pops.length] as string;
+    const session = new PlaySession({
+      popAddress: pop, rtspPort: opts.rtspPort, movie: opts.movie,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      ...(opts.transport ? { transport: opts.transport } : {}),
+      ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
     });
-    await session.teardown();
-    const s = session.stats();
-    const spanS = first === null ? 0 : (last - first) / 1000;
-    if (closedWhy !== null && s.framesReceived === 0) throw new Error(closedWhy);
-    return {
-      framesReceived: s.framesReceived, framesLost: s.framesLost, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
-      startupMs: s.startupMs, jitterMs: s.jitterMs,
-      fps: spanS > 0 ? Math.round(((s.framesReceived - 1) / spanS) * 10) / 10 : 0,
-      bitrateKbps: spanS > 0 ? Math.round((s.bytesReceived * 8) / 1000 / spanS) : 0,
+    let lastFrameHere = 0;
+    session.onFrame = (img) => {
+      const now = performance.now();
+      if (first !== null) longestGapMs = Math.max(longestGapMs, now - last);
+      first ??= now;
+      last = now;
+      lastFrameHere = now;
+      opts.onFrame?.(buildJpeg(img));
     };
-  } finally {
-    if (progress) clearInterval(progress);
-    session.close();
+    let why: string | null = null;
+    let wake: () => void = () => {};
+    session.onClose = (reason) => {
+      why = reason;
+      wake();
+    };
+    const progress = opts.onProgress ? setInterval(() => opts.onProgress?.({ ...merge(totals, session.stats()), pop, failovers }), 1000) : null;
+    let watchdog: NodeJS.Timeout | null = null;
+    try {
+      await session.setup();
+      await session.play();
+      used.push(pop);
+      const playingSince = performance.now();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        watchdog = setInterval(() => {
+          const since = lastFrameHere > 0 ? lastFrameHere : playingSince;
+          if (performance.now() - since > STALL_FAILOVER_MS) {
+            why = `no frame from ${pop} for ${STALL_FAILOVER_MS} ms`;
+            resolve();
+          }
+        }, 100);
+      });
+      if (why === null) await session.teardown();
+    } catch (err) {
+      // A refusal for the movie itself is final; an unreachable POP is a reason to try the next.
+      if (err instanceof PlayRefused && err.nakReason === 'unknown-movie') throw err;
+      if (!(err instanceof RtspClientError || err instanceof PlayRefused)) throw err;
+      lastError = err;
+      why = err.message;
+    } finally {
+      if (watchdog) clearInterval(watchdog);
+      if (progress) clearInterval(progress);
+      const s = session.stats();
+      const m = merge(totals, s);
+      Object.assign(totals, { framesReceived: m.framesReceived, framesLost: m.framesLost, packetsReceived: m.packetsReceived, packetsLost: m.packetsLost, bytes: m.bytes });
+      totals.nacks += session.nacksSent;
+      startupMs ??= s.startupMs;
+      if (s.framesReceived > 0) jitterMs = s.jitterMs;
+      session.close();
+    }
+    if (why === null) break;
+    const next = pops[(attempt + 1) % pops.length] as string;
+    if (performance.now() >= deadline || pops.length === 1 && used.length === 0) break;
+    failovers++;
+    opts.onFailover?.(pop, next, why);
   }
+  if (used.length === 0 && lastError !== null) throw lastError;
+  const spanS = first === null ? 0 : (last - first) / 1000;
+  return {
+    framesReceived: totals.framesReceived, framesLost: totals.framesLost, packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
+    startupMs, jitterMs,
+    fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
+    bitrateKbps: spanS > 0 ? Math.round((totals.bytes * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
+    failovers, longestGapMs: Math.round(longestGapMs), popsUsed: used, nacksSent: totals.nacks,
+  };
+}
+
+/** Totals so far plus one session's counters (which start from zero per session). */
+function merge(t: Totals, s: SessionStats): SessionStats & Totals {
+  return {
+    ...s, framesReceived: t.framesReceived + s.framesReceived, framesLost: t.framesLost + s.framesLost,
+    packetsReceived: t.packetsReceived + s.packetsReceived, packetsLost: t.packetsLost + s.packetsLost,
+    bytesReceived: t.bytes + s.bytesReceived, bytes: t.bytes + s.bytesReceived, nacks: t.nacks,
+  };
 }
