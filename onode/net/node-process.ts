@@ -140,6 +140,13 @@ export class NodeProcess {
         movie: s.movie, state: s.state, upstream: s.upstream, rootPath: s.rootPath, downstream: s.downstream,
         clients: s.clients.map((id) => clientOf.get(id) ?? id), ...s.counters,
       })),
+      recovery: {
+        linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
+        reroutes: node.tree.counters.reroutes,
+        repairsRequested: node.tree.counters.repairsRequested,
+        repairsServed: node.tree.counters.repairsServed,
+        lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
+      },
       catalogue: node.catalogue(),
       sessions,
       counters: {
