@@ -35,6 +35,8 @@ export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500
 export const REROUTE_GRACE_MS = 4000;
 /** How long a server keeps a channel whose last branch failed (not left) running, for it to come back. */
 export const SOURCE_LINGER_MS = 3000;
+/** A lost packet is asked of upstream at most this often. */
+export const REPAIR_RETRY_MS = 150;
 
 export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | RepairMessage;
 
@@ -117,6 +119,8 @@ interface Stream {
   readonly cache: PacketCache;
   /** A rerouted branch's repair that arrived before this node had any packets: asked upstream once joined. */
   pendingRepair: RepairMessage | null;
+  /** Sequence numbers asked of upstream, and when. */
+  readonly asked: Map<number, number>;
 }
 
 export interface TreeCounters {
@@ -311,7 +315,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null, preferredServer: null, rerouteUntil: 0,
+      cache: new PacketCache(), pendingRepair: null, asked: new Map(), preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -443,6 +447,24 @@ export class StreamTree {
     for (const rtp of packets) this.deps.sendData([from], s.movie, rtp);
     s.counters.repaired += packets.length;
     this.counters.repairsServed++;
+    if (msg.seqs !== undefined) this.askUpstream(s, msg.ssrc, msg.seqs, packets);
+  }
+
+  /**
+   * Packets a viewer or branch asked for that this node never got (lost on a link above):
+   * ask upstream, hop by hop; they come back as ordinary data and flow down the tree. The same
+   * number is not asked for again within REPAIR_RETRY_MS.
+   */
+  private askUpstream(s: Stream, ssrc: number, seqs: readonly number[], found: readonly Buffer[]): void {
+    if (s.source || s.upstream === null || s.phase !== 'active' || s.cache.source !== ssrc) return;
+    const have = new Set(found.map((p) => p.readUInt16BE(2)));
+    const now = this.deps.clock.now();
+    const missing = seqs.filter((q) => !have.has(q) && now - (s.asked.get(q) ?? -Infinity) >= REPAIR_RETRY_MS);
+    if (missing.length === 0) return;
+    for (const q of missing) s.asked.set(q, now);
+    if (s.asked.size > 2048) for (const [q, at] of s.asked) if (now - at >= REPAIR_RETRY_MS) s.asked.delete(q);
+    this.counters.repairsRequested++;
+    this.deps.send(s.upstream, { type: 'repair', movie: s.movie, ssrc, seqs: missing });
   }
 
   /** Cached packets of a stream, for a local viewer's retransmission request (RTCP NACK). */
@@ -451,6 +473,7 @@ export class StreamTree {
     if (s === undefined) return [];
     const packets = s.cache.pick(ssrc, seqs);
     s.counters.repaired += packets.length;
+    this.askUpstream(s, ssrc, seqs, packets);
     return packets;
   }
 
