@@ -1,0 +1,93 @@
+/**
+ * Failures with real processes on loopback (the mesh topology, where POPs have two uplinks):
+ * kill -9 a relay on a viewer's path, a POP, a server, mid-stream; the viewer keeps receiving
+ * intact frames.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { decodedFrames, LoopbackRun, ROOT } from './loopback-harness.ts';
+
+const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
+/** The mesh without its lossy link, so a loss counted here is the failure's, not the link's. */
+const topology = join(movies, 'mesh-lossless.json5');
+beforeAll(() => {
+  makeSampleMovies(movies, { frames: 40 });
+  writeFileSync(topology, readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'));
+});
+afterAll(() => rmSync(movies, { recursive: true, force: true }));
+
+interface Stats { framesReceived: number; framesLost: number; failovers: number; longestGapMs: number; popsUsed: string[] }
+
+let port = 0;
+function fresh(): LoopbackRun {
+  port++;
+  return new LoopbackRun(topology, movies,
+    { bootstrap: 17100 + port, overlay: 14500 + port, status: 17200 + port, rtsp: 18600 + port });
+}
+
+async function upstreamOf(run: LoopbackRun, node: string, movie: string): Promise<string | null> {
+  const s = await run.status(node);
+  const stream = (s.streams as { movie: string; upstream: string | null }[]).find((x) => x.movie === movie);
+  return stream?.upstream ?? null;
+}
+
+/** Every received frame is one of the source's frames, pixel for pixel (a switch may skip ahead). */
+function allIntact(file: string, source: string): number {
+  const src = decodedFrames(source);
+  const got = decodedFrames(file);
+  for (const [i, f] of got.entries()) if (!src.some((s) => s.equals(f))) throw new Error(`frame ${i} matches no source frame`);
+  return got.length;
+}
+
+describe('failures on loopback (mesh topology)', () => {
+  let run: LoopbackRun | null = null;
+  afterEach(async () => { await run?.stop(); run = null; });
+
+  async function start(): Promise<LoopbackRun> {
+    const r = fresh();
+    run = r;
+    r.emulator.start();
+    await r.converged();
+    return r;
+  }
+
+  function watch(r: LoopbackRun, pop: string, seconds: number, extra: string[] = []) {
+    const out = join(r.dir, `${pop}-${Date.now()}.mjpeg`);
+    const client = r.client(['--address', '127.1.103.20', '--pop', r.topology.nodes.get(pop)?.clientAddresses[0] ?? '', '--movie', 'bars.mjpeg',
+      '--headless', '--duration', String(seconds), '--jitter-buffer', '500', '--output', out, ...extra]);
+    return { out, done: client.then((c) => ({ ...c, stats: c.code === 0 ? (JSON.parse(c.stdout) as Stats) : null })) };
+  }
+
+  it('kill -9 of the relay feeding a POP: repaired around, no frame lost', async () => {
+    const r = await start();
+    const w = watch(r, 'p3', 6);
+    await new Promise((res) => setTimeout(res, 2500));
+    const relay = await upstreamOf(r, 'p3', 'bars.mjpeg');
+    expect(relay).toMatch(/^r/);
+    r.emulator.kill(relay!);
+    const c = await w.done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stats?.framesLost).toBe(0);
+    expect(c.stats?.longestGapMs).toBeLessThan(1000);
+    expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
+    expect(await upstreamOf(r, 'p3', 'bars.mjpeg')).not.toBe(relay);
+  }, 60_000);
+
+  it('kill -9 of a server: the tree moves to the other server', async () => {
+    const r = await start();
+    const w = watch(r, 'p1', 7);
+    await new Promise((res) => setTimeout(res, 2500));
+    const root = ((await r.status('p1')).streams as { rootPath: string[] }[])[0]?.rootPath[0];
+    expect(root).toMatch(/^s/);
+    r.emulator.kill(root!);
+    const c = await w.done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stats?.longestGapMs).toBeLessThan(1500);
+    expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
+    const after = ((await r.status('p1')).streams as { rootPath: string[] }[])[0]?.rootPath[0];
+    expect(after === undefined || after !== root).toBe(true);
+  }, 60_000);
+});
