@@ -68,7 +68,8 @@ export interface StatusMessage {
   readonly latencyMs: number;
   readonly hops: number;
   readonly visited: readonly string[];
-  readonly catalogue: readonly MovieInfo[];
+  /** Absent when unchanged: servers send it in every few probes only, to keep idle links quiet. */
+  readonly catalogue?: readonly MovieInfo[];
 }
 /** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
 /** `server`: the server the requester was attached to (a reroute prefers staying with it). */
@@ -247,7 +248,9 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
   [MessageType.status, (f) => {
     const { server, seq, latencyMs, hops, visited, catalogue } = f;
     if (!isName(server) || !isCount(seq) || !isMetric(latencyMs) || !isCount(hops)) return undefined;
-    if (!isNameList(visited) || !Array.isArray(catalogue) || catalogue.length > MAX_CATALOGUE) return undefined;
+    if (!isNameList(visited)) return undefined;
+    if (catalogue === undefined) return { type: 'status', server, seq, latencyMs, hops, visited };
+    if (!Array.isArray(catalogue) || catalogue.length > MAX_CATALOGUE) return undefined;
     const movies: MovieInfo[] = [];
     for (const m of catalogue) {
       const info = asMovieInfo(m);

@@ -31,15 +31,18 @@ export class RouteTable {
   private readonly servers = new Map<string, ServerInfo>();
 
   /** Records a probe copy; returns false when it is older than what we hold for that neighbour. */
-  update(entry: RouteEntry, catalogue: readonly MovieInfo[]): boolean {
+  /** `catalogue` undefined: the probe did not carry it; the last one known stands. */
+  update(entry: RouteEntry, catalogue: readonly MovieInfo[] | undefined): boolean {
     let info = this.servers.get(entry.server);
     if (info === undefined) {
-      info = { vias: new Map(), catalogue, catalogueSeq: entry.seq, lostAt: null };
+      info = { vias: new Map(), catalogue: catalogue ?? [], catalogueSeq: catalogue === undefined ? -1 : entry.seq, lostAt: null };
       this.servers.set(entry.server, info);
     } else if (info.vias.size === 0) {
       // Back after being unreachable: it may have restarted with its sequence numbers from 1.
-      info.catalogue = catalogue;
-      info.catalogueSeq = entry.seq;
+      if (catalogue !== undefined) {
+        info.catalogue = catalogue;
+        info.catalogueSeq = entry.seq;
+      }
       info.lostAt = null;
     }
     const old = info.vias.get(entry.via);
@@ -47,7 +50,7 @@ export class RouteTable {
       return false;
     }
     info.vias.set(entry.via, entry);
-    if (entry.seq >= info.catalogueSeq) {
+    if (catalogue !== undefined && entry.seq >= info.catalogueSeq) {
       info.catalogue = catalogue;
       info.catalogueSeq = entry.seq;
     }

@@ -19,7 +19,9 @@ export interface ProbeOptions {
   readonly ttlIntervals: number;
 }
 
-export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 1000, ttlIntervals: 3.5 };
+export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 2000, ttlIntervals: 3.5 };
+/** Probes carry the server's catalogue once in this many (and always the first to a new neighbour). */
+export const CATALOGUE_EVERY = 5;
 
 export interface ProbeDeps {
   readonly self: string;
@@ -78,8 +80,10 @@ export class StatusProbes {
     const catalogue = this.deps.ownCatalogue();
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
+    // The catalogue rarely changes: it rides on every CATALOGUE_EVERY-th probe and on the first to a new neighbour.
+    const full = only !== undefined || this.seq <= 3 || this.seq % CATALOGUE_EVERY === 1;
     const msg: StatusMessage = {
-      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], catalogue,
+      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], ...(full ? { catalogue } : {}),
     };
     const targets = only === undefined ? this.deps.neighbours() : [only];
     for (const n of targets) this.deps.send(n, msg);

@@ -31,8 +31,8 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
 
-/** How long a node that lost its upstream keeps looking for a new one before giving up (NAK downstream). */
-export const REROUTE_GRACE_MS = 4000;
+/** How long a node that lost its upstream keeps looking for a new one (past the route TTL, so stale routes have expired). */
+export const REROUTE_GRACE_MS = 8000;
 /** How long a server keeps a channel whose last branch failed (not left) running, for it to come back. */
 export const SOURCE_LINGER_MS = 3000;
 /** A lost packet is asked of upstream at most this often. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LATENCY_TOLERANCE } from '../../../onode/core/route-choice.ts';
-import { MAX_PROBE_FORWARDS } from '../../../onode/core/status-probes.ts';
+import { DEFAULT_PROBES, MAX_PROBE_FORWARDS } from '../../../onode/core/status-probes.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 
 const SPEC = { nodes: 60, servers: 4, pops: 12, extraEdges: 1, minDelayMs: 1, maxDelayMs: 40 } as const;
@@ -75,7 +75,7 @@ describe('STATUS probes over a random overlay', () => {
   it('bounds the flood: no node forwards one probe more than MAX_PROBE_FORWARDS times', () => {
     const overlay = converged(11);
     overlay.net.resetCounters();
-    overlay.net.run(5000);
+    overlay.net.run(5 * DEFAULT_PROBES.intervalMs);
     const forwards = [...overlay.net.probeForwards.values()];
     // The flood really happened: nodes other than leaves forwarded probes (a leaf has nobody to forward to).
     const forwarders = new Set([...overlay.net.probeForwards.keys()].map((k) => k.split('|')[0]));
@@ -102,7 +102,8 @@ describe('STATUS probes over a random overlay', () => {
     const [from, route] = [...chosenRoutes(overlay)].find(([k, r]) => k.endsWith('->s1') && r.hops >= 3)!;
     const name = from.split('->')[0]!;
     overlay.net.link(name, route.via)!.up = false;
-    overlay.net.run(6000);
+    // Stale routes age out after the TTL (3.5 probe intervals).
+    overlay.net.run(4 * DEFAULT_PROBES.intervalMs + 1000);
     const remaining = overlay.edges.filter(([a, b]) => !((a === name && b === route.via) || (a === route.via && b === name)));
     const after = { ...overlay, edges: remaining };
     expect(chosenRoutes(overlay).get(`${name}->s1`)?.via).not.toBe(route.via);

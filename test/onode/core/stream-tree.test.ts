@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROBES } from '../../../onode/core/status-probes.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
 import { activeLoops, sequenceBreaks, sequenceNumbers, settledTree, streamsOf } from './tree-invariants.ts';
@@ -224,7 +225,7 @@ describe('join failures reach the viewer', () => {
   it('after every route to the server has expired, a request still says no-route', () => {
     const net = line();
     net.link('s1', 'n1')!.up = false;
-    net.run(6000);
+    net.run(4 * DEFAULT_PROBES.intervalMs + 1000);
     expect(net.node('p1').bestRoutes()).toEqual([]);
     const v = net.watch('p1', MOVIE);
     net.run(100);

@@ -1,0 +1,63 @@
+/** scripts/run.sh, the one way every emulator (and a person at a CORE node's shell) starts a role. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const SCRIPT = fileURLToPath(new URL('../../../scripts/run.sh', import.meta.url));
+// A fake repository whose "node" prints its arguments, so the script is tested without starting anything.
+const repo = mkdtempSync(join(tmpdir(), 'run-sh-'));
+mkdirSync(join(repo, 'scripts'));
+mkdirSync(join(repo, 'dist/onode/cli'), { recursive: true });
+mkdirSync(join(repo, 'dist/oclient/cli'), { recursive: true });
+mkdirSync(join(repo, 'movies'));
+cpSync(SCRIPT, join(repo, 'scripts/run.sh'));
+writeFileSync(join(repo, 'dist/onode/cli/main.js'), '');
+writeFileSync(join(repo, 'dist/oclient/cli/main.js'), '');
+const fakeNode = join(repo, 'fake-node');
+writeFileSync(fakeNode, '#!/bin/sh\necho "ARGS $*"\n');
+chmodSync(fakeNode, 0o755);
+const logs = join(repo, 'logs');
+afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+function run(args: string[], env: Record<string, string> = {}): { code: number; stderr: string; log: (name: string) => string } {
+  const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), ...args], {
+    encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs, ...env },
+  });
+  return { code: r.status ?? -1, stderr: r.stderr, log: (name) => readFileSync(join(logs, `${name}.log`), 'utf8') };
+}
+
+describe('scripts/run.sh', () => {
+  it('starts each role with its arguments, logging to LOG_DIR/NAME.log', () => {
+    const boot = run(['server', '--topology', SCRIPT, '--name', 's1', '--emulate-links']);
+    expect(boot.code).toBe(0);
+    expect(boot.log('s1')).toContain(`ARGS ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} --emulate-links --movies ${repo}/movies`);
+    expect(run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5']).log('o5')).toContain('main.js pop --bootstrapper 10.0.25.10\n');
+    const client = run(['client', '--name', 'c1', '--duration', '5'], { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' });
+    expect(client.log('c1')).toContain('oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5');
+  });
+
+  it('takes arguments over the environment', () => {
+    const r = run(['node', '--bootstrapper', '10.0.0.1', '--name', 'n'], { ONODE_BOOTSTRAPPER: '10.9.9.9' });
+    expect(r.log('n')).toContain('node --bootstrapper 10.0.0.1');
+  });
+
+  it('says clearly what is missing', () => {
+    expect(run(['pop'])).toMatchObject({ code: 2, stderr: expect.stringContaining('pop needs --bootstrapper ADDR (or ONODE_BOOTSTRAPPER)') });
+    expect(run(['client', '--bootstrapper', '10.0.0.1']).stderr).toContain('client needs --movie NAME (or ONODE_MOVIE)');
+    expect(run(['server']).stderr).toContain('server needs --topology FILE');
+    expect(run(['relay']).stderr).toContain("unknown role 'relay'");
+    expect(run(['node', '--bootstrapper']).stderr).toContain('--bootstrapper needs a value');
+    expect(run([]).code).toBe(2);
+  });
+
+  it('returns at once with --background', () => {
+    const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), 'node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--background'], {
+      encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^onode node started \(pid \d+\), log .*bg\.log\n$/);
+  });
+});
