@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
+import { REROUTE_GRACE_MS } from '../../../onode/core/stream-tree.ts';
 import { activeLoops, sequenceNumbers, settledTree, streamsOf } from '../core/tree-invariants.ts';
 
 const MOVIE = 'alpha.mjpeg';
@@ -132,7 +133,8 @@ describe('failure recovery in a 50-node overlay', () => {
     net.run(2000);
     const cut = net.neighboursOf(pop).map((n) => net.link(pop, n)!);
     for (const l of cut) l.up = false;
-    runChecked(net, [v], 6000);
+    // The POP keeps trying for the reroute grace (past the route TTL) before telling its viewer.
+    runChecked(net, [v], REROUTE_GRACE_MS + 2000);
     expect(v.failure?.reason).toMatch(/no-route|timeout/);
     for (const l of cut) l.up = true;
     net.run(3000);
