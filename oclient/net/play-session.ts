@@ -197,6 +197,8 @@ export class PlaySession {
       this.assembler.push(buf, performance.now()); // counted as malformed there
       return;
     }
+    // Another server took over (a failover): its sequence numbers are unrelated, so start over.
+    if (this.mediaSsrc !== null && rtp.value.ssrc !== this.mediaSsrc) this.reorder.reset();
     this.mediaSsrc = rtp.value.ssrc;
     this.reorder.push(rtp.value.sequenceNumber, buf, performance.now());
   }

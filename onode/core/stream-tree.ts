@@ -256,7 +256,8 @@ export class StreamTree {
         // Keep the downstream branches attached and look for another way to the source.
         this.counters.reroutes++;
         this.event(s.movie, `upstream ${neighbour} lost; rerouting`);
-        s.preferredServer = s.rootPath[0] ?? s.preferredServer;
+        // Stay with the same server, unless the server itself is what died.
+        s.preferredServer = s.rootPath[0] === neighbour ? null : (s.rootPath[0] ?? s.preferredServer);
         s.rerouteUntil = this.deps.clock.now() + REROUTE_GRACE_MS;
         s.phase = 'pending';
         s.tried.clear();
