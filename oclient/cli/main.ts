@@ -1,5 +1,6 @@
 /** The `oclient` command: log in, pick the closest POP, play a movie over RTSP/RTP. */
 import { createWriteStream, renameSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
@@ -7,9 +8,14 @@ import { login } from '../net/login.ts';
 import { probePops, type PopRtt } from '../net/pop-prober.ts';
 import { playHeadless, PlayRefused } from '../net/headless-player.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
+import { PlaySession } from '../net/play-session.ts';
+import { EXIT_NOT_INSTALLED, EXTERNAL_PLAYERS, PlayerNotInstalled, runExternalPlayer, type ExternalPlayer } from '../net/external-player.ts';
+import { pickMovieOnce } from '../tui/movie-picker.ts';
+import { runPlayer } from '../tui/player-app.ts';
+import type { Welcome } from '../net/login.ts';
 
 /** Exit codes, so scripts can tell failures apart. */
-export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7 } as const;
+export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7, noPlayer: EXIT_NOT_INSTALLED } as const;
 
 interface Flags {
   bootstrapper: string;
@@ -24,6 +30,7 @@ interface Flags {
   overlayPort: number;
   transport: 'udp' | 'tcp';
   jitterBuffer: number;
+  player?: ExternalPlayer;
 }
 
 class ClientFailure extends Error {
@@ -57,14 +64,19 @@ const program = new Command('oclient')
   .option('--jitter-buffer <ms>', 'how long a gap in the packet sequence may wait for the missing packet', positive('milliseconds'), 200)
   .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
   .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
+  .addOption(new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal').choices(EXTERNAL_PLAYERS).conflicts('headless'))
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
 async function main(flags: Flags): Promise<number> {
   const b = parseHostPort(flags.bootstrapper, BOOTSTRAP_PORT);
   if (b === null) throw new ClientFailure(`--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT`, EXIT.usage);
-  if (!flags.headless) {
-    throw new ClientFailure('the terminal player is not available in this version; use --headless with --movie (see README)', EXIT.usage);
+  const tty = process.stdout.isTTY && process.stdin.isTTY;
+  if (!flags.headless && flags.player === undefined && !tty) {
+    throw new ClientFailure('the terminal player needs a terminal; use --headless (with --movie and --duration) or --player ffplay|mpv|vlc', EXIT.usage);
+  }
+  if (flags.player !== undefined && flags.movie === undefined && !tty) {
+    throw new ClientFailure('--movie NAME is required with --player when there is no terminal to pick one in', EXIT.usage);
   }
   let welcome;
   try {
@@ -73,8 +85,8 @@ async function main(flags: Flags): Promise<number> {
     throw new ClientFailure((err as Error).message, EXIT.bootstrapper);
   }
   const catalogue = welcome.catalogue.map((m) => m.name);
-  if (flags.movie === undefined) throw new ClientFailure(`--movie NAME is required with --headless; movies: ${catalogue.join(', ') || 'none yet'}`, EXIT.usage);
-  if (!catalogue.includes(flags.movie)) {
+  if (flags.headless && flags.movie === undefined) throw new ClientFailure(`--movie NAME is required with --headless; movies: ${catalogue.join(', ') || 'none yet'}`, EXIT.usage);
+  if (flags.movie !== undefined && !catalogue.includes(flags.movie)) {
     throw new ClientFailure(`no movie '${flags.movie}'; the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`, EXIT.unknownMovie);
   }
   const candidates = flags.pop !== undefined
@@ -85,6 +97,7 @@ async function main(flags: Flags): Promise<number> {
   for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
   const chosen = answered[0];
   if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
+  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen);
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const out = flags.output ? createWriteStream(flags.output) : null;
@@ -113,6 +126,43 @@ async function main(flags: Flags): Promise<number> {
   if (flags.stats) writeStats(flags.stats, stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
   return result.framesReceived > 0 ? EXIT.ok : EXIT.noFrames;
+}
+
+/** The terminal player, or the desktop player given by --player. */
+async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }): Promise<number> {
+  if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
+  if (flags.player !== undefined) {
+    const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
+    if (movie === null) return EXIT.ok;
+    const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
+    process.stderr.write(`playing ${url} with ${flags.player}\n`);
+    try {
+      return await runExternalPlayer(flags.player, url, flags.transport);
+    } catch (err) {
+      if (err instanceof PlayerNotInstalled) throw new ClientFailure(err.message, EXIT.noPlayer);
+      throw err;
+    }
+  }
+  const outcome = await runPlayer({
+    catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
+    rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
+    transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+  });
+  switch (outcome.kind) {
+    case 'quit':
+      return EXIT.ok;
+    case 'signal':
+      // Dying by the signal tells the parent what happened (and skips Node's exit-time terminal
+      // reset, which aborts when the terminal is already gone).
+      process.kill(process.pid, outcome.signal);
+      return 128 + (constants.signals[outcome.signal] ?? 0);
+    case 'unknown-movie':
+      throw new ClientFailure(outcome.message, EXIT.unknownMovie);
+    case 'refused':
+      throw new ClientFailure(outcome.message, EXIT.refused);
+    case 'error':
+      throw new Error(outcome.message);
+  }
 }
 
 /** Written to a temporary name and renamed, so a reader never sees half a file. */

@@ -1,0 +1,52 @@
+/**
+ * The side panels' text (blessed tags): the POPs with their RTT, the live statistics and the
+ * movie list. Pure, so the wording is testable without a terminal.
+ */
+import type { MovieInfo } from '../../common/wire/overlay.ts';
+import type { PopRtt } from '../net/pop-prober.ts';
+import type { SessionStats } from '../net/play-session.ts';
+
+/** Text from the network shown inside tagged content: braces would otherwise be read as tags. */
+export function escapeTags(text: string): string {
+  return text.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
+}
+
+export function popLines(rtts: readonly PopRtt[], chosen: string | null): string[] {
+  const width = Math.max(4, ...rtts.map((r) => r.name.length));
+  return rtts.map((r) => {
+    const mark = r.address === chosen ? '{green-fg}▶{/green-fg}' : ' ';
+    const rtt = r.rttMs === null ? '{red-fg}no answer{/red-fg}' : `${r.rttMs.toFixed(2)} ms`;
+    const line = `${mark} ${escapeTags(r.name.padEnd(width))} ${escapeTags(r.address.padEnd(15))} ${rtt}`;
+    return r.address === chosen ? `{bold}${line}{/bold}` : line;
+  });
+}
+
+/** What the player shows besides the session's own counters. */
+export interface ViewCounters {
+  /** Frames drawn in the terminal. */
+  readonly shown: number;
+  /** Frames replaced by a newer one before they could be drawn. */
+  readonly skipped: number;
+}
+
+export function statsLines(s: SessionStats | null, view: ViewCounters): string[] {
+  if (s === null) return ['state     {bold}init{/bold}', '', 'press {bold}s{/bold} to SETUP'];
+  const total = s.packetsReceived + s.packetsLost;
+  const lossPct = total === 0 ? 0 : (100 * s.packetsLost) / total;
+  return [
+    `state     {bold}${s.state}{/bold}`,
+    `frames    ${s.framesReceived}`,
+    `shown     ${view.shown} (skipped ${view.skipped})`,
+    `lost      ${s.framesLost} frames`,
+    `fps       ${s.fps}`,
+    `bitrate   ${s.bitrateKbps} kbit/s`,
+    `packets   ${s.packetsReceived}, lost ${s.packetsLost} (${lossPct.toFixed(1)} %)`,
+    `jitter    ${s.jitterMs.toFixed(2)} ms`,
+    `startup   ${s.startupMs === null ? '—' : `${s.startupMs.toFixed(1)} ms`}`,
+  ];
+}
+
+export function movieLine(m: MovieInfo): string {
+  const seconds = m.fps > 0 ? ` (${(m.frames / m.fps).toFixed(1)} s)` : '';
+  return `${m.name}  ${m.width}x${m.height}  ${m.fps} fps  ${m.frames} frames${seconds}`;
+}

@@ -1,0 +1,188 @@
+/**
+ * The interactive player for real: oclient in a tmux pane (120 x 40) against the report's
+ * topology on loopback, driven with send-keys and read back with capture-pane. tmux runs on a
+ * socket of its own, so a user's tmux sessions are neither seen nor touched.
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
+
+const HAS_TMUX = spawnSync('tmux', ['-V']).status === 0;
+if (!HAS_TMUX) console.log('skipping the terminal player tests: tmux is not installed');
+
+const PORTS = { bootstrap: 17030, overlay: 14474, status: 17110, rtsp: 18584 };
+const SOCKET = `oclient-e2e-${process.pid}`;
+
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!HAS_TMUX)('the terminal player in tmux', () => {
+  const movies = mkdtempSync(join(tmpdir(), 'oclient-movies-'));
+  const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, PORTS);
+  const bootstrapper = (): string => `${run.address(run.topology.bootstrapper)}:${PORTS.bootstrap}`;
+  const common = (): string[] => ['--bootstrapper', bootstrapper(), '--rtsp-port', String(PORTS.rtsp), '--overlay-port', String(PORTS.overlay)];
+  let sessions = 0;
+
+  beforeAll(async () => {
+    makeSampleMovies(movies, { frames: 40 });
+    run.emulator.start();
+    await run.converged();
+  }, 40_000);
+
+  afterAll(async () => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // no session was left
+    }
+    // tmux leaves its socket file behind.
+    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+    await run.stop();
+    rmSync(movies, { recursive: true, force: true });
+  });
+
+  /** Starts oclient in a new pane; its exit code lands in the returned file. */
+  function start(args: string[]): { name: string; exitFile: string } {
+    const name = `oc${++sessions}`;
+    const exitFile = join(run.dir, `${name}.exit`);
+    const cmd = [process.execPath, OCLIENT, ...common(), ...args].map((a) => `'${a}'`).join(' ');
+    tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
+    return { name, exitFile };
+  }
+
+  const screen = (name: string): string => tmux('capture-pane', '-p', '-t', name);
+
+  async function waitFor(name: string, what: string, test: (s: string) => boolean, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = screen(name);
+      if (test(s)) return s;
+      if (Date.now() > deadline) throw new Error(`waiting for ${what}; the screen:\n${s}`);
+      await sleep(100);
+    }
+  }
+
+  async function exitCode(file: string, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
+      if (Date.now() > deadline) throw new Error('oclient did not exit');
+      await sleep(100);
+    }
+    return Number(readFileSync(file, 'utf8').trim());
+  }
+
+  /**
+   * Clicks the middle of the first occurrence of label, as an SGR mouse press and release. They
+   * go apart: blessed reads one mouse event per input chunk, and a human's click is never that fast.
+   */
+  async function click(name: string, label: string): Promise<void> {
+    const lines = screen(name).split('\n');
+    const row = lines.findIndex((l) => l.includes(label));
+    if (row < 0) throw new Error(`no ${label} on the screen`);
+    const col = (lines[row] ?? '').indexOf(label) + Math.floor(label.length / 2);
+    tmux('send-keys', '-t', name, '-l', `\x1b[<0;${col + 1};${row + 1}M`);
+    await sleep(100);
+    tmux('send-keys', '-t', name, '-l', `\x1b[<0;${col + 1};${row + 1}m`);
+  }
+
+  const frames = (s: string): number => Number(/frames\s+(\d+)/.exec(s)?.[1] ?? NaN);
+  const chosenPop = (s: string): string => /▶ (\S+)/.exec(s)?.[1] ?? '';
+
+  async function popIdle(pop: string, timeoutMs = 5000): Promise<{ streams: unknown[]; sessions: unknown[] }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = (await run.status(pop)) as { streams: unknown[]; sessions: unknown[] };
+      if ((s.streams.length === 0 && s.sessions.length === 0) || Date.now() > deadline) return s;
+      await sleep(100);
+    }
+  }
+
+  it('picks a movie from the list, plays, pauses, tears down and quits cleanly', async () => {
+    const { name, exitFile } = start(['--address', '127.0.6.20']);
+    await waitFor(name, 'the movie list', (s) => s.includes('choose a movie') && s.includes('gradient.mjpeg'));
+    tmux('send-keys', '-t', name, 'Down', 'Enter');
+
+    let s = await waitFor(name, 'bounce.mjpeg playing', (x) => x.includes('bounce.mjpeg') && /state\s+playing/.test(x) && frames(x) > 0);
+    expect(s).toContain('▀'); // the picture, in half blocks
+    const pop = chosenPop(s);
+    expect(['o5', 'o6', 'o7']).toContain(pop);
+    const before = frames(s);
+    await sleep(1500);
+    const after = frames(screen(name));
+    expect(after).toBeGreaterThan(before + 15); // 25 fps
+
+    tmux('send-keys', '-t', name, 'a');
+    s = await waitFor(name, 'paused', (x) => /state\s+paused/.test(x));
+    await sleep(500); // packets already in flight
+    const paused = frames(screen(name));
+    await sleep(1500);
+    expect(frames(screen(name))).toBe(paused);
+    expect(((await run.status(pop)).sessions as unknown[]).length).toBe(1);
+
+    tmux('send-keys', '-t', name, 't');
+    await waitFor(name, 'torn down', (x) => /state\s+closed/.test(x) && x.includes('torn down'));
+    expect(await popIdle(pop)).toMatchObject({ streams: [], sessions: [] });
+
+    tmux('send-keys', '-t', name, 'q');
+    expect(await exitCode(exitFile)).toBe(0);
+    s = screen(name);
+    expect(s).not.toContain('statistics'); // back on the normal screen
+    expect(s).toContain(`POP ${pop}`);
+  }, 60_000);
+
+  it('answers mouse clicks on the buttons, and sends TEARDOWN when q quits during playback', async () => {
+    const o7 = run.topology.nodes.get('o7')?.clientAddresses[0] ?? '';
+    const { name, exitFile } = start(['--address', '127.0.9.20', '--pop', o7, '--movie', 'gradient.mjpeg']);
+    await waitFor(name, 'playing', (x) => /state\s+playing/.test(x) && frames(x) > 5);
+    await click(name, 'PAUSE [a]');
+    await waitFor(name, 'paused by a click', (x) => /state\s+paused/.test(x));
+    await click(name, 'PLAY [p]');
+    await waitFor(name, 'playing again after a click', (x) => /state\s+playing/.test(x));
+    expect(((await run.status('o7')).sessions as unknown[]).length).toBe(1);
+    tmux('send-keys', '-t', name, 'q');
+    expect(await exitCode(exitFile)).toBe(0);
+    expect(await popIdle('o7')).toMatchObject({ streams: [], sessions: [] });
+  }, 30_000);
+
+  it('restores the terminal before printing a failure, with the headless exit code', async () => {
+    const { name, exitFile } = start(['--address', '127.0.6.20', '--movie', 'bars.mjpeg', '--rtsp-port', String(PORTS.rtsp + 1)]);
+    expect(await exitCode(exitFile)).toBe(6);
+    const s = screen(name);
+    expect(s).toContain("oclient: cannot connect to the POP's RTSP");
+    expect(s).not.toContain('statistics');
+  }, 20_000);
+
+  describe('--player', () => {
+    const bin = join(run.dir, 'bin');
+    const argsFile = join(run.dir, 'player-args');
+
+    function client(args: string[], path: string): Promise<{ code: number; stderr: string }> {
+      return new Promise((resolve) => {
+        execFile(process.execPath, [OCLIENT, ...common(), '--address', '127.0.6.20', ...args], { env: { ...process.env, PATH: path }, timeout: 20_000 },
+          (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+      });
+    }
+
+    it('hands the RTSP URL to the player and forwards its exit code', async () => {
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'ffplay'), `#!/bin/sh\necho "$@" > '${argsFile}'\nexit 7\n`);
+      chmodSync(join(bin, 'ffplay'), 0o755);
+      const c = await client(['--movie', 'bars.mjpeg', '--player', 'ffplay', '--transport', 'tcp'], `${bin}:${process.env.PATH ?? ''}`);
+      expect(c.code, c.stderr).toBe(7);
+      const args = readFileSync(argsFile, 'utf8');
+      expect(args).toMatch(new RegExp(`-rtsp_transport tcp .*rtsp://127\\.0\\.\\d+\\.2:${PORTS.rtsp}/bars\\.mjpeg$`, 'm'));
+    }, 20_000);
+
+    it('says so when the player is not installed', async () => {
+      const empty = join(run.dir, 'empty');
+      mkdirSync(empty, { recursive: true });
+      const c = await client(['--movie', 'bars.mjpeg', '--player', 'mpv'], empty);
+      expect(c.code).toBe(127);
+      expect(c.stderr).toContain('mpv is not installed');
+    }, 20_000);
+  });
+});
