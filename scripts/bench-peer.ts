@@ -1,0 +1,155 @@
+/**
+ * A scripted overlay endpoint for benchmarks: one UDP socket that speaks just enough of the
+ * overlay protocol (common/wire/overlay.ts) for a real relay to bring the link up and put it in
+ * a distribution tree, and otherwise stays cheap so it never is the bottleneck:
+ *
+ *   - every peer sends HELLOs that echo the relay's, so the relay measures the link's RTT;
+ *   - a source floods STATUS probes and CARRYING for its movie and acks every JOIN;
+ *   - a sink JOINs its neighbour every REFRESH_MS (soft state) and counts DATA datagrams by their
+ *     type byte, without decoding them; it can also read a send timestamp out of each one.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { decodeOverlay, encodeData, encodeOverlay, MessageType, OVERLAY_HEADER_BYTES, type OverlayMessage } from '../common/wire/overlay.ts';
+
+export type PeerRole = 'source' | 'sink';
+
+export interface PeerSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly role: PeerRole;
+  readonly movie: string;
+  /** The relay this peer is linked to; absent for a peer that only receives (no control traffic). */
+  readonly neighbour?: { readonly name: string; readonly address: string };
+}
+
+const HELLO_MS = 100;
+const STATUS_MS = 500;
+const REFRESH_MS = 500;
+const US_WRAP = 0x1_0000_0000;
+const RTP_HEADER_BYTES = 12;
+/** Where the send timestamp (float64, ms on the sender's performance.now()) sits in the RTP payload. */
+const STAMP_OFFSET = RTP_HEADER_BYTES;
+
+export class BenchPeer {
+  /** DATA datagrams received since the last reset. */
+  received = 0;
+  /** One-way delays (µs) of timestamped DATA, when recording. */
+  readonly delaysUs: number[] = [];
+  recording = false;
+  private socket: Socket | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private helloSeq = 0;
+  private statusSeq = 0;
+  private peerSeq = 0;
+  private peerSentAtUs = 0;
+  private peerHeardAt = 0;
+
+  constructor(readonly spec: PeerSpec, readonly port: number) {}
+
+  async start(): Promise<void> {
+    const socket = createSocket({ type: 'udp4' });
+    socket.on('error', () => {}); // loopback send errors only happen at shutdown
+    socket.on('message', (buf) => this.receive(buf));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.port, this.spec.address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.socket = socket;
+    if (this.spec.neighbour === undefined) return;
+    this.every(HELLO_MS, () => this.hello());
+    if (this.spec.role === 'source') {
+      this.every(STATUS_MS, () => {
+        this.control({
+          type: 'status', server: this.spec.name, seq: ++this.statusSeq, latencyMs: 0, hops: 0, visited: [this.spec.name],
+          catalogue: [{ name: this.spec.movie, fps: 25, width: 320, height: 240, frames: 250 }],
+        });
+        this.control({ type: 'carrying', movies: [this.spec.movie] });
+      });
+    } else {
+      this.every(REFRESH_MS, () => this.control({ type: 'join', movie: this.spec.movie, path: [this.spec.name] }));
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    this.socket?.close();
+    this.socket = null;
+  }
+
+  /** Sends a ready-made datagram to `address` on the peers' port. */
+  sendRaw(datagram: Buffer, address: string): void {
+    this.socket?.send(datagram, this.port, address);
+  }
+
+  private every(ms: number, fn: () => void): void {
+    fn();
+    this.timers.push(setInterval(fn, ms));
+  }
+
+  private control(msg: OverlayMessage): void {
+    const n = this.spec.neighbour;
+    if (n !== undefined) this.sendRaw(encodeOverlay(this.spec.name, msg), n.address);
+  }
+
+  private hello(): void {
+    const now = performance.now();
+    this.helloSeq = (this.helloSeq % 0xffffffff) + 1;
+    const holdUs = this.peerSeq === 0 ? 0 : Math.min(Math.round((now - this.peerHeardAt) * 1000), US_WRAP - 1);
+    this.control({ type: 'hello', seq: this.helloSeq, sentAtUs: toUs(now), echoSeq: this.peerSeq, echoSentAtUs: this.peerSentAtUs, holdUs });
+  }
+
+  private receive(buf: Buffer): void {
+    if (buf.length > OVERLAY_HEADER_BYTES && buf[2] === MessageType.data) {
+      this.received++;
+      if (this.recording) {
+        const at = rtpOffset(buf);
+        if (at !== null && buf.length >= at + STAMP_OFFSET + 8) this.delaysUs.push((performance.now() - buf.readDoubleBE(at + STAMP_OFFSET)) * 1000);
+      }
+      return;
+    }
+    const decoded = decodeOverlay(buf);
+    if (!decoded.ok) return;
+    const msg = decoded.value.message;
+    if (msg.type === 'hello') {
+      this.peerSeq = msg.seq;
+      this.peerSentAtUs = msg.sentAtUs;
+      this.peerHeardAt = performance.now();
+    } else if (msg.type === 'join' && this.spec.role === 'source') {
+      this.control({ type: 'join-ack', movie: msg.movie, rootPath: [this.spec.name] });
+    }
+  }
+}
+
+/** Where the RTP packet starts inside a DATA datagram, or null if it is too short to tell. */
+export function rtpOffset(datagram: Buffer): number | null {
+  const nameLength = datagram[3];
+  if (nameLength === undefined) return null;
+  const movieLength = datagram[OVERLAY_HEADER_BYTES + nameLength];
+  return movieLength === undefined ? null : OVERLAY_HEADER_BYTES + nameLength + 1 + movieLength;
+}
+
+/** A DATA datagram from `from` carrying one RTP packet of `rtpBytes` bytes (JPEG payload type 26); see stampDatagram. */
+export function dataDatagram(from: string, movie: string, rtpBytes: number): Buffer {
+  const rtp = Buffer.alloc(Math.max(rtpBytes, RTP_HEADER_BYTES + 8));
+  rtp[0] = 0x80; // version 2
+  rtp[1] = 26; // JPEG
+  rtp.writeUInt32BE(0x0bec0001, 8); // SSRC
+  return encodeData(from, movie, rtp);
+}
+
+/** Writes the RTP sequence number and the send time (ms) into a datagram made by dataDatagram, in place. */
+export function stampDatagram(datagram: Buffer, seq: number, nowMs: number): void {
+  const at = rtpOffset(datagram);
+  if (at === null) return;
+  datagram.writeUInt16BE(seq & 0xffff, at + 2);
+  datagram.writeDoubleBE(nowMs, at + STAMP_OFFSET);
+}
+
+function toUs(ms: number): number {
+  const us = Math.floor(ms * 1000) % US_WRAP;
+  return us < 0 ? us + US_WRAP : us;
+}
