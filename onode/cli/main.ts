@@ -6,6 +6,8 @@ import { MovieError } from '../../common/media/movie-file.ts';
 import { NodeStartError } from '../net/node-process.ts';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { addEmulateCommand } from './emulate-command.ts';
+import { addMininetCommand } from './mininet-command.ts';
+import { addCoreCommand } from './core-command.ts';
 import { addNodeCommands, UsageError } from './node-commands.ts';
 import { addStatusCommand } from './status-command.ts';
 
@@ -16,6 +18,8 @@ const program = new Command('onode')
 addNodeCommands(program);
 addStatusCommand(program);
 addEmulateCommand(program, fileURLToPath(import.meta.url));
+addMininetCommand(program, fileURLToPath(import.meta.url));
+addCoreCommand(program, fileURLToPath(import.meta.url));
 
 try {
   await program.parseAsync(process.argv);

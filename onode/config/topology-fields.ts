@@ -154,3 +154,20 @@ export function readAddressList(
   });
   return addresses;
 }
+
+/** An optional finite number accepted by `valid`; `fallback` when absent. */
+export function readNumber<D extends number | null>(
+  value: unknown,
+  fallback: D,
+  file: string,
+  where: string,
+  valid: (n: number) => boolean,
+  wanted: string,
+  example: string,
+): number | D {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !valid(value)) {
+    throw new TopologyError(file, where, `expected ${wanted}, got ${describeValue(value)}`, `write e.g. ${example}`);
+  }
+  return value;
+}

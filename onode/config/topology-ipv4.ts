@@ -32,6 +32,12 @@ export function sameSlash24(x: string, y: string): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 }
 
+/** The /24 an address is on, e.g. '10.0.6.20' → '10.0.6.0/24' (the address unchanged if malformed). */
+export function slash24(address: string): string {
+  const o = parseOctets(address);
+  return o === null ? address : `${o[0]}.${o[1]}.${o[2]}.0/24`;
+}
+
 /**
  * The address a topology address A.B.C.D takes when every node runs on one machine: 127.B.C.D.
  * Linux answers on all of 127.0.0.0/8, so each node keeps a distinct address without setup.

@@ -101,6 +101,7 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
     nodes,
     links,
     clients: [],
+    network: null,
     bootstrapper: options.bootstrapper ?? null,
     bootstrapperWhere: 'option --bootstrapper',
     warnings,

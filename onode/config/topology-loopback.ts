@@ -3,10 +3,11 @@
  * a distinct address of its own on the loopback interface and the same file works in an
  * emulator and on a laptop.
  */
-import type { Topology, TopologyClient, TopologyNode } from './topology.ts';
+import type { NetworkRouter, Topology, TopologyClient, TopologyNode } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { lastOctet, toLoopback } from './topology-ipv4.ts';
+import { routerWhere } from './topology-network.ts';
 import { clientWhere, nodeWhere } from './topology-validate.ts';
 
 /**
@@ -48,6 +49,17 @@ export function loopbackTopology(topo: Topology): Topology {
     const addresses = client.addresses.map((a, i) => map(a, clientWhere(client.name), `addresses[${i}]`));
     clients.set(client.name, Object.freeze({ ...client, addresses: Object.freeze(addresses) }));
   }
+  const routers = new Map<string, NetworkRouter>();
+  for (const router of topo.network.routers.values()) {
+    const addresses = router.addresses.map((a, i) => map(a, routerWhere(router.name), `addresses[${i}]`));
+    routers.set(router.name, Object.freeze({ ...router, addresses: Object.freeze(addresses) }));
+  }
   const links = topo.links.map((l) => Object.freeze({ ...l, addressOfA: toLoopback(l.addressOfA), addressOfB: toLoopback(l.addressOfB) }));
-  return Object.freeze({ ...topo, nodes, clients, links: Object.freeze(links), warnings: Object.freeze([...topo.warnings, ...warnings]) });
+  const networkLinks = topo.network.links.map((l) => Object.freeze({
+    ...l,
+    subnet: `127.${l.subnet.split('.').slice(1).join('.')}`,
+    ends: Object.freeze(l.ends.map((e) => Object.freeze({ host: e.host, address: toLoopback(e.address) }))),
+  }));
+  const network = Object.freeze({ ...topo.network, routers, links: Object.freeze(networkLinks) });
+  return Object.freeze({ ...topo, nodes, clients, links: Object.freeze(links), network, warnings: Object.freeze([...topo.warnings, ...warnings]) });
 }

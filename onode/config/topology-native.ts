@@ -3,14 +3,19 @@
  *
  *   { bootstrapper?, nodes: { NAME: { role, addresses, clientAddresses? } },
  *     links?: [ { between: [A, B], delayMs?, lossPct?, rateKbps?, addresses?: { A?: IP, B?: IP } } ],
- *     clients?: { NAME: { addresses, pop? } } }
+ *     clients?: { NAME: { addresses, pop? } },
+ *     network?: { routers?: { NAME: { addresses } }, links: [ { between: [HOST, HOST, ...], ... } ] } }
+ *
+ * `network` (topology-network.ts) is the underlay emulators build; with it, an overlay link
+ * without delayMs/lossPct takes the delay and loss of its path through the network.
  */
 import type { Role, Topology, TopologyOptions } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
-import { at, checkName, closestKey, describeValue, isRecord, readAddress, readAddressList, rejectUnknownKeys } from './topology-fields.ts';
+import { at, checkName, closestKey, describeValue, isRecord, readAddress, readAddressList, readNumber, rejectUnknownKeys } from './topology-fields.ts';
+import { readNetwork } from './topology-network.ts';
 import { buildTopology, clientWhere, nodeWhere, type DraftClient, type DraftLink, type DraftNode, type Syntax } from './topology-validate.ts';
 
-const TOP_KEYS = ['bootstrapper', 'nodes', 'links', 'clients'] as const;
+const TOP_KEYS = ['bootstrapper', 'nodes', 'links', 'clients', 'network'] as const;
 const NODE_KEYS = ['role', 'addresses', 'clientAddresses'] as const;
 const LINK_KEYS = ['between', 'addresses', 'delayMs', 'lossPct', 'rateKbps'] as const;
 const CLIENT_KEYS = ['addresses', 'pop'] as const;
@@ -37,6 +42,7 @@ export function parseNative(raw: Record<string, unknown>, file: string, options:
   const nodes = readNodes(raw.nodes, file);
   const links = readLinks(raw.links, nodes, file);
   const clients = readClients(raw.clients, nodes, file);
+  const network = raw.network === undefined ? null : readNetwork(raw.network, [...nodes, ...clients], file);
 
   let bootstrapper: string | null = null;
   let bootstrapperWhere = at('top level', 'bootstrapper');
@@ -49,7 +55,7 @@ export function parseNative(raw: Record<string, unknown>, file: string, options:
     }
     bootstrapper = raw.bootstrapper;
   }
-  return buildTopology({ source: file, syntax: SYNTAX, nodes, links, clients, bootstrapper, bootstrapperWhere, warnings: [] });
+  return buildTopology({ source: file, syntax: SYNTAX, nodes, links, clients, network, bootstrapper, bootstrapperWhere, warnings: [] });
 }
 
 function readNodes(value: unknown, file: string): DraftNode[] {
@@ -121,8 +127,9 @@ function readLinks(value: unknown, nodes: readonly DraftNode[], file: string): D
       b,
       addressOfA: addresses.get(a) ?? null,
       addressOfB: addresses.get(b) ?? null,
-      delayMs: readNumber(spec.delayMs, 0, file, at(owner, 'delayMs'), (n) => n >= 0, 'a one-way delay in ms, 0 or more', 'delayMs: 2'),
-      lossPct: readNumber(spec.lossPct, 0, file, at(owner, 'lossPct'), (n) => n >= 0 && n <= 100, 'a loss percentage from 0 to 100', 'lossPct: 1.5'),
+      // null: from the network path when the file has one (buildTopology), else 0.
+      delayMs: readNumber(spec.delayMs, null, file, at(owner, 'delayMs'), (n) => n >= 0, 'a one-way delay in ms, 0 or more', 'delayMs: 2'),
+      lossPct: readNumber(spec.lossPct, null, file, at(owner, 'lossPct'), (n) => n >= 0 && n <= 100, 'a loss percentage from 0 to 100', 'lossPct: 1.5'),
       rateKbps:
         spec.rateKbps === null
           ? null
@@ -166,23 +173,6 @@ function readLinkAddresses(value: unknown, a: string, b: string, byName: Readonl
     chosen.set(name, address);
   }
   return chosen;
-}
-
-/** An optional finite number accepted by `valid`; `fallback` when absent. */
-function readNumber<D extends number | null>(
-  value: unknown,
-  fallback: D,
-  file: string,
-  where: string,
-  valid: (n: number) => boolean,
-  wanted: string,
-  example: string,
-): number | D {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !valid(value)) {
-    throw new TopologyError(file, where, `expected ${wanted}, got ${describeValue(value)}`, `write e.g. ${example}`);
-  }
-  return value;
 }
 
 function readClients(value: unknown, nodes: readonly DraftNode[], file: string): DraftClient[] {

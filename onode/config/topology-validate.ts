@@ -3,10 +3,12 @@
  * ownership, servers and the bootstrapper, client attachment, the addresses links use, and the
  * warnings for hosts the overlay cannot reach.
  */
-import type { OverlayLink, Role, Topology, TopologyClient, TopologyNode } from './topology.ts';
+import type { NetworkLink, NetworkRouter, OverlayLink, Role, Topology, TopologyClient, TopologyNetwork, TopologyNode } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { sameSlash24 } from './topology-ipv4.ts';
+import { deriveNetwork, routerWhere } from './topology-network.ts';
+import { hostAddresses, UnderlayRouter } from './topology-routes.ts';
 
 export interface DraftNode {
   readonly name: string;
@@ -21,8 +23,9 @@ export interface DraftLink {
   /** null: choose by the /24 rule (see addressToReach). */
   readonly addressOfA: string | null;
   readonly addressOfB: string | null;
-  readonly delayMs: number;
-  readonly lossPct: number;
+  /** null: the network path's when the file declares a network, else 0. */
+  readonly delayMs: number | null;
+  readonly lossPct: number | null;
   readonly rateKbps: number | null;
 }
 
@@ -52,6 +55,8 @@ export interface Draft {
   readonly nodes: readonly DraftNode[];
   readonly links: readonly DraftLink[];
   readonly clients: readonly DraftClient[];
+  /** The file's `network`, already read; null when it has none (then it is derived). */
+  readonly network: { readonly routers: readonly NetworkRouter[]; readonly links: readonly NetworkLink[] } | null;
   /** Requested bootstrapper (option or file), or null for the first server. */
   readonly bootstrapper: string | null;
   /** Where the requested bootstrapper came from, e.g. "option --bootstrapper". */
@@ -72,7 +77,13 @@ export function clientWhere(name: string): string {
  * Every address belongs to one host. Parsers that resolve addresses to nodes (legacy
  * neighbours) call this first; buildTopology calls it again.
  */
-export function checkUniqueAddresses(source: string, syntax: Syntax, nodes: readonly DraftNode[], clients: readonly DraftClient[]): void {
+export function checkUniqueAddresses(
+  source: string,
+  syntax: Syntax,
+  nodes: readonly DraftNode[],
+  clients: readonly DraftClient[],
+  routers: readonly NetworkRouter[] = [],
+): void {
   const owners = new Map<string, string>();
   const claim = (address: string, owner: string, field: string): void => {
     const existing = owners.get(address);
@@ -87,12 +98,15 @@ export function checkUniqueAddresses(source: string, syntax: Syntax, nodes: read
   for (const client of clients) {
     client.addresses.forEach((address, i) => claim(address, clientWhere(client.name), `addresses[${i}]`));
   }
+  for (const router of routers) {
+    router.addresses.forEach((address, i) => claim(address, routerWhere(router.name), `addresses[${i}]`));
+  }
 }
 
 /** Validates a draft and builds the immutable Topology. @throws TopologyError */
 export function buildTopology(draft: Draft): Topology {
   const { source, syntax } = draft;
-  checkUniqueAddresses(source, syntax, draft.nodes, draft.clients);
+  checkUniqueAddresses(source, syntax, draft.nodes, draft.clients, draft.network?.routers ?? []);
   checkClientAddresses(draft);
   const bootstrapper = chooseBootstrapper(draft);
   const byName = new Map(draft.nodes.map((n) => [n.name, n]));
@@ -102,26 +116,59 @@ export function buildTopology(draft: Draft): Topology {
   for (const n of draft.nodes) {
     nodes.set(n.name, Object.freeze({ name: n.name, role: n.role, addresses: Object.freeze([...n.addresses]), clientAddresses: Object.freeze([...n.clientAddresses]) }));
   }
-  const links: OverlayLink[] = draft.links.map((l) => {
-    const a = byName.get(l.a);
-    const b = byName.get(l.b);
-    if (a === undefined || b === undefined) throw new Error(`draft link ${l.a}-${l.b} names an unknown node`); // parsers check this
-    return Object.freeze({
-      a: l.a,
-      b: l.b,
-      addressOfA: l.addressOfA ?? addressToReach(b, a),
-      addressOfB: l.addressOfB ?? addressToReach(a, b),
-      delayMs: l.delayMs,
-      lossPct: l.lossPct,
-      rateKbps: l.rateKbps,
-    });
-  });
   const clients = new Map<string, TopologyClient>();
   for (const c of draft.clients) {
     clients.set(c.name, Object.freeze({ name: c.name, addresses: Object.freeze([...c.addresses]), pop: c.pop }));
   }
-  const warnings = [...draft.warnings, ...reachabilityWarnings(draft), ...clientWarnings(draft, byName)];
-  return Object.freeze({ source, format: syntax.format, bootstrapper, nodes, links: Object.freeze(links), clients, warnings: Object.freeze(warnings) });
+  const network = buildNetwork(draft);
+  const underlay = new UnderlayRouter(network, hostAddresses({ nodes, clients, network }));
+  const networkWarnings: string[] = [];
+  const links: OverlayLink[] = draft.links.map((l) => {
+    const a = byName.get(l.a);
+    const b = byName.get(l.b);
+    if (a === undefined || b === undefined) throw new Error(`draft link ${l.a}-${l.b} names an unknown node`); // parsers check this
+    const addressOfA = l.addressOfA ?? addressToReach(b, a);
+    const addressOfB = l.addressOfB ?? addressToReach(a, b);
+    let path = null;
+    if (network.declared) {
+      path = underlay.pathTo(l.a, addressOfB);
+      const back = underlay.pathTo(l.b, addressOfA);
+      if (path === null || back === null) {
+        const [from, to] = path === null ? [l.a, addressOfB] : [l.b, addressOfA];
+        networkWarnings.push(`overlay link between '${l.a}' and '${l.b}': the network has no route from '${from}' to ${to}`);
+      }
+    }
+    return Object.freeze({
+      a: l.a,
+      b: l.b,
+      addressOfA,
+      addressOfB,
+      delayMs: l.delayMs ?? path?.delayMs ?? 0,
+      lossPct: l.lossPct ?? path?.lossPct ?? 0,
+      rateKbps: l.rateKbps,
+    });
+  });
+  const warnings = [...draft.warnings, ...reachabilityWarnings(draft), ...clientWarnings(draft, byName), ...networkWarnings, ...unlinkedWarnings(draft, network)];
+  return Object.freeze({ source, format: syntax.format, bootstrapper, nodes, links: Object.freeze(links), clients, network, warnings: Object.freeze(warnings) });
+}
+
+function buildNetwork({ network, nodes, clients }: Draft): TopologyNetwork {
+  if (network === null) return deriveNetwork([...nodes, ...clients]);
+  const routers = new Map(network.routers.map((r) => [r.name, Object.freeze({ name: r.name, addresses: Object.freeze([...r.addresses]) })]));
+  const links = network.links.map((l) => Object.freeze({ ...l, ends: Object.freeze(l.ends.map((e) => Object.freeze({ ...e }))) }));
+  return Object.freeze({ declared: true, routers, links: Object.freeze(links) });
+}
+
+/** In a declared network, every address should sit on a link: emulators can only put the others on loopback. */
+function unlinkedWarnings({ nodes, clients, network }: Draft, built: TopologyNetwork): string[] {
+  if (network === null) return [];
+  const linked = new Set(built.links.flatMap((l) => l.ends.map((e) => e.address)));
+  const owners: [string, readonly string[]][] = [
+    ...nodes.map((n): [string, readonly string[]] => [nodeWhere(n.name), n.addresses]),
+    ...clients.map((c): [string, readonly string[]] => [clientWhere(c.name), c.addresses]),
+    ...network.routers.map((r): [string, readonly string[]] => [routerWhere(r.name), r.addresses]),
+  ];
+  return owners.flatMap(([owner, addresses]) => addresses.filter((a) => !linked.has(a)).map((a) => `${owner}: ${a} is on no network link, so no other host can reach it`));
 }
 
 /**

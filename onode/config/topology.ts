@@ -18,8 +18,12 @@ export { TopologyError } from './topology-error.ts';
 export { toLoopback } from './topology-ipv4.ts';
 export { loopbackTopology } from './topology-loopback.ts';
 export { MAX_NAME_LENGTH } from './topology-fields.ts';
+export { emulatedHosts, type EmulatedHost, type HostInterface, type HostRoute } from './topology-routes.ts';
 
 export type Role = 'server' | 'node' | 'pop';
+
+/** What a host of the emulated network is: an overlay node's role, a client, or an underlay router. */
+export type HostRole = Role | 'client' | 'router';
 
 export interface TopologyNode {
   readonly name: string;
@@ -38,9 +42,9 @@ export interface OverlayLink {
   readonly addressOfA: string;
   /** The address a uses to reach b. */
   readonly addressOfB: string;
-  /** One-way delay to emulate, in ms (default 0). */
+  /** One-way delay to emulate, in ms (default: the network path's when the file declares a network, else 0). */
   readonly delayMs: number;
-  /** Packet loss to emulate, 0..100 % (default 0). */
+  /** Packet loss to emulate, 0..100 % (default: as delayMs). */
   readonly lossPct: number;
   /** Rate limit to emulate in kbit/s; null = unlimited (default). */
   readonly rateKbps: number | null;
@@ -54,6 +58,49 @@ export interface TopologyClient {
   readonly pop: string | null;
 }
 
+/** A router of the underlay: it forwards packets and runs no overlay process. */
+export interface NetworkRouter {
+  readonly name: string;
+  readonly addresses: readonly string[];
+}
+
+/** One host's interface on a network link. */
+export interface NetworkEnd {
+  /** A node, client or router name. */
+  readonly host: string;
+  readonly address: string;
+}
+
+/**
+ * A link of the emulated (underlay) network. Two ends: a point-to-point link; three or more:
+ * a LAN on one switch. Every end is on `subnet`, and no other link uses it.
+ */
+export interface NetworkLink {
+  /** In file order. */
+  readonly ends: readonly NetworkEnd[];
+  /** The /24 the ends share, e.g. '10.0.6.0/24'. */
+  readonly subnet: string;
+  /** One-way delay from any end to any other, in ms. */
+  readonly delayMs: number;
+  /** Loss from any end to any other, 0..100 %. */
+  readonly lossPct: number;
+  /** Rate limit of each end's interface in kbit/s; null = unlimited. */
+  readonly rateKbps: number | null;
+}
+
+/** The network an emulator builds under the overlay. */
+export interface TopologyNetwork {
+  /**
+   * true when the file declares it (`network`); false when derived: one link per /24 shared by
+   * two or more hosts, without impairments (legacy files and native files without `network`).
+   */
+  readonly declared: boolean;
+  /** In file order. */
+  readonly routers: ReadonlyMap<string, NetworkRouter>;
+  /** In file order. */
+  readonly links: readonly NetworkLink[];
+}
+
 export interface Topology {
   /** The file path (or label given to parseTopology), for messages. */
   readonly source: string;
@@ -65,6 +112,8 @@ export interface Topology {
   /** In file order. */
   readonly links: readonly OverlayLink[];
   readonly clients: ReadonlyMap<string, TopologyClient>;
+  /** The underlay network: declared in the file, or derived from the addresses. */
+  readonly network: TopologyNetwork;
   /** Things that load but are probably mistakes (unreachable nodes, one-sided legacy neighbours...). */
   readonly warnings: readonly string[];
 }

@@ -1,0 +1,59 @@
+/** `onode core FILE > scenario.xml`: a CORE scenario (XML, or .imn with --imn) of the topology. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadTopologyFile } from '../config/topology.ts';
+import { coreImn, CoreExportError } from '../emulators/core-imn.ts';
+import { DEFAULT_LOG_DIR } from '../emulators/core-startup.ts';
+import { coreScenarioXml } from '../emulators/core-xml.ts';
+import { listMovies } from '../emulators/mininet-runner.ts';
+import { repositoryRoot } from './mininet-command.ts';
+import { intIn } from './options.ts';
+import { UsageError } from './node-commands.ts';
+
+interface CoreFlags {
+  imn?: boolean;
+  root?: string;
+  movies?: string;
+  movie?: string[];
+  logDir: string;
+  emulateLinks?: boolean;
+  clientDelay: number;
+  clientDuration: number;
+  bootstrapper?: string;
+}
+
+export function addCoreCommand(program: Command, cli: string): void {
+  program.command('core')
+    .description('write a CORE scenario of the topology to stdout: open it in CORE and press start')
+    .argument('<file>', 'topology file (its `network`, else one link per shared /24)')
+    .option('--imn', 'the older Tcl GUI\'s .imn format instead of CORE 7+ XML')
+    .option('--root <dir>', 'the repository as the CORE nodes see it (default: this one)')
+    .option('--movies <dir>', 'the servers\' movies (default: ./movies, else the repository\'s movies/)')
+    .option('--movie <name...>', 'movies the clients play in turn (default: every movie in --movies)')
+    .option('--log-dir <dir>', 'where each node writes its log, and clients their stats', DEFAULT_LOG_DIR)
+    .option('--emulate-links', 'have the nodes apply delay and loss themselves (a CORE machine without netem)')
+    .option('--client-delay <s>', 'seconds clients wait for the overlay before playing', intIn(0, 3600, 'seconds'), 15)
+    .option('--client-duration <s>', 'seconds each client plays', intIn(1, 86_400, 'seconds'), 60)
+    .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .action((file: string, flags: CoreFlags) => {
+      const root = resolve(flags.root ?? repositoryRoot(cli));
+      const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
+      for (const w of topo.warnings) process.stderr.write(`warning: ${w}\n`);
+      const moviesDir = resolve(flags.movies ?? (existsSync('movies') ? 'movies' : join(root, 'movies')));
+      const movies = flags.movie ?? (existsSync(moviesDir) ? listMovies(moviesDir) : []);
+      if (movies.length === 0 && topo.clients.size > 0) {
+        process.stderr.write(`warning: no movies in ${moviesDir}, so the clients are not started (make samples with: npm run movies, or pass --movie NAME)\n`);
+      }
+      const opts = {
+        root, file: resolve(file), moviesDir, movies, logDir: flags.logDir, emulateLinks: Boolean(flags.emulateLinks),
+        clientDelay: flags.clientDelay, clientDuration: flags.clientDuration,
+      };
+      try {
+        process.stdout.write(flags.imn ? coreImn(topo, opts) : coreScenarioXml(topo, opts));
+      } catch (err) {
+        if (err instanceof CoreExportError) throw new UsageError(err.message);
+        throw err;
+      }
+    });
+}

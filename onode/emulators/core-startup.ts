@@ -1,0 +1,119 @@
+/**
+ * What a CORE scenario needs besides nodes and links, whichever file format carries it: each
+ * host's start-up script (forwarding, static routes, then its role through scripts/run.sh) and
+ * a readable layout on the canvas. CORE nodes share the machine's file system, so the scripts
+ * call the repository in place.
+ */
+import type { EmulatedHost, Topology } from '../config/topology.ts';
+
+/** The file the UserDefined service writes in each node's directory and runs with sh. */
+export const STARTUP_FILE = 'onode-start.sh';
+
+export interface CoreOptions {
+  /** Absolute path of the repository (scripts/run.sh, dist/). */
+  readonly root: string;
+  /** Absolute path of the topology file, for the bootstrapper. */
+  readonly file: string;
+  /** Absolute path of the servers' movies. */
+  readonly moviesDir: string;
+  /** Movies the clients play in turn; none: clients are not started. */
+  readonly movies: readonly string[];
+  /** Where every node writes its log (default /tmp/onode-logs). */
+  readonly logDir?: string;
+  /** Tell the nodes to apply delay and loss themselves (a CORE host without netem). Default false. */
+  readonly emulateLinks?: boolean;
+  /** Seconds a client waits before it starts, so the overlay is up (default 15). */
+  readonly clientDelay?: number;
+  /** Seconds a client plays (default 60). */
+  readonly clientDuration?: number;
+}
+
+export const DEFAULT_LOG_DIR = '/tmp/onode-logs';
+
+/** Quotes a word for sh: 'it''s' style, so any path survives. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The start-up script of one host. Routers only forward; every other host then starts its role
+ * in the background (CORE waits for start-up commands to return).
+ */
+export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: number, opts: CoreOptions): string {
+  const q = shellQuote;
+  const logDir = opts.logDir ?? DEFAULT_LOG_DIR;
+  const run = `${opts.root}/scripts/run.sh`;
+  const boot = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
+  const lines = [
+    '#!/bin/sh',
+    `# ${host.name} (${host.role}${host.name === topo.bootstrapper ? ', the bootstrapper' : ''}): written by onode core; it forwards, routes, and starts its role.`,
+    `sysctl -qw net.ipv4.ip_forward=${host.role === 'client' ? 0 : 1}`,
+    'sysctl -qw net.ipv4.conf.all.rp_filter=0',
+    'sysctl -qw net.ipv4.conf.default.rp_filter=0',
+    ...host.interfaces.map((i) => `sysctl -qw net.ipv4.conf.${i.name}.rp_filter=0`),
+    ...host.loopbackAddresses.map((a) => `ip addr add ${a}/32 dev lo`),
+    ...host.routes.map((r) => `ip route add ${r.subnet} via ${r.via} dev ${r.dev}`),
+  ];
+  const common = ['--log-dir', logDir, '--name', host.name];
+  let command: string[] | null = null;
+  if (host.role === 'server' && host.name === topo.bootstrapper) {
+    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...common, ...(opts.emulateLinks ? ['--emulate-links'] : []), '--background'];
+  } else if (host.role === 'server') {
+    command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...common, '--background'];
+  } else if (host.role === 'node' || host.role === 'pop') {
+    command = [run, host.role, '--bootstrapper', boot, ...common, '--background'];
+  } else if (host.role === 'client' && opts.movies.length > 0) {
+    const movie = opts.movies[clientIndex % opts.movies.length] ?? '';
+    const pop = topo.clients.get(host.name)?.pop;
+    const popNode = pop === null || pop === undefined ? undefined : topo.nodes.get(pop);
+    const mine = host.interfaces.map((i) => i.address.split('.').slice(0, 3).join('.'));
+    const popAddress = popNode?.clientAddresses.find((a) => mine.includes(a.split('.').slice(0, 3).join('.'))) ?? popNode?.clientAddresses[0];
+    const client = [run, 'client', '--bootstrapper', boot, '--movie', movie, ...common, '--duration', String(opts.clientDuration ?? 60),
+      '--stats', `${logDir}/${host.name}.stats.json`, '--output', `${logDir}/${host.name}.mjpeg`, ...(popAddress ? ['--pop', popAddress] : [])];
+    lines.push(`# Plays once the overlay is up; stats and frames in ${logDir}.`);
+    lines.push(`nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >/dev/null 2>&1 &`);
+  }
+  if (command !== null) lines.push(command.map(q).join(' '));
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Position {
+  readonly x: number;
+  readonly y: number;
+}
+
+/**
+ * Canvas positions: hosts in rows by their hop distance from the servers (servers on top,
+ * clients at the bottom), spread evenly across the canvas; LAN switches next to their members.
+ */
+export function layout(hosts: readonly EmulatedHost[], topo: Topology, width = 1000): Map<string, Position> {
+  const neighbours = new Map<string, Set<string>>(hosts.map((h) => [h.name, new Set()]));
+  for (const link of topo.network.links) {
+    for (const a of link.ends) for (const b of link.ends) if (a.host !== b.host) neighbours.get(a.host)?.add(b.host);
+  }
+  const depth = new Map<string, number>();
+  let frontier = hosts.filter((h) => h.role === 'server').map((h) => h.name);
+  frontier.forEach((n) => depth.set(n, 0));
+  for (let d = 1; frontier.length > 0; d++) {
+    const next: string[] = [];
+    for (const n of frontier) {
+      for (const m of neighbours.get(n) ?? []) {
+        if (depth.has(m)) continue;
+        depth.set(m, d);
+        next.push(m);
+      }
+    }
+    frontier = next;
+  }
+  const deepest = Math.max(0, ...depth.values());
+  const rows = new Map<number, string[]>();
+  for (const h of hosts) {
+    const d = depth.get(h.name) ?? deepest + 1;
+    rows.set(d, [...(rows.get(d) ?? []), h.name]);
+  }
+  const positions = new Map<string, Position>();
+  for (const [d, names] of rows) {
+    names.forEach((name, i) => positions.set(name, { x: Math.round(((i + 1) * width) / (names.length + 1)), y: 80 + d * 120 }));
+  }
+  return positions;
+}

@@ -1,0 +1,127 @@
+#!/bin/sh
+# Starts one overlay role on this host: from a CORE node's shell, a Mininet host, or any machine.
+#
+#   scripts/run.sh server --topology FILE [--movies DIR]          the bootstrapper
+#   scripts/run.sh server --bootstrapper ADDR [--movies DIR]      another server
+#   scripts/run.sh node   --bootstrapper ADDR                     a relay
+#   scripts/run.sh pop    --bootstrapper ADDR                     a POP
+#   scripts/run.sh client --bootstrapper ADDR --movie NAME        a headless client
+#
+# Options (each may come from the environment instead):
+#   --bootstrapper ADDR[:PORT]  ONODE_BOOTSTRAPPER  the bootstrapper's address
+#   --topology FILE             ONODE_TOPOLOGY      topology file: this server is the bootstrapper
+#   --movies DIR                ONODE_MOVIES        servers' movies (default: <repo>/movies)
+#   --movie NAME                ONODE_MOVIE         the client's movie, e.g. bars.mjpeg
+#   --log-dir DIR               ONODE_LOG_DIR       where the log goes (default: /tmp/onode-logs)
+#   --name NAME                 ONODE_NAME          names the log, DIR/NAME.log (default: the hostname)
+#   --background                                    detach, print the pid, and return at once
+#                                                   (for start-up commands that must not block)
+#   --tui                                           client only: the interactive player, not headless
+# Everything else goes to onode/oclient as is (e.g. --emulate-links, --duration 30 --stats F).
+# ONODE_NODE names the node binary (default: node on PATH).
+set -eu
+
+ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+usage() {
+  sed -n '2,24s/^# \{0,1\}//p' "$0" >&2
+  exit 2
+}
+die() {
+  echo "run.sh: $*" >&2
+  exit 2
+}
+
+[ $# -ge 1 ] || usage
+ROLE=$1
+shift
+case "$ROLE" in
+  server|node|pop|client) ;;
+  -h|--help|help) usage ;;
+  *) die "unknown role '$ROLE': use server, node, pop or client (run.sh --help)" ;;
+esac
+
+BOOTSTRAPPER=${ONODE_BOOTSTRAPPER:-}
+TOPOLOGY=${ONODE_TOPOLOGY:-}
+MOVIES=${ONODE_MOVIES:-}
+MOVIE=${ONODE_MOVIE:-}
+LOG_DIR=${ONODE_LOG_DIR:-/tmp/onode-logs}
+NAME=${ONODE_NAME:-$(hostname 2>/dev/null || uname -n)}
+BACKGROUND=0
+TUI=0
+
+# Keep the pass-through arguments in "$@": rotate through them once, consuming ours.
+n=$#
+while [ "$n" -gt 0 ]; do
+  arg=$1
+  shift
+  n=$((n - 1))
+  case "$arg" in
+    --bootstrapper|--topology|--movies|--movie|--log-dir|--name)
+      [ "$n" -gt 0 ] || die "$arg needs a value"
+      value=$1
+      shift
+      n=$((n - 1))
+      case "$arg" in
+        --bootstrapper) BOOTSTRAPPER=$value ;;
+        --topology) TOPOLOGY=$value ;;
+        --movies) MOVIES=$value ;;
+        --movie) MOVIE=$value ;;
+        --log-dir) LOG_DIR=$value ;;
+        --name) NAME=$value ;;
+      esac
+      ;;
+    --background) BACKGROUND=1 ;;
+    --tui) TUI=1 ;;
+    *) set -- "$@" "$arg" ;;
+  esac
+done
+
+NODE=${ONODE_NODE:-$(command -v node || true)}
+[ -n "$NODE" ] || die "no 'node' on PATH (Node.js 20 or later); install it or set ONODE_NODE=/path/to/node"
+[ -f "$ROOT/dist/onode/cli/main.js" ] || die "$ROOT/dist is missing: run 'npm ci' (or 'npm run build') in $ROOT first"
+
+case "$ROLE" in
+  server)
+    [ -z "$MOVIES" ] && [ -d "$ROOT/movies" ] && MOVIES=$ROOT/movies
+    if [ -n "$TOPOLOGY" ]; then
+      [ -f "$TOPOLOGY" ] || die "topology file '$TOPOLOGY' not found"
+      set -- server --topology "$TOPOLOGY" "$@"
+    elif [ -n "$BOOTSTRAPPER" ]; then
+      set -- server --bootstrapper "$BOOTSTRAPPER" "$@"
+    else
+      die "server needs --topology FILE (to be the bootstrapper) or --bootstrapper ADDR (or ONODE_TOPOLOGY / ONODE_BOOTSTRAPPER)"
+    fi
+    [ -n "$MOVIES" ] && set -- "$@" --movies "$MOVIES"
+    ENTRY=$ROOT/dist/onode/cli/main.js
+    ;;
+  node|pop)
+    [ -n "$BOOTSTRAPPER" ] || die "$ROLE needs --bootstrapper ADDR (or ONODE_BOOTSTRAPPER), e.g. --bootstrapper 10.0.25.10"
+    set -- "$ROLE" --bootstrapper "$BOOTSTRAPPER" "$@"
+    ENTRY=$ROOT/dist/onode/cli/main.js
+    ;;
+  client)
+    [ -n "$BOOTSTRAPPER" ] || die "client needs --bootstrapper ADDR (or ONODE_BOOTSTRAPPER), e.g. --bootstrapper 10.0.25.10"
+    [ -n "$MOVIE" ] || die "client needs --movie NAME (or ONODE_MOVIE), e.g. --movie bars.mjpeg"
+    if [ "$TUI" = 1 ]; then
+      set -- --bootstrapper "$BOOTSTRAPPER" --movie "$MOVIE" "$@"
+    else
+      set -- --bootstrapper "$BOOTSTRAPPER" --movie "$MOVIE" --headless "$@"
+    fi
+    ENTRY=$ROOT/dist/oclient/cli/main.js
+    ;;
+esac
+
+# The interactive player owns the terminal; everything else logs to a file.
+if [ "$TUI" = 1 ]; then
+  exec "$NODE" "$ENTRY" "$@"
+fi
+mkdir -p "$LOG_DIR" || die "cannot create the log directory '$LOG_DIR'"
+LOG=$LOG_DIR/$NAME.log
+echo "$(date '+%F %T') run.sh $ROLE: $NODE $ENTRY $*" >>"$LOG"
+if [ "$BACKGROUND" = 1 ]; then
+  nohup "$NODE" "$ENTRY" "$@" </dev/null >>"$LOG" 2>&1 &
+  echo "onode $ROLE started (pid $!), log $LOG"
+  exit 0
+fi
+echo "onode $ROLE: log $LOG" >&2
+exec "$NODE" "$ENTRY" "$@" >>"$LOG" 2>&1

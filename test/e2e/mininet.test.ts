@@ -1,0 +1,105 @@
+/**
+ * The report's topology in real Mininet (the Debian package, run as root): `onode mininet
+ * --duration` builds the network, starts every role with scripts/run.sh, and five clients play.
+ * Skipped, with the reason printed, only where the machine cannot create network namespaces;
+ * anywhere else a missing Mininet is a failure, not a skip.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DriverResult } from '../../onode/emulators/run-summary.ts';
+import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness.ts';
+
+function namespacesProblem(): string | null {
+  if (process.platform !== 'linux') return 'not Linux';
+  const name = `onode-test-${process.pid}`;
+  const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  if (add.status !== 0) return `cannot create a network namespace: ${(add.stderr || add.error?.message || `exit ${add.status}`).trim()}`;
+  spawnSync('ip', ['netns', 'del', name]);
+  return null;
+}
+
+function rootInterfaces(): string[] {
+  const out = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter((l) => l.includes(':')).map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '');
+}
+
+const problem = namespacesProblem();
+if (problem !== null) process.stdout.write(`mininet e2e skipped: ${problem}\n`);
+
+interface Stats { pop: string; movie: string; framesReceived: number; framesLost: number }
+
+describe.skipIf(problem !== null)('Mininet: the report topology', () => {
+  const movies = mkdtempSync(join(tmpdir(), 'onode-mn-movies-'));
+  const out = mkdtempSync(join(tmpdir(), 'onode-mn-out-'));
+  let run: { code: number; stdout: string; stderr: string };
+  let result: DriverResult;
+  const seenInRoot = new Set<string>();
+  const before = new Set(rootInterfaces());
+
+  beforeAll(async () => {
+    makeSampleMovies(movies, { frames: 40 });
+    // Sample the machine's own namespace all along: the emulated network must never appear in it.
+    const sampler = setInterval(() => {
+      for (const i of rootInterfaces()) if (!before.has(i)) seenInRoot.add(i);
+    }, 250);
+    try {
+      run = await new Promise((resolve) => {
+        execFile(process.execPath, [ONODE, 'mininet', join(ROOT, 'topologies/report.json5'), '--duration', '30', '--out', out, '--movies', movies],
+          { timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as DriverResult;
+  }, 180_000);
+
+  afterAll(() => {
+    rmSync(movies, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const stats = (client: string): Stats => JSON.parse(readFileSync(join(out, `${client}.stats.json`), 'utf8')) as Stats;
+
+  it('exits 0 with every node registered', () => {
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(result.ready).toBe(true);
+    expect([...(result.registered ?? [])].sort()).toEqual(['o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9', 's1', 's2']);
+    expect(run.stdout).toContain('every client received its stream');
+  });
+
+  it('three clients on three different POPs receive frames identical to the source', () => {
+    const seen = new Map<string, string>();
+    for (const client of ['c1', 'c2', 'c4']) {
+      const s = stats(client);
+      expect(s.framesReceived, client).toBeGreaterThan(100);
+      const source = decodedFrames(join(movies, s.movie));
+      expect(matchConsecutive(decodedFrames(join(out, `${client}.mjpeg`)), source)).toBe(s.framesReceived);
+      seen.set(s.pop, client);
+    }
+    expect([...seen.keys()].sort()).toEqual(['o5', 'o6', 'o7']);
+  });
+
+  it('builds the network in namespaces of its own, with nothing attached to the machine', () => {
+    expect([...seenInRoot]).toEqual([]);
+    const links = result.hostLinks ?? {};
+    // 10 nodes, 2 routers, 5 clients and the switch of c1 and c5's LAN.
+    expect(Object.keys(links)).toHaveLength(18);
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { hosts: { name: string; role: string; interfaces: { name: string }[] }[] };
+    for (const host of plan.hosts) {
+      const expected = ['lo', ...host.interfaces.map((i) => i.name), ...(host.role === 'switch' ? ['br0'] : [])].sort();
+      expect(links[host.name], host.name).toEqual(expected);
+    }
+  });
+
+  it('removes everything when it ends', () => {
+    expect(rootInterfaces().filter((i) => !before.has(i))).toEqual([]);
+    // Loopback runs use 127.0.25.10; 10.0.25.10 is only ever the bootstrapper inside Mininet.
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.split('\n');
+    expect(ps.filter((p) => p.includes('10.0.25.10') || p.includes(out) || p.startsWith('mnexec'))).toEqual([]);
+  });
+});
