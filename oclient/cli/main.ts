@@ -100,6 +100,7 @@ async function main(flags: Flags): Promise<number> {
   if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen);
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
+  const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
   const out = flags.output ? createWriteStream(flags.output) : null;
   const base = { movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100 };
   let result;
@@ -108,8 +109,11 @@ async function main(flags: Flags): Promise<number> {
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
       transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+      // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
+      fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
+      onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)} lost (${why}); switching to ${nameOf(to)}\n`),
       ...(out ? { onFrame: (jpeg: Buffer) => { out.write(jpeg); } } : {}),
-      ...(flags.stats ? { onProgress: (live) => writeStats(flags.stats ?? '', { ...base, live: true, ...live }) } : {}),
+      ...(flags.stats ? { onProgress: (live) => writeStats(flags.stats ?? '', { ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }) } : {}),
     });
   } catch (err) {
     if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
@@ -121,7 +125,7 @@ async function main(flags: Flags): Promise<number> {
   const stats = {
     ...base,
     pops: rtts.map((r) => ({ name: r.name, address: r.address, rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100 })),
-    durationS: flags.duration, ...result,
+    durationS: flags.duration, ...result, popsUsed: result.popsUsed.map(nameOf),
   };
   if (flags.stats) writeStats(flags.stats, stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);

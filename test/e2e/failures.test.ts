@@ -76,6 +76,20 @@ describe('failures on loopback (mesh topology)', () => {
     expect(await upstreamOf(r, 'p3', 'bars.mjpeg')).not.toBe(relay);
   }, 60_000);
 
+  it('kill -9 of the POP: the client fails over to another POP and resumes', async () => {
+    const r = await start();
+    const w = watch(r, 'p2', 6);
+    await new Promise((res) => setTimeout(res, 2500));
+    r.emulator.kill('p2');
+    const c = await w.done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stats?.failovers).toBeGreaterThanOrEqual(1);
+    expect(c.stats?.popsUsed[0]).toBe('p2');
+    expect(c.stats?.popsUsed.length).toBeGreaterThanOrEqual(2);
+    expect(c.stats?.longestGapMs).toBeLessThan(1000);
+    expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
+  }, 60_000);
+
   it('kill -9 of a server: the tree moves to the other server', async () => {
     const r = await start();
     const w = watch(r, 'p1', 7);
