@@ -7,13 +7,15 @@ import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { HelloMessage } from '../../common/wire/overlay.ts';
 
 export interface LinkMonitorOptions {
-  /** Hello period; default 100 ms. */
+  /** Hello period on a link that carries a stream; default 100 ms. */
   readonly helloIntervalMs: number;
+  /** Hello period on an idle link (nothing to repair there, so slower detection is fine); default 500 ms. */
+  readonly idleHelloIntervalMs?: number;
   /** A neighbour silent for this many periods is dead; default 3. */
   readonly deadAfterMisses: number;
 }
 
-export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, deadAfterMisses: 3 };
+export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, idleHelloIntervalMs: 500, deadAfterMisses: 3 };
 
 export interface LinkEvents {
   up(neighbour: string): void;
@@ -29,6 +31,9 @@ interface LinkState {
   peerSentAtUs: number;
   peerHeardAt: number;
   deaths: number;
+  lastSentAt: number;
+  /** When this end last saw the link become busy; until the peer has surely sped up too, the idle deadline holds. */
+  busySince: number | null;
 }
 
 const US_WRAP = 0x1_0000_0000;
@@ -43,6 +48,8 @@ export class LinkMonitor {
     private readonly sendHello: (to: string, msg: HelloMessage) => void,
     private readonly events: LinkEvents,
     private readonly options: LinkMonitorOptions = DEFAULT_LINK_MONITOR,
+    /** True while a stream crosses the link (either way): hellos go at the fast rate. */
+    private readonly busy: (neighbour: string) => boolean = () => true,
   ) {}
 
   start(): void {
@@ -59,6 +66,7 @@ export class LinkMonitor {
     if (this.links.has(neighbour)) return;
     this.links.set(neighbour, {
       alive: false, lastHeardAt: null, srttMs: null, lastRttMs: null, peerSeq: 0, peerSentAtUs: 0, peerHeardAt: 0, deaths: 0,
+      lastSentAt: -Infinity, busySince: null,
     });
   }
 
@@ -131,13 +139,23 @@ export class LinkMonitor {
   private tick(): void {
     const now = this.clock.now();
     this.seq = (this.seq % 0xffffffff) + 1;
-    const deadline = this.options.helloIntervalMs * this.options.deadAfterMisses;
+    const fast = this.options.helloIntervalMs;
+    const idle = Math.max(fast, this.options.idleHelloIntervalMs ?? fast);
     for (const [name, link] of this.links) {
+      const busy = this.busy(name);
+      if (busy) link.busySince ??= now;
+      else link.busySince = null;
+      // Judge by the slow rate until the peer has had a full idle period to notice the stream too.
+      const quick = link.busySince !== null && now - link.busySince >= idle;
+      const deadline = (quick ? fast : idle) * this.options.deadAfterMisses;
       if (link.alive && link.lastHeardAt !== null && now - link.lastHeardAt > deadline) {
         link.alive = false;
         link.deaths++;
         this.events.down(name);
       }
+      // A link that is not up yet is probed at the fast rate too, so it comes up quickly.
+      if (!busy && link.alive && now - link.lastSentAt < idle - fast / 2) continue;
+      link.lastSentAt = now;
       const holdUs = link.peerSeq === 0 ? 0 : Math.round((now - link.peerHeardAt) * 1000);
       this.sendHello(name, {
         type: 'hello', seq: this.seq, sentAtUs: toUs(now),

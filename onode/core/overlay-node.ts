@@ -70,7 +70,7 @@ export class OverlayNode {
     this.links = new LinkMonitor(clock, (to, msg) => outbox.send(to, msg), {
       up: (n) => this.neighbourUp(n),
       down: (n) => this.neighbourDown(n),
-    }, options.links);
+    }, options.links, (n) => this.tree.usesNeighbour(n));
     this.probes = new StatusProbes({
       self: name,
       clock,
@@ -87,6 +87,8 @@ export class OverlayNode {
       isAlive: (n) => this.links.isAlive(n),
       rttMs: (n) => this.links.rttMs(n),
       carriers: (movie) => [...this.carrying].filter(([n, m]) => m.has(movie) && this.links.isAlive(n)).map(([n]) => n),
+      suspect: (n) => this.links.markDead(n),
+      heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
       carrierRoot: (n, movie) => this.carrying.get(n)?.get(movie) ?? null,
       send: (to, msg) => outbox.send(to, msg),
       sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),

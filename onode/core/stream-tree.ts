@@ -37,6 +37,8 @@ export const REROUTE_GRACE_MS = 8000;
 export const SOURCE_LINGER_MS = 3000;
 /** A lost packet is asked of upstream at most this often. */
 export const REPAIR_RETRY_MS = 150;
+/** A join target not heard from at all for this long after the join is given up early. */
+export const SUSPECT_SILENCE_MS = 250;
 
 export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | RepairMessage;
 
@@ -46,6 +48,10 @@ export interface TreeDeps {
   readonly routes: RouteTable;
   isAlive(neighbour: string): boolean;
   rttMs(neighbour: string): number | undefined;
+  /** True when anything arrived from the neighbour at or after time `t`. */
+  heardSince(neighbour: string, t: number): boolean;
+  /** A neighbour that went silent when asked: treat it as down until it is heard again. */
+  suspect(neighbour: string): void;
   /** Alive neighbours that announced they carry the movie. */
   carriers(movie: string): readonly string[];
   /** The server a carrying neighbour gets the movie from, if it said. */
@@ -163,6 +169,14 @@ export class StreamTree {
       if (s.upstream !== null) this.deps.send(s.upstream, { type: 'leave', movie: s.movie });
       this.remove(s);
     }
+  }
+
+  /** True when some stream flows (or is being joined) over the link to `neighbour`. */
+  usesNeighbour(neighbour: string): boolean {
+    for (const s of this.streams.values()) {
+      if (s.upstream === neighbour || s.downstream.has(neighbour) || s.waiters.has(neighbour)) return true;
+    }
+    return false;
   }
 
   carrying(): string[] {
@@ -490,9 +504,25 @@ export class StreamTree {
     this.pruneIfUnused(s);
   }
 
+  /**
+   * The chain a join from this node speaks for: every node already waiting on it (waiters and,
+   * while rerouting, the attached branches) and its own requesters, itself last. A join that
+   * comes back to any of them is refused as a loop, so pending nodes cannot wait on each other
+   * in a circle through stale routes.
+   */
+  private pathFor(s: Stream): string[] {
+    const names = new Set<string>();
+    for (const p of s.waiters.values()) for (const n of p) names.add(n);
+    if (s.phase === 'pending') for (const b of s.downstream.values()) for (const n of b.path) names.add(n);
+    for (const n of s.joinPath) names.add(n);
+    names.delete(this.deps.self);
+    return [...names].slice(-(MAX_PATH_LENGTH - 1)).concat(this.deps.self);
+  }
+
   private tryNextUpstream(s: Stream, lastReason?: NakReason, lastDetail?: string): void {
+    const path = this.pathFor(s);
     const excluded = (n: string): boolean =>
-      s.joinPath.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n);
+      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n);
     const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
     // After losing an upstream, stay with the same server if it is still reachable: the new
@@ -542,16 +572,24 @@ export class StreamTree {
   private sendJoin(s: Stream): void {
     if (s.upstream === null) return;
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath, ...(s.preferredServer !== null ? { server: s.preferredServer } : {}) });
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.preferredServer !== null ? { server: s.preferredServer } : {}) });
     if (s.phase === 'pending') this.schedule(s, this.options.joinRetryMs, () => this.retry(s));
   }
 
   private retry(s: Stream): void {
     if (s.phase !== 'pending' || s.upstream === null) return;
-    if (this.deps.clock.now() - s.attemptStartedAt >= this.options.joinTimeoutMs) {
-      s.tried.add(s.upstream);
+    const elapsed = this.deps.clock.now() - s.attemptStartedAt;
+    // A live neighbour that got our join speeds its hellos up at once; one silent since we asked
+    // is probably dead (its idle link has not timed out yet): do not wait the full timeout.
+    const silent = elapsed >= SUSPECT_SILENCE_MS && !this.deps.heardSince(s.upstream, s.attemptStartedAt);
+    if (elapsed >= this.options.joinTimeoutMs || silent) {
+      const why = silent ? `${s.upstream} silent for ${Math.round(elapsed)} ms` : `no answer from upstream within ${this.options.joinTimeoutMs} ms`;
+      const target = s.upstream;
+      s.tried.add(target);
       s.upstream = null;
-      this.tryNextUpstream(s, 'timeout', `no answer from upstream within ${this.options.joinTimeoutMs} ms`);
+      this.tryNextUpstream(s, 'timeout', why);
+      // Tell the whole node, so other streams and later joins avoid it too (its next hello revives it).
+      if (silent) this.deps.suspect(target);
       return;
     }
     this.sendJoin(s);

@@ -155,12 +155,20 @@ export class SimNetwork {
   }
 
   /** Crashes a node: it stops sending and everything addressed to it is lost. */
-  kill(name: string): void {
+  /**
+   * Kills a node's process. With `bootstrapperNotices`, its live neighbours hear of it at once,
+   * as they do from the bootstrapper when a real process's connection drops; without, they find
+   * out from missed hellos only (a node that hangs, or a bootstrapper that is down too).
+   */
+  kill(name: string, options: { bootstrapperNotices?: boolean } = {}): void {
     const n = this.nodes.get(name);
     if (n === undefined || !n.alive) return;
     n.alive = false;
     for (const ch of n.channels.values()) ch.stop();
     n.node.stop();
+    if (options.bootstrapperNotices) {
+      for (const other of this.neighboursOf(name)) if (this.isAlive(other)) this.node(other).neighbourLost(name);
+    }
   }
 
   /** Brings a killed node back as a fresh process: new OverlayNode, empty state, same links and movies. */

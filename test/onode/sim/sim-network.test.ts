@@ -72,7 +72,7 @@ describe('SimNetwork', () => {
     const net = small();
     net.kill('n1');
     expect(net.isAlive('n1')).toBe(false);
-    net.run(1000);
+    net.run(2000); // an idle link: hellos every 500 ms, dead after 3 missed
     expect(net.node('p1').neighbours()[0]).toMatchObject({ name: 'n1', alive: false, failures: 1 });
     const fresh = net.restart('n1');
     expect(net.isAlive('n1')).toBe(true);
