@@ -58,7 +58,12 @@ class Player {
   private readonly onSignal = (signal: NodeJS.Signals): void => this.quit(signal);
   private readonly onCrash = (err: Error): void => this.finish({ kind: 'error', message: err.stack ?? String(err) });
 
+  /** The POP in use: the chosen one, then the next-closest after a failover. */
+  private pop: { readonly name: string; readonly address: string };
+  private readonly failedPops = new Set<string>();
+
   constructor(private readonly opts: PlayerOptions) {
+    this.pop = opts.pop;
     this.movie = opts.movie;
     this.ui = createLayout(createScreen(), opts.rtts.length);
   }
@@ -78,13 +83,26 @@ class Player {
     process.on('uncaughtException', this.onCrash);
     this.bindInput();
     const chosenBy = this.opts.popChosenBy === 'rtt' ? 'lowest RTT' : 'from --pop';
-    const pop = this.opts.pop;
-    this.ui.pops.setContent([...popLines(this.opts.rtts, pop.address), `{bold}${escapeTags(pop.name)}{/bold} (${chosenBy}), RTSP port ${this.opts.rtspPort}`].join('\n'));
+    this.showPops(chosenBy);
     this.ui.video.showMessage('');
     this.refresh();
     this.ticker = setInterval(() => this.refresh(), STATS_INTERVAL_MS);
     this.enqueue(this.movie === null ? () => this.choose() : () => this.play());
     return done;
+  }
+
+  private showPops(chosenBy: string): void {
+    const pop = this.pop;
+    this.ui.pops.setContent([...popLines(this.opts.rtts, pop.address), `{bold}${escapeTags(pop.name)}{/bold} (${chosenBy}), RTSP port ${this.opts.rtspPort}`].join('\n'));
+  }
+
+  /** The closest answering POP not yet failed, or null. */
+  private nextPop(failed: string): { name: string; address: string } | null {
+    this.failedPops.add(failed);
+    const next = [...this.opts.rtts]
+      .filter((r) => r.rttMs !== null && !this.failedPops.has(r.address))
+      .sort((a, b) => (a.rttMs ?? 0) - (b.rttMs ?? 0))[0];
+    return next === undefined ? null : { name: next.name, address: next.address };
   }
 
   private bindInput(): void {
@@ -140,7 +158,7 @@ class Player {
     const movie = this.movie;
     if (movie === null) return this.choose();
     const session = new PlaySession({
-      popAddress: this.opts.pop.address, rtspPort: this.opts.rtspPort, movie,
+      popAddress: this.pop.address, rtspPort: this.opts.rtspPort, movie,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
       transport: this.opts.transport, jitterBufferMs: this.opts.jitterBufferMs,
     });
@@ -152,7 +170,18 @@ class Player {
     });
     session.onFrame = (img) => pacer.push(img);
     session.onClose = (why) => {
-      if (!this.quitting) this.finish({ kind: 'refused', message: `${why} (${session.rtspUrl})` });
+      if (this.quitting || this.finished) return;
+      // The POP died: move on to the next-closest one and resume on our own.
+      const next = this.nextPop(this.pop.address);
+      if (next === null) {
+        this.finish({ kind: 'refused', message: `${why} (${session.rtspUrl}); no other POP answered` });
+        return;
+      }
+      const from = this.pop.name;
+      this.pop = next;
+      this.showPops('after a failover');
+      this.say(`POP ${from} lost (${why}); switching to ${next.name}`);
+      this.enqueue(() => this.play());
     };
     this.pacer?.stop();
     this.session = session;
@@ -167,7 +196,7 @@ class Player {
       throw err;
     }
     this.ui.video.showMessage('set up: press p to PLAY');
-    this.say(`ready at ${this.opts.pop.name}; PLAY to start`);
+    this.say(`ready at ${this.pop.name}; PLAY to start`);
   }
 
   private async play(): Promise<void> {
@@ -176,7 +205,7 @@ class Player {
     if (session === null || !this.active() || this.state() === 'playing') return;
     await session.play();
     if (session.stats().framesReceived === 0) this.ui.video.showMessage('waiting for the first frame …');
-    this.say(`playing ${this.movie ?? ''} from ${this.opts.pop.name} (${this.opts.pop.address})`);
+    this.say(`playing ${this.movie ?? ''} from ${this.pop.name} (${this.pop.address})`);
   }
 
   private async pause(): Promise<void> {
