@@ -42,6 +42,7 @@ export class FrameAssembler {
   private readonly seen = new Set<number>();
   /** Timestamp of the last frame emitted or given up; older packets are late. */
   private lastDone: number | null = null;
+  private lastDoneSeq: number | null = null;
   private transit: number | null = null;
   private ssrc: number | null = null;
 
@@ -64,7 +65,13 @@ export class FrameAssembler {
     const seq = p.sequenceNumber;
     if (!this.countSequence(seq)) return;
     this.updateJitter(p.timestamp, arrivalMs);
-    if (this.lastDone !== null && !timestampAfter(p.timestamp, this.lastDone)) return; // too late for its frame
+    if (this.lastDone !== null && !timestampAfter(p.timestamp, this.lastDone)) {
+      // Older than what was shown: late for its frame, unless the sequence moved on (the source
+      // restarted its clock), in which case a new timeline begins.
+      if (this.lastDoneSeq === null || seqDiff(seq, this.lastDoneSeq) <= 0) return;
+      this.pending.clear();
+      this.lastDone = null;
+    }
 
     let frame = this.pending.get(p.timestamp);
     if (frame === undefined) {
@@ -102,6 +109,7 @@ export class FrameAssembler {
     }
     this.pending.delete(frame.timestamp);
     this.lastDone = frame.timestamp;
+    this.lastDoneSeq = frame.markerSeq;
     const image = assembleJpeg(fragments);
     if (!image.ok) {
       this.stats.framesLost++;
@@ -167,6 +175,7 @@ export class FrameAssembler {
     this.cycles = 0;
     this.seen.clear();
     this.lastDone = null;
+    this.lastDoneSeq = null;
     this.transit = null;
     this.stats.packetsReceived = 0;
   }

@@ -10,6 +10,7 @@ import { addMininetCommand } from './mininet-command.ts';
 import { addCoreCommand } from './core-command.ts';
 import { addNodeCommands, UsageError } from './node-commands.ts';
 import { addStatusCommand } from './status-command.ts';
+import { addFaultCommand } from './fault-command.ts';
 
 const program = new Command('onode')
   .description('overlay CDN node: bootstrapper, server, relay node or POP (see README.md)')
@@ -17,6 +18,7 @@ const program = new Command('onode')
   .exitOverride();
 addNodeCommands(program);
 addStatusCommand(program);
+addFaultCommand(program);
 addEmulateCommand(program, fileURLToPath(import.meta.url));
 addMininetCommand(program, fileURLToPath(import.meta.url));
 addCoreCommand(program, fileURLToPath(import.meta.url));

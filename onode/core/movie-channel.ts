@@ -23,6 +23,7 @@ export class MovieChannel {
   private timer: Timer | null = null;
   private startedAt = 0;
   private tick = 0;
+  private stoppedAt: number | null = null;
   private frameIndex = 0;
   private seq: number;
   private readonly timestampBase: number;
@@ -47,15 +48,20 @@ export class MovieChannel {
 
   start(): void {
     if (this.timer !== null) return;
-    this.startedAt = this.clock.now();
-    this.tick = 0;
+    const now = this.clock.now();
+    // A restart plays from the first frame again, but the RTP clock keeps running (same SSRC and
+    // sequence space): a receiver that stayed sees time move forward, never back.
+    if (this.stoppedAt !== null) this.tick += Math.max(1, Math.ceil((now - this.stoppedAt) / this.periodMs));
+    this.startedAt = now - this.tick * this.periodMs;
     this.frameIndex = 0;
     this.sendFrame();
   }
 
   stop(): void {
-    this.timer?.cancel();
+    if (this.timer === null) return;
+    this.timer.cancel();
     this.timer = null;
+    this.stoppedAt = this.clock.now();
   }
 
   private get periodMs(): number {

@@ -35,6 +35,8 @@ export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500
 export const REROUTE_GRACE_MS = 8000;
 /** How long a server keeps a channel whose last branch failed (not left) running, for it to come back. */
 export const SOURCE_LINGER_MS = 3000;
+/** The same for a relay: long enough for a rejoin through it, short enough not to waste the link. */
+export const RELAY_LINGER_MS = 1000;
 /** A lost packet is asked of upstream at most this often. */
 export const REPAIR_RETRY_MS = 150;
 /** A join target not heard from at all for this long after the join is given up early. */
@@ -127,6 +129,8 @@ interface Stream {
   pendingRepair: RepairMessage | null;
   /** Sequence numbers asked of upstream, and when. */
   readonly asked: Map<number, number>;
+  /** Pending prune after the last receiver failed (see lingerIfUnused). */
+  linger: Timer | null;
 }
 
 export interface TreeCounters {
@@ -279,21 +283,27 @@ export class StreamTree {
         s.upstream = null;
         if (this.pruneIfUnused(s)) continue;
         this.tryNextUpstream(s);
-      } else if (s.source) {
-        // Branches lost to a failure usually come back through another path within a second:
-        // keep the channel (same RTP source) running a little so they resume where they were.
-        this.lingerIfUnused(s);
       } else {
-        this.pruneIfUnused(s);
+        // Branches lost to a failure usually come back through another path within a second,
+        // often through this node: keep the stream (same RTP source) a little so they resume.
+        this.lingerIfUnused(s);
       }
     }
     this.announce();
   }
 
-  /** A source with no receivers left stops after SOURCE_LINGER_MS unless someone rejoins. */
+  /** A stream whose last receiver failed is pruned after a linger (SOURCE_LINGER_MS, RELAY_LINGER_MS) unless someone rejoins. */
   private lingerIfUnused(s: Stream): void {
     if (s.downstream.size > 0 || s.waiters.size > 0 || s.local.size > 0) return;
-    this.schedule(s, SOURCE_LINGER_MS, () => this.pruneIfUnused(s));
+    if (!s.source && s.phase !== 'active') {
+      this.pruneIfUnused(s);
+      return;
+    }
+    s.linger?.cancel();
+    s.linger = this.deps.clock.setTimer(s.source ? SOURCE_LINGER_MS : RELAY_LINGER_MS, () => {
+      s.linger = null;
+      this.pruneIfUnused(s);
+    });
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -330,7 +340,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null, asked: new Map(), preferredServer: null, rerouteUntil: 0,
+      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -626,6 +636,8 @@ export class StreamTree {
   private remove(s: Stream): void {
     s.timer?.cancel();
     s.timer = null;
+    s.linger?.cancel();
+    s.linger = null;
     if (this.streams.get(s.movie) === s) this.streams.delete(s.movie);
     if (s.source) this.deps.stopSource(s.movie);
     this.announce();
@@ -649,8 +661,7 @@ export class StreamTree {
       }
       if (changed) {
         s.targets = [...s.downstream.keys()];
-        if (s.source) this.lingerIfUnused(s);
-        else this.pruneIfUnused(s);
+        this.lingerIfUnused(s);
       }
     }
     this.sweepTimer = this.deps.clock.setTimer(this.options.refreshMs, () => this.sweep());

@@ -100,7 +100,7 @@ export class NodeProcess {
       }, log);
       await this.rtsp.start();
     }
-    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report());
+    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), (body) => this.fault(body));
     await this.http.start();
     log.info(`${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`);
   }
@@ -140,6 +140,7 @@ export class NodeProcess {
         movie: s.movie, state: s.state, upstream: s.upstream, rootPath: s.rootPath, downstream: s.downstream,
         clients: s.clients.map((id) => clientOf.get(id) ?? id), ...s.counters,
       })),
+      faults: { cut: [...(this.transport?.cut ?? [])] },
       recovery: {
         linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
         reroutes: node.tree.counters.reroutes,
@@ -159,6 +160,25 @@ export class NodeProcess {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  /** POST /faults {"cut": [names]} / {"restore": [names]}: cut or restore links to neighbours, for experiments. */
+  private fault(body: unknown): { status: number; body: unknown } {
+    const transport = this.transport;
+    const names = new Set(this.info?.neighbours.map((n) => n.name) ?? []);
+    if (transport === null || typeof body !== 'object' || body === null) return { status: 400, body: { error: 'expected {"cut": [...]} or {"restore": [...]}' } };
+    const b = body as { cut?: unknown; restore?: unknown };
+    const lists = [b.cut, b.restore].map((v) => (v === undefined ? [] : v));
+    if (!lists.every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
+      return { status: 400, body: { error: '"cut" and "restore" are lists of neighbour names' } };
+    }
+    const [cut, restore] = lists as [string[], string[]];
+    const unknown = [...cut, ...restore].filter((n) => !names.has(n));
+    if (unknown.length > 0) return { status: 404, body: { error: `not neighbours of ${this.info?.name}: ${unknown.join(', ')}`, neighbours: [...names] } };
+    for (const n of cut) transport.cut.add(n);
+    for (const n of restore) transport.cut.delete(n);
+    if (cut.length + restore.length > 0) this.opts.log.info(`fault injection: cut [${[...transport.cut].join(', ')}]`);
+    return { status: 200, body: { name: this.info?.name, cut: [...transport.cut] } };
+  }
 
   private async becomeBootstrapper(): Promise<Registered> {
     const topo = this.opts.topology;

@@ -21,15 +21,19 @@ export interface TransportCounters {
   sendErrors: number;
   pings: number;
   oversize: number;
+  /** Datagrams dropped on links cut with `onode fault`. */
+  faultDrops: number;
 }
 
 export class OverlayTransport implements Outbox {
   readonly counters: TransportCounters = {
-    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, oversize: 0,
+    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, oversize: 0, faultDrops: 0,
   };
   private readonly sockets = new Map<string, Socket>();
   private neighbours = new Map<string, NeighbourInfo>();
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
+  /** Neighbours whose link is cut on purpose (fault injection): nothing goes or comes through. */
+  readonly cut = new Set<string>();
   /** Receives every decoded overlay packet from a known neighbour. */
   onPacket: (from: string, msg: OverlayMessage) => void = () => {};
 
@@ -99,6 +103,10 @@ export class OverlayTransport implements Outbox {
   private transmit(to: string, datagram: Buffer): void {
     const n = this.neighbours.get(to);
     if (n === undefined) return;
+    if (this.cut.has(to)) {
+      this.counters.faultDrops++;
+      return;
+    }
     if (this.emulateLinks) {
       if (n.lossPct > 0 && this.random() * 100 < n.lossPct) {
         this.counters.emulatedLoss++;
@@ -143,6 +151,10 @@ export class OverlayTransport implements Outbox {
     }
     if (!this.neighbours.has(from)) {
       this.counters.unknownSender++;
+      return;
+    }
+    if (this.cut.has(from)) {
+      this.counters.faultDrops++;
       return;
     }
     try {

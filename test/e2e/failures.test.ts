@@ -76,6 +76,22 @@ describe('failures on loopback (mesh topology)', () => {
     expect(await upstreamOf(r, 'p3', 'bars.mjpeg')).not.toBe(relay);
   }, 60_000);
 
+  it('a cut overlay link on the path: routed around, no frame lost', async () => {
+    const r = await start();
+    const w = watch(r, 'p3', 6);
+    await new Promise((res) => setTimeout(res, 2500));
+    const relay = await upstreamOf(r, 'p3', 'bars.mjpeg');
+    expect(relay).not.toBeNull();
+    const res = await fetch(`http://${r.address('p3')}:${r.ports.status}/faults`, { method: 'POST', body: JSON.stringify({ cut: [relay] }) });
+    expect(res.status).toBe(200);
+    const c = await w.done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stats?.framesLost).toBe(0);
+    expect(c.stats?.longestGapMs).toBeLessThan(1000);
+    expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
+    expect(await upstreamOf(r, 'p3', 'bars.mjpeg')).not.toBe(relay);
+  }, 60_000);
+
   it('kill -9 of the POP: the client fails over to another POP and resumes', async () => {
     const r = await start();
     const w = watch(r, 'p2', 6);
