@@ -126,6 +126,28 @@ describe('failure recovery in a 50-node overlay', () => {
     expect(v.failure).toBeNull();
   });
 
+  it('a flapping link does not flap the tree: it moves off once and stays', () => {
+    const o = overlay(5);
+    const { net } = o;
+    const v = net.watch(o.pops[0]!, MOVIE);
+    net.run(2000);
+    const [below, above] = pathUp(net, v.pop);
+    const link = net.link(below!, above!)!;
+    const reroutesBefore = net.node(below!).tree.counters.reroutes;
+    for (let i = 0; i < 12; i++) {
+      link.up = !link.up;
+      runChecked(net, [v], 400);
+    }
+    link.up = true;
+    const pathAfterFlap = pathUp(net, v.pop);
+    runChecked(net, [v], 3000);
+    expect(net.node(below!).tree.counters.reroutes - reroutesBefore).toBeLessThanOrEqual(1);
+    expect(pathUp(net, v.pop)).toEqual(pathAfterFlap);
+    expect(pathAfterFlap[1]).not.toBe(above);
+    expect(missing(v)).toBe(0);
+    expect(v.failure).toBeNull();
+  });
+
   it('a partition that cuts a POP off fails its viewer with no-route; after healing it plays again', () => {
     const o = overlay(2);
     const { net } = o;
