@@ -26,6 +26,7 @@ export interface EmulatorOptions {
 
 export class Emulator {
   private readonly children = new Map<string, ChildProcess>();
+  private readonly argsOf = new Map<string, string[]>();
   private stopping = false;
 
   constructor(private readonly opts: EmulatorOptions) {}
@@ -56,6 +57,20 @@ export class Emulator {
     }
   }
 
+  /** Kills a node's process (if running) and starts it again with the same arguments: a restart. */
+  async restart(name: string): Promise<void> {
+    const args = this.argsOf.get(name);
+    if (args === undefined) throw new Error(`no node ${name}`);
+    const old = this.children.get(name);
+    if (old !== undefined && old.exitCode === null && old.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        old.once('exit', () => resolve());
+        old.kill('SIGKILL');
+      });
+    }
+    this.spawnNode(name, args);
+  }
+
   /** Kills one node's process at once (failure tests and demos). */
   kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
     return this.children.get(name)?.kill(signal) ?? false;
@@ -74,6 +89,7 @@ export class Emulator {
   }
 
   private spawnNode(name: string, args: string[]): void {
+    this.argsOf.set(name, args);
     const child = spawn(process.execPath, [...process.execArgv, this.opts.cli, ...args, '--exit-with-stdin'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -106,6 +106,31 @@ describe('failures on loopback (mesh topology)', () => {
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
   }, 60_000);
 
+  it('the bootstrapper dying and restarting does not interrupt a stream; nodes register again', async () => {
+    const r = await start();
+    const w = watch(r, 'p3', 7);
+    let root: string | undefined;
+    for (let i = 0; i < 50 && root === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      root = ((await r.status('p3')).streams as { state: string; rootPath: string[] }[]).find((x) => x.state === 'active')?.rootPath[0];
+    }
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(root).toBe('s2'); // the bootstrapper s1 is not on this stream's path
+    await r.emulator.restart('s1');
+    const c = await w.done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stats?.framesLost).toBe(0);
+    expect(c.stats?.longestGapMs).toBeLessThan(300);
+    const deadline = Date.now() + 10_000;
+    let registered: string[] = [];
+    while (Date.now() < deadline) {
+      registered = ((await r.status('s1').catch(() => ({ registered: [] }))) as { registered?: string[] }).registered ?? [];
+      if (registered.length === r.topology.nodes.size) break;
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    expect(registered).toHaveLength(r.topology.nodes.size);
+  }, 60_000);
+
   it('kill -9 of a server: the tree moves to the other server', async () => {
     const r = await start();
     const w = watch(r, 'p1', 7);
