@@ -32,6 +32,7 @@ interface LinkState {
   peerHeardAt: number;
   deaths: number;
   lastSentAt: number;
+  upSince: number | null;
   /** When this end last saw the link become busy; until the peer has surely sped up too, the idle deadline holds. */
   busySince: number | null;
 }
@@ -66,7 +67,7 @@ export class LinkMonitor {
     if (this.links.has(neighbour)) return;
     this.links.set(neighbour, {
       alive: false, lastHeardAt: null, srttMs: null, lastRttMs: null, peerSeq: 0, peerSentAtUs: 0, peerHeardAt: 0, deaths: 0,
-      lastSentAt: -Infinity, busySince: null,
+      lastSentAt: -Infinity, busySince: null, upSince: null,
     });
   }
 
@@ -113,8 +114,15 @@ export class LinkMonitor {
     link.lastHeardAt = this.clock.now();
     if (!link.alive) {
       link.alive = true;
+      link.upSince = link.lastHeardAt;
       this.events.up(neighbour);
     }
+  }
+
+  /** When the link last came up (null while down): a link must stay up a while before the tree trusts it again. */
+  upSince(neighbour: string): number | null {
+    const link = this.links.get(neighbour);
+    return link?.alive ? link.upSince : null;
   }
 
   onHello(from: string, msg: HelloMessage): void {

@@ -88,6 +88,7 @@ export class OverlayNode {
       rttMs: (n) => this.links.rttMs(n),
       carriers: (movie) => [...this.carrying].filter(([n, m]) => m.has(movie) && this.links.isAlive(n)).map(([n]) => n),
       suspect: (n) => this.links.markDead(n),
+      upSince: (n) => this.links.upSince(n),
       heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
       carrierRoot: (n, movie) => this.carrying.get(n)?.get(movie) ?? null,
       send: (to, msg) => outbox.send(to, msg),

@@ -37,6 +37,13 @@ export const REROUTE_GRACE_MS = 8000;
 export const SOURCE_LINGER_MS = 3000;
 /** The same for a relay: long enough for a rejoin through it, short enough not to waste the link. */
 export const RELAY_LINGER_MS = 1000;
+/** Hysteresis: an upstream is replaced only by a route to the same server this much faster… */
+export const SWITCH_MARGIN = 0.2;
+/** …and by at least this many ms… */
+export const MIN_SWITCH_GAIN_MS = 2;
+/** …seen on this many refreshes in a row, through a link up for at least SWITCH_STABLE_MS. */
+export const SWITCH_CONFIRMATIONS = 3;
+export const SWITCH_STABLE_MS = 5000;
 /** A lost packet is asked of upstream at most this often. */
 export const REPAIR_RETRY_MS = 150;
 /** A join target not heard from at all for this long after the join is given up early. */
@@ -54,6 +61,8 @@ export interface TreeDeps {
   heardSince(neighbour: string, t: number): boolean;
   /** A neighbour that went silent when asked: treat it as down until it is heard again. */
   suspect(neighbour: string): void;
+  /** When the link to a neighbour last came up; null while down. */
+  upSince(neighbour: string): number | null;
   /** Alive neighbours that announced they carry the movie. */
   carriers(movie: string): readonly string[];
   /** The server a carrying neighbour gets the movie from, if it said. */
@@ -131,6 +140,10 @@ interface Stream {
   readonly asked: Map<number, number>;
   /** Pending prune after the last receiver failed (see lingerIfUnused). */
   linger: Timer | null;
+  /** A better upstream being joined while the current one still feeds us (make-before-break). */
+  switching: { readonly to: string; readonly since: number } | null;
+  /** Consecutive refreshes that found a clearly better upstream. */
+  betterCount: number;
 }
 
 export interface TreeCounters {
@@ -140,6 +153,8 @@ export interface TreeCounters {
   naksReceived: number;
   reroutes: number;
   prunes: number;
+  /** Upstream changes to a better path, made before breaking the old one. */
+  switches: number;
   repairsRequested: number;
   repairsServed: number;
 }
@@ -152,7 +167,7 @@ export interface TreeEvent {
 }
 
 export class StreamTree {
-  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0, repairsRequested: 0, repairsServed: 0 };
+  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0, switches: 0, repairsRequested: 0, repairsServed: 0 };
   lastEvent: TreeEvent | null = null;
   private readonly streams = new Map<string, Stream>();
   private sweepTimer: Timer | null = null;
@@ -243,7 +258,7 @@ export class StreamTree {
   /** Data from a neighbour: forwarded only if it comes from our upstream for that movie. */
   onData(from: string, movie: string, rtp: Buffer): void {
     const s = this.streams.get(movie);
-    if (s === undefined || s.source || s.upstream !== from) {
+    if (s === undefined || s.source || (s.upstream !== from && s.switching?.to !== from)) {
       if (s !== undefined) s.counters.strayPackets++;
       // A branch we do not want: tell the sender once a second so it prunes it.
       const now = this.deps.clock.now();
@@ -340,7 +355,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, preferredServer: null, rerouteUntil: 0,
+      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -403,14 +418,20 @@ export class StreamTree {
 
   private onAck(from: string, msg: JoinAckMessage): void {
     const s = this.streams.get(msg.movie);
+    if (s !== undefined && s.switching?.to === from && s.upstream !== from) return this.completeSwitch(s, from, msg);
     if (s === undefined || s.source || s.upstream !== from) {
       this.deps.send(from, { type: 'leave', movie: msg.movie });
       return;
     }
     if (msg.rootPath.includes(this.deps.self)) return this.onNak(from, { type: 'nak', movie: msg.movie, reason: 'loop', detail: 'root path contains this node' });
+    const changed = s.rootPath.join('>') !== msg.rootPath.join('>');
     s.rootPath = msg.rootPath;
     s.preferredServer = msg.rootPath[0] ?? s.preferredServer;
-    if (s.phase === 'active') return;
+    if (s.phase === 'active') {
+      // The path above moved (a switch upstream): the branches below learn the new chain.
+      if (changed) for (const [name, branch] of [...s.downstream]) this.accept(s, name, branch.path);
+      return;
+    }
     s.phase = 'active';
     const ssrc = s.cache.source;
     const highest = s.cache.highestSeq;
@@ -436,6 +457,10 @@ export class StreamTree {
   private onNak(from: string, msg: NakMessage): void {
     this.counters.naksReceived++;
     const s = this.streams.get(msg.movie);
+    if (s !== undefined && s.switching?.to === from) {
+      s.switching = null; // the better path refused; stay where we are
+      return;
+    }
     if (s === undefined || s.upstream !== from || s.source) return;
     s.tried.add(from);
     s.upstream = null;
@@ -607,9 +632,65 @@ export class StreamTree {
 
   private refresh(s: Stream): void {
     if (s.phase !== 'active' || s.upstream === null) return;
+    this.considerSwitch(s);
     this.counters.joinsSent++;
     this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath, ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
     this.schedule(s, this.options.refreshMs, () => this.refresh(s));
+  }
+
+  /**
+   * Make-before-break: when a clearly better route to the same server has been seen for a few
+   * refreshes over a link that has stayed up, join through it while the old upstream still
+   * feeds us; completeSwitch leaves the old one once the new one acks. Duplicates during the
+   * overlap are dropped by the packet cache.
+   */
+  private considerSwitch(s: Stream): void {
+    const now = this.deps.clock.now();
+    if (s.switching !== null) {
+      if (now - s.switching.since < this.options.joinTimeoutMs) return;
+      this.deps.send(s.switching.to, { type: 'leave', movie: s.movie });
+      s.switching = null;
+    }
+    const root = s.rootPath[0];
+    if (root === undefined || s.upstream === null) return;
+    const path = this.pathFor(s);
+    const current = this.deps.routes.entries(root).find((e) => e.via === s.upstream);
+    const stable = (n: string): boolean => {
+      const up = this.deps.upSince(n);
+      return up !== null && now - up >= SWITCH_STABLE_MS;
+    };
+    const best = this.deps.routes.best(root, (n) =>
+      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) && stable(n));
+    const gain = (current?.latencyMs ?? Infinity) - (best?.latencyMs ?? Infinity);
+    if (best === undefined || current === undefined || best.latencyMs > current.latencyMs * (1 - SWITCH_MARGIN) || gain < MIN_SWITCH_GAIN_MS) {
+      s.betterCount = 0;
+      return;
+    }
+    if (++s.betterCount < SWITCH_CONFIRMATIONS) return;
+    s.betterCount = 0;
+    s.switching = { to: best.via, since: now };
+    this.counters.joinsSent++;
+    this.deps.send(best.via, { type: 'join', movie: s.movie, path, server: root });
+  }
+
+  private completeSwitch(s: Stream, from: string, msg: JoinAckMessage): void {
+    s.switching = null;
+    if (msg.rootPath.includes(this.deps.self) || msg.rootPath[0] !== s.rootPath[0]) {
+      this.deps.send(from, { type: 'leave', movie: s.movie });
+      return;
+    }
+    const old = s.upstream;
+    s.upstream = from;
+    s.rootPath = msg.rootPath;
+    this.counters.switches++;
+    this.event(s.movie, `moved upstream from ${old} to ${from} (a faster path)`);
+    if (old !== null) this.deps.send(old, { type: 'leave', movie: s.movie });
+    // Anything the new path had not yet delivered when the old one stopped.
+    const ssrc = s.cache.source;
+    const highest = s.cache.highestSeq;
+    if (ssrc !== null && highest !== null) this.deps.send(from, { type: 'repair', movie: s.movie, ssrc, after: highest });
+    for (const [name, branch] of [...s.downstream]) this.accept(s, name, branch.path);
+    this.announce();
   }
 
   private fail(s: Stream, reason: NakReason, detail: string): void {

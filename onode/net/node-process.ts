@@ -144,6 +144,7 @@ export class NodeProcess {
       recovery: {
         linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
         reroutes: node.tree.counters.reroutes,
+        switches: node.tree.counters.switches,
         repairsRequested: node.tree.counters.repairsRequested,
         repairsServed: node.tree.counters.repairsServed,
         lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },

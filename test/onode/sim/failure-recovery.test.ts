@@ -82,6 +82,8 @@ describe('failure recovery in a 50-node overlay', () => {
     // Detection (3 missed 100 ms hellos) plus the rejoin round trip.
     for (const v of affected) expect(stall.get(v), v.pop).toBeLessThan(1000);
     expect(net.duplicateDataPackets).toBe(0);
+    // Nodes that rerouted onto a slower path may move to a better one (make-before-break) once its links prove stable.
+    net.run(12_000);
     net.resetCounters();
     net.run(1000);
     expect(settledTree(net, MOVIE).problems).toEqual([]);
@@ -124,6 +126,32 @@ describe('failure recovery in a 50-node overlay', () => {
     expect(pathUp(net, v.pop)[1]).not.toBe(above);
     expect(missing(v)).toBe(0);
     expect(v.failure).toBeNull();
+  });
+
+  it('a clearly better path that appears is taken make-before-break, without loss or duplicates', () => {
+    const net = new SimNetwork();
+    net.addNode('s1', [fakeMovie(MOVIE)]);
+    for (const n of ['a', 'b', 'p']) net.addNode(n);
+    net.addLink('s1', 'a', 2);
+    net.addLink('s1', 'b', 15);
+    net.addLink('a', 'p', 2);
+    net.addLink('b', 'p', 15);
+    net.link('a', 'p')!.up = false;
+    net.start();
+    net.run(3000);
+    const v = net.watch('p', MOVIE);
+    net.run(1000);
+    expect(pathUp(net, 'p')).toEqual(['p', 'b', 's1']);
+    net.link('a', 'p')!.up = true;
+    runChecked(net, [v], 12_000);
+    expect(pathUp(net, 'p')).toEqual(['p', 'a', 's1']);
+    expect(net.node('p').tree.counters.switches).toBe(1);
+    expect(missing(v)).toBe(0);
+    const seqs = sequenceNumbers(v);
+    expect(new Set(seqs).size).toBe(seqs.length); // no packet delivered twice
+    net.resetCounters();
+    net.run(1000);
+    expect(net.packetsOn('b', 'p', MOVIE)).toBe(0); // the old branch is gone
   });
 
   it('a flapping link does not flap the tree: it moves off once and stays', () => {
