@@ -108,6 +108,10 @@ describe('failures on loopback (mesh topology)', () => {
 
   it('the bootstrapper dying and restarting does not interrupt a stream; nodes register again', async () => {
     const r = await start();
+    // Keep the bootstrapper s1 off the stream's path: cut its overlay links first.
+    const cut = await fetch(`http://${r.address('s1')}:${r.ports.status}/faults`, { method: 'POST', body: JSON.stringify({ cut: ['r1', 'r2'] }) });
+    expect(cut.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 2500)); // hello timeouts on the idle links
     const w = watch(r, 'p3', 7);
     let root: string | undefined;
     for (let i = 0; i < 50 && root === undefined; i++) {
