@@ -85,7 +85,8 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const all = await Promise.all(names.map(statusOf));
-    if (all.every((s) => s !== null && s.routes.length >= (s.role === 'server' ? servers - 1 : servers))) break;
+    const catalogued = (s: NodeStatus): boolean => ((s as unknown as { catalogue?: unknown[] }).catalogue ?? []).length > 0;
+    if (all.every((s) => s !== null && s.routes.length >= (s.role === 'server' ? servers - 1 : servers) && catalogued(s))) break;
     if (Date.now() - t0 > 30_000) {
       process.stdout.write(`the overlay did not converge in 30 s; last log lines:\n${logs.slice(-20).join('\n')}\n`);
       await stopAll();

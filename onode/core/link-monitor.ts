@@ -9,13 +9,13 @@ import type { HelloMessage } from '../../common/wire/overlay.ts';
 export interface LinkMonitorOptions {
   /** Hello period on a link that carries a stream; default 100 ms. */
   readonly helloIntervalMs: number;
-  /** Hello period on an idle link (nothing to repair there, so slower detection is fine); default 500 ms. */
+  /** Hello period on an idle link (nothing to repair there, so slower detection is fine); default 1000 ms. */
   readonly idleHelloIntervalMs?: number;
   /** A neighbour silent for this many periods is dead; default 3. */
   readonly deadAfterMisses: number;
 }
 
-export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, idleHelloIntervalMs: 500, deadAfterMisses: 3 };
+export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, idleHelloIntervalMs: 1000, deadAfterMisses: 3 };
 
 export interface LinkEvents {
   up(neighbour: string): void;

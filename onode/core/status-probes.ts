@@ -20,8 +20,8 @@ export interface ProbeOptions {
 }
 
 export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 2000, ttlIntervals: 3.5 };
-/** Probes carry the server's catalogue once in this many (and always the first to a new neighbour). */
-export const CATALOGUE_EVERY = 5;
+/** Probes carry the server's catalogue once in this many (and in the first five, and the first to a new neighbour). */
+export const CATALOGUE_EVERY = 2;
 
 export interface ProbeDeps {
   readonly self: string;
@@ -81,7 +81,7 @@ export class StatusProbes {
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
     // The catalogue rarely changes: it rides on every CATALOGUE_EVERY-th probe and on the first to a new neighbour.
-    const full = only !== undefined || this.seq <= 3 || this.seq % CATALOGUE_EVERY === 1;
+    const full = only !== undefined || this.seq <= 5 || this.seq % CATALOGUE_EVERY === 1;
     const msg: StatusMessage = {
       type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], ...(full ? { catalogue } : {}),
     };

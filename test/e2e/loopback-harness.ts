@@ -44,7 +44,7 @@ export class LoopbackRun {
     return (await res.json()) as Record<string, unknown>;
   }
 
-  /** Waits until every POP has a route to every server. */
+  /** Waits until every POP has a route to every server and knows the catalogue. */
   async converged(timeoutMs = 20_000): Promise<void> {
     const servers = [...this.topology.nodes.values()].filter((n) => n.role === 'server').length;
     const pops = [...this.topology.nodes.values()].filter((n) => n.role === 'pop').map((n) => n.name);
@@ -52,7 +52,8 @@ export class LoopbackRun {
     for (;;) {
       const ok = await Promise.all(pops.map(async (p) => {
         try {
-          return ((await this.status(p)).routes as unknown[]).length >= servers;
+          const st = await this.status(p);
+          return (st.routes as unknown[]).length >= servers && (st.catalogue as unknown[]).length > 0;
         } catch {
           return false;
         }

@@ -212,7 +212,7 @@ describe('join failures reach the viewer', () => {
   it('a server cut off by a failed link fails with no-route, relayed back from the cut', () => {
     const net = line();
     net.link('s1', 'n1')!.up = false;
-    net.run(2000); // n1 notices the dead (idle) link; p1 still holds its (soon stale) route via n2
+    net.run(3500); // n1 notices the dead (idle) link; p1 still holds its (soon stale) route via n2
     expect(net.node('p1').bestRoutes().map((r) => r.server)).toEqual(['s1']);
     const v = net.watch('p1', MOVIE);
     net.run(500);

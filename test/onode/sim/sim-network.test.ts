@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeMovie, SimNetwork } from '../../../onode/sim/sim-network.ts';
+import { DEFAULT_LINK_MONITOR } from '../../../onode/core/link-monitor.ts';
 
 const MOVIE = 'alpha.mjpeg';
 
@@ -72,7 +73,7 @@ describe('SimNetwork', () => {
     const net = small();
     net.kill('n1');
     expect(net.isAlive('n1')).toBe(false);
-    net.run(2000); // an idle link: hellos every 500 ms, dead after 3 missed
+    net.run(3 * (DEFAULT_LINK_MONITOR.idleHelloIntervalMs ?? 0) + 500); // an idle link: slow hellos, dead after 3 missed
     expect(net.node('p1').neighbours()[0]).toMatchObject({ name: 'n1', alive: false, failures: 1 });
     const fresh = net.restart('n1');
     expect(net.isAlive('n1')).toBe(true);
