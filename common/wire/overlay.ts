@@ -39,6 +39,8 @@ export const MessageType = {
   pong: 16,
   carrying: 17,
   repair: 18,
+  catalogueRequest: 19,
+  catalogue: 20,
 } as const;
 
 export interface MovieInfo {
@@ -68,9 +70,16 @@ export interface StatusMessage {
   readonly latencyMs: number;
   readonly hops: number;
   readonly visited: readonly string[];
-  /** Absent when unchanged: servers send it in every few probes only, to keep idle links quiet. */
+  /** Absent in most probes, to keep idle links quiet: `cv` says which catalogue is current. */
   readonly catalogue?: readonly MovieInfo[];
+  /** A digest of the server's catalogue; a node that does not have that one asks for it (catalogue-request). */
+  readonly cv?: number;
 }
+
+/** Asks a neighbour for the catalogue it knows of `server`. */
+export interface CatalogueRequestMessage { readonly type: 'catalogue-request'; readonly server: string }
+/** A server's catalogue with its digest, in answer to a catalogue-request. */
+export interface CatalogueMessage { readonly type: 'catalogue'; readonly server: string; readonly cv: number; readonly movies: readonly MovieInfo[] }
 /** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
 /** `server`: the server the requester was attached to (a reroute prefers staying with it). */
 export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[]; readonly server?: string }
@@ -102,7 +111,8 @@ export interface RepairMessage {
 export const MAX_REPAIR_SEQS = 256;
 
 export type ControlMessage =
-  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage;
+  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage
+  | CatalogueRequestMessage | CatalogueMessage;
 export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
 
 export interface OverlayPacket { readonly from: string; readonly message: OverlayMessage }
@@ -176,6 +186,8 @@ function controlTypeCode(type: ControlMessage['type']): number {
     case 'pong': return MessageType.pong;
     case 'carrying': return MessageType.carrying;
     case 'repair': return MessageType.repair;
+    case 'catalogue-request': return MessageType.catalogueRequest;
+    case 'catalogue': return MessageType.catalogue;
   }
 }
 
@@ -247,9 +259,12 @@ type Fields = Record<string, unknown>;
 const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefined>([
   [MessageType.status, (f) => {
     const { server, seq, latencyMs, hops, visited, catalogue } = f;
+    const cv = f.cv === undefined ? undefined : isCount(f.cv) ? f.cv : null;
+    if (cv === null) return undefined;
+    const version = cv === undefined ? {} : { cv };
     if (!isName(server) || !isCount(seq) || !isMetric(latencyMs) || !isCount(hops)) return undefined;
     if (!isNameList(visited)) return undefined;
-    if (catalogue === undefined) return { type: 'status', server, seq, latencyMs, hops, visited };
+    if (catalogue === undefined) return { type: 'status', server, seq, latencyMs, hops, visited, ...version };
     if (!Array.isArray(catalogue) || catalogue.length > MAX_CATALOGUE) return undefined;
     const movies: MovieInfo[] = [];
     for (const m of catalogue) {
@@ -257,7 +272,7 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
       if (info === undefined) return undefined;
       movies.push(info);
     }
-    return { type: 'status', server, seq, latencyMs, hops, visited, catalogue: movies };
+    return { type: 'status', server, seq, latencyMs, hops, visited, catalogue: movies, ...version };
   }],
   [MessageType.join, (f) => {
     if (!isMovie(f.movie) || !isNameList(f.path) || f.path.length === 0) return undefined;
@@ -273,6 +288,17 @@ const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefine
   [MessageType.leave, (f) => (isMovie(f.movie) ? { type: 'leave', movie: f.movie } : undefined)],
   [MessageType.ping, (f) => (isCount(f.id) && isMetric(f.sentAt) ? { type: 'ping', id: f.id, sentAt: f.sentAt } : undefined)],
   [MessageType.pong, (f) => (isCount(f.id) && isMetric(f.sentAt) && isName(f.node) ? { type: 'pong', id: f.id, sentAt: f.sentAt, node: f.node } : undefined)],
+  [MessageType.catalogueRequest, (f) => (isName(f.server) ? { type: 'catalogue-request', server: f.server } : undefined)],
+  [MessageType.catalogue, (f) => {
+    if (!isName(f.server) || !isCount(f.cv) || !Array.isArray(f.movies) || f.movies.length > MAX_CATALOGUE) return undefined;
+    const movies: MovieInfo[] = [];
+    for (const m of f.movies) {
+      const info = asMovieInfo(m);
+      if (info === undefined) return undefined;
+      movies.push(info);
+    }
+    return { type: 'catalogue', server: f.server, cv: f.cv, movies };
+  }],
   [MessageType.repair, (f) => {
     if (!isMovie(f.movie) || !isCount(f.ssrc)) return undefined;
     const after = f.after === undefined ? undefined : isSeq(f.after) ? f.after : null;

@@ -159,6 +159,14 @@ export class OverlayNode {
         this.links.heard(from);
         this.tree.onMessage(from, msg);
         return;
+      case 'catalogue-request':
+        this.links.heard(from);
+        this.probes.onCatalogueRequest(from, msg.server);
+        return;
+      case 'catalogue':
+        this.links.heard(from);
+        this.probes.onCatalogue(msg);
+        return;
       case 'carrying':
         this.links.heard(from);
         this.carrying.set(from, new Map(msg.movies.map((m, i) => [m, msg.roots?.[i] ?? null])));

@@ -23,6 +23,8 @@ interface ServerInfo {
   readonly vias: Map<string, RouteEntry>;
   catalogue: readonly MovieInfo[];
   catalogueSeq: number;
+  /** Digest of `catalogue` as the server announced it; null when unknown. */
+  cv: number | null;
   /** When the last route went away; null while reachable. */
   lostAt: number | null;
 }
@@ -32,16 +34,17 @@ export class RouteTable {
 
   /** Records a probe copy; returns false when it is older than what we hold for that neighbour. */
   /** `catalogue` undefined: the probe did not carry it; the last one known stands. */
-  update(entry: RouteEntry, catalogue: readonly MovieInfo[] | undefined): boolean {
+  update(entry: RouteEntry, catalogue: readonly MovieInfo[] | undefined, cv: number | null = null): boolean {
     let info = this.servers.get(entry.server);
     if (info === undefined) {
-      info = { vias: new Map(), catalogue: catalogue ?? [], catalogueSeq: catalogue === undefined ? -1 : entry.seq, lostAt: null };
+      info = { vias: new Map(), catalogue: catalogue ?? [], catalogueSeq: catalogue === undefined ? -1 : entry.seq, cv: catalogue === undefined ? null : cv, lostAt: null };
       this.servers.set(entry.server, info);
     } else if (info.vias.size === 0) {
       // Back after being unreachable: it may have restarted with its sequence numbers from 1.
       if (catalogue !== undefined) {
         info.catalogue = catalogue;
         info.catalogueSeq = entry.seq;
+        info.cv = cv;
       }
       info.lostAt = null;
     }
@@ -53,8 +56,28 @@ export class RouteTable {
     if (catalogue !== undefined && entry.seq >= info.catalogueSeq) {
       info.catalogue = catalogue;
       info.catalogueSeq = entry.seq;
+      info.cv = cv;
     }
     return true;
+  }
+
+  /** The digest of the catalogue known for a server (null: none, or not announced with one). */
+  catalogueVersion(server: string): number | null {
+    return this.servers.get(server)?.cv ?? null;
+  }
+
+  /** The catalogue known for a server, with its digest, if any. */
+  catalogueOf(server: string): { cv: number; movies: readonly MovieInfo[] } | undefined {
+    const info = this.servers.get(server);
+    return info === undefined || info.cv === null ? undefined : { cv: info.cv, movies: info.catalogue };
+  }
+
+  /** A catalogue fetched on request; ignored for a server with no route entry yet. */
+  setCatalogue(server: string, cv: number, movies: readonly MovieInfo[]): void {
+    const info = this.servers.get(server);
+    if (info === undefined) return;
+    info.catalogue = movies;
+    info.cv = cv;
   }
 
   /** Forgets every route through a neighbour (it died); `now` dates servers left unreachable (else the next expire does). */

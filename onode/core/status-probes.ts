@@ -5,7 +5,8 @@
  * (the first copy, then only strictly better copies), so flood cost is bounded on any topology.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
-import type { MovieInfo, StatusMessage } from '../../common/wire/overlay.ts';
+import type { CatalogueMessage, CatalogueRequestMessage, MovieInfo, StatusMessage } from '../../common/wire/overlay.ts';
+import { catalogueDigest } from './catalogue-digest.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
 import { chooseBest } from './route-choice.ts';
 import type { RouteTable } from './route-table.ts';
@@ -20,8 +21,8 @@ export interface ProbeOptions {
 }
 
 export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 2000, ttlIntervals: 3.5 };
-/** Probes carry the server's catalogue once in this many (and in the first five, and the first to a new neighbour). */
-export const CATALOGUE_EVERY = 2;
+/** The first probes of a server carry its catalogue itself; later ones only its digest. */
+export const FULL_CATALOGUE_PROBES = 3;
 
 export interface ProbeDeps {
   readonly self: string;
@@ -30,7 +31,7 @@ export interface ProbeDeps {
   /** Alive neighbours. */
   neighbours(): readonly string[];
   rttMs(neighbour: string): number | undefined;
-  send(to: string, msg: StatusMessage): void;
+  send(to: string, msg: StatusMessage | CatalogueRequestMessage | CatalogueMessage): void;
   /** Non-null on servers: the movies this server carries. */
   ownCatalogue(): readonly MovieInfo[] | null;
 }
@@ -42,6 +43,7 @@ export interface ProbeCounters {
   droppedLoop: number;
   droppedNoRtt: number;
   droppedStale: number;
+  catalogueRequests: number;
 }
 
 interface SeenProbe {
@@ -54,8 +56,9 @@ interface SeenProbe {
 }
 
 export class StatusProbes {
-  readonly counters: ProbeCounters = { originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0 };
+  readonly counters: ProbeCounters = { originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0, catalogueRequests: 0 };
   private readonly seen = new Map<string, SeenProbe>();
+  private readonly asked = new Map<string, number>();
   private seq = 0;
   private timer: Timer | null = null;
 
@@ -80,10 +83,12 @@ export class StatusProbes {
     const catalogue = this.deps.ownCatalogue();
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
-    // The catalogue rarely changes: it rides on every CATALOGUE_EVERY-th probe and on the first to a new neighbour.
-    const full = only !== undefined || this.seq <= 5 || this.seq % CATALOGUE_EVERY === 1;
+    // The catalogue rarely changes: probes carry its digest, and the catalogue itself only in the
+    // first few and the first to a new neighbour; anyone else with an old copy asks for it.
+    const full = only !== undefined || this.seq <= FULL_CATALOGUE_PROBES;
     const msg: StatusMessage = {
-      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], ...(full ? { catalogue } : {}),
+      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self],
+      cv: catalogueDigest(catalogue), ...(full ? { catalogue } : {}),
     };
     const targets = only === undefined ? this.deps.neighbours() : [only];
     for (const n of targets) this.deps.send(n, msg);
@@ -105,7 +110,8 @@ export class StatusProbes {
     const latencyMs = msg.latencyMs + rtt / 2;
     const hops = msg.hops + 1;
     const now = clock.now();
-    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.catalogue);
+    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.catalogue, msg.cv ?? null);
+    if (msg.cv !== undefined && routes.catalogueVersion(msg.server) !== msg.cv) this.askCatalogue(from, msg.server, now);
 
     let seen = this.seen.get(msg.server);
     // A server silent for a whole TTL may have restarted with its sequence numbers from 1.
@@ -134,6 +140,25 @@ export class StatusProbes {
       this.deps.send(n, out);
       this.counters.forwarded++;
     }
+  }
+
+  /** A neighbour asks for a server's catalogue: answer with ours (servers) or the copy we hold. */
+  onCatalogueRequest(from: string, server: string): void {
+    const own = server === this.deps.self ? this.deps.ownCatalogue() : null;
+    const known = own !== null ? { cv: catalogueDigest(own), movies: own } : this.deps.routes.catalogueOf(server);
+    if (known !== undefined) this.deps.send(from, { type: 'catalogue', server, cv: known.cv, movies: known.movies });
+  }
+
+  onCatalogue(msg: CatalogueMessage): void {
+    this.deps.routes.setCatalogue(msg.server, msg.cv, msg.movies);
+  }
+
+  /** Asks once per probe interval per server, however many probes show the new digest. */
+  private askCatalogue(from: string, server: string, now: number): void {
+    if (now - (this.asked.get(server) ?? -Infinity) < this.options.intervalMs) return;
+    this.asked.set(server, now);
+    this.counters.catalogueRequests++;
+    this.deps.send(from, { type: 'catalogue-request', server });
   }
 
   private tick(): void {

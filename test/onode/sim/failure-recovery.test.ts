@@ -205,6 +205,9 @@ describe('failure recovery in a 50-node overlay', () => {
     runChecked(net, viewers, 2000);
     net.restart(relay);
     net.run(3000);
+    // It missed the probes that carry catalogues: it asked for them on seeing their digests.
+    expect(net.node(relay).catalogue().map((m) => m.name)).toContain(MOVIE);
+    expect(net.node(relay).probes.counters.catalogueRequests).toBeGreaterThan(0);
     const near = o.pops.find((p) => net.neighboursOf(p).includes(relay));
     const probe = net.watch(near ?? viewers[0]!.pop, MOVIE, 'after-restart');
     runChecked(net, [...viewers, probe], 2000);
