@@ -62,6 +62,41 @@ export class PacketCache {
     return out.sort((a, b) => seqDiff(a.seq, b.seq)).map((p) => p.rtp);
   }
 
+  /**
+   * The packets of the newest complete frame (marker packet and every packet of its timestamp
+   * before it) and of the frame in progress after it, oldest first; [] when no frame is cached whole. A new viewer gets it at once instead
+   * of waiting for the next frame (every MJPEG frame stands alone).
+   */
+  lastFrame(): Buffer[] {
+    if (this.highest === null) return [];
+    for (let back = 0; back < Math.min(this.size, 256); back++) {
+      const end = this.slotFor((this.highest - back) & 0xffff);
+      if (end === undefined || (end.rtp[1]! & 0x80) === 0) continue;
+      const frame = this.frameEndingAt(end);
+      // The frame in progress follows, so the viewer's next frame is whole too.
+      if (frame !== null) return [...frame, ...this.after(this.ssrc ?? 0, end.seq)];
+    }
+    return [];
+  }
+
+  /** The frame whose marker packet is `end`, or null when a packet of it is missing. */
+  private frameEndingAt(end: CachedPacket): Buffer[] | null {
+    const ts = end.rtp.readUInt32BE(4);
+    const frame = [end.rtp];
+    for (let seq = (end.seq - 1) & 0xffff; frame.length < 512; seq = (seq - 1) & 0xffff) {
+      const p = this.slotFor(seq);
+      if (p === undefined) return null;
+      if (p.rtp.readUInt32BE(4) !== ts) return frame;
+      frame.unshift(p.rtp);
+    }
+    return null;
+  }
+
+  private slotFor(seq: number): CachedPacket | undefined {
+    const p = this.slots[seq % this.size];
+    return p?.seq === seq ? p : undefined;
+  }
+
   /** The cached packets among `seqs` of source `ssrc`. */
   pick(ssrc: number, seqs: readonly number[]): Buffer[] {
     if (ssrc !== this.ssrc) return [];

@@ -49,6 +49,8 @@ export interface RtspDeps {
   sendRtp(peer: RtspPeer, delivery: Delivery, rtp: Buffer): void;
   /** Sends an RTCP compound packet for a session (to client_port+1, or interleaved channel). */
   sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void;
+  /** The newest complete frame of a movie's stream, sent on PLAY so a viewer need not wait for the next one. */
+  latestFrame(movie: string): Buffer[];
   /** Cached packets of a movie's stream, for retransmission (RTCP NACK). */
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
   /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
@@ -198,8 +200,12 @@ export class RtspSessions {
           return answer(200, sessionHeader);
         }
         if (session.state === 'joining') return answer(455);
+        const starting = req.method === 'PLAY' && session.state !== 'playing';
         session.state = req.method === 'PLAY' ? 'playing' : 'ready';
-        return answer(200, req.method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
+        answer(200, req.method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
+        // Fast start: the newest complete frame now, then the live stream continues from it.
+        if (starting) for (const rtp of this.deps.latestFrame(session.movie)) this.deliverTo(session, rtp);
+        return;
       }
       default:
         return answer(501, { Allow: METHODS });
@@ -254,15 +260,7 @@ export class RtspSessions {
     const transport = this.transportReply(peer, spec, delivery);
     let answered = false;
     this.deps.join(movie.name, id, {
-      deliver: (rtp) => {
-        if (session.state !== 'playing' || rtp.length < 12) return;
-        session.packets++;
-        session.octets += rtp.length - 12;
-        session.lastSsrc = rtp.readUInt32BE(8);
-        session.lastTimestamp = rtp.readUInt32BE(4);
-        session.lastAt = this.deps.clock.now();
-        this.deps.sendRtp(peer, delivery, rtp);
-      },
+      deliver: (rtp) => this.deliverTo(session, rtp),
       joined: () => {
         if (answered) return;
         answered = true;
@@ -276,6 +274,16 @@ export class RtspSessions {
         answer(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': detail.replace(/[\x00-\x1f\x7f]/g, ' ') });
       },
     });
+  }
+
+  private deliverTo(session: Session, rtp: Buffer): void {
+    if (session.state !== 'playing' || rtp.length < 12) return;
+    session.packets++;
+    session.octets += rtp.length - 12;
+    session.lastSsrc = rtp.readUInt32BE(8);
+    session.lastTimestamp = rtp.readUInt32BE(4);
+    session.lastAt = this.deps.clock.now();
+    this.deps.sendRtp(session.peer, session.delivery, rtp);
   }
 
   private deliveryFor(peer: RtspPeer, spec: TransportSpec): Delivery {

@@ -517,6 +517,12 @@ export class StreamTree {
     this.deps.send(s.upstream, { type: 'repair', movie: s.movie, ssrc, seqs: missing });
   }
 
+  /** The newest complete frame of a stream this node carries, for a viewer that starts now. */
+  latestFrame(movie: string): Buffer[] {
+    const s = this.streams.get(movie);
+    return s === undefined || s.phase !== 'active' ? [] : s.cache.lastFrame();
+  }
+
   /** Cached packets of a stream, for a local viewer's retransmission request (RTCP NACK). */
   cached(movie: string, ssrc: number, seqs: readonly number[]): Buffer[] {
     const s = this.streams.get(movie);

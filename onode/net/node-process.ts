@@ -97,6 +97,7 @@ export class NodeProcess {
         join: (m, id, r) => node.localJoin(m, id, r),
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
+        latestFrame: (m) => node.tree.latestFrame(m),
       }, log);
       await this.rtsp.start();
     }

@@ -23,6 +23,7 @@ export interface RtspServerDeps {
   join(movie: string, id: string, receiver: LocalReceiver): void;
   leave(movie: string, id: string): void;
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
+  latestFrame(movie: string): Buffer[];
 }
 
 export class RtspServer {
@@ -46,6 +47,7 @@ export class RtspServer {
       sendRtp: (peer, delivery, rtp) => this.sendRtp(peer, delivery, rtp),
       sendRtcp: (peer, delivery, rtcp) => this.sendRtcp(peer, delivery, rtcp),
       repair: (m, ssrc, seqs) => deps.repair(m, ssrc, seqs),
+      latestFrame: (m) => deps.latestFrame(m),
       wallClockMs: () => Date.now(),
       serverPorts: (address) => {
         const pair = this.udp.get(address) ?? this.udp.values().next().value;

@@ -22,6 +22,7 @@ function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.jo
   const sent: { peer: number; rtp: Buffer }[] = [];
   const rtcpSent: { peer: number; rtcp: Buffer }[] = [];
   const cache = new Map<number, Buffer>();
+  const latest: Buffer[] = [];
   let n = 0;
   const sessions = new RtspSessions({
     clock,
@@ -32,6 +33,7 @@ function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.jo
     sendRtcp: (peer, _d, rtcp) => rtcpSent.push({ peer: peer.id, rtcp }),
     repair: (_m, _ssrc, seqs) => seqs.filter((q) => cache.has(q)).map((q) => cache.get(q)!),
     wallClockMs: () => 1_700_000_000_000 + clock.now(),
+    latestFrame: () => latest,
     serverPorts: () => [6000, 6001],
     randomId: () => `S${++n}`,
   });
@@ -48,7 +50,7 @@ function harness(onJoin: (r: LocalReceiver, movie: string) => void = (r) => r.jo
     expect(r?.status).toBe(200);
     return String(r?.headers.Session).split(';')[0] ?? '';
   };
-  return { clock, sessions, joined, left, sent, rtcpSent, cache, ask, setup, peer };
+  return { clock, sessions, joined, left, sent, rtcpSent, cache, latest, ask, setup, peer };
 }
 
 describe('RtspSessions', () => {
@@ -171,6 +173,16 @@ describe('RtspSessions', () => {
       h.sessions.rtcp(from, [{ type: 'rr', ssrc: 1, reports: [] }]);
     }
     expect(h.left).toEqual([]);
+  });
+
+  it('starts a viewer with the newest complete frame on PLAY, not on PAUSE → PLAY twice', () => {
+    const h = harness();
+    h.latest.push(rtp(40, 9000), rtp(41, 9000));
+    const id = h.setup();
+    h.ask('PLAY', URL, { session: id });
+    expect(h.sent.map((p) => p.rtp.readUInt16BE(2))).toEqual([40, 41]);
+    h.ask('PLAY', URL, { session: id });
+    expect(h.sent).toHaveLength(2);
   });
 
   it('never throws on random requests', () => {
