@@ -10,6 +10,9 @@ import { decodeOverlay, encodeData, encodeOverlay, OverlayEncodeError, type Cont
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 
+/** Socket buffers asked of the kernel for each overlay socket. */
+export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface TransportCounters {
   datagramsIn: number;
   datagramsOut: number;
@@ -62,6 +65,14 @@ export class OverlayTransport implements Outbox {
         throw new Error(`cannot listen on udp ${address}:${this.port}: ${err.message}`);
       });
       socket.on('error', (err) => this.log.warn(`udp ${address}:${this.port}: ${err.message}`));
+      // The default buffer (~200 KB) holds well under a second of a few streams; a busy host that
+      // stalls this process briefly would drop packets in the kernel. The kernel may cap it lower.
+      try {
+        socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+        socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+      } catch {
+        // not fatal: the kernel's limit (net.core.rmem_max) applies
+      }
       this.sockets.set(address, socket);
     }
   }
