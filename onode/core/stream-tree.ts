@@ -44,6 +44,11 @@ export const MIN_SWITCH_GAIN_MS = 2;
 /** …seen on this many refreshes in a row, through a link up for at least SWITCH_STABLE_MS. */
 export const SWITCH_CONFIRMATIONS = 3;
 export const SWITCH_STABLE_MS = 5000;
+/** Silence from the upstream that starts a make-before-break rejoin: this many frame gaps… */
+export const DATA_SILENCE_FRAMES = 3;
+/** …and never less than this. */
+export const MIN_DATA_SILENCE_MS = 150;
+const SILENCE_CHECK_MS = 25;
 /** A lost packet is asked of upstream at most this often. */
 export const REPAIR_RETRY_MS = 150;
 /** A join target not heard from at all for this long after the join is given up early. */
@@ -140,6 +145,9 @@ interface Stream {
   readonly asked: Map<number, number>;
   /** Pending prune after the last receiver failed (see lingerIfUnused). */
   linger: Timer | null;
+  /** When data last came from the upstream, and the usual gap between frames (EWMA). */
+  lastDataAt: number | null;
+  frameGapMs: number | null;
   /** A better upstream being joined while the current one still feeds us (make-before-break). */
   switching: { readonly to: string; readonly since: number } | null;
   /** Consecutive refreshes that found a clearly better upstream. */
@@ -171,6 +179,7 @@ export class StreamTree {
   lastEvent: TreeEvent | null = null;
   private readonly streams = new Map<string, Stream>();
   private sweepTimer: Timer | null = null;
+  private silenceTimer: Timer | null = null;
   private announced = '';
 
   constructor(private readonly deps: TreeDeps, private readonly options: TreeOptions = DEFAULT_TREE) {}
@@ -178,12 +187,15 @@ export class StreamTree {
   start(): void {
     if (this.sweepTimer !== null) return;
     this.sweep();
+    this.watchSilence();
   }
 
   /** Leaves every tree and stops sources. */
   stop(): void {
     this.sweepTimer?.cancel();
     this.sweepTimer = null;
+    this.silenceTimer?.cancel();
+    this.silenceTimer = null;
     for (const s of [...this.streams.values()]) {
       if (s.upstream !== null) this.deps.send(s.upstream, { type: 'leave', movie: s.movie });
       this.remove(s);
@@ -271,7 +283,44 @@ export class StreamTree {
     }
     s.counters.packetsIn++;
     s.counters.bytesIn += rtp.length;
+    if (from === s.upstream) this.noteArrival(s);
     this.distribute(s, rtp);
+  }
+
+  /** Tracks the stream's usual gap between frames (gaps under 5 ms are packets of one frame). */
+  private noteArrival(s: Stream): void {
+    const now = this.deps.clock.now();
+    if (s.lastDataAt !== null) {
+      const gap = now - s.lastDataAt;
+      if (gap > 5) s.frameGapMs = s.frameGapMs === null ? gap : s.frameGapMs + (gap - s.frameGapMs) / 8;
+    }
+    s.lastDataAt = now;
+  }
+
+  /**
+   * An upstream that stops sending data for several frame periods is probably gone, well before
+   * three hellos are missed: start joining the next-best path now (make-before-break). If the old
+   * upstream was only slow, both feed us for a moment and the cache drops the duplicates.
+   */
+  private watchSilence(): void {
+    const now = this.deps.clock.now();
+    for (const s of this.streams.values()) {
+      if (s.source || s.phase !== 'active' || s.upstream === null || s.switching !== null || s.lastDataAt === null || s.frameGapMs === null) continue;
+      const limit = Math.max(MIN_DATA_SILENCE_MS, DATA_SILENCE_FRAMES * s.frameGapMs);
+      if (now - s.lastDataAt < limit) continue;
+      const root = s.rootPath[0];
+      if (root === undefined) continue;
+      const path = this.pathFor(s);
+      const next = this.deps.routes.best(root, (n) =>
+        n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n));
+      s.lastDataAt = now; // one attempt per silence
+      if (next === undefined) continue;
+      this.event(s.movie, `no data from ${s.upstream} for ${Math.round(limit)} ms; joining through ${next.via} before giving it up`);
+      s.switching = { to: next.via, since: now };
+      this.counters.joinsSent++;
+      this.deps.send(next.via, { type: 'join', movie: s.movie, path, server: root });
+    }
+    this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
   }
 
   /** A packet produced by this server's movie channel. */
@@ -297,7 +346,16 @@ export class StreamTree {
         s.tried.add(neighbour);
         s.upstream = null;
         if (this.pruneIfUnused(s)) continue;
-        this.tryNextUpstream(s);
+        const inFlight = s.switching;
+        s.switching = null;
+        if (inFlight !== null && inFlight.to !== neighbour && this.deps.isAlive(inFlight.to)) {
+          // Already joining around it (the data stopped first): carry on with that join.
+          s.upstream = inFlight.to;
+          s.attemptStartedAt = this.deps.clock.now();
+          this.sendJoin(s);
+        } else {
+          this.tryNextUpstream(s);
+        }
       } else {
         // Branches lost to a failure usually come back through another path within a second,
         // often through this node: keep the stream (same RTP source) a little so they resume.
@@ -355,7 +413,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, preferredServer: null, rerouteUntil: 0,
+      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, lastDataAt: null, frameGapMs: null, preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -424,6 +482,7 @@ export class StreamTree {
       return;
     }
     if (msg.rootPath.includes(this.deps.self)) return this.onNak(from, { type: 'nak', movie: msg.movie, reason: 'loop', detail: 'root path contains this node' });
+    if (s.switching?.to === from) s.switching = null; // the rejoin after a failure took the same path
     const changed = s.rootPath.join('>') !== msg.rootPath.join('>');
     s.rootPath = msg.rootPath;
     s.preferredServer = msg.rootPath[0] ?? s.preferredServer;
@@ -654,7 +713,7 @@ export class StreamTree {
     const now = this.deps.clock.now();
     if (s.switching !== null) {
       if (now - s.switching.since < this.options.joinTimeoutMs) return;
-      this.deps.send(s.switching.to, { type: 'leave', movie: s.movie });
+      if (s.switching.to !== s.upstream) this.deps.send(s.switching.to, { type: 'leave', movie: s.movie });
       s.switching = null;
     }
     const root = s.rootPath[0];

@@ -122,8 +122,10 @@ describe('failure recovery in a 50-node overlay', () => {
     const [below, above] = [path[0]!, path[1]!];
     const link = net.link(below, above)!;
     link.up = false;
-    runChecked(net, [v], 3000);
+    const stall = runChecked(net, [v], 3000);
     expect(pathUp(net, v.pop)[1]).not.toBe(above);
+    // The data stopping starts the rejoin (make-before-break) before the hellos time out.
+    expect(stall.get(v)).toBeLessThan(300);
     expect(missing(v)).toBe(0);
     expect(v.failure).toBeNull();
   });
