@@ -4,7 +4,8 @@
  * (jitter) buffer → frame assembler → complete frames. Both the headless client and the
  * terminal UI drive it.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { bindUdp } from '../../common/net/listen.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { decodeRtp } from '../../common/wire/rtp.ts';
 import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
@@ -221,14 +222,3 @@ export class PlaySession {
   }
 }
 
-function bindUdp(address?: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, address, () => {
-      s.off('error', reject);
-      s.on('error', () => {});
-      resolve(s);
-    });
-  });
-}

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { decodeBootstrap, encodeBootstrap, LineSplitter, type BootstrapMessage } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
+import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Directory, Notice } from '../core/directory.ts';
 
@@ -45,15 +46,7 @@ export class BootstrapServer {
   async start(): Promise<void> {
     for (const address of this.addresses) {
       const server = createServer((socket) => this.accept(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.port, address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }).catch((err: Error) => {
-        throw new Error(`cannot listen on tcp ${address}:${this.port} for the bootstrapper: ${err.message}`);
-      });
+      await listenOn(server, this.port, address, 'the bootstrapper');
       server.on('error', (err) => this.log.warn(`bootstrapper ${address}: ${err.message}`));
       this.servers.push(server);
     }

@@ -4,9 +4,10 @@
  * go to RtspSessions; its replies and RTP come back out here.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
+import { bindUdp, listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
@@ -65,15 +66,7 @@ export class RtspServer {
       for (const sock of [rtp, rtcp]) sock.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
       this.udp.set(address, { rtp, rtcp });
       const server = createServer((socket) => this.accept(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.port, address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }).catch((err: Error) => {
-        throw new Error(`cannot listen for RTSP on ${address}:${this.port}: ${err.message}`);
-      });
+      await listenOn(server, this.port, address, 'RTSP');
       this.servers.push(server);
     }
     this.sessions.start();
@@ -163,14 +156,3 @@ export class RtspServer {
   }
 }
 
-function bindUdp(address: string, port: number): Promise<UdpSocket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(port, address, () => {
-      s.off('error', reject);
-      s.on('error', () => {});
-      resolve(s);
-    });
-  });
-}

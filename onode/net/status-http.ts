@@ -4,6 +4,7 @@
  * connections short.
  */
 import { createServer, type Server } from 'node:http';
+import { listenOn } from '../../common/net/listen.ts';
 
 const MAX_FAULT_BODY_BYTES = 4096;
 
@@ -44,15 +45,7 @@ export class StatusHttp {
       });
       server.requestTimeout = 5000;
       server.keepAliveTimeout = 1000;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.port, address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }).catch((err: Error) => {
-        throw new Error(`cannot serve /status on ${address}:${this.port}: ${err.message}`);
-      });
+      await listenOn(server, this.port, address, 'GET /status');
       this.servers.push(server);
     }
   }
