@@ -6,6 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../scripts/make-movies.ts';
@@ -58,6 +59,29 @@ describe.skipIf(!haveFfmpeg && !haveGst)('real RTSP players', () => {
       expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bars.mjpeg')))).toBe(25);
     }, 30_000);
   }
+
+  it.skipIf(!haveFfmpeg)('garbage, unknown methods and oversize requests get 4xx/5xx while another session keeps playing', async () => {
+    const out = join(overlay.dir, 'ffmpeg-during-abuse.mjpeg');
+    const player = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url('o6', 'bounce.mjpeg'),
+      '-frames:v', '50', '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
+    const host = overlay.topology.nodes.get('o6')?.clientAddresses[0] ?? '';
+    const ask = (payload: Buffer): Promise<string> => new Promise((resolve) => {
+      const sock = connect({ host, port: ports.rtsp });
+      let text = '';
+      sock.on('data', (d) => { text += d.toString('latin1'); });
+      sock.on('close', () => resolve(text));
+      sock.on('error', () => resolve(text));
+      sock.on('connect', () => sock.write(payload));
+      setTimeout(() => sock.destroy(), 1500);
+    });
+    expect(await ask(Buffer.from('HELLO rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n'))).toMatch(/^RTSP\/1\.0 501/);
+    expect(await ask(Buffer.from('DESCRIBE rtsp://x/nope.mjpeg RTSP/1.0\r\nCSeq: 2\r\n\r\n'))).toMatch(/^RTSP\/1\.0 404/);
+    expect(await ask(Buffer.from('\x00\x01garbage\r\n\r\n', 'latin1'))).toMatch(/^RTSP\/1\.0 4\d\d/);
+    expect(await ask(Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: 3\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`))).toMatch(/^RTSP\/1\.0 (413|400)/);
+    const r = await player;
+    expect(r.code, r.stderr).toBe(0);
+    expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bounce.mjpeg')))).toBe(50);
+  }, 30_000);
 
   it.skipIf(!haveGst)('GStreamer rtspsrc ! rtpjpegdepay receives pixel-identical frames', async () => {
     const dir = join(overlay.dir, 'gst');
