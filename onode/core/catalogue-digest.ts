@@ -3,6 +3,7 @@
  * a node whose copy has another digest asks for the catalogue (it changes rarely, probes are
  * frequent, and idle links must stay quiet).
  */
+import { fnv1a } from '../../common/core/fnv1a.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 
 export function catalogueDigest(movies: readonly MovieInfo[]): number {
@@ -10,10 +11,5 @@ export function catalogueDigest(movies: readonly MovieInfo[]): number {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((m) => `${m.name}|${m.fps}|${m.width}|${m.height}|${m.frames}`)
     .join('\n');
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
+  return fnv1a(text);
 }

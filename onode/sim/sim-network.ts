@@ -5,6 +5,7 @@
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { VirtualClock } from '../../common/core/clock.ts';
+import { fnv1a } from '../../common/core/fnv1a.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { type ChannelMovie, MovieChannel } from '../core/movie-channel.ts';
@@ -305,12 +306,3 @@ export function fakeMovie(name: string, fps = 25, frames = 50, packetsPerFrame =
   };
 }
 
-/** FNV-1a, 32 bits: a stable hash for simulated SSRCs. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
