@@ -5,8 +5,8 @@
  * A frame still incomplete when a later frame completes, or after MAX_PENDING_FRAMES newer
  * frames started, is counted lost and dropped: a viewer never sees a corrupt frame.
  */
-import { decodeRtp, seqDiff } from '../../common/wire/rtp.ts';
-import { assembleJpeg, decodeJpegFragment, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import { decodeRtp, seqDiff, type RtpPacket } from '../../common/wire/rtp.ts';
+import { assembleJpeg, decodeJpegFragment, type JpegFragment, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 
 /** Frames kept waiting for late packets; older ones are given up. */
@@ -28,7 +28,8 @@ export interface AssemblerStats {
 
 interface PendingFrame {
   readonly timestamp: number;
-  readonly packets: Map<number, Buffer>;
+  /** Decoded fragments by sequence number (decoded once, on arrival). */
+  readonly packets: Map<number, JpegFragment>;
   firstSeq: number | null;
   markerSeq: number | null;
 }
@@ -55,11 +56,19 @@ export class FrameAssembler {
   /** Feeds one RTP datagram; arrivalMs is the local receive time (for jitter). */
   push(datagram: Buffer, arrivalMs: number): void {
     const rtp = decodeRtp(datagram);
-    if (!rtp.ok || rtp.value.payloadType !== RTP_JPEG_PAYLOAD_TYPE) {
+    if (!rtp.ok) {
       this.stats.packetsMalformed++;
       return;
     }
-    const p = rtp.value;
+    this.pushPacket(rtp.value, arrivalMs);
+  }
+
+  /** Feeds one already decoded RTP packet (the caller decoded it to reorder it). */
+  pushPacket(p: RtpPacket, arrivalMs: number): void {
+    if (p.payloadType !== RTP_JPEG_PAYLOAD_TYPE) {
+      this.stats.packetsMalformed++;
+      return;
+    }
     if (this.ssrc !== null && p.ssrc !== this.ssrc) this.reset(); // the source changed (another server): start over
     this.ssrc = p.ssrc;
     const seq = p.sequenceNumber;
@@ -84,7 +93,7 @@ export class FrameAssembler {
       this.stats.packetsMalformed++;
       return;
     }
-    frame.packets.set(seq, p.payload);
+    frame.packets.set(seq, fragment.value);
     if (fragment.value.fragmentOffset === 0) frame.firstSeq = seq;
     if (p.marker) frame.markerSeq = seq;
     this.tryComplete(frame);
@@ -97,11 +106,9 @@ export class FrameAssembler {
     if (count <= 0 || count > frame.packets.size) return;
     const fragments = [];
     for (let i = 0; i < count; i++) {
-      const payload = frame.packets.get((frame.firstSeq + i) & 0xffff);
-      if (payload === undefined) return;
-      const f = decodeJpegFragment(payload);
-      if (!f.ok) return;
-      fragments.push(f.value);
+      const fragment = frame.packets.get((frame.firstSeq + i) & 0xffff);
+      if (fragment === undefined) return;
+      fragments.push(fragment);
     }
     // Older incomplete frames can no longer be shown in order: they are lost.
     for (const other of [...this.pending.values()]) {

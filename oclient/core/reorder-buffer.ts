@@ -18,17 +18,17 @@ export interface ReorderCounters {
   skipped: number;
 }
 
-export class ReorderBuffer {
+export class ReorderBuffer<T = Buffer> {
   readonly counters: ReorderCounters = { reordered: 0, duplicates: 0, late: 0, skipped: 0 };
   private next: number | null = null;
-  private readonly held = new Map<number, Buffer>();
+  private readonly held = new Map<number, T>();
   private gapSince: number | null = null;
 
   /** Called with sequence numbers that just went missing (a gap opened), to ask for a retransmission. */
   onMissing: (seqs: number[]) => void = () => {};
   private highestSeen: number | null = null;
 
-  constructor(private readonly deliver: (seq: number, packet: Buffer) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
+  constructor(private readonly deliver: (seq: number, packet: T) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
 
   /** Forget the sequence (a new source, or after a seek): the next packet starts over. */
   reset(): void {
@@ -38,7 +38,7 @@ export class ReorderBuffer {
     this.gapSince = null;
   }
 
-  push(seq: number, packet: Buffer, nowMs: number): void {
+  push(seq: number, packet: T, nowMs: number): void {
     if (this.next === null) this.next = seq;
     const d = seqDiff(seq, this.next);
     if (d < 0) {
@@ -92,7 +92,7 @@ export class ReorderBuffer {
     if (missing.length > 0) this.onMissing(missing);
   }
 
-  private emit(seq: number, packet: Buffer): void {
+  private emit(seq: number, packet: T): void {
     if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
     this.next = (seq + 1) & 0xffff;
     this.deliver(seq, packet);

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:dgram';
 import { bindUdp } from '../../common/net/listen.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
-import { decodeRtp } from '../../common/wire/rtp.ts';
+import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { header } from '../../common/wire/rtsp.ts';
 import { parseTransport } from '../../common/wire/rtsp-headers.ts';
@@ -59,7 +59,7 @@ export class PlaySession {
   onFrame: (img: JpegImage) => void = () => {};
   onClose: (why: string) => void = () => {};
   private readonly assembler: FrameAssembler;
-  private readonly reorder: ReorderBuffer;
+  private readonly reorder: ReorderBuffer<RtpPacket>;
   private rtp: Socket | null = null;
   private rtcp: Socket | null = null;
   private client: RtspClient | null = null;
@@ -87,7 +87,7 @@ export class PlaySession {
       while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
       this.onFrame(img);
     });
-    this.reorder = new ReorderBuffer((_, packet) => this.assembler.push(packet, performance.now()), opts.jitterBufferMs ?? DEFAULT_HOLD_MS);
+    this.reorder = new ReorderBuffer<RtpPacket>((_, packet) => this.assembler.pushPacket(packet, performance.now()), opts.jitterBufferMs ?? DEFAULT_HOLD_MS);
     // Ask the POP to resend what went missing (RFC 4585 generic NACK); the hold gives it time to arrive.
     this.reorder.onMissing = (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
@@ -201,7 +201,7 @@ export class PlaySession {
     // Another server took over (a failover): its sequence numbers are unrelated, so start over.
     if (this.mediaSsrc !== null && rtp.value.ssrc !== this.mediaSsrc) this.reorder.reset();
     this.mediaSsrc = rtp.value.ssrc;
-    this.reorder.push(rtp.value.sequenceNumber, buf, performance.now());
+    this.reorder.push(rtp.value.sequenceNumber, rtp.value, performance.now());
   }
 
   private sendRtcp(packets: RtcpPacket[]): void {
