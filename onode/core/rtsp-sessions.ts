@@ -92,6 +92,8 @@ export class RtspSessions {
   readonly counters: RtspCounters = { requests: 0, badRequests: 0, sessionsOpened: 0, sessionsReaped: 0, refused: 0, rtcpIn: 0, rtcpMalformed: 0, nacks: 0, retransmitted: 0 };
   private reportTimer: Timer | null = null;
   private readonly sessions = new Map<string, Session>();
+  /** Sessions by where their RTCP comes from (every receiver report looks one up). */
+  private readonly byRtcp = new Map<string, Session>();
   private reaper: Timer | null = null;
 
   constructor(private readonly deps: RtspDeps, private readonly timeoutSec = SESSION_TIMEOUT_SEC) {}
@@ -130,9 +132,7 @@ export class RtspSessions {
    */
   rtcp(match: { address: string; port: number } | { peerId: number; channel: number }, packets: readonly RtcpPacket[]): void {
     this.counters.rtcpIn++;
-    const session = [...this.sessions.values()].find((s) => 'address' in match
-      ? s.delivery.kind === 'udp' && s.delivery.address === match.address && s.delivery.rtcpPort === match.port
-      : s.delivery.kind === 'tcp' && s.peer.id === match.peerId && s.delivery.rtcpChannel === match.channel);
+    const session = this.byRtcp.get('address' in match ? `udp ${match.address} ${match.port}` : `tcp ${match.peerId} ${match.channel}`);
     if (session === undefined) return;
     session.lastSeen = this.deps.clock.now();
     for (const p of packets) {
@@ -256,6 +256,7 @@ export class RtspSessions {
       lastSsrc: null, lastTimestamp: 0, lastAt: 0, retransmitted: 0,
     };
     this.sessions.set(id, session);
+    this.byRtcp.set(rtcpKey(session), session);
     this.counters.sessionsOpened++;
     const transport = this.transportReply(peer, spec, delivery);
     let answered = false;
@@ -268,7 +269,7 @@ export class RtspSessions {
         answer(200, { Session: formatSession(id, this.timeoutSec), Transport: transport });
       },
       failed: (reason, detail) => {
-        this.sessions.delete(id);
+        this.forget(session);
         if (answered) return;
         answered = true;
         answer(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': detail.replace(/[\x00-\x1f\x7f]/g, ' ') });
@@ -315,8 +316,13 @@ export class RtspSessions {
   }
 
   private close(s: Session): void {
-    if (!this.sessions.delete(s.id)) return;
+    if (!this.forget(s)) return;
     this.deps.leave(s.movie, s.id);
+  }
+
+  private forget(s: Session): boolean {
+    if (this.byRtcp.get(rtcpKey(s)) === s) this.byRtcp.delete(rtcpKey(s));
+    return this.sessions.delete(s.id);
   }
 
   private reap(): void {
@@ -328,6 +334,11 @@ export class RtspSessions {
       }
     }
   }
+}
+
+function rtcpKey(s: Session): string {
+  const d = s.delivery;
+  return d.kind === 'udp' ? `udp ${d.address} ${d.rtcpPort}` : `tcp ${s.peer.id} ${d.rtcpChannel}`;
 }
 
 function statusForNak(reason: NakReason): number {
