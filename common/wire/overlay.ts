@@ -141,10 +141,20 @@ function header(type: number, from: string): Buffer {
 
 /** Encodes a DATA packet; relays call this once per packet and send the same buffer to every branch. */
 export function encodeData(from: string, movie: string, rtp: Buffer): Buffer {
+  return withDataPrefix(encodeDataPrefix(from, movie), rtp);
+}
+
+/** Everything of a DATA packet before the RTP: the same for every packet of a movie from one node. */
+export function encodeDataPrefix(from: string, movie: string): Buffer {
   const head = header(MessageType.data, from);
   const name = Buffer.from(movie, 'utf8');
   if (name.length === 0 || name.length > 255) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${movie}`);
-  return checkSize(Buffer.concat([head, Buffer.from([name.length]), name, rtp]));
+  return Buffer.concat([head, Buffer.from([name.length]), name]);
+}
+
+/** A DATA packet from a prefix made by encodeDataPrefix (relays keep one per movie). */
+export function withDataPrefix(prefix: Buffer, rtp: Buffer): Buffer {
+  return checkSize(Buffer.concat([prefix, rtp], prefix.length + rtp.length));
 }
 
 /** The receiver refuses anything larger as 'oversize', so sending it would only lose it silently. */

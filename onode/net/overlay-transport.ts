@@ -6,7 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
-import { decodeOverlay, encodeData, encodeOverlay, OverlayEncodeError, type ControlMessage, type HelloMessage, type OverlayMessage } from '../../common/wire/overlay.ts';
+import { decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_CATALOGUE, OverlayEncodeError, withDataPrefix, type ControlMessage, type HelloMessage, type OverlayMessage } from '../../common/wire/overlay.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 
@@ -37,6 +37,7 @@ export class OverlayTransport implements Outbox {
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
   /** Neighbours whose link is cut on purpose (fault injection): nothing goes or comes through. */
   readonly cut = new Set<string>();
+  private readonly dataPrefixes = new Map<string, Buffer>();
   /** Receives every decoded overlay packet from a known neighbour. */
   onPacket: (from: string, msg: OverlayMessage) => void = () => {};
 
@@ -95,8 +96,19 @@ export class OverlayTransport implements Outbox {
 
   sendData(to: readonly string[], movie: string, rtp: Buffer): void {
     if (to.length === 0) return;
-    const datagram = this.encode(() => encodeData(this.self, movie, rtp), 'data');
+    const datagram = this.encode(() => withDataPrefix(this.prefixFor(movie), rtp), 'data');
     if (datagram !== null) for (const n of to) this.transmit(n, datagram);
+  }
+
+  /** The DATA header for a movie, built once: every forwarded packet reuses it. */
+  private prefixFor(movie: string): Buffer {
+    let prefix = this.dataPrefixes.get(movie);
+    if (prefix === undefined) {
+      if (this.dataPrefixes.size >= MAX_CATALOGUE) this.dataPrefixes.clear();
+      prefix = encodeDataPrefix(this.self, movie);
+      this.dataPrefixes.set(movie, prefix);
+    }
+    return prefix;
   }
 
   /** A message too big for one datagram is a local limit (names, catalogue size): count and log it, never crash. */
