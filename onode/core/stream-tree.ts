@@ -16,7 +16,7 @@ import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason, RepairMessage } from '../../common/wire/overlay.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
 import { PacketCache } from './packet-cache.ts';
-import type { RouteTable } from './route-table.ts';
+import type { RouteEntry, RouteTable } from './route-table.ts';
 
 export interface TreeOptions {
   /** Resend an unanswered JOIN this often; default 250 ms. */
@@ -308,17 +308,11 @@ export class StreamTree {
       if (s.source || s.phase !== 'active' || s.upstream === null || s.switching !== null || s.lastDataAt === null || s.frameGapMs === null) continue;
       const limit = Math.max(MIN_DATA_SILENCE_MS, DATA_SILENCE_FRAMES * s.frameGapMs);
       if (now - s.lastDataAt < limit) continue;
-      const root = s.rootPath[0];
-      if (root === undefined) continue;
-      const path = this.pathFor(s);
-      const next = this.deps.routes.best(root, (n) =>
-        n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n));
       s.lastDataAt = now; // one attempt per silence
+      const next = this.alternative(s, () => true);
       if (next === undefined) continue;
       this.event(s.movie, `no data from ${s.upstream} for ${Math.round(limit)} ms; joining through ${next.via} before giving it up`);
-      s.switching = { to: next.via, since: now };
-      this.counters.joinsSent++;
-      this.deps.send(next.via, { type: 'join', movie: s.movie, path, server: root });
+      this.startSwitch(s, next.via);
     }
     this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
   }
@@ -699,7 +693,7 @@ export class StreamTree {
     if (s.phase !== 'active' || s.upstream === null) return;
     this.considerSwitch(s);
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: s.joinPath, ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
+    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
     this.schedule(s, this.options.refreshMs, () => this.refresh(s));
   }
 
@@ -718,14 +712,11 @@ export class StreamTree {
     }
     const root = s.rootPath[0];
     if (root === undefined || s.upstream === null) return;
-    const path = this.pathFor(s);
     const current = this.deps.routes.entries(root).find((e) => e.via === s.upstream);
-    const stable = (n: string): boolean => {
+    const best = this.alternative(s, (n) => {
       const up = this.deps.upSince(n);
       return up !== null && now - up >= SWITCH_STABLE_MS;
-    };
-    const best = this.deps.routes.best(root, (n) =>
-      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) && stable(n));
+    });
     const gain = (current?.latencyMs ?? Infinity) - (best?.latencyMs ?? Infinity);
     if (best === undefined || current === undefined || best.latencyMs > current.latencyMs * (1 - SWITCH_MARGIN) || gain < MIN_SWITCH_GAIN_MS) {
       s.betterCount = 0;
@@ -733,9 +724,23 @@ export class StreamTree {
     }
     if (++s.betterCount < SWITCH_CONFIRMATIONS) return;
     s.betterCount = 0;
-    s.switching = { to: best.via, since: now };
+    this.startSwitch(s, best.via);
+  }
+
+  /** The best route to the stream's own server through a neighbour other than the upstream that is not below us. */
+  private alternative(s: Stream, acceptable: (neighbour: string) => boolean): RouteEntry | undefined {
+    const root = s.rootPath[0];
+    if (root === undefined) return undefined;
+    const path = this.pathFor(s);
+    return this.deps.routes.best(root, (n) =>
+      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) && acceptable(n));
+  }
+
+  /** Joins through `via` while the current upstream still feeds us; completeSwitch finishes it. */
+  private startSwitch(s: Stream, via: string): void {
+    s.switching = { to: via, since: this.deps.clock.now() };
     this.counters.joinsSent++;
-    this.deps.send(best.via, { type: 'join', movie: s.movie, path, server: root });
+    this.deps.send(via, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
   }
 
   private completeSwitch(s: Stream, from: string, msg: JoinAckMessage): void {
