@@ -43,11 +43,12 @@ export class Directory {
     }
     const replaced = this.connections.has(node.name);
     this.connections.set(node.name, conn);
+    const neighbours = this.neighbours(node.name);
     const reply: BootstrapMessage = {
       type: 'registered', name: node.name, role: node.role, addresses: node.addresses,
-      clientAddresses: node.clientAddresses, neighbours: this.neighbours(node.name), emulateLinks: this.emulateLinks,
+      clientAddresses: node.clientAddresses, neighbours, emulateLinks: this.emulateLinks,
     };
-    const notices = this.neighbours(node.name).filter((n) => n.up).map((n) => ({ to: n.name, msg: { type: 'neighbour-up', name: node.name } as const }));
+    const notices = neighbours.filter((n) => n.up).map((n) => ({ to: n.name, msg: { type: 'neighbour-up', name: node.name } as const }));
     return { ok: true, name: node.name, reply, notices, replaced };
   }
 
