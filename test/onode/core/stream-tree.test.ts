@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROBES } from '../../../onode/core/status-probes.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
-import { activeLoops, sequenceBreaks, sequenceNumbers, settledTree, streamsOf } from './tree-invariants.ts';
+import { activeLoops, pathToRoot, sequenceBreaks, sequenceNumbers, settledTree, streamsOf } from './tree-invariants.ts';
 
 const MOVIE = 'alpha.mjpeg';
 /** fakeMovie defaults: 25 fps, 2 packets per frame. */
@@ -48,14 +48,6 @@ function emittedOver(net: SimNetwork, servers: readonly string[], ms: number): {
   const before = new Map(servers.map((s) => [s, net.packetsEmitted(s, MOVIE)]));
   const links = trafficOver(net, ms);
   return { links, emitted: new Map(servers.map((s) => [s, net.packetsEmitted(s, MOVIE) - before.get(s)!])) };
-}
-
-/** Nodes on the tree path from a POP up to its source, POP first. */
-function pathUp(net: SimNetwork, pop: string): string[] {
-  const streams = streamsOf(net, MOVIE);
-  const path = [pop];
-  for (let at = streams.get(pop); at?.upstream != null; at = streams.get(at.upstream)) path.push(at.upstream);
-  return path;
 }
 
 describe('distribution trees over a random overlay', () => {
@@ -119,8 +111,8 @@ describe('distribution trees over a random overlay', () => {
     const extra = net.watch(pops[0]!, MOVIE, 'extra');
     for (const v of viewers) net.unwatch(v);
     net.run(500);
-    expect([...streamsOf(net, MOVIE).keys()].sort()).toEqual(pathUp(net, pops[0]!).sort());
-    expect(trafficOver(net, 1000).size).toBe(pathUp(net, pops[0]!).length - 1);
+    expect([...streamsOf(net, MOVIE).keys()].sort()).toEqual(pathToRoot(net, MOVIE, pops[0]!).sort());
+    expect(trafficOver(net, 1000).size).toBe(pathToRoot(net, MOVIE, pops[0]!).length - 1);
 
     net.unwatch(extra);
     net.run(500);
@@ -139,13 +131,13 @@ describe('distribution trees over a random overlay', () => {
     // Find two POPs whose tree paths share the source but diverge below it.
     const a = net.watch(pops[0]!, MOVIE);
     net.run(1500);
-    const pathA = pathUp(net, pops[0]!);
+    const pathA = pathToRoot(net, MOVIE, pops[0]!);
     let b: Viewer | undefined;
     let pathB: string[] = [];
     for (const p of pops.slice(1)) {
       const v = net.watch(p, MOVIE);
       net.run(1500);
-      pathB = pathUp(net, p);
+      pathB = pathToRoot(net, MOVIE, p);
       if (pathB.at(-1) === pathA.at(-1) && pathB.length > 2 && pathB.filter((n) => pathA.includes(n)).length < pathB.length - 1) {
         b = v;
         break;
@@ -252,13 +244,13 @@ describe('relay failure on the tree path', () => {
     const viewers = pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
     net.run(2000);
     // The relay on some POP's path whose loss still leaves every watching POP connected to a server.
-    const candidates = viewers.flatMap((v) => pathUp(net, v.pop).slice(1, -1)).filter((n) => n.startsWith('n'));
+    const candidates = viewers.flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1)).filter((n) => n.startsWith('n'));
     const victim = candidates.find((r) => {
       const rest = edges.filter(([a, b]) => a !== r && b !== r);
       return o.servers.some((s) => viewers.every((v) => shortestLatencies(rest, s).has(v.pop)));
     });
     expect(victim).toBeDefined();
-    const affected = viewers.filter((v) => pathUp(net, v.pop).includes(victim!));
+    const affected = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).includes(victim!));
     expect(affected.length).toBeGreaterThan(0);
 
     net.kill(victim!);

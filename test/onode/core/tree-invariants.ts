@@ -17,6 +17,14 @@ export function streamsOf(net: SimNetwork, movie: string): Map<string, StreamSna
 }
 
 /** Problems with the active part of the tree; empty when every active node has a loop-free way to a source. */
+/** Nodes on the tree path from a POP up to its source, POP first. */
+export function pathToRoot(net: SimNetwork, movie: string, pop: string): string[] {
+  const streams = streamsOf(net, movie);
+  const path = [pop];
+  for (let at = streams.get(pop); at?.upstream != null; at = streams.get(at.upstream)) path.push(at.upstream);
+  return path;
+}
+
 export function activeLoops(net: SimNetwork, movie: string): string[] {
   const streams = streamsOf(net, movie);
   const problems: string[] = [];

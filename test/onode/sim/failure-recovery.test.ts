@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
 import { REROUTE_GRACE_MS } from '../../../onode/core/stream-tree.ts';
-import { activeLoops, sequenceNumbers, settledTree, streamsOf } from '../core/tree-invariants.ts';
+import { activeLoops, pathToRoot, sequenceNumbers, settledTree } from '../core/tree-invariants.ts';
 
 const MOVIE = 'alpha.mjpeg';
 
@@ -18,11 +18,24 @@ function overlay(seed: number): RandomOverlay {
   return o;
 }
 
-function pathUp(net: SimNetwork, pop: string): string[] {
-  const streams = streamsOf(net, MOVIE);
-  const path = [pop];
-  for (let at = streams.get(pop); at?.upstream != null; at = streams.get(at.upstream)) path.push(at.upstream);
-  return path;
+/**
+ * s1 feeds POP p through relay a (2 ms links) or relay b (`slowMs` links); p watches the movie.
+ * With `aDown`, the a-p link starts cut, so the tree forms through b.
+ */
+function diamond(slowMs: number, opts: { aDown?: boolean } = {}): { net: SimNetwork; v: Viewer } {
+  const net = new SimNetwork();
+  net.addNode('s1', [fakeMovie(MOVIE)]);
+  for (const n of ['a', 'b', 'p']) net.addNode(n);
+  net.addLink('s1', 'a', 2);
+  net.addLink('s1', 'b', slowMs);
+  net.addLink('a', 'p', 2);
+  net.addLink('b', 'p', slowMs);
+  if (opts.aDown) net.link('a', 'p')!.up = false;
+  net.start();
+  net.run(3000);
+  const v = net.watch('p', MOVIE);
+  net.run(1000);
+  return { net, v };
 }
 
 /**
@@ -63,20 +76,20 @@ describe('failure recovery in a 50-node overlay', () => {
     const { net, edges } = o;
     const viewers = o.pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
     net.run(2000);
-    const victim = viewers.flatMap((v) => pathUp(net, v.pop).slice(1, -1)).filter((n) => n.startsWith('n')).find((r) => {
+    const victim = viewers.flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1)).filter((n) => n.startsWith('n')).find((r) => {
       const rest = edges.filter(([a, b]) => a !== r && b !== r);
       // Only a failure another path survives, to the same server (a server switch restarts the sequence).
       return viewers.every((v) => {
-        const root = pathUp(net, v.pop).at(-1)!;
+        const root = pathToRoot(net, MOVIE, v.pop).at(-1)!;
         return shortestLatencies(rest, root).has(v.pop);
       });
     });
     expect(victim).toBeDefined();
-    const affected = viewers.filter((v) => pathUp(net, v.pop).includes(victim!));
-    const rootBefore = new Map(viewers.map((v) => [v, pathUp(net, v.pop).at(-1)]));
+    const affected = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).includes(victim!));
+    const rootBefore = new Map(viewers.map((v) => [v, pathToRoot(net, MOVIE, v.pop).at(-1)]));
     net.kill(victim!, { bootstrapperNotices: true });
     const stall = runChecked(net, viewers, 3000);
-    const sameRoot = viewers.filter((v) => pathUp(net, v.pop).at(-1) === rootBefore.get(v));
+    const sameRoot = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).at(-1) === rootBefore.get(v));
     for (const v of viewers) expect(v.failure, v.pop).toBeNull();
     for (const v of sameRoot) expect(missing(v), `${v.pop} missed packets`).toBe(0);
     // Detection (3 missed 100 ms hellos) plus the rejoin round trip.
@@ -90,21 +103,11 @@ describe('failure recovery in a 50-node overlay', () => {
   });
 
   it('a relay failure with another path to the same server loses no packet (diamond)', () => {
-    const net = new SimNetwork();
-    net.addNode('s1', [fakeMovie(MOVIE)]);
-    for (const n of ['a', 'b', 'p']) net.addNode(n);
-    net.addLink('s1', 'a', 2);
-    net.addLink('s1', 'b', 5);
-    net.addLink('a', 'p', 2);
-    net.addLink('b', 'p', 5);
-    net.start();
-    net.run(3000);
-    const v = net.watch('p', MOVIE);
-    net.run(1000);
-    expect(pathUp(net, 'p')).toEqual(['p', 'a', 's1']);
+    const { net, v } = diamond(5);
+    expect(pathToRoot(net, MOVIE, 'p')).toEqual(['p', 'a', 's1']);
     net.kill('a', { bootstrapperNotices: true });
     const stall = runChecked(net, [v], 2000);
-    expect(pathUp(net, 'p')).toEqual(['p', 'b', 's1']);
+    expect(pathToRoot(net, MOVIE, 'p')).toEqual(['p', 'b', 's1']);
     expect(missing(v)).toBe(0);
     expect(v.failure).toBeNull();
     // The bootstrapper's notice is immediate: the rest is one rejoin round trip.
@@ -118,12 +121,12 @@ describe('failure recovery in a 50-node overlay', () => {
     const { net } = o;
     const v = net.watch(o.pops[0]!, MOVIE);
     net.run(2000);
-    const path = pathUp(net, v.pop);
+    const path = pathToRoot(net, MOVIE, v.pop);
     const [below, above] = [path[0]!, path[1]!];
     const link = net.link(below, above)!;
     link.up = false;
     const stall = runChecked(net, [v], 3000);
-    expect(pathUp(net, v.pop)[1]).not.toBe(above);
+    expect(pathToRoot(net, MOVIE, v.pop)[1]).not.toBe(above);
     // The data stopping starts the rejoin (make-before-break) before the hellos time out.
     expect(stall.get(v)).toBeLessThan(300);
     expect(missing(v)).toBe(0);
@@ -131,22 +134,11 @@ describe('failure recovery in a 50-node overlay', () => {
   });
 
   it('a clearly better path that appears is taken make-before-break, without loss or duplicates', () => {
-    const net = new SimNetwork();
-    net.addNode('s1', [fakeMovie(MOVIE)]);
-    for (const n of ['a', 'b', 'p']) net.addNode(n);
-    net.addLink('s1', 'a', 2);
-    net.addLink('s1', 'b', 15);
-    net.addLink('a', 'p', 2);
-    net.addLink('b', 'p', 15);
-    net.link('a', 'p')!.up = false;
-    net.start();
-    net.run(3000);
-    const v = net.watch('p', MOVIE);
-    net.run(1000);
-    expect(pathUp(net, 'p')).toEqual(['p', 'b', 's1']);
+    const { net, v } = diamond(15, { aDown: true });
+    expect(pathToRoot(net, MOVIE, 'p')).toEqual(['p', 'b', 's1']);
     net.link('a', 'p')!.up = true;
     runChecked(net, [v], 12_000);
-    expect(pathUp(net, 'p')).toEqual(['p', 'a', 's1']);
+    expect(pathToRoot(net, MOVIE, 'p')).toEqual(['p', 'a', 's1']);
     expect(net.node('p').tree.counters.switches).toBe(1);
     expect(missing(v)).toBe(0);
     const seqs = sequenceNumbers(v);
@@ -161,7 +153,7 @@ describe('failure recovery in a 50-node overlay', () => {
     const { net } = o;
     const v = net.watch(o.pops[0]!, MOVIE);
     net.run(2000);
-    const [below, above] = pathUp(net, v.pop);
+    const [below, above] = pathToRoot(net, MOVIE, v.pop);
     const link = net.link(below!, above!)!;
     const reroutesBefore = net.node(below!).tree.counters.reroutes;
     for (let i = 0; i < 12; i++) {
@@ -169,10 +161,10 @@ describe('failure recovery in a 50-node overlay', () => {
       runChecked(net, [v], 400);
     }
     link.up = true;
-    const pathAfterFlap = pathUp(net, v.pop);
+    const pathAfterFlap = pathToRoot(net, MOVIE, v.pop);
     runChecked(net, [v], 3000);
     expect(net.node(below!).tree.counters.reroutes - reroutesBefore).toBeLessThanOrEqual(1);
-    expect(pathUp(net, v.pop)).toEqual(pathAfterFlap);
+    expect(pathToRoot(net, MOVIE, v.pop)).toEqual(pathAfterFlap);
     expect(pathAfterFlap[1]).not.toBe(above);
     expect(missing(v)).toBe(0);
     expect(v.failure).toBeNull();
@@ -202,7 +194,7 @@ describe('failure recovery in a 50-node overlay', () => {
     const { net } = o;
     const viewers = o.pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
     net.run(2000);
-    const relay = viewers.flatMap((v) => pathUp(net, v.pop).slice(1, -1)).find((n) => n.startsWith('n'))!;
+    const relay = viewers.flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1)).find((n) => n.startsWith('n'))!;
     net.kill(relay);
     runChecked(net, viewers, 2000);
     net.restart(relay);
@@ -224,12 +216,12 @@ describe('failure recovery in a 50-node overlay', () => {
     const { net } = o;
     const viewers = o.pops.slice(0, 4).map((p) => net.watch(p, MOVIE));
     net.run(2000);
-    const root = pathUp(net, viewers[0]!.pop).at(-1)!;
+    const root = pathToRoot(net, MOVIE, viewers[0]!.pop).at(-1)!;
     net.kill(root);
     const stall = runChecked(net, viewers, 4000);
     for (const v of viewers) {
       expect(v.failure, v.pop).toBeNull();
-      expect(pathUp(net, v.pop).at(-1)).not.toBe(root);
+      expect(pathToRoot(net, MOVIE, v.pop).at(-1)).not.toBe(root);
       expect(stall.get(v), v.pop).toBeLessThan(1000);
     }
   });
