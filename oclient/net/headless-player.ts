@@ -46,15 +46,16 @@ export interface PlayResult {
   nacksSent: number;
 }
 
-interface Totals {
-  framesReceived: number; framesLost: number; packetsReceived: number; packetsLost: number; bytes: number; nacks: number;
-}
+/** The counters that add up across sessions (each PlaySession counts from zero). */
+const COUNTS = ['framesReceived', 'framesLost', 'packetsReceived', 'packetsLost', 'bytesReceived'] as const;
+type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
 
 export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   const pops = [opts.popAddress, ...(opts.fallbacks ?? []).filter((p) => p !== opts.popAddress)];
   const deadline = performance.now() + opts.durationMs;
   const startedAt = performance.now();
-  const totals: Totals = { framesReceived: 0, framesLost: 0, packetsReceived: 0, packetsLost: 0, bytes: 0, nacks: 0 };
+  let totals: Counts = { framesReceived: 0, framesLost: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0 };
+  let nacks = 0;
   let first: number | null = null;
   let last = 0;
   let longestGapMs = 0;
@@ -87,7 +88,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       why = reason;
       wake();
     };
-    const progress = opts.onProgress ? setInterval(() => opts.onProgress?.({ ...merge(totals, session.stats()), pop, failovers }), 1000) : null;
+    const progress = opts.onProgress ? setInterval(() => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers }), 1000) : null;
     let watchdog: NodeJS.Timeout | null = null;
     try {
       await session.setup();
@@ -116,9 +117,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       if (watchdog) clearInterval(watchdog);
       if (progress) clearInterval(progress);
       const s = session.stats();
-      const m = merge(totals, s);
-      Object.assign(totals, { framesReceived: m.framesReceived, framesLost: m.framesLost, packetsReceived: m.packetsReceived, packetsLost: m.packetsLost, bytes: m.bytes });
-      totals.nacks += session.nacksSent;
+      totals = plus(totals, s);
+      nacks += session.nacksSent;
       startupMs ??= s.startupMs;
       if (s.framesReceived > 0) jitterMs = s.jitterMs;
       session.close();
@@ -135,16 +135,14 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     framesReceived: totals.framesReceived, framesLost: totals.framesLost, packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
     startupMs, jitterMs,
     fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
-    bitrateKbps: spanS > 0 ? Math.round((totals.bytes * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
-    failovers, longestGapMs: Math.round(longestGapMs), popsUsed: used, nacksSent: totals.nacks,
+    bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
+    failovers, longestGapMs: Math.round(longestGapMs), popsUsed: used, nacksSent: nacks,
   };
 }
 
-/** Totals so far plus one session's counters (which start from zero per session). */
-function merge(t: Totals, s: SessionStats): SessionStats & Totals {
-  return {
-    ...s, framesReceived: t.framesReceived + s.framesReceived, framesLost: t.framesLost + s.framesLost,
-    packetsReceived: t.packetsReceived + s.packetsReceived, packetsLost: t.packetsLost + s.packetsLost,
-    bytesReceived: t.bytes + s.bytesReceived, bytes: t.bytes + s.bytesReceived, nacks: t.nacks,
-  };
+/** A session's statistics with the earlier sessions' counters added. */
+function plus(totals: Counts, s: SessionStats): SessionStats {
+  const out = { ...s };
+  for (const k of COUNTS) out[k] = totals[k] + s[k];
+  return out;
 }
