@@ -51,7 +51,7 @@ export class RtspServer {
       latestFrame: (m) => deps.latestFrame(m),
       wallClockMs: () => Date.now(),
       serverPorts: (address) => {
-        const pair = this.udp.get(address) ?? this.udp.values().next().value;
+        const pair = this.pairFor(address);
         return pair === undefined ? [0, 0] : [pair.rtp.address().port, pair.rtcp.address().port];
       },
       randomId: () => randomBytes(8).toString('hex').toUpperCase(),
@@ -127,6 +127,11 @@ export class RtspServer {
     this.sessions.rtcp(match, decoded.value);
   }
 
+  /** The RTP/RTCP sockets on the address a client reached us at (any, if that one is unknown). */
+  private pairFor(address: string): { rtp: UdpSocket; rtcp: UdpSocket } | undefined {
+    return this.udp.get(address) ?? this.udp.values().next().value;
+  }
+
   private sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void {
     if (delivery.kind === 'tcp') {
       const socket = this.connections.get(peer.id);
@@ -135,7 +140,7 @@ export class RtspServer {
       }
       return;
     }
-    const pair = this.udp.get(peer.localAddress) ?? this.udp.values().next().value;
+    const pair = this.pairFor(peer.localAddress);
     if (delivery.rtcpPort > 0) pair?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address);
   }
 
@@ -151,7 +156,7 @@ export class RtspServer {
       socket.write(encodeInterleaved(delivery.rtpChannel, rtp));
       return;
     }
-    const pair = this.udp.get(peer.localAddress) ?? this.udp.values().next().value;
+    const pair = this.pairFor(peer.localAddress);
     pair?.rtp.send(rtp, delivery.rtpPort, delivery.address);
   }
 }
