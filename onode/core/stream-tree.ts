@@ -187,7 +187,6 @@ export class StreamTree {
   start(): void {
     if (this.sweepTimer !== null) return;
     this.sweep();
-    this.watchSilence();
   }
 
   /** Leaves every tree and stops sources. */
@@ -303,8 +302,11 @@ export class StreamTree {
    * upstream was only slow, both feed us for a moment and the cache drops the duplicates.
    */
   private watchSilence(): void {
+    this.silenceTimer = null;
     const now = this.deps.clock.now();
+    let watching = false;
     for (const s of this.streams.values()) {
+      if (!s.source && s.phase === 'active') watching = true;
       if (s.source || s.phase !== 'active' || s.upstream === null || s.switching !== null || s.lastDataAt === null || s.frameGapMs === null) continue;
       const limit = Math.max(MIN_DATA_SILENCE_MS, DATA_SILENCE_FRAMES * s.frameGapMs);
       if (now - s.lastDataAt < limit) continue;
@@ -314,7 +316,12 @@ export class StreamTree {
       this.event(s.movie, `no data from ${s.upstream} for ${Math.round(limit)} ms; joining through ${next.via} before giving it up`);
       this.startSwitch(s, next.via);
     }
-    this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
+    // Only while some stream is received from upstream: an idle node does not wake up 40 times a second.
+    if (watching) this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
+  }
+
+  private ensureSilenceWatch(): void {
+    if (this.silenceTimer === null && this.sweepTimer !== null) this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
   }
 
   /** A packet produced by this server's movie channel. */
@@ -486,6 +493,7 @@ export class StreamTree {
       return;
     }
     s.phase = 'active';
+    this.ensureSilenceWatch();
     const ssrc = s.cache.source;
     const highest = s.cache.highestSeq;
     if (ssrc !== null && highest !== null) {
