@@ -11,6 +11,8 @@ import { addCoreCommand } from './core-command.ts';
 import { addNodeCommands, UsageError } from './node-commands.ts';
 import { addStatusCommand } from './status-command.ts';
 import { addFaultCommand } from './fault-command.ts';
+import { addSecretCommand } from './secret-command.ts';
+import { SecretError } from '../../common/security/overlay-keys.ts';
 
 const program = new Command('onode')
   .description('overlay CDN node: bootstrapper, server, relay node or POP (see README.md)')
@@ -19,6 +21,7 @@ const program = new Command('onode')
 addNodeCommands(program);
 addStatusCommand(program);
 addFaultCommand(program);
+addSecretCommand(program);
 addEmulateCommand(program, fileURLToPath(import.meta.url));
 addMininetCommand(program, fileURLToPath(import.meta.url));
 addCoreCommand(program, fileURLToPath(import.meta.url));
@@ -28,7 +31,7 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const known = err instanceof TopologyError || err instanceof MovieError || err instanceof NodeStartError ||
-    err instanceof UsageError || err instanceof BootstrapUnreachable;
+    err instanceof UsageError || err instanceof BootstrapUnreachable || err instanceof SecretError;
   process.stderr.write(`error: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
   process.exit(known ? 2 : 1);
 }

@@ -8,6 +8,7 @@ import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { hostPort, intIn, ipv4, numberIn } from './options.ts';
+import { loadSecret, SECRET_HELP } from './secret-option.ts';
 
 interface NodeFlags {
   topology?: string;
@@ -26,6 +27,7 @@ interface NodeFlags {
   wait: number;
   logLevel: LogLevel;
   exitWithStdin?: boolean;
+  secret?: string;
 }
 
 export function addNodeCommands(program: Command): void {
@@ -48,6 +50,7 @@ export function addNodeCommands(program: Command): void {
 
 function addCommon(cmd: Command): Command {
   return cmd
+    .option('--secret <file>', SECRET_HELP)
     .option('--address <a>', 'this host\'s address to register from (needed on loopback)', ipv4)
     .option('--bootstrap-port <port>', 'bootstrapper TCP port', intIn(1, 65535, 'a port'), BOOTSTRAP_PORT)
     .option('--overlay-port <port>', 'overlay UDP port', intIn(1, 65535, 'a port'), OVERLAY_PORT)
@@ -82,6 +85,7 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
   if (bootstrapper !== undefined && bootstrapper.port === BOOTSTRAP_PORT && flags.bootstrapPort !== BOOTSTRAP_PORT) {
     bootstrapper = { host: bootstrapper.host, port: flags.bootstrapPort };
   }
+  const secret = loadSecret(flags.secret);
   const name = `onode-${role}${address ? `@${address}` : ''}`;
   const log = createLogger(name, flags.logLevel);
   let movies: MovieLibrary | undefined;
@@ -110,6 +114,7 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
     ports: { bootstrap: flags.bootstrapPort, overlay: flags.overlayPort, status: flags.statusPort, rtsp: flags.rtspPort },
     overlay,
     waitMs: flags.wait * 1000,
+    secret,
     log,
   });
   let stopping = false;

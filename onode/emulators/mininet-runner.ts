@@ -4,6 +4,8 @@
  * reads back what happened. The driver owns the network and cleans it up however it ends; this
  * side forwards SIGTERM to it and, on Ctrl-C (which the driver receives too), just waits.
  */
+import { generateSecret } from '../../common/security/overlay-keys.ts';
+import { SECRET_ENV } from '../cli/secret-option.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,6 +30,8 @@ export interface MininetRunOptions extends Omit<PlanOptions, 'movies' | 'out' | 
   readonly python?: string;
   /** Where the driver's own lines go (default: stdout). */
   readonly onLine?: (line: string) => void;
+  /** The overlay secret of the run; default ONODE_SECRET, else a new one. */
+  readonly secret?: string;
 }
 
 export interface MininetRunResult {
@@ -81,7 +85,8 @@ export async function runInMininet(topo: Topology, opts: MininetRunOptions): Pro
   const interactive = plan.duration === null;
   const child = spawn(python, [driverFile, planFile, resultFile], {
     stdio: interactive ? 'inherit' : ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ONODE_NODE: process.execPath },
+    // Mininet hosts inherit the driver's environment: every node gets this run's overlay secret.
+    env: { ...process.env, ONODE_NODE: process.execPath, [SECRET_ENV]: opts.secret ?? process.env[SECRET_ENV] ?? generateSecret() },
   });
   const print = opts.onLine ?? ((line: string) => process.stdout.write(`${line}\n`));
   for (const stream of [child.stdout, child.stderr]) {

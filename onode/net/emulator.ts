@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { generateSecret } from '../../common/security/overlay-keys.ts';
 import type { Topology } from '../config/topology.ts';
+import { SECRET_ENV } from '../cli/secret-option.ts';
 
 export interface EmulatorOptions {
   /** The topology file as given (the bootstrapper child loads it itself). */
@@ -22,14 +24,20 @@ export interface EmulatorOptions {
   /** Receives each line a child prints, with the child's node name. */
   readonly onLine?: (node: string, line: string) => void;
   readonly onExit?: (node: string, code: number | null, signal: string | null) => void;
+  /** The overlay secret the nodes share; default: a new one for this run (children get it in ONODE_SECRET). */
+  readonly secret?: string;
 }
 
 export class Emulator {
   private readonly children = new Map<string, ChildProcess>();
   private readonly argsOf = new Map<string, string[]>();
   private stopping = false;
+  /** This run's overlay secret: what a test or tool needs to speak to the nodes (e.g. onode fault). */
+  readonly secret: string;
 
-  constructor(private readonly opts: EmulatorOptions) {}
+  constructor(private readonly opts: EmulatorOptions) {
+    this.secret = opts.secret ?? generateSecret();
+  }
 
   get bootstrapAddress(): string {
     const b = this.opts.topology.nodes.get(this.opts.topology.bootstrapper);
@@ -92,6 +100,8 @@ export class Emulator {
     this.argsOf.set(name, args);
     const child = spawn(process.execPath, [...process.execArgv, this.opts.cli, ...args, '--exit-with-stdin'], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      // In the environment, not argv: other users can read a process's arguments.
+      env: { ...process.env, [SECRET_ENV]: this.secret },
     });
     this.children.set(name, child);
     child.stdin?.on('error', () => {});

@@ -39,6 +39,8 @@ export interface NodeProcessOptions {
   readonly overlay?: OverlayOptions;
   /** How long to keep trying to reach the bootstrapper at start (ms); default 60 s. */
   readonly waitMs?: number;
+  /** The overlay secret every node shares: authenticates datagrams, registrations and operations. */
+  readonly secret: Buffer;
   readonly log: Logger;
 }
 
