@@ -17,6 +17,9 @@ import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
 import { RtspServer } from './rtsp-server.ts';
 import { StatusHttp } from './status-http.ts';
+import { opsToken } from '../../common/security/overlay-keys.ts';
+import type { FaultsRequest } from '../../common/wire/ops-api.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -103,7 +106,7 @@ export class NodeProcess {
       }, log);
       await this.rtsp.start();
     }
-    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), (body) => this.fault(body));
+    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), opsToken(this.opts.secret), (body) => this.fault(body));
     await this.http.start();
     log.info(`${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`);
   }
@@ -120,12 +123,13 @@ export class NodeProcess {
     await this.transport?.stop();
   }
 
-  report(): Record<string, unknown> {
+  report(): StatusReport {
     const node = this.node;
     const info = this.info;
     if (node === null || info === null) return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
     const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
     const sessions = this.rtsp?.sessions.list() ?? [];
+    // Session ids are capabilities (they control a viewer's playback): never published.
     const clientOf = new Map(sessions.map((s) => [s.id, s.client]));
     return {
       name: info.name,
@@ -141,7 +145,7 @@ export class NodeProcess {
       routes: node.bestRoutes().map((r) => ({ ...r, latencyMs: round(r.latencyMs) })),
       streams: node.streams().map((s) => ({
         movie: s.movie, state: s.state, upstream: s.upstream, rootPath: s.rootPath, downstream: s.downstream,
-        clients: s.clients.map((id) => clientOf.get(id) ?? id), ...s.counters,
+        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'), ...s.counters,
       })),
       faults: { cut: [...(this.transport?.cut ?? [])] },
       recovery: {
@@ -153,11 +157,12 @@ export class NodeProcess {
         lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
       },
       catalogue: node.catalogue(),
-      sessions,
+      sessions: sessions.map(({ id: _id, ...rest }) => rest),
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
         ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : {}),
+        ...(this.http ? { ops: this.http.counters } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
     };
@@ -166,16 +171,12 @@ export class NodeProcess {
   private directoryNames: () => string[] = () => [];
 
   /** POST /faults {"cut": [names]} / {"restore": [names]}: cut or restore links to neighbours, for experiments. */
-  private fault(body: unknown): { status: number; body: unknown } {
+  private fault(body: FaultsRequest): { status: number; body: unknown } {
     const transport = this.transport;
+    if (transport === null) return { status: 503, body: { error: 'still starting' } };
     const names = new Set(this.info?.neighbours.map((n) => n.name) ?? []);
-    if (transport === null || typeof body !== 'object' || body === null) return { status: 400, body: { error: 'expected {"cut": [...]} or {"restore": [...]}' } };
-    const b = body as { cut?: unknown; restore?: unknown };
-    const lists = [b.cut, b.restore].map((v) => (v === undefined ? [] : v));
-    if (!lists.every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
-      return { status: 400, body: { error: '"cut" and "restore" are lists of neighbour names' } };
-    }
-    const [cut, restore] = lists as [string[], string[]];
+    const cut = body.cut ?? [];
+    const restore = body.restore ?? [];
     const unknown = [...cut, ...restore].filter((n) => !names.has(n));
     if (unknown.length > 0) return { status: 404, body: { error: `not neighbours of ${this.info?.name}: ${unknown.join(', ')}`, neighbours: [...names] } };
     for (const n of cut) transport.cut.add(n);
