@@ -169,7 +169,8 @@ export function describePlan(plan: SetupPlan, parts: readonly DebianPart[] = DEB
   const row = (state: string, name: string, note: string): string => `  ${state.padEnd(9)} ${name.padEnd(28)} ${note}`.trimEnd();
   const lines: string[] = [];
   for (const p of plan.present) {
-    lines.push(row('present', p.name, `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? ' (on PATH, not from dpkg)' : ''}`));
+    if (p.name === 'CORE') lines.push(row('present', p.name, `onode core and its test (${CORE_COMMAND} on PATH)`));
+    else lines.push(row('present', p.name, `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? ' (on PATH, not from dpkg)' : ''}`));
   }
   const ours = plan.aptInstall.filter((p) => usedBy.has(p));
   const coreDependencies = plan.aptInstall.filter((p) => !usedBy.has(p));

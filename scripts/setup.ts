@@ -131,6 +131,12 @@ function main(): number {
 
 /** apt-get update once and one apt-get install, then CORE; checks that each step left what it should. */
 function install(plan: SetupPlan): void {
+  let t = Date.now();
+  const took = (): string => {
+    const s = ((Date.now() - t) / 1000).toFixed(1);
+    t = Date.now();
+    return `${s} s`;
+  };
   if (plan.aptInstall.length > 0) {
     // A failed update may still leave usable lists (offline mirror, one dead source): try them.
     if (!run('apt-get', ['update', '-q'])) say('setup: apt-get update failed; trying the package lists already here');
@@ -140,6 +146,7 @@ function install(plan: SetupPlan): void {
     const now = dpkgInstalled(plan.aptInstall) ?? new Set<string>();
     const still = plan.aptInstall.filter((p) => !now.has(p));
     if (still.length > 0) throw new SetupError(`still not installed after apt-get: ${still.join(' ')}`, manualCommands(plan));
+    say(`setup: apt-get installed ${plan.aptInstall.length} packages (${took()})`);
   }
   if (plan.core.action === 'install') {
     say(`setup: building CORE from ${plan.core.source.tarball}`);
@@ -149,6 +156,7 @@ function install(plan: SetupPlan): void {
     if (!commandsOnPath([CORE_COMMAND]).has(CORE_COMMAND)) {
       throw new SetupError(`install-core.sh succeeded but ${CORE_COMMAND} is not on PATH (it installs into /usr/local/bin)`);
     }
+    say(`setup: CORE built and installed (${took()})`);
   }
 }
 
