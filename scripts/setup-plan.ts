@@ -86,8 +86,9 @@ export function planSetup(input: PlanInput): SetupPlan {
   const present: PresentPart[] = [];
   const apt: string[] = [];
   for (const part of input.parts ?? DEBIAN_PARTS) {
+    const onPath = part.command !== undefined && report.onPath.has(part.command);
     if (report.installed.has(part.package)) present.push({ name: part.package, how: 'dpkg' });
-    else if (part.command !== undefined && report.onPath.has(part.command)) present.push({ name: part.package, how: 'path' });
+    else if (onPath) present.push({ name: part.package, how: 'path' });
     else apt.push(part.package);
   }
   let core: CoreAction;
@@ -130,7 +131,9 @@ export function parseDpkgQuery(out: string): Set<string> {
 export function corePackagesFromScript(script: string): string[] {
   const packages: string[] = [];
   for (const m of script.matchAll(/^(?:BUILD|RUNTIME|PY)_PKGS="([^"$`]*)"/gm)) {
-    for (const p of (m[1] ?? '').split(/\s+/)) if (/^[a-z0-9][a-z0-9+.-]*$/.test(p) && !packages.includes(p)) packages.push(p);
+    for (const p of (m[1] ?? '').split(/\s+/)) {
+      if (/^[a-z0-9][a-z0-9+.-]*$/.test(p) && !packages.includes(p)) packages.push(p);
+    }
   }
   return packages;
 }
@@ -157,7 +160,8 @@ export function manualCommands(plan: SetupPlan): string[] {
   const lines: string[] = [];
   if (plan.aptInstall.length > 0) {
     lines.push('apt-get update');
-    lines.push(`DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${plan.aptInstall.join(' ')}`);
+    const install = 'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends';
+    lines.push(`${install} ${plan.aptInstall.join(' ')}`);
   }
   if (plan.core.action === 'install') lines.push(`bash ${sh(plan.core.source.script)} ${sh(plan.core.source.tarball)}`);
   return lines;
@@ -166,11 +170,13 @@ export function manualCommands(plan: SetupPlan): string[] {
 /** The plan as lines for a person: what is there, what would be installed, and for whom. */
 export function describePlan(plan: SetupPlan, parts: readonly DebianPart[] = DEBIAN_PARTS): string[] {
   const usedBy = new Map(parts.map((p) => [p.package, p.usedBy]));
-  const row = (state: string, name: string, note: string): string => `  ${state.padEnd(9)} ${name.padEnd(28)} ${note}`.trimEnd();
+  const row = (state: string, name: string, note: string): string =>
+    `  ${state.padEnd(9)} ${name.padEnd(28)} ${note}`.trimEnd();
   const lines: string[] = [];
   for (const p of plan.present) {
+    const note = `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? ' (on PATH, not dpkg\'s)' : ''}`;
     if (p.name === 'CORE') lines.push(row('present', p.name, `onode core and its test (${CORE_COMMAND} on PATH)`));
-    else lines.push(row('present', p.name, `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? ' (on PATH, not from dpkg)' : ''}`));
+    else lines.push(row('present', p.name, note));
   }
   const ours = plan.aptInstall.filter((p) => usedBy.has(p));
   const coreDependencies = plan.aptInstall.filter((p) => !usedBy.has(p));
@@ -178,10 +184,10 @@ export function describePlan(plan: SetupPlan, parts: readonly DebianPart[] = DEB
   if (coreDependencies.length > 0) lines.push(row('install', 'CORE build dependencies', coreDependencies.join(' ')));
   switch (plan.core.action) {
     case 'install':
-      lines.push(row('install', 'CORE', `onode core and its test; built from ${plan.core.source.tarball} (about 30 s)`));
+      lines.push(row('install', 'CORE', `onode core and its test; from ${plan.core.source.tarball} (about 30 s)`));
       break;
     case 'no-source':
-      lines.push(row('MISSING', 'CORE', `core-daemon is not installed and no CORE source is in ${plan.core.searched.join(', ')}`));
+      lines.push(row('MISSING', 'CORE', `no core-daemon, and no CORE source in ${plan.core.searched.join(', ')}`));
       break;
     case 'present':
       break;

@@ -120,7 +120,8 @@ function main(): number {
       `Install these yourself: ${plan.aptInstall.join(' ')}`);
   }
   if (process.getuid?.() !== 0) {
-    throw new SetupError('installing needs root: run `sudo npm run setup`, or these commands as root:', manualCommands(plan));
+    throw new SetupError('installing needs root: run `sudo npm run setup`, or these commands as root:',
+      manualCommands(plan));
   }
   install(plan);
   say(`setup: installed ${[...plan.aptInstall, ...(plan.core.action === 'install' ? ['CORE'] : [])].join(', ')}`);
@@ -145,7 +146,9 @@ function install(plan: SetupPlan): void {
     }
     const now = dpkgInstalled(plan.aptInstall) ?? new Set<string>();
     const still = plan.aptInstall.filter((p) => !now.has(p));
-    if (still.length > 0) throw new SetupError(`still not installed after apt-get: ${still.join(' ')}`, manualCommands(plan));
+    if (still.length > 0) {
+      throw new SetupError(`still not installed after apt-get: ${still.join(' ')}`, manualCommands(plan));
+    }
     say(`setup: apt-get installed ${plan.aptInstall.length} packages (${took()})`);
   }
   if (plan.core.action === 'install') {
@@ -154,7 +157,8 @@ function install(plan: SetupPlan): void {
       throw new SetupError('install-core.sh failed (see its output above). The command was:', manualCommands(plan));
     }
     if (!commandsOnPath([CORE_COMMAND]).has(CORE_COMMAND)) {
-      throw new SetupError(`install-core.sh succeeded but ${CORE_COMMAND} is not on PATH (it installs into /usr/local/bin)`);
+      throw new SetupError(`install-core.sh succeeded, but ${CORE_COMMAND} is not on PATH (it goes to /usr/local/bin)`,
+        manualCommands(plan));
     }
     say(`setup: CORE built and installed (${took()})`);
   }

@@ -1,6 +1,9 @@
-/** The test helpers that decide between failing (a tool setup installs is missing) and skipping (the machine cannot). */
+/** The test helpers that fail a test (a tool setup installs is missing) or skip it (the machine cannot). */
 import { describe, expect, it } from 'vitest';
-import { hasCommand, MissingToolError, missingToolMessage, parseSkippedTitle, requireCommands, requireGstElements, skippedTitle } from './capabilities.ts';
+import {
+  hasCommand, MissingToolError, missingToolMessage, parseSkippedTitle, requireCommands, requireGstElements,
+  skippedTitle,
+} from './capabilities.ts';
 
 describe('requireCommands', () => {
   it('passes when every command is on PATH', () => {
@@ -17,7 +20,9 @@ describe('requireCommands', () => {
 
   it('names the Debian package setup installs for a command', () => {
     expect(missingToolMessage(['mn', 'gst-launch-1.0'])).toBe('not installed: mn (Debian package mininet), ' +
-      'gst-launch-1.0 (Debian package gstreamer1.0-tools). Run `npm run setup` (as root) to install what the tests use.');
+      'gst-launch-1.0 (Debian package gstreamer1.0-tools). ' +
+      'Run `npm run setup` (as root) to install what the tests use.',
+    );
   });
 
   it('fails for a GStreamer element that no plugin provides, naming the setup command', () => {
@@ -32,8 +37,9 @@ describe('skippedTitle', () => {
   });
 
   it('puts the reason in the title, and the reporter reads it back', () => {
-    const title = skippedTitle('Mininet: the report topology', 'cannot create a network namespace: Operation not permitted');
-    expect(title).toBe('Mininet: the report topology [skipped: cannot create a network namespace: Operation not permitted]');
+    const reason = 'cannot create a network namespace: Operation not permitted';
+    const title = skippedTitle('Mininet: the report topology', reason);
+    expect(title).toBe(`Mininet: the report topology [skipped: ${reason}]`);
     expect(parseSkippedTitle(title)).toEqual({
       title: 'Mininet: the report topology', reason: 'cannot create a network namespace: Operation not permitted',
     });
