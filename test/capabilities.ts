@@ -51,8 +51,8 @@ export function requireGstElements(...elements: string[]): void {
   requireCommands('gst-launch-1.0', 'gst-inspect-1.0');
   const missing = elements.filter((e) => spawnSync('gst-inspect-1.0', ['--exists', e]).status !== 0);
   if (missing.length === 0) return;
-  const what = missing.map((e) => `${e} (Debian package ${GST_ELEMENT_PACKAGES[e] ?? 'a gstreamer1.0-plugins-*'})`).join(', ');
-  throw new MissingToolError(`GStreamer elements not installed: ${what}. Run \`npm run setup\` (as root).`);
+  const what = missing.map((e) => `${e} (Debian package ${GST_ELEMENT_PACKAGES[e] ?? 'gstreamer1.0-plugins-*'})`);
+  throw new MissingToolError(`GStreamer elements not installed: ${what.join(', ')}. Run \`npm run setup\` (as root).`);
 }
 
 /**
