@@ -8,7 +8,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
-import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
+import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { Role, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
@@ -156,6 +156,7 @@ export class NodeProcess {
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
       bootstrapper: this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
       serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
+      ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
       neighbours: node.neighbours().map((n) => ({
         name: n.name, address: addressOf.get(n.name) ?? null, alive: n.alive,
         rttMs: n.rttMs === null ? null : round(n.rttMs), failures: n.failures,
