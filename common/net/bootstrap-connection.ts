@@ -86,7 +86,9 @@ export class BootstrapConnection {
   next(timeoutMs: number): Promise<BootstrapMessage> {
     const queued = this.queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);
-    if (this.closed || this.peerClosed) return Promise.reject(new BootstrapUnreachable('the bootstrapper closed the connection'));
+    if (this.closed || this.peerClosed) {
+      return Promise.reject(new BootstrapUnreachable('the bootstrapper closed the connection'));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null;

@@ -84,7 +84,10 @@ export type BootstrapMessage =
   | { readonly type: 'error'; readonly reason: string; readonly detail: string };
 
 /** What a sealed body may carry: the messages only the real bootstrapper may send a node. */
-export type SealedMessage = Extract<BootstrapMessage, { type: 'registered' | 'neighbour-up' | 'neighbour-down' | 'server-key' }>;
+export type SealedMessage = Extract<
+  BootstrapMessage,
+  { type: 'registered' | 'neighbour-up' | 'neighbour-down' | 'server-key' }
+>;
 
 const TYPES = new Set<string>([
   'register', 'challenge', 'prove', 'sealed', 'registered', 'neighbour-up', 'neighbour-down', 'server-key',
@@ -143,7 +146,8 @@ export class LineSplitter {
       if (nl < 0) break;
       const piece = chunk.subarray(start, nl);
       if (this.size + piece.length > this.maxBytes) return this.overflow();
-      const line = this.parts.length === 0 ? piece.toString('utf8') : Buffer.concat([...this.parts, piece]).toString('utf8');
+      const whole = this.parts.length === 0 ? piece : Buffer.concat([...this.parts, piece]);
+      const line = whole.toString('utf8');
       this.parts = [];
       this.size = 0;
       if (line.trim() !== '') lines.push(line);

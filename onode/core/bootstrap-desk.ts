@@ -198,12 +198,13 @@ export class BootstrapDesk {
       this.counters.refused++;
       this.warn(`refused registration from ${p.address}: not in the topology`);
       return this.refuse(p, 'unknown-address',
-        `${p.address} is not an address of any node in ${directory.source}; start the node with --address set to one of its addresses`);
+        `${p.address} is not an address of any node in ${directory.source}; ` +
+        'start the node with --address set to one of its addresses');
     }
     if (node.name === directory.bootstrapper) {
       this.counters.refused++;
       this.warn(`refused registration from ${p.address}: ${node.name} is the bootstrapper itself`);
-      return this.refuse(p, 'is-bootstrapper', `${node.name} is the bootstrapper itself; it does not register with itself`);
+      return this.refuse(p, 'is-bootstrapper', `${node.name} is the bootstrapper itself; it does not register`);
     }
     p.session = { name: node.name, nodeNonce, bootNonce: this.nonce() };
     p.pid = pid;
@@ -235,7 +236,8 @@ export class BootstrapDesk {
       this.o.out.destroy(reg.replaced);
     }
     this.counters.registrations++;
-    this.o.log.info(`${s.name} registered from ${p.address} (pid ${p.pid})${reg.replaced !== undefined ? ', replacing its old connection' : ''}`);
+    const replacing = reg.replaced !== undefined ? ', replacing its old connection' : '';
+    this.o.log.info(`${s.name} registered from ${p.address} (pid ${p.pid})${replacing}`);
     this.seal(p.conn, member, reg.reply);
     this.deliver(reg.notices);
   }

@@ -10,6 +10,7 @@ import { decodeSealedBody, type BootstrapMessage, type SealedMessage } from '../
 import { fail, ok, type Decoded, type DecodeFailure } from '../../common/wire/result.ts';
 
 export type OpenFailure = DecodeFailure | 'not-challenged' | 'bad-mac' | 'replayed';
+type Sealed = Omit<Extract<BootstrapMessage, { type: 'sealed' }>, 'type'>;
 
 export class Registrant {
   readonly nonce: string;
@@ -48,7 +49,7 @@ export class Registrant {
   }
 
   /** The message inside a sealed envelope, if the real bootstrapper sealed it for this connection. */
-  open(sealed: { readonly seq: number; readonly body: string; readonly mac: string }): Decoded<SealedMessage, OpenFailure> {
+  open(sealed: Sealed): Decoded<SealedMessage, OpenFailure> {
     if (this.session === null || this.key === null) return fail('not-challenged');
     if (!macEquals(sealMac(this.key, this.session, sealed.seq, sealed.body), sealed.mac)) return fail('bad-mac');
     if (sealed.seq <= this.lastSeq) return fail('replayed');

@@ -9,7 +9,8 @@ import { SystemClock, type Clock } from '../../common/core/clock.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import {
-  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_TO_BOOTSTRAPPER, type BootstrapMessage, type RegisteredMessage,
+  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_TO_BOOTSTRAPPER,
+  type BootstrapMessage, type RegisteredMessage,
 } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { BootstrapDesk, type DeskCounters } from '../core/bootstrap-desk.ts';

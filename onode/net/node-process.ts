@@ -180,7 +180,9 @@ export class NodeProcess {
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
-        ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : { registration: this.registrationCounters }),
+        ...(this.bootstrapServer
+          ? { bootstrapper: this.bootstrapServer.counters }
+          : { registration: this.registrationCounters }),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
     };
@@ -236,7 +238,9 @@ export class NodeProcess {
 
   private learnKeys(keys: readonly ServerKeyInfo[]): void {
     for (const k of keys) {
-      if (!this.keyring.set(k.server, Buffer.from(k.key, 'base64'))) this.opts.log.warn(`the key of ${k.server} is not an Ed25519 key; ignored`);
+      if (!this.keyring.set(k.server, Buffer.from(k.key, 'base64'))) {
+        this.opts.log.warn(`the key of ${k.server} is not an Ed25519 key; ignored`);
+      }
     }
   }
 
@@ -277,7 +281,9 @@ export class NodeProcess {
     conn.send(me.register());
     const challenge = await conn.next(REGISTER_STEP_TIMEOUT_MS);
     if (challenge.type === 'error') throw new NodeStartError(`the bootstrapper refused this node: ${challenge.detail}`);
-    if (challenge.type !== 'challenge') throw new BootstrapUnreachable(`unexpected ${challenge.type} from the bootstrapper`);
+    if (challenge.type !== 'challenge') {
+      throw new BootstrapUnreachable(`unexpected ${challenge.type} from the bootstrapper`);
+    }
     conn.send(me.prove(challenge));
     const answer = await conn.next(REGISTER_STEP_TIMEOUT_MS);
     if (answer.type === 'error') {
@@ -287,8 +293,8 @@ export class NodeProcess {
     if (answer.type !== 'sealed') throw new BootstrapUnreachable(`unexpected ${answer.type} from the bootstrapper`);
     const opened = me.open(answer);
     if (!opened.ok || opened.value.type !== 'registered' || opened.value.name !== challenge.name) {
-      throw new NodeStartError(`the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper has another ` +
-        `overlay secret, or is not the real bootstrapper (is --secret the same on every node?)`);
+      throw new NodeStartError(`the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
+        'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)');
     }
     const info = opened.value;
     this.learnKeys(info.serverKeys);
@@ -302,7 +308,8 @@ export class NodeProcess {
     const opened = msg.type === 'sealed' ? me.open(msg) : null;
     if (opened === null || !opened.ok) {
       this.registrationCounters.badSeal++;
-      this.opts.log.debug(`dropped a ${msg.type} from the bootstrapper: ${opened === null ? 'not sealed' : opened.reason}`);
+      const why = opened === null ? 'not sealed' : opened.reason;
+      this.opts.log.debug(`dropped a ${msg.type} from the bootstrapper: ${why}`);
       return;
     }
     this.onNotice(opened.value);

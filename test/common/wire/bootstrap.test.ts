@@ -5,13 +5,17 @@ import {
   MAX_WELCOME_MOVIES,
 } from '../../../common/wire/bootstrap-schema.ts';
 import {
-  decodeBootstrap, decodeSealedBody, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER,
-  type BootstrapMessage, type NeighbourInfo,
+  decodeBootstrap, decodeSealedBody, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER,
+  MAX_LINE_TO_BOOTSTRAPPER, type BootstrapMessage, type NeighbourInfo,
 } from '../../../common/wire/bootstrap.ts';
 
 const B32 = Buffer.alloc(32, 7).toString('base64');
+const B31 = Buffer.alloc(31).toString('base64');
+const key = { server: 's1', key: B32 };
+const movie = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 500 };
 const neighbour: NeighbourInfo = {
-  name: 'o3', role: 'node', address: '10.0.26.2', localAddress: '10.0.26.1', delayMs: 2, lossPct: 0.5, rateKbps: null, up: true,
+  name: 'o3', role: 'node', address: '10.0.26.2', localAddress: '10.0.26.1',
+  delayMs: 2, lossPct: 0.5, rateKbps: null, up: true,
 };
 const registered = {
   type: 'registered', name: 'o4', role: 'node', addresses: ['10.0.26.1'], clientAddresses: [],
@@ -20,7 +24,7 @@ const registered = {
 } as const satisfies BootstrapMessage;
 const welcome = {
   type: 'welcome', pops: [{ name: 'o5', addresses: ['10.0.6.2'] }],
-  catalogue: [{ name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 500 }],
+  catalogue: [movie],
   serverKeys: [{ server: 's1', key: B32 }, { server: 's2', key: Buffer.alloc(32, 9).toString('base64') }],
 } as const satisfies BootstrapMessage;
 
@@ -82,20 +86,20 @@ describe('bootstrap codec rejections', () => {
     ['client address IPv6', line(registered, { clientAddresses: ['::1'] })],
     ['neighbour address missing', line(registered, { neighbours: [{ ...neighbour, address: undefined }] })],
     ['delay negative', line(registered, { neighbours: [{ ...neighbour, delayMs: -1 }] })],
-    ['delay not finite (1e999 parses to Infinity)', JSON.stringify(registered).replace('"delayMs":2', '"delayMs":1e999')],
+    ['delay not finite (1e999 is Infinity)', JSON.stringify(registered).replace('"delayMs":2', '"delayMs":1e999')],
     ['loss over 100 %', line(registered, { neighbours: [{ ...neighbour, lossPct: 101 }] })],
     ['rate zero', line(registered, { neighbours: [{ ...neighbour, rateKbps: 0 }] })],
     ['up a string', line(registered, { neighbours: [{ ...neighbour, up: 'yes' }] })],
     ['emulateLinks missing', line(registered, { emulateLinks: undefined })],
     ['serverKeys missing', line(registered, { serverKeys: undefined })],
-    ['key not 32 bytes', line(registered, { serverKeys: [{ server: 's1', key: Buffer.alloc(31).toString('base64') }] })],
+    ['key not 32 bytes', line(registered, { serverKeys: [{ server: 's1', key: B31 }] })],
     ['key not base64', line(registered, { serverKeys: [{ server: 's1', key: `${'!'.repeat(43)}=` }] })],
     ['name empty', line(registered, { name: '' })],
     ['name with a slash', line(registered, { name: '../o4' })],
     ['name too long', line(registered, { name: `o${'x'.repeat(MAX_NODE_NAME_BYTES)}` })],
     ['too many neighbours', line(registered, { neighbours: Array(MAX_NEIGHBOURS + 1).fill(neighbour) })],
     ['too many addresses', line(registered, { addresses: Array(MAX_ADDRESSES + 1).fill('10.0.0.1') })],
-    ['too many server keys', line(registered, { serverKeys: Array(MAX_SERVER_KEYS + 1).fill({ server: 's1', key: B32 }) })],
+    ['too many server keys', line(registered, { serverKeys: Array(MAX_SERVER_KEYS + 1).fill(key) })],
     ['register pid negative', '{"type":"register","pid":-1,"nonce":"' + B32 + '"}'],
     ['register pid fractional', '{"type":"register","pid":1.5,"nonce":"' + B32 + '"}'],
     ['register without nonce', '{"type":"register","pid":1}'],
@@ -108,12 +112,12 @@ describe('bootstrap codec rejections', () => {
     ['neighbour-up name a number', '{"type":"neighbour-up","name":4}'],
     ['server-key without key', '{"type":"server-key","server":"s1"}'],
     ['welcome pop without address', line(welcome, { pops: [{ name: 'o5', addresses: [] }] })],
-    ['welcome too many pops', line(welcome, { pops: Array(MAX_POPS + 1).fill({ name: 'o5', addresses: ['10.0.6.2'] }) })],
-    ['welcome movie fps 0', line(welcome, { catalogue: [{ ...welcome.catalogue[0], fps: 0 }] })],
-    ['welcome movie width fractional', line(welcome, { catalogue: [{ ...welcome.catalogue[0], width: 1.5 }] })],
-    ['welcome movie name empty', line(welcome, { catalogue: [{ ...welcome.catalogue[0], name: '' }] })],
-    ['welcome movie name too long', line(welcome, { catalogue: [{ ...welcome.catalogue[0], name: 'é'.repeat(128) }] })],
-    ['welcome too many movies', line(welcome, { catalogue: Array(MAX_WELCOME_MOVIES + 1).fill(welcome.catalogue[0]) })],
+    ['welcome too many pops', line(welcome, { pops: Array(MAX_POPS + 1).fill(welcome.pops[0]) })],
+    ['welcome movie fps 0', line(welcome, { catalogue: [{ ...movie, fps: 0 }] })],
+    ['welcome movie width fractional', line(welcome, { catalogue: [{ ...movie, width: 1.5 }] })],
+    ['welcome movie name empty', line(welcome, { catalogue: [{ ...movie, name: '' }] })],
+    ['welcome movie name too long', line(welcome, { catalogue: [{ ...movie, name: 'é'.repeat(128) }] })],
+    ['welcome too many movies', line(welcome, { catalogue: Array(MAX_WELCOME_MOVIES + 1).fill(movie) })],
     ['welcome without serverKeys', line(welcome, { serverKeys: undefined })],
     ['error detail too long', `{"type":"error","reason":"x","detail":"${'d'.repeat(MAX_DETAIL_CHARS + 1)}"}`],
     ['error without reason', '{"type":"error","detail":"x"}'],
@@ -123,7 +127,8 @@ describe('bootstrap codec rejections', () => {
   });
 
   it('takes movie names of up to 255 bytes and 10,000 movies', () => {
-    const movies = Array.from({ length: 10_000 }, (_, i) => ({ ...welcome.catalogue[0], name: `${i}`.padEnd(MAX_MOVIE_NAME_BYTES, 'm') }));
+    const name = (i: number): string => `${i}`.padEnd(MAX_MOVIE_NAME_BYTES, 'm');
+    const movies = Array.from({ length: 10_000 }, (_, i) => ({ ...movie, name: name(i) }));
     const text = line(welcome, { catalogue: movies });
     expect(text.length).toBeGreaterThan(3_000_000);
     expect(text.length).toBeLessThan(MAX_LINE_FROM_BOOTSTRAPPER);
@@ -134,8 +139,9 @@ describe('bootstrap codec rejections', () => {
   it('a sealed body carries only what the bootstrapper may tell a node', () => {
     expect(decodeSealedBody(JSON.stringify(registered))).toEqual({ ok: true, value: registered });
     expect(decodeSealedBody('{"type":"server-key","server":"s2","key":"' + B32 + '"}').ok).toBe(true);
-    expect(decodeSealedBody('{"type":"welcome","pops":[],"catalogue":[],"serverKeys":[]}')).toEqual({ ok: false, reason: 'unsupported' });
-    expect(decodeSealedBody('{"type":"sealed","seq":0,"body":"{}","mac":"' + B32 + '"}')).toEqual({ ok: false, reason: 'unsupported' });
+    const unsupported = { ok: false, reason: 'unsupported' };
+    expect(decodeSealedBody('{"type":"welcome","pops":[],"catalogue":[],"serverKeys":[]}')).toEqual(unsupported);
+    expect(decodeSealedBody('{"type":"sealed","seq":0,"body":"{}","mac":"' + B32 + '"}')).toEqual(unsupported);
     expect(decodeSealedBody(line(registered, { role: 'banana' }))).toEqual({ ok: false, reason: 'malformed' });
   });
 });
@@ -149,7 +155,8 @@ describe('bootstrap codec never throws', () => {
 
   it('on random JSON, with or without a known type', () => {
     const types = fc.constantFrom(...messages.map((m) => m.type), 'banana');
-    fc.assert(fc.property(types, fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 })), (type, fields) => {
+    const fields = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }));
+    fc.assert(fc.property(types, fields, (type, fields) => {
       const d = decodeBootstrap(JSON.stringify({ ...fields, type }));
       if (type === 'banana') expect(d).toEqual({ ok: false, reason: 'unsupported' });
       else expect(typeof d.ok).toBe('boolean');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Directory, normalise } from '../../../onode/core/directory.ts';
 import { ADDRESS, signingKey, smallTopology } from './bootstrap-fixtures.ts';
 
+const link = (delayMs: number, lossPct: number, rateKbps: number | null) => ({ delayMs, lossPct, rateKbps, up: false });
 const movie = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 };
 
 describe('Directory', () => {
@@ -18,12 +19,12 @@ describe('Directory', () => {
     const d = new Directory(smallTopology(), true);
     const reg = d.register(3, 'n1');
     expect(reg?.reply).toEqual({
-      type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2', '10.9.2.2', '10.9.3.1'], clientAddresses: [],
-      emulateLinks: true, serverKeys: [],
+      type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2', '10.9.2.2', '10.9.3.1'],
+      clientAddresses: [], emulateLinks: true, serverKeys: [],
       neighbours: [
-        { name: 'b', role: 'server', address: '10.9.1.1', localAddress: '10.9.1.2', delayMs: 2, lossPct: 0, rateKbps: null, up: false },
-        { name: 'p1', role: 'pop', address: '10.9.3.2', localAddress: '10.9.3.1', delayMs: 4, lossPct: 1, rateKbps: null, up: false },
-        { name: 's2', role: 'server', address: '10.9.2.1', localAddress: '10.9.2.2', delayMs: 3, lossPct: 0, rateKbps: 10000, up: false },
+        { name: 'b', role: 'server', address: '10.9.1.1', localAddress: '10.9.1.2', ...link(2, 0, null) },
+        { name: 'p1', role: 'pop', address: '10.9.3.2', localAddress: '10.9.3.1', ...link(4, 1, null) },
+        { name: 's2', role: 'server', address: '10.9.2.1', localAddress: '10.9.2.2', ...link(3, 0, 10000) },
       ],
     });
     expect(reg?.notices).toEqual([]);
@@ -95,7 +96,8 @@ describe('Directory', () => {
     const k = signingKey();
     d.register(0, 'b', k);
     expect(d.welcome([movie])).toEqual({
-      type: 'welcome', pops: [{ name: 'p1', addresses: ['10.9.100.1'] }], catalogue: [movie], serverKeys: [{ server: 'b', key: k }],
+      type: 'welcome', pops: [{ name: 'p1', addresses: ['10.9.100.1'] }], catalogue: [movie],
+      serverKeys: [{ server: 'b', key: k }],
     });
     expect(d.infoFor(d.nodeAt(ADDRESS.p1)!).name).toBe('p1');
   });

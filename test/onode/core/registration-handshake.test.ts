@@ -120,11 +120,14 @@ describe('registration handshake', () => {
     // A fake bootstrapper without the secret: it can challenge, but not seal.
     const victim = new Registrant(SECRET, 1);
     victim.prove({ name: 'n1', nonce: Buffer.alloc(32, 1).toString('base64') });
-    const forged = JSON.stringify({ type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2'], clientAddresses: [],
-      neighbours: [], emulateLinks: false, serverKeys: [{ server: 's2', key: signingKey() }] });
+    const forged = JSON.stringify({
+      type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2'], clientAddresses: [],
+      neighbours: [], emulateLinks: false, serverKeys: [{ server: 's2', key: signingKey() }],
+    });
     const fakeKey = nodeKey(OTHER, 'n1');
     const session = { name: 'n1', nodeNonce: victim.nonce, bootNonce: Buffer.alloc(32, 1).toString('base64') };
-    expect(victim.open({ seq: 0, body: forged, mac: sealMac(fakeKey, session, 0, forged) })).toEqual({ ok: false, reason: 'bad-mac' });
+    const mac = sealMac(fakeKey, session, 0, forged);
+    expect(victim.open({ seq: 0, body: forged, mac })).toEqual({ ok: false, reason: 'bad-mac' });
     // The real bootstrapper's seal for another connection (another node nonce) does not open either.
     expect(victim.open(sealed)).toEqual({ ok: false, reason: 'bad-mac' });
     // Before any challenge there is nothing to check against.
