@@ -9,7 +9,7 @@ import { SystemClock, type Clock } from '../../common/core/clock.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import {
-  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_TO_BOOTSTRAPPER,
+  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER,
   type BootstrapMessage, type RegisteredMessage,
 } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
@@ -112,6 +112,10 @@ export class BootstrapServer {
     if (bytes === undefined) {
       bytes = Buffer.from(encodeBootstrap(msg));
       this.encoded.set(msg, bytes);
+      if (bytes.length > MAX_LINE_FROM_BOOTSTRAPPER) {
+        this.opts.log.error(`the welcome is ${bytes.length} bytes, over the ${MAX_LINE_FROM_BOOTSTRAPPER} clients accept: ` +
+          `logins will fail (${msg.catalogue.length} movies)`);
+      }
     }
     return bytes;
   }

@@ -1,4 +1,5 @@
 /** The bootstrapper's front desk in virtual time: logins, timeouts, caps and eviction, bad input. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_PENDING, MAX_PENDING_PER_ADDRESS, PENDING_TIMEOUT_MS, REFUSAL_LOG_INTERVAL_MS, WELCOME_CACHE_MS,
@@ -133,6 +134,27 @@ describe('bootstrap desk', () => {
     h.register(ADDRESS.n1, new Registrant(Buffer.from('a wrong secret, really wrong'), 99));
     expect(h.logs.filter((l) => l.startsWith('warn:')).at(-1)).toMatch(/\(and 49 more refusals not logged\)$/);
     expect(h.desk.counters.badProof).toBe(51);
+  });
+
+  it('no sequence of messages without the secret registers a node or reveals a sealed answer', () => {
+    const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64'));
+    const step = fc.oneof(
+      fc.record({ type: fc.constant('register' as const), pid: fc.nat(), nonce: b32 }),
+      fc.record({ type: fc.constant('prove' as const), mac: b32 }),
+      fc.record({ type: fc.constant('prove' as const), mac: b32, signingKey: b32 }),
+      fc.constant({ type: 'login' as const }),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
+      const h = setup();
+      const c = h.connect(ADDRESS.n1);
+      for (const s of steps) {
+        if (typeof s === 'string') c.line(s);
+        else c.send(s);
+      }
+      expect(h.directory.isRegistered('n1')).toBe(false);
+      expect(c.inbox.some((m) => m.type === 'sealed')).toBe(false);
+    }), { numRuns: 300 });
   });
 
   it('stop() cancels every timer', () => {
