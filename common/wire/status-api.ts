@@ -61,6 +61,10 @@ export const StatusReportSchema = v.object({
   sessions: v.optional(v.array(SessionStatusSchema)),
   counters: v.optional(v.record(v.string(), v.optional(Counters))),
   registered: v.optional(Strings),
+  /** The stream-signing keys this node knows (key ids, never key material it should not share). */
+  serverKeys: v.optional(v.array(v.object({ server: v.string(), keyId: v.string() }))),
+  /** A server's own signing key id. */
+  signingKeyId: v.optional(v.string()),
 });
 
 export type StatusReport = v.InferOutput<typeof StatusReportSchema>;

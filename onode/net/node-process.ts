@@ -4,14 +4,18 @@
  * (servers), serves RTSP (POPs) and GET /status. start() and stop() are idempotent; stop()
  * releases every socket and timer so the process can exit on its own.
  */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
-import type { BootstrapMessage, NeighbourInfo } from '../../common/wire/bootstrap.ts';
+import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
+import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { Role, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
+import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
 import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
+import { Registrant } from '../core/registrant.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
@@ -52,7 +56,16 @@ export class NodeStartError extends Error {
   override readonly name = 'NodeStartError';
 }
 
-type Registered = Extract<BootstrapMessage, { type: 'registered' }>;
+type Registered = RegisteredMessage;
+
+/** A server's stream-signing key pair (Ed25519). */
+export interface KeyPair {
+  readonly publicKey: KeyObject;
+  readonly privateKey: KeyObject;
+}
+
+/** How long each step of the registration handshake may take. */
+const REGISTER_STEP_TIMEOUT_MS = 5000;
 
 export class NodeProcess {
   private readonly clock = new SystemClock();
@@ -67,8 +80,16 @@ export class NodeProcess {
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
+  /** A server's stream-signing key pair, made at start; its public half goes to the bootstrapper. */
+  private readonly signing: KeyPair | null;
+  /** Every server's stream-signing public key, as the bootstrapper distributes them. */
+  readonly keyring = new ServerKeyring();
+  /** Sealed bootstrapper messages that failed their check (dropped). */
+  private readonly registrationCounters = { badSeal: 0 };
 
-  constructor(private readonly opts: NodeProcessOptions) {}
+  constructor(private readonly opts: NodeProcessOptions) {
+    this.signing = opts.role === 'server' ? generateKeyPairSync('ed25519') : null;
+  }
 
   get name(): string | null {
     return this.info?.name ?? null;
@@ -138,6 +159,8 @@ export class NodeProcess {
       addresses: info.addresses,
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
       bootstrapper: this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
+      serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
+      ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
       neighbours: node.neighbours().map((n) => ({
         name: n.name, address: addressOf.get(n.name) ?? null, alive: n.alive,
         rttMs: n.rttMs === null ? null : round(n.rttMs), failures: n.failures,
@@ -161,7 +184,9 @@ export class NodeProcess {
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
-        ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : {}),
+        ...(this.bootstrapServer
+          ? { bootstrapper: this.bootstrapServer.counters }
+          : { registration: this.registrationCounters }),
         ...(this.http ? { ops: this.http.counters } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
@@ -195,15 +220,29 @@ export class NodeProcess {
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);
     this.directoryNames = () => directory.registered().sort();
-    const server = new BootstrapServer(directory, me.addresses, this.opts.ports.bootstrap, () => this.node?.catalogue() ?? [], this.opts.log);
+    const server = new BootstrapServer({
+      directory, secret: this.opts.secret, addresses: me.addresses, port: this.opts.ports.bootstrap,
+      catalogue: () => this.node?.catalogue() ?? [], log: this.opts.log,
+    });
     server.onLocalNotice = (msg) => this.onNotice(msg);
     await server.start();
     this.bootstrapServer = server;
-    server.registerSelf(me.addresses[0] ?? '');
-    return {
-      type: 'registered', name: me.name, role: me.role, addresses: me.addresses, clientAddresses: me.clientAddresses,
-      neighbours: directory.neighbours(me.name), emulateLinks: this.opts.emulateLinks ?? false,
-    };
+    const info = server.registerSelf(me.name, this.signingKey()) ?? directory.infoFor(me);
+    this.learnKeys(info.serverKeys);
+    return info;
+  }
+
+  /** This server's stream-signing public key as the bootstrapper wants it: base64 of the raw 32 bytes. */
+  private signingKey(): string | undefined {
+    return this.signing === null ? undefined : rawEd25519(this.signing.publicKey).toString('base64');
+  }
+
+  private learnKeys(keys: readonly ServerKeyInfo[]): void {
+    for (const k of keys) {
+      if (!this.keyring.set(k.server, Buffer.from(k.key, 'base64'))) {
+        this.opts.log.warn(`the key of ${k.server} is not an Ed25519 key; ignored`);
+      }
+    }
   }
 
   /** Connects and registers, retrying until the bootstrapper answers or waitMs passes. */
@@ -222,35 +261,64 @@ export class NodeProcess {
     }
   }
 
+  /**
+   * One registration: register → challenge → prove → sealed `registered`. A refusal or a proof
+   * that fails is a NodeStartError (retrying cannot help); a lost connection is BootstrapUnreachable.
+   */
   private async registerOnce(): Promise<Registered> {
     const b = this.opts.bootstrapper;
     if (b === undefined) throw new Error('unreachable');
     const conn = await BootstrapConnection.open({ host: b.host, port: b.port, ...(this.opts.address ? { localAddress: this.opts.address } : {}) });
-    const reply = conn.next(5000);
-    conn.send({ type: 'register', pid: process.pid });
-    let msg: BootstrapMessage;
     try {
-      msg = await reply;
+      const info = await this.handshake(conn, new Registrant(this.opts.secret, process.pid, this.signingKey()));
+      return info;
     } catch (err) {
       conn.close();
       throw err;
     }
-    if (msg.type === 'error') {
-      conn.close();
-      throw new NodeStartError(`the bootstrapper refused this node: ${msg.detail}`);
+  }
+
+  private async handshake(conn: BootstrapConnection, me: Registrant): Promise<Registered> {
+    conn.send(me.register());
+    const challenge = await conn.next(REGISTER_STEP_TIMEOUT_MS);
+    if (challenge.type === 'error') throw new NodeStartError(`the bootstrapper refused this node: ${challenge.detail}`);
+    if (challenge.type !== 'challenge') {
+      throw new BootstrapUnreachable(`unexpected ${challenge.type} from the bootstrapper`);
     }
-    if (msg.type !== 'registered') {
-      conn.close();
-      throw new BootstrapUnreachable(`unexpected ${msg.type} from the bootstrapper`);
+    conn.send(me.prove(challenge));
+    const answer = await conn.next(REGISTER_STEP_TIMEOUT_MS);
+    if (answer.type === 'error') {
+      const why = answer.reason === 'bad-proof' ? WRONG_SECRET : answer.detail;
+      throw new NodeStartError(`the bootstrapper refused ${challenge.name}: ${why}`);
     }
+    if (answer.type !== 'sealed') throw new BootstrapUnreachable(`unexpected ${answer.type} from the bootstrapper`);
+    const opened = me.open(answer);
+    if (!opened.ok || opened.value.type !== 'registered' || opened.value.name !== challenge.name) {
+      throw new NodeStartError(`the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
+        'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)');
+    }
+    const info = opened.value;
+    this.learnKeys(info.serverKeys);
     this.connection = conn;
-    conn.onMessage = (m) => this.onNotice(m);
-    conn.onClose = () => this.bootstrapperLost();
-    return msg;
+    conn.listen((m) => this.onSealed(me, m), () => this.bootstrapperLost());
+    return info;
+  }
+
+  /** Every message after `registered` must be sealed for this connection; anything else is dropped. */
+  private onSealed(me: Registrant, msg: BootstrapMessage): void {
+    const opened = msg.type === 'sealed' ? me.open(msg) : null;
+    if (opened === null || !opened.ok) {
+      this.registrationCounters.badSeal++;
+      const why = opened === null ? 'not sealed' : opened.reason;
+      this.opts.log.debug(`dropped a ${msg.type} from the bootstrapper: ${why}`);
+      return;
+    }
+    this.onNotice(opened.value);
   }
 
   private onNotice(msg: BootstrapMessage): void {
     if (msg.type === 'neighbour-down') this.node?.neighbourLost(msg.name);
+    else if (msg.type === 'server-key') this.learnKeys([msg]);
     // neighbour-up needs nothing: hellos bring the link up as soon as the neighbour sends them.
   }
 
@@ -258,15 +326,21 @@ export class NodeProcess {
   private bootstrapperLost(): void {
     if (this.stopping) return;
     this.opts.log.warn('lost the bootstrapper; streams continue, re-registering in the background');
+    let lastProblem = '';
     const retry = (): void => {
       this.reconnectTimer = null;
       if (this.stopping) return;
       this.registerOnce().then((info) => {
+        if (this.stopping) return this.connection?.close();
         this.opts.log.info('re-registered with the bootstrapper');
         this.info = info;
         this.applyNeighbours(info.neighbours);
-      }).catch(() => {
-        this.reconnectTimer = setTimeout(retry, 1000);
+      }).catch((err: unknown) => {
+        // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
+        const problem = err instanceof NodeStartError ? err.message : '';
+        if (problem !== '' && problem !== lastProblem) this.opts.log.warn(`${problem}; retrying`);
+        lastProblem = problem;
+        if (!this.stopping) this.reconnectTimer = setTimeout(retry, 1000);
       });
     };
     this.reconnectTimer = setTimeout(retry, 500);
