@@ -27,10 +27,6 @@ export const CATALOGUE_RETRY_MS = 250;
 export const CATALOGUE_MAX_STALLS = 4;
 /** Approximate heap bytes all partial assemblies may hold together (a full catalogue of 10,000 255-byte names is ~6 MB). */
 export const MAX_ASSEMBLY_BYTES = 32 * 1024 * 1024;
-/** Parts served to one neighbour per second (a token bucket; what is refused is asked again). */
-export const SERVE_PARTS_PER_SECOND = 4096;
-/** Neighbours whose serving budget is tracked; more are forgotten all at once (they only ever get a fresh budget). */
-const MAX_BUCKETS = 1024;
 /** Heap bytes per catalogue entry besides its name's characters. */
 const ENTRY_BYTES = 64;
 
@@ -56,13 +52,11 @@ export interface CatalogueCounters {
   catalogueRejected: number;
   /** Assemblies given up: no progress, or the memory cap. */
   catalogueAbandoned: number;
-  /** Parts not served because a neighbour asked faster than SERVE_PARTS_PER_SECOND. */
-  catalogueThrottled: number;
 }
 
 export const NO_CATALOGUE_COUNTERS: Readonly<CatalogueCounters> = {
   catalogueRequests: 0, cataloguePartsIn: 0, cataloguePartsServed: 0, cataloguesInstalled: 0,
-  catalogueUnsolicited: 0, catalogueRejected: 0, catalogueAbandoned: 0, catalogueThrottled: 0,
+  catalogueUnsolicited: 0, catalogueRejected: 0, catalogueAbandoned: 0,
 };
 
 interface Assembly {
@@ -96,7 +90,6 @@ export class CatalogueSync {
   /** When each server's catalogue was last asked for from scratch. */
   private readonly asked = new Map<string, number>();
   private readonly served = new Map<string, Served>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
     private readonly deps: CatalogueSyncDeps,
@@ -213,21 +206,11 @@ export class CatalogueSync {
     return movies === undefined || a.parts === null ? undefined : { type: 'catalogue', server: a.server, cv: a.cv, part: i, parts: a.parts, movies };
   }
 
+  /**
+   * Sends one part. The pace is the asker's: a request names at most MAX_PARTS_PER_REQUEST parts
+   * and the next comes once they are in, so a link never holds more than one window in flight.
+   */
   private serve(to: string, part: CatalogueMessage): void {
-    const now = this.deps.clock.now();
-    let bucket = this.buckets.get(to);
-    if (bucket === undefined) {
-      if (this.buckets.size >= MAX_BUCKETS) this.buckets.clear();
-      bucket = { tokens: 2 * CATALOGUE_WINDOW, at: now };
-      this.buckets.set(to, bucket);
-    }
-    bucket.tokens = Math.min(2 * CATALOGUE_WINDOW, bucket.tokens + ((now - bucket.at) * SERVE_PARTS_PER_SECOND) / 1000);
-    bucket.at = now;
-    if (bucket.tokens < 1) {
-      this.counters.catalogueThrottled++;
-      return;
-    }
-    bucket.tokens--;
     this.counters.cataloguePartsServed++;
     this.deps.send(to, part);
   }

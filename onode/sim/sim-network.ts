@@ -37,7 +37,9 @@ interface SimNode {
   node: OverlayNode;
   alive: boolean;
   readonly channels: Map<string, MovieChannel>;
-  readonly movies: readonly ChannelMovie[];
+  movies: readonly ChannelMovie[];
+  /** A server (probes, serves its catalogue) even with no movies. */
+  readonly server: boolean;
   readonly clockOffsetMs: number;
 }
 
@@ -92,19 +94,22 @@ export class SimNetwork {
   /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
   addNode(name: string, movies: readonly ChannelMovie[] = [], clockOffsetMs = 0): OverlayNode {
     const channels = new Map<string, MovieChannel>();
-    const node = this.makeNode(name, movies, clockOffsetMs, channels);
-    this.nodes.set(name, { name, node, alive: true, channels, movies, clockOffsetMs });
+    const node = this.makeNode(name, movies, movies.length > 0, clockOffsetMs, channels);
+    this.nodes.set(name, { name, node, alive: true, channels, movies, server: movies.length > 0, clockOffsetMs });
     return node;
   }
 
-  private makeNode(name: string, movies: readonly ChannelMovie[], clockOffsetMs: number, channels: Map<string, MovieChannel>): OverlayNode {
+  private makeNode(
+    name: string, movies: readonly ChannelMovie[], server: boolean, clockOffsetMs: number, channels: Map<string, MovieChannel>,
+  ): OverlayNode {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;
     const infos = movies.map(toInfo); // one array, as a real server's: its digest is computed once
-    const source: MovieSource | null = movies.length === 0 ? null : {
+    const byName = new Map(movies.map((m) => [m.name, m]));
+    const source: MovieSource | null = !server ? null : {
       catalogue: () => infos,
       start: (movie) => {
-        const m = movies.find((x) => x.name === movie);
+        const m = byName.get(movie);
         if (m === undefined) return;
         // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
         const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
@@ -190,13 +195,18 @@ export class SimNetwork {
     }
   }
 
-  /** Brings a killed node back as a fresh process: new OverlayNode, empty state, same links and movies. */
-  restart(name: string): OverlayNode {
+  /**
+   * Brings a killed node back as a fresh process: new OverlayNode, empty state, same links; same
+   * movies unless a server is given others (as if its movie directory changed; [] leaves it a
+   * server with an empty catalogue).
+   */
+  restart(name: string, movies?: readonly ChannelMovie[]): OverlayNode {
     const n = this.nodes.get(name);
     if (n === undefined) throw new Error(`no node ${name}`);
     if (n.alive) this.kill(name);
     n.channels.clear();
-    n.node = this.makeNode(name, n.movies, n.clockOffsetMs, n.channels);
+    if (movies !== undefined && n.server) n.movies = movies;
+    n.node = this.makeNode(name, n.movies, n.server, n.clockOffsetMs, n.channels);
     n.alive = true;
     n.node.setNeighbours(this.neighboursOf(name));
     n.node.start();
