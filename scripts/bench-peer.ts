@@ -10,7 +10,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { catalogueParts } from '../common/wire/control-split.ts';
-import { decodeOverlay, encodeData, encodeOverlay, MessageType, OVERLAY_HEADER_BYTES, type MovieInfo, type OverlayMessage } from '../common/wire/overlay.ts';
+import { decodeOverlay, encodeData, encodeOverlay, MessageType, OVERLAY_HEADER_BYTES, type OverlayMessage } from '../common/wire/overlay.ts';
+import type { MovieInfo } from '../common/wire/overlay.ts';
 import { catalogueDigest } from '../onode/core/catalogue-digest.ts';
 
 export type PeerRole = 'source' | 'sink';
@@ -128,7 +129,8 @@ export class BenchPeer {
     } else if (msg.type === 'join' && this.spec.role === 'source') {
       this.control({ type: 'join-ack', movie: msg.movie, rootPath: [this.spec.name] });
     } else if (msg.type === 'catalogue-request' && this.spec.role === 'source' && msg.server === this.spec.name) {
-      for (const part of catalogueParts(this.spec.name, catalogueDigest(this.catalogue), this.catalogue)) this.control(part);
+      const cv = catalogueDigest(this.catalogue);
+      for (const part of catalogueParts(this.spec.name, cv, this.catalogue)) this.control(part);
     }
   }
 }

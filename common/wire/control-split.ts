@@ -29,9 +29,13 @@ export function sortCatalogue(movies: readonly MovieInfo[]): MovieInfo[] {
  * @throws RangeError for more than MAX_CATALOGUE movies (a server never offers more).
  */
 export function catalogueParts(server: string, cv: number, movies: readonly MovieInfo[]): CatalogueMessage[] {
-  if (movies.length > MAX_CATALOGUE) throw new RangeError(`a catalogue holds at most ${MAX_CATALOGUE} movies, got ${movies.length}`);
+  if (movies.length > MAX_CATALOGUE) {
+    throw new RangeError(`a catalogue holds at most ${MAX_CATALOGUE} movies, got ${movies.length}`);
+  }
   // Measured with the widest part numbers, so the real ones cannot push a part over.
-  const overhead = controlBodyBytes({ type: 'catalogue', server, cv, part: MAX_CATALOGUE_PARTS - 1, parts: MAX_CATALOGUE_PARTS, movies: [] });
+  const overhead = controlBodyBytes({
+    type: 'catalogue', server, cv, part: MAX_CATALOGUE_PARTS - 1, parts: MAX_CATALOGUE_PARTS, movies: [],
+  });
   const groups = pack(sortCatalogue(movies), overhead, MAX_MOVIES_PER_PART, (m) => jsonBytes(movieTupleOf(m)));
   return groups.map((g, i) => ({ type: 'catalogue', server, cv, part: i, parts: groups.length, movies: g }));
 }
@@ -45,11 +49,16 @@ export function catalogueParts(server: string, cv: number, movies: readonly Movi
 export function carryingParts(version: number, movies: readonly string[], roots: readonly string[]): CarryingMessage[] {
   const n = Math.min(movies.length, roots.length, MAX_CARRYING);
   const entries = Array.from({ length: n }, (_, i) => [movies[i]!, roots[i]!] as const);
-  const whole: CarryingMessage = { type: 'carrying', movies: entries.map((e) => e[0]), roots: entries.map((e) => e[1]) };
+  const whole: CarryingMessage = {
+    type: 'carrying', movies: entries.map((e) => e[0]), roots: entries.map((e) => e[1]),
+  };
   if (entries.length <= MAX_CARRYING_PER_PART && controlBodyBytes(whole) <= MAX_CONTROL_BODY_BYTES) return [whole];
-  const overhead = controlBodyBytes({ type: 'carrying', movies: [], roots: [], version, part: MAX_CARRYING - 1, parts: MAX_CARRYING });
+  const overhead = controlBodyBytes({
+    type: 'carrying', movies: [], roots: [], version, part: MAX_CARRYING - 1, parts: MAX_CARRYING,
+  });
   // Each entry costs its movie in one list and its root in the other: two separators.
-  const groups = pack(entries, overhead, MAX_CARRYING_PER_PART, ([movie, root]) => jsonBytes(movie) + jsonBytes(root) + 1);
+  const cost = ([movie, root]: readonly [string, string]): number => jsonBytes(movie) + jsonBytes(root) + 1;
+  const groups = pack(entries, overhead, MAX_CARRYING_PER_PART, cost);
   return groups.map((g, i) => ({
     type: 'carrying', movies: g.map((e) => e[0]), roots: g.map((e) => e[1]), version, part: i, parts: groups.length,
   }));

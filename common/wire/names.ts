@@ -16,7 +16,9 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]|\p{Cs}/u;
 export function movieNameProblem(name: string): string | null {
   if (name.length === 0) return 'the name is empty';
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_MOVIE_NAME_BYTES) return `the name is ${bytes} bytes long; at most ${MAX_MOVIE_NAME_BYTES} bytes of UTF-8`;
+  if (bytes > MAX_MOVIE_NAME_BYTES) {
+    return `the name is ${bytes} bytes long; at most ${MAX_MOVIE_NAME_BYTES} bytes of UTF-8`;
+  }
   if (name === '.' || name === '..') return `'${name}' names a directory, not a movie`;
   const bad = FORBIDDEN.exec(name);
   if (bad !== null) {
@@ -34,5 +36,6 @@ export function isMovieName(v: unknown): v is string {
 }
 
 export function isNodeName(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v, 'utf8') <= MAX_NODE_NAME_BYTES && !/\p{Cs}/u.test(v);
+  if (typeof v !== 'string' || v.length === 0) return false;
+  return Buffer.byteLength(v, 'utf8') <= MAX_NODE_NAME_BYTES && !/\p{Cs}/u.test(v);
 }

@@ -59,7 +59,11 @@ const movieTuple = v.pipe(
 const STATUS = v.object({ server: nodeName, seq: count, latencyMs: metric, hops: count, visited: path, cv: digest });
 const JOIN = v.object({ movie: movieName, path: v.pipe(path, v.minLength(1)), server: v.optional(nodeName) });
 const JOIN_ACK = v.object({ movie: movieName, rootPath: v.pipe(path, v.minLength(1)) });
-const NAK = v.object({ movie: movieName, reason: v.picklist(NAK_REASONS), detail: v.pipe(v.string(), v.maxLength(MAX_NAK_DETAIL)) });
+const NAK = v.object({
+  movie: movieName,
+  reason: v.picklist(NAK_REASONS),
+  detail: v.pipe(v.string(), v.maxLength(MAX_NAK_DETAIL)),
+});
 const LEAVE = v.object({ movie: movieName });
 const PING = v.object({ id: count, sentAt: metric });
 const PONG = v.object({ id: count, sentAt: metric, node: nodeName });
@@ -97,7 +101,8 @@ const CARRYING = v.pipe(
   }),
   v.check((m) => m.roots === undefined || m.roots.length === m.movies.length),
   // A part number comes with the part count and the announcement it belongs to, or none of them does.
-  v.check((m) => (m.part === undefined) === (m.parts === undefined) && (m.part === undefined) === (m.version === undefined)),
+  v.check((m) => (m.part === undefined) === (m.parts === undefined)),
+  v.check((m) => (m.part === undefined) === (m.version === undefined)),
   v.check((m) => m.part === undefined || m.parts === undefined || m.part < m.parts),
 );
 
@@ -134,7 +139,9 @@ export function decodeControlBody(type: ControlMessage['type'], body: Buffer): D
   return ok({ type, ...parsed.output } as ControlMessage);
 }
 
-export type EncodedBody = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly problem: string };
+export type EncodedBody =
+  | { readonly ok: true; readonly body: Buffer }
+  | { readonly ok: false; readonly problem: string };
 
 /**
  * The JSON body of a control message, or why it cannot be sent (too big for the budget: the
@@ -144,7 +151,7 @@ export function encodeControlBody(msg: ControlMessage): EncodedBody {
   if (msg.type === 'nak') return encodeNak(msg);
   const body = Buffer.from(JSON.stringify(wireFields(msg)), 'utf8');
   if (body.length <= MAX_CONTROL_BODY_BYTES) return { ok: true, body };
-  return { ok: false, problem: `${msg.type} body of ${body.length} bytes exceeds the ${MAX_CONTROL_BODY_BYTES}-byte budget: ${OVERSIZE_HINTS[msg.type]}` };
+  return { ok: false, problem: `${overBudget(msg.type, body.length)}: ${OVERSIZE_HINTS[msg.type]}` };
 }
 
 /** Bytes the body of `msg` takes (for packing lists into parts). */
@@ -168,11 +175,15 @@ function encodeNak(msg: Extract<ControlMessage, { type: 'nak' }>): EncodedBody {
   for (;;) {
     const body = Buffer.from(JSON.stringify({ movie: msg.movie, reason: msg.reason, detail }), 'utf8');
     if (body.length <= MAX_CONTROL_BODY_BYTES) return { ok: true, body };
-    if (detail.length === 0) return { ok: false, problem: `nak body of ${body.length} bytes exceeds the ${MAX_CONTROL_BODY_BYTES}-byte budget` };
+    if (detail.length === 0) return { ok: false, problem: `${overBudget('nak', body.length)}: ${OVERSIZE_HINTS.nak}` };
     // Cut by the excess (at least one unit), then drop a high surrogate left without its pair.
     detail = detail.slice(0, Math.max(0, detail.length - Math.max(1, body.length - MAX_CONTROL_BODY_BYTES)));
     if (/[\ud800-\udbff]$/.test(detail)) detail = detail.slice(0, -1);
   }
+}
+
+function overBudget(type: ControlMessage['type'], bytes: number): string {
+  return `${type} body of ${bytes} bytes exceeds the ${MAX_CONTROL_BODY_BYTES}-byte budget`;
 }
 
 /** The cause and the fix of a body over budget, by type (types that are split never get here). */

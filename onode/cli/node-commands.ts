@@ -94,7 +94,9 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
       // Each reason names its file (quoted where the name could hold control characters).
       for (const s of movies.skipped) log.warn(`skipped movie file ${s.reason}`);
       const names = movies.catalogue.map((m) => m.name);
-      const shown = names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length - 10} more)` : names.join(', ');
+      const shown = names.length > 10
+        ? `${names.slice(0, 10).join(', ')}, … (${names.length - 10} more)`
+        : names.join(', ');
       log.info(`${names.length} movie(s) from ${dir}: ${shown}`);
     }
   }

@@ -20,7 +20,9 @@ export interface CarryingCounters {
 }
 
 export class CarryingTable {
-  readonly counters: CarryingCounters = { carryingRejected: 0 };
+  /** @param counters where to count (the node's, so /status shows them). */
+  constructor(readonly counters: CarryingCounters = { carryingRejected: 0 }) {}
+
   private readonly byNeighbour = new Map<string, ReadonlyMap<string, string | null>>();
   private readonly partial = new Map<string, PartialAnnouncement>();
 

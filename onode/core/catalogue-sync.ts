@@ -17,7 +17,7 @@ import { catalogueParts } from '../../common/wire/control-split.ts';
 import { MAX_CATALOGUE, MAX_PARTS_PER_REQUEST } from '../../common/wire/overlay-control.ts';
 import type { CatalogueMessage, CatalogueRequestMessage, MovieInfo } from '../../common/wire/overlay.ts';
 import { catalogueDigest } from './catalogue-digest.ts';
-import type { RouteTable } from './route-table.ts';
+import { MAX_SERVERS, type RouteTable } from './route-table.ts';
 
 /** Parts asked for in one round. */
 export const CATALOGUE_WINDOW = MAX_PARTS_PER_REQUEST;
@@ -25,7 +25,7 @@ export const CATALOGUE_WINDOW = MAX_PARTS_PER_REQUEST;
 export const CATALOGUE_RETRY_MS = 250;
 /** Rounds in a row without a new part before an assembly is given up. */
 export const CATALOGUE_MAX_STALLS = 4;
-/** Approximate heap bytes all partial assemblies may hold together (a full catalogue of 10,000 255-byte names is ~6 MB). */
+/** Approximate heap bytes all partial assemblies hold together (10,000 movies of 255-byte names: ~6 MB). */
 export const MAX_ASSEMBLY_BYTES = 32 * 1024 * 1024;
 /** Heap bytes per catalogue entry besides its name's characters. */
 const ENTRY_BYTES = 64;
@@ -120,7 +120,7 @@ export class CatalogueSync {
     if (now - (this.asked.get(server) ?? -Infinity) < this.restartMs) return;
     if (current !== undefined) this.drop(current); // the server's catalogue changed under it
     if (this.assemblyBytes >= MAX_ASSEMBLY_BYTES) return; // others finish first; the next probe asks again
-    if (this.asked.size >= MAX_CATALOGUE) this.asked.clear();
+    if (this.asked.size >= MAX_SERVERS) this.asked.clear();
     this.asked.set(server, now);
     const a: Assembly = {
       server, cv, from, parts: null, received: [], have: 0, movies: 0, bytes: 0,
@@ -191,7 +191,7 @@ export class CatalogueSync {
     if (complete !== undefined && complete.cv === cv) {
       let served = this.served.get(server);
       if (served?.cv !== cv) {
-        if (this.served.size >= MAX_CATALOGUE) this.served.clear();
+        if (this.served.size >= MAX_SERVERS) this.served.clear();
         served = { cv, parts: catalogueParts(server, cv, complete.movies) };
         this.served.set(server, served);
       }
@@ -203,7 +203,8 @@ export class CatalogueSync {
 
   private partOf(a: Assembly, i: number): CatalogueMessage | undefined {
     const movies = a.received[i];
-    return movies === undefined || a.parts === null ? undefined : { type: 'catalogue', server: a.server, cv: a.cv, part: i, parts: a.parts, movies };
+    if (movies === undefined || a.parts === null) return undefined;
+    return { type: 'catalogue', server: a.server, cv: a.cv, part: i, parts: a.parts, movies };
   }
 
   /**
@@ -220,11 +221,14 @@ export class CatalogueSync {
     let parts: number[] | undefined;
     if (a.parts !== null) {
       parts = [];
-      for (let i = 0; i < a.parts && parts.length < CATALOGUE_WINDOW; i++) if (a.received[i] === undefined) parts.push(i);
+      for (let i = 0; i < a.parts && parts.length < CATALOGUE_WINDOW; i++) {
+        if (a.received[i] === undefined) parts.push(i);
+      }
       a.outstanding = new Set(parts);
     }
     this.counters.catalogueRequests++;
-    this.deps.send(a.from, { type: 'catalogue-request', server: a.server, cv: a.cv, ...(parts !== undefined ? { parts } : {}) });
+    const request: CatalogueRequestMessage = { type: 'catalogue-request', server: a.server, cv: a.cv };
+    this.deps.send(a.from, parts === undefined ? request : { ...request, parts });
     a.timer?.cancel();
     const wait = CATALOGUE_RETRY_MS + 2 * (this.deps.rttMs(a.from) ?? 0);
     a.timer = this.deps.clock.setTimer(wait, () => this.retry(a));

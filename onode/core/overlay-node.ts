@@ -7,7 +7,7 @@
 import type { Clock } from '../../common/core/clock.ts';
 import { carryingParts } from '../../common/wire/control-split.ts';
 import type { ControlMessage, HelloMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
-import { CarryingTable } from './carrying-table.ts';
+import { type CarryingCounters, CarryingTable } from './carrying-table.ts';
 import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_PROBES, type ProbeOptions, StatusProbes } from './status-probes.ts';
@@ -48,7 +48,7 @@ export interface RouteSnapshot {
   readonly hops: number;
 }
 
-export interface NodeCounters {
+export interface NodeCounters extends CarryingCounters {
   unknownSender: number;
 }
 
@@ -57,9 +57,9 @@ export class OverlayNode {
   readonly links: LinkMonitor;
   readonly probes: StatusProbes;
   readonly tree: StreamTree;
-  readonly counters: NodeCounters = { unknownSender: 0 };
+  readonly counters: NodeCounters = { unknownSender: 0, carryingRejected: 0 };
   /** Per neighbour: movie → the server it comes from (null when the neighbour did not say). */
-  readonly carrying = new CarryingTable();
+  readonly carrying = new CarryingTable(this.counters);
   /** Numbers this node's announcements, so a neighbour can tell the parts of one from another's. */
   private carryingVersion = 0;
   private merged: { generation: number; own: readonly MovieInfo[]; movies: readonly MovieInfo[] } | null = null;
@@ -196,7 +196,8 @@ export class OverlayNode {
   catalogue(): readonly MovieInfo[] {
     const own = this.source?.catalogue() ?? [];
     const generation = this.routes.catalogueGeneration;
-    if (this.merged !== null && this.merged.generation === generation && this.merged.own === own) return this.merged.movies;
+    const merged = this.merged;
+    if (merged !== null && merged.generation === generation && merged.own === own) return merged.movies;
     const all = new Map<string, MovieInfo>();
     for (const m of [...own, ...this.routes.catalogue()]) if (!all.has(m.name)) all.set(m.name, m);
     const movies = [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -57,7 +57,9 @@ export class RouteTable {
         this.ignoredServers++;
         return false;
       }
-      info = { vias: new Map(), catalogue: [], names: new Set(), cv: null, announced: null, announcedSeq: -1, lostAt: null };
+      info = {
+        vias: new Map(), catalogue: [], names: new Set(), cv: null, announced: null, announcedSeq: -1, lostAt: null,
+      };
       this.servers.set(entry.server, info);
     }
     if (info.vias.size === 0) {
@@ -108,7 +110,7 @@ export class RouteTable {
     return true;
   }
 
-  /** Forgets every route through a neighbour (it died); `now` dates servers left unreachable (else the next expire does). */
+  /** Forgets every route through a dead neighbour; `now` dates servers left unreachable (else the next expire does). */
   removeVia(neighbour: string, now?: number): void {
     for (const info of this.servers.values()) {
       if (!info.vias.delete(neighbour) || info.vias.size > 0) continue;

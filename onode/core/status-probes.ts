@@ -57,7 +57,8 @@ interface SeenProbe {
 
 export class StatusProbes {
   readonly counters: ProbeCounters = {
-    originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0, ...NO_CATALOGUE_COUNTERS,
+    originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0,
+    ...NO_CATALOGUE_COUNTERS,
   };
   /** Fetches and serves catalogues in parts. */
   readonly catalogues: CatalogueSync;
@@ -90,7 +91,8 @@ export class StatusProbes {
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
     const msg: StatusMessage = {
-      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self], cv: catalogueDigest(catalogue),
+      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self],
+      cv: catalogueDigest(catalogue),
     };
     const targets = only === undefined ? this.deps.neighbours() : [only];
     for (const n of targets) this.deps.send(n, msg);

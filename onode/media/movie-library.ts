@@ -58,13 +58,14 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
   const loaded: { movie: ChannelMovie; info: MovieInfo }[] = [];
   const skipped: SkippedMovie[] = [];
   for (const { file, utf8 } of listFiles(dir)) {
-    const problem = utf8 ? nameProblem(file) : `${JSON.stringify(file)}: the file name is not valid UTF-8; rename the file`;
+    const problem = utf8 ? nameProblem(file) : notUtf8(file);
     if (problem !== null) {
       skipped.push({ file, reason: problem });
       continue;
     }
     if (loaded.length >= MAX_CATALOGUE) {
-      skipped.push({ file, reason: `${file}: a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory` });
+      const reason = `${file}: a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory`;
+      skipped.push({ file, reason });
       continue;
     }
     const path = join(dir, file);
@@ -133,6 +134,10 @@ function strictUtf8(bytes: Buffer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function notUtf8(file: string): string {
+  return `${JSON.stringify(file)}: the file name is not valid UTF-8; rename the file`;
 }
 
 /** Why `file` cannot be a movie of the library by its name alone, or null. */

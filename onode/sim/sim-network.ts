@@ -12,7 +12,9 @@ import type { Clock, Timer } from '../../common/core/clock.ts';
 import { VirtualClock } from '../../common/core/clock.ts';
 import { fnv1a } from '../../common/core/fnv1a.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
-import { decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError } from '../../common/wire/overlay.ts';
+import {
+  decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
+} from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { type ChannelMovie, MovieChannel } from '../core/movie-channel.ts';
 import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
@@ -100,7 +102,11 @@ export class SimNetwork {
   }
 
   private makeNode(
-    name: string, movies: readonly ChannelMovie[], server: boolean, clockOffsetMs: number, channels: Map<string, MovieChannel>,
+    name: string,
+    movies: readonly ChannelMovie[],
+    server: boolean,
+    clockOffsetMs: number,
+    channels: Map<string, MovieChannel>,
   ): OverlayNode {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;

@@ -22,11 +22,13 @@ const movies = mkdtempSync(join(tmpdir(), 'onode-many-movies-'));
 const names: string[] = [];
 beforeAll(() => {
   // One-frame movies: each file costs the server almost nothing to load.
-  const file = (n: number): Buffer => encodeMovie([encodeJpeg(renderPattern('bars', n, 64, 48), { quality: 75, sampling: '420' })], 'lab');
+  const file = (n: number): Buffer =>
+    encodeMovie([encodeJpeg(renderPattern('bars', n, 64, 48), { quality: 75, sampling: '420' })], 'lab');
   const common = file(1);
   for (let i = 0; i < MOVIES - 1; i++) {
     const head = i < LONG ? `long-${String(i).padStart(4, '0')}-` : `m-${String(i).padStart(4, '0')}`;
-    const name = i < LONG ? `${head}${'é'.repeat((255 - head.length - 6) >> 1)}${'x'.repeat((255 - head.length - 6) & 1)}.mjpeg` : `${head}.mjpeg`;
+    const room = 255 - head.length - '.mjpeg'.length; // 'é' is two bytes
+    const name = i < LONG ? `${head}${'é'.repeat(room >> 1)}${'x'.repeat(room & 1)}.mjpeg` : `${head}.mjpeg`;
     names.push(name);
     writeFileSync(join(movies, name), common);
   }
@@ -37,7 +39,8 @@ beforeAll(() => {
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
 describe('a server with 2,000 movies on loopback', () => {
-  const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, { bootstrap: 17400, overlay: 14844, status: 17480, rtsp: 18954 });
+  const ports = { bootstrap: 17400, overlay: 14844, status: 17480, rtsp: 18954 };
+  const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, ports);
   beforeAll(() => run.emulator.start());
   afterAll(() => run.stop());
 
@@ -46,7 +49,9 @@ describe('a server with 2,000 movies on loopback', () => {
     const deadline = Date.now() + 30_000;
     let catalogue: { name: string }[] = [];
     while (catalogue.length < MOVIES) {
-      if (Date.now() > deadline) throw new Error(`p1 has ${catalogue.length} of ${MOVIES} movies:\n${run.lines.slice(-20).join('\n')}`);
+      if (Date.now() > deadline) {
+        throw new Error(`p1 has ${catalogue.length} of ${MOVIES} movies:\n${run.lines.slice(-20).join('\n')}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
       catalogue = await run.status('p1').then((s) => (s.catalogue as { name: string }[]) ?? [], () => []);
     }
@@ -54,7 +59,9 @@ describe('a server with 2,000 movies on loopback', () => {
     expect(catalogue.at(-1)?.name).toBe(LAST);
 
     const out = join(run.dir, 'last.mjpeg');
-    const c = await run.client(['--address', '127.2.100.20', '--movie', LAST, '--headless', '--duration', '2', '--output', out]);
+    const c = await run.client(
+      ['--address', '127.2.100.20', '--movie', LAST, '--headless', '--duration', '2', '--output', out],
+    );
     expect(c.code, c.stderr).toBe(0);
     const stats = JSON.parse(c.stdout) as { framesReceived: number; pop: string };
     expect(stats.pop).toBe('p1');
@@ -62,10 +69,13 @@ describe('a server with 2,000 movies on loopback', () => {
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, LAST)))).toBe(stats.framesReceived);
 
     for (const node of ['s1', 'n1', 'n2', 'p1']) {
-      const counters = (await run.status(node)).counters as { transport: { oversize: number }; probes: { catalogueRejected: number } };
+      type Counters = { transport: { oversize: number }; probes: { catalogueRejected: number } };
+      const counters = (await run.status(node)).counters as Counters;
       expect(counters.transport.oversize, node).toBe(0);
       expect(counters.probes.catalogueRejected, node).toBe(0);
     }
-    expect(run.lines.some((l) => l.includes('skipped movie file "bell\\u0007.mjpeg" cannot be a movie name: the name contains the control character U+0007'))).toBe(true);
+    const complaint = 'skipped movie file "bell\\u0007.mjpeg" cannot be a movie name: '
+      + 'the name contains the control character U+0007';
+    expect(run.lines.some((l) => l.includes(complaint))).toBe(true);
   }, 60_000);
 });

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { carryingParts, catalogueParts, repairRequests, sortCatalogue } from '../../../common/wire/control-split.ts';
 import { MAX_CARRYING, MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES } from '../../../common/wire/overlay-control.ts';
-import { decodeOverlay, encodeOverlay, MAX_OVERLAY_DATAGRAM, OVERLAY_HEADER_BYTES, type ControlMessage, type MovieInfo } from '../../../common/wire/overlay.ts';
+import {
+  type ControlMessage, decodeOverlay, encodeOverlay, MAX_OVERLAY_DATAGRAM, type MovieInfo, OVERLAY_HEADER_BYTES,
+} from '../../../common/wire/overlay.ts';
 
 /** The longest sender name there is: every datagram below is measured with it. */
 const SENDER = 'n'.repeat(64);
@@ -45,20 +47,23 @@ describe('catalogueParts', () => {
     // Full parts: the greedy packing wastes less than one entry per datagram.
     const bytes = datagrams.reduce((n, d) => n + d.length, 0);
     expect(bytes / datagrams.length).toBeGreaterThan(MAX_CONTROL_BODY_BYTES - 600);
-    process.stdout.write(`catalogue of 10,000 x 255-byte names (${_label}): ${parts.length} datagrams, ${bytes} bytes\n`);
+    const what = `catalogue of 10,000 x 255-byte names (${_label})`;
+    process.stdout.write(`${what}: ${parts.length} datagrams, ${bytes} bytes\n`);
   });
 
   it('gives the same parts for the same catalogue in any order, and one empty part for an empty catalogue', () => {
     const movies = catalogue('b').slice(0, 500);
     expect(catalogueParts('s1', 7, [...movies].reverse())).toEqual(catalogueParts('s1', 7, movies));
-    expect(catalogueParts('s1', 7, [])).toEqual([{ type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] }]);
+    const empty = { type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] };
+    expect(catalogueParts('s1', 7, [])).toEqual([empty]);
     expect(() => catalogueParts('s1', 7, [...movies, ...catalogue('c')])).toThrow(RangeError);
   });
 });
 
 describe('carryingParts', () => {
   it('sends a short list as one plain message', () => {
-    expect(carryingParts(4, ['a', 'b'], ['s1', 's2'])).toEqual([{ type: 'carrying', movies: ['a', 'b'], roots: ['s1', 's2'] }]);
+    const plain = { type: 'carrying', movies: ['a', 'b'], roots: ['s1', 's2'] };
+    expect(carryingParts(4, ['a', 'b'], ['s1', 's2'])).toEqual([plain]);
   });
 
   it('cuts a long list into numbered parts of one announcement, each within the budget', () => {
@@ -94,7 +99,9 @@ describe('repairRequests', () => {
     fc.assert(fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: 3000 }), (seqs) => {
       const requests = repairRequests('movie.mjpeg', 5, seqs);
       expect(requests.flatMap((r) => r.seqs ?? [])).toEqual(seqs);
-      for (const r of requests) expect(encodeOverlay(SENDER, r).length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
+      for (const r of requests) {
+        expect(encodeOverlay(SENDER, r).length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
+      }
     }), { numRuns: 100 });
   });
 });

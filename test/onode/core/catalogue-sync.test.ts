@@ -31,19 +31,25 @@ function harness(own: readonly MovieInfo[] | null = null) {
   const sent: Sent[] = [];
   const counters = { ...NO_CATALOGUE_COUNTERS };
   const sync = new CatalogueSync({
-    self: 'me', clock, routes, rttMs: () => RTT_MS, send: (to, msg) => sent.push({ to, msg, at: clock.now() }), ownCatalogue: () => own,
+    self: 'me',
+    clock,
+    routes,
+    rttMs: () => RTT_MS,
+    send: (to, msg) => sent.push({ to, msg, at: clock.now() }),
+    ownCatalogue: () => own,
   }, counters, RESTART_MS);
   /** A probe from `via` announcing `cv` for `server`, and the fetch it starts. */
   const announce = (server: string, cv: number, via = 'n1', seq = 1): void => {
     routes.update({ server, via, latencyMs: 1, hops: 1, seq, updatedAt: clock.now() }, cv);
     sync.want(via, server, cv);
   };
-  const requests = () => sent.filter((s): s is Sent & { msg: CatalogueRequestMessage } => s.msg.type === 'catalogue-request');
+  const requests = () =>
+    sent.filter((s): s is Sent & { msg: CatalogueRequestMessage } => s.msg.type === 'catalogue-request');
   return { clock, routes, sent, counters, sync, announce, requests };
 }
 
 describe('CatalogueSync: fetching', () => {
-  it('asks a window at a time, asks again only for what is missing, and installs the whole once its digest matches', () => {
+  it('asks a window at a time, again only for what is missing, and installs the whole once its digest matches', () => {
     const h = harness();
     const catalogue = movies(2000, 100);
     const cv = catalogueDigest(catalogue);
@@ -108,20 +114,22 @@ describe('CatalogueSync: fetching', () => {
     expect(h.routes.catalogueOf('s1')?.movies).toEqual(b);
   });
 
-  it('drops parts nobody asked for, from another neighbour, or of another part count, and refuses a forged whole', () => {
+  it('drops parts nobody asked for, from another neighbour or of another part count; refuses a forged whole', () => {
     const h = harness();
     const genuine = movies(5, 20);
     const cv = catalogueDigest(genuine);
     const forged: MovieInfo[] = [{ name: 'pwned.mjpeg', fps: 25, width: 1, height: 1, frames: 1 }];
-    h.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies: forged }); // nothing asked
+    const part = (fields: Partial<CatalogueMessage>): CatalogueMessage =>
+      ({ type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies: forged, ...fields });
+    h.sync.onCatalogue('n1', part({})); // nothing asked
     h.announce('s1', cv);
-    h.sync.onCatalogue('n2', { type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies: forged }); // not asked of n2
-    h.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv: cv + 1, part: 0, parts: 1, movies: forged }); // other digest
+    h.sync.onCatalogue('n2', part({})); // not asked of n2
+    h.sync.onCatalogue('n1', part({ cv: cv + 1 })); // another digest
     expect(h.counters.catalogueUnsolicited).toBe(3);
-    h.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv, part: 0, parts: 2, movies: forged });
-    h.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies: genuine }); // other count
+    h.sync.onCatalogue('n1', part({ parts: 2 }));
+    h.sync.onCatalogue('n1', part({ movies: genuine })); // another part count
     expect(h.counters.catalogueUnsolicited).toBe(4);
-    h.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv, part: 1, parts: 2, movies: [] });
+    h.sync.onCatalogue('n1', part({ part: 1, parts: 2, movies: [] }));
     // Complete, but its digest is not the announced one: refused, and nothing installed.
     expect(h.counters.catalogueRejected).toBe(1);
     expect(h.routes.catalogueOf('s1')).toBeUndefined();
@@ -129,12 +137,12 @@ describe('CatalogueSync: fetching', () => {
     const twice = [...genuine, genuine[0]!];
     const h2 = harness();
     h2.announce('s1', catalogueDigest(twice));
-    h2.sync.onCatalogue('n1', { type: 'catalogue', server: 's1', cv: catalogueDigest(twice), part: 0, parts: 1, movies: twice });
+    h2.sync.onCatalogue('n1', part({ cv: catalogueDigest(twice), movies: twice }));
     expect(h2.counters.catalogueRejected).toBe(1);
     expect(h2.routes.catalogueOf('s1')).toBeUndefined();
   });
 
-  it(`holds at most MAX_ASSEMBLY_BYTES (${MAX_ASSEMBLY_BYTES / 2 ** 20} MiB) in partial assemblies, whatever the servers`, () => {
+  it(`holds at most MAX_ASSEMBLY_BYTES (${MAX_ASSEMBLY_BYTES / 2 ** 20} MiB) in partial assemblies`, () => {
     const h = harness();
     const big = movies(10_000, 255);
     const cv = catalogueDigest(big);
@@ -166,7 +174,8 @@ describe('CatalogueSync: serving', () => {
     h.sync.onRequest('n1', { type: 'catalogue-request', server: 'me', cv });
     expect(h.sent.map((s) => s.msg)).toEqual(parts.slice(0, CATALOGUE_WINDOW));
     h.sent.length = 0;
-    h.sync.onRequest('n1', { type: 'catalogue-request', server: 'me', cv, parts: [3, parts.length - 1, parts.length + 5] });
+    const some = [3, parts.length - 1, parts.length + 5];
+    h.sync.onRequest('n1', { type: 'catalogue-request', server: 'me', cv, parts: some });
     expect(h.sent.map((s) => s.msg)).toEqual([parts[3], parts.at(-1)]);
     h.sent.length = 0;
     h.sync.onRequest('n1', { type: 'catalogue-request', server: 'me', cv: cv + 1 }); // a digest it does not have

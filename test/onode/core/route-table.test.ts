@@ -93,7 +93,9 @@ describe('RouteTable', () => {
 
   it('keeps routes for at most MAX_SERVERS servers', () => {
     const t = new RouteTable();
-    for (let i = 0; i < MAX_SERVERS; i++) expect(t.update({ ...entry('a', 1, 1, 1), server: `s${i}` }, CV_M)).toBe(true);
+    for (let i = 0; i < MAX_SERVERS; i++) {
+      expect(t.update({ ...entry('a', 1, 1, 1), server: `s${i}` }, CV_M)).toBe(true);
+    }
     expect(t.update({ ...entry('a', 1, 1, 1), server: 'one-too-many' }, CV_M)).toBe(false);
     expect(t.ignoredServers).toBe(1);
     expect(t.knownServers()).toHaveLength(MAX_SERVERS);
