@@ -14,6 +14,8 @@ import { chooseBest } from './route-choice.ts';
 export const UNREACHABLE_MEMORY_MS = 300_000;
 /** Servers this node keeps routes for; probes naming more are ignored (see RouteTable.ignoredServers). */
 export const MAX_SERVERS = 1024;
+/** Movies in all installed catalogues together (ten full servers; ~60 MB with 255-byte names). */
+export const MAX_KNOWN_MOVIES = 100_000;
 
 export interface RouteEntry {
   readonly server: string;
@@ -42,6 +44,9 @@ export class RouteTable {
   private readonly servers = new Map<string, ServerInfo>();
   /** Probes from servers beyond MAX_SERVERS, ignored. */
   ignoredServers = 0;
+  /** Catalogues not installed because all of them together would pass MAX_KNOWN_MOVIES. */
+  refusedCatalogues = 0;
+  private knownMovies = 0;
   /** Bumped whenever the union of reachable catalogues may have changed. */
   private generation = 0;
   private union: { generation: number; movies: MovieInfo[] } | null = null;
@@ -103,6 +108,12 @@ export class RouteTable {
   setCatalogue(server: string, cv: number, movies: readonly MovieInfo[]): boolean {
     const info = this.servers.get(server);
     if (info === undefined || info.announced !== cv) return false;
+    const known = this.knownMovies - info.catalogue.length + movies.length;
+    if (known > MAX_KNOWN_MOVIES) {
+      this.refusedCatalogues++;
+      return false;
+    }
+    this.knownMovies = known;
     info.catalogue = sortCatalogue(movies);
     info.names = new Set(movies.map((m) => m.name));
     info.cv = cv;
@@ -127,7 +138,9 @@ export class RouteTable {
       if (info.vias.size > 0) continue;
       if (before > 0) this.generation++;
       info.lostAt ??= now;
-      if (now - info.lostAt > UNREACHABLE_MEMORY_MS) this.servers.delete(server);
+      if (now - info.lostAt <= UNREACHABLE_MEMORY_MS) continue;
+      this.knownMovies -= info.catalogue.length;
+      this.servers.delete(server);
     }
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MovieInfo } from '../../../common/wire/overlay.ts';
 import { catalogueDigest } from '../../../onode/core/catalogue-digest.ts';
-import { MAX_SERVERS, RouteTable, UNREACHABLE_MEMORY_MS } from '../../../onode/core/route-table.ts';
+import { MAX_KNOWN_MOVIES, MAX_SERVERS, RouteTable, UNREACHABLE_MEMORY_MS } from '../../../onode/core/route-table.ts';
 
 const movie = (name: string): MovieInfo => ({ name, fps: 25, width: 320, height: 240, frames: 10 });
 const entry = (via: string, latencyMs: number, hops: number, seq: number, updatedAt = 0) =>
@@ -99,6 +99,24 @@ describe('RouteTable', () => {
     expect(t.update({ ...entry('a', 1, 1, 1), server: 'one-too-many' }, CV_M)).toBe(false);
     expect(t.ignoredServers).toBe(1);
     expect(t.knownServers()).toHaveLength(MAX_SERVERS);
+  });
+
+  it('installs at most MAX_KNOWN_MOVIES movies over all catalogues; a forgotten server frees its share', () => {
+    const t = new RouteTable();
+    const tenThousand = Array.from({ length: 10_000 }, (_, i) => movie(`m${i}`));
+    const servers = Array.from({ length: MAX_KNOWN_MOVIES / 10_000 + 1 }, (_, i) => `s${i}`);
+    const installed = servers.map((server) => {
+      t.update({ ...entry('a', 1, 1, 1), server }, catalogueDigest(tenThousand));
+      return t.setCatalogue(server, catalogueDigest(tenThousand), tenThousand);
+    });
+    expect(installed.filter(Boolean)).toHaveLength(MAX_KNOWN_MOVIES / 10_000);
+    expect(installed.at(-1)).toBe(false);
+    expect(t.refusedCatalogues).toBe(1);
+    // s0 becomes unreachable and is forgotten: the last server's catalogue now fits.
+    t.update({ ...entry('b', 1, 1, 2, 10_000), server: servers.at(-1)! }, catalogueDigest(tenThousand));
+    t.removeVia('a', 0);
+    t.expire(UNREACHABLE_MEMORY_MS + 1, 3500);
+    expect(t.setCatalogue(servers.at(-1)!, catalogueDigest(tenThousand), tenThousand)).toBe(true);
   });
 
   it('merges the catalogue union again only after a change', () => {
