@@ -9,7 +9,10 @@
  *     type byte, without decoding them; it can also read a send timestamp out of each one.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { catalogueParts } from '../common/wire/control-split.ts';
 import { decodeOverlay, encodeData, encodeOverlay, MessageType, OVERLAY_HEADER_BYTES, type OverlayMessage } from '../common/wire/overlay.ts';
+import type { MovieInfo } from '../common/wire/overlay.ts';
+import { catalogueDigest } from '../onode/core/catalogue-digest.ts';
 
 export type PeerRole = 'source' | 'sink';
 
@@ -44,7 +47,12 @@ export class BenchPeer {
   private peerSentAtUs = 0;
   private peerHeardAt = 0;
 
-  constructor(readonly spec: PeerSpec, readonly port: number) {}
+  /** A source's catalogue: its one movie. */
+  private readonly catalogue: readonly MovieInfo[];
+
+  constructor(readonly spec: PeerSpec, readonly port: number) {
+    this.catalogue = [{ name: spec.movie, fps: 25, width: 320, height: 240, frames: 250 }];
+  }
 
   async start(): Promise<void> {
     const socket = createSocket({ type: 'udp4' });
@@ -64,7 +72,7 @@ export class BenchPeer {
       this.every(STATUS_MS, () => {
         this.control({
           type: 'status', server: this.spec.name, seq: ++this.statusSeq, latencyMs: 0, hops: 0, visited: [this.spec.name],
-          catalogue: [{ name: this.spec.movie, fps: 25, width: 320, height: 240, frames: 250 }],
+          cv: catalogueDigest(this.catalogue),
         });
         this.control({ type: 'carrying', movies: [this.spec.movie] });
       });
@@ -120,6 +128,9 @@ export class BenchPeer {
       this.peerHeardAt = performance.now();
     } else if (msg.type === 'join' && this.spec.role === 'source') {
       this.control({ type: 'join-ack', movie: msg.movie, rootPath: [this.spec.name] });
+    } else if (msg.type === 'catalogue-request' && this.spec.role === 'source' && msg.server === this.spec.name) {
+      const cv = catalogueDigest(this.catalogue);
+      for (const part of catalogueParts(this.spec.name, cv, this.catalogue)) this.control(part);
     }
   }
 }

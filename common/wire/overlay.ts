@@ -13,9 +13,10 @@
  * Bodies: DATA = movie length (1 byte), movie name, one RTP packet (forwarded untouched);
  * HELLO = seq, sentAtUs, echoSeq, echoSentAtUs, holdUs (5 x uint32, big-endian), so a single
  * periodic packet per direction both proves liveness and measures RTT with the sender's own
- * clock only; every other type = a JSON object validated field by field.
+ * clock only; every other type = a JSON object, validated by its schema in overlay-control.ts.
  */
 import { type Decoded, fail, ok } from './result.ts';
+import { decodeControlBody, encodeControlBody, type NAK_REASONS } from './overlay-control.ts';
 
 export const OVERLAY_MAGIC = 0x4f;
 export const OVERLAY_VERSION = 1;
@@ -23,9 +24,8 @@ export const OVERLAY_HEADER_BYTES = 4;
 /** Largest datagram we send or accept: fits a 1500-byte MTU with IPv4 and UDP headers. */
 export const MAX_OVERLAY_DATAGRAM = 1472;
 export const MAX_NAME_BYTES = 64;
-/** Bounds on lists in control messages: a probe's visited list, a join's path, a catalogue. */
-export const MAX_PATH_LENGTH = 64;
-export const MAX_CATALOGUE = 256;
+/** Bounds on control messages live with their schemas. */
+export { MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES, MAX_PATH_LENGTH, MAX_REPAIR_SEQS } from './overlay-control.ts';
 
 export const MessageType = {
   data: 1,
@@ -70,29 +70,55 @@ export interface StatusMessage {
   readonly latencyMs: number;
   readonly hops: number;
   readonly visited: readonly string[];
-  /** Absent in most probes, to keep idle links quiet: `cv` says which catalogue is current. */
-  readonly catalogue?: readonly MovieInfo[];
-  /** A digest of the server's catalogue; a node that does not have that one asks for it (catalogue-request). */
-  readonly cv?: number;
+  /**
+   * The digest of the server's catalogue (never the catalogue: it can be megabytes). A node
+   * whose copy has another digest fetches it in parts (catalogue-request).
+   */
+  readonly cv: number;
 }
 
-/** Asks a neighbour for the catalogue it knows of `server`. */
-export interface CatalogueRequestMessage { readonly type: 'catalogue-request'; readonly server: string }
-/** A server's catalogue with its digest, in answer to a catalogue-request. */
-export interface CatalogueMessage { readonly type: 'catalogue'; readonly server: string; readonly cv: number; readonly movies: readonly MovieInfo[] }
+/**
+ * Asks a neighbour for parts of the catalogue with digest `cv` of `server`; without `parts`, the
+ * first MAX_PARTS_PER_REQUEST (the asker does not know the count yet).
+ */
+export interface CatalogueRequestMessage {
+  readonly type: 'catalogue-request';
+  readonly server: string;
+  readonly cv: number;
+  readonly parts?: readonly number[];
+}
+/** Part `part` (from 0) of `parts` of the catalogue of `server` whose digest is `cv`, in name order. */
+export interface CatalogueMessage {
+  readonly type: 'catalogue';
+  readonly server: string;
+  readonly cv: number;
+  readonly part: number;
+  readonly parts: number;
+  readonly movies: readonly MovieInfo[];
+}
 /** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
 /** `server`: the server the requester was attached to (a reroute prefers staying with it). */
 export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[]; readonly server?: string }
 /** Accepts a join; `rootPath` = source first, the acknowledging node last. */
 export interface JoinAckMessage { readonly type: 'join-ack'; readonly movie: string; readonly rootPath: readonly string[] }
-export type NakReason = 'unknown-movie' | 'no-route' | 'loop' | 'timeout' | 'overloaded';
+export type NakReason = (typeof NAK_REASONS)[number];
 export interface NakMessage { readonly type: 'nak'; readonly movie: string; readonly reason: NakReason; readonly detail: string }
 export interface LeaveMessage { readonly type: 'leave'; readonly movie: string }
 export interface PingMessage { readonly type: 'ping'; readonly id: number; readonly sentAt: number }
 export interface PongMessage { readonly type: 'pong'; readonly id: number; readonly sentAt: number; readonly node: string }
-/** Which movies the sender currently carries, so neighbours can join at the nearest copy. */
-/** The movies a node carries; `roots[i]` is the server movies[i] comes from (so a reroute can stay with it). */
-export interface CarryingMessage { readonly type: 'carrying'; readonly movies: readonly string[]; readonly roots?: readonly string[] }
+/**
+ * The movies a node carries, so neighbours can join at the nearest copy; `roots[i]` is the server
+ * movies[i] comes from (so a reroute can stay with it). A long list travels as parts `part` of
+ * `parts` of announcement `version`; the receiver takes it once it has them all.
+ */
+export interface CarryingMessage {
+  readonly type: 'carrying';
+  readonly movies: readonly string[];
+  readonly roots?: readonly string[];
+  readonly version?: number;
+  readonly part?: number;
+  readonly parts?: number;
+}
 
 /**
  * Asks the (new) upstream to resend what it has cached of a stream after RTP sequence number
@@ -107,9 +133,6 @@ export interface RepairMessage {
   readonly seqs?: readonly number[];
 }
 
-/** At most this many sequence numbers in one repair request. */
-export const MAX_REPAIR_SEQS = 256;
-
 export type ControlMessage =
   | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage
   | CatalogueRequestMessage | CatalogueMessage;
@@ -122,7 +145,6 @@ export class OverlayEncodeError extends RangeError {
   override readonly name = 'OverlayEncodeError';
 }
 
-const NAK_REASONS: readonly NakReason[] = ['unknown-movie', 'no-route', 'loop', 'timeout', 'overloaded'];
 const HELLO_BODY_BYTES = 20;
 
 function header(type: number, from: string): Buffer {
@@ -179,8 +201,9 @@ export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
       return Buffer.concat([header(MessageType.hello, from), body]);
     }
     default: {
-      const { type, ...fields } = msg;
-      return checkSize(Buffer.concat([header(controlTypeCode(type), from), Buffer.from(JSON.stringify(fields), 'utf8')]));
+      const body = encodeControlBody(msg);
+      if (!body.ok) throw new OverlayEncodeError(body.problem);
+      return checkSize(Buffer.concat([header(controlTypeCode(msg.type), from), body.body]));
     }
   }
 }
@@ -241,16 +264,7 @@ function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
     });
   }
   const kind = CONTROL_BY_CODE.get(type);
-  if (kind === undefined) return fail('unsupported');
-  let fields: unknown;
-  try {
-    fields = JSON.parse(body.toString('utf8'));
-  } catch {
-    return fail(body.length === 0 ? 'truncated' : 'malformed');
-  }
-  if (!isRecord(fields)) return fail('malformed');
-  const msg = kind(fields);
-  return msg === undefined ? fail('malformed') : ok(msg);
+  return kind === undefined ? fail('unsupported') : decodeControlBody(kind, body);
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -264,97 +278,16 @@ function strictUtf8(bytes: Buffer): string | undefined {
   }
 }
 
-type Fields = Record<string, unknown>;
-
-const CONTROL_BY_CODE = new Map<number, (f: Fields) => ControlMessage | undefined>([
-  [MessageType.status, (f) => {
-    const { server, seq, latencyMs, hops, visited, catalogue } = f;
-    const cv = f.cv === undefined ? undefined : isCount(f.cv) ? f.cv : null;
-    if (cv === null) return undefined;
-    const version = cv === undefined ? {} : { cv };
-    if (!isName(server) || !isCount(seq) || !isMetric(latencyMs) || !isCount(hops)) return undefined;
-    if (!isNameList(visited)) return undefined;
-    if (catalogue === undefined) return { type: 'status', server, seq, latencyMs, hops, visited, ...version };
-    if (!Array.isArray(catalogue) || catalogue.length > MAX_CATALOGUE) return undefined;
-    const movies: MovieInfo[] = [];
-    for (const m of catalogue) {
-      const info = asMovieInfo(m);
-      if (info === undefined) return undefined;
-      movies.push(info);
-    }
-    return { type: 'status', server, seq, latencyMs, hops, visited, catalogue: movies, ...version };
-  }],
-  [MessageType.join, (f) => {
-    if (!isMovie(f.movie) || !isNameList(f.path) || f.path.length === 0) return undefined;
-    if (f.server !== undefined && !isName(f.server)) return undefined;
-    return { type: 'join', movie: f.movie, path: f.path, ...(f.server !== undefined ? { server: f.server } : {}) };
-  }],
-  [MessageType.joinAck, (f) => (isMovie(f.movie) && isNameList(f.rootPath) && f.rootPath.length > 0 ? { type: 'join-ack', movie: f.movie, rootPath: f.rootPath } : undefined)],
-  [MessageType.nak, (f) => {
-    const reason = NAK_REASONS.find((r) => r === f.reason);
-    if (!isMovie(f.movie) || reason === undefined || typeof f.detail !== 'string' || f.detail.length > 512) return undefined;
-    return { type: 'nak', movie: f.movie, reason, detail: f.detail };
-  }],
-  [MessageType.leave, (f) => (isMovie(f.movie) ? { type: 'leave', movie: f.movie } : undefined)],
-  [MessageType.ping, (f) => (isCount(f.id) && isMetric(f.sentAt) ? { type: 'ping', id: f.id, sentAt: f.sentAt } : undefined)],
-  [MessageType.pong, (f) => (isCount(f.id) && isMetric(f.sentAt) && isName(f.node) ? { type: 'pong', id: f.id, sentAt: f.sentAt, node: f.node } : undefined)],
-  [MessageType.catalogueRequest, (f) => (isName(f.server) ? { type: 'catalogue-request', server: f.server } : undefined)],
-  [MessageType.catalogue, (f) => {
-    if (!isName(f.server) || !isCount(f.cv) || !Array.isArray(f.movies) || f.movies.length > MAX_CATALOGUE) return undefined;
-    const movies: MovieInfo[] = [];
-    for (const m of f.movies) {
-      const info = asMovieInfo(m);
-      if (info === undefined) return undefined;
-      movies.push(info);
-    }
-    return { type: 'catalogue', server: f.server, cv: f.cv, movies };
-  }],
-  [MessageType.repair, (f) => {
-    if (!isMovie(f.movie) || !isCount(f.ssrc)) return undefined;
-    const after = f.after === undefined ? undefined : isSeq(f.after) ? f.after : null;
-    const seqs = f.seqs === undefined ? undefined : Array.isArray(f.seqs) && f.seqs.length <= MAX_REPAIR_SEQS && f.seqs.every(isSeq) ? (f.seqs as number[]) : null;
-    if (after === null || seqs === null || (after === undefined) === (seqs === undefined)) return undefined;
-    return { type: 'repair', movie: f.movie, ssrc: f.ssrc, ...(after !== undefined ? { after } : {}), ...(seqs !== undefined ? { seqs } : {}) };
-  }],
-  [MessageType.carrying, (f) => {
-    if (!Array.isArray(f.movies) || f.movies.length > MAX_CATALOGUE || !f.movies.every(isMovie)) return undefined;
-    if (f.roots === undefined) return { type: 'carrying', movies: f.movies };
-    if (!Array.isArray(f.roots) || f.roots.length !== f.movies.length || !f.roots.every(isName)) return undefined;
-    return { type: 'carrying', movies: f.movies, roots: f.roots };
-  }],
+const CONTROL_BY_CODE = new Map<number, ControlMessage['type']>([
+  [MessageType.status, 'status'],
+  [MessageType.join, 'join'],
+  [MessageType.joinAck, 'join-ack'],
+  [MessageType.nak, 'nak'],
+  [MessageType.leave, 'leave'],
+  [MessageType.ping, 'ping'],
+  [MessageType.pong, 'pong'],
+  [MessageType.carrying, 'carrying'],
+  [MessageType.repair, 'repair'],
+  [MessageType.catalogueRequest, 'catalogue-request'],
+  [MessageType.catalogue, 'catalogue'],
 ]);
-
-function isRecord(v: unknown): v is Fields {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isName(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_NAME_BYTES;
-}
-
-function isMovie(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= 255;
-}
-
-function isNameList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.length <= MAX_PATH_LENGTH && v.every(isName);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-}
-
-function isSeq(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
-}
-
-function isMetric(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-function asMovieInfo(v: unknown): MovieInfo | undefined {
-  if (!isRecord(v)) return undefined;
-  const { name, fps, width, height, frames } = v;
-  if (!isMovie(name) || !isMetric(fps) || fps === 0 || !isCount(width) || !isCount(height) || !isCount(frames)) return undefined;
-  return { name, fps, width, height, frames };
-}

@@ -95,8 +95,13 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
       log.warn('no --movies DIR and no ./movies: this server has no movies (make samples with: npm run movies)');
     } else {
       movies = loadMovieLibrary(dir, { fps: flags.fps });
-      for (const s of movies.skipped) log.warn(`skipped movie ${s.file}: ${s.reason}`);
-      log.info(`${movies.movies.length} movie(s) from ${dir}: ${movies.catalogue.map((m) => m.name).join(', ')}`);
+      // Each reason names its file (quoted where the name could hold control characters).
+      for (const s of movies.skipped) log.warn(`skipped movie file ${s.reason}`);
+      const names = movies.catalogue.map((m) => m.name);
+      const shown = names.length > 10
+        ? `${names.slice(0, 10).join(', ')}, … (${names.length - 10} more)`
+        : names.join(', ');
+      log.info(`${names.length} movie(s) from ${dir}: ${shown}`);
     }
   }
   const overlay: OverlayOptions = {

@@ -1,15 +1,27 @@
 /**
- * A 32-bit digest of a server's catalogue: probes carry it instead of the catalogue itself, and
- * a node whose copy has another digest asks for the catalogue (it changes rarely, probes are
- * frequent, and idle links must stay quiet).
+ * A server's catalogue digest: probes carry it instead of the catalogue, a node whose copy has
+ * another digest fetches the catalogue in parts, and installs what it assembled only if the
+ * digest matches what the server's probes announce.
+ *
+ * The first 48 bits of SHA-256 over the canonical form (movies in name order, as the wire's
+ * tuples): an integer JSON carries exactly. Link MACs already keep outsiders' catalogues out;
+ * this is the second line, and a 32-bit FNV-1a (what it was) lets anyone craft a catalogue
+ * with the digest of the genuine one in seconds, where 48 bits of SHA-256 cost ~2^47 hashes.
+ * Accidental collisions are out of reach either way.
  */
-import { fnv1a } from '../../common/core/fnv1a.ts';
+import { createHash } from 'node:crypto';
+import { movieTupleOf } from '../../common/wire/overlay-control.ts';
+import { sortCatalogue } from '../../common/wire/control-split.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 
+const memo = new WeakMap<readonly MovieInfo[], number>();
+
+/** The digest of a catalogue; remembered per array, as a server's own catalogue is asked for on every probe. */
 export function catalogueDigest(movies: readonly MovieInfo[]): number {
-  const text = [...movies]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((m) => `${m.name}|${m.fps}|${m.width}|${m.height}|${m.frames}`)
-    .join('\n');
-  return fnv1a(text);
+  const known = memo.get(movies);
+  if (known !== undefined) return known;
+  const canonical = JSON.stringify(sortCatalogue(movies).map(movieTupleOf));
+  const digest = createHash('sha256').update(canonical, 'utf8').digest().readUIntBE(0, 6);
+  memo.set(movies, digest);
+  return digest;
 }

@@ -5,7 +5,9 @@
  * its sends; tests drive many of them in virtual time.
  */
 import type { Clock } from '../../common/core/clock.ts';
+import { carryingParts } from '../../common/wire/control-split.ts';
 import type { ControlMessage, HelloMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
+import { type CarryingCounters, CarryingTable } from './carrying-table.ts';
 import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_PROBES, type ProbeOptions, StatusProbes } from './status-probes.ts';
@@ -46,7 +48,7 @@ export interface RouteSnapshot {
   readonly hops: number;
 }
 
-export interface NodeCounters {
+export interface NodeCounters extends CarryingCounters {
   unknownSender: number;
 }
 
@@ -55,9 +57,12 @@ export class OverlayNode {
   readonly links: LinkMonitor;
   readonly probes: StatusProbes;
   readonly tree: StreamTree;
-  readonly counters: NodeCounters = { unknownSender: 0 };
+  readonly counters: NodeCounters = { unknownSender: 0, carryingRejected: 0 };
   /** Per neighbour: movie → the server it comes from (null when the neighbour did not say). */
-  private readonly carrying = new Map<string, ReadonlyMap<string, string | null>>();
+  readonly carrying = new CarryingTable(this.counters);
+  /** Numbers this node's announcements, so a neighbour can tell the parts of one from another's. */
+  private carryingVersion = 0;
+  private merged: { generation: number; own: readonly MovieInfo[]; movies: readonly MovieInfo[] } | null = null;
   private started = false;
 
   constructor(
@@ -86,19 +91,17 @@ export class OverlayNode {
       routes: this.routes,
       isAlive: (n) => this.links.isAlive(n),
       rttMs: (n) => this.links.rttMs(n),
-      carriers: (movie) => [...this.carrying].filter(([n, m]) => m.has(movie) && this.links.isAlive(n)).map(([n]) => n),
+      carriers: (movie) => this.carrying.carriers(movie, (n) => this.links.isAlive(n)),
       suspect: (n) => this.links.markDead(n),
       upSince: (n) => this.links.upSince(n),
       heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
-      carrierRoot: (n, movie) => this.carrying.get(n)?.get(movie) ?? null,
+      carrierRoot: (n, movie) => this.carrying.root(n, movie),
       send: (to, msg) => outbox.send(to, msg),
       sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
       isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
       startSource: (movie) => source?.start(movie),
       stopSource: (movie) => source?.stop(movie),
-      carryingChanged: (movies, roots) => {
-        for (const n of this.aliveNeighbours()) outbox.send(n, { type: 'carrying', movies, roots });
-      },
+      carryingChanged: (movies, roots) => this.announceCarrying(this.aliveNeighbours(), movies, roots),
     }, options.tree);
   }
 
@@ -161,15 +164,15 @@ export class OverlayNode {
         return;
       case 'catalogue-request':
         this.links.heard(from);
-        this.probes.onCatalogueRequest(from, msg.server);
+        this.probes.onCatalogueRequest(from, msg);
         return;
       case 'catalogue':
         this.links.heard(from);
-        this.probes.onCatalogue(msg);
+        this.probes.onCatalogue(from, msg);
         return;
       case 'carrying':
         this.links.heard(from);
-        this.carrying.set(from, new Map(msg.movies.map((m, i) => [m, msg.roots?.[i] ?? null])));
+        this.carrying.onCarrying(from, msg);
         return;
       case 'ping':
       case 'pong':
@@ -189,12 +192,17 @@ export class OverlayNode {
     this.tree.onSourcePacket(movie, rtp);
   }
 
-  /** Movies this node can serve: its own plus every server's it has heard from. */
-  catalogue(): MovieInfo[] {
+  /** Movies this node can serve: its own plus every server's it has heard from (merged again only after a change). */
+  catalogue(): readonly MovieInfo[] {
     const own = this.source?.catalogue() ?? [];
+    const generation = this.routes.catalogueGeneration;
+    const merged = this.merged;
+    if (merged !== null && merged.generation === generation && merged.own === own) return merged.movies;
     const all = new Map<string, MovieInfo>();
     for (const m of [...own, ...this.routes.catalogue()]) if (!all.has(m.name)) all.set(m.name, m);
-    return [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const movies = [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.merged = { generation, own, movies };
+    return movies;
   }
 
   neighbours(): NeighbourSnapshot[] {
@@ -227,11 +235,17 @@ export class OverlayNode {
   private neighbourUp(name: string): void {
     // A server that just gained a neighbour probes it right away, so routes exist before the next round.
     if (this.source !== null && this.links.rttMs(name) !== undefined) this.probes.originate(name);
-    this.outbox.send(name, { type: 'carrying', movies: this.tree.carrying(), roots: this.tree.carryingRoots() });
+    this.announceCarrying([name], this.tree.carrying(), this.tree.carryingRoots());
+  }
+
+  /** Tells neighbours what this node carries, in as many parts as the list takes. */
+  private announceCarrying(to: readonly string[], movies: readonly string[], roots: readonly string[]): void {
+    const parts = carryingParts(++this.carryingVersion, movies, roots);
+    for (const n of to) for (const part of parts) this.outbox.send(n, part);
   }
 
   private neighbourDown(name: string): void {
-    this.carrying.delete(name);
+    this.carrying.forget(name);
     this.routes.removeVia(name, this.clock.now());
     this.tree.neighbourDown(name);
   }

@@ -1,14 +1,21 @@
 /**
  * What STATUS probes taught this node: per server, per neighbour, the latency and hop count of
- * the path through that neighbour, plus each server's catalogue. Entries age out when probes stop.
- * A server with no route left is unreachable: its catalogue is kept for a while so a request for
- * its movies fails as 'no-route' rather than 'unknown-movie', but it is no longer offered.
+ * the path through that neighbour, the catalogue digest the server's probes announce, and the
+ * catalogue installed for it (fetched in parts, installed only when its digest is the announced
+ * one). Entries age out when probes stop. A server with no route left is unreachable: its
+ * catalogue is kept for a while so a request for its movies fails as 'no-route' rather than
+ * 'unknown-movie', but it is no longer offered.
  */
 import type { MovieInfo } from '../../common/wire/overlay.ts';
+import { sortCatalogue } from '../../common/wire/control-split.ts';
 import { chooseBest } from './route-choice.ts';
 
 /** How long an unreachable server's catalogue is remembered; 5 minutes. */
 export const UNREACHABLE_MEMORY_MS = 300_000;
+/** Servers this node keeps routes for; probes naming more are ignored (see RouteTable.ignoredServers). */
+export const MAX_SERVERS = 1024;
+/** Movies in all installed catalogues together (ten full servers; ~60 MB with 255-byte names). */
+export const MAX_KNOWN_MOVIES = 100_000;
 
 export interface RouteEntry {
   readonly server: string;
@@ -21,79 +28,119 @@ export interface RouteEntry {
 
 interface ServerInfo {
   readonly vias: Map<string, RouteEntry>;
+  /** The installed catalogue, in name order (empty until one is installed), and its names. */
   catalogue: readonly MovieInfo[];
-  catalogueSeq: number;
-  /** Digest of `catalogue` as the server announced it; null when unknown. */
+  names: ReadonlySet<string>;
+  /** Digest of the installed catalogue; null when none is. */
   cv: number | null;
+  /** The digest the server's newest probe announced (null: no probe yet), and that probe's seq. */
+  announced: number | null;
+  announcedSeq: number;
   /** When the last route went away; null while reachable. */
   lostAt: number | null;
 }
 
 export class RouteTable {
   private readonly servers = new Map<string, ServerInfo>();
+  /** Probes from servers beyond MAX_SERVERS, ignored. */
+  ignoredServers = 0;
+  /** Catalogues not installed because all of them together would pass MAX_KNOWN_MOVIES. */
+  refusedCatalogues = 0;
+  private knownMovies = 0;
+  /** Bumped whenever the union of reachable catalogues may have changed. */
+  private generation = 0;
+  private union: { generation: number; movies: MovieInfo[] } | null = null;
 
-  /** Records a probe copy; returns false when it is older than what we hold for that neighbour. */
-  /** `catalogue` undefined: the probe did not carry it; the last one known stands. */
-  update(entry: RouteEntry, catalogue: readonly MovieInfo[] | undefined, cv: number | null = null): boolean {
+  /**
+   * Records a probe copy and the catalogue digest it announces; returns false when it is older
+   * than what we hold for that neighbour (or the table is full).
+   */
+  update(entry: RouteEntry, cv: number): boolean {
     let info = this.servers.get(entry.server);
     if (info === undefined) {
-      info = { vias: new Map(), catalogue: catalogue ?? [], catalogueSeq: catalogue === undefined ? -1 : entry.seq, cv: catalogue === undefined ? null : cv, lostAt: null };
-      this.servers.set(entry.server, info);
-    } else if (info.vias.size === 0) {
-      // Back after being unreachable: it may have restarted with its sequence numbers from 1.
-      if (catalogue !== undefined) {
-        info.catalogue = catalogue;
-        info.catalogueSeq = entry.seq;
-        info.cv = cv;
+      if (this.servers.size >= MAX_SERVERS) {
+        this.ignoredServers++;
+        return false;
       }
+      info = {
+        vias: new Map(), catalogue: [], names: new Set(), cv: null, announced: null, announcedSeq: -1, lostAt: null,
+      };
+      this.servers.set(entry.server, info);
+    }
+    if (info.vias.size === 0) {
+      // Back after being unreachable: it may have restarted with its sequence numbers from 1.
+      info.announcedSeq = -1;
       info.lostAt = null;
+      this.generation++;
+    }
+    if (entry.seq >= info.announcedSeq) {
+      info.announced = cv;
+      info.announcedSeq = entry.seq;
     }
     const old = info.vias.get(entry.via);
     if (old !== undefined && (entry.seq < old.seq || (entry.seq === old.seq && entry.latencyMs >= old.latencyMs))) {
       return false;
     }
     info.vias.set(entry.via, entry);
-    if (catalogue !== undefined && entry.seq >= info.catalogueSeq) {
-      info.catalogue = catalogue;
-      info.catalogueSeq = entry.seq;
-      info.cv = cv;
-    }
     return true;
   }
 
-  /** The digest of the catalogue known for a server (null: none, or not announced with one). */
+  /** The digest of the catalogue installed for a server (null: none). */
   catalogueVersion(server: string): number | null {
     return this.servers.get(server)?.cv ?? null;
   }
 
-  /** The catalogue known for a server, with its digest, if any. */
+  /** The digest the server's probes announce (null: no probe heard). */
+  announcedVersion(server: string): number | null {
+    return this.servers.get(server)?.announced ?? null;
+  }
+
+  /** The catalogue installed for a server, with its digest, if any. */
   catalogueOf(server: string): { cv: number; movies: readonly MovieInfo[] } | undefined {
     const info = this.servers.get(server);
     return info === undefined || info.cv === null ? undefined : { cv: info.cv, movies: info.catalogue };
   }
 
-  /** A catalogue fetched on request; ignored for a server with no route entry yet. */
-  setCatalogue(server: string, cv: number, movies: readonly MovieInfo[]): void {
+  /**
+   * Installs a catalogue whose digest the caller checked is `cv`; refused (false) unless `cv` is
+   * what the server's probes announce, so a stale or unasked-for catalogue never replaces one.
+   */
+  setCatalogue(server: string, cv: number, movies: readonly MovieInfo[]): boolean {
     const info = this.servers.get(server);
-    if (info === undefined) return;
-    info.catalogue = movies;
+    if (info === undefined || info.announced !== cv) return false;
+    const known = this.knownMovies - info.catalogue.length + movies.length;
+    if (known > MAX_KNOWN_MOVIES) {
+      this.refusedCatalogues++;
+      return false;
+    }
+    this.knownMovies = known;
+    info.catalogue = sortCatalogue(movies);
+    info.names = new Set(movies.map((m) => m.name));
     info.cv = cv;
+    this.generation++;
+    return true;
   }
 
-  /** Forgets every route through a neighbour (it died); `now` dates servers left unreachable (else the next expire does). */
+  /** Forgets every route through a dead neighbour; `now` dates servers left unreachable (else the next expire does). */
   removeVia(neighbour: string, now?: number): void {
     for (const info of this.servers.values()) {
-      if (info.vias.delete(neighbour) && info.vias.size === 0 && now !== undefined) info.lostAt = now;
+      if (!info.vias.delete(neighbour) || info.vias.size > 0) continue;
+      this.generation++;
+      if (now !== undefined) info.lostAt = now;
     }
   }
 
   /** Drops entries not refreshed within ttlMs; forgets servers unreachable for UNREACHABLE_MEMORY_MS. */
   expire(now: number, ttlMs: number): void {
     for (const [server, info] of this.servers) {
+      const before = info.vias.size;
       for (const [via, e] of info.vias) if (now - e.updatedAt > ttlMs) info.vias.delete(via);
       if (info.vias.size > 0) continue;
+      if (before > 0) this.generation++;
       info.lostAt ??= now;
-      if (now - info.lostAt > UNREACHABLE_MEMORY_MS) this.servers.delete(server);
+      if (now - info.lostAt <= UNREACHABLE_MEMORY_MS) continue;
+      this.knownMovies -= info.catalogue.length;
+      this.servers.delete(server);
     }
   }
 
@@ -107,7 +154,7 @@ export class RouteTable {
   bestForMovie(movie: string, usable: (via: string) => boolean = () => true): RouteEntry | undefined {
     const candidates: RouteEntry[] = [];
     for (const info of this.servers.values()) {
-      if (!info.catalogue.some((m) => m.name === movie)) continue;
+      if (!info.names.has(movie)) continue;
       for (const e of info.vias.values()) if (usable(e.via)) candidates.push(e);
     }
     return chooseBest(candidates);
@@ -134,23 +181,30 @@ export class RouteTable {
 
   /** True when a reachable server has the movie. */
   hasMovie(movie: string): boolean {
-    for (const info of this.servers.values()) if (info.vias.size > 0 && info.catalogue.some((m) => m.name === movie)) return true;
+    for (const info of this.servers.values()) if (info.vias.size > 0 && info.names.has(movie)) return true;
     return false;
   }
 
   /** True when any server heard from, reachable or not, has the movie. */
   knowsMovie(movie: string): boolean {
-    for (const info of this.servers.values()) if (info.catalogue.some((m) => m.name === movie)) return true;
+    for (const info of this.servers.values()) if (info.names.has(movie)) return true;
     return false;
   }
 
-  /** Union of the catalogues of every reachable server, sorted by name. */
-  catalogue(): MovieInfo[] {
+  /** Union of the catalogues of every reachable server, sorted by name (computed again only after a change). */
+  catalogue(): readonly MovieInfo[] {
+    if (this.union !== null && this.union.generation === this.generation) return this.union.movies;
     const byName = new Map<string, MovieInfo>();
     for (const info of this.servers.values()) {
       if (info.vias.size === 0) continue;
       for (const m of info.catalogue) if (!byName.has(m.name)) byName.set(m.name, m);
     }
-    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.union = { generation: this.generation, movies: sortCatalogue([...byName.values()]) };
+    return this.union.movies;
+  }
+
+  /** Changes whenever catalogue() may have. */
+  get catalogueGeneration(): number {
+    return this.generation;
   }
 }

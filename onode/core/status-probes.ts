@@ -3,10 +3,13 @@
  * one-way latency of the link it arrived on (RTT/2 from hellos), records the route, and forwards
  * to neighbours not yet visited. A node forwards a given probe at most MAX_PROBE_FORWARDS times
  * (the first copy, then only strictly better copies), so flood cost is bounded on any topology.
+ * Probes carry the digest of the server's catalogue, never the catalogue: a node whose copy
+ * differs fetches it in parts (catalogue-sync.ts).
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { CatalogueMessage, CatalogueRequestMessage, MovieInfo, StatusMessage } from '../../common/wire/overlay.ts';
 import { catalogueDigest } from './catalogue-digest.ts';
+import { type CatalogueCounters, CatalogueSync, NO_CATALOGUE_COUNTERS } from './catalogue-sync.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
 import { chooseBest } from './route-choice.ts';
 import type { RouteTable } from './route-table.ts';
@@ -21,8 +24,6 @@ export interface ProbeOptions {
 }
 
 export const DEFAULT_PROBES: ProbeOptions = { intervalMs: 2000, ttlIntervals: 3.5 };
-/** The first probes of a server carry its catalogue itself; later ones only its digest. */
-export const FULL_CATALOGUE_PROBES = 3;
 
 export interface ProbeDeps {
   readonly self: string;
@@ -36,14 +37,13 @@ export interface ProbeDeps {
   ownCatalogue(): readonly MovieInfo[] | null;
 }
 
-export interface ProbeCounters {
+export interface ProbeCounters extends CatalogueCounters {
   originated: number;
   received: number;
   forwarded: number;
   droppedLoop: number;
   droppedNoRtt: number;
   droppedStale: number;
-  catalogueRequests: number;
 }
 
 interface SeenProbe {
@@ -56,13 +56,19 @@ interface SeenProbe {
 }
 
 export class StatusProbes {
-  readonly counters: ProbeCounters = { originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0, catalogueRequests: 0 };
+  readonly counters: ProbeCounters = {
+    originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0,
+    ...NO_CATALOGUE_COUNTERS,
+  };
+  /** Fetches and serves catalogues in parts. */
+  readonly catalogues: CatalogueSync;
   private readonly seen = new Map<string, SeenProbe>();
-  private readonly asked = new Map<string, number>();
   private seq = 0;
   private timer: Timer | null = null;
 
-  constructor(private readonly deps: ProbeDeps, private readonly options: ProbeOptions = DEFAULT_PROBES) {}
+  constructor(private readonly deps: ProbeDeps, private readonly options: ProbeOptions = DEFAULT_PROBES) {
+    this.catalogues = new CatalogueSync(deps, this.counters, options.intervalMs);
+  }
 
   get ttlMs(): number {
     return this.options.intervalMs * this.options.ttlIntervals;
@@ -76,6 +82,7 @@ export class StatusProbes {
   stop(): void {
     this.timer?.cancel();
     this.timer = null;
+    this.catalogues.stop();
   }
 
   /** Sends a probe now (servers only); also used when a neighbour comes up so it learns routes at once. */
@@ -83,12 +90,9 @@ export class StatusProbes {
     const catalogue = this.deps.ownCatalogue();
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
-    // The catalogue rarely changes: probes carry its digest, and the catalogue itself only in the
-    // first few and the first to a new neighbour; anyone else with an old copy asks for it.
-    const full = only !== undefined || this.seq <= FULL_CATALOGUE_PROBES;
     const msg: StatusMessage = {
       type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self],
-      cv: catalogueDigest(catalogue), ...(full ? { catalogue } : {}),
+      cv: catalogueDigest(catalogue),
     };
     const targets = only === undefined ? this.deps.neighbours() : [only];
     for (const n of targets) this.deps.send(n, msg);
@@ -110,8 +114,11 @@ export class StatusProbes {
     const latencyMs = msg.latencyMs + rtt / 2;
     const hops = msg.hops + 1;
     const now = clock.now();
-    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.catalogue, msg.cv ?? null);
-    if (msg.cv !== undefined && routes.catalogueVersion(msg.server) !== msg.cv) this.askCatalogue(from, msg.server, now);
+    routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.cv);
+    // Only the newest announcement is fetched (an older copy may name a catalogue already replaced).
+    if (routes.announcedVersion(msg.server) === msg.cv && routes.catalogueVersion(msg.server) !== msg.cv) {
+      this.catalogues.want(from, msg.server, msg.cv);
+    }
 
     let seen = this.seen.get(msg.server);
     // A server silent for a whole TTL may have restarted with its sequence numbers from 1.
@@ -142,23 +149,14 @@ export class StatusProbes {
     }
   }
 
-  /** A neighbour asks for a server's catalogue: answer with ours (servers) or the copy we hold. */
-  onCatalogueRequest(from: string, server: string): void {
-    const own = server === this.deps.self ? this.deps.ownCatalogue() : null;
-    const known = own !== null ? { cv: catalogueDigest(own), movies: own } : this.deps.routes.catalogueOf(server);
-    if (known !== undefined) this.deps.send(from, { type: 'catalogue', server, cv: known.cv, movies: known.movies });
+  /** A neighbour asks for parts of a server's catalogue. */
+  onCatalogueRequest(from: string, msg: CatalogueRequestMessage): void {
+    this.catalogues.onRequest(from, msg);
   }
 
-  onCatalogue(msg: CatalogueMessage): void {
-    this.deps.routes.setCatalogue(msg.server, msg.cv, msg.movies);
-  }
-
-  /** Asks once per probe interval per server, however many probes show the new digest. */
-  private askCatalogue(from: string, server: string, now: number): void {
-    if (now - (this.asked.get(server) ?? -Infinity) < this.options.intervalMs) return;
-    this.asked.set(server, now);
-    this.counters.catalogueRequests++;
-    this.deps.send(from, { type: 'catalogue-request', server });
+  /** A part of a catalogue; taken only if this node asked `from` for it. */
+  onCatalogue(from: string, msg: CatalogueMessage): void {
+    this.catalogues.onCatalogue(from, msg);
   }
 
   private tick(): void {

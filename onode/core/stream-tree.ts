@@ -14,8 +14,9 @@
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason, RepairMessage } from '../../common/wire/overlay.ts';
+import { repairRequests } from '../../common/wire/control-split.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
-import { PacketCache } from './packet-cache.ts';
+import { CACHE_PACKETS, PacketCache } from './packet-cache.ts';
 import type { RouteEntry, RouteTable } from './route-table.ts';
 
 export interface TreeOptions {
@@ -27,6 +28,8 @@ export interface TreeOptions {
   readonly refreshMs: number;
   /** A branch not refreshed for this long is pruned; default 3500 ms. */
   readonly branchExpiryMs: number;
+  /** Packets of each stream kept for repairs; default CACHE_PACKETS (512, ~3 s of a 25 fps movie). */
+  readonly cachePackets?: number;
 }
 
 export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
@@ -414,7 +417,7 @@ export class StreamTree {
       rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
       downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
       counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, lastDataAt: null, frameGapMs: null, preferredServer: null, rerouteUntil: 0,
+      cache: new PacketCache(this.options.cachePackets ?? CACHE_PACKETS), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, lastDataAt: null, frameGapMs: null, preferredServer: null, rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -574,8 +577,11 @@ export class StreamTree {
     if (missing.length === 0) return;
     for (const q of missing) s.asked.set(q, now);
     if (s.asked.size > 2048) for (const [q, at] of s.asked) if (now - at >= REPAIR_RETRY_MS) s.asked.delete(q);
-    this.counters.repairsRequested++;
-    this.deps.send(s.upstream, { type: 'repair', movie: s.movie, ssrc, seqs: missing });
+    // A long gap takes several requests: each datagram holds a few hundred sequence numbers.
+    for (const request of repairRequests(s.movie, ssrc, missing)) {
+      this.counters.repairsRequested++;
+      this.deps.send(s.upstream, request);
+    }
   }
 
   /** The newest complete frame of a stream this node carries, for a viewer that starts now. */

@@ -1,6 +1,8 @@
 /**
  * A server's movies: every MJPEG file (*.mjpeg, *.mjpg, any case) in one directory, checked and
- * cut into RTP/JPEG payloads once at start-up, so streaming later only copies buffers.
+ * cut into RTP/JPEG payloads once at start-up, so streaming later only copies buffers. The movie
+ * name is the file name, so it must be a valid movie name (common/wire/names.ts: UTF-8, at most
+ * 255 bytes, no control characters or path separators); clients put it in RTSP URLs %-encoded.
  *
  * A file that cannot be streamed does not stop the server: it is listed in `skipped` with the
  * reason (and the fix), and the other movies are served.
@@ -9,13 +11,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
+import { movieNameProblem } from '../../common/wire/names.ts';
 import { MAX_CATALOGUE, type MovieInfo } from '../../common/wire/overlay.ts';
 import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
 
-/** Movie names travel in every data datagram and in RTSP URLs: short, and safe in a URL path. */
-export const MAX_MOVIE_NAME_BYTES = 64;
-const MOVIE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export { MAX_MOVIE_NAME_BYTES } from '../../common/wire/names.ts';
 const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
 /** Frame rates a library accepts; RTP/JPEG timestamps tick at 90 kHz. */
 export const MAX_FPS = 120;
@@ -29,7 +30,7 @@ export interface MovieLibraryOptions {
 }
 
 export interface SkippedMovie {
-  /** The file name within the directory. */
+  /** The file name within the directory (invalid UTF-8 shown as U+FFFD). */
   readonly file: string;
   readonly reason: string;
 }
@@ -56,14 +57,15 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
 
   const loaded: { movie: ChannelMovie; info: MovieInfo }[] = [];
   const skipped: SkippedMovie[] = [];
-  for (const file of listFiles(dir)) {
-    const problem = nameProblem(file);
+  for (const { file, utf8 } of listFiles(dir)) {
+    const problem = utf8 ? nameProblem(file) : notUtf8(file);
     if (problem !== null) {
       skipped.push({ file, reason: problem });
       continue;
     }
     if (loaded.length >= MAX_CATALOGUE) {
-      skipped.push({ file, reason: `a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory` });
+      const reason = `${file}: a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory`;
+      skipped.push({ file, reason });
       continue;
     }
     const path = join(dir, file);
@@ -94,40 +96,56 @@ function packetize(path: string, images: readonly JpegImage[], maxPayload: numbe
   });
 }
 
-/** Regular, non-hidden files of `dir`, sorted by name. */
-function listFiles(dir: string): string[] {
-  let names: string[];
+/** Regular, non-hidden files of `dir`, sorted by name; `utf8` false for a name that is not valid UTF-8. */
+function listFiles(dir: string): { file: string; utf8: boolean }[] {
+  let names: Buffer[];
   try {
     if (!statSync(dir).isDirectory()) throw new MovieError(dir, null, 'not a directory', 'give the directory that holds the movies');
-    names = readdirSync(dir);
+    // As bytes: a name that is not UTF-8 would come back with U+FFFD in it, naming no file.
+    names = readdirSync(dir, { encoding: 'buffer' });
   } catch (err) {
     if (err instanceof MovieError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     const problem = code === 'ENOENT' ? 'the movie directory does not exist' : `cannot read the movie directory (${code})`;
     throw new MovieError(dir, null, problem, "run 'npm run movies' to create sample movies in movies/, or give the right directory");
   }
+  const prefix = Buffer.from(join(dir, '/'));
   return names
-    .filter((name) => !name.startsWith('.'))
+    .filter((name) => name[0] !== 0x2e) // '.': hidden
     .filter((name) => {
       try {
-        return statSync(join(dir, name)).isFile();
+        return statSync(Buffer.concat([prefix, name])).isFile();
       } catch {
         return false; // vanished or a dangling link: not a movie
       }
     })
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .map((name) => {
+      const file = strictUtf8(name);
+      return file === undefined ? { file: name.toString('utf8'), utf8: false } : { file, utf8: true };
+    })
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function strictUtf8(bytes: Buffer): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function notUtf8(file: string): string {
+  return `${JSON.stringify(file)}: the file name is not valid UTF-8; rename the file`;
 }
 
 /** Why `file` cannot be a movie of the library by its name alone, or null. */
 function nameProblem(file: string): string | null {
-  if (!MOVIE_EXTENSION.test(file)) return 'not a movie: only files ending in .mjpeg or .mjpg are served';
-  if (Buffer.byteLength(file) > MAX_MOVIE_NAME_BYTES) {
-    return `the name is longer than ${MAX_MOVIE_NAME_BYTES} bytes; rename the file`;
-  }
-  if (!MOVIE_NAME.test(file)) {
-    return "the name is not usable in a URL; rename the file using letters, digits, '.', '-' and '_' only";
-  }
-  return null;
+  const shown = JSON.stringify(file); // control characters visible
+  if (!MOVIE_EXTENSION.test(file)) return `${shown}: not a movie: only files ending in .mjpeg or .mjpg are served`;
+  const problem = movieNameProblem(file);
+  return problem === null ? null : `${shown} cannot be a movie name: ${problem}; rename the file`;
 }
 
 /** The smallest frame there is: 8x8 with one byte of scan. */

@@ -38,6 +38,8 @@ export class OverlayTransport implements Outbox {
   /** Neighbours whose link is cut on purpose (fault injection): nothing goes or comes through. */
   readonly cut = new Set<string>();
   private readonly dataPrefixes = new Map<string, Buffer>();
+  /** Message types whose oversize was logged (a handful of names). */
+  private readonly oversizeLogged = new Set<string>();
   /** Receives every decoded overlay packet from a known neighbour. */
   onPacket: (from: string, msg: OverlayMessage) => void = () => {};
 
@@ -118,7 +120,11 @@ export class OverlayTransport implements Outbox {
     } catch (err) {
       if (!(err instanceof OverlayEncodeError)) throw err;
       this.counters.oversize++;
-      if (this.counters.oversize === 1) this.log.warn(`cannot send ${what}: ${err.message}`);
+      // Once per message type: the message says the cause and the fix; the counter says how often.
+      if (!this.oversizeLogged.has(what)) {
+        this.oversizeLogged.add(what);
+        this.log.error(`cannot send ${what} (counted in counters.transport.oversize): ${err.message}`);
+      }
       return null;
     }
   }

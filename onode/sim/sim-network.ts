@@ -2,11 +2,19 @@
  * A simulated overlay: real OverlayNode logic, messages delivered in virtual time over links with
  * delay, loss and up/down state. Deterministic (seeded loss), so tests and benchmarks can run
  * hundreds of nodes through failures in milliseconds of wall time.
+ *
+ * Every control message goes through the real codec: encoded (a message the encoder refuses,
+ * too big for a datagram, is counted in `oversize` and lost, as the real transport loses it),
+ * decoded, and the decoded copy delivered. DATA is only measured (the RTP buffer itself travels,
+ * so the one-copy-per-link check can use its identity).
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { VirtualClock } from '../../common/core/clock.ts';
 import { fnv1a } from '../../common/core/fnv1a.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
+import {
+  decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
+} from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { type ChannelMovie, MovieChannel } from '../core/movie-channel.ts';
 import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
@@ -31,7 +39,9 @@ interface SimNode {
   node: OverlayNode;
   alive: boolean;
   readonly channels: Map<string, MovieChannel>;
-  readonly movies: readonly ChannelMovie[];
+  movies: readonly ChannelMovie[];
+  /** A server (probes, serves its catalogue) even with no movies. */
+  readonly server: boolean;
   readonly clockOffsetMs: number;
 }
 
@@ -54,7 +64,18 @@ export class SimNetwork {
   /** Data packets carried per directed link ("a>b") per movie. */
   readonly dataPackets = new Map<string, Map<string, number>>();
   controlPackets = 0;
+  /** Encoded bytes of the control datagrams sent (hellos included). */
   controlBytes = 0;
+  /** Datagrams and encoded bytes sent, by message type (DATA included). */
+  readonly sentByType = new Map<string, { datagrams: number; bytes: number }>();
+  /** The largest datagram any node sent. */
+  largestDatagram = 0;
+  /** Messages the encoder refused or that came out over MAX_OVERLAY_DATAGRAM (lost), and why (first few). */
+  oversize = 0;
+  readonly oversizeReasons: string[] = [];
+  /** Encoded messages the decoder refused (lost): must stay 0. */
+  undecodable = 0;
+  private readonly dataPrefixes = new Map<string, number>();
   /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
   duplicateDataPackets = 0;
   /** Distinct forwarded copies of each STATUS probe, keyed "node|server|seq" (originals excluded). */
@@ -75,18 +96,26 @@ export class SimNetwork {
   /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
   addNode(name: string, movies: readonly ChannelMovie[] = [], clockOffsetMs = 0): OverlayNode {
     const channels = new Map<string, MovieChannel>();
-    const node = this.makeNode(name, movies, clockOffsetMs, channels);
-    this.nodes.set(name, { name, node, alive: true, channels, movies, clockOffsetMs });
+    const node = this.makeNode(name, movies, movies.length > 0, clockOffsetMs, channels);
+    this.nodes.set(name, { name, node, alive: true, channels, movies, server: movies.length > 0, clockOffsetMs });
     return node;
   }
 
-  private makeNode(name: string, movies: readonly ChannelMovie[], clockOffsetMs: number, channels: Map<string, MovieChannel>): OverlayNode {
+  private makeNode(
+    name: string,
+    movies: readonly ChannelMovie[],
+    server: boolean,
+    clockOffsetMs: number,
+    channels: Map<string, MovieChannel>,
+  ): OverlayNode {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;
-    const source: MovieSource | null = movies.length === 0 ? null : {
-      catalogue: () => movies.map(toInfo),
+    const infos = movies.map(toInfo); // one array, as a real server's: its digest is computed once
+    const byName = new Map(movies.map((m) => [m.name, m]));
+    const source: MovieSource | null = !server ? null : {
+      catalogue: () => infos,
       start: (movie) => {
-        const m = movies.find((x) => x.name === movie);
+        const m = byName.get(movie);
         if (m === undefined) return;
         // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
         const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
@@ -172,13 +201,18 @@ export class SimNetwork {
     }
   }
 
-  /** Brings a killed node back as a fresh process: new OverlayNode, empty state, same links and movies. */
-  restart(name: string): OverlayNode {
+  /**
+   * Brings a killed node back as a fresh process: new OverlayNode, empty state, same links; same
+   * movies unless a server is given others (as if its movie directory changed; [] leaves it a
+   * server with an empty catalogue).
+   */
+  restart(name: string, movies?: readonly ChannelMovie[]): OverlayNode {
     const n = this.nodes.get(name);
     if (n === undefined) throw new Error(`no node ${name}`);
     if (n.alive) this.kill(name);
     n.channels.clear();
-    n.node = this.makeNode(name, n.movies, n.clockOffsetMs, n.channels);
+    if (movies !== undefined && n.server) n.movies = movies;
+    n.node = this.makeNode(name, n.movies, n.server, n.clockOffsetMs, n.channels);
     n.alive = true;
     n.node.setNeighbours(this.neighboursOf(name));
     n.node.start();
@@ -208,6 +242,8 @@ export class SimNetwork {
     this.duplicateDataPackets = 0;
     this.controlPackets = 0;
     this.controlBytes = 0;
+    this.sentByType.clear();
+    this.largestDatagram = 0;
   }
 
   packetsOn(from: string, to: string, movie: string): number {
@@ -248,6 +284,8 @@ export class SimNetwork {
     const link = this.links.get(linkKey(from, to));
     if (src === undefined || dst === undefined || link === undefined || !src.alive) return;
     this.tap?.(from, to, msg);
+    const wire = this.onTheWire(from, msg);
+    if (wire === null) return;
     if (msg.type === 'data') {
       const key = `${from}>${to}`;
       let perMovie = this.dataPackets.get(key);
@@ -266,15 +304,65 @@ export class SimNetwork {
         this.probeForwards.set(key, (this.probeForwards.get(key) ?? 0) + 1);
       }
       this.controlPackets++;
-      this.controlBytes += msg.type === 'hello' ? 28 : JSON.stringify(msg).length + 8;
+      this.controlBytes += wire.bytes;
     }
     if (!link.up || this.dropRule?.(from, to, msg) === true) return;
     if (link.lossPct > 0 && this.random() * 100 < link.lossPct) return;
     // Bound to the receiving process now: a message in flight to a node that restarts is lost.
     const receiver = dst.node;
     this.clock.setTimer(link.delayMs, () => {
-      if (dst.alive && link.up && dst.node === receiver) receiver.receive(from, msg);
+      if (dst.alive && link.up && dst.node === receiver) receiver.receive(from, wire.message);
     });
+  }
+
+  /** The message as the receiver would decode it from the datagram, and its size; null when it could not be sent. */
+  private onTheWire(from: string, msg: OverlayMessage): { message: OverlayMessage; bytes: number } | null {
+    let bytes: number;
+    let message = msg;
+    if (msg.type === 'data') {
+      const key = `${from}\n${msg.movie}`;
+      let prefix = this.dataPrefixes.get(key);
+      if (prefix === undefined) {
+        const built = this.encodes(() => encodeDataPrefix(from, msg.movie).length);
+        if (built === null) return null;
+        if (this.dataPrefixes.size > 4096) this.dataPrefixes.clear();
+        this.dataPrefixes.set(key, built);
+        prefix = built;
+      }
+      bytes = prefix + msg.rtp.length;
+      if (bytes > MAX_OVERLAY_DATAGRAM) return this.refused(`data of ${bytes} bytes exceeds ${MAX_OVERLAY_DATAGRAM}`);
+    } else {
+      const datagram = this.encodes(() => encodeOverlay(from, msg));
+      if (datagram === null) return null;
+      const decoded = decodeOverlay(datagram);
+      if (!decoded.ok) {
+        this.undecodable++;
+        return null;
+      }
+      message = decoded.value.message;
+      bytes = datagram.length;
+    }
+    const t = this.sentByType.get(msg.type) ?? { datagrams: 0, bytes: 0 };
+    t.datagrams++;
+    t.bytes += bytes;
+    this.sentByType.set(msg.type, t);
+    this.largestDatagram = Math.max(this.largestDatagram, bytes);
+    return { message, bytes };
+  }
+
+  private encodes<T>(build: () => T): T | null {
+    try {
+      return build();
+    } catch (err) {
+      if (!(err instanceof OverlayEncodeError)) throw err;
+      return this.refused(err.message);
+    }
+  }
+
+  private refused(reason: string): null {
+    this.oversize++;
+    if (this.oversizeReasons.length < 10) this.oversizeReasons.push(reason);
+    return null;
   }
 
   /** xorshift32: deterministic loss. */

@@ -4,7 +4,6 @@ import {
   decodeOverlay,
   encodeData,
   encodeOverlay,
-  MAX_CATALOGUE,
   MAX_NAME_BYTES,
   MAX_OVERLAY_DATAGRAM,
   MAX_PATH_LENGTH,
@@ -14,6 +13,7 @@ import {
   OverlayEncodeError,
   type OverlayMessage,
 } from '../../../common/wire/overlay.ts';
+import { isMovieName } from '../../../common/wire/names.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 
 const rtp = encodeRtp({
@@ -42,12 +42,27 @@ const messages: OverlayMessage[] = [
     latencyMs: 12.75,
     hops: 2,
     visited: ['s1', 'r3'],
-    catalogue: [
+    cv: 2 ** 48 - 1,
+  },
+  { type: 'catalogue-request', server: 's1', cv: 12345 },
+  { type: 'catalogue-request', server: 's1', cv: 12345, parts: [0, 7, 9999] },
+  {
+    type: 'catalogue',
+    server: 's1',
+    cv: 0,
+    part: 2,
+    parts: 3,
+    movies: [
       { name: 'bars', fps: 25, width: 320, height: 240, frames: 500 },
       { name: 'gradient', fps: 29.97, width: 640, height: 480, frames: 1800 },
     ],
   },
+  { type: 'catalogue', server: 's1', cv: 77, part: 0, parts: 1, movies: [] },
+  { type: 'repair', movie: 'bars', ssrc: 0xfeedface, after: 65535 },
+  { type: 'repair', movie: 'bars', ssrc: 1, seqs: [0, 1, 65535] },
+  { type: 'carrying', movies: ['bars'], roots: ['s1'], version: 3, part: 1, parts: 2 },
   { type: 'join', movie: 'bars', path: ['pop1', 'r2'] },
+  { type: 'join', movie: 'bars', path: ['pop1'], server: 's2' },
   { type: 'join-ack', movie: 'bars', rootPath: ['s1', 'r3', 'r2'] },
   { type: 'nak', movie: 'nope', reason: 'unknown-movie', detail: 'no server has "nope"' },
   { type: 'leave', movie: 'bars' },
@@ -97,8 +112,10 @@ describe('overlay codec round trips', () => {
         expect(decodeOverlay(encodeOverlay(from, message))).toEqual({ ok: true, value: { from, message } });
       }),
     );
+    // Movie names are one path segment ('/', '\\', '.', '..' and control characters are refused: names.test.ts).
+    const movieName = name.filter(isMovieName);
     fc.assert(
-      fc.property(name, name, fc.array(name, { minLength: 1, maxLength: 10 }), (from, movie, path) => {
+      fc.property(name, movieName, fc.array(name, { minLength: 1, maxLength: 10 }), (from, movie, path) => {
         const message: OverlayMessage = { type: 'join', movie, path };
         expect(decodeOverlay(encodeOverlay(from, message))).toEqual({ ok: true, value: { from, message } });
       }),
@@ -116,10 +133,13 @@ describe('overlay encoder errors', () => {
 
   it('refuses to build a datagram the receiver would drop as oversize', () => {
     expect(() => encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM))).toThrow(OverlayEncodeError);
-    const catalogue = Array.from({ length: 40 }, (_, i) => ({ name: `movie-${i}`, fps: 25, width: 320, height: 240, frames: 1 }));
-    expect(() =>
-      encodeOverlay('s1', { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: [], catalogue }),
-    ).toThrow(OverlayEncodeError);
+    // A control body over the budget is refused with the cause and the fix.
+    const path = Array.from({ length: MAX_PATH_LENGTH }, (_, i) => `node-with-a-rather-long-name-${i}`);
+    expect(() => encodeOverlay('s1', { type: 'join', movie: 'm', path })).toThrow(
+      /^join body of \d+ bytes exceeds the 1200-byte budget: the join's path is too long for its node names; shorten/,
+    );
+    const probe = { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: path, cv: 1 } as const;
+    expect(() => encodeOverlay('s1', probe)).toThrow(OverlayEncodeError);
     // The largest data packet that fits still goes through.
     const fits = encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM - 4 - 1 - 1 - 1, 1));
     expect(fits.length).toBe(MAX_OVERLAY_DATAGRAM);
@@ -179,9 +199,11 @@ describe('decodeOverlay rejections', () => {
       [MessageType.ping, '{"id":-1,"sentAt":0}'],
       [MessageType.ping, '{"id":1.5,"sentAt":0}'],
       [MessageType.pong, '{"id":1,"sentAt":0}'],
-      [MessageType.status, '{"server":"s","seq":1,"latencyMs":-1,"hops":0,"visited":[],"catalogue":[]}'],
-      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[],"catalogue":[{"name":"m","fps":0,"width":1,"height":1,"frames":1}]}'],
-      [MessageType.status, JSON.stringify({ server: 's', seq: 1, latencyMs: 1, hops: 0, visited: [], catalogue: new Array(MAX_CATALOGUE + 1).fill(0) })],
+      [MessageType.status, '{"server":"s","seq":1,"latencyMs":-1,"hops":0,"visited":[],"cv":1}'],
+      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[]}'],
+      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[],"cv":281474976710656}'],
+      [MessageType.catalogue, '{"server":"s","cv":1,"part":0,"parts":1,"movies":[["m",0,1,1,1]]}'],
+      [MessageType.carrying, '{"movies":"bars"}'],
       [MessageType.carrying, '{"movies":"bars"}'],
     ];
     for (const [type, body] of bad) {

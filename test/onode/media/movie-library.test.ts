@@ -75,16 +75,42 @@ describe('makeSampleMovies + loadMovieLibrary', () => {
     makeSampleMovies(dir, { frames: 2, width: 64, height: 48 });
     writeFileSync(join(dir, 'broken.mjpeg'), 'not a movie');
     writeFileSync(join(dir, 'notes.txt'), 'hello');
-    writeFileSync(join(dir, 'my movie.mjpg'), readFileSync(join(dir, 'bars.mjpeg')));
     writeFileSync(join(dir, '.hidden.mjpeg'), 'x');
     mkdirSync(join(dir, 'sub.mjpeg'));
 
     const library = loadMovieLibrary(dir);
     expect(library.catalogue.map((m) => m.name)).toEqual(['bars.mjpeg', 'bounce.mjpeg', 'gradient.mjpeg']);
-    expect(library.skipped.map((s) => s.file)).toEqual(['broken.mjpeg', 'my movie.mjpg', 'notes.txt']);
+    expect(library.skipped.map((s) => s.file)).toEqual(['broken.mjpeg', 'notes.txt']);
     expect(library.skipped[0]?.reason).toContain('broken.mjpeg: not an MJPEG movie');
-    expect(library.skipped[1]?.reason).toContain('rename the file');
-    expect(library.skipped[2]?.reason).toContain('.mjpeg or .mjpg');
+    expect(library.skipped[1]?.reason).toContain('.mjpeg or .mjpg');
+  });
+
+  it('serves any valid movie name up to 255 bytes of UTF-8, and names the files whose names are not', () => {
+    makeSampleMovies(dir, { frames: 1, width: 32, height: 32 });
+    const movie = readFileSync(join(dir, 'bars.mjpeg'));
+    const long = `${'ç'.repeat(123)}.mjpeg`; // 246 + 6 = 252 bytes
+    const longest = `${'x'.repeat(249)}.mjpeg`; // 255 bytes, the most a Linux file name has
+    const refused = ['back\\slash.mjpeg', 'bell\u0007.mjpeg', 'del\u007f.mjpeg'];
+    for (const name of ['my movie.mjpg', 'filme-ação.mjpeg', long, longest, ...refused]) {
+      writeFileSync(join(dir, name), movie);
+    }
+    // A name that is not UTF-8 at all (Latin-1 'é').
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'caf')), Buffer.from([0xe9]), Buffer.from('.mjpeg')]), movie);
+
+    const library = loadMovieLibrary(dir);
+    expect(library.catalogue.map((m) => m.name)).toEqual(
+      ['bars.mjpeg', 'bounce.mjpeg', 'filme-ação.mjpeg', 'gradient.mjpeg', 'my movie.mjpg', longest, long],
+    );
+    const reasons = Object.fromEntries(library.skipped.map((s) => [s.file, s.reason]));
+    expect(Object.keys(reasons).sort()).toEqual([...refused.slice(0, 2), 'caf\ufffd.mjpeg', refused[2]]);
+    expect(reasons['back\\slash.mjpeg']).toBe(
+      `"back\\\\slash.mjpeg" cannot be a movie name: the name contains '\\' (a path separator); rename the file`,
+    );
+    expect(reasons['bell\u0007.mjpeg']).toBe(
+      '"bell\\u0007.mjpeg" cannot be a movie name: the name contains the control character U+0007; rename the file',
+    );
+    expect(reasons['del\u007f.mjpeg']).toContain('control character U+007F');
+    expect(reasons['caf\ufffd.mjpeg']).toBe('"caf\ufffd.mjpeg": the file name is not valid UTF-8; rename the file');
   });
 
   it('accepts the extensions in any case', () => {

@@ -1,0 +1,100 @@
+/**
+ * Cuts control messages whose lists can outgrow one datagram into several, each body within
+ * MAX_CONTROL_BODY_BYTES: a server's catalogue (parts the receiver assembles and checks against
+ * the digest its probes announce), the movies a node carries, and a repair's sequence numbers.
+ * Sizes are measured on the JSON the encoder writes, never estimated.
+ */
+import type { CarryingMessage, CatalogueMessage, MovieInfo, RepairMessage } from './overlay.ts';
+import {
+  controlBodyBytes,
+  MAX_CARRYING,
+  MAX_CARRYING_PER_PART,
+  MAX_CATALOGUE,
+  MAX_CATALOGUE_PARTS,
+  MAX_CONTROL_BODY_BYTES,
+  MAX_MOVIES_PER_PART,
+  MAX_REPAIR_SEQS,
+  movieTupleOf,
+} from './overlay-control.ts';
+
+/** A catalogue in name order (UTF-16 code units, the same on every machine): parts and digests depend on it. */
+export function sortCatalogue(movies: readonly MovieInfo[]): MovieInfo[] {
+  return [...movies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * A catalogue as the parts that carry it, in name order; the same catalogue always gives the same
+ * parts, so a node can take some parts from one neighbour and the rest from another. An empty
+ * catalogue is one part with no movies.
+ * @throws RangeError for more than MAX_CATALOGUE movies (a server never offers more).
+ */
+export function catalogueParts(server: string, cv: number, movies: readonly MovieInfo[]): CatalogueMessage[] {
+  if (movies.length > MAX_CATALOGUE) {
+    throw new RangeError(`a catalogue holds at most ${MAX_CATALOGUE} movies, got ${movies.length}`);
+  }
+  // Measured with the widest part numbers, so the real ones cannot push a part over.
+  const overhead = controlBodyBytes({
+    type: 'catalogue', server, cv, part: MAX_CATALOGUE_PARTS - 1, parts: MAX_CATALOGUE_PARTS, movies: [],
+  });
+  const groups = pack(sortCatalogue(movies), overhead, MAX_MOVIES_PER_PART, (m) => jsonBytes(movieTupleOf(m)));
+  return groups.map((g, i) => ({ type: 'catalogue', server, cv, part: i, parts: groups.length, movies: g }));
+}
+
+/**
+ * The announcement that a node carries `movies` (from servers `roots`, in the same order): one
+ * message when it fits, else parts of one numbered announcement that the receiver assembles.
+ * Beyond MAX_CARRYING movies the rest are left out: the announcement is a hint that lets
+ * neighbours join at the nearest copy, and they still find every movie through the routes.
+ */
+export function carryingParts(version: number, movies: readonly string[], roots: readonly string[]): CarryingMessage[] {
+  const n = Math.min(movies.length, roots.length, MAX_CARRYING);
+  const entries = Array.from({ length: n }, (_, i) => [movies[i]!, roots[i]!] as const);
+  const whole: CarryingMessage = {
+    type: 'carrying', movies: entries.map((e) => e[0]), roots: entries.map((e) => e[1]),
+  };
+  if (entries.length <= MAX_CARRYING_PER_PART && controlBodyBytes(whole) <= MAX_CONTROL_BODY_BYTES) return [whole];
+  const overhead = controlBodyBytes({
+    type: 'carrying', movies: [], roots: [], version, part: MAX_CARRYING - 1, parts: MAX_CARRYING,
+  });
+  // Each entry costs its movie in one list and its root in the other: two separators.
+  const cost = ([movie, root]: readonly [string, string]): number => jsonBytes(movie) + jsonBytes(root) + 1;
+  const groups = pack(entries, overhead, MAX_CARRYING_PER_PART, cost);
+  return groups.map((g, i) => ({
+    type: 'carrying', movies: g.map((e) => e[0]), roots: g.map((e) => e[1]), version, part: i, parts: groups.length,
+  }));
+}
+
+/** A request for the packets `seqs` of a stream, as as many repair messages as it takes. */
+export function repairRequests(movie: string, ssrc: number, seqs: readonly number[]): RepairMessage[] {
+  if (seqs.length === 0) return [];
+  const overhead = controlBodyBytes({ type: 'repair', movie, ssrc, seqs: [] });
+  const groups = pack(seqs, overhead, MAX_REPAIR_SEQS, (q) => String(q).length);
+  return groups.map((g) => ({ type: 'repair', movie, ssrc, seqs: g }));
+}
+
+/**
+ * Greedy packing in order: a group closes when the next item would take its body past the budget
+ * or its count past `maxItems`. `size(item)` is the item's JSON bytes, one separator added here.
+ * An item too big even alone still gets a group of its own (the encoder then says why).
+ */
+function pack<T>(items: readonly T[], overhead: number, maxItems: number, size: (item: T) => number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = overhead;
+  for (const item of items) {
+    const cost = size(item) + (current.length > 0 ? 1 : 0);
+    if (current.length > 0 && (bytes + cost > MAX_CONTROL_BODY_BYTES || current.length >= maxItems)) {
+      groups.push(current);
+      current = [];
+      bytes = overhead;
+    }
+    bytes += size(item) + (current.length > 0 ? 1 : 0);
+    current.push(item);
+  }
+  groups.push(current);
+  return groups;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
