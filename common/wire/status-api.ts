@@ -57,7 +57,7 @@ export const StatusReportSchema = v.object({
   streams: v.optional(v.array(StreamStatusSchema)),
   faults: v.optional(v.object({ cut: Strings })),
   recovery: v.optional(Counters),
-  catalogue: v.optional(v.array(MovieStatusSchema)),
+  catalogue: v.optional(v.pipe(v.array(MovieStatusSchema), v.readonly())),
   sessions: v.optional(v.array(SessionStatusSchema)),
   counters: v.optional(v.record(v.string(), v.optional(Counters))),
   registered: v.optional(Strings),

@@ -113,11 +113,12 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       { name: '../../etc/passwd', fps: 25, width: 320, height: 240, frames: 1 },
     ];
     await watchUnder((a) => {
-      a.control(linkAddress('o4', 'o5'), 'o5', {
-        type: 'status', server: 's1', seq: seq++, latencyMs: 0, hops: 0, visited: ['s1'], catalogue: evil, cv: 1,
-      });
-      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's1', cv: 7, movies: [] });
-      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's2', cv: 7, movies: [] });
+      // A better route to s1 through a POP, announcing a new catalogue, then that catalogue.
+      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'status', server: 's1', seq: seq++, latencyMs: 0, hops: 0, visited: ['s1'], cv: 1 });
+      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'catalogue', server: 's1', cv: 1, part: 0, parts: 1, movies: evil });
+      // Empty catalogues for both servers, to the POP.
+      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] });
+      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's2', cv: 7, part: 0, parts: 1, movies: [] });
     }, 'o4');
     const routeAfter = ((await run.status('o4')).routes as Route[]).find((r) => r.server === 's1')?.via;
     expect(routeAfter).toBe(routeBefore);

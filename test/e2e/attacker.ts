@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { splitMovie } from '../../common/media/movie-file.ts';
-import { encodeOverlay, type ControlMessage, type HelloMessage } from '../../common/wire/overlay.ts';
+import { encodeOverlay, MessageType, type ControlMessage, type HelloMessage } from '../../common/wire/overlay.ts';
 import { encodeRtp } from '../../common/wire/rtp.ts';
 import { parseJpeg } from '../../common/media/jpeg.ts';
 import { packetizeJpeg, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
@@ -35,7 +35,17 @@ export class Attacker {
 
   /** Sends a control message or hello in `from`'s name to `to` (an overlay address), from every source. */
   control(to: string, from: string, msg: ControlMessage | HelloMessage): void {
-    this.raw(to, encodeOverlay(from, msg));
+    let datagram: Buffer;
+    try {
+      datagram = encodeOverlay(from, msg);
+    } catch {
+      // Our encoder refuses what it would never send (names like ../../etc/passwd): build it by hand.
+      const { type, ...fields } = msg;
+      const head = encodeOverlay(from, { type: 'leave', movie: 'x' }).subarray(0, 4 + Buffer.byteLength(from));
+      head[2] = type === 'catalogue' ? MessageType.catalogue : type === 'status' ? MessageType.status : MessageType.leave;
+      datagram = Buffer.concat([head, Buffer.from(JSON.stringify(fields))]);
+    }
+    this.raw(to, datagram);
   }
 
   /** DATA in `from`'s name carrying a forged RTP packet. */
