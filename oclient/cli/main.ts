@@ -18,11 +18,11 @@ import type { Welcome } from '../net/login.ts';
 
 /** Exit codes, so scripts can tell failures apart (listed by --help and in the README). */
 export const EXIT = {
-  ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7, everyPopRefused: 8, cannotWrite: 9,
-  noPlayer: EXIT_NOT_INSTALLED,
+  ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7,
+  everyPopRefused: 8, cannotWrite: 9, noPlayer: EXIT_NOT_INSTALLED,
 } as const;
 
-const EXIT_HELP: readonly (readonly [number, string])[] = [
+const EXIT_LIST: readonly (readonly [number, string])[] = [
   [EXIT.ok, 'played'],
   [EXIT.usage, 'usage error'],
   [EXIT.bootstrapper, 'bootstrapper unreachable'],
@@ -34,6 +34,7 @@ const EXIT_HELP: readonly (readonly [number, string])[] = [
   [EXIT.cannotWrite, 'cannot write --output or --stats (checked before logging in, or failed while playing)'],
   [EXIT.noPlayer, 'the --player is not installed'],
 ];
+const EXIT_HELP = ['', 'Exit codes:', ...EXIT_LIST.map(([code, what]) => `${String(code).padStart(5)}  ${what}`)].join('\n');
 
 interface Flags {
   bootstrapper: string;
@@ -83,7 +84,7 @@ const program = new Command('oclient')
   .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
   .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
   .addOption(new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal').choices(EXTERNAL_PLAYERS).conflicts('headless'))
-  .addHelpText('after', `\nExit codes:\n${EXIT_HELP.map(([code, what]) => `  ${String(code).padStart(3)}  ${what}`).join('\n')}`)
+  .addHelpText('after', EXIT_HELP)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -150,10 +151,12 @@ async function main(flags: Flags): Promise<number> {
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
       ...(out ? { onFrame: (jpeg: Buffer) => out.write(jpeg) } : {}),
-      ...(flags.stats ? { onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }) } : {}),
+      onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
     });
   } catch (err) {
-    if (err instanceof EveryPopRefused) throw new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
+    if (err instanceof EveryPopRefused) {
+      throw new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
+    }
     if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
     if (err instanceof RtspClientError) throw new ClientFailure(err.message, EXIT.refused);
     throw err;
@@ -211,12 +214,13 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
   }
 }
 
-/** --output and --stats must be writable before the client logs in: a typo fails at once, not after playback started. */
+/** --output and --stats must be writable before the client logs in: a typo fails at once, not mid-playback. */
 function checkOutputs(flags: Flags): void {
   if (flags.output !== undefined && flags.stats !== undefined && resolve(flags.output) === resolve(flags.stats)) {
     throw new ClientFailure(`--output and --stats name the same file (${flags.output}); give each its own`, EXIT.usage);
   }
-  const problem = (flags.output !== undefined ? checkOutputFile(flags.output) : null) ?? (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
+  const problem = (flags.output !== undefined ? checkOutputFile(flags.output) : null)
+    ?? (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
   if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);
 }
 

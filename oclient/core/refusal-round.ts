@@ -59,7 +59,7 @@ export class RefusalRound {
  * "every POP refused bars.mjpeg: o5 404 unknown-movie, o7 503 no-route" (or "POP o5 refused …"
  * when there was only one), naming POPs by `nameOf`.
  */
-export function describeRefusals(movie: string, refusals: readonly Refusal[], nameOf: (pop: string) => string = (p) => p): string {
+export function describeRefusals(movie: string, refusals: readonly Refusal[], nameOf = (pop: string) => pop): string {
   const only = refusals.length === 1 ? refusals[0] : undefined;
   if (only !== undefined) return `POP ${nameOf(only.pop)} refused ${movie}: ${only.status} ${only.reason}`;
   return `every POP refused ${movie}: ${refusals.map((r) => `${nameOf(r.pop)} ${r.status} ${r.reason}`).join(', ')}`;

@@ -4,7 +4,9 @@
  * started; a write that fails later (disk full) is reported as an OutputError, never thrown
  * out of a stream's event handler.
  */
-import { closeSync, createWriteStream, lstatSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  closeSync, createWriteStream, lstatSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, type WriteStream,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -136,7 +138,8 @@ export class FrameFile {
   write(jpeg: Buffer): void {
     if (this.failure !== null) return;
     if (this.stream.writableLength > MAX_OUTPUT_BACKLOG_BYTES) {
-      this.fail(`the disk does not keep up: more than ${MAX_OUTPUT_BACKLOG_BYTES / 1024 / 1024} MiB of frames are waiting to be written`);
+      const mib = MAX_OUTPUT_BACKLOG_BYTES / 1024 / 1024;
+      this.fail(`the disk does not keep up: more than ${mib} MiB of frames are waiting to be written`);
       return;
     }
     this.stream.write(jpeg);

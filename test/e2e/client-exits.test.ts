@@ -54,14 +54,15 @@ describe('oclient exit codes on loopback', () => {
     await run.stop();
   });
 
-  /** Kills n1 (once) and waits until neither POP has a route left: the movie is still in the catalogue, no POP can serve it. */
+  /** Kills n1 (once) and waits until neither POP has a route: the movie is in the catalogue, no POP can serve it. */
   let isolated = false;
   async function isolatePops(): Promise<void> {
     if (!isolated) run.emulator.kill('n1');
     isolated = true;
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const routes = await Promise.all(['p1', 'p2'].map(async (p) => ((await run.status(p)).routes as unknown[]).length));
+      const count = async (pop: string): Promise<number> => ((await run.status(pop)).routes as unknown[]).length;
+      const routes = await Promise.all(['p1', 'p2'].map(count));
       if (routes.every((n) => n === 0)) return;
       if (Date.now() > deadline) throw new Error(`the POPs still have routes: ${routes.join(', ')}`);
       await sleep(200);
@@ -73,26 +74,29 @@ describe('oclient exit codes on loopback', () => {
     return s.counters.bootstrapper.logins;
   };
 
-  it('refuses an unwritable --output or --stats before logging in: exit 9, one line naming flag, path and reason', async () => {
+  it('refuses an unwritable --output or --stats before login: exit 9, one line with flag, path, reason', async () => {
     const before = await logins();
     const missing = join(run.dir, 'missing', 'out.mjpeg');
-    const out = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '5', '--output', missing]);
+    const headless = ['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '5'];
+    const out = await run.client([...headless, '--output', missing]);
     expect(out.code).toBe(9);
     // Only this line: no POP was probed, nothing was played.
-    expect(out.stderr).toBe(`oclient: cannot write --output ${missing}: the directory ${join(run.dir, 'missing')} does not exist\n`);
+    const reason = `the directory ${join(run.dir, 'missing')} does not exist`;
+    expect(out.stderr).toBe(`oclient: cannot write --output ${missing}: ${reason}\n`);
     expect(out.stdout).toBe('');
 
-    const stats = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '5',
-      '--output', join(run.dir, 'ok.mjpeg'), '--stats', run.dir]);
+    const stats = await run.client([...headless, '--output', join(run.dir, 'ok.mjpeg'), '--stats', run.dir]);
     expect(stats.code).toBe(9);
     expect(stats.stderr).toBe(`oclient: cannot write --stats ${run.dir}: it is a directory\n`);
     expect(readdirSync(run.dir).filter((f) => f.startsWith('ok.mjpeg'))).toEqual([]); // the check left no file
     expect(await logins()).toBe(before);
   }, 20_000);
 
-  it.skipIf(!existsSync('/dev/full'))('ends with exit 9 and a message when the output fails while playing (disk full)', async () => {
+  const hasDevFull = existsSync('/dev/full');
+  it.skipIf(!hasDevFull)('ends with exit 9 and a message when the output fails while playing (disk full)', async () => {
     // /dev/full opens fine and answers every write with ENOSPC, like a disk that fills up.
-    const c = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '10', '--output', '/dev/full']);
+    const c = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '10',
+      '--output', '/dev/full']);
     expect(c.code, c.stderr).toBe(9);
     expect(c.stderr).toContain('oclient: cannot write --output /dev/full: no space left on the device');
     expect(c.stderr).not.toMatch(/\n\s+at /); // no stack trace: handled, not thrown
@@ -115,11 +119,13 @@ describe('oclient exit codes on loopback', () => {
     expect(c.stdout).toBe('');
   }, 40_000);
 
-  it.skipIf(!HAS_TMUX)('the terminal player shows every POP\'s refusal in its panel, stays open, and exits 8 on q', async () => {
+  it.skipIf(!HAS_TMUX)('the terminal player shows every POP\'s refusal, stays open, exits 8 on q', async () => {
     await isolatePops();
     const exitFile = join(run.dir, 'tui.exit');
-    const cmd = [process.execPath, OCLIENT, '--bootstrapper', `${run.address('s1')}:${PORTS.bootstrap}`, '--rtsp-port', String(PORTS.rtsp),
-      '--overlay-port', String(PORTS.overlay), '--address', CLIENT, '--movie', 'bars.mjpeg'].map((a) => `'${a}'`).join(' ');
+    const cmd = [process.execPath, OCLIENT, '--bootstrapper', `${run.address('s1')}:${PORTS.bootstrap}`,
+      '--rtsp-port', String(PORTS.rtsp), '--overlay-port', String(PORTS.overlay),
+      '--address', CLIENT, '--movie', 'bars.mjpeg',
+    ].map((a) => `'${a}'`).join(' ');
     tmux('new-session', '-d', '-s', 'refused', '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'refused');
     const deadline = Date.now() + 15_000;

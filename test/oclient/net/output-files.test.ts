@@ -1,8 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile } from '../../../oclient/net/output-files.ts';
+import {
+  checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile,
+} from '../../../oclient/net/output-files.ts';
 
 let dir = '';
 beforeEach(() => {
@@ -14,6 +18,8 @@ afterEach(() => {
 });
 
 const root = process.getuid?.() === 0;
+/** A character device that answers every write with ENOSPC, like a full disk. */
+const hasDevFull = existsSync('/dev/full');
 
 describe('checking --output before starting', () => {
   it('accepts a new file and leaves nothing behind', () => {
@@ -55,7 +61,8 @@ describe('checking --stats before starting', () => {
 
   it('refuses a directory and a missing directory, naming --stats', () => {
     expect(checkStatsFile(dir)?.message).toBe(`cannot write --stats ${dir}: it is a directory`);
-    expect(checkStatsFile(join(dir, 'no', 'stats.json'))?.message).toContain(`--stats ${join(dir, 'no', 'stats.json')}: the directory`);
+    const missing = join(dir, 'no', 'stats.json');
+    expect(checkStatsFile(missing)?.message).toContain(`--stats ${missing}: the directory`);
   });
 });
 
@@ -78,9 +85,10 @@ describe('writing --stats', () => {
     expect(() => writeStatsFile(path, {})).toThrow(`cannot write --stats ${path}: the directory ${sub} does not exist`);
   });
 
-  it.skipIf(!existsSync('/dev/full'))('writes in place to a device instead of renaming over it', () => {
+  it.skipIf(!hasDevFull)('writes in place to a device instead of renaming over it', () => {
     // /dev/full is a character device that answers every write with ENOSPC.
-    expect(() => writeStatsFile('/dev/full', {})).toThrow('cannot write --stats /dev/full: no space left on the device');
+    expect(() => writeStatsFile('/dev/full', {}))
+      .toThrow('cannot write --stats /dev/full: no space left on the device');
     expect(existsSync('/dev/full.tmp')).toBe(false);
   });
 });
@@ -95,7 +103,7 @@ describe('the --output file', () => {
     expect(readFileSync(path, 'utf8')).toBe('onetwo');
   });
 
-  it.skipIf(!existsSync('/dev/full'))('reports a failing disk once, as an OutputError, and ignores later frames', async () => {
+  it.skipIf(!hasDevFull)('reports a failing disk once, as an OutputError, and ignores later frames', async () => {
     expect(checkOutputFile('/dev/full')).toBeNull(); // opening works; writing does not
     const file = new FrameFile('/dev/full');
     const seen: OutputError[] = [];
