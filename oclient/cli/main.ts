@@ -124,13 +124,13 @@ async function main(flags: Flags): Promise<number> {
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
   // A write that fails while playing (disk full) ends playback: TEARDOWN, then exit with cannotWrite.
   const abort = new AbortController();
-  let writeFailure: OutputError | null = null;
+  const written: { failure: OutputError | null } = { failure: null };
   const failWrite = (err: OutputError): void => {
-    writeFailure ??= err;
+    written.failure ??= err;
     abort.abort();
   };
   const saveStats = (stats: object): void => {
-    if (flags.stats === undefined || writeFailure !== null) return;
+    if (flags.stats === undefined || written.failure !== null) return;
     try {
       writeStatsFile(flags.stats, stats);
     } catch (err) {
@@ -162,7 +162,7 @@ async function main(flags: Flags): Promise<number> {
     throw err;
   } finally {
     const closed = await out?.close();
-    if (closed) writeFailure ??= closed;
+    if (closed) written.failure ??= closed;
   }
   const stats = {
     ...base,
@@ -171,7 +171,7 @@ async function main(flags: Flags): Promise<number> {
   };
   saveStats(stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
-  if (writeFailure !== null) throw new ClientFailure((writeFailure as OutputError).message, EXIT.cannotWrite);
+  if (written.failure !== null) throw new ClientFailure(written.failure.message, EXIT.cannotWrite);
   return result.framesReceived > 0 ? EXIT.ok : EXIT.noFrames;
 }
 

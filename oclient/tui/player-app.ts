@@ -173,14 +173,14 @@ class Player {
         return;
       } catch (err) {
         if (!(err instanceof PlayRefused)) throw err;
-        const reason = `${err.status} ${refusalReason(err.status, err.nakReason)}`;
-        round.refused(this.pop.address, err.status, refusalReason(err.status, err.nakReason));
+        const reason = refusalReason(err.status, err.nakReason);
+        round.refused(this.pop.address, err.status, reason);
         const next = this.byRtt().find((p) => !round.hasRefused(p.address));
         if (round.complete || next === undefined) {
           this.showRefusals(describeRefusals(movie, round.refusals(), (a) => this.nameOf(a)));
           return;
         }
-        this.say(`POP ${this.pop.name} refused ${movie} (${reason}); trying ${next.name}`);
+        this.say(`POP ${this.pop.name} refused ${movie} (${err.status} ${reason}); trying ${next.name}`);
         this.pop = next;
         this.showPops('after a refusal');
       }
