@@ -1,12 +1,14 @@
 /** The `oclient` command: log in, pick the closest POP, play a movie over RTSP/RTP. */
-import { createWriteStream, renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
 import { login } from '../net/login.ts';
 import { probePops, type PopRtt } from '../net/pop-prober.ts';
-import { playHeadless, PlayRefused } from '../net/headless-player.ts';
+import { EveryPopRefused, playHeadless, PlayRefused } from '../net/headless-player.ts';
+import { checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile } from '../net/output-files.ts';
+import { describeRefusals } from '../core/refusal-round.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { PlaySession } from '../net/play-session.ts';
 import { EXIT_NOT_INSTALLED, EXTERNAL_PLAYERS, PlayerNotInstalled, runExternalPlayer, type ExternalPlayer } from '../net/external-player.ts';
@@ -14,8 +16,25 @@ import { pickMovieOnce } from '../tui/movie-picker.ts';
 import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
 
-/** Exit codes, so scripts can tell failures apart. */
-export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7, noPlayer: EXIT_NOT_INSTALLED } as const;
+/** Exit codes, so scripts can tell failures apart (listed by --help and in the README). */
+export const EXIT = {
+  ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7,
+  everyPopRefused: 8, cannotWrite: 9, noPlayer: EXIT_NOT_INSTALLED,
+} as const;
+
+const EXIT_LIST: readonly (readonly [number, string])[] = [
+  [EXIT.ok, 'played'],
+  [EXIT.usage, 'usage error'],
+  [EXIT.bootstrapper, 'bootstrapper unreachable'],
+  [EXIT.noPop, 'no POP answered'],
+  [EXIT.unknownMovie, 'unknown movie (the message lists the catalogue)'],
+  [EXIT.refused, 'a POP failed (RTSP error, unreachable) and no other could play'],
+  [EXIT.noFrames, 'no frames arrived'],
+  [EXIT.everyPopRefused, 'every POP refused the movie (one round; the message gives each POP\'s reason)'],
+  [EXIT.cannotWrite, 'cannot write --output or --stats (checked before logging in, or failed while playing)'],
+  [EXIT.noPlayer, 'the --player is not installed'],
+];
+const EXIT_HELP = ['', 'Exit codes:', ...EXIT_LIST.map(([code, what]) => `${String(code).padStart(5)}  ${what}`)].join('\n');
 
 interface Flags {
   bootstrapper: string;
@@ -65,6 +84,7 @@ const program = new Command('oclient')
   .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
   .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
   .addOption(new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal').choices(EXTERNAL_PLAYERS).conflicts('headless'))
+  .addHelpText('after', EXIT_HELP)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -78,6 +98,7 @@ async function main(flags: Flags): Promise<number> {
   if (flags.player !== undefined && flags.movie === undefined && !tty) {
     throw new ClientFailure('--movie NAME is required with --player when there is no terminal to pick one in', EXIT.usage);
   }
+  checkOutputs(flags);
   let welcome;
   try {
     welcome = await login(b.host, b.port, flags.address);
@@ -101,34 +122,56 @@ async function main(flags: Flags): Promise<number> {
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
-  const out = flags.output ? createWriteStream(flags.output) : null;
+  // A write that fails while playing (disk full) ends playback: TEARDOWN, then exit with cannotWrite.
+  const abort = new AbortController();
+  const written: { failure: OutputError | null } = { failure: null };
+  const failWrite = (err: OutputError): void => {
+    written.failure ??= err;
+    abort.abort();
+  };
+  const saveStats = (stats: object): void => {
+    if (flags.stats === undefined || written.failure !== null) return;
+    try {
+      writeStatsFile(flags.stats, stats);
+    } catch (err) {
+      if (!(err instanceof OutputError)) throw err;
+      failWrite(err);
+    }
+  };
+  const out = flags.output ? new FrameFile(flags.output) : null;
+  if (out) out.onError = failWrite;
   const base = { movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100 };
   let result;
   try {
     result = await playHeadless({
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
-      transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+      transport: flags.transport, jitterBufferMs: flags.jitterBuffer, signal: abort.signal,
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
-      onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)} lost (${why}); switching to ${nameOf(to)}\n`),
-      ...(out ? { onFrame: (jpeg: Buffer) => { out.write(jpeg); } } : {}),
-      ...(flags.stats ? { onProgress: (live) => writeStats(flags.stats ?? '', { ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }) } : {}),
+      onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
+      ...(out ? { onFrame: (jpeg: Buffer) => out.write(jpeg) } : {}),
+      onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
     });
   } catch (err) {
+    if (err instanceof EveryPopRefused) {
+      throw new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
+    }
     if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
     if (err instanceof RtspClientError) throw new ClientFailure(err.message, EXIT.refused);
     throw err;
   } finally {
-    if (out) await new Promise<void>((r) => out.end(() => r()));
+    const closed = await out?.close();
+    if (closed) written.failure ??= closed;
   }
   const stats = {
     ...base,
     pops: rtts.map((r) => ({ name: r.name, address: r.address, rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100 })),
     durationS: flags.duration, ...result, popsUsed: result.popsUsed.map(nameOf),
   };
-  if (flags.stats) writeStats(flags.stats, stats);
+  saveStats(stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
+  if (written.failure !== null) throw new ClientFailure(written.failure.message, EXIT.cannotWrite);
   return result.framesReceived > 0 ? EXIT.ok : EXIT.noFrames;
 }
 
@@ -164,15 +207,21 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
       throw new ClientFailure(outcome.message, EXIT.unknownMovie);
     case 'refused':
       throw new ClientFailure(outcome.message, EXIT.refused);
+    case 'every-pop-refused':
+      throw new ClientFailure(outcome.message, EXIT.everyPopRefused);
     case 'error':
       throw new Error(outcome.message);
   }
 }
 
-/** Written to a temporary name and renamed, so a reader never sees half a file. */
-function writeStats(file: string, stats: object): void {
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(stats, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+/** --output and --stats must be writable before the client logs in: a typo fails at once, not mid-playback. */
+function checkOutputs(flags: Flags): void {
+  if (flags.output !== undefined && flags.stats !== undefined && resolve(flags.output) === resolve(flags.stats)) {
+    throw new ClientFailure(`--output and --stats name the same file (${flags.output}); give each its own`, EXIT.usage);
+  }
+  const problem = (flags.output !== undefined ? checkOutputFile(flags.output) : null)
+    ?? (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
+  if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);
 }
 
 try {

@@ -4,10 +4,19 @@
  * connection drops) or goes silent, playback moves on to the next POP on the list and resumes.
  */
 import { buildJpeg } from '../../common/media/jpeg.ts';
+import { describeRefusals, RefusalRound, refusalReason, type Refusal } from '../core/refusal-round.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
 
 export { PlayRefused } from './play-session.ts';
+
+/** Every POP on the list answered SETUP for the movie with an error: asking again would not help. */
+export class EveryPopRefused extends Error {
+  override readonly name = 'EveryPopRefused';
+  constructor(readonly movie: string, readonly refusals: readonly Refusal[]) {
+    super(describeRefusals(movie, refusals));
+  }
+}
 
 /** No frame for this long from a POP that was streaming: treat it as dead and fail over. */
 export const STALL_FAILOVER_MS = 1500;
@@ -26,6 +35,8 @@ export interface PlayOptions {
   /** Called about once a second with the live statistics. */
   readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
   readonly onFailover?: (from: string, to: string, why: string) => void;
+  /** Ends playback early (TEARDOWN, then the result so far), e.g. when the output cannot be written. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PlayResult {
@@ -50,8 +61,14 @@ export interface PlayResult {
 const COUNTS = ['framesReceived', 'framesLost', 'packetsReceived', 'packetsLost', 'bytesReceived'] as const;
 type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
 
+/**
+ * @throws EveryPopRefused when every POP on the list refused the movie in one round
+ * @throws PlayRefused or RtspClientError when no POP could be played from for other reasons
+ */
 export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   const pops = [opts.popAddress, ...(opts.fallbacks ?? []).filter((p) => p !== opts.popAddress)];
+  // A round covers each distinct POP once (the fallback list may name one twice).
+  const round = new RefusalRound(pops);
   const deadline = performance.now() + opts.durationMs;
   const startedAt = performance.now();
   let totals: Counts = { framesReceived: 0, framesLost: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0 };
@@ -65,7 +82,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   let failovers = 0;
   let lastError: Error | null = null;
 
-  for (let attempt = 0; performance.now() < deadline && attempt < pops.length * 3; attempt++) {
+  const aborted = (): boolean => opts.signal?.aborted ?? false;
+  for (let attempt = 0; performance.now() < deadline && attempt < pops.length * 3 && !aborted(); attempt++) {
     const pop = pops[attempt % pops.length] as string;
     const session = new PlaySession({
       popAddress: pop, rtspPort: opts.rtspPort, movie: opts.movie,
@@ -90,14 +108,28 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     };
     const progress = opts.onProgress ? setInterval(() => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers }), 1000) : null;
     let watchdog: NodeJS.Timeout | null = null;
+    let stop: NodeJS.Timeout | null = null;
+    const onAbort = (): void => wake();
+    let refusedSetup = false;
     try {
-      await session.setup();
+      try {
+        await session.setup();
+      } catch (err) {
+        if (err instanceof PlayRefused) {
+          refusedSetup = true;
+          round.refused(pop, err.status, refusalReason(err.status, err.nakReason));
+        }
+        throw err;
+      }
+      round.cleared(pop);
       await session.play();
       used.push(pop);
       const playingSince = performance.now();
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        opts.signal?.addEventListener('abort', onAbort);
+        if (aborted()) resolve();
+        stop = setTimeout(resolve, Math.max(0, deadline - performance.now()));
         watchdog = setInterval(() => {
           const since = lastFrameHere > 0 ? lastFrameHere : playingSince;
           if (performance.now() - since > STALL_FAILOVER_MS) {
@@ -108,12 +140,14 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       });
       if (why === null) await session.teardown();
     } catch (err) {
-      // A refusal for the movie itself is final; an unreachable POP is a reason to try the next.
-      if (err instanceof PlayRefused && err.nakReason === 'unknown-movie') throw err;
+      // A refused or unreachable POP is a reason to try the next; a full round of refusals ends it below.
       if (!(err instanceof RtspClientError || err instanceof PlayRefused)) throw err;
+      if (!refusedSetup) round.cleared(pop);
       lastError = err;
       why = err.message;
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (stop) clearTimeout(stop);
       if (watchdog) clearInterval(watchdog);
       if (progress) clearInterval(progress);
       const s = session.stats();
@@ -123,7 +157,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       if (s.framesReceived > 0) jitterMs = s.jitterMs;
       session.close();
     }
-    if (why === null) break;
+    if (why === null || aborted()) break;
+    if (round.complete) throw new EveryPopRefused(opts.movie, round.refusals());
     const next = pops[(attempt + 1) % pops.length] as string;
     if (performance.now() >= deadline || pops.length === 1 && used.length === 0) break;
     failovers++;

@@ -9,6 +9,7 @@
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
+import { describeRefusals, RefusalRound, refusalReason } from '../core/refusal-round.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { FramePacer } from './frame-pacer.ts';
@@ -34,7 +35,8 @@ export type PlayerOutcome =
   | { readonly kind: 'quit' }
   /** Ended by this signal after cleaning up; the caller re-raises it, as a process killed by it. */
   | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
-  | { readonly kind: 'unknown-movie' | 'refused' | 'error'; readonly message: string };
+  /** every-pop-refused: quit while the last attempt's round of POPs had all refused the movie. */
+  | { readonly kind: 'unknown-movie' | 'refused' | 'every-pop-refused' | 'error'; readonly message: string };
 
 const STATS_INTERVAL_MS = 500;
 
@@ -61,6 +63,8 @@ class Player {
   /** The POP in use: the chosen one, then the next-closest after a failover. */
   private pop: { readonly name: string; readonly address: string };
   private readonly failedPops = new Set<string>();
+  /** Why the last SETUP found no POP serving the movie; cleared once one does. */
+  private lastRefusal: string | null = null;
 
   constructor(private readonly opts: PlayerOptions) {
     this.pop = opts.pop;
@@ -150,6 +154,10 @@ class Player {
     return s !== null && s !== 'closed';
   }
 
+  /**
+   * SETUP at the current POP; a POP that refuses the movie hands over to the next-closest one,
+   * and once every answering POP has refused, the reasons are shown instead of trying again.
+   */
   private async setup(): Promise<void> {
     if (this.active()) {
       this.say('already set up (t tears it down)');
@@ -157,6 +165,48 @@ class Player {
     }
     const movie = this.movie;
     if (movie === null) return this.choose();
+    const round = new RefusalRound([this.pop.address, ...this.byRtt().map((p) => p.address)]);
+    for (;;) {
+      try {
+        await this.open(movie);
+        this.lastRefusal = null;
+        return;
+      } catch (err) {
+        if (!(err instanceof PlayRefused)) throw err;
+        const reason = refusalReason(err.status, err.nakReason);
+        round.refused(this.pop.address, err.status, reason);
+        const next = this.byRtt().find((p) => !round.hasRefused(p.address));
+        if (round.complete || next === undefined) {
+          this.showRefusals(describeRefusals(movie, round.refusals(), (a) => this.nameOf(a)));
+          return;
+        }
+        this.say(`POP ${this.pop.name} refused ${movie} (${err.status} ${reason}); trying ${next.name}`);
+        this.pop = next;
+        this.showPops('after a refusal');
+      }
+    }
+  }
+
+  /** The answering POPs not known to be dead, closest first. */
+  private byRtt(): { name: string; address: string }[] {
+    return [...this.opts.rtts]
+      .filter((r) => r.rttMs !== null && !this.failedPops.has(r.address))
+      .sort((a, b) => (a.rttMs ?? 0) - (b.rttMs ?? 0))
+      .map((r) => ({ name: r.name, address: r.address }));
+  }
+
+  private nameOf(address: string): string {
+    return this.opts.rtts.find((r) => r.address === address)?.name ?? address;
+  }
+
+  private showRefusals(message: string): void {
+    this.lastRefusal = message;
+    this.ui.video.showMessage(`{red-fg}${escapeTags(message)}{/red-fg}\n\nm: another movie   s: ask again   q: quit`);
+    this.say(message);
+  }
+
+  /** Opens a session for `movie` at the current POP (SETUP). @throws PlayRefused, RtspClientError */
+  private async open(movie: string): Promise<void> {
     const session = new PlaySession({
       popAddress: this.pop.address, rtspPort: this.opts.rtspPort, movie,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
@@ -248,7 +298,9 @@ class Player {
   /** TEARDOWN, then restore the terminal; a second request stops at once. */
   private quit(signal?: NodeJS.Signals): void {
     if (this.finished) return;
-    const outcome: PlayerOutcome = signal ? { kind: 'signal', signal } : { kind: 'quit' };
+    const outcome: PlayerOutcome = signal
+      ? { kind: 'signal', signal }
+      : this.lastRefusal !== null ? { kind: 'every-pop-refused', message: this.lastRefusal } : { kind: 'quit' };
     if (this.quitting) {
       this.finish(outcome);
       return;

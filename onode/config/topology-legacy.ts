@@ -11,13 +11,10 @@
  */
 import type { Topology, TopologyOptions } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
-import { at, checkName, describeValue, isRecord, readAddress, readAddressList, rejectUnknownKeys } from './topology-fields.ts';
+import { at, isRecord } from './topology-fields.ts';
+import { validateTopology } from './topology-issues.ts';
+import { legacySchema, SERVER_MARK, type LegacyFile } from './topology-schema.ts';
 import { buildTopology, checkUniqueAddresses, nodeWhere, type DraftLink, type DraftNode, type Syntax } from './topology-validate.ts';
-
-const NODE_KEYS = ['names', 'neighbours', 'pop'] as const;
-
-/** The suffix that marks a server's address in a `neighbours` list. */
-const SERVER_MARK = 's';
 
 const SYNTAX: Syntax = {
   format: 'legacy',
@@ -41,7 +38,8 @@ export function looksLegacy(raw: Record<string, unknown>): boolean {
 }
 
 export function parseLegacy(raw: Record<string, unknown>, file: string, options: TopologyOptions): Topology {
-  const entries = Object.entries(raw).map(([name, spec]) => readEntry(name, spec, file));
+  const parsed = validateTopology(legacySchema, raw, file, 'legacy');
+  const entries = Object.entries(parsed).map(([name, spec]) => readEntry(name, spec));
   // Neighbours are resolved by address, so ownership must be unambiguous first.
   checkUniqueAddresses(file, SYNTAX, entries.map((e) => ({ ...e, role: 'node' })), []);
   const owner = new Map<string, string>();
@@ -108,26 +106,11 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
   });
 }
 
-function readEntry(name: string, spec: unknown, file: string): LegacyEntry {
-  const owner = nodeWhere(name);
-  checkName(name, file, owner);
-  if (!isRecord(spec)) {
-    throw new TopologyError(file, owner, `expected an object, got ${describeValue(spec)}`, 'write it as { "names": [...], "neighbours": [...], "pop": [] }');
-  }
-  rejectUnknownKeys(spec, NODE_KEYS, file, owner);
-  const addresses = readAddressList(spec.names, file, owner, 'names');
-  const clientAddresses = spec.pop === undefined ? [] : readAddressList(spec.pop, file, owner, 'pop', true);
-  const neighbours: LegacyEntry['neighbours'] = [];
-  if (spec.neighbours !== undefined) {
-    if (!Array.isArray(spec.neighbours)) {
-      throw new TopologyError(file, at(owner, 'neighbours'), `expected a list of addresses, got ${describeValue(spec.neighbours)}`, 'write it as ["10.0.19.1", "10.0.25.10s", ...]');
-    }
-    spec.neighbours.forEach((item: unknown, i) => {
-      const field = `neighbours[${i}]`;
-      const marked = typeof item === 'string' && item.endsWith(SERVER_MARK);
-      const address = readAddress(marked ? (item as string).slice(0, -SERVER_MARK.length) : item, file, owner, field);
-      neighbours.push({ address, marked, field });
-    });
-  }
-  return { name, addresses, clientAddresses, neighbours };
+/** The schema checked the fields; here a neighbour loses its server mark. */
+function readEntry(name: string, spec: LegacyFile[string]): LegacyEntry {
+  const neighbours = (spec.neighbours ?? []).map((item, i) => {
+    const marked = item.endsWith(SERVER_MARK);
+    return { address: marked ? item.slice(0, -SERVER_MARK.length) : item, marked, field: `neighbours[${i}]` };
+  });
+  return { name, addresses: spec.names, clientAddresses: spec.pop ?? [], neighbours };
 }

@@ -35,7 +35,8 @@ export interface ClientStats {
 
 /** What oclient's exit codes mean (see README, Client). */
 const CLIENT_EXITS: Readonly<Record<number, string>> = {
-  0: 'played', 2: 'usage error', 3: 'bootstrapper unreachable', 4: 'no POP answered', 5: 'unknown movie', 6: 'POP refused', 7: 'no frames arrived',
+  0: 'played', 2: 'usage error', 3: 'bootstrapper unreachable', 4: 'no POP answered', 5: 'unknown movie',
+  6: 'POP failed', 7: 'no frames arrived', 8: 'every POP refused', 9: 'cannot write output',
 };
 
 export interface RunSummary {
