@@ -37,6 +37,8 @@ export interface NodeProcessOptions {
   readonly movies?: MovieLibrary;
   readonly ports: Ports;
   readonly overlay?: OverlayOptions;
+  /** POPs: how long an RTSP connection without a session may stay idle (ms); default 30 s. */
+  readonly rtspIdleTimeoutMs?: number;
   /** How long to keep trying to reach the bootstrapper at start (ms); default 60 s. */
   readonly waitMs?: number;
   readonly log: Logger;
@@ -91,6 +93,7 @@ export class NodeProcess {
     node.start();
     if (info.role === 'pop') {
       const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
+      const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
       this.rtsp = new RtspServer(addresses, this.opts.ports.rtsp, {
         clock: this.clock,
         catalogue: () => node.catalogue(),
@@ -98,7 +101,7 @@ export class NodeProcess {
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
         latestFrame: (m) => node.tree.latestFrame(m),
-      }, log);
+      }, log, idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } });
       await this.rtsp.start();
     }
     this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), (body) => this.fault(body));
@@ -124,7 +127,7 @@ export class NodeProcess {
     if (node === null || info === null) return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
     const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
     const sessions = this.rtsp?.sessions.list() ?? [];
-    const clientOf = new Map(sessions.map((s) => [s.id, s.client]));
+    const clientOf = new Map(sessions.map((s) => [s.viewer, s.client]));
     return {
       name: info.name,
       role: info.role,
@@ -154,7 +157,7 @@ export class NodeProcess {
       sessions,
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
-        ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
+        ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
         ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
