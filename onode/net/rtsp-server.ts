@@ -13,7 +13,7 @@ import { bindUdp, listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
-import { encodeInterleaved, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
+import { encodeInterleavedHeader, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
 import {
   type ConnectionCounters, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RtspConnections,
 } from '../core/rtsp-connections.ts';
@@ -240,21 +240,27 @@ export class RtspServer {
   // Both may throw (the session closes); later failures reach target.sent.
   private sendRtcp(target: SendTarget, rtcp: Buffer): void {
     const { peer, delivery } = target;
-    if (delivery.kind === 'tcp') {
-      const socket = this.sockets.get(peer.id);
-      if (socket !== undefined && !socket.destroyed) socket.write(encodeInterleaved(delivery.rtcpChannel, rtcp));
-      return;
-    }
+    if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtcpChannel, rtcp);
     this.pairFor(peer.localAddress)?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address, target.sent);
   }
 
   private sendRtp(target: SendTarget, rtp: Buffer): void {
     const { peer, delivery } = target;
-    if (delivery.kind === 'tcp') {
-      const socket = this.sockets.get(peer.id);
-      if (socket !== undefined && !socket.destroyed) socket.write(encodeInterleaved(delivery.rtpChannel, rtp));
-      return;
-    }
+    if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtpChannel, rtp);
     this.pairFor(peer.localAddress)?.rtp.send(rtp, delivery.rtpPort, delivery.address, target.sent);
+  }
+
+  /**
+   * The header, then the packet itself: what waits for a slow reader is a reference to the
+   * packet every viewer shares, not a copy per viewer (packets are never modified once sent).
+   */
+  private writeInterleaved(peer: RtspPeer, channel: number, payload: Buffer): void {
+    const socket = this.sockets.get(peer.id);
+    if (socket === undefined || socket.destroyed) return;
+    const header = encodeInterleavedHeader(channel, payload.length);
+    socket.cork();
+    socket.write(header);
+    socket.write(payload);
+    socket.uncork();
   }
 }
