@@ -55,7 +55,8 @@ function addCommon(cmd: Command): Command {
     .option('--overlay-port <port>', 'overlay UDP port', intIn(1, 65535, 'a port'), OVERLAY_PORT)
     .option('--status-port <port>', 'HTTP port of GET /status', intIn(1, 65535, 'a port'), STATUS_PORT)
     .option('--rtsp-port <port>', 'RTSP port (POPs)', intIn(1, 65535, 'a port'), RTSP_PORT)
-    .option('--rtsp-idle-timeout <s>', 'POPs: close an RTSP connection without a session after this long without a request',
+    .option('--rtsp-idle-timeout <s>',
+      'POPs: close an RTSP connection that holds no session after this long without a request',
       intIn(1, 3600, 'seconds'), IDLE_TIMEOUT_MS / 1000)
     .option('--probe-interval <ms>', 'how often servers flood STATUS probes', intIn(50, 600_000, 'milliseconds'), DEFAULT_OVERLAY.probes.intervalMs)
     .option('--hello-interval <ms>', 'hello (liveness and RTT) interval per link', intIn(10, 60_000, 'milliseconds'), DEFAULT_OVERLAY.links.helloIntervalMs)

@@ -35,6 +35,8 @@ export const MAX_SESSIONS_PER_CLIENT = 16;
 export const MAX_SESSIONS = 1024;
 /** A session this young is not evicted: its player is between SETUP and PLAY. */
 export const EVICTION_GRACE_MS = 2000;
+/** A session gets the fast-start frame at most this often: PAUSE/PLAY in a loop must not multiply frames. */
+export const FAST_START_INTERVAL_MS = 1000;
 /** Longer request URIs get 414: DESCRIBE echoes the URI, and the reply must still fit its header limit. */
 export const MAX_REQUEST_URI_CHARS = 2048;
 /** At least 64 bits of randomness, as hex (randomId is checked, not trusted). */
@@ -80,6 +82,7 @@ interface Session {
   readonly createdAt: number;
   state: 'joining' | 'ready' | 'playing';
   everPlayed: boolean;
+  lastFastStartAt: number;
   lastSeen: number;
   readonly media: Viewer;
   /** The SETUP's answer while the tree is being joined. */
@@ -263,7 +266,10 @@ export class RtspSessions {
     if (method === 'PLAY') session.everPlayed = true;
     answer(200, method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
     // Fast start: the newest complete frame now, then the live stream continues from it.
-    if (starting) for (const rtp of this.deps.latestFrame(session.movie)) session.media.deliver(rtp);
+    const now = this.deps.clock.now();
+    if (!starting || now - session.lastFastStartAt < FAST_START_INTERVAL_MS) return;
+    session.lastFastStartAt = now;
+    for (const rtp of this.deps.latestFrame(session.movie)) session.media.deliver(rtp);
   }
 
   private movieOf(req: RtspRequest): MovieInfo | 'bad-url' | undefined {
@@ -330,6 +336,7 @@ export class RtspSessions {
     const now = this.deps.clock.now();
     const session: Session = {
       id, label: `v${++this.serial}`, movie, peer, createdAt: now, state: 'joining', everPlayed: false, lastSeen: now,
+      lastFastStartAt: -Infinity,
       media: new Viewer(peer, delivery, movie, this.deps, this.counters, () => this.close(session)),
       pendingSetup: null,
     };

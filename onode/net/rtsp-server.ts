@@ -65,7 +65,9 @@ export type RtspReport = RtspCounters & { connections: ConnectionCounters & Rtsp
 export class RtspServer {
   readonly sessions: RtspSessions;
   readonly connections: RtspConnections;
-  readonly counters: RtspAdapterCounters = { replyBacklogClosed: 0, encodeErrors: 0, handlerErrors: 0, acceptErrors: 0 };
+  readonly counters: RtspAdapterCounters = {
+    replyBacklogClosed: 0, encodeErrors: 0, handlerErrors: 0, acceptErrors: 0,
+  };
   private readonly servers: Server[] = [];
   private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
@@ -173,7 +175,8 @@ export class RtspServer {
         this.onData(peer, socket, decoder, chunk);
       } catch (err) {
         this.counters.handlerErrors++;
-        this.log.debug(`RTSP connection from ${peer.remoteAddress}: ${err instanceof Error ? err.message : String(err)}`);
+        const why = err instanceof Error ? err.message : String(err);
+        this.log.debug(`RTSP connection from ${peer.remoteAddress}: ${why}`);
         socket.destroy();
       }
     });
@@ -214,7 +217,8 @@ export class RtspServer {
     } catch {
       this.counters.encodeErrors++;
       const cseq = r.headers.CSeq;
-      bytes = encodeResponse({ status: 500, headers: { CSeq: typeof cseq === 'string' && /^\d{1,9}$/.test(cseq) ? cseq : 0 } });
+      const safe = typeof cseq === 'string' && /^\d{1,9}$/.test(cseq) ? cseq : 0;
+      bytes = encodeResponse({ status: 500, headers: { CSeq: safe } });
     }
     socket.write(bytes);
   }

@@ -18,7 +18,9 @@ function harness(limits: Partial<ConnectionLimits> = {}) {
 describe('RtspConnections', () => {
   it('caps connections per client address, and frees the slot when one closes', () => {
     const h = harness();
-    for (let id = 1; id <= MAX_CONNECTIONS_PER_ADDRESS; id++) expect(h.table.admit(id, '127.0.99.1')).toEqual({ ok: true });
+    for (let id = 1; id <= MAX_CONNECTIONS_PER_ADDRESS; id++) {
+      expect(h.table.admit(id, '127.0.99.1')).toEqual({ ok: true });
+    }
     expect(h.table.admit(100, '127.0.99.1')).toEqual({ ok: false, reason: 'per-address' });
     expect(h.table.admit(101, '127.0.99.2')).toEqual({ ok: true });
     h.table.closed(3);

@@ -4,7 +4,7 @@ import { decodeRtcp } from '../../../common/wire/rtcp.ts';
 import { decodeRtspMessage, encodeResponse, type RtspRequest } from '../../../common/wire/rtsp.ts';
 import type { NakReason } from '../../../common/wire/overlay.ts';
 import {
-  EVICTION_GRACE_MS, MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT, type RtspReply, SESSION_TIMEOUT_SEC,
+  EVICTION_GRACE_MS, FAST_START_INTERVAL_MS, MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT, type RtspReply, SESSION_TIMEOUT_SEC,
 } from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 import { randomSessionId } from '../../../onode/net/rtsp-server.ts';
@@ -182,12 +182,13 @@ describe('RtspSessions against hostile clients', () => {
 
   it('takes the first usable alternative when an earlier one has a bad port pair', () => {
     const h = harness();
-    const [r] = h.ask('SETUP', URL, { transport: 'RTP/AVP;unicast;client_port=0-0,RTP/AVP;unicast;client_port=6000-6001' });
+    const transport = 'RTP/AVP;unicast;client_port=0-0,RTP/AVP;unicast;client_port=6000-6001';
+    const [r] = h.ask('SETUP', URL, { transport });
     expect(r?.status).toBe(200);
     expect(r?.headers.Transport).toContain('client_port=6000-6001');
   });
 
-  it('refuses interleaved channels another session holds on the same connection, and picks free ones when none are named', () => {
+  it('refuses interleaved channels the connection already uses, and picks free ones when none are named', () => {
     const h = harness();
     h.setup(h.peer(1), 'RTP/AVP/TCP;unicast;interleaved=0-1');
     expect(h.ask('SETUP', URL, { transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })[0]?.status).toBe(461);
@@ -251,7 +252,9 @@ describe('RtspSessions against hostile clients', () => {
     expect(JSON.stringify(list)).not.toContain(udp);
     expect(JSON.stringify(list)).not.toContain(tcp);
     expect(list).toEqual([
-      expect.objectContaining({ client: '127.0.6.20', movie: 'bars.mjpeg', state: 'playing', transport: 'udp', packets: 0 }),
+      expect.objectContaining({
+        client: '127.0.6.20', movie: 'bars.mjpeg', state: 'playing', transport: 'udp', packets: 0,
+      }),
       expect.objectContaining({ client: '127.0.7.20', movie: 'bars.mjpeg', state: 'ready', transport: 'tcp' }),
     ]);
     for (const s of list) expect(Object.keys(s)).not.toContain('id');
@@ -296,7 +299,8 @@ describe('RtspSessions against hostile clients', () => {
     const h = harness({ onJoin: (r) => (hold ? pending.push(r) : r.joined()) });
     const replies: RtspReply[][] = [];
     for (let i = 0; i < MAX_SESSIONS; i++) {
-      replies.push(h.ask('SETUP', URL, { transport: UDP }, h.peer(i + 1, `127.1.${Math.floor(i / MAX_SESSIONS_PER_CLIENT)}.1`)));
+      const p = h.peer(i + 1, `127.1.${Math.floor(i / MAX_SESSIONS_PER_CLIENT)}.1`);
+      replies.push(h.ask('SETUP', URL, { transport: UDP }, p));
     }
     hold = false;
     h.clock.advance(EVICTION_GRACE_MS);
@@ -306,12 +310,27 @@ describe('RtspSessions against hostile clients', () => {
     expect(replies[0]).toHaveLength(1);
   });
 
+  it('gives the fast-start frame at most once per FAST_START_INTERVAL_MS, however often PLAY follows PAUSE', () => {
+    const h = harness();
+    h.latest.push(rtp(40, 9000), rtp(41, 9000, { marker: true }));
+    const id = h.setup();
+    for (let i = 0; i < 100; i++) {
+      expect(h.play(id)).toBe(200);
+      expect(h.ask('PAUSE', URL, { session: id })[0]?.status).toBe(200);
+    }
+    expect(h.sent).toHaveLength(2);
+    h.clock.advance(FAST_START_INTERVAL_MS);
+    h.play(id);
+    expect(h.sent).toHaveLength(4);
+  });
+
   it('answers over-long URIs with 414 and never echoes a malformed CSeq', () => {
     const h = harness();
     const [long] = h.ask('DESCRIBE', `${URL}?${'a'.repeat(8000)}`);
     expect(long?.status).toBe(414);
     const req: RtspRequest = {
-      type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', 'x'.repeat(8150)]]), body: Buffer.alloc(0),
+      type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', 'x'.repeat(8150)]]),
+      body: Buffer.alloc(0),
     };
     const replies: RtspReply[] = [];
     h.sessions.handle(h.peer(), req, (r) => replies.push(r));
@@ -331,7 +350,9 @@ describe('RtspSessions against hostile clients', () => {
 
   it('answers exactly once even when the reply callback throws', () => {
     const h = harness();
-    const req: RtspRequest = { type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', '1']]), body: Buffer.alloc(0) };
+    const req: RtspRequest = {
+      type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', '1']]), body: Buffer.alloc(0),
+    };
     let calls = 0;
     expect(() => h.sessions.handle(h.peer(), req, () => {
       calls++;

@@ -12,7 +12,9 @@ function distribute(h: ReturnType<typeof harness>, packet: Buffer): void {
 
 /** One frame of `packets` RTP packets, the last with the marker bit. */
 function frame(first: number, packets = 3): Buffer[] {
-  return Array.from({ length: packets }, (_, i) => rtp(first + i, first * 3000, { marker: i === packets - 1, bytes: 1000 }));
+  return Array.from({ length: packets }, (_, i) => rtp(first + i, first * 3000, {
+    marker: i === packets - 1, bytes: 1000,
+  }));
 }
 
 describe('one viewer\'s failures stay its own', () => {

@@ -97,7 +97,8 @@ describe('RtspServer on loopback', () => {
   it('resets connections over the per-address cap at accept, and serves other addresses', async () => {
     const { server } = await startServer();
     const extra = 8;
-    const conns = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS + extra }, () => rawConnection('127.0.77.10')));
+    const attempts = MAX_CONNECTIONS_PER_ADDRESS + extra;
+    const conns = await Promise.all(Array.from({ length: attempts }, () => rawConnection('127.0.77.10')));
     let dropped = 0;
     for (const c of conns) void c.closed.then(() => dropped++);
     await until('the server to drop the extra connections', () => dropped >= extra);
@@ -158,7 +159,8 @@ describe('RtspServer on loopback', () => {
     const [s] = server.sessions.list();
     expect(s?.framesDropped).toBeGreaterThan(1000);
     // What was queued is bounded by the limit plus one frame, not by what was offered.
-    const queued = (server as unknown as { sockets: Map<number, Socket> }).sockets.values().next().value?.writableLength ?? 0;
+    const sockets = (server as unknown as { sockets: Map<number, Socket> }).sockets;
+    const queued = sockets.values().next().value?.writableLength ?? 0;
     expect(queued).toBeLessThanOrEqual(SEND_QUEUE_LIMIT_BYTES + 8 * 1300);
     expect(server.report()).toMatchObject({ framesDropped: s?.framesDropped });
   });
