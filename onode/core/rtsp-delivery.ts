@@ -21,9 +21,10 @@ export interface RtspPeer {
 export interface SendTarget {
   readonly peer: RtspPeer;
   readonly delivery: Delivery;
-  /** The outcome of a send that completes later (UDP's callback); allocated once per session. */
-  readonly sent: (err: Error | null) => void;
 }
+
+/** Told the outcome of a send that completes later (dgram's callback). */
+export type SendCallback = (err: Error | null) => void;
 
 const MAX_PORT = 65535;
 const MAX_CHANNEL = 255;

@@ -23,8 +23,10 @@ import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts
 import { Viewer, type ViewerCounters, type ViewerDeps } from './rtsp-viewer.ts';
 import type { LocalReceiver } from './stream-tree.ts';
 
-export type { Delivery, RtspPeer, SendTarget } from './rtsp-delivery.ts';
-export { MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES } from './rtsp-viewer.ts';
+export type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
+export {
+  MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL,
+} from './rtsp-viewer.ts';
 
 /** RFC 3550 suggests 5 s between RTCP reports at this bandwidth. */
 export const SENDER_REPORT_INTERVAL_MS = 5000;

@@ -6,22 +6,28 @@
  */
 import type { Clock } from '../../common/core/clock.ts';
 import { encodeRtcp } from '../../common/wire/rtcp.ts';
-import type { Delivery, RtspPeer, SendTarget } from './rtsp-delivery.ts';
+import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
 import { FrameGate } from './rtsp-send-gate.ts';
 
 /** A NACK may ask for at most this many packets at once; more is a client gone wrong. */
 export const MAX_NACKED_PACKETS = 256;
 /** Retransmitted packets per viewer per second, whatever NACKs ask: a spoofed NACK must not amplify. */
 export const MAX_RETRANSMITS_PER_SEC = 128;
-/** Sends reported failed in a row (e.g. ENOBUFS) before a viewer is closed; a send that throws closes it at once. */
+/**
+ * One send in this many asks for its outcome. Errors reported later (EPERM, ENETUNREACH, EMSGSIZE)
+ * belong to the destination and show on any send; a callback on every one would cost a call into
+ * JavaScript per packet whenever the socket queues.
+ */
+export const SEND_CHECK_INTERVAL = 16;
+/** Checked sends failed in a row before a viewer is closed (one may be a passing ENOBUFS); a throw closes it at once. */
 export const MAX_SEND_FAILURES = 8;
 const RTP_HEADER_BYTES = 12;
 
 export interface ViewerDeps {
   readonly clock: Clock;
-  /** May throw: only this viewer is closed. */
-  sendRtp(target: SendTarget, rtp: Buffer): void;
-  sendRtcp(target: SendTarget, rtcp: Buffer): void;
+  /** May throw: only this viewer is closed. `sent`, when given, hears how a later-completing send went. */
+  sendRtp(target: SendTarget, rtp: Buffer, sent?: SendCallback): void;
+  sendRtcp(target: SendTarget, rtcp: Buffer, sent?: SendCallback): void;
   /** Bytes still waiting to be written on a control connection (what its TCP viewers have queued). */
   queuedBytes(peer: RtspPeer): number;
   /** Ends a control connection whose viewer stopped reading. */
@@ -50,7 +56,6 @@ export class Viewer implements SendTarget {
   packets = 0;
   octets = 0;
   retransmitted = 0;
-  readonly sent: (err: Error | null) => void;
   /** TCP interleaved only: the bounded send queue. */
   private readonly gate: FrameGate | null;
   /** The last RTP packet delivered: the SR's SSRC and RTP timestamp come from it. */
@@ -60,6 +65,8 @@ export class Viewer implements SendTarget {
   private retransmitWindowAt = -Infinity;
   private retransmitsInWindow = 0;
   private failures = 0;
+  private sends = 0;
+  private readonly checked: SendCallback = (err) => this.onSent(err);
 
   constructor(
     readonly peer: RtspPeer,
@@ -71,7 +78,6 @@ export class Viewer implements SendTarget {
     private readonly close: () => void,
   ) {
     this.gate = delivery.kind === 'tcp' ? new FrameGate() : null;
-    this.sent = (err) => this.onSent(err);
   }
 
   get packetsDropped(): number {
@@ -152,9 +158,10 @@ export class Viewer implements SendTarget {
   }
 
   private send(kind: 'rtp' | 'rtcp', buf: Buffer): void {
+    const sent = this.sends++ % SEND_CHECK_INTERVAL === 0 ? this.checked : undefined;
     try {
-      if (kind === 'rtp') this.deps.sendRtp(this, buf);
-      else this.deps.sendRtcp(this, buf);
+      if (kind === 'rtp') this.deps.sendRtp(this, buf, sent);
+      else this.deps.sendRtcp(this, buf, sent);
     } catch {
       this.counters.sendErrors++;
       this.fail('failed');

@@ -19,7 +19,7 @@ import {
 } from '../core/rtsp-connections.ts';
 import { SEND_QUEUE_LIMIT_BYTES } from '../core/rtsp-send-gate.ts';
 import {
-  type RtcpSource, type RtspCounters, type RtspPeer, type RtspReply, RtspSessions, type SendTarget,
+  type RtcpSource, type RtspCounters, type RtspPeer, type RtspReply, RtspSessions, type SendCallback, type SendTarget,
 } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
 
@@ -85,8 +85,8 @@ export class RtspServer {
       catalogue: () => deps.catalogue(),
       join: (m, id, r) => deps.join(m, id, r),
       leave: (m, id) => deps.leave(m, id),
-      sendRtp: (target, rtp) => this.sendRtp(target, rtp),
-      sendRtcp: (target, rtcp) => this.sendRtcp(target, rtcp),
+      sendRtp: (target, rtp, sent) => this.sendRtp(target, rtp, sent),
+      sendRtcp: (target, rtcp, sent) => this.sendRtcp(target, rtcp, sent),
       queuedBytes: (peer) => this.sockets.get(peer.id)?.writableLength ?? 0,
       closeConnection: (peer) => {
         this.log.warn(`RTSP client ${peer.remoteAddress} stopped reading its stream; closing its connection`);
@@ -241,17 +241,17 @@ export class RtspServer {
     return this.udp.get(address) ?? this.udp.values().next().value;
   }
 
-  // Both may throw (the session closes); later failures reach target.sent.
-  private sendRtcp(target: SendTarget, rtcp: Buffer): void {
+  // Both may throw (the session closes); failures found later reach `sent`, when given.
+  private sendRtcp(target: SendTarget, rtcp: Buffer, sent?: SendCallback): void {
     const { peer, delivery } = target;
     if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtcpChannel, rtcp);
-    this.pairFor(peer.localAddress)?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address, target.sent);
+    this.pairFor(peer.localAddress)?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address, sent);
   }
 
-  private sendRtp(target: SendTarget, rtp: Buffer): void {
+  private sendRtp(target: SendTarget, rtp: Buffer, sent?: SendCallback): void {
     const { peer, delivery } = target;
     if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtpChannel, rtp);
-    this.pairFor(peer.localAddress)?.rtp.send(rtp, delivery.rtpPort, delivery.address, target.sent);
+    this.pairFor(peer.localAddress)?.rtp.send(rtp, delivery.rtpPort, delivery.address, sent);
   }
 
   /**

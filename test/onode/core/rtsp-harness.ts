@@ -4,7 +4,9 @@ import { VirtualClock } from '../../../common/core/clock.ts';
 import type { MovieInfo } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { RtspRequest } from '../../../common/wire/rtsp.ts';
-import { type RtspPeer, type RtspReply, RtspSessions, type SendTarget } from '../../../onode/core/rtsp-sessions.ts';
+import {
+  type RtspPeer, type RtspReply, RtspSessions, type SendCallback, type SendTarget,
+} from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 
 export const MOVIE: MovieInfo = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 };
@@ -22,6 +24,8 @@ export interface SentPacket {
   readonly peer: number;
   readonly target: SendTarget;
   readonly rtp: Buffer;
+  /** The callback the core asked to hear the outcome on, if it did for this send. */
+  readonly sent?: SendCallback;
 }
 
 export interface HarnessOptions {
@@ -60,11 +64,11 @@ export function rtspHarness(o: HarnessOptions = {}) {
       left.push(id);
       joined.delete(id);
     },
-    sendRtp: (target, packet) => {
+    sendRtp: (target, packet, done) => {
       if (target.delivery.kind === 'udp' && badPorts.has(target.delivery.rtpPort)) {
         throw new RangeError('Port should be > 0 and < 65536. Received 0.');
       }
-      sent.push({ peer: target.peer.id, target, rtp: packet });
+      sent.push({ peer: target.peer.id, target, rtp: packet, ...(done ? { sent: done } : {}) });
     },
     sendRtcp: (target, rtcp) => rtcpSent.push({ peer: target.peer.id, target, rtp: rtcp }),
     queuedBytes: o.queuedBytes ?? ((peer) => queued.get(peer.id) ?? 0),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameGate, SEND_QUEUE_LIMIT_BYTES, STUCK_CLOSE_MS } from '../../../onode/core/rtsp-send-gate.ts';
-import { MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES } from '../../../onode/core/rtsp-viewer.ts';
+import { MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL } from '../../../onode/core/rtsp-viewer.ts';
 import { rtp, rtspHarness as harness, URL } from './rtsp-harness.ts';
 
 const TCP = 'RTP/AVP/TCP;unicast;interleaved=0-1';
@@ -36,12 +36,14 @@ describe('one viewer\'s failures stay its own', () => {
     expect(h.sessions.counters.sendErrors).toBe(1);
   });
 
-  it('closes a session after MAX_SEND_FAILURES failed sends in a row, not after scattered ones', () => {
+  it('asks how one send in SEND_CHECK_INTERVAL went, and closes after MAX_SEND_FAILURES failures in a row', () => {
     const h = harness();
     const id = h.setup();
     h.play(id);
-    distribute(h, rtp(1, 0));
-    const { sent } = h.sent[0]!.target;
+    for (let seq = 0; seq < 4 * SEND_CHECK_INTERVAL; seq++) distribute(h, rtp(seq, 0));
+    const checked = h.sent.flatMap((s) => (s.sent ? [s.sent] : []));
+    expect(checked).toHaveLength(4);
+    const sent = checked[0]!;
     const failure = new Error('send ENOBUFS');
     for (let i = 0; i < 3 * MAX_SEND_FAILURES; i++) sent(i % MAX_SEND_FAILURES === 0 ? null : failure);
     h.clock.advance(0);

@@ -12,7 +12,7 @@ import type { MovieInfo } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import { MAX_CONNECTIONS_PER_ADDRESS } from '../../../onode/core/rtsp-connections.ts';
 import { SEND_QUEUE_LIMIT_BYTES } from '../../../onode/core/rtsp-send-gate.ts';
-import { MAX_SEND_FAILURES } from '../../../onode/core/rtsp-viewer.ts';
+import { MAX_SEND_FAILURES, SEND_CHECK_INTERVAL } from '../../../onode/core/rtsp-viewer.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 import { type RtspServerOptions, RtspServer } from '../../../onode/net/rtsp-server.ts';
 import { RtspClient } from '../../../oclient/net/rtsp-client.ts';
@@ -181,7 +181,8 @@ describe('RtspServer on loopback', () => {
     // Too big for a datagram: the send fails after the call returns (EMSGSIZE, in dgram's callback).
     const [header] = frame(1, 1, 0);
     const huge = Buffer.concat([header!, Buffer.alloc(70_000)]);
-    for (let i = 0; i < MAX_SEND_FAILURES; i++) receivers.get(failing?.viewer ?? '')?.deliver(huge);
+    const failingReceiver = receivers.get(failing?.viewer ?? '');
+    for (let i = 0; i < MAX_SEND_FAILURES * SEND_CHECK_INTERVAL; i++) failingReceiver?.deliver(huge);
     await until('the failing session to close', () => server.sessions.list().length === 1);
     expect(server.sessions.list()).toEqual([healthy]);
     expect(server.report()).toMatchObject({ sendErrors: MAX_SEND_FAILURES, sessionsFailed: 1 });
