@@ -85,7 +85,9 @@ function parseTransportSpec(text: string): TransportSpec | 'malformed' | 'unsupp
       case 'server_port':
       case 'interleaved': {
         const pair = parsePair(raw, name === 'interleaved' ? 255 : 65535);
-        if (pair === undefined) return 'malformed';
+        if (pair === 'malformed') return 'malformed';
+        // Numbers, but no port or channel: an alternative nobody can use (461 if it is the only one).
+        if (pair === 'out-of-range') return 'unsupported';
         if (name === 'client_port') spec.clientPort = pair;
         else if (name === 'server_port') spec.serverPort = pair;
         else spec.interleaved = pair;
@@ -114,12 +116,12 @@ function parseTransportSpec(text: string): TransportSpec | 'malformed' | 'unsupp
 }
 
 /** "a" or "a-b", each 0..max; b defaults to a + 1 (the RTCP port or channel). */
-function parsePair(raw: string | undefined, max: number): readonly [number, number] | undefined {
+function parsePair(raw: string | undefined, max: number): readonly [number, number] | 'malformed' | 'out-of-range' {
   const m = raw === undefined ? null : /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(raw);
-  if (m === null) return undefined;
+  if (m === null) return 'malformed';
   const a = Number(m[1]);
   const b = m[2] === undefined ? a + 1 : Number(m[2]);
-  return a <= max && b <= max ? [a, b] : undefined;
+  return a <= max && b <= max ? [a, b] : 'out-of-range';
 }
 
 export function formatTransport(t: TransportSpec): string {

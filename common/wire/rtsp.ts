@@ -158,18 +158,32 @@ function encodeMessage(
 }
 
 export function encodeInterleaved(channel: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + payload.length);
+  writeInterleavedHeader(out, channel, payload.length);
+  payload.copy(out, 4);
+  return out;
+}
+
+/**
+ * Just the 4 bytes before an interleaved payload, for a sender that writes the payload itself
+ * (a POP queues one shared RTP packet for many viewers instead of a copy for each).
+ */
+export function encodeInterleavedHeader(channel: number, payloadLength: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  writeInterleavedHeader(out, channel, payloadLength);
+  return out;
+}
+
+function writeInterleavedHeader(out: Buffer, channel: number, length: number): void {
   if (!Number.isInteger(channel) || channel < 0 || channel > 255) {
     throw new RtspEncodeError(`interleaved channel ${channel} is not 0-255`);
   }
-  if (payload.length > MAX_INTERLEAVED_BYTES) {
-    throw new RtspEncodeError(`interleaved payload of ${payload.length} bytes exceeds ${MAX_INTERLEAVED_BYTES}`);
+  if (length > MAX_INTERLEAVED_BYTES) {
+    throw new RtspEncodeError(`interleaved payload of ${length} bytes exceeds ${MAX_INTERLEAVED_BYTES}`);
   }
-  const out = Buffer.allocUnsafe(4 + payload.length);
   out[0] = DOLLAR;
   out[1] = channel;
-  out.writeUInt16BE(payload.length, 2);
-  payload.copy(out, 4);
-  return out;
+  out.writeUInt16BE(length, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * terminal UI drive it.
  */
 import type { Socket } from 'node:dgram';
-import { bindUdp } from '../../common/net/listen.ts';
+import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
@@ -106,10 +106,12 @@ export class PlaySession {
     this.client.onClose = () => this.closed('the POP closed the RTSP connection');
     let transport: string;
     if ((o.transport ?? 'udp') === 'udp') {
-      this.rtp = await bindUdp(o.localAddress);
-      this.rtcp = await bindUdp(o.localAddress);
-      this.rtp.on('message', (buf) => this.receive(buf));
-      transport = `RTP/AVP;unicast;client_port=${this.rtp.address().port}-${this.rtcp.address().port}`;
+      // POPs require RTP on an even port and RTCP on the next one.
+      const pair = await bindRtpPortPair(o.localAddress);
+      this.rtp = pair.rtp;
+      this.rtcp = pair.rtcp;
+      pair.rtp.on('message', (buf) => this.receive(buf));
+      transport = `RTP/AVP;unicast;client_port=${pair.rtp.address().port}-${pair.rtcp.address().port}`;
     } else {
       this.client.onInterleaved = (channel, payload) => {
         if (channel === 0) this.receive(payload);

@@ -5,6 +5,7 @@ import { createLogger, type LogLevel } from '../../common/net/logger.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, RTSP_PORT, STATUS_PORT } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology, type Role, type Topology } from '../config/topology.ts';
 import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
+import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { hostPort, intIn, ipv4, numberIn } from './options.ts';
@@ -22,6 +23,7 @@ interface NodeFlags {
   overlayPort: number;
   statusPort: number;
   rtspPort: number;
+  rtspIdleTimeout: number;
   probeInterval: number;
   helloInterval: number;
   wait: number;
@@ -56,6 +58,9 @@ function addCommon(cmd: Command): Command {
     .option('--overlay-port <port>', 'overlay UDP port', intIn(1, 65535, 'a port'), OVERLAY_PORT)
     .option('--status-port <port>', 'HTTP port of GET /status', intIn(1, 65535, 'a port'), STATUS_PORT)
     .option('--rtsp-port <port>', 'RTSP port (POPs)', intIn(1, 65535, 'a port'), RTSP_PORT)
+    .option('--rtsp-idle-timeout <s>',
+      'POPs: close an RTSP connection that holds no session after this long without a request',
+      intIn(1, 3600, 'seconds'), IDLE_TIMEOUT_MS / 1000)
     .option('--probe-interval <ms>', 'how often servers flood STATUS probes', intIn(50, 600_000, 'milliseconds'), DEFAULT_OVERLAY.probes.intervalMs)
     .option('--hello-interval <ms>', 'hello (liveness and RTT) interval per link', intIn(10, 60_000, 'milliseconds'), DEFAULT_OVERLAY.links.helloIntervalMs)
     .option('--wait <s>', 'how long to keep trying to reach the bootstrapper at start', intIn(1, 3600, 'seconds'), 60)
@@ -120,6 +125,7 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
     overlay,
     waitMs: flags.wait * 1000,
     secret,
+    rtspIdleTimeoutMs: flags.rtspIdleTimeout * 1000,
     log,
   });
   let stopping = false;

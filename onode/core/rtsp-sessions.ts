@@ -3,36 +3,49 @@
  * PAUSE, TEARDOWN and GET_PARAMETER; joins the overlay tree for a session's movie on SETUP
  * (answering once the tree is joined, or with the NAK's reason), delivers RTP only while
  * playing, and reaps sessions that stop sending keep-alives.
+ *
+ * Clients are not trusted. Session ids are random (64 bits or more) and belong to the
+ * connection (TCP interleaved) or client address (UDP) that created them: anyone else naming
+ * one gets 454, as for an id that does not exist. A session whose sends fail is closed, alone;
+ * nothing a session does stops delivery to the others. A TCP viewer that stops reading loses
+ * frames (rtsp-send-gate.ts), not the POP's memory. A full table evicts sessions that never
+ * played before it refuses a viewer.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
-import { formatSession, formatTransport, parseRtspUrl, parseSession, parseTransport, type TransportSpec } from '../../common/wire/rtsp-headers.ts';
+import {
+  formatSession, formatTransport, parseRtspUrl, parseSession, parseTransport,
+} from '../../common/wire/rtsp-headers.ts';
 import { buildMjpegSdp } from '../../common/wire/sdp.ts';
-import { encodeRtcp, ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
+import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
+import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts';
+import { Viewer, type ViewerCounters, type ViewerDeps } from './rtsp-viewer.ts';
 import type { LocalReceiver } from './stream-tree.ts';
+
+export type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
+export {
+  MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL,
+} from './rtsp-viewer.ts';
 
 /** RFC 3550 suggests 5 s between RTCP reports at this bandwidth. */
 export const SENDER_REPORT_INTERVAL_MS = 5000;
-/** A NACK may ask for at most this many packets at once; more is a client gone wrong. */
-export const MAX_NACKED_PACKETS = 256;
 
 export const SESSION_TIMEOUT_SEC = 60;
 /** Sessions one client address may hold at once (a player needs one per movie). */
 export const MAX_SESSIONS_PER_CLIENT = 16;
 export const MAX_SESSIONS = 1024;
+/** A session this young is not evicted: its player is between SETUP and PLAY. */
+export const EVICTION_GRACE_MS = 2000;
+/** A session gets the fast-start frame at most this often: PAUSE/PLAY in a loop must not multiply frames. */
+export const FAST_START_INTERVAL_MS = 1000;
+/** Longer request URIs get 414: DESCRIBE echoes the URI, and the reply must still fit its header limit. */
+export const MAX_REQUEST_URI_CHARS = 2048;
+/** At least 64 bits of randomness, as hex (randomId is checked, not trusted). */
+const SESSION_ID = /^[0-9A-Fa-f]{16,64}$/;
+const ID_ATTEMPTS = 4;
+const MAX_NAK_DETAIL_CHARS = 256;
 const METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
-
-export type Delivery =
-  | { readonly kind: 'udp'; readonly address: string; readonly rtpPort: number; readonly rtcpPort: number }
-  | { readonly kind: 'tcp'; readonly rtpChannel: number; readonly rtcpChannel: number };
-
-/** One RTSP control connection, as the adapter presents it. */
-export interface RtspPeer {
-  readonly id: number;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-}
 
 export interface RtspReply {
   readonly status: number;
@@ -40,61 +53,87 @@ export interface RtspReply {
   readonly body?: Buffer;
 }
 
-export interface RtspDeps {
-  readonly clock: Clock;
+/** Sending (RTP to the client_port pair or interleaved channels) is the adapter's: see ViewerDeps. */
+export interface RtspDeps extends ViewerDeps {
   catalogue(): readonly MovieInfo[];
   join(movie: string, id: string, receiver: LocalReceiver): void;
   leave(movie: string, id: string): void;
-  /** Sends RTP for a session; the adapter knows the sockets. */
-  sendRtp(peer: RtspPeer, delivery: Delivery, rtp: Buffer): void;
-  /** Sends an RTCP compound packet for a session (to client_port+1, or interleaved channel). */
-  sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void;
   /** The newest complete frame of a movie's stream, sent on PLAY so a viewer need not wait for the next one. */
   latestFrame(movie: string): Buffer[];
-  /** Cached packets of a movie's stream, for retransmission (RTCP NACK). */
-  repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
   /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
   wallClockMs(): number;
   /** The UDP ports the POP sends from on this address (for server_port). */
   serverPorts(localAddress: string): readonly [number, number];
+  /** A fresh session id: 16 or more hex digits from a cryptographic source. */
   randomId(): string;
 }
 
+/** Where RTCP came from: the client's RTCP port over UDP, or an interleaved channel on a connection. */
+export type RtcpSource =
+  | { readonly address: string; readonly port: number }
+  | { readonly peerId: number; readonly channel: number };
+
+type Answer = (status: number, headers?: Record<string, string | number>, body?: Buffer) => void;
+
 interface Session {
   readonly id: string;
+  /** Names the viewer in the stream tree and in /status; unlike the id, not a secret. */
+  readonly label: string;
   readonly movie: string;
   readonly peer: RtspPeer;
-  readonly delivery: Delivery;
+  readonly createdAt: number;
   state: 'joining' | 'ready' | 'playing';
+  everPlayed: boolean;
+  lastFastStartAt: number;
   lastSeen: number;
-  packets: number;
-  octets: number;
-  /** The last RTP packet delivered: the SR's SSRC and RTP timestamp come from it. */
-  lastSsrc: number | null;
-  lastTimestamp: number;
-  lastAt: number;
-  retransmitted: number;
+  readonly media: Viewer;
+  /** The SETUP's answer while the tree is being joined. */
+  pendingSetup: Answer | null;
 }
 
-export interface RtspCounters {
+export interface RtspSessionInfo {
+  readonly viewer: string;
+  readonly movie: string;
+  readonly client: string;
+  readonly transport: Delivery['kind'];
+  readonly state: string;
+  readonly packets: number;
+  readonly retransmitted: number;
+  readonly packetsDropped: number;
+  readonly framesDropped: number;
+}
+
+export interface RtspCounters extends ViewerCounters {
   requests: number;
   badRequests: number;
+  /** Requests naming a session that does not exist or belongs to another client (both 454). */
+  sessionNotFound: number;
   sessionsOpened: number;
   sessionsReaped: number;
+  sessionsEvicted: number;
   refused: number;
+  /** Exceptions caught in request handling or delivery (a bug, or input nothing else stopped). */
+  internalErrors: number;
   rtcpIn: number;
   rtcpMalformed: number;
   nacks: number;
-  retransmitted: number;
 }
 
 export class RtspSessions {
-  readonly counters: RtspCounters = { requests: 0, badRequests: 0, sessionsOpened: 0, sessionsReaped: 0, refused: 0, rtcpIn: 0, rtcpMalformed: 0, nacks: 0, retransmitted: 0 };
+  readonly counters: RtspCounters = {
+    requests: 0, badRequests: 0, sessionNotFound: 0, sessionsOpened: 0, sessionsReaped: 0, sessionsEvicted: 0,
+    sessionsFailed: 0, sessionsStuck: 0, refused: 0, sendErrors: 0, packetsDropped: 0, framesDropped: 0,
+    internalErrors: 0, rtcpIn: 0, rtcpMalformed: 0, nacks: 0, retransmitted: 0, retransmitsLimited: 0,
+  };
   private reportTimer: Timer | null = null;
+  /** In creation order, oldest first (eviction relies on it). */
   private readonly sessions = new Map<string, Session>();
   /** Sessions by where their RTCP comes from (every receiver report looks one up). */
   private readonly byRtcp = new Map<string, Session>();
+  private readonly perClient = new Map<string, number>();
+  private readonly perConnection = new Map<number, number>();
   private reaper: Timer | null = null;
+  private serial = 0;
 
   constructor(private readonly deps: RtspDeps, private readonly timeoutSec = SESSION_TIMEOUT_SEC) {}
 
@@ -119,10 +158,18 @@ export class RtspSessions {
     for (const s of [...this.sessions.values()]) this.close(s);
   }
 
-  list(): { id: string; movie: string; client: string; state: string; packets: number; retransmitted: number }[] {
+  /** For GET /status: no session ids (they are the viewers' credentials). */
+  list(): RtspSessionInfo[] {
     return [...this.sessions.values()].map((s) => ({
-      id: s.id, movie: s.movie, client: s.peer.remoteAddress, state: s.state, packets: s.packets, retransmitted: s.retransmitted,
+      viewer: s.label, movie: s.movie, client: s.peer.remoteAddress, transport: s.media.delivery.kind, state: s.state,
+      packets: s.media.packets, retransmitted: s.media.retransmitted,
+      packetsDropped: s.media.packetsDropped, framesDropped: s.media.framesDropped,
     }));
+  }
+
+  /** Whether a control connection holds a session (then it is not idle). */
+  hasSessions(peerId: number): boolean {
+    return (this.perConnection.get(peerId) ?? 0) > 0;
   }
 
   /**
@@ -130,18 +177,16 @@ export class RtspSessions {
    * lost packets resent from the stream's cache. `match` says where it came from: the client's
    * RTCP port over UDP, or an interleaved channel on a connection.
    */
-  rtcp(match: { address: string; port: number } | { peerId: number; channel: number }, packets: readonly RtcpPacket[]): void {
+  rtcp(match: RtcpSource, packets: readonly RtcpPacket[]): void {
     this.counters.rtcpIn++;
-    const session = this.byRtcp.get('address' in match ? `udp ${match.address} ${match.port}` : `tcp ${match.peerId} ${match.channel}`);
+    const key = 'address' in match ? `udp ${match.address} ${match.port}` : `tcp ${match.peerId} ${match.channel}`;
+    const session = this.byRtcp.get(key);
     if (session === undefined) return;
     session.lastSeen = this.deps.clock.now();
     for (const p of packets) {
-      if (p.type !== 'nack' || session.state !== 'playing') continue;
+      if (p.type !== 'nack') continue;
       this.counters.nacks++;
-      const resend = this.deps.repair(session.movie, p.mediaSsrc, p.lost.slice(0, MAX_NACKED_PACKETS));
-      for (const rtp of resend) this.deps.sendRtp(session.peer, session.delivery, rtp);
-      session.retransmitted += resend.length;
-      this.counters.retransmitted += resend.length;
+      session.media.retransmit(p.mediaSsrc, p.lost);
     }
   }
 
@@ -149,37 +194,47 @@ export class RtspSessions {
     this.counters.rtcpMalformed++;
   }
 
-  /** RFC 3550 sender reports for every playing session, so players can sync and measure. */
-  private sendReports(): void {
-    const now = this.deps.clock.now();
-    const { ntpSec, ntpFrac } = ntpFromUnixMs(this.deps.wallClockMs());
-    for (const s of this.sessions.values()) {
-      if (s.state !== 'playing' || s.lastSsrc === null) continue;
-      const rtpTimestamp = (s.lastTimestamp + Math.round((now - s.lastAt) * 90)) >>> 0;
-      const sr = encodeRtcp([
-        { type: 'sr', ssrc: s.lastSsrc, ntpSec, ntpFrac, rtpTimestamp, packetCount: s.packets >>> 0, octetCount: s.octets >>> 0, reports: [] },
-        { type: 'sdes', chunks: [{ ssrc: s.lastSsrc, cname: 'onode', items: [] }] },
-      ]);
-      this.deps.sendRtcp(s.peer, s.delivery, sr);
-    }
-  }
-
   /** The control connection closed: its sessions end (clients that vanish leave no branch behind). */
   disconnected(peer: RtspPeer): void {
+    if (!this.hasSessions(peer.id)) return;
     for (const s of [...this.sessions.values()]) if (s.peer.id === peer.id) this.close(s);
   }
 
   /** Handles a request; `reply` is called exactly once (later for a SETUP that joins the tree). */
   handle(peer: RtspPeer, req: RtspRequest, reply: (r: RtspReply) => void): void {
     this.counters.requests++;
-    const cseq = header(req, 'cseq');
-    const answer = (status: number, headers: Record<string, string | number> = {}, body?: Buffer): void => {
+    const cseq = header(req, 'cseq')?.trim();
+    const validCseq = cseq !== undefined && /^\d{1,9}$/.test(cseq);
+    let answered = false;
+    const answer: Answer = (status, headers = {}, body) => {
+      if (answered) return;
+      answered = true;
       if (status >= 400) this.counters.badRequests++;
-      reply({ status, headers: { CSeq: cseq ?? '0', Server: 'onode', ...headers }, ...(body ? { body } : {}) });
+      // Only a well-formed CSeq is echoed: anything else could break the reply's own limits.
+      const all = { CSeq: validCseq ? cseq : '0', Server: 'onode', ...headers };
+      try {
+        reply({ status, headers: all, ...(body ? { body } : {}) });
+      } catch {
+        this.counters.internalErrors++;
+      }
     };
-    if (cseq === undefined || !/^\d{1,9}$/.test(cseq.trim())) return answer(400);
-    const session = this.sessionOf(req);
-    if (session === 'bad') return answer(454);
+    try {
+      if (!validCseq) return answer(400);
+      if (req.uri.length > MAX_REQUEST_URI_CHARS) return answer(414);
+      this.dispatch(peer, req, answer);
+    } catch {
+      // Whatever slipped through (a catalogue entry the SDP builder refuses...) costs this request only.
+      this.counters.internalErrors++;
+      answer(500);
+    }
+  }
+
+  private dispatch(peer: RtspPeer, req: RtspRequest, answer: Answer): void {
+    const session = this.sessionOf(req, peer);
+    if (session === 'not-found') {
+      this.counters.sessionNotFound++;
+      return answer(454);
+    }
     if (session !== undefined) session.lastSeen = this.deps.clock.now();
     switch (req.method) {
       case 'OPTIONS':
@@ -192,24 +247,31 @@ export class RtspSessions {
         return this.setup(peer, req, session, answer);
       case 'PLAY':
       case 'PAUSE':
-      case 'TEARDOWN': {
+      case 'TEARDOWN':
         if (session === undefined) return answer(454);
-        const sessionHeader = { Session: formatSession(session.id, this.timeoutSec) };
-        if (req.method === 'TEARDOWN') {
-          this.close(session);
-          return answer(200, sessionHeader);
-        }
-        if (session.state === 'joining') return answer(455);
-        const starting = req.method === 'PLAY' && session.state !== 'playing';
-        session.state = req.method === 'PLAY' ? 'playing' : 'ready';
-        answer(200, req.method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
-        // Fast start: the newest complete frame now, then the live stream continues from it.
-        if (starting) for (const rtp of this.deps.latestFrame(session.movie)) this.deliverTo(session, rtp);
-        return;
-      }
+        return this.control(req.method, session, answer);
       default:
         return answer(501, { Allow: METHODS });
     }
+  }
+
+  private control(method: 'PLAY' | 'PAUSE' | 'TEARDOWN', session: Session, answer: Answer): void {
+    const sessionHeader = { Session: formatSession(session.id, this.timeoutSec) };
+    if (method === 'TEARDOWN') {
+      this.close(session);
+      return answer(200, sessionHeader);
+    }
+    if (session.state === 'joining') return answer(455);
+    const starting = method === 'PLAY' && session.state !== 'playing';
+    session.state = method === 'PLAY' ? 'playing' : 'ready';
+    session.media.playing = method === 'PLAY';
+    if (method === 'PLAY') session.everPlayed = true;
+    answer(200, method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
+    // Fast start: the newest complete frame now, then the live stream continues from it.
+    const now = this.deps.clock.now();
+    if (!starting || now - session.lastFastStartAt < FAST_START_INTERVAL_MS) return;
+    session.lastFastStartAt = now;
+    for (const rtp of this.deps.latestFrame(session.movie)) session.media.deliver(rtp);
   }
 
   private movieOf(req: RtspRequest): MovieInfo | 'bad-url' | undefined {
@@ -218,7 +280,7 @@ export class RtspSessions {
     return this.deps.catalogue().find((m) => m.name === url.value.path);
   }
 
-  private describe(peer: RtspPeer, req: RtspRequest, answer: (s: number, h?: Record<string, string | number>, b?: Buffer) => void): void {
+  private describe(peer: RtspPeer, req: RtspRequest, answer: Answer): void {
     const movie = this.movieOf(req);
     if (movie === 'bad-url') return answer(400);
     if (movie === undefined) return answer(404);
@@ -230,10 +292,7 @@ export class RtspSessions {
     answer(200, { 'Content-Type': 'application/sdp', 'Content-Base': base }, Buffer.from(sdp));
   }
 
-  private setup(
-    peer: RtspPeer, req: RtspRequest, existing: Session | undefined,
-    answer: (s: number, h?: Record<string, string | number>, b?: Buffer) => void,
-  ): void {
+  private setup(peer: RtspPeer, req: RtspRequest, existing: Session | undefined, answer: Answer): void {
     if (existing !== undefined) return answer(459); // one stream per session: aggregate control not needed
     const movie = this.movieOf(req);
     if (movie === 'bad-url') return answer(400);
@@ -242,87 +301,146 @@ export class RtspSessions {
     if (transportHeader === undefined) return answer(400);
     const specs = parseTransport(transportHeader);
     if (!specs.ok) return answer(specs.reason === 'unsupported' ? 461 : 400);
-    const spec = specs.value.find((t) => t.unicast && (t.profile === 'RTP/AVP/TCP' ? true : t.clientPort !== undefined));
-    if (spec === undefined) return answer(461);
-    const open = [...this.sessions.values()].filter((s) => s.peer.remoteAddress === peer.remoteAddress).length;
-    if (open >= MAX_SESSIONS_PER_CLIENT || this.sessions.size >= MAX_SESSIONS) {
+    const delivery = chooseDelivery(specs.value, peer.remoteAddress, this.channelsOf(peer.id));
+    if (delivery === undefined) return answer(461);
+    if ((this.perClient.get(peer.remoteAddress) ?? 0) >= MAX_SESSIONS_PER_CLIENT
+      || (this.sessions.size >= MAX_SESSIONS && !this.evictOne())) {
       this.counters.refused++;
       return answer(453);
     }
-    const delivery = this.deliveryFor(peer, spec);
-    const id = this.deps.randomId();
+    const id = this.newId();
+    if (id === undefined) return answer(500);
+    const session = this.add(id, movie.name, peer, delivery);
+    session.pendingSetup = answer;
+    const transport = this.transportReply(peer, delivery);
+    this.deps.join(movie.name, session.label, {
+      // The tree calls these in loops over every viewer of the movie: none may throw.
+      deliver: (rtp) => this.guard(session, () => session.media.deliver(rtp)),
+      joined: () => this.guard(session, () => {
+        const pending = session.pendingSetup;
+        if (pending === null) return;
+        session.pendingSetup = null;
+        if (session.state === 'joining') session.state = 'ready';
+        pending(200, { Session: formatSession(id, this.timeoutSec), Transport: transport });
+      }),
+      failed: (reason, detail) => this.guard(session, () => {
+        this.forget(session);
+        const pending = session.pendingSetup;
+        if (pending === null) return;
+        session.pendingSetup = null;
+        const safeDetail = detail.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, MAX_NAK_DETAIL_CHARS);
+        pending(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': safeDetail });
+      }),
+    });
+  }
+
+  private add(id: string, movie: string, peer: RtspPeer, delivery: Delivery): Session {
+    const now = this.deps.clock.now();
     const session: Session = {
-      id, movie: movie.name, peer, delivery, state: 'joining', lastSeen: this.deps.clock.now(), packets: 0, octets: 0,
-      lastSsrc: null, lastTimestamp: 0, lastAt: 0, retransmitted: 0,
+      id, label: `v${++this.serial}`, movie, peer, createdAt: now, state: 'joining', everPlayed: false, lastSeen: now,
+      lastFastStartAt: -Infinity,
+      media: new Viewer(peer, delivery, movie, this.deps, this.counters, () => this.close(session)),
+      pendingSetup: null,
     };
     this.sessions.set(id, session);
     this.byRtcp.set(rtcpKey(session), session);
+    this.perClient.set(peer.remoteAddress, (this.perClient.get(peer.remoteAddress) ?? 0) + 1);
+    this.perConnection.set(peer.id, (this.perConnection.get(peer.id) ?? 0) + 1);
     this.counters.sessionsOpened++;
-    const transport = this.transportReply(peer, spec, delivery);
-    let answered = false;
-    this.deps.join(movie.name, id, {
-      deliver: (rtp) => this.deliverTo(session, rtp),
-      joined: () => {
-        if (answered) return;
-        answered = true;
-        if (session.state === 'joining') session.state = 'ready';
-        answer(200, { Session: formatSession(id, this.timeoutSec), Transport: transport });
-      },
-      failed: (reason, detail) => {
-        this.forget(session);
-        if (answered) return;
-        answered = true;
-        answer(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': detail.replace(/[\x00-\x1f\x7f]/g, ' ') });
-      },
-    });
+    return session;
   }
 
-  private deliverTo(session: Session, rtp: Buffer): void {
-    if (session.state !== 'playing' || rtp.length < 12) return;
-    session.packets++;
-    session.octets += rtp.length - 12;
-    session.lastSsrc = rtp.readUInt32BE(8);
-    session.lastTimestamp = rtp.readUInt32BE(4);
-    session.lastAt = this.deps.clock.now();
-    this.deps.sendRtp(session.peer, session.delivery, rtp);
-  }
-
-  private deliveryFor(peer: RtspPeer, spec: TransportSpec): Delivery {
-    if (spec.profile === 'RTP/AVP/TCP') {
-      const [rtp, rtcp] = spec.interleaved ?? [0, 1];
-      return { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
+  private newId(): string | undefined {
+    for (let i = 0; i < ID_ATTEMPTS; i++) {
+      const id = this.deps.randomId();
+      if (SESSION_ID.test(id) && !this.sessions.has(id)) return id;
     }
-    const [rtp, rtcp] = spec.clientPort ?? [0, 0];
-    // Only to the address the request came from: a destination parameter would let anyone aim a stream at a third party.
-    return { kind: 'udp', address: peer.remoteAddress, rtpPort: rtp, rtcpPort: rtcp };
+    this.counters.internalErrors++;
+    return undefined;
   }
 
-  private transportReply(peer: RtspPeer, spec: TransportSpec, delivery: Delivery): string {
+  /** The oldest session that never played and is past its grace period makes room; false if none. */
+  private evictOne(): boolean {
+    const now = this.deps.clock.now();
+    for (const s of this.sessions.values()) {
+      const closing = s.media.closing;
+      if (!closing && (s.everPlayed || now - s.createdAt < EVICTION_GRACE_MS)) continue;
+      if (!closing) this.counters.sessionsEvicted++;
+      const pending = s.pendingSetup;
+      s.pendingSetup = null;
+      this.close(s);
+      pending?.(453);
+      return true;
+    }
+    return false;
+  }
+
+  /** RFC 3550 sender reports for every playing session, so players can sync and measure. */
+  private sendReports(): void {
+    const now = this.deps.clock.now();
+    const { ntpSec, ntpFrac } = ntpFromUnixMs(this.deps.wallClockMs());
+    for (const s of [...this.sessions.values()]) s.media.report(now, ntpSec, ntpFrac);
+  }
+
+  /** Runs a tree callback for one session; an exception closes that session instead of escaping. */
+  private guard(s: Session, fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      this.counters.internalErrors++;
+      s.media.fail('failed');
+    }
+  }
+
+  private transportReply(peer: RtspPeer, delivery: Delivery): string {
     if (delivery.kind === 'tcp') {
-      return formatTransport({ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [delivery.rtpChannel, delivery.rtcpChannel] });
+      const interleaved = [delivery.rtpChannel, delivery.rtcpChannel] as const;
+      return formatTransport({ profile: 'RTP/AVP/TCP', unicast: true, interleaved });
     }
     return formatTransport({
       profile: 'RTP/AVP', unicast: true, clientPort: [delivery.rtpPort, delivery.rtcpPort],
-      serverPort: this.deps.serverPorts(peer.localAddress), ...(spec.ssrc !== undefined ? {} : {}),
+      serverPort: this.deps.serverPorts(peer.localAddress),
     });
   }
 
-  private sessionOf(req: RtspRequest): Session | undefined | 'bad' {
+  /** A session named in the request, if it exists and belongs to this client. */
+  private sessionOf(req: RtspRequest, peer: RtspPeer): Session | undefined | 'not-found' {
     const value = header(req, 'session');
     if (value === undefined) return undefined;
     const parsed = parseSession(value);
-    if (!parsed.ok) return 'bad';
-    return this.sessions.get(parsed.value.id) ?? 'bad';
+    if (!parsed.ok) return 'not-found';
+    const s = this.sessions.get(parsed.value.id);
+    if (s === undefined) return 'not-found';
+    // Interleaved RTP rides on its connection; UDP players may come back on a new connection.
+    const owner = s.media.delivery.kind === 'tcp' ? s.peer.id === peer.id : s.peer.remoteAddress === peer.remoteAddress;
+    return owner ? s : 'not-found';
+  }
+
+  private channelsOf(peerId: number): Set<number> {
+    const used = new Set<number>();
+    if (!this.hasSessions(peerId)) return used;
+    for (const s of this.sessions.values()) {
+      const d = s.media.delivery;
+      if (s.peer.id !== peerId || d.kind !== 'tcp') continue;
+      used.add(d.rtpChannel);
+      used.add(d.rtcpChannel);
+    }
+    return used;
   }
 
   private close(s: Session): void {
     if (!this.forget(s)) return;
-    this.deps.leave(s.movie, s.id);
+    this.deps.leave(s.movie, s.label);
   }
 
   private forget(s: Session): boolean {
+    if (this.sessions.get(s.id) !== s) return false;
+    this.sessions.delete(s.id);
+    s.media.closing = true; // a send already under way must not reopen it
     if (this.byRtcp.get(rtcpKey(s)) === s) this.byRtcp.delete(rtcpKey(s));
-    return this.sessions.delete(s.id);
+    decrement(this.perClient, s.peer.remoteAddress);
+    decrement(this.perConnection, s.peer.id);
+    return true;
   }
 
   private reap(): void {
@@ -336,8 +454,14 @@ export class RtspSessions {
   }
 }
 
+function decrement<K>(counts: Map<K, number>, key: K): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
+}
+
 function rtcpKey(s: Session): string {
-  const d = s.delivery;
+  const d = s.media.delivery;
   return d.kind === 'udp' ? `udp ${d.address} ${d.rtcpPort}` : `tcp ${s.peer.id} ${d.rtcpChannel}`;
 }
 

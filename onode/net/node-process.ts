@@ -44,6 +44,8 @@ export interface NodeProcessOptions {
   readonly movies?: MovieLibrary;
   readonly ports: Ports;
   readonly overlay?: OverlayOptions;
+  /** POPs: how long an RTSP connection without a session may stay idle (ms); default 30 s. */
+  readonly rtspIdleTimeoutMs?: number;
   /** How long to keep trying to reach the bootstrapper at start (ms); default 60 s. */
   readonly waitMs?: number;
   /** The overlay secret every node shares: authenticates datagrams, registrations and operations. */
@@ -117,6 +119,7 @@ export class NodeProcess {
     node.start();
     if (info.role === 'pop') {
       const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
+      const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
       this.rtsp = new RtspServer(addresses, this.opts.ports.rtsp, {
         clock: this.clock,
         catalogue: () => node.catalogue(),
@@ -124,7 +127,7 @@ export class NodeProcess {
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
         latestFrame: (m) => node.tree.latestFrame(m),
-      }, log);
+      }, log, idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } });
       await this.rtsp.start();
     }
     this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), opsToken(this.opts.secret), (body) => this.fault(body));
@@ -150,8 +153,8 @@ export class NodeProcess {
     if (node === null || info === null) return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
     const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
     const sessions = this.rtsp?.sessions.list() ?? [];
-    // Session ids are capabilities (they control a viewer's playback): never published.
-    const clientOf = new Map(sessions.map((s) => [s.id, s.client]));
+    // Viewers are named by a label, never by session id: ids are capabilities over a viewer's playback.
+    const clientOf = new Map(sessions.map((s) => [s.viewer, s.client]));
     return {
       name: info.name,
       role: info.role,
@@ -180,10 +183,10 @@ export class NodeProcess {
         lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
       },
       catalogue: node.catalogue(),
-      sessions: sessions.map(({ id: _id, ...rest }) => rest),
+      sessions,
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
-        ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
+        ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
         ...(this.bootstrapServer
           ? { bootstrapper: this.bootstrapServer.counters }
           : { registration: this.registrationCounters }),

@@ -1,7 +1,9 @@
 /**
  * The POP's RTSP adapter: a TCP listener per client-facing address, a streaming decoder per
- * connection, and a UDP socket pair per address to send RTP (and later RTCP) from. Requests
- * go to RtspSessions; its replies and RTP come back out here.
+ * connection, and a UDP socket pair per address to send RTP and RTCP from. Requests go to
+ * RtspSessions; its replies and RTP come back out here. RtspConnections admits connections
+ * (caps per address and in total) and picks idle ones to close; a refused connection is reset
+ * at once, so it does not hold a file descriptor. Nothing a client sends throws out of a handler.
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
@@ -11,12 +13,27 @@ import { bindUdp, listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
-import { encodeInterleaved, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
-import { type Delivery, type RtspPeer, RtspSessions } from '../core/rtsp-sessions.ts';
+import { encodeInterleavedHeader, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
+import {
+  type ConnectionCounters, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RtspConnections,
+} from '../core/rtsp-connections.ts';
+import { SEND_QUEUE_LIMIT_BYTES } from '../core/rtsp-send-gate.ts';
+import {
+  type RtcpSource, type RtspCounters, type RtspPeer, type RtspReply, RtspSessions, type SendCallback, type SendTarget,
+} from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
 
-/** A connection that cannot keep up (TCP interleaved) is cut rather than buffered without bound. */
-const MAX_CONNECTION_BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * A connection with this much unsent is cut when it asks for more: a client that pipelines
+ * requests without reading the replies. Twice the RTP queue limit, so a TCP viewer whose frames
+ * are being dropped still gets its keep-alive answers.
+ */
+export const MAX_REPLY_BACKLOG_BYTES = 2 * SEND_QUEUE_LIMIT_BYTES;
+
+/** 64 random bits as 16 hex digits: a session id nobody can guess. */
+export function randomSessionId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
 
 export interface RtspServerDeps {
   readonly clock: Clock;
@@ -27,10 +44,32 @@ export interface RtspServerDeps {
   latestFrame(movie: string): Buffer[];
 }
 
+export interface RtspServerOptions {
+  /** Connection caps and idle timeout; each defaults to DEFAULT_CONNECTION_LIMITS'. */
+  readonly connections?: Partial<ConnectionLimits>;
+}
+
+export interface RtspAdapterCounters {
+  /** Connections cut for not reading their replies. */
+  replyBacklogClosed: number;
+  /** Replies that could not be encoded (answered 500 instead). */
+  encodeErrors: number;
+  /** Exceptions caught in a socket handler. */
+  handlerErrors: number;
+  /** Errors from the listening sockets (e.g. EMFILE on accept). */
+  acceptErrors: number;
+}
+
+export type RtspReport = RtspCounters & { connections: ConnectionCounters & RtspAdapterCounters & { open: number } };
+
 export class RtspServer {
   readonly sessions: RtspSessions;
+  readonly connections: RtspConnections;
+  readonly counters: RtspAdapterCounters = {
+    replyBacklogClosed: 0, encodeErrors: 0, handlerErrors: 0, acceptErrors: 0,
+  };
   private readonly servers: Server[] = [];
-  private readonly connections = new Map<number, Socket>();
+  private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
   private nextId = 1;
 
@@ -39,14 +78,20 @@ export class RtspServer {
     private readonly port: number,
     deps: RtspServerDeps,
     private readonly log: Logger,
+    options: RtspServerOptions = {},
   ) {
     this.sessions = new RtspSessions({
       clock: deps.clock,
       catalogue: () => deps.catalogue(),
       join: (m, id, r) => deps.join(m, id, r),
       leave: (m, id) => deps.leave(m, id),
-      sendRtp: (peer, delivery, rtp) => this.sendRtp(peer, delivery, rtp),
-      sendRtcp: (peer, delivery, rtcp) => this.sendRtcp(peer, delivery, rtcp),
+      sendRtp: (target, rtp, sent) => this.sendRtp(target, rtp, sent),
+      sendRtcp: (target, rtcp, sent) => this.sendRtcp(target, rtcp, sent),
+      queuedBytes: (peer) => this.sockets.get(peer.id)?.writableLength ?? 0,
+      closeConnection: (peer) => {
+        this.log.warn(`RTSP client ${peer.remoteAddress} stopped reading its stream; closing its connection`);
+        this.sockets.get(peer.id)?.destroy();
+      },
       repair: (m, ssrc, seqs) => deps.repair(m, ssrc, seqs),
       latestFrame: (m) => deps.latestFrame(m),
       wallClockMs: () => Date.now(),
@@ -54,8 +99,13 @@ export class RtspServer {
         const pair = this.pairFor(address);
         return pair === undefined ? [0, 0] : [pair.rtp.address().port, pair.rtcp.address().port];
       },
-      randomId: () => randomBytes(8).toString('hex').toUpperCase(),
+      randomId: randomSessionId,
     });
+    this.connections = new RtspConnections({
+      clock: deps.clock,
+      hasSessions: (id) => this.sessions.hasSessions(id),
+      close: (id) => this.sockets.get(id)?.destroy(),
+    }, { ...DEFAULT_CONNECTION_LIMITS, ...options.connections });
   }
 
   async start(): Promise<void> {
@@ -63,19 +113,28 @@ export class RtspServer {
       const rtp = await bindUdp(address, 0);
       const rtcp = await bindUdp(address, 0);
       // Clients send RTCP (receiver reports, NACKs) to either port of the pair.
-      for (const sock of [rtp, rtcp]) sock.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
+      for (const sock of [rtp, rtcp]) {
+        sock.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
+      }
       this.udp.set(address, { rtp, rtcp });
       const server = createServer((socket) => this.accept(socket));
       await listenOn(server, this.port, address, 'RTSP');
+      // Out of descriptors, accept() fails: an 'error' with no listener would end the process.
+      server.on('error', (err) => {
+        this.counters.acceptErrors++;
+        this.log.debug(`RTSP listener on ${address}: ${err.message}`);
+      });
       this.servers.push(server);
     }
     this.sessions.start();
+    this.connections.start();
   }
 
   async stop(): Promise<void> {
+    this.connections.stop();
     this.sessions.stop();
-    for (const c of this.connections.values()) c.destroy();
-    this.connections.clear();
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     for (const { rtp, rtcp } of this.udp.values()) {
@@ -85,46 +144,96 @@ export class RtspServer {
     this.udp.clear();
   }
 
+  /** Counters for GET /status: sessions, then connections. */
+  report(): RtspReport {
+    return {
+      ...this.sessions.counters,
+      connections: { open: this.connections.size, ...this.connections.counters, ...this.counters },
+    };
+  }
+
   private accept(socket: Socket): void {
+    socket.on('error', () => {});
+    if (socket.remoteAddress === undefined) {
+      socket.destroy(); // gone before we saw it
+      return;
+    }
     const peer: RtspPeer = {
       id: this.nextId++,
-      remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      remoteAddress: socket.remoteAddress.replace(/^::ffff:/, ''),
       localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
     };
-    this.connections.set(peer.id, socket);
+    if (!this.connections.admit(peer.id, peer.remoteAddress).ok) {
+      socket.resetAndDestroy(); // frees the descriptor now, and leaves no TIME_WAIT here
+      return;
+    }
+    this.sockets.set(peer.id, socket);
     socket.setNoDelay(true);
     const decoder = new RtspStreamDecoder();
     socket.on('data', (chunk: Buffer) => {
-      const { messages, error } = decoder.push(chunk);
-      for (const m of messages) {
-        if (m.type === 'interleaved') {
-          this.onRtcp(m.payload, { peerId: peer.id, channel: m.channel });
-          continue;
-        }
-        if (m.type !== 'request') continue;
-        this.sessions.handle(peer, m, (r) => {
-          if (!socket.destroyed) socket.write(encodeResponse(r));
-        });
-      }
-      if (error !== undefined) {
-        const status = error === 'oversize' ? 413 : error === 'unsupported' ? 505 : 400;
-        socket.end(encodeResponse({ status, headers: { CSeq: 0 } }));
+      try {
+        this.onData(peer, socket, decoder, chunk);
+      } catch (err) {
+        this.counters.handlerErrors++;
+        const why = err instanceof Error ? err.message : String(err);
+        this.log.debug(`RTSP connection from ${peer.remoteAddress}: ${why}`);
+        socket.destroy();
       }
     });
-    socket.on('error', () => {});
     socket.on('close', () => {
-      this.connections.delete(peer.id);
+      this.sockets.delete(peer.id);
+      this.connections.closed(peer.id);
       this.sessions.disconnected(peer);
     });
   }
 
-  private onRtcp(buf: Buffer, match: { address: string; port: number } | { peerId: number; channel: number }): void {
-    const decoded = decodeRtcp(buf);
-    if (!decoded.ok) {
-      this.sessions.rtcpMalformed();
+  private onData(peer: RtspPeer, socket: Socket, decoder: RtspStreamDecoder, chunk: Buffer): void {
+    const { messages, error } = decoder.push(chunk);
+    for (const m of messages) {
+      if (socket.destroyed) return;
+      if (m.type === 'interleaved') {
+        this.onRtcp(m.payload, { peerId: peer.id, channel: m.channel });
+      } else if (m.type === 'request') {
+        this.connections.active(peer.id);
+        this.sessions.handle(peer, m, (r) => this.reply(socket, r));
+      }
+    }
+    if (error !== undefined && !socket.destroyed) {
+      const status = error === 'oversize' ? 413 : error === 'unsupported' ? 505 : 400;
+      socket.end(encodeResponse({ status, headers: { CSeq: 0 } }));
+    }
+  }
+
+  private reply(socket: Socket, r: RtspReply): void {
+    if (socket.destroyed) return;
+    if (socket.writableLength > MAX_REPLY_BACKLOG_BYTES) {
+      this.counters.replyBacklogClosed++;
+      socket.destroy();
       return;
     }
-    this.sessions.rtcp(match, decoded.value);
+    let bytes: Buffer;
+    try {
+      bytes = encodeResponse(r);
+    } catch {
+      this.counters.encodeErrors++;
+      const cseq = r.headers.CSeq;
+      const safe = typeof cseq === 'string' && /^\d{1,9}$/.test(cseq) ? cseq : 0;
+      bytes = encodeResponse({ status: 500, headers: { CSeq: safe } });
+    }
+    socket.write(bytes);
+  }
+
+  private onRtcp(buf: Buffer, match: RtcpSource): void {
+    try {
+      const decoded = decodeRtcp(buf);
+      if (!decoded.ok) {
+        this.sessions.rtcpMalformed();
+        return;
+      }
+      this.sessions.rtcp(match, decoded.value);
+    } catch {
+      this.counters.handlerErrors++;
+    }
   }
 
   /** The RTP/RTCP sockets on the address a client reached us at (any, if that one is unknown). */
@@ -132,32 +241,30 @@ export class RtspServer {
     return this.udp.get(address) ?? this.udp.values().next().value;
   }
 
-  private sendRtcp(peer: RtspPeer, delivery: Delivery, rtcp: Buffer): void {
-    if (delivery.kind === 'tcp') {
-      const socket = this.connections.get(peer.id);
-      if (socket !== undefined && !socket.destroyed && socket.writableLength <= MAX_CONNECTION_BACKLOG_BYTES) {
-        socket.write(encodeInterleaved(delivery.rtcpChannel, rtcp));
-      }
-      return;
-    }
-    const pair = this.pairFor(peer.localAddress);
-    if (delivery.rtcpPort > 0) pair?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address);
+  // Both may throw (the session closes); failures found later reach `sent`, when given.
+  private sendRtcp(target: SendTarget, rtcp: Buffer, sent?: SendCallback): void {
+    const { peer, delivery } = target;
+    if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtcpChannel, rtcp);
+    this.pairFor(peer.localAddress)?.rtcp.send(rtcp, delivery.rtcpPort, delivery.address, sent);
   }
 
-  private sendRtp(peer: RtspPeer, delivery: Delivery, rtp: Buffer): void {
-    if (delivery.kind === 'tcp') {
-      const socket = this.connections.get(peer.id);
-      if (socket === undefined || socket.destroyed) return;
-      if (socket.writableLength > MAX_CONNECTION_BACKLOG_BYTES) {
-        this.log.warn(`RTSP client ${peer.remoteAddress} cannot keep up; disconnecting`);
-        socket.destroy();
-        return;
-      }
-      socket.write(encodeInterleaved(delivery.rtpChannel, rtp));
-      return;
-    }
-    const pair = this.pairFor(peer.localAddress);
-    pair?.rtp.send(rtp, delivery.rtpPort, delivery.address);
+  private sendRtp(target: SendTarget, rtp: Buffer, sent?: SendCallback): void {
+    const { peer, delivery } = target;
+    if (delivery.kind === 'tcp') return this.writeInterleaved(peer, delivery.rtpChannel, rtp);
+    this.pairFor(peer.localAddress)?.rtp.send(rtp, delivery.rtpPort, delivery.address, sent);
+  }
+
+  /**
+   * The header, then the packet itself: what waits for a slow reader is a reference to the
+   * packet every viewer shares, not a copy per viewer (packets are never modified once sent).
+   */
+  private writeInterleaved(peer: RtspPeer, channel: number, payload: Buffer): void {
+    const socket = this.sockets.get(peer.id);
+    if (socket === undefined || socket.destroyed) return;
+    const header = encodeInterleavedHeader(channel, payload.length);
+    socket.cork();
+    socket.write(header);
+    socket.write(payload);
+    socket.uncork();
   }
 }
-

@@ -77,6 +77,16 @@ describe('Transport', () => {
     expect(parseTransport('RTP/SAVP;unicast,RTP/AVP;unicast')).toEqual({ ok: true, value: [{ profile: 'RTP/AVP', unicast: true }] });
   });
 
+  it("'unsupported' for ports or channels out of range, and such an alternative is skipped", () => {
+    for (const v of ['RTP/AVP;client_port=70000', 'RTP/AVP;client_port=5000-70000', 'RTP/AVP;client_port=65535',
+      'RTP/AVP/TCP;interleaved=256', 'RTP/AVP/TCP;interleaved=255']) {
+      expect(parseTransport(v), v).toEqual({ ok: false, reason: 'unsupported' });
+    }
+    expect(parseTransport('RTP/AVP;unicast;client_port=70000,RTP/AVP/TCP;unicast;interleaved=0-1')).toEqual({
+      ok: true, value: [{ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1] }],
+    });
+  });
+
   it("'malformed' for broken values", () => {
     for (const v of [
       '',
@@ -84,10 +94,8 @@ describe('Transport', () => {
       'garbage',
       'RTP/AVP;unicast;multicast',
       'RTP/AVP;client_port=',
-      'RTP/AVP;client_port=70000',
-      'RTP/AVP;client_port=5000-70000',
       'RTP/AVP;client_port=a-b',
-      'RTP/AVP/TCP;interleaved=256',
+      'RTP/AVP;client_port=123456',
       'RTP/AVP;ssrc=123456789',
       'RTP/AVP;ssrc=xyz',
       'RTP/AVP;mode=',

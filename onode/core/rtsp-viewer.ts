@@ -1,0 +1,188 @@
+/**
+ * The media side of one RTSP session: RTP while playing (through the bounded send queue when
+ * interleaved on TCP), retransmissions within a budget, RTCP sender reports. Every send is
+ * isolated: a send that throws, or keeps failing later, closes this viewer and nobody else
+ * notices; so does a TCP viewer that stays stuck over its queue limit.
+ */
+import type { Clock } from '../../common/core/clock.ts';
+import { encodeRtcp } from '../../common/wire/rtcp.ts';
+import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
+import { FrameGate } from './rtsp-send-gate.ts';
+
+/** A NACK may ask for at most this many packets at once; more is a client gone wrong. */
+export const MAX_NACKED_PACKETS = 256;
+/** Retransmitted packets per viewer per second, whatever NACKs ask: a spoofed NACK must not amplify. */
+export const MAX_RETRANSMITS_PER_SEC = 128;
+/**
+ * One send in this many asks for its outcome. Errors reported later (EPERM, ENETUNREACH, EMSGSIZE)
+ * belong to the destination and show on any send; a callback on every one would cost a call into
+ * JavaScript per packet whenever the socket queues.
+ */
+export const SEND_CHECK_INTERVAL = 16;
+/** Checked sends failed in a row before a viewer is closed (one may be a passing ENOBUFS); a throw closes it at once. */
+export const MAX_SEND_FAILURES = 8;
+const RTP_HEADER_BYTES = 12;
+
+export interface ViewerDeps {
+  readonly clock: Clock;
+  /** May throw: only this viewer is closed. `sent`, when given, hears how a later-completing send went. */
+  sendRtp(target: SendTarget, rtp: Buffer, sent?: SendCallback): void;
+  sendRtcp(target: SendTarget, rtcp: Buffer, sent?: SendCallback): void;
+  /** Bytes still waiting to be written on a control connection (what its TCP viewers have queued). */
+  queuedBytes(peer: RtspPeer): number;
+  /** Ends a control connection whose viewer stopped reading. */
+  closeConnection(peer: RtspPeer): void;
+  /** Cached packets of a movie's stream, for retransmission. */
+  repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
+}
+
+/** Shared by every viewer of a POP (RtspCounters holds them). */
+export interface ViewerCounters {
+  sendErrors: number;
+  packetsDropped: number;
+  framesDropped: number;
+  /** Closed because their sends failed. */
+  sessionsFailed: number;
+  /** TCP viewers closed after staying over their send queue limit. */
+  sessionsStuck: number;
+  retransmitted: number;
+  retransmitsLimited: number;
+}
+
+export class Viewer implements SendTarget {
+  playing = false;
+  /** Failed or stuck: no more sends, `close` runs on the next turn. */
+  closing = false;
+  packets = 0;
+  octets = 0;
+  retransmitted = 0;
+  /** TCP interleaved only: the bounded send queue. */
+  private readonly gate: FrameGate | null;
+  /** The last RTP packet delivered: the SR's SSRC and RTP timestamp come from it. */
+  private lastSsrc: number | null = null;
+  private lastTimestamp = 0;
+  private lastAt = 0;
+  private retransmitWindowAt = -Infinity;
+  private retransmitsInWindow = 0;
+  private failures = 0;
+  private sends = 0;
+  private readonly checked: SendCallback = (err) => this.onSent(err);
+
+  constructor(
+    readonly peer: RtspPeer,
+    readonly delivery: Delivery,
+    private readonly movie: string,
+    private readonly deps: ViewerDeps,
+    private readonly counters: ViewerCounters,
+    /** Removes the session; called at most once, never from inside a send. */
+    private readonly close: () => void,
+  ) {
+    this.gate = delivery.kind === 'tcp' ? new FrameGate() : null;
+  }
+
+  get packetsDropped(): number {
+    return this.gate?.packetsDropped ?? 0;
+  }
+
+  get framesDropped(): number {
+    return this.gate?.framesDropped ?? 0;
+  }
+
+  /** A packet of the live stream (or the fast-start frame). */
+  deliver(rtp: Buffer): void {
+    if (!this.playing || this.closing || rtp.length < RTP_HEADER_BYTES) return;
+    const now = this.deps.clock.now();
+    if (this.gate !== null) {
+      const framesBefore = this.gate.framesDropped;
+      const decision = this.gate.decide(this.deps.queuedBytes(this.peer), ((rtp[1] ?? 0) & 0x80) !== 0, now);
+      this.counters.framesDropped += this.gate.framesDropped - framesBefore;
+      if (decision !== 'send') {
+        this.counters.packetsDropped++;
+        if (decision === 'stuck') this.stuck();
+        return;
+      }
+    }
+    this.packets++;
+    this.octets += rtp.length - RTP_HEADER_BYTES;
+    this.lastSsrc = rtp.readUInt32BE(8);
+    this.lastTimestamp = rtp.readUInt32BE(4);
+    this.lastAt = now;
+    this.send('rtp', rtp);
+  }
+
+  /** Resends what a NACK asks for, within the retransmission budget and the send queue. */
+  retransmit(ssrc: number, lost: readonly number[]): void {
+    if (!this.playing || this.closing) return;
+    const now = this.deps.clock.now();
+    if (now - this.retransmitWindowAt >= 1000) {
+      this.retransmitWindowAt = now;
+      this.retransmitsInWindow = 0;
+    }
+    const budget = Math.max(0, Math.min(MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC - this.retransmitsInWindow));
+    // Sliced before deduplicating, so a huge list costs no more than a short one.
+    const wanted = [...new Set(lost.slice(0, MAX_NACKED_PACKETS))];
+    if (wanted.length > budget) this.counters.retransmitsLimited += wanted.length - budget;
+    if (budget === 0 || !this.hasRoom()) return;
+    const resend = this.deps.repair(this.movie, ssrc, wanted.slice(0, budget));
+    for (const rtp of resend) this.send('rtp', rtp);
+    this.retransmitsInWindow += resend.length;
+    this.retransmitted += resend.length;
+    this.counters.retransmitted += resend.length;
+  }
+
+  /** An RFC 3550 sender report, so players can sync and measure. */
+  report(now: number, ntpSec: number, ntpFrac: number): void {
+    if (!this.playing || this.closing || this.lastSsrc === null || !this.hasRoom()) return;
+    const rtpTimestamp = (this.lastTimestamp + Math.round((now - this.lastAt) * 90)) >>> 0;
+    const sr = encodeRtcp([
+      {
+        type: 'sr', ssrc: this.lastSsrc, ntpSec, ntpFrac, rtpTimestamp,
+        packetCount: this.packets >>> 0, octetCount: this.octets >>> 0, reports: [],
+      },
+      { type: 'sdes', chunks: [{ ssrc: this.lastSsrc, cname: 'onode', items: [] }] },
+    ]);
+    this.send('rtcp', sr);
+  }
+
+  /** Stops sending now and closes the session on the next turn (we may be inside the tree's delivery loop). */
+  fail(why: 'failed' | 'stuck'): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (why === 'failed') this.counters.sessionsFailed++;
+    else this.counters.sessionsStuck++;
+    this.deps.clock.setTimer(0, this.close);
+  }
+
+  private hasRoom(): boolean {
+    return this.gate === null || FrameGate.hasRoom(this.deps.queuedBytes(this.peer));
+  }
+
+  private send(kind: 'rtp' | 'rtcp', buf: Buffer): void {
+    const sent = this.sends++ % SEND_CHECK_INTERVAL === 0 ? this.checked : undefined;
+    try {
+      if (kind === 'rtp') this.deps.sendRtp(this, buf, sent);
+      else this.deps.sendRtcp(this, buf, sent);
+    } catch {
+      this.counters.sendErrors++;
+      this.fail('failed');
+    }
+  }
+
+  private onSent(err: Error | null): void {
+    if (err === null) {
+      this.failures = 0;
+      return;
+    }
+    this.counters.sendErrors++;
+    if (++this.failures >= MAX_SEND_FAILURES) this.fail('failed');
+  }
+
+  private stuck(): void {
+    try {
+      this.deps.closeConnection(this.peer);
+    } catch {
+      // The connection is going anyway; the session closes below.
+    }
+    this.fail('stuck');
+  }
+}
