@@ -13,6 +13,8 @@ import { EXIT_NOT_INSTALLED, EXTERNAL_PLAYERS, PlayerNotInstalled, runExternalPl
 import { pickMovieOnce } from '../tui/movie-picker.ts';
 import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
+import { keyringFromLogin, type ServerKeyText } from '../core/frame-verifier.ts';
 
 /** Exit codes, so scripts can tell failures apart. */
 export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7, noPlayer: EXIT_NOT_INSTALLED } as const;
@@ -92,12 +94,13 @@ async function main(flags: Flags): Promise<number> {
   const candidates = flags.pop !== undefined
     ? [{ name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop, address: flags.pop }]
     : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
+  const keys = flags.player === undefined ? serverKeyring(welcome) : null;
   const rtts = await probePops(candidates, flags.overlayPort, flags.address);
   const answered = rtts.filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null).sort((x, y) => x.rttMs - y.rttMs);
   for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
   const chosen = answered[0];
   if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
-  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen);
+  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen, keys);
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
@@ -108,7 +111,7 @@ async function main(flags: Flags): Promise<number> {
     result = await playHeadless({
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
-      transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+      transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys,
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)} lost (${why}); switching to ${nameOf(to)}\n`),
@@ -133,13 +136,13 @@ async function main(flags: Flags): Promise<number> {
 }
 
 /** The terminal player, or the desktop player given by --player. */
-async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }): Promise<number> {
+async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }, keys: ServerKeyring | null): Promise<number> {
   if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
   if (flags.player !== undefined) {
     const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
     if (movie === null) return EXIT.ok;
     const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
-    process.stderr.write(`playing ${url} with ${flags.player}\n`);
+    process.stderr.write(`playing ${url} with ${flags.player} (it does not check the servers' frame signatures; the POP does)\n`);
     try {
       return await runExternalPlayer(flags.player, url, flags.transport);
     } catch (err) {
@@ -150,7 +153,7 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
   const outcome = await runPlayer({
     catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
     rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
-    transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys,
   });
   switch (outcome.kind) {
     case 'quit':
@@ -167,6 +170,19 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
     case 'error':
       throw new Error(outcome.message);
   }
+}
+
+/**
+ * The servers' keys from the login, to check every frame against; null, said on stderr, when the
+ * bootstrapper sent none (an older one): frames are then shown and written unchecked.
+ */
+function serverKeyring(welcome: Welcome): ServerKeyring | null {
+  const listed = (welcome as Welcome & { serverKeys?: readonly ServerKeyText[] }).serverKeys ?? [];
+  const { keyring, invalid } = keyringFromLogin(listed);
+  for (const server of invalid) process.stderr.write(`oclient: warning: the key the bootstrapper gave for ${server} is not an Ed25519 key; its frames will be rejected\n`);
+  if (keyring.list().length > 0) return keyring;
+  process.stderr.write('oclient: warning: the bootstrapper sent no server keys (an older bootstrapper?): frames cannot be verified and are shown UNCHECKED\n');
+  return null;
 }
 
 /** Written to a temporary name and renamed, so a reader never sees half a file. */

@@ -38,6 +38,9 @@ export function statsLines(s: SessionStats | null, view: ViewCounters): string[]
     `frames    ${s.framesReceived}`,
     `shown     ${view.shown} (skipped ${view.skipped})`,
     `lost      ${s.framesLost} frames`,
+    s.verifying
+      ? `signed    ${s.framesRejected === 0 ? 'every frame checked' : `{red-fg}${s.framesRejected} frames rejected{/red-fg}`}`
+      : 'signed    {red-fg}NOT CHECKED: no server keys{/red-fg}',
     `fps       ${s.fps}`,
     `bitrate   ${s.bitrateKbps} kbit/s`,
     `packets   ${s.packetsReceived}, lost ${s.packetsLost} (${lossPct.toFixed(1)} %)`,

@@ -4,12 +4,16 @@
  * (servers), serves RTSP (POPs) and GET /status. start() and stop() are idempotent; stop()
  * releases every socket and timer so the process can exit on its own.
  */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
+import { FrameSigner } from '../../common/security/frame-signature.ts';
+import { ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage, NeighbourInfo } from '../../common/wire/bootstrap.ts';
 import type { Role, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
+import type { FrameSigning } from '../core/movie-channel.ts';
 import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
@@ -51,6 +55,12 @@ export class NodeStartError extends Error {
 
 type Registered = Extract<BootstrapMessage, { type: 'registered' }>;
 
+/** A server's stream-signing key pair (Ed25519). */
+export interface KeyPair {
+  readonly publicKey: KeyObject;
+  readonly privateKey: KeyObject;
+}
+
 export class NodeProcess {
   private readonly clock = new SystemClock();
   private node: OverlayNode | null = null;
@@ -64,8 +74,16 @@ export class NodeProcess {
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
+  /** A server's stream-signing key pair, made at start; its public half goes to the bootstrapper. */
+  private readonly signing: KeyPair | null;
+  /** Every server's stream-signing public key, as the bootstrapper distributes them. */
+  readonly keyring = new ServerKeyring();
+  /** What signing frames costs a server (CPU time on this thread). */
+  private readonly signCost = { frames: 0, totalMs: 0 };
 
-  constructor(private readonly opts: NodeProcessOptions) {}
+  constructor(private readonly opts: NodeProcessOptions) {
+    this.signing = opts.role === 'server' ? generateKeyPairSync('ed25519') : null;
+  }
 
   get name(): string | null {
     return this.info?.name ?? null;
@@ -83,9 +101,11 @@ export class NodeProcess {
     this.transport = transport;
     if (info.role === 'server') {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
-      this.source = new ChannelSource(this.clock, library.movies, library.catalogue, (movie, rtp) => this.node?.onSourcePacket(movie, rtp));
+      this.source = new ChannelSource(this.clock, library.movies, library.catalogue, (movie, rtp) => this.node?.onSourcePacket(movie, rtp), Math.random, this.frameSigning());
     }
-    const node = new OverlayNode(info.name, this.clock, transport, this.source, this.opts.overlay ?? DEFAULT_OVERLAY);
+    // POPs check every stream before their viewers (or the POPs below them) get a packet; relays pass data on.
+    const verifyWith = info.role === 'pop' ? this.keyring : null;
+    const node = new OverlayNode(info.name, this.clock, transport, this.source, this.opts.overlay ?? DEFAULT_OVERLAY, verifyWith);
     this.node = node;
     transport.onPacket = (from, msg) => node.receive(from, msg);
     await transport.start();
@@ -157,6 +177,8 @@ export class NodeProcess {
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
+        ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
+        ...(this.signing ? { sign: { frames: this.signCost.frames, usPerFrame: round((1000 * this.signCost.totalMs) / Math.max(1, this.signCost.frames)) } } : {}),
         ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
@@ -164,6 +186,19 @@ export class NodeProcess {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  /** Signs each frame a server's channels send with its key, timing it for the status report. */
+  private frameSigning(): FrameSigning | null {
+    if (this.signing === null) return null;
+    const signer = new FrameSigner(this.signing.privateKey, this.signing.publicKey);
+    return (movie, packets) => {
+      const t0 = performance.now();
+      const out = signer.signFrame(movie, packets);
+      this.signCost.frames++;
+      this.signCost.totalMs += performance.now() - t0;
+      return out;
+    };
+  }
 
   /** POST /faults {"cut": [names]} / {"restore": [names]}: cut or restore links to neighbours, for experiments. */
   private fault(body: unknown): { status: number; body: unknown } {

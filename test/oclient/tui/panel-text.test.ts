@@ -3,7 +3,7 @@ import { escapeTags, movieLine, popLines, statsLines } from '../../../oclient/tu
 import type { SessionStats } from '../../../oclient/net/play-session.ts';
 
 const stats: SessionStats = {
-  framesReceived: 120, framesLost: 2, packetsReceived: 990, packetsLost: 10, bytesReceived: 1_000_000,
+  framesReceived: 120, framesLost: 2, framesRejected: 0, verifying: true, packetsReceived: 990, packetsLost: 10, bytesReceived: 1_000_000,
   startupMs: 85.25, jitterMs: 0.5, fps: 25, bitrateKbps: 1450, state: 'playing',
 };
 
@@ -34,6 +34,12 @@ describe('panel text', () => {
     expect(text).toContain('jitter    0.50 ms');
     expect(text).toContain('startup   85.3 ms');
     expect(text).toContain('{bold}playing{/bold}');
+  });
+
+  it('says whether frames are checked against the servers\' keys, and how many were rejected', () => {
+    expect(statsLines(stats, { shown: 0, skipped: 0 }).join('\n')).toContain('signed    every frame checked');
+    expect(statsLines({ ...stats, framesRejected: 3 }, { shown: 0, skipped: 0 }).join('\n')).toContain('3 frames rejected');
+    expect(statsLines({ ...stats, verifying: false }, { shown: 0, skipped: 0 }).join('\n')).toContain('NOT CHECKED: no server keys');
   });
 
   it('shows a dash before the first frame and the init state without a session', () => {
