@@ -40,6 +40,11 @@ import {
 
 export const FRAME_AUTH_HEAD_ID = 1;
 export const FRAME_AUTH_HASHES_ID = 2;
+/** How SDP names the two elements (a=extmap): private URNs, so players that do not know them ignore them. */
+export const FRAME_AUTH_EXTMAP = [
+  { id: FRAME_AUTH_HEAD_ID, uri: 'urn:x-overlay-cdn:rtp-hdrext:frame-signature' },
+  { id: FRAME_AUTH_HASHES_ID, uri: 'urn:x-overlay-cdn:rtp-hdrext:packet-hashes' },
+] as const;
 export const FRAME_SIGNATURE_BYTES = 64;
 /** Key id, packet count, signature. */
 export const FRAME_HEAD_BYTES = KEY_ID_BYTES + 2 + FRAME_SIGNATURE_BYTES;
