@@ -95,12 +95,13 @@ async function main(flags: Flags): Promise<number> {
     ? [{ name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop, address: flags.pop }]
     : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
   const keys = flags.player === undefined ? serverKeyring(welcome) : null;
+  const onUnknownKey = keys === null ? undefined : keyRefresher(keys, () => login(b.host, b.port, flags.address));
   const rtts = await probePops(candidates, flags.overlayPort, flags.address);
   const answered = rtts.filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null).sort((x, y) => x.rttMs - y.rttMs);
   for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
   const chosen = answered[0];
   if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
-  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen, keys);
+  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen, keys, onUnknownKey);
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
@@ -111,7 +112,7 @@ async function main(flags: Flags): Promise<number> {
     result = await playHeadless({
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
-      transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys,
+      transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys, ...(onUnknownKey ? { onUnknownKey } : {}),
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)} lost (${why}); switching to ${nameOf(to)}\n`),
@@ -136,7 +137,7 @@ async function main(flags: Flags): Promise<number> {
 }
 
 /** The terminal player, or the desktop player given by --player. */
-async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }, keys: ServerKeyring | null): Promise<number> {
+async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }, keys: ServerKeyring | null, onUnknownKey?: () => void): Promise<number> {
   if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
   if (flags.player !== undefined) {
     const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
@@ -153,7 +154,7 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
   const outcome = await runPlayer({
     catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
     rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
-    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys,
+    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys, ...(onUnknownKey ? { onUnknownKey } : {}),
   });
   switch (outcome.kind) {
     case 'quit':
@@ -183,6 +184,26 @@ function serverKeyring(welcome: Welcome): ServerKeyring | null {
   if (keyring.list().length > 0) return keyring;
   process.stderr.write('oclient: warning: the bootstrapper sent no server keys (an older bootstrapper?): frames cannot be verified and are shown UNCHECKED\n');
   return null;
+}
+
+/** Asking the bootstrapper for the servers' keys again at most this often. */
+const KEY_REFRESH_MS = 2000;
+
+/**
+ * Fetches the servers' keys again (a new login) when a frame names a key the client lacks, as
+ * after a server restarts with a new key; at most once per KEY_REFRESH_MS. Failures are silent:
+ * the frames stay rejected and the next unknown key tries again.
+ */
+function keyRefresher(keys: ServerKeyring, again: () => Promise<Welcome>): () => void {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < KEY_REFRESH_MS) return;
+    last = now;
+    again().then((w) => {
+      for (const k of (w as Welcome & { serverKeys?: readonly ServerKeyText[] }).serverKeys ?? []) keys.set(k.server, Buffer.from(k.key, 'base64'));
+    }).catch(() => {});
+  };
 }
 
 /** Written to a temporary name and renamed, so a reader never sees half a file. */

@@ -22,6 +22,8 @@ export interface FrameVerifyCounters {
 
 export class FrameVerifier {
   readonly counters: FrameVerifyCounters = { framesVerified: 0, framesRejected: 0, reasons: {} };
+  /** A frame named a key the login did not list (a server that restarted since, with a new key): time to ask again. */
+  onUnknownKey: () => void = () => {};
 
   constructor(private readonly movie: string, private readonly keys: ServerKeyring) {}
 
@@ -34,6 +36,7 @@ export class FrameVerifier {
     }
     this.counters.framesRejected++;
     this.counters.reasons[verdict.reason] = (this.counters.reasons[verdict.reason] ?? 0) + 1;
+    if (verdict.reason === 'unknown-key') this.onUnknownKey();
     return false;
   }
 }

@@ -25,6 +25,8 @@ export interface PlayOptions {
   readonly jitterBufferMs?: number;
   /** The servers' keys from the login; frames not signed by one of them are neither shown nor written. Absent: unchecked. */
   readonly keys?: ServerKeyring | null;
+  /** A frame named a key `keys` lacks: fetch the keys again (they are checked against `keys` as it is then). */
+  readonly onUnknownKey?: () => void;
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
   readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
@@ -80,6 +82,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.transport ? { transport: opts.transport } : {}),
       ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
+      ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
     });
     let lastFrameHere = 0;
     session.onFrame = (img) => {

@@ -32,6 +32,8 @@ export interface SessionOptions {
    * or it is not shown (counted in framesRejected). Without (null or absent), frames are not checked.
    */
   readonly keys?: ServerKeyring | null;
+  /** Called when a frame names a key `keys` lacks, so the caller can fetch the servers' keys again. */
+  readonly onUnknownKey?: () => void;
 }
 
 export interface SessionStats {
@@ -93,6 +95,7 @@ export class PlaySession {
   constructor(private readonly opts: SessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
     const verifier = opts.keys ? new FrameVerifier(opts.movie, opts.keys) : null;
+    if (verifier !== null && opts.onUnknownKey) verifier.onUnknownKey = opts.onUnknownKey;
     this.verifier = verifier;
     this.assembler = new FrameAssembler((img) => {
       const now = performance.now();

@@ -31,6 +31,8 @@ export interface PlayerOptions {
   readonly jitterBufferMs: number;
   /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
   readonly keys: ServerKeyring | null;
+  /** A frame named a key `keys` lacks: fetch the keys again. */
+  readonly onUnknownKey?: () => void;
 }
 
 export type PlayerOutcome =
@@ -164,6 +166,7 @@ class Player {
       popAddress: this.pop.address, rtspPort: this.opts.rtspPort, movie,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
       transport: this.opts.transport, jitterBufferMs: this.opts.jitterBufferMs, keys: this.opts.keys,
+      ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
     });
     const pacer = new FramePacer<JpegImage>((img) => {
       if (this.ui.video.showJpeg(img)) this.ui.screen.render();

@@ -93,6 +93,24 @@ describe('client frame verification', () => {
     expect(asm.stats.framesRejected).toBe(2);
   });
 
+  it('asks for the keys again when a frame names a key the login did not list, and accepts it once known', () => {
+    const restarted = testServer('s1'); // s1 after a restart: a new key
+    const { keyring } = keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]);
+    const verifier = new FrameVerifier(MOVIE, keyring);
+    let asked = 0;
+    verifier.onUnknownKey = () => { asked++; };
+    const shown: Buffer[] = [];
+    const asm = new FrameAssembler((img) => shown.push(buildJpeg(img)), 90_000, (p) => verifier.check(p));
+    const { packets, frames } = stream(3, () => restarted);
+    const firstFrame = packets.filter((p) => p.readUInt32BE(4) === 0);
+    for (const p of firstFrame) asm.push(p, 0);
+    expect(asked).toBe(1);
+    keyring.set('s1', restarted.raw);
+    for (const p of packets.slice(firstFrame.length)) asm.push(p, 0);
+    expect(shown).toEqual(frames.slice(1));
+    expect(asm.stats).toMatchObject({ framesRejected: 1, framesReceived: 2 });
+  });
+
   it('names the servers whose login key is not an Ed25519 key', () => {
     const { keyring, invalid } = keyringFromLogin([
       { server: 's1', key: s1.raw.toString('base64') },
