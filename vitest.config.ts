@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration tests spawn many node processes; two workers match this machine's two cores.
     maxWorkers: 2,
     minWorkers: 1,
+    // The default summary counts skipped tests; the second reporter says why each was skipped.
+    reporters: ['default', './test/skip-reasons-reporter.ts'],
   },
 });

@@ -6,6 +6,7 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../onode/config/topology.ts';
 import { Emulator } from '../onode/net/emulator.ts';
+import { opsToken } from '../common/security/overlay-keys.ts';
 
 export interface BenchPorts { readonly bootstrap: number; readonly overlay: number; readonly status: number; readonly rtsp: number }
 
@@ -30,6 +31,11 @@ export class EmulatedRun {
         if (this.lines.length > 50) this.lines.shift();
       },
     });
+  }
+
+  /** The operations token of this run's nodes (POST /faults). */
+  get opsToken(): string {
+    return opsToken(Buffer.from(this.emulator.secret));
   }
 
   names(role: 'server' | 'node' | 'pop'): string[] {

@@ -6,6 +6,7 @@
  * the stream's server. Also the idle control traffic from the nodes' transport counters.
  */
 import { playHeadless } from '../oclient/net/headless-player.ts';
+import { postFaults } from '../common/net/ops-client.ts';
 import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './bench-failures-frames.ts';
 import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
 
@@ -85,10 +86,8 @@ async function streamAt(run: EmulatedRun, node: string, movie: string): Promise<
 
 async function cutLink(run: EmulatedRun, a: string, b: string): Promise<void> {
   const post = async (at: string, other: string): Promise<void> => {
-    const res = await fetch(`http://${run.address(at)}:${run.ports.status}/faults`, {
-      method: 'POST', body: JSON.stringify({ cut: [other] }), signal: AbortSignal.timeout(2000),
-    });
-    if (res.status !== 200) throw new Error(`POST /faults at ${at}: ${res.status} ${await res.text()}`);
+    const out = await postFaults({ host: run.address(at), port: run.ports.status }, run.opsToken, { cut: [other] }, 2000);
+    if (!out.ok) throw new Error(`POST /faults at ${at}: ${out.status} ${out.error}`);
   };
   await Promise.all([post(a, b), post(b, a)]);
 }
@@ -97,8 +96,8 @@ async function cutLink(run: EmulatedRun, a: string, b: string): Promise<void> {
 export async function faultsSupported(run: EmulatedRun): Promise<boolean> {
   const node = run.names('pop')[0] ?? '';
   try {
-    const res = await fetch(`http://${run.address(node)}:${run.ports.status}/faults`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2000) });
-    return res.status === 200;
+    const out = await postFaults({ host: run.address(node), port: run.ports.status }, run.opsToken, {}, 2000);
+    return out.ok;
   } catch {
     return false;
   }

@@ -1,20 +1,27 @@
 /**
  * The bootstrapper protocol: one JSON object per line over TCP.
  *
- *   node → bootstrapper   { "type": "register", "pid": 1234 }
- *   bootstrapper → node   { "type": "registered", "name", "role", "addresses", "neighbours": [...] }
- *                         { "type": "neighbour-up" | "neighbour-down", "name" }
+ *   node → bootstrapper   { "type": "register", "pid", "nonce" }              node's random nonce
+ *   bootstrapper → node   { "type": "challenge", "name", "nonce" }            the name its address maps to
+ *   node → bootstrapper   { "type": "prove", "mac", "signingKey"? }           proves it holds the node key
+ *   bootstrapper → node   { "type": "sealed", "seq", "body", "mac" }          every later message, MAC'd:
+ *        body = { "type": "registered", "name", "role", "addresses", "neighbours", "serverKeys", ... }
+ *             | { "type": "neighbour-up" | "neighbour-down", "name" }
+ *             | { "type": "server-key", "server", "key" }
  *   client → bootstrapper { "type": "login" }
- *   bootstrapper → client { "type": "welcome", "pops": [...], "catalogue": [...] }
+ *   bootstrapper → client { "type": "welcome", "pops", "catalogue", "serverKeys" }, then it hangs up
  *   either way            { "type": "error", "reason", "detail" }
  *
- * A node is identified by the address it connects from, so `register` carries no name.
+ * The address a node connects from names it; the proof (common/security/registration-proof.ts)
+ * shows it holds that name's key, derived from the overlay secret. A sealed body is the inner
+ * message's JSON text, so the MAC covers the exact bytes the receiver parses.
  */
+import * as v from 'valibot';
+import { BootstrapSchema, MAX_LINE_FROM_BOOTSTRAPPER } from './bootstrap-schema.ts';
 import type { MovieInfo } from './overlay.ts';
 import { fail, ok, type Decoded } from './result.ts';
 
-/** A line longer than this is not ours (a catalogue of MAX_CATALOGUE movies fits well within). */
-export const MAX_BOOTSTRAP_LINE_BYTES = 256 * 1024;
+export { MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER } from './bootstrap-schema.ts';
 
 export type NodeRole = 'server' | 'node' | 'pop';
 
@@ -38,32 +45,65 @@ export interface PopInfo {
   readonly addresses: readonly string[];
 }
 
+/** A server's stream-signing public key: base64 of the raw 32-byte Ed25519 key. */
+export interface ServerKeyInfo {
+  readonly server: string;
+  readonly key: string;
+}
+
+export interface RegisteredMessage {
+  readonly type: 'registered';
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly addresses: readonly string[];
+  readonly clientAddresses: readonly string[];
+  readonly neighbours: readonly NeighbourInfo[];
+  /** Apply each link's delay and loss when sending (loopback, or an emulator without netem). */
+  readonly emulateLinks: boolean;
+  /** Every server's current stream-signing key. */
+  readonly serverKeys: readonly ServerKeyInfo[];
+}
+
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  readonly pops: readonly PopInfo[];
+  readonly catalogue: readonly MovieInfo[];
+  readonly serverKeys: readonly ServerKeyInfo[];
+}
+
 export type BootstrapMessage =
-  | { readonly type: 'register'; readonly pid: number }
-  | {
-      readonly type: 'registered';
-      readonly name: string;
-      readonly role: NodeRole;
-      readonly addresses: readonly string[];
-      readonly clientAddresses: readonly string[];
-      readonly neighbours: readonly NeighbourInfo[];
-      /** Apply each link's delay and loss when sending (loopback, or an emulator without netem). */
-      readonly emulateLinks: boolean;
-    }
+  | { readonly type: 'register'; readonly pid: number; readonly nonce: string }
+  | { readonly type: 'challenge'; readonly name: string; readonly nonce: string }
+  | { readonly type: 'prove'; readonly mac: string; readonly signingKey?: string }
+  | { readonly type: 'sealed'; readonly seq: number; readonly body: string; readonly mac: string }
+  | RegisteredMessage
   | { readonly type: 'neighbour-up' | 'neighbour-down'; readonly name: string }
+  | { readonly type: 'server-key'; readonly server: string; readonly key: string }
   | { readonly type: 'login' }
-  | { readonly type: 'welcome'; readonly pops: readonly PopInfo[]; readonly catalogue: readonly MovieInfo[] }
+  | WelcomeMessage
   | { readonly type: 'error'; readonly reason: string; readonly detail: string };
 
-const TYPES = new Set(['register', 'registered', 'neighbour-up', 'neighbour-down', 'login', 'welcome', 'error']);
+/** What a sealed body may carry: the messages only the real bootstrapper may send a node. */
+export type SealedMessage = Extract<
+  BootstrapMessage,
+  { type: 'registered' | 'neighbour-up' | 'neighbour-down' | 'server-key' }
+>;
+
+const TYPES = new Set<string>([
+  'register', 'challenge', 'prove', 'sealed', 'registered', 'neighbour-up', 'neighbour-down', 'server-key',
+  'login', 'welcome', 'error',
+]);
+
+/** The schema's output must be a BootstrapMessage: this fails to compile if the two drift apart. */
+const asMessage = (m: v.InferOutput<typeof BootstrapSchema>): BootstrapMessage => m;
 
 export function encodeBootstrap(msg: BootstrapMessage): string {
   return `${JSON.stringify(msg)}\n`;
 }
 
-/** Decodes one line (without its newline). Field shapes are checked where a receiver relies on them. */
-export function decodeBootstrap(line: string): Decoded<BootstrapMessage> {
-  if (line.length > MAX_BOOTSTRAP_LINE_BYTES) return fail('oversize');
+/** Decodes one line (without its newline) and validates it against its message's schema. */
+export function decodeBootstrap(line: string, maxChars = MAX_LINE_FROM_BOOTSTRAPPER): Decoded<BootstrapMessage> {
+  if (line.length > maxChars) return fail('oversize');
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -71,63 +111,61 @@ export function decodeBootstrap(line: string): Decoded<BootstrapMessage> {
     return fail('malformed');
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('malformed');
-  const r = raw as Record<string, unknown>;
-  if (typeof r.type !== 'string' || !TYPES.has(r.type)) return fail('unsupported');
-  switch (r.type) {
-    case 'register':
-      return typeof r.pid === 'number' ? ok(raw as BootstrapMessage) : fail('malformed');
-    case 'registered':
-      return typeof r.name === 'string' && typeof r.role === 'string' && strings(r.addresses) &&
-        strings(r.clientAddresses) && typeof r.emulateLinks === 'boolean' && Array.isArray(r.neighbours) && r.neighbours.every(isNeighbour)
-        ? ok(raw as BootstrapMessage)
-        : fail('malformed');
-    case 'neighbour-up':
-    case 'neighbour-down':
-      return typeof r.name === 'string' ? ok(raw as BootstrapMessage) : fail('malformed');
-    case 'login':
-      return ok(raw as BootstrapMessage);
-    case 'welcome':
-      return Array.isArray(r.pops) && r.pops.every(isPop) && Array.isArray(r.catalogue) && r.catalogue.every(isMovie)
-        ? ok(raw as BootstrapMessage)
-        : fail('malformed');
-    default:
-      return typeof r.reason === 'string' && typeof r.detail === 'string' ? ok(raw as BootstrapMessage) : fail('malformed');
-  }
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string' || !TYPES.has(type)) return fail('unsupported');
+  const parsed = v.safeParse(BootstrapSchema, raw);
+  return parsed.success ? ok(asMessage(parsed.output)) : fail('malformed');
 }
 
-/** Splits a TCP byte stream into lines; refuses a line that grows past the limit. */
+/** A sealed body's message, if it is one that a sealed envelope may carry. */
+export function decodeSealedBody(body: string): Decoded<SealedMessage> {
+  const d = decodeBootstrap(body);
+  if (!d.ok) return d;
+  const m = d.value;
+  return m.type === 'registered' || m.type === 'neighbour-up' || m.type === 'neighbour-down' || m.type === 'server-key'
+    ? ok(m)
+    : fail('unsupported');
+}
+
+/**
+ * Splits a TCP byte stream into lines; refuses a line that grows past maxBytes. Each byte is
+ * scanned and copied once, however many chunks a long line arrives in.
+ */
 export class LineSplitter {
-  private pending = '';
+  private parts: Buffer[] = [];
+  private size = 0;
 
-  /** Returns complete lines, or null when the peer sent an oversize line (close it). */
-  push(chunk: string): string[] | null {
-    this.pending += chunk;
-    const lines = this.pending.split('\n');
-    this.pending = lines.pop() ?? '';
-    if (this.pending.length > MAX_BOOTSTRAP_LINE_BYTES) return null;
-    return lines.filter((l) => l.trim() !== '');
+  constructor(private readonly maxBytes: number) {}
+
+  /** Returns complete non-blank lines, or null when the peer sent an oversize line (close it). */
+  push(chunk: Buffer): string[] | null {
+    const lines: string[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl < 0) break;
+      const piece = chunk.subarray(start, nl);
+      if (this.size + piece.length > this.maxBytes) return this.overflow();
+      const whole = this.parts.length === 0 ? piece : Buffer.concat([...this.parts, piece]);
+      const line = whole.toString('utf8');
+      this.parts = [];
+      this.size = 0;
+      if (line.trim() !== '') lines.push(line);
+      start = nl + 1;
+    }
+    const rest = chunk.length - start;
+    if (this.size + rest > this.maxBytes) return this.overflow();
+    if (rest > 0) {
+      // A copy: a small piece must not keep the whole chunk it came in alive.
+      this.parts.push(Buffer.from(chunk.subarray(start)));
+      this.size += rest;
+    }
+    return lines;
   }
-}
 
-function strings(v: unknown): boolean {
-  return Array.isArray(v) && v.every((s) => typeof s === 'string');
-}
-
-function isNeighbour(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const n = v as Record<string, unknown>;
-  return typeof n.name === 'string' && typeof n.address === 'string' && typeof n.localAddress === 'string' &&
-    typeof n.delayMs === 'number' && typeof n.lossPct === 'number' && typeof n.up === 'boolean';
-}
-
-function isPop(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' &&
-    strings((v as { addresses?: unknown }).addresses);
-}
-
-function isMovie(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const m = v as Record<string, unknown>;
-  return typeof m.name === 'string' && typeof m.fps === 'number' && typeof m.width === 'number' &&
-    typeof m.height === 'number' && typeof m.frames === 'number';
+  private overflow(): null {
+    this.parts = [];
+    this.size = 0;
+    return null;
+  }
 }

@@ -14,7 +14,7 @@ import { pickMovieOnce } from '../tui/movie-picker.ts';
 import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
-import { keyringFromLogin, type ServerKeyText } from '../core/frame-verifier.ts';
+import { keyringFromLogin } from '../core/frame-verifier.ts';
 
 /** Exit codes, so scripts can tell failures apart. */
 export const EXIT = { ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7, noPlayer: EXIT_NOT_INSTALLED } as const;
@@ -178,11 +178,10 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
  * bootstrapper sent none (an older one): frames are then shown and written unchecked.
  */
 function serverKeyring(welcome: Welcome): ServerKeyring | null {
-  const listed = (welcome as Welcome & { serverKeys?: readonly ServerKeyText[] }).serverKeys ?? [];
-  const { keyring, invalid } = keyringFromLogin(listed);
+  const { keyring, invalid } = keyringFromLogin(welcome.serverKeys);
   for (const server of invalid) process.stderr.write(`oclient: warning: the key the bootstrapper gave for ${server} is not an Ed25519 key; its frames will be rejected\n`);
   if (keyring.list().length > 0) return keyring;
-  process.stderr.write('oclient: warning: the bootstrapper sent no server keys (an older bootstrapper?): frames cannot be verified and are shown UNCHECKED\n');
+  process.stderr.write('oclient: warning: the bootstrapper sent no server keys: frames cannot be verified and are shown UNCHECKED\n');
   return null;
 }
 
@@ -201,7 +200,7 @@ function keyRefresher(keys: ServerKeyring, again: () => Promise<Welcome>): () =>
     if (now - last < KEY_REFRESH_MS) return;
     last = now;
     again().then((w) => {
-      for (const k of (w as Welcome & { serverKeys?: readonly ServerKeyText[] }).serverKeys ?? []) keys.set(k.server, Buffer.from(k.key, 'base64'));
+      for (const k of w.serverKeys) keys.set(k.server, Buffer.from(k.key, 'base64'));
     }).catch(() => {});
   };
 }

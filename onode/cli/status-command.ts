@@ -2,15 +2,7 @@
 import type { Command } from 'commander';
 import { STATUS_PORT } from '../../common/net/ports.ts';
 import { hostPort } from './options.ts';
-
-interface StatusJson {
-  name: string; role: string; pid: number; uptimeSec?: number;
-  neighbours?: { name: string; address: string | null; alive: boolean; rttMs: number | null }[];
-  routes?: { server: string; via: string; latencyMs: number; hops: number }[];
-  streams?: { movie: string; state?: string; upstream: string | null; downstream: string[]; clients: string[]; packetsIn: number; packetsOut: number; bytesOut: number }[];
-  catalogue?: { name: string; fps: number; width: number; height: number; frames: number }[];
-  registered?: string[];
-}
+import { parseStatusReport, type StatusReport } from '../../common/wire/status-api.ts';
 
 export function addStatusCommand(program: Command): void {
   program.command('status')
@@ -35,11 +27,23 @@ export function addStatusCommand(program: Command): void {
         process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
         return;
       }
-      process.stdout.write(formatStatus(JSON.parse(text) as StatusJson));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const report = parseStatusReport(json);
+      if (!report.ok) {
+        process.stderr.write(`error: ${url} did not answer with an onode status (${report.error}); is it an onode node of this version?\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(formatStatus(report.value));
     });
 }
 
-export function formatStatus(s: StatusJson): string {
+export function formatStatus(s: StatusReport): string {
   const out: string[] = [`${s.name} (${s.role}), pid ${s.pid}${s.uptimeSec !== undefined ? `, up ${s.uptimeSec} s` : ''}`];
   out.push('', 'neighbours:');
   for (const n of s.neighbours ?? []) out.push(`  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`);

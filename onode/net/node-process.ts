@@ -9,18 +9,23 @@ import { SystemClock } from '../../common/core/clock.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
-import { ServerKeyring } from '../../common/security/server-keyring.ts';
-import type { BootstrapMessage, NeighbourInfo } from '../../common/wire/bootstrap.ts';
+import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
+import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { Role, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
+import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
 import type { FrameSigning } from '../core/movie-channel.ts';
 import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
+import { Registrant } from '../core/registrant.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
 import { RtspServer } from './rtsp-server.ts';
 import { StatusHttp } from './status-http.ts';
+import { opsToken } from '../../common/security/overlay-keys.ts';
+import type { FaultsRequest } from '../../common/wire/ops-api.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -53,7 +58,16 @@ export class NodeStartError extends Error {
   override readonly name = 'NodeStartError';
 }
 
-type Registered = Extract<BootstrapMessage, { type: 'registered' }>;
+type Registered = RegisteredMessage;
+
+/** A server's stream-signing key pair (Ed25519). */
+export interface KeyPair {
+  readonly publicKey: KeyObject;
+  readonly privateKey: KeyObject;
+}
+
+/** How long each step of the registration handshake may take. */
+const REGISTER_STEP_TIMEOUT_MS = 5000;
 
 /** A server's stream-signing key pair (Ed25519). */
 export interface KeyPair {
@@ -78,6 +92,8 @@ export class NodeProcess {
   private readonly signing: KeyPair | null;
   /** Every server's stream-signing public key, as the bootstrapper distributes them. */
   readonly keyring = new ServerKeyring();
+  /** Sealed bootstrapper messages that failed their check (dropped). */
+  private readonly registrationCounters = { badSeal: 0 };
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
 
@@ -123,7 +139,7 @@ export class NodeProcess {
       }, log);
       await this.rtsp.start();
     }
-    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), (body) => this.fault(body));
+    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), opsToken(this.opts.secret), (body) => this.fault(body));
     await this.http.start();
     log.info(`${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`);
   }
@@ -140,12 +156,13 @@ export class NodeProcess {
     await this.transport?.stop();
   }
 
-  report(): Record<string, unknown> {
+  report(): StatusReport {
     const node = this.node;
     const info = this.info;
     if (node === null || info === null) return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
     const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
     const sessions = this.rtsp?.sessions.list() ?? [];
+    // Session ids are capabilities (they control a viewer's playback): never published.
     const clientOf = new Map(sessions.map((s) => [s.id, s.client]));
     return {
       name: info.name,
@@ -154,6 +171,8 @@ export class NodeProcess {
       addresses: info.addresses,
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
       bootstrapper: this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
+      serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
+      ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
       neighbours: node.neighbours().map((n) => ({
         name: n.name, address: addressOf.get(n.name) ?? null, alive: n.alive,
         rttMs: n.rttMs === null ? null : round(n.rttMs), failures: n.failures,
@@ -161,7 +180,7 @@ export class NodeProcess {
       routes: node.bestRoutes().map((r) => ({ ...r, latencyMs: round(r.latencyMs) })),
       streams: node.streams().map((s) => ({
         movie: s.movie, state: s.state, upstream: s.upstream, rootPath: s.rootPath, downstream: s.downstream,
-        clients: s.clients.map((id) => clientOf.get(id) ?? id), ...s.counters,
+        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'), ...s.counters,
       })),
       faults: { cut: [...(this.transport?.cut ?? [])] },
       recovery: {
@@ -173,13 +192,16 @@ export class NodeProcess {
         lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
       },
       catalogue: node.catalogue(),
-      sessions,
+      sessions: sessions.map(({ id: _id, ...rest }) => rest),
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
         ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
         ...(this.signing ? { sign: { frames: this.signCost.frames, usPerFrame: round((1000 * this.signCost.totalMs) / Math.max(1, this.signCost.frames)) } } : {}),
-        ...(this.bootstrapServer ? { bootstrapper: this.bootstrapServer.counters } : {}),
+        ...(this.bootstrapServer
+          ? { bootstrapper: this.bootstrapServer.counters }
+          : { registration: this.registrationCounters }),
+        ...(this.http ? { ops: this.http.counters } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
     };
@@ -201,16 +223,12 @@ export class NodeProcess {
   }
 
   /** POST /faults {"cut": [names]} / {"restore": [names]}: cut or restore links to neighbours, for experiments. */
-  private fault(body: unknown): { status: number; body: unknown } {
+  private fault(body: FaultsRequest): { status: number; body: unknown } {
     const transport = this.transport;
+    if (transport === null) return { status: 503, body: { error: 'still starting' } };
     const names = new Set(this.info?.neighbours.map((n) => n.name) ?? []);
-    if (transport === null || typeof body !== 'object' || body === null) return { status: 400, body: { error: 'expected {"cut": [...]} or {"restore": [...]}' } };
-    const b = body as { cut?: unknown; restore?: unknown };
-    const lists = [b.cut, b.restore].map((v) => (v === undefined ? [] : v));
-    if (!lists.every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
-      return { status: 400, body: { error: '"cut" and "restore" are lists of neighbour names' } };
-    }
-    const [cut, restore] = lists as [string[], string[]];
+    const cut = body.cut ?? [];
+    const restore = body.restore ?? [];
     const unknown = [...cut, ...restore].filter((n) => !names.has(n));
     if (unknown.length > 0) return { status: 404, body: { error: `not neighbours of ${this.info?.name}: ${unknown.join(', ')}`, neighbours: [...names] } };
     for (const n of cut) transport.cut.add(n);
@@ -229,15 +247,29 @@ export class NodeProcess {
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);
     this.directoryNames = () => directory.registered().sort();
-    const server = new BootstrapServer(directory, me.addresses, this.opts.ports.bootstrap, () => this.node?.catalogue() ?? [], this.opts.log);
+    const server = new BootstrapServer({
+      directory, secret: this.opts.secret, addresses: me.addresses, port: this.opts.ports.bootstrap,
+      catalogue: () => this.node?.catalogue() ?? [], log: this.opts.log,
+    });
     server.onLocalNotice = (msg) => this.onNotice(msg);
     await server.start();
     this.bootstrapServer = server;
-    server.registerSelf(me.addresses[0] ?? '');
-    return {
-      type: 'registered', name: me.name, role: me.role, addresses: me.addresses, clientAddresses: me.clientAddresses,
-      neighbours: directory.neighbours(me.name), emulateLinks: this.opts.emulateLinks ?? false,
-    };
+    const info = server.registerSelf(me.name, this.signingKey()) ?? directory.infoFor(me);
+    this.learnKeys(info.serverKeys);
+    return info;
+  }
+
+  /** This server's stream-signing public key as the bootstrapper wants it: base64 of the raw 32 bytes. */
+  private signingKey(): string | undefined {
+    return this.signing === null ? undefined : rawEd25519(this.signing.publicKey).toString('base64');
+  }
+
+  private learnKeys(keys: readonly ServerKeyInfo[]): void {
+    for (const k of keys) {
+      if (!this.keyring.set(k.server, Buffer.from(k.key, 'base64'))) {
+        this.opts.log.warn(`the key of ${k.server} is not an Ed25519 key; ignored`);
+      }
+    }
   }
 
   /** Connects and registers, retrying until the bootstrapper answers or waitMs passes. */
@@ -256,35 +288,64 @@ export class NodeProcess {
     }
   }
 
+  /**
+   * One registration: register → challenge → prove → sealed `registered`. A refusal or a proof
+   * that fails is a NodeStartError (retrying cannot help); a lost connection is BootstrapUnreachable.
+   */
   private async registerOnce(): Promise<Registered> {
     const b = this.opts.bootstrapper;
     if (b === undefined) throw new Error('unreachable');
     const conn = await BootstrapConnection.open({ host: b.host, port: b.port, ...(this.opts.address ? { localAddress: this.opts.address } : {}) });
-    const reply = conn.next(5000);
-    conn.send({ type: 'register', pid: process.pid });
-    let msg: BootstrapMessage;
     try {
-      msg = await reply;
+      const info = await this.handshake(conn, new Registrant(this.opts.secret, process.pid, this.signingKey()));
+      return info;
     } catch (err) {
       conn.close();
       throw err;
     }
-    if (msg.type === 'error') {
-      conn.close();
-      throw new NodeStartError(`the bootstrapper refused this node: ${msg.detail}`);
+  }
+
+  private async handshake(conn: BootstrapConnection, me: Registrant): Promise<Registered> {
+    conn.send(me.register());
+    const challenge = await conn.next(REGISTER_STEP_TIMEOUT_MS);
+    if (challenge.type === 'error') throw new NodeStartError(`the bootstrapper refused this node: ${challenge.detail}`);
+    if (challenge.type !== 'challenge') {
+      throw new BootstrapUnreachable(`unexpected ${challenge.type} from the bootstrapper`);
     }
-    if (msg.type !== 'registered') {
-      conn.close();
-      throw new BootstrapUnreachable(`unexpected ${msg.type} from the bootstrapper`);
+    conn.send(me.prove(challenge));
+    const answer = await conn.next(REGISTER_STEP_TIMEOUT_MS);
+    if (answer.type === 'error') {
+      const why = answer.reason === 'bad-proof' ? WRONG_SECRET : answer.detail;
+      throw new NodeStartError(`the bootstrapper refused ${challenge.name}: ${why}`);
     }
+    if (answer.type !== 'sealed') throw new BootstrapUnreachable(`unexpected ${answer.type} from the bootstrapper`);
+    const opened = me.open(answer);
+    if (!opened.ok || opened.value.type !== 'registered' || opened.value.name !== challenge.name) {
+      throw new NodeStartError(`the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
+        'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)');
+    }
+    const info = opened.value;
+    this.learnKeys(info.serverKeys);
     this.connection = conn;
-    conn.onMessage = (m) => this.onNotice(m);
-    conn.onClose = () => this.bootstrapperLost();
-    return msg;
+    conn.listen((m) => this.onSealed(me, m), () => this.bootstrapperLost());
+    return info;
+  }
+
+  /** Every message after `registered` must be sealed for this connection; anything else is dropped. */
+  private onSealed(me: Registrant, msg: BootstrapMessage): void {
+    const opened = msg.type === 'sealed' ? me.open(msg) : null;
+    if (opened === null || !opened.ok) {
+      this.registrationCounters.badSeal++;
+      const why = opened === null ? 'not sealed' : opened.reason;
+      this.opts.log.debug(`dropped a ${msg.type} from the bootstrapper: ${why}`);
+      return;
+    }
+    this.onNotice(opened.value);
   }
 
   private onNotice(msg: BootstrapMessage): void {
     if (msg.type === 'neighbour-down') this.node?.neighbourLost(msg.name);
+    else if (msg.type === 'server-key') this.learnKeys([msg]);
     // neighbour-up needs nothing: hellos bring the link up as soon as the neighbour sends them.
   }
 
@@ -292,15 +353,21 @@ export class NodeProcess {
   private bootstrapperLost(): void {
     if (this.stopping) return;
     this.opts.log.warn('lost the bootstrapper; streams continue, re-registering in the background');
+    let lastProblem = '';
     const retry = (): void => {
       this.reconnectTimer = null;
       if (this.stopping) return;
       this.registerOnce().then((info) => {
+        if (this.stopping) return this.connection?.close();
         this.opts.log.info('re-registered with the bootstrapper');
         this.info = info;
         this.applyNeighbours(info.neighbours);
-      }).catch(() => {
-        this.reconnectTimer = setTimeout(retry, 1000);
+      }).catch((err: unknown) => {
+        // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
+        const problem = err instanceof NodeStartError ? err.message : '';
+        if (problem !== '' && problem !== lastProblem) this.opts.log.warn(`${problem}; retrying`);
+        lastProblem = problem;
+        if (!this.stopping) this.reconnectTimer = setTimeout(retry, 1000);
       });
     };
     this.reconnectTimer = setTimeout(retry, 500);

@@ -1,81 +1,145 @@
 /**
- * GET /status on each of the node's addresses: the node's view as JSON. POST /faults injects
- * link failures for experiments (`onode fault`). Anything else gets 404; bodies are small and
- * connections short.
+ * The node's operations API on each of its addresses: GET /status (the node's view as JSON,
+ * readable by anyone: it holds no secrets and no session ids) and POST /faults (link failures
+ * for experiments, `onode fault`). Every mutating request needs the bearer token and a JSON
+ * body; no CORS headers are ever sent, so a web page elsewhere can neither read nor forge.
  */
-import { createServer, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import * as v from 'valibot';
 import { listenOn } from '../../common/net/listen.ts';
+import { describeIssue, FaultsRequestSchema, type FaultsRequest, MAX_OPS_BODY_BYTES } from '../../common/wire/ops-api.ts';
 
-const MAX_FAULT_BODY_BYTES = 4096;
+/** Requests and idle keep-alive connections end quickly: nothing here is long-running. */
+const REQUEST_TIMEOUT_MS = 5000;
+const KEEP_ALIVE_MS = 1000;
+/** Connections at once per server: GET /status pollers are few. */
+const MAX_CONNECTIONS = 64;
+
+export interface OpsCounters {
+  requests: number;
+  unauthorized: number;
+  badRequests: number;
+}
+
+export type FaultsHandler = (body: FaultsRequest) => { status: number; body: unknown };
 
 export class StatusHttp {
+  readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0 };
   private readonly servers: Server[] = [];
+  private readonly token: Buffer;
 
   constructor(
     private readonly addresses: readonly string[],
     private readonly port: number,
     private readonly report: () => unknown,
-    /** Handles POST /faults with its parsed JSON body; returns the reply (status, JSON). */
-    private readonly faults: ((body: unknown) => { status: number; body: unknown }) | null = null,
-  ) {}
+    token: string,
+    private readonly faults: FaultsHandler | null = null,
+  ) {
+    this.token = Buffer.from(token, 'utf8');
+  }
 
   async start(): Promise<void> {
+    if (this.servers.length > 0) return;
     for (const address of this.addresses) {
-      const server = createServer((req, res) => {
-        const path = (req.url ?? '/').split('?')[0];
-        if (req.method === 'POST' && path === '/faults' && this.faults !== null) {
-          this.readBody(req, (body) => {
-            const reply = body === undefined ? { status: 400, body: { error: 'expected a JSON body' } } : this.faults!(body);
-            res.writeHead(reply.status, { 'content-type': 'application/json' }).end(`${JSON.stringify(reply.body)}\n`);
-          });
-          return;
-        }
-        if (req.method !== 'GET' || (path !== '/status' && path !== '/status/')) {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /status\n');
-          return;
-        }
-        let body: string;
-        try {
-          body = JSON.stringify(this.report(), null, 2);
-        } catch (err) {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${body}\n`);
-      });
-      server.requestTimeout = 5000;
-      server.keepAliveTimeout = 1000;
+      const server = createServer((req, res) => this.handle(req, res));
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.headersTimeout = REQUEST_TIMEOUT_MS;
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.maxConnections = MAX_CONNECTIONS;
       await listenOn(server, this.port, address, 'GET /status');
       this.servers.push(server);
     }
   }
 
-  private readBody(req: import('node:http').IncomingMessage, done: (body: unknown) => void): void {
-    let text = '';
-    let over = false;
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > MAX_FAULT_BODY_BYTES) {
-        over = true;
-        req.destroy();
-      }
-    });
-    req.on('end', () => {
-      if (over) return;
-      try {
-        done(JSON.parse(text));
-      } catch {
-        done(undefined);
-      }
-    });
-  }
-
   async stop(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => {
+    const servers = this.servers.splice(0);
+    await Promise.all(servers.map((s) => new Promise<void>((r) => {
       s.closeAllConnections();
       s.close(() => r());
     })));
-    this.servers.length = 0;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.counters.requests++;
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/faults' && this.faults !== null) {
+      if (req.method !== 'POST') return this.reply(res, 405, { error: 'POST /faults only' }, { allow: 'POST' });
+      const refusal = this.refuseMutation(req);
+      if (refusal !== null) return this.reply(res, refusal.status, { error: refusal.error }, refusal.headers);
+      return this.readJson(req, res, (body) => {
+        const parsed = v.safeParse(FaultsRequestSchema, body);
+        if (!parsed.success) {
+          this.counters.badRequests++;
+          return this.reply(res, 400, { error: `expected {"cut": [names]} and/or {"restore": [names]}: ${describeIssue(parsed.issues)}` });
+        }
+        const out = this.faults!(parsed.output);
+        this.reply(res, out.status, out.body);
+      });
+    }
+    if (req.method !== 'GET' || (path !== '/status' && path !== '/status/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /status\n');
+      return;
+    }
+    let body: string;
+    try {
+      body = JSON.stringify(this.report(), null, 2);
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${body}\n`);
+  }
+
+  /** Token first (a stranger learns nothing else), then the content type browsers cannot send cross-site without asking. */
+  private refuseMutation(req: IncomingMessage): { status: number; error: string; headers?: Record<string, string> } | null {
+    const auth = req.headers.authorization ?? '';
+    const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7).trim() : '', 'utf8');
+    if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+      this.counters.unauthorized++;
+      return {
+        status: 401, headers: { 'www-authenticate': 'Bearer' },
+        error: 'needs Authorization: Bearer TOKEN (onode fault derives it from the overlay secret: --secret FILE or ONODE_SECRET)',
+      };
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') {
+      this.counters.badRequests++;
+      return { status: 415, error: 'needs Content-Type: application/json' };
+    }
+    return null;
+  }
+
+  private readJson(req: IncomingMessage, res: ServerResponse, done: (body: unknown) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OPS_BODY_BYTES) {
+        this.counters.badRequests++;
+        this.reply(res, 413, { error: `body over ${MAX_OPS_BODY_BYTES} bytes` }, { connection: 'close' });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_OPS_BODY_BYTES) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        this.counters.badRequests++;
+        return this.reply(res, 400, { error: 'expected a JSON body' });
+      }
+      done(body);
+    });
+    req.on('error', () => {});
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
+      .end(`${JSON.stringify(body)}\n`);
   }
 }

@@ -2,7 +2,7 @@
  * Real players against a POP of the running overlay: ffmpeg (RTP over UDP and over TCP) and
  * GStreamer (rtspsrc ! rtpjpegdepay); every frame they receive must decode to the source's pixels.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,21 +10,8 @@ import { connect } from 'node:net';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { requireCommands, requireGstElements } from '../capabilities.ts';
 import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
-
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const haveFfmpeg = has('ffmpeg');
-const haveGst = has('gst-launch-1.0');
-if (!haveFfmpeg) console.warn('skipping ffmpeg interop: ffmpeg is not installed (apt-get install ffmpeg)');
-if (!haveGst) console.warn('skipping GStreamer interop: gst-launch-1.0 is not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good)');
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -34,7 +21,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
-describe.skipIf(!haveFfmpeg && !haveGst)('real RTSP players', () => {
+describe('real RTSP players', () => {
   const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
   const ports = { bootstrap: 17010, overlay: 14454, status: 17090, rtsp: 18564 };
   let overlay: LoopbackRun;
@@ -51,7 +38,8 @@ describe.skipIf(!haveFfmpeg && !haveGst)('real RTSP players', () => {
   const url = (pop: string, movie: string): string => `rtsp://${overlay.topology.nodes.get(pop)?.clientAddresses[0]}:${ports.rtsp}/${movie}`;
 
   for (const transport of ['udp', 'tcp'] as const) {
-    it.skipIf(!haveFfmpeg)(`ffmpeg over ${transport} receives pixel-identical frames`, async () => {
+    it(`ffmpeg over ${transport} receives pixel-identical frames`, async () => {
+      requireCommands('ffmpeg');
       const out = join(overlay.dir, `ffmpeg-${transport}.mjpeg`);
       const r = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', transport, '-i', url(transport === 'udp' ? 'o5' : 'o6', 'bars.mjpeg'),
         '-frames:v', '25', '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
@@ -60,7 +48,8 @@ describe.skipIf(!haveFfmpeg && !haveGst)('real RTSP players', () => {
     }, 30_000);
   }
 
-  it.skipIf(!haveFfmpeg)('garbage, unknown methods and oversize requests get 4xx/5xx while another session keeps playing', async () => {
+  it('garbage, unknown methods and oversize requests get 4xx/5xx while another session keeps playing', async () => {
+    requireCommands('ffmpeg');
     const out = join(overlay.dir, 'ffmpeg-during-abuse.mjpeg');
     const player = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url('o6', 'bounce.mjpeg'),
       '-frames:v', '50', '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
@@ -83,7 +72,8 @@ describe.skipIf(!haveFfmpeg && !haveGst)('real RTSP players', () => {
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bounce.mjpeg')))).toBe(50);
   }, 30_000);
 
-  it.skipIf(!haveGst)('GStreamer rtspsrc ! rtpjpegdepay receives pixel-identical frames', async () => {
+  it('GStreamer rtspsrc ! rtpjpegdepay receives pixel-identical frames', async () => {
+    requireGstElements('rtspsrc', 'rtpjpegdepay', 'multifilesink');
     const dir = join(overlay.dir, 'gst');
     mkdirSync(dir);
     const r = await run('gst-launch-1.0', ['-q', 'rtspsrc', `location=${url('o7', 'gradient.mjpeg')}`, 'protocols=tcp', '!', 'rtpjpegdepay', '!',

@@ -10,6 +10,9 @@ import jpeg from 'jpeg-js';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
 import { Emulator } from '../../onode/net/emulator.ts';
 import { splitMovie } from '../../common/media/movie-file.ts';
+import { type FaultsOutcome, postFaults } from '../../common/net/ops-client.ts';
+import { opsToken } from '../../common/security/overlay-keys.ts';
+import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
@@ -37,6 +40,11 @@ export class LoopbackRun {
 
   address(node: string): string {
     return this.topology.nodes.get(node)?.addresses[0] ?? '';
+  }
+
+  /** POST /faults at a node with this run's operations token. */
+  faults(node: string, body: FaultsRequest): Promise<FaultsOutcome> {
+    return postFaults({ host: this.address(node), port: this.ports.status }, opsToken(Buffer.from(this.emulator.secret)), body);
   }
 
   async status(node: string): Promise<Record<string, unknown>> {

@@ -8,31 +8,23 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverResult } from '../../onode/emulators/run-summary.ts';
 import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { hasCommand, namespacesProblem, requireCommands, skippedTitle } from '../capabilities.ts';
 import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness.ts';
 
-function namespacesProblem(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  const name = `onode-test-${process.pid}`;
-  const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
-  if (add.status !== 0) return `cannot create a network namespace: ${(add.stderr || add.error?.message || `exit ${add.status}`).trim()}`;
-  spawnSync('ip', ['netns', 'del', name]);
-  return null;
-}
-
 function rootInterfaces(): string[] {
-  const out = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  const out = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout ?? '';
   return out.split('\n').filter((l) => l.includes(':')).map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '');
 }
 
 const problem = namespacesProblem();
-if (problem !== null) process.stdout.write(`mininet e2e skipped: ${problem}\n`);
+const TOOLS = ['mn', 'ip', 'ps'];
 
 interface Stats { pop: string; movie: string; framesReceived: number; framesLost: number }
 
-describe.skipIf(problem !== null)('Mininet: the report topology', () => {
+describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', problem), () => {
   const movies = mkdtempSync(join(tmpdir(), 'onode-mn-movies-'));
   const out = mkdtempSync(join(tmpdir(), 'onode-mn-out-'));
   let run: { code: number; stdout: string; stderr: string };
@@ -41,6 +33,7 @@ describe.skipIf(problem !== null)('Mininet: the report topology', () => {
   const before = new Set(rootInterfaces());
 
   beforeAll(async () => {
+    if (!TOOLS.every(hasCommand)) return; // each test fails in beforeEach, naming what setup installs
     makeSampleMovies(movies, { frames: 40 });
     // Sample the machine's own namespace all along: the emulated network must never appear in it.
     const sampler = setInterval(() => {
@@ -57,6 +50,8 @@ describe.skipIf(problem !== null)('Mininet: the report topology', () => {
     }
     result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as DriverResult;
   }, 180_000);
+
+  beforeEach(() => requireCommands(...TOOLS));
 
   afterAll(() => {
     rmSync(movies, { recursive: true, force: true });

@@ -1,0 +1,99 @@
+/**
+ * valibot schemas of every bootstrap message: what decodeBootstrap accepts. Each field is checked
+ * for type, range and size, so a receiver can use a decoded message as is (a role is one of the
+ * three roles, an address is IPv4, a number is finite and in range, every list and string is
+ * bounded). Unknown fields are dropped.
+ */
+import * as v from 'valibot';
+
+/** Lines a node or client sends are tiny (register, prove, login): a longer one is not ours. */
+export const MAX_LINE_TO_BOOTSTRAPPER = 16 * 1024;
+/** A welcome with 10,000 movies of 255-byte names is ~3.5 MB; leave room for several servers. */
+export const MAX_LINE_FROM_BOOTSTRAPPER = 16 * 1024 * 1024;
+/** Topology names are at most 32 characters; the overlay wire allows 64 bytes. */
+export const MAX_NODE_NAME_BYTES = 64;
+export const MAX_MOVIE_NAME_BYTES = 255;
+export const MAX_ADDRESSES = 64;
+export const MAX_NEIGHBOURS = 1024;
+export const MAX_POPS = 1024;
+export const MAX_SERVER_KEYS = 1024;
+export const MAX_WELCOME_MOVIES = 100_000;
+export const MAX_REASON_CHARS = 64;
+export const MAX_DETAIL_CHARS = 2048;
+/** Bounds that no real link reaches: an hour of delay, a terabit. */
+export const MAX_DELAY_MS = 3_600_000;
+export const MAX_RATE_KBPS = 1e9;
+export const MAX_FPS = 1000;
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** Base64 of exactly 32 bytes: nonces, MACs (HMAC-SHA256) and Ed25519 public keys. */
+const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
+
+const Name = v.pipe(v.string(), v.regex(NAME), v.maxBytes(MAX_NODE_NAME_BYTES));
+const Ipv4 = v.pipe(v.string(), v.ipv4());
+const Bytes32 = v.pipe(v.string(), v.regex(BASE64_32));
+const Role = v.picklist(['server', 'node', 'pop']);
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+const list = <T extends v.GenericSchema>(item: T, max: number) => v.pipe(v.array(item), v.maxLength(max));
+
+const Neighbour = v.object({
+  name: Name,
+  role: Role,
+  address: Ipv4,
+  localAddress: Ipv4,
+  delayMs: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_DELAY_MS)),
+  lossPct: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(100)),
+  rateKbps: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(MAX_RATE_KBPS))),
+  up: v.boolean(),
+});
+
+const Pop = v.object({ name: Name, addresses: v.pipe(list(Ipv4, MAX_ADDRESSES), v.minLength(1)) });
+
+const Movie = v.object({
+  name: v.pipe(v.string(), v.minLength(1), v.maxBytes(MAX_MOVIE_NAME_BYTES)),
+  fps: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(MAX_FPS)),
+  width: v.pipe(Count, v.maxValue(0xffff)),
+  height: v.pipe(Count, v.maxValue(0xffff)),
+  frames: Count,
+});
+
+const ServerKeyInfo = v.object({ server: Name, key: Bytes32 });
+
+export const BootstrapSchema = v.variant('type', [
+  v.object({ type: v.literal('register'), pid: v.pipe(Count, v.maxValue(0x7fffffff)), nonce: Bytes32 }),
+  v.object({ type: v.literal('challenge'), name: Name, nonce: Bytes32 }),
+  v.object({ type: v.literal('prove'), mac: Bytes32, signingKey: v.optional(Bytes32) }),
+  v.object({
+    type: v.literal('sealed'),
+    seq: Seq,
+    body: v.pipe(v.string(), v.maxLength(MAX_LINE_FROM_BOOTSTRAPPER)),
+    mac: Bytes32,
+  }),
+  v.object({
+    type: v.literal('registered'),
+    name: Name,
+    role: Role,
+    addresses: v.pipe(list(Ipv4, MAX_ADDRESSES), v.minLength(1)),
+    clientAddresses: list(Ipv4, MAX_ADDRESSES),
+    neighbours: list(Neighbour, MAX_NEIGHBOURS),
+    emulateLinks: v.boolean(),
+    serverKeys: list(ServerKeyInfo, MAX_SERVER_KEYS),
+  }),
+  v.object({ type: v.picklist(['neighbour-up', 'neighbour-down']), name: Name }),
+  v.object({ type: v.literal('server-key'), server: Name, key: Bytes32 }),
+  v.object({ type: v.literal('login') }),
+  v.object({
+    type: v.literal('welcome'),
+    pops: list(Pop, MAX_POPS),
+    catalogue: list(Movie, MAX_WELCOME_MOVIES),
+    serverKeys: list(ServerKeyInfo, MAX_SERVER_KEYS),
+  }),
+  v.object({
+    type: v.literal('error'),
+    reason: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_REASON_CHARS)),
+    detail: v.pipe(v.string(), v.maxLength(MAX_DETAIL_CHARS)),
+  }),
+]);
+
+export type BootstrapSchemaOutput = v.InferOutput<typeof BootstrapSchema>;

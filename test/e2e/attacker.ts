@@ -1,0 +1,83 @@
+/**
+ * A stranger on the report's network, as the security issue describes it: a host that is not in
+ * the topology (or that borrows a neighbour's address with another port) and speaks the
+ * project's own wire format with the project's own code, but without the overlay secret.
+ * Every send is bounded; close() releases the sockets.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { splitMovie } from '../../common/media/movie-file.ts';
+import { encodeOverlay, type ControlMessage, type HelloMessage } from '../../common/wire/overlay.ts';
+import { encodeRtp } from '../../common/wire/rtp.ts';
+import { parseJpeg } from '../../common/media/jpeg.ts';
+import { packetizeJpeg, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+
+export class Attacker {
+  private readonly sockets: Socket[] = [];
+  sent = 0;
+
+  private constructor(private readonly overlayPort: number) {}
+
+  /** Binds one UDP socket per source (address, port); port 0 picks any. */
+  static async open(overlayPort: number, sources: readonly { address: string; port: number }[]): Promise<Attacker> {
+    const a = new Attacker(overlayPort);
+    for (const s of sources) {
+      const socket = createSocket({ type: 'udp4', reuseAddr: false });
+      socket.on('error', () => {});
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(s.port, s.address, () => resolve());
+      });
+      a.sockets.push(socket);
+    }
+    return a;
+  }
+
+  /** Sends a control message or hello in `from`'s name to `to` (an overlay address), from every source. */
+  control(to: string, from: string, msg: ControlMessage | HelloMessage): void {
+    this.raw(to, encodeOverlay(from, msg));
+  }
+
+  /** DATA in `from`'s name carrying a forged RTP packet. */
+  data(to: string, from: string, movie: string, rtp: Buffer): void {
+    this.raw(to, encodeOverlay(from, { type: 'data', movie, rtp }));
+  }
+
+  raw(to: string, datagram: Buffer): void {
+    for (const s of this.sockets) {
+      s.send(datagram, this.overlayPort, to);
+      this.sent++;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.sockets.length = 0;
+  }
+}
+
+/**
+ * The RTP packets of a foreign picture (the first frame of another movie), numbered far ahead of
+ * any real stream so a receiver that believed them would skip the real packets as old.
+ */
+export function foreignFrames(moviePath: string, count: number): Buffer[] {
+  const split = splitMovie(readFileSync(moviePath), moviePath);
+  if (!split.ok) throw new Error(split.detail);
+  const first = split.value.frames[0];
+  if (first === undefined) throw new Error(`${moviePath} has no frames`);
+  const image = parseJpeg(first.jpeg);
+  if (!image.ok) throw new Error(`${moviePath}: ${image.detail}`);
+  const payloads = packetizeJpeg(image.value, 1000);
+  const out: Buffer[] = [];
+  let seq = 30_000;
+  for (let f = 0; f < count; f++) {
+    payloads.forEach((payload, i) => {
+      out.push(encodeRtp({
+        marker: i === payloads.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: seq,
+        timestamp: (f * 3600) >>> 0, ssrc: 0x0badf00d, csrcs: [], payload,
+      }));
+      seq = (seq + 1) & 0xffff;
+    });
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { StatusHttp } from '../../../onode/net/status-http.ts';
+import type { FaultsRequest } from '../../../common/wire/ops-api.ts';
+
+const HOST = '127.0.93.1';
+const PORT = 17_981;
+const TOKEN = 'a'.repeat(64);
+const URL_FAULTS = `http://${HOST}:${PORT}/faults`;
+
+describe('StatusHttp: the operations API', () => {
+  let http: StatusHttp | null = null;
+  const calls: FaultsRequest[] = [];
+
+  async function start(): Promise<void> {
+    http = new StatusHttp([HOST], PORT, () => ({ name: 'o4', role: 'node', pid: 1 }), TOKEN, (body) => {
+      calls.push(body);
+      return { status: 200, body: { name: 'o4', cut: body.cut ?? [] } };
+    });
+    await http.start();
+  }
+
+  afterEach(async () => {
+    await http?.stop();
+    http = null;
+    calls.length = 0;
+  });
+
+  const post = (headers: Record<string, string>, body: string): Promise<Response> =>
+    fetch(URL_FAULTS, { method: 'POST', headers, body });
+
+  it('serves GET /status to anyone, without CORS headers', async () => {
+    await start();
+    const res = await fetch(`http://${HOST}:${PORT}/status`, { headers: { origin: 'http://evil.example' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name: 'o4', role: 'node', pid: 1 });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('refuses POST /faults without the token, with a wrong token, or without a JSON content type', async () => {
+    await start();
+    const body = JSON.stringify({ cut: ['o3'] });
+    expect((await post({ 'content-type': 'application/json' }, body)).status).toBe(401);
+    expect((await post({ 'content-type': 'application/json', authorization: `Bearer ${'b'.repeat(64)}` }, body)).status).toBe(401);
+    expect((await post({ 'content-type': 'application/json', authorization: `Bearer ${TOKEN.slice(1)}` }, body)).status).toBe(401);
+    // A cross-site form or fetch without preflight can only send text/plain or form types.
+    expect((await post({ 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` }, body)).status).toBe(415);
+    expect(calls).toEqual([]);
+    expect(http?.counters.unauthorized).toBe(3);
+  });
+
+  it('validates the body against the schema and names the field', async () => {
+    await start();
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+    const bad = await post(auth, JSON.stringify({ cut: 'o3' }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/cut/);
+    expect((await post(auth, JSON.stringify({ cut: ['o3'], role: 'banana' }))).status).toBe(400);
+    expect((await post(auth, '{not json')).status).toBe(400);
+    expect((await post(auth, JSON.stringify({ cut: ['x'.repeat(5000)] }))).status).toBe(413);
+    expect(calls).toEqual([]);
+    const ok = await post(auth, JSON.stringify({ cut: ['o3'] }));
+    expect(ok.status).toBe(200);
+    expect(calls).toEqual([{ cut: ['o3'] }]);
+  });
+
+  it('answers a CORS preflight and other methods without allowing anything', async () => {
+    await start();
+    const pre = await fetch(URL_FAULTS, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(405);
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await fetch(URL_FAULTS)).status).toBe(405);
+  });
+
+  it('start and stop are idempotent', async () => {
+    await start();
+    await http?.start();
+    await http?.stop();
+    await http?.stop();
+  });
+});
