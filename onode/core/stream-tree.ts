@@ -297,8 +297,11 @@ export class StreamTree {
   }
 
   /**
-   * `neighbour` sent data of `movie` that fails verification under its server's key: leave it,
-   * reroute around it, and avoid it as an upstream for any movie for FAULTY_UPSTREAM_MS.
+   * `neighbour` sent data of `movie` that fails verification under its server's key: reroute
+   * around it and avoid it as an upstream for any movie for FAULTY_UPSTREAM_MS. Make before
+   * break where another route to the same server exists (what the faulty upstream sends that
+   * passes verification is still good, and the server's channel keeps running for the new
+   * branch, so the new path can resend what was dropped); otherwise leave it and look further.
    */
   upstreamFaulty(neighbour: string, movie: string, why: string): void {
     const now = this.deps.clock.now();
@@ -310,7 +313,13 @@ export class StreamTree {
       s.switching = null;
       if (s.upstream !== neighbour) this.deps.send(neighbour, { type: 'leave', movie });
     }
-    if (s.upstream !== neighbour) return;
+    if (s.upstream !== neighbour || s.switching !== null) return;
+    const next = s.phase === 'active' ? this.alternative(s, () => true) : undefined;
+    if (next !== undefined) {
+      this.event(movie, `${neighbour} sent data that fails verification (${why}); joining through ${next.via}`);
+      this.startSwitch(s, next.via);
+      return;
+    }
     this.deps.send(neighbour, { type: 'leave', movie });
     s.tried.add(neighbour);
     s.upstream = null;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { packetHash, verifyFrame } from '../../../common/security/frame-signature.ts';
 import { decodeFrameAuth, FRAME_AUTH_CHAIN_SPAN, signedPayloadLimit } from '../../../common/wire/frame-auth.ts';
 import { decodeRtp, encodeRtp } from '../../../common/wire/rtp.ts';
+import { assembleJpeg, decodeJpegFragment, packetizeJpegFitted } from '../../../common/wire/rtp-jpeg.ts';
 import { keyringOf, plainFrame, signedFrame, testServer } from './signed-frames.ts';
 
 const s1 = testServer('s1');
@@ -24,6 +25,25 @@ describe('signing and verifying frames', () => {
       const d = decodeRtp(raw);
       expect(d.ok && { ...d.value, extension: undefined }).toEqual({ ...packets[i], extension: undefined });
     });
+  });
+
+  it('cuts a large frame (over 100 packets) so that, signed, every packet fits 1368 bytes and it rebuilds', () => {
+    const scan = Buffer.alloc(160_000);
+    for (let i = 0; i < scan.length; i++) scan[i] = (i * 7919) & 0xff;
+    const img = { width: 640, height: 480, type: 1 as const, quantTables: Buffer.alloc(128, 3), restartInterval: 0, scan };
+    const payloads = packetizeJpegFitted(img, signedPayloadLimit(1368));
+    expect(payloads.length).toBeGreaterThan(100);
+    const frame = s1.signer.signFrame(MOVIE, plainFrame(payloads.length).map((p, i) => ({ ...p, payload: payloads[i]! })));
+    expect(Math.max(...frame.map((b) => b.length))).toBeLessThanOrEqual(1368);
+    expect(verifyFrame(frame, MOVIE, lookup)).toEqual({ ok: true });
+    const fragments = frame.map((b) => {
+      const d = decodeRtp(b);
+      const f = d.ok ? decodeJpegFragment(d.value.payload) : null;
+      if (!f?.ok) throw new Error('undecodable fragment');
+      return f.value;
+    });
+    const rebuilt = assembleJpeg(fragments);
+    expect(rebuilt.ok && rebuilt.value.scan.equals(scan)).toBe(true);
   });
 
   it('chains hashes: packet 0 lists packets 1..40, packet 40 lists 41..80, packet 80 the rest', () => {

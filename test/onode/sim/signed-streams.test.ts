@@ -79,14 +79,52 @@ describe('signed streams in a simulated overlay', () => {
     expect(p.streams()[0]?.upstream).toBe('b');
     expect(p.verifier?.counters.rejected).toBeGreaterThan(0);
     expect(p.verifier?.counters.faulty).toBeGreaterThan(0);
-    expect(p.tree.counters.reroutes).toBe(1);
+    // Make before break: the same server's channel goes on, and b resends what p dropped.
+    expect(p.tree.counters.switches).toBe(1);
+    expect(new Set(v.packets.map((b) => b.readUInt32BE(8))).size).toBe(1);
+    const seqs = new Set(v.packets.map((b) => b.readUInt16BE(2)));
+    const first = v.packets[0]!.readUInt16BE(2);
+    const span = Math.max(...[...seqs].map((q) => (q - first) & 0xffff)) + 1;
+    expect(span - seqs.size).toBe(0); // no packet missing
     expect(v.packets.some((b) => altered.has(b))).toBe(false);
     expect(v.packets.length).toBeGreaterThan(before + 40);
+    // What the POP keeps for fast starts and NACKs passed the check too.
+    const cachedNow = p.tree.latestFrame(MOVIE);
+    expect(cachedNow.length).toBeGreaterThan(0);
+    const alteredSeqs = [...altered].map((b) => b.readUInt16BE(2));
+    const resent = p.tree.cached(MOVIE, cachedNow[0]!.readUInt32BE(8), alteredSeqs);
+    expect(resent.length).toBeGreaterThan(0); // the genuine copies, repaired through b
+    for (const b of [...cachedNow, ...resent]) expect(altered.has(b)).toBe(false);
     // a stays faster but is not taken back while it is distrusted.
     net.run(FAULTY_UPSTREAM_MS - 2000);
     expect(p.streams()[0]?.upstream).toBe('b');
     expect(v.packets.some((b) => altered.has(b))).toBe(false);
     expect(framesVerify(net, v).bad).toBe(0);
+  });
+
+  it('with no other way to the server, stops taking the stream from a corrupting relay and says why', () => {
+    const net = new SimNetwork(undefined, 1, { verifies: (n) => n === 'p' });
+    net.addNode('s1', [fakeMovie(MOVIE, 25, 50, 3)]);
+    for (const n of ['a', 'p']) net.addNode(n);
+    net.addLink('s1', 'a', 2);
+    net.addLink('a', 'p', 2);
+    net.start();
+    net.run(3000);
+    const v = net.watch('p', MOVIE);
+    net.run(1000);
+    const altered = new Set<Buffer>();
+    net.tamper = (from, to, msg): OverlayMessage => {
+      if (from !== 'a' || msg.type !== 'data') return msg;
+      const rtp = Buffer.from(msg.rtp);
+      rtp[rtp.length - 1]! ^= 0x04;
+      altered.add(rtp);
+      return { ...msg, rtp };
+    };
+    net.run(12_000);
+    expect(altered.size).toBeGreaterThan(0);
+    expect(v.packets.some((b) => altered.has(b))).toBe(false);
+    expect(v.failure?.reason).toBe('no-route');
+    expect(v.failure?.detail).toContain('fails verification');
   });
 
   it('routes around a relay that forges frames of its own, signed with a key nobody trusts', () => {
