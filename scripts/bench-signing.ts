@@ -32,7 +32,8 @@ interface Cost {
 
 function cost(samplesUs: number[]): Cost {
   const sorted = [...samplesUs].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)] ?? 0, mean: samplesUs.reduce((a, b) => a + b, 0) / Math.max(1, samplesUs.length) };
+  const mean = samplesUs.reduce((a, b) => a + b, 0) / Math.max(1, samplesUs.length);
+  return { median: sorted[Math.floor(sorted.length / 2)] ?? 0, mean };
 }
 
 function timeUs(fn: () => void): number {
@@ -51,8 +52,11 @@ try {
   ring.set('s1', rawEd25519(publicKey));
   const lookup = (id: Buffer) => ring.byKeyId(id)?.key;
 
-  console.log(`signed streams: cost per frame, ${library.movies.length} sample movies at ${FPS} fps, ${rounds} rounds (load average ${loadavg()[0]?.toFixed(1)})`);
-  console.log('movie            pkts/frame  ext bytes/frame     sign µs (mean)    POP verify µs (mean)   client verify µs (mean)');
+  const load = loadavg()[0]?.toFixed(1);
+  console.log(`signed streams: cost per frame, ${library.movies.length} sample movies at ${FPS} fps, ${rounds} rounds`
+    + ` (load average ${load})`);
+  console.log('movie            pkts/frame  ext bytes/frame     sign µs (mean)    POP verify µs (mean)'
+    + '   client verify µs (mean)');
   const all = { sign: [] as number[], pop: [] as number[], client: [] as number[] };
   for (const movie of library.movies) {
     const sign: number[] = [];
@@ -64,7 +68,9 @@ try {
     let ts = 0;
     const clock = new VirtualClock();
     let released = 0;
-    const verifier = new StreamVerifier({ clock, keyById: (id) => ring.byKeyId(id), release: () => { released++; }, faulty: () => {} });
+    const verifier = new StreamVerifier({
+      clock, keyById: (id) => ring.byKeyId(id), release: () => { released++; }, faulty: () => {},
+    });
     for (let r = 0; r < rounds; r++) {
       for (const payloads of movie.frames) {
         const plain: RtpPacket[] = payloads.map((payload, i) => ({
@@ -76,18 +82,23 @@ try {
         let frame: Buffer[] = [];
         sign.push(timeUs(() => { frame = signer.signFrame(movie.name, plain); }));
         pop.push(timeUs(() => { for (const p of frame) verifier.push('up', movie.name, p); }));
-        client.push(timeUs(() => { if (!verifyFrame(frame, movie.name, lookup).ok) throw new Error('a frame failed to verify'); }));
+        client.push(timeUs(() => {
+          if (!verifyFrame(frame, movie.name, lookup).ok) throw new Error('a frame failed to verify');
+        }));
         if (r === 0) {
           packets += frame.length;
           extBytes += frame.reduce((n, p, i) => n + p.length - RTP_HEADER_BYTES - (payloads[i]?.length ?? 0), 0);
         }
       }
     }
-    if (released !== rounds * packets) throw new Error(`the POP verifier released ${released} of ${rounds * packets} packets`);
+    if (released !== rounds * packets) {
+      throw new Error(`the POP verifier released ${released} of ${rounds * packets} packets`);
+    }
     const [s, p, c] = [cost(sign), cost(pop), cost(client)];
     const frames = movie.frames.length;
     const fmt = (x: Cost): string => `${x.median.toFixed(0).padStart(6)} (${x.mean.toFixed(0).padStart(4)})`;
-    console.log(`${movie.name.padEnd(16)} ${(packets / frames).toFixed(1).padStart(10)} ${(extBytes / frames).toFixed(0).padStart(16)}` +
+    const perFrame = `${(packets / frames).toFixed(1).padStart(10)} ${(extBytes / frames).toFixed(0).padStart(16)}`;
+    console.log(`${movie.name.padEnd(16)} ${perFrame}` +
       `    ${fmt(s)}        ${fmt(p)}             ${fmt(c)}`);
     all.sign.push(...sign);
     all.pop.push(...pop);
@@ -95,9 +106,11 @@ try {
   }
   const pct = (us: number): string => `${((us * FPS) / 1e4).toFixed(2)} % of one core`;
   console.log('\nat 25 fps, per stream (median µs per frame):');
-  for (const [what, samples] of [['server signing', all.sign], ['POP verifying', all.pop], ['client verifying', all.client]] as const) {
+  const rows = [['server signing', all.sign], ['POP verifying', all.pop], ['client verifying', all.client]] as const;
+  for (const [what, samples] of rows) {
     const c = cost(samples);
-    console.log(`  ${what.padEnd(18)} ${c.median.toFixed(0).padStart(5)} µs/frame (mean ${c.mean.toFixed(0)})  ${pct(c.median)}`);
+    const us = c.median.toFixed(0).padStart(5);
+    console.log(`  ${what.padEnd(18)} ${us} µs/frame (mean ${c.mean.toFixed(0)})  ${pct(c.median)}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -78,19 +78,22 @@ export class FrameSigner {
    */
   signFrame(movie: string, packets: readonly RtpPacket[]): Buffer[] {
     const n = packets.length;
-    if (n === 0 || n > MAX_FRAME_PACKETS) throw new FrameSignError(`a frame has 1..${MAX_FRAME_PACKETS} packets, got ${n}`);
+    if (n === 0 || n > MAX_FRAME_PACKETS) {
+      throw new FrameSignError(`a frame has 1..${MAX_FRAME_PACKETS} packets, got ${n}`);
+    }
     const out = new Array<Buffer>(n);
     const hashes = new Array<Buffer>(n);
+    const listed = (i: number): Buffer[] => {
+      const chain = chainHashesOf(i, n);
+      return chain === null ? [] : hashes.slice(chain.first, chain.first + chain.count);
+    };
     // Backwards: a packet's hash must cover the hashes it carries.
     for (let i = n - 1; i >= 1; i--) {
-      const chain = chainHashesOf(i, n);
-      const auth: FrameAuth = { head: null, hashes: chain === null ? [] : hashes.slice(chain.first, chain.first + chain.count) };
-      out[i] = encodePacket(packets[i] as RtpPacket, auth);
+      out[i] = encodePacket(packets[i] as RtpPacket, { head: null, hashes: listed(i) });
       hashes[i] = packetHash(out[i] as Buffer);
     }
-    const chain = chainHashesOf(0, n);
     const head = { keyId: this.keyId, packetCount: n, signature: ZERO_SIGNATURE };
-    const first = encodePacket(packets[0] as RtpPacket, { head, hashes: chain === null ? [] : hashes.slice(1, 1 + chain.count) });
+    const first = encodePacket(packets[0] as RtpPacket, { head, hashes: listed(0) });
     const decoded = decodeRtp(first);
     const auth = decoded.ok ? decodeFrameAuth(decoded.value.extension) : null;
     const at = auth?.ok && auth.value.head !== null ? signatureOffset(first, auth.value.head) : null;

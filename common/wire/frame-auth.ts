@@ -81,7 +81,9 @@ export function encodeFrameAuth(auth: FrameAuth): { profile: number; data: Buffe
   const head = auth.head;
   if (head !== null) {
     if (head.keyId.length !== KEY_ID_BYTES) throw new FrameAuthError(`key id must be ${KEY_ID_BYTES} bytes`);
-    if (head.signature.length !== FRAME_SIGNATURE_BYTES) throw new FrameAuthError(`signature must be ${FRAME_SIGNATURE_BYTES} bytes`);
+    if (head.signature.length !== FRAME_SIGNATURE_BYTES) {
+      throw new FrameAuthError(`signature must be ${FRAME_SIGNATURE_BYTES} bytes`);
+    }
     if (!Number.isInteger(head.packetCount) || head.packetCount < 1 || head.packetCount > MAX_FRAME_PACKETS) {
       throw new FrameAuthError(`packet count must be in 1..${MAX_FRAME_PACKETS}, got ${head.packetCount}`);
     }
@@ -92,8 +94,12 @@ export function encodeFrameAuth(auth: FrameAuth): { profile: number; data: Buffe
     // First, so the signature sits at a fixed place in what the signer encodes.
     elements.push({ id: FRAME_AUTH_HEAD_ID, data });
   }
-  if (auth.hashes.length > FRAME_AUTH_CHAIN_SPAN) throw new FrameAuthError(`at most ${FRAME_AUTH_CHAIN_SPAN} hashes per packet`);
-  for (const h of auth.hashes) if (h.length !== PACKET_HASH_BYTES) throw new FrameAuthError(`hashes must be ${PACKET_HASH_BYTES} bytes`);
+  if (auth.hashes.length > FRAME_AUTH_CHAIN_SPAN) {
+    throw new FrameAuthError(`at most ${FRAME_AUTH_CHAIN_SPAN} hashes per packet`);
+  }
+  if (auth.hashes.some((h) => h.length !== PACKET_HASH_BYTES)) {
+    throw new FrameAuthError(`hashes must be ${PACKET_HASH_BYTES} bytes`);
+  }
   for (let i = 0; i < auth.hashes.length; i += HASHES_PER_ELEMENT) {
     elements.push({ id: FRAME_AUTH_HASHES_ID, data: Buffer.concat(auth.hashes.slice(i, i + HASHES_PER_ELEMENT)) });
   }
@@ -126,7 +132,9 @@ export function decodeFrameAuth(ext: RtpPacket['extension']): Decoded<FrameAuth>
       };
     } else if (e.id === FRAME_AUTH_HASHES_ID) {
       if (e.data.length === 0 || e.data.length % PACKET_HASH_BYTES !== 0) return fail('malformed');
-      for (let pos = 0; pos < e.data.length; pos += PACKET_HASH_BYTES) hashes.push(e.data.subarray(pos, pos + PACKET_HASH_BYTES));
+      for (let pos = 0; pos < e.data.length; pos += PACKET_HASH_BYTES) {
+        hashes.push(e.data.subarray(pos, pos + PACKET_HASH_BYTES));
+      }
       if (hashes.length > FRAME_AUTH_CHAIN_SPAN) return fail('malformed');
     }
   }

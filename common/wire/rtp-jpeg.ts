@@ -94,7 +94,10 @@ export class RtpJpegError extends Error {
  * The caller sets the RTP marker bit on the last payload. `maxPayload` may differ per packet
  * (a function of the packet's index), e.g. to leave room for a header extension.
  */
-export function packetizeJpeg(img: JpegImage, maxPayload: number | ((index: number) => number) = DEFAULT_MAX_PAYLOAD): Buffer[] {
+export function packetizeJpeg(
+  img: JpegImage,
+  maxPayload: number | ((index: number) => number) = DEFAULT_MAX_PAYLOAD,
+): Buffer[] {
   for (const [what, n] of [['width', img.width], ['height', img.height]] as const) {
     if (!Number.isInteger(n) || n < 8 || n > JPEG_MAX_DIMENSION || n % 8 !== 0) {
       throw new RtpJpegError(`${what} ${n} is not a multiple of 8 in 8..${JPEG_MAX_DIMENSION}`);
@@ -124,7 +127,8 @@ export function packetizeJpeg(img: JpegImage, maxPayload: number | ((index: numb
     const limit = limitAt(payloads.length);
     // Each packet must carry at least one scan byte, or the loop would never end.
     if (!Number.isInteger(limit) || limit <= headerBytes) {
-      throw new RtpJpegError(`maxPayload must be an integer above ${headerBytes}, got ${limit} for packet ${payloads.length}`);
+      const which = `packet ${payloads.length}`;
+      throw new RtpJpegError(`maxPayload must be an integer above ${headerBytes}, got ${limit} for ${which}`);
     }
     const chunk = Math.min(limit - headerBytes, img.scan.length - offset);
     const p = Buffer.alloc(headerBytes + chunk);

@@ -247,7 +247,8 @@ export function encodeExtensionElements(elements: readonly RtpExtensionElement[]
     checkUint(e.id, RTP_EXT_TWO_BYTE_MAX_ID, 'extension element id');
     if (e.id === 0) throw new RtpEncodeError('extension element id 0 is reserved for padding');
     if (e.data.length > RTP_EXT_TWO_BYTE_MAX_DATA) {
-      throw new RtpEncodeError(`extension element data is at most ${RTP_EXT_TWO_BYTE_MAX_DATA} bytes, got ${e.data.length}`);
+      const max = RTP_EXT_TWO_BYTE_MAX_DATA;
+      throw new RtpEncodeError(`extension element data is at most ${max} bytes, got ${e.data.length}`);
     }
     bytes += 2 + e.data.length;
   }
@@ -274,7 +275,9 @@ export function extensionElementsBytes(dataLengths: readonly number[]): number {
  * Splits a header extension into its elements, in either RFC 8285 form. 'unsupported' for a
  * profile that is neither; 'truncated' when an element runs past the extension.
  */
-export function decodeExtensionElements(ext: { readonly profile: number; readonly data: Buffer }): Decoded<RtpExtensionElement[]> {
+export function decodeExtensionElements(
+  ext: { readonly profile: number; readonly data: Buffer },
+): Decoded<RtpExtensionElement[]> {
   const { data } = ext;
   const oneByte = ext.profile === RTP_EXT_PROFILE_ONE_BYTE;
   if (!oneByte && (ext.profile & 0xfff0) !== RTP_EXT_PROFILE_TWO_BYTE) return fail('unsupported');

@@ -61,7 +61,9 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
   }
   for (const e of p.extensions ?? []) {
     // IDs 1..14 and 16..255 (RFC 8285 section 5; 15 is reserved); a URI is visible characters.
-    if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255 || e.id === 15) throw new SdpBuildError(`invalid extension id ${e.id}`);
+    if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255 || e.id === 15) {
+      throw new SdpBuildError(`invalid extension id ${e.id}`);
+    }
     if (!visible.test(e.uri)) throw new SdpBuildError(`invalid extension URI ${JSON.stringify(e.uri)}`);
   }
   const addrType = p.originAddress.includes(':') ? 'IP6' : 'IP4';

@@ -101,7 +101,9 @@ async function main(flags: Flags): Promise<number> {
   for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
   const chosen = answered[0];
   if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
-  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen, keys, onUnknownKey);
+  if (!flags.headless || flags.movie === undefined) {
+    return interactive(flags, welcome, rtts, chosen, { keys, ...(onUnknownKey ? { onUnknownKey } : {}) });
+  }
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
@@ -137,13 +139,16 @@ async function main(flags: Flags): Promise<number> {
 }
 
 /** The terminal player, or the desktop player given by --player. */
-async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }, keys: ServerKeyring | null, onUnknownKey?: () => void): Promise<number> {
+async function interactive(
+  flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number },
+  verify: { readonly keys: ServerKeyring | null; readonly onUnknownKey?: () => void },
+): Promise<number> {
   if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
   if (flags.player !== undefined) {
     const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
     if (movie === null) return EXIT.ok;
     const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
-    process.stderr.write(`playing ${url} with ${flags.player} (it does not check the servers' frame signatures; the POP does)\n`);
+    process.stderr.write(`playing ${url} with ${flags.player} (it does not check frame signatures; the POP does)\n`);
     try {
       return await runExternalPlayer(flags.player, url, flags.transport);
     } catch (err) {
@@ -154,7 +159,7 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
   const outcome = await runPlayer({
     catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
     rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
-    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, keys, ...(onUnknownKey ? { onUnknownKey } : {}),
+    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, ...verify,
   });
   switch (outcome.kind) {
     case 'quit':
@@ -179,9 +184,11 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
  */
 function serverKeyring(welcome: Welcome): ServerKeyring | null {
   const { keyring, invalid } = keyringFromLogin(welcome.serverKeys);
-  for (const server of invalid) process.stderr.write(`oclient: warning: the key the bootstrapper gave for ${server} is not an Ed25519 key; its frames will be rejected\n`);
+  for (const server of invalid) {
+    process.stderr.write(`oclient: warning: the key for ${server} is not an Ed25519 key: its frames are refused\n`);
+  }
   if (keyring.list().length > 0) return keyring;
-  process.stderr.write('oclient: warning: the bootstrapper sent no server keys: frames cannot be verified and are shown UNCHECKED\n');
+  process.stderr.write('oclient: warning: the bootstrapper sent no server keys: frames are shown UNCHECKED\n');
   return null;
 }
 

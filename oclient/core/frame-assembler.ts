@@ -41,7 +41,10 @@ interface PendingFrame {
 }
 
 export class FrameAssembler {
-  readonly stats: AssemblerStats = { packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0, framesReceived: 0, framesLost: 0, framesRejected: 0, jitter: 0 };
+  readonly stats: AssemblerStats = {
+    packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0,
+    framesReceived: 0, framesLost: 0, framesRejected: 0, jitter: 0,
+  };
   private readonly pending = new Map<number, PendingFrame>();
   private baseSeq: number | null = null;
   private maxSeq = 0;
@@ -56,7 +59,8 @@ export class FrameAssembler {
   /**
    * @param onFrame receives each complete frame
    * @param clockRate RTP clock, for jitter
-   * @param verify checks each complete frame's packets (in sequence order) before it is assembled; null shows every frame
+   * @param verify checks each complete frame's packets (in sequence order) before it is assembled;
+   *   null shows every frame
    */
   constructor(
     private readonly onFrame: (img: JpegImage, timestamp: number) => void,
@@ -74,7 +78,7 @@ export class FrameAssembler {
     this.pushPacket(rtp.value, arrivalMs, datagram);
   }
 
-  /** Feeds one already decoded RTP packet (the caller decoded it to reorder it), with its bytes for the verify check. */
+  /** Feeds one already decoded RTP packet (the caller decoded it to reorder it), with its bytes for `verify`. */
   pushPacket(p: RtpPacket, arrivalMs: number, raw?: Buffer): void {
     if (p.payloadType !== RTP_JPEG_PAYLOAD_TYPE) {
       this.stats.packetsMalformed++;

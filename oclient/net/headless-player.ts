@@ -23,7 +23,10 @@ export interface PlayOptions {
   readonly localAddress?: string;
   readonly transport?: TransportKind;
   readonly jitterBufferMs?: number;
-  /** The servers' keys from the login; frames not signed by one of them are neither shown nor written. Absent: unchecked. */
+  /**
+   * The servers' keys from the login: frames not signed by one of them are neither shown nor
+   * written. Absent or null: frames are not checked.
+   */
   readonly keys?: ServerKeyring | null;
   /** A frame named a key `keys` lacks: fetch the keys again (they are checked against `keys` as it is then). */
   readonly onUnknownKey?: () => void;
@@ -56,14 +59,18 @@ export interface PlayResult {
 }
 
 /** The counters that add up across sessions (each PlaySession counts from zero). */
-const COUNTS = ['framesReceived', 'framesLost', 'framesRejected', 'packetsReceived', 'packetsLost', 'bytesReceived'] as const;
+const COUNTS = [
+  'framesReceived', 'framesLost', 'framesRejected', 'packetsReceived', 'packetsLost', 'bytesReceived',
+] as const;
 type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
 
 export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   const pops = [opts.popAddress, ...(opts.fallbacks ?? []).filter((p) => p !== opts.popAddress)];
   const deadline = performance.now() + opts.durationMs;
   const startedAt = performance.now();
-  let totals: Counts = { framesReceived: 0, framesLost: 0, framesRejected: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0 };
+  let totals: Counts = {
+    framesReceived: 0, framesLost: 0, framesRejected: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0,
+  };
   let nacks = 0;
   let first: number | null = null;
   let last = 0;
@@ -143,7 +150,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   if (used.length === 0 && lastError !== null) throw lastError;
   const spanS = first === null ? 0 : (last - first) / 1000;
   return {
-    framesReceived: totals.framesReceived, framesLost: totals.framesLost, framesRejected: totals.framesRejected, verifying: opts.keys != null,
+    framesReceived: totals.framesReceived, framesLost: totals.framesLost,
+    framesRejected: totals.framesRejected, verifying: opts.keys != null,
     packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
     startupMs, jitterMs,
     fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,

@@ -191,7 +191,8 @@ export class PlaySession {
     while (this.recentBytes.length > 0 && (this.recentBytes[0]?.at ?? 0) < now - 1000) this.recentBytes.shift();
     const s = this.assembler.stats;
     return {
-      framesReceived: s.framesReceived, framesLost: s.framesLost, framesRejected: s.framesRejected, verifying: this.verifier !== null,
+      framesReceived: s.framesReceived, framesLost: s.framesLost,
+      framesRejected: s.framesRejected, verifying: this.verifier !== null,
       packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
       bytesReceived: this.bytes,
       startupMs: this.firstFrameAt === null ? null : Math.round((this.firstFrameAt - this.setupAt) * 10) / 10,

@@ -160,8 +160,11 @@ export class OverlayNode {
       case 'data':
         this.links.heard(from);
         // Only data the tree would take is worth checking; the rest it counts as stray.
-        if (this.verifier !== null && this.tree.takesData(from, msg.movie)) this.verifier.push(from, msg.movie, msg.rtp);
-        else this.tree.onData(from, msg.movie, msg.rtp);
+        if (this.verifier !== null && this.tree.takesData(from, msg.movie)) {
+          this.verifier.push(from, msg.movie, msg.rtp);
+        } else {
+          this.tree.onData(from, msg.movie, msg.rtp);
+        }
         return;
       case 'status':
         this.links.heard(from);

@@ -675,7 +675,8 @@ export class StreamTree {
   private tryNextUpstream(s: Stream, lastReason?: NakReason, lastDetail?: string): void {
     const path = this.pathFor(s);
     const excluded = (n: string): boolean =>
-      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n) || this.isFaulty(n);
+      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n) ||
+      this.isFaulty(n);
     const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
     // After losing an upstream, stay with the same server if it is still reachable: the new

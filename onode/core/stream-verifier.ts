@@ -27,6 +27,7 @@ export const MAX_EXPECTED_HASHES = 2048;
 /** Streams checked at once; the least recently used one is forgotten beyond. */
 export const MAX_VERIFIED_STREAMS = 256;
 const SWEEP_MS = 50;
+const HASH_MISMATCH = 'a packet does not match the hash its frame lists';
 
 export interface VerifyCounters {
   /** Packets released (their frame's signature or their hash checked out). */
@@ -82,7 +83,9 @@ function slot(ssrc: number, seq: number): number {
 }
 
 export class StreamVerifier {
-  readonly counters: VerifyCounters = { verified: 0, rejected: 0, unknownKey: 0, held: 0, expired: 0, malformed: 0, faulty: 0 };
+  readonly counters: VerifyCounters = {
+    verified: 0, rejected: 0, unknownKey: 0, held: 0, expired: 0, malformed: 0, faulty: 0,
+  };
   private readonly streams = new Map<string, StreamState>();
   private timer: Timer | null = null;
 
@@ -127,7 +130,7 @@ export class StreamVerifier {
     const k = slot(rtp.readUInt32BE(8), rtp.readUInt16BE(2));
     const want = s.expected.get(k);
     if (want !== undefined) {
-      if (!want.equals(packetHash(rtp))) return this.reject(s, from, 'a packet does not match the hash its frame lists');
+      if (!want.equals(packetHash(rtp))) return this.reject(s, from, HASH_MISMATCH);
       const auth = this.authOf(rtp);
       return this.accept(s, from, rtp, auth?.hashes ?? [], now);
     }
@@ -172,7 +175,7 @@ export class StreamVerifier {
         if (waiting === undefined) return;
         s.held.delete(next);
         if (!h.equals(packetHash(waiting.rtp))) {
-          this.reject(s, waiting.from, 'a packet does not match the hash its frame lists');
+          this.reject(s, waiting.from, HASH_MISMATCH);
           return;
         }
         work.push({ from: waiting.from, rtp: waiting.rtp, hashes: this.authOf(waiting.rtp)?.hashes ?? [] });

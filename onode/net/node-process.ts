@@ -117,11 +117,14 @@ export class NodeProcess {
     this.transport = transport;
     if (info.role === 'server') {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
-      this.source = new ChannelSource(this.clock, library.movies, library.catalogue, (movie, rtp) => this.node?.onSourcePacket(movie, rtp), Math.random, this.frameSigning());
+      const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
+      const { movies, catalogue } = library;
+      this.source = new ChannelSource(this.clock, movies, catalogue, emit, Math.random, this.frameSigning());
     }
     // POPs check every stream before their viewers (or the POPs below them) get a packet; relays pass data on.
     const verifyWith = info.role === 'pop' ? this.keyring : null;
-    const node = new OverlayNode(info.name, this.clock, transport, this.source, this.opts.overlay ?? DEFAULT_OVERLAY, verifyWith);
+    const options = this.opts.overlay ?? DEFAULT_OVERLAY;
+    const node = new OverlayNode(info.name, this.clock, transport, this.source, options, verifyWith);
     this.node = node;
     transport.onPacket = (from, msg) => node.receive(from, msg);
     await transport.start();
@@ -197,7 +200,7 @@ export class NodeProcess {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.sessions.counters } : {}),
         ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
-        ...(this.signing ? { sign: { frames: this.signCost.frames, usPerFrame: round((1000 * this.signCost.totalMs) / Math.max(1, this.signCost.frames)) } } : {}),
+        ...(this.signing ? { sign: this.signReport() } : {}),
         ...(this.bootstrapServer
           ? { bootstrapper: this.bootstrapServer.counters }
           : { registration: this.registrationCounters }),
@@ -208,6 +211,11 @@ export class NodeProcess {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  private signReport(): { frames: number; usPerFrame: number } {
+    const { frames, totalMs } = this.signCost;
+    return { frames, usPerFrame: round((1000 * totalMs) / Math.max(1, frames)) };
+  }
 
   /** Signs each frame a server's channels send with its key, timing it for the status report. */
   private frameSigning(): FrameSigning | null {

@@ -83,7 +83,11 @@ export class SimNetwork {
   private rngState: number;
   private channelStarts = 0;
 
-  constructor(private readonly options: OverlayOptions = DEFAULT_OVERLAY, seed = 1, private readonly signing: SimSigning | null = null) {
+  constructor(
+    private readonly options: OverlayOptions = DEFAULT_OVERLAY,
+    seed = 1,
+    private readonly signing: SimSigning | null = null,
+  ) {
     this.rngState = seed >>> 0 || 1;
   }
 
@@ -106,7 +110,8 @@ export class SimNetwork {
         if (m === undefined) return;
         // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
         const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
-        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, () => (fnv1a(String(h)) % 1000) / 1000, sign);
+        const random = (): number => (fnv1a(String(h)) % 1000) / 1000;
+        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, random, sign);
         channels.set(movie, ch);
         ch.start();
       },

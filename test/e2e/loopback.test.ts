@@ -34,7 +34,7 @@ describe('the report topology on loopback', () => {
     ]);
     expect(c1.code, c1.stderr).toBe(0);
     expect(c4.code, c4.stderr).toBe(0);
-    type Stats = { framesReceived: number; pop: string; framesLost: number; framesRejected: number; verifying: boolean };
+    interface Stats { framesReceived: number; pop: string; framesLost: number; framesRejected: number; verifying: true }
     const s1 = JSON.parse(c1.stdout) as Stats;
     const s4 = JSON.parse(c4.stdout) as Stats;
     // Every frame was checked against the servers' keys, by the POP and by the client.

@@ -76,7 +76,8 @@ describe('client frame verification', () => {
     expect(verifier.counters).toMatchObject({ framesVerified: 2, framesRejected: 2 });
     expect(verifier.counters.reasons).toEqual({ 'hash-mismatch': 1, unsigned: 1 });
 
-    const other = new FrameVerifier('other.mjpeg', keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]).keyring);
+    const { keyring } = keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]);
+    const other = new FrameVerifier('other.mjpeg', keyring);
     const asm2 = new FrameAssembler(() => {}, 90_000, (p) => other.check(p));
     for (const p of stream(1, () => s1).packets) asm2.push(p, 0);
     expect(asm2.stats.framesRejected).toBe(1);

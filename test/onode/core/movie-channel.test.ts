@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../common/core/clock.ts';
 import { verifyFrame } from '../../../common/security/frame-signature.ts';
-import { seqDiff } from '../../../common/wire/rtp.ts';
+import { type RtpPacket, seqDiff } from '../../../common/wire/rtp.ts';
 import { MovieChannel } from '../../../onode/core/movie-channel.ts';
 import { loadMovieLibrary, SERVER_RTP_PACKET_BYTES, type MovieLibrary } from '../../../onode/media/movie-library.ts';
 import { makeSampleMovies } from '../../../scripts/make-movies.ts';
@@ -20,20 +20,23 @@ describe('a server channel signing its frames', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['bars.mjpeg', 'bounce.mjpeg', 'gradient.mjpeg'])('sends %s as signed frames of packets within 1368 bytes', (name) => {
+  const MOVIES = ['bars.mjpeg', 'bounce.mjpeg', 'gradient.mjpeg'];
+  it.each(MOVIES)('sends %s as signed frames, packets within 1368 bytes', (name) => {
     const s1 = testServer('s1');
     const ring = keyringOf(s1);
     const movie = library.movies.find((m) => m.name === name)!;
     const clock = new VirtualClock();
     const sent: Buffer[] = [];
-    const channel = new MovieChannel(clock, movie, (rtp) => sent.push(rtp), 0xabc, () => 0.9999, (m, p) => s1.signer.signFrame(m, p));
+    const sign = (m: string, p: readonly RtpPacket[]): Buffer[] => s1.signer.signFrame(m, p);
+    const channel = new MovieChannel(clock, movie, (rtp) => sent.push(rtp), 0xabc, () => 0.9999, sign);
     channel.start();
     clock.advance(1990); // 50 frames at 25 fps: the 30-frame movie loops once
     channel.stop();
     expect(channel.framesSent).toBe(50);
     expect(Math.max(...sent.map((b) => b.length))).toBeLessThanOrEqual(SERVER_RTP_PACKET_BYTES);
     // Consecutive sequence numbers across frames (and the 16-bit wrap: the channel starts at 65535).
-    for (let i = 1; i < sent.length; i++) expect(seqDiff(sent[i]!.readUInt16BE(2), sent[i - 1]!.readUInt16BE(2))).toBe(1);
+    const seqs = sent.map((b) => b.readUInt16BE(2));
+    for (let i = 1; i < seqs.length; i++) expect(seqDiff(seqs[i]!, seqs[i - 1]!)).toBe(1);
     const frames = new Map<number, Buffer[]>();
     for (const p of sent) frames.set(p.readUInt32BE(4), [...(frames.get(p.readUInt32BE(4)) ?? []), p]);
     expect(frames.size).toBe(50);

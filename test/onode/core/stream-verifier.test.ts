@@ -156,8 +156,11 @@ describe('stream verifier (POP side, virtual time)', () => {
 
   it('never throws on, and never releases, random or mutated packets (fast-check)', () => {
     const frame = signedFrame(s1, MOVIE, 45, { payloadBytes: 8 });
+    // Up to 5 edits: (packet, byte, XOR mask).
+    const edit = fc.tuple(fc.nat(44), fc.nat(), fc.integer({ min: 1, max: 255 }));
+    const edits = fc.array(edit, { minLength: 1, maxLength: 5 });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(44), fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 5 }), (edits) => {
+      fc.property(edits, (edits) => {
         const t = rig();
         const copy = frame.map((b) => Buffer.from(b));
         for (const [p, at, xor] of edits) copy[p]![at % copy[p]!.length]! ^= xor;
