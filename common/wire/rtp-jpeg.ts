@@ -91,9 +91,13 @@ export class RtpJpegError extends Error {
  * Splits one frame into RTP payloads: main JPEG header (+ restart header for types
  * 64/65 when restartInterval > 0, + quantization table header with Q=255 and both
  * tables in the first packet only), then scan bytes; fragment offset counts scan bytes.
- * The caller sets the RTP marker bit on the last payload.
+ * The caller sets the RTP marker bit on the last payload. `maxPayload` may differ per packet
+ * (a function of the packet's index), e.g. to leave room for a header extension.
  */
-export function packetizeJpeg(img: JpegImage, maxPayload: number = DEFAULT_MAX_PAYLOAD): Buffer[] {
+export function packetizeJpeg(
+  img: JpegImage,
+  maxPayload: number | ((index: number) => number) = DEFAULT_MAX_PAYLOAD,
+): Buffer[] {
   for (const [what, n] of [['width', img.width], ['height', img.height]] as const) {
     if (!Number.isInteger(n) || n < 8 || n > JPEG_MAX_DIMENSION || n % 8 !== 0) {
       throw new RtpJpegError(`${what} ${n} is not a multiple of 8 in 8..${JPEG_MAX_DIMENSION}`);
@@ -112,9 +116,7 @@ export function packetizeJpeg(img: JpegImage, maxPayload: number = DEFAULT_MAX_P
   const restart = img.restartInterval > 0;
   const fixedBytes = MAIN_HEADER_BYTES + (restart ? RESTART_HEADER_BYTES : 0);
   const firstBytes = fixedBytes + QUANT_HEADER_BYTES + QUANT_TABLES_BYTES;
-  if (!Number.isInteger(maxPayload) || maxPayload <= firstBytes) {
-    throw new RtpJpegError(`maxPayload must be an integer above ${firstBytes}, got ${maxPayload}`);
-  }
+  const limitAt = typeof maxPayload === 'number' ? () => maxPayload : maxPayload;
 
   const type = img.type + (restart ? RESTART_TYPE_OFFSET : 0);
   const payloads: Buffer[] = [];
@@ -122,7 +124,13 @@ export function packetizeJpeg(img: JpegImage, maxPayload: number = DEFAULT_MAX_P
   while (offset < img.scan.length) {
     const first = offset === 0;
     const headerBytes = first ? firstBytes : fixedBytes;
-    const chunk = Math.min(maxPayload - headerBytes, img.scan.length - offset);
+    const limit = limitAt(payloads.length);
+    // Each packet must carry at least one scan byte, or the loop would never end.
+    if (!Number.isInteger(limit) || limit <= headerBytes) {
+      const which = `packet ${payloads.length}`;
+      throw new RtpJpegError(`maxPayload must be an integer above ${headerBytes}, got ${limit} for ${which}`);
+    }
+    const chunk = Math.min(limit - headerBytes, img.scan.length - offset);
     const p = Buffer.alloc(headerBytes + chunk);
     p.writeUInt32BE(offset, 0); // type-specific 0 (progressive frame) + 24-bit offset
     p[4] = type;
@@ -147,6 +155,25 @@ export function packetizeJpeg(img: JpegImage, maxPayload: number = DEFAULT_MAX_P
     offset += chunk;
   }
   return payloads;
+}
+
+/** Rounds of packetizeJpegFitted before it gives up (each round only adds packets; 2 or 3 suffice). */
+const MAX_FIT_ROUNDS = 16;
+
+/**
+ * packetizeJpeg with a budget that depends on the packet's index and on how many packets the
+ * frame ends up with (a signed frame's extensions grow with its length). Budgets must not grow
+ * with the count; then repacketizing with the count found so far converges.
+ */
+export function packetizeJpegFitted(img: JpegImage, maxPayloadAt: (index: number, count: number) => number): Buffer[] {
+  let count = 1;
+  for (let round = 0; round < MAX_FIT_ROUNDS; round++) {
+    const assumed = count;
+    const payloads = packetizeJpeg(img, (i) => maxPayloadAt(i, assumed));
+    if (payloads.length <= assumed) return payloads;
+    count = payloads.length;
+  }
+  throw new RtpJpegError(`packet budgets did not settle after ${MAX_FIT_ROUNDS} rounds`);
 }
 
 export function decodeJpegFragment(payload: Buffer): Decoded<JpegFragment> {

@@ -199,3 +199,114 @@ export function seqDiff(a: number, b: number): number {
 export function seqNewer(a: number, b: number): boolean {
   return seqDiff(a, b) > 0;
 }
+
+/*
+ * RTP header extension elements (RFC 8285). The extension's 16-bit "defined by profile" field
+ * says which of the two element forms follows:
+ *
+ * One-byte header, profile 0xBEDE: ID 1..14 in 4 bits, L = length - 1 in 4 bits (1..16 bytes):
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |       0xBE    |    0xDE       |           length=3            |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  ID   | L=0   |     data      |  ID   |  L=1  |   data...
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Two-byte header, profile 0x100 << 4 | appbits: ID 1..255 and length 0..255 in a byte each:
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         0x100         |appbits|           length=3            |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |      ID       |     L=0       |     ID        |     L=1       |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |       data    |
+ * +-+-+-+-+-+-+-+-+
+ *
+ * In both forms a zero byte between elements is padding, and the area is zero-padded to 32 bits.
+ */
+
+export const RTP_EXT_PROFILE_ONE_BYTE = 0xbede;
+/** Two-byte form with appbits 0 (the top 12 bits 0x100 mark the form). */
+export const RTP_EXT_PROFILE_TWO_BYTE = 0x1000;
+export const RTP_EXT_TWO_BYTE_MAX_ID = 255;
+export const RTP_EXT_TWO_BYTE_MAX_DATA = 255;
+const ONE_BYTE_STOP_ID = 15;
+
+export interface RtpExtensionElement {
+  readonly id: number;
+  /** A view into the packet when decoded. */
+  readonly data: Buffer;
+}
+
+/** Encodes elements in the two-byte form, padded to 32 bits, ready for RtpPacket.extension. */
+export function encodeExtensionElements(elements: readonly RtpExtensionElement[]): { profile: number; data: Buffer } {
+  let bytes = 0;
+  for (const e of elements) {
+    checkUint(e.id, RTP_EXT_TWO_BYTE_MAX_ID, 'extension element id');
+    if (e.id === 0) throw new RtpEncodeError('extension element id 0 is reserved for padding');
+    if (e.data.length > RTP_EXT_TWO_BYTE_MAX_DATA) {
+      const max = RTP_EXT_TWO_BYTE_MAX_DATA;
+      throw new RtpEncodeError(`extension element data is at most ${max} bytes, got ${e.data.length}`);
+    }
+    bytes += 2 + e.data.length;
+  }
+  const data = Buffer.alloc(Math.ceil(bytes / 4) * 4);
+  if (data.length > RTP_MAX_EXTENSION_BYTES) throw new RtpEncodeError(`extension of ${data.length} bytes is too large`);
+  let pos = 0;
+  for (const e of elements) {
+    data[pos] = e.id;
+    data[pos + 1] = e.data.length;
+    e.data.copy(data, pos + 2);
+    pos += 2 + e.data.length;
+  }
+  return { profile: RTP_EXT_PROFILE_TWO_BYTE, data };
+}
+
+/** Bytes the extension of these element data lengths takes in a packet, header included (0 for none). */
+export function extensionElementsBytes(dataLengths: readonly number[]): number {
+  if (dataLengths.length === 0) return 0;
+  const bytes = dataLengths.reduce((n, l) => n + 2 + l, 0);
+  return EXTENSION_HEADER_BYTES + Math.ceil(bytes / 4) * 4;
+}
+
+/**
+ * Splits a header extension into its elements, in either RFC 8285 form. 'unsupported' for a
+ * profile that is neither; 'truncated' when an element runs past the extension.
+ */
+export function decodeExtensionElements(
+  ext: { readonly profile: number; readonly data: Buffer },
+): Decoded<RtpExtensionElement[]> {
+  const { data } = ext;
+  const oneByte = ext.profile === RTP_EXT_PROFILE_ONE_BYTE;
+  if (!oneByte && (ext.profile & 0xfff0) !== RTP_EXT_PROFILE_TWO_BYTE) return fail('unsupported');
+  const out: RtpExtensionElement[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const first = data[pos] ?? 0;
+    // A zero byte (in the one-byte form, any byte with ID 0) is padding between elements.
+    if (first === 0 || (oneByte && first >> 4 === 0)) {
+      pos++;
+      continue;
+    }
+    let id: number;
+    let length: number;
+    if (oneByte) {
+      id = first >> 4;
+      // ID 15 ends the list (RFC 8285 section 4.2): the rest is to be ignored.
+      if (id === ONE_BYTE_STOP_ID) break;
+      length = (first & 0x0f) + 1;
+      pos += 1;
+    } else {
+      if (pos + 2 > data.length) return fail('truncated');
+      id = first;
+      length = data[pos + 1] ?? 0;
+      pos += 2;
+    }
+    if (pos + length > data.length) return fail('truncated');
+    out.push({ id, data: data.subarray(pos, pos + length) });
+    pos += length;
+  }
+  return ok(out);
+}

@@ -15,6 +15,7 @@
  *   a=framerate:25
  *   a=framesize:26 W-H          RFC 2435 headers carry size / 8 up to 2040, so say it here too
  *   a=x-dimensions:W,H          the form live555 (VLC) reads
+ *   a=extmap:1 URI              optional: RTP header extensions (RFC 8285) the packets carry
  */
 import { type Decoded, fail, ok } from './result.ts';
 
@@ -41,6 +42,8 @@ export interface MjpegSdpParams {
   readonly height: number;
   /** Length of a finite movie in seconds; omit for live. */
   readonly rangeEndSec?: number;
+  /** RTP header extensions to announce (a=extmap, RFC 8285 section 5); players that do not know a URI ignore it. */
+  readonly extensions?: readonly { readonly id: number; readonly uri: string }[];
 }
 
 export function buildMjpegSdp(p: MjpegSdpParams): string {
@@ -55,6 +58,13 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
   }
   if (p.rangeEndSec !== undefined && !(Number.isFinite(p.rangeEndSec) && p.rangeEndSec >= 0)) {
     throw new SdpBuildError(`invalid range end ${p.rangeEndSec}`);
+  }
+  for (const e of p.extensions ?? []) {
+    // IDs 1..14 and 16..255 (RFC 8285 section 5; 15 is reserved); a URI is visible characters.
+    if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255 || e.id === 15) {
+      throw new SdpBuildError(`invalid extension id ${e.id}`);
+    }
+    if (!visible.test(e.uri)) throw new SdpBuildError(`invalid extension URI ${JSON.stringify(e.uri)}`);
   }
   const addrType = p.originAddress.includes(':') ? 'IP6' : 'IP4';
   const range = p.rangeEndSec === undefined ? 'now-' : `0-${decimal(p.rangeEndSec)}`;
@@ -73,6 +83,7 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
     `a=framerate:${decimal(p.fps)}`,
     `a=framesize:${JPEG_PAYLOAD_TYPE} ${p.width}-${p.height}`,
     `a=x-dimensions:${p.width},${p.height}`,
+    ...(p.extensions ?? []).map((e) => `a=extmap:${e.id} ${e.uri}`),
   ];
   return `${lines.join('\r\n')}\r\n`;
 }

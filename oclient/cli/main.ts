@@ -15,6 +15,8 @@ import { EXIT_NOT_INSTALLED, EXTERNAL_PLAYERS, PlayerNotInstalled, runExternalPl
 import { pickMovieOnce } from '../tui/movie-picker.ts';
 import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
+import { keyringFromLogin } from '../core/frame-verifier.ts';
 
 /** Exit codes, so scripts can tell failures apart (listed by --help and in the README). */
 export const EXIT = {
@@ -113,12 +115,16 @@ async function main(flags: Flags): Promise<number> {
   const candidates = flags.pop !== undefined
     ? [{ name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop, address: flags.pop }]
     : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
+  const keys = flags.player === undefined ? serverKeyring(welcome) : null;
+  const onUnknownKey = keys === null ? undefined : keyRefresher(keys, () => login(b.host, b.port, flags.address));
   const rtts = await probePops(candidates, flags.overlayPort, flags.address);
   const answered = rtts.filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null).sort((x, y) => x.rttMs - y.rttMs);
   for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
   const chosen = answered[0];
   if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
-  if (!flags.headless || flags.movie === undefined) return interactive(flags, welcome, rtts, chosen);
+  if (!flags.headless || flags.movie === undefined) {
+    return interactive(flags, welcome, rtts, chosen, { keys, ...(onUnknownKey ? { onUnknownKey } : {}) });
+  }
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
   const nameOf = (address: string): string => welcome.pops.find((p) => p.addresses.includes(address))?.name ?? address;
@@ -147,6 +153,7 @@ async function main(flags: Flags): Promise<number> {
       popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
       transport: flags.transport, jitterBufferMs: flags.jitterBuffer, signal: abort.signal,
+      keys, ...(onUnknownKey ? { onUnknownKey } : {}),
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
@@ -176,13 +183,16 @@ async function main(flags: Flags): Promise<number> {
 }
 
 /** The terminal player, or the desktop player given by --player. */
-async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number }): Promise<number> {
+async function interactive(
+  flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number },
+  verify: { readonly keys: ServerKeyring | null; readonly onUnknownKey?: () => void },
+): Promise<number> {
   if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
   if (flags.player !== undefined) {
     const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
     if (movie === null) return EXIT.ok;
     const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
-    process.stderr.write(`playing ${url} with ${flags.player}\n`);
+    process.stderr.write(`playing ${url} with ${flags.player} (it does not check frame signatures; the POP does)\n`);
     try {
       return await runExternalPlayer(flags.player, url, flags.transport);
     } catch (err) {
@@ -193,7 +203,7 @@ async function interactive(flags: Flags, welcome: Welcome, rtts: readonly PopRtt
   const outcome = await runPlayer({
     catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
     rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
-    transport: flags.transport, jitterBufferMs: flags.jitterBuffer,
+    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, ...verify,
   });
   switch (outcome.kind) {
     case 'quit':
@@ -222,6 +232,40 @@ function checkOutputs(flags: Flags): void {
   const problem = (flags.output !== undefined ? checkOutputFile(flags.output) : null)
     ?? (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
   if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);
+}
+
+/**
+ * The servers' keys from the login, to check every frame against; null, said on stderr, when the
+ * bootstrapper sent none (an older one): frames are then shown and written unchecked.
+ */
+function serverKeyring(welcome: Welcome): ServerKeyring | null {
+  const { keyring, invalid } = keyringFromLogin(welcome.serverKeys);
+  for (const server of invalid) {
+    process.stderr.write(`oclient: warning: the key for ${server} is not an Ed25519 key: its frames are refused\n`);
+  }
+  if (keyring.list().length > 0) return keyring;
+  process.stderr.write('oclient: warning: the bootstrapper sent no server keys: frames are shown UNCHECKED\n');
+  return null;
+}
+
+/** Asking the bootstrapper for the servers' keys again at most this often. */
+const KEY_REFRESH_MS = 2000;
+
+/**
+ * Fetches the servers' keys again (a new login) when a frame names a key the client lacks, as
+ * after a server restarts with a new key; at most once per KEY_REFRESH_MS. Failures are silent:
+ * the frames stay rejected and the next unknown key tries again.
+ */
+function keyRefresher(keys: ServerKeyring, again: () => Promise<Welcome>): () => void {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < KEY_REFRESH_MS) return;
+    last = now;
+    again().then((w) => {
+      for (const k of w.serverKeys) keys.set(k.server, Buffer.from(k.key, 'base64'));
+    }).catch(() => {});
+  };
 }
 
 try {

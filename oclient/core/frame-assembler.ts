@@ -3,7 +3,9 @@
  * A frame is complete when its first fragment (offset 0), its marker packet and every sequence
  * number between them have arrived; it is then assembled and emitted, in timestamp order.
  * A frame still incomplete when a later frame completes, or after MAX_PENDING_FRAMES newer
- * frames started, is counted lost and dropped: a viewer never sees a corrupt frame.
+ * frames started, is counted lost and dropped: a viewer never sees a corrupt frame. With a
+ * `verify` check (the servers' frame signatures), a complete frame that fails it is counted
+ * rejected and dropped too.
  */
 import { decodeRtp, seqDiff, type RtpPacket } from '../../common/wire/rtp.ts';
 import { assembleJpeg, decodeJpegFragment, type JpegFragment, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
@@ -22,6 +24,8 @@ export interface AssemblerStats {
   packetsLost: number;
   framesReceived: number;
   framesLost: number;
+  /** Complete frames the verify check refused (forged, altered, or signed by no known server). */
+  framesRejected: number;
   /** Interarrival jitter in RTP timestamp units (RFC 3550 A.8). */
   jitter: number;
 }
@@ -30,12 +34,17 @@ interface PendingFrame {
   readonly timestamp: number;
   /** Decoded fragments by sequence number (decoded once, on arrival). */
   readonly packets: Map<number, JpegFragment>;
+  /** The packets as received, by sequence number, for the verify check. */
+  readonly raws: Map<number, Buffer>;
   firstSeq: number | null;
   markerSeq: number | null;
 }
 
 export class FrameAssembler {
-  readonly stats: AssemblerStats = { packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0, framesReceived: 0, framesLost: 0, jitter: 0 };
+  readonly stats: AssemblerStats = {
+    packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0,
+    framesReceived: 0, framesLost: 0, framesRejected: 0, jitter: 0,
+  };
   private readonly pending = new Map<number, PendingFrame>();
   private baseSeq: number | null = null;
   private maxSeq = 0;
@@ -50,8 +59,14 @@ export class FrameAssembler {
   /**
    * @param onFrame receives each complete frame
    * @param clockRate RTP clock, for jitter
+   * @param verify checks each complete frame's packets (in sequence order) before it is assembled;
+   *   null shows every frame
    */
-  constructor(private readonly onFrame: (img: JpegImage, timestamp: number) => void, private readonly clockRate = 90_000) {}
+  constructor(
+    private readonly onFrame: (img: JpegImage, timestamp: number) => void,
+    private readonly clockRate = 90_000,
+    private readonly verify: ((packets: readonly Buffer[]) => boolean) | null = null,
+  ) {}
 
   /** Feeds one RTP datagram; arrivalMs is the local receive time (for jitter). */
   push(datagram: Buffer, arrivalMs: number): void {
@@ -60,11 +75,11 @@ export class FrameAssembler {
       this.stats.packetsMalformed++;
       return;
     }
-    this.pushPacket(rtp.value, arrivalMs);
+    this.pushPacket(rtp.value, arrivalMs, datagram);
   }
 
-  /** Feeds one already decoded RTP packet (the caller decoded it to reorder it). */
-  pushPacket(p: RtpPacket, arrivalMs: number): void {
+  /** Feeds one already decoded RTP packet (the caller decoded it to reorder it), with its bytes for `verify`. */
+  pushPacket(p: RtpPacket, arrivalMs: number, raw?: Buffer): void {
     if (p.payloadType !== RTP_JPEG_PAYLOAD_TYPE) {
       this.stats.packetsMalformed++;
       return;
@@ -84,7 +99,7 @@ export class FrameAssembler {
 
     let frame = this.pending.get(p.timestamp);
     if (frame === undefined) {
-      frame = { timestamp: p.timestamp, packets: new Map(), firstSeq: null, markerSeq: null };
+      frame = { timestamp: p.timestamp, packets: new Map(), raws: new Map(), firstSeq: null, markerSeq: null };
       this.pending.set(p.timestamp, frame);
     }
     if (frame.packets.size >= MAX_PACKETS_PER_FRAME) return;
@@ -94,6 +109,7 @@ export class FrameAssembler {
       return;
     }
     frame.packets.set(seq, fragment.value);
+    if (this.verify !== null && raw !== undefined) frame.raws.set(seq, raw);
     if (fragment.value.fragmentOffset === 0) frame.firstSeq = seq;
     if (p.marker) frame.markerSeq = seq;
     this.tryComplete(frame);
@@ -117,6 +133,10 @@ export class FrameAssembler {
     this.pending.delete(frame.timestamp);
     this.lastDone = frame.timestamp;
     this.lastDoneSeq = frame.markerSeq;
+    if (this.verify !== null && !this.verified(frame, count)) {
+      this.stats.framesRejected++;
+      return;
+    }
     const image = assembleJpeg(fragments);
     if (!image.ok) {
       this.stats.framesLost++;
@@ -124,6 +144,16 @@ export class FrameAssembler {
     }
     this.stats.framesReceived++;
     this.onFrame(image.value, frame.timestamp);
+  }
+
+  private verified(frame: PendingFrame, count: number): boolean {
+    const raws: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const raw = frame.raws.get(((frame.firstSeq ?? 0) + i) & 0xffff);
+      if (raw === undefined) return false; // fed without its bytes: nothing to check it by
+      raws.push(raw);
+    }
+    return this.verify?.(raws) ?? true;
   }
 
   private giveUp(frame: PendingFrame): void {

@@ -5,6 +5,7 @@
  */
 import { buildJpeg } from '../../common/media/jpeg.ts';
 import { describeRefusals, RefusalRound, refusalReason, type Refusal } from '../core/refusal-round.ts';
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
 
@@ -31,6 +32,13 @@ export interface PlayOptions {
   readonly localAddress?: string;
   readonly transport?: TransportKind;
   readonly jitterBufferMs?: number;
+  /**
+   * The servers' keys from the login: frames not signed by one of them are neither shown nor
+   * written. Absent or null: frames are not checked.
+   */
+  readonly keys?: ServerKeyring | null;
+  /** A frame named a key `keys` lacks: fetch the keys again (they are checked against `keys` as it is then). */
+  readonly onUnknownKey?: () => void;
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
   readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
@@ -42,6 +50,10 @@ export interface PlayOptions {
 export interface PlayResult {
   framesReceived: number;
   framesLost: number;
+  /** Frames whose signature or hashes did not check out: not shown, not written. */
+  framesRejected: number;
+  /** Whether frames were checked against the servers' keys. */
+  verifying: boolean;
   packetsReceived: number;
   packetsLost: number;
   startupMs: number | null;
@@ -58,7 +70,9 @@ export interface PlayResult {
 }
 
 /** The counters that add up across sessions (each PlaySession counts from zero). */
-const COUNTS = ['framesReceived', 'framesLost', 'packetsReceived', 'packetsLost', 'bytesReceived'] as const;
+const COUNTS = [
+  'framesReceived', 'framesLost', 'framesRejected', 'packetsReceived', 'packetsLost', 'bytesReceived',
+] as const;
 type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
 
 /**
@@ -71,7 +85,9 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   const round = new RefusalRound(pops);
   const deadline = performance.now() + opts.durationMs;
   const startedAt = performance.now();
-  let totals: Counts = { framesReceived: 0, framesLost: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0 };
+  let totals: Counts = {
+    framesReceived: 0, framesLost: 0, framesRejected: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0,
+  };
   let nacks = 0;
   let first: number | null = null;
   let last = 0;
@@ -90,6 +106,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       ...(opts.transport ? { transport: opts.transport } : {}),
       ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
+      ...(opts.keys ? { keys: opts.keys } : {}),
+      ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
     });
     let lastFrameHere = 0;
     session.onFrame = (img) => {
@@ -167,7 +185,9 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   if (used.length === 0 && lastError !== null) throw lastError;
   const spanS = first === null ? 0 : (last - first) / 1000;
   return {
-    framesReceived: totals.framesReceived, framesLost: totals.framesLost, packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
+    framesReceived: totals.framesReceived, framesLost: totals.framesLost,
+    framesRejected: totals.framesRejected, verifying: opts.keys != null,
+    packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
     startupMs, jitterMs,
     fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
     bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,

@@ -11,7 +11,9 @@ import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { header } from '../../common/wire/rtsp.ts';
 import { parseTransport } from '../../common/wire/rtsp-headers.ts';
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { FrameAssembler } from '../core/frame-assembler.ts';
+import { FrameVerifier } from '../core/frame-verifier.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
 
@@ -25,11 +27,22 @@ export interface SessionOptions {
   readonly transport?: TransportKind;
   /** How long a gap in the sequence may hold later packets (ms); default 200. */
   readonly jitterBufferMs?: number;
+  /**
+   * The servers' keys from the login: every frame must be signed by one of them for this movie,
+   * or it is not shown (counted in framesRejected). Without (null or absent), frames are not checked.
+   */
+  readonly keys?: ServerKeyring | null;
+  /** Called when a frame names a key `keys` lacks, so the caller can fetch the servers' keys again. */
+  readonly onUnknownKey?: () => void;
 }
 
 export interface SessionStats {
   framesReceived: number;
   framesLost: number;
+  /** Complete frames not shown because their signature or hashes did not check out. */
+  framesRejected: number;
+  /** Whether frames are checked against the servers' keys at all. */
+  verifying: boolean;
   packetsReceived: number;
   packetsLost: number;
   bytesReceived: number;
@@ -59,7 +72,8 @@ export class PlaySession {
   onFrame: (img: JpegImage) => void = () => {};
   onClose: (why: string) => void = () => {};
   private readonly assembler: FrameAssembler;
-  private readonly reorder: ReorderBuffer<RtpPacket>;
+  private readonly reorder: ReorderBuffer<{ readonly packet: RtpPacket; readonly raw: Buffer }>;
+  private readonly verifier: FrameVerifier | null;
   private rtp: Socket | null = null;
   private rtcp: Socket | null = null;
   private client: RtspClient | null = null;
@@ -80,14 +94,20 @@ export class PlaySession {
 
   constructor(private readonly opts: SessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
+    const verifier = opts.keys ? new FrameVerifier(opts.movie, opts.keys) : null;
+    if (verifier !== null && opts.onUnknownKey) verifier.onUnknownKey = opts.onUnknownKey;
+    this.verifier = verifier;
     this.assembler = new FrameAssembler((img) => {
       const now = performance.now();
       this.firstFrameAt ??= now;
       this.recentFrames.push(now);
       while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
       this.onFrame(img);
-    });
-    this.reorder = new ReorderBuffer<RtpPacket>((_, packet) => this.assembler.pushPacket(packet, performance.now()), opts.jitterBufferMs ?? DEFAULT_HOLD_MS);
+    }, undefined, verifier === null ? null : (packets) => verifier.check(packets));
+    this.reorder = new ReorderBuffer<{ readonly packet: RtpPacket; readonly raw: Buffer }>(
+      (_, p) => this.assembler.pushPacket(p.packet, performance.now(), p.raw),
+      opts.jitterBufferMs ?? DEFAULT_HOLD_MS,
+    );
     // Ask the POP to resend what went missing (RFC 4585 generic NACK); the hold gives it time to arrive.
     this.reorder.onMissing = (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
@@ -173,7 +193,9 @@ export class PlaySession {
     while (this.recentBytes.length > 0 && (this.recentBytes[0]?.at ?? 0) < now - 1000) this.recentBytes.shift();
     const s = this.assembler.stats;
     return {
-      framesReceived: s.framesReceived, framesLost: s.framesLost, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
+      framesReceived: s.framesReceived, framesLost: s.framesLost,
+      framesRejected: s.framesRejected, verifying: this.verifier !== null,
+      packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
       bytesReceived: this.bytes,
       startupMs: this.firstFrameAt === null ? null : Math.round((this.firstFrameAt - this.setupAt) * 10) / 10,
       jitterMs: Math.round((s.jitter / 90) * 100) / 100,
@@ -203,7 +225,7 @@ export class PlaySession {
     // Another server took over (a failover): its sequence numbers are unrelated, so start over.
     if (this.mediaSsrc !== null && rtp.value.ssrc !== this.mediaSsrc) this.reorder.reset();
     this.mediaSsrc = rtp.value.ssrc;
-    this.reorder.push(rtp.value.sequenceNumber, rtp.value, performance.now());
+    this.reorder.push(rtp.value.sequenceNumber, { packet: rtp.value, raw: buf }, performance.now());
   }
 
   private sendRtcp(packets: RtcpPacket[]): void {

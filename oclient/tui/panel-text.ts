@@ -38,12 +38,19 @@ export function statsLines(s: SessionStats | null, view: ViewCounters): string[]
     `frames    ${s.framesReceived}`,
     `shown     ${view.shown} (skipped ${view.skipped})`,
     `lost      ${s.framesLost} frames`,
+    `signed    ${signedText(s)}`,
     `fps       ${s.fps}`,
     `bitrate   ${s.bitrateKbps} kbit/s`,
     `packets   ${s.packetsReceived}, lost ${s.packetsLost} (${lossPct.toFixed(1)} %)`,
     `jitter    ${s.jitterMs.toFixed(2)} ms`,
     `startup   ${s.startupMs === null ? '—' : `${s.startupMs.toFixed(1)} ms`}`,
   ];
+}
+
+/** Whether frames are checked against the servers' keys, and how many failed. */
+function signedText(s: SessionStats): string {
+  if (!s.verifying) return '{red-fg}NOT CHECKED: no server keys{/red-fg}';
+  return s.framesRejected === 0 ? 'every frame checked' : `{red-fg}${s.framesRejected} frames rejected{/red-fg}`;
 }
 
 export function movieLine(m: MovieInfo): string {

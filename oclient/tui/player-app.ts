@@ -6,6 +6,7 @@
  * RTSP requests run one after another (a queue), so a key pressed while SETUP is in flight acts
  * after it. Quitting does not wait in that queue: it tears the session down at once.
  */
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
@@ -29,6 +30,10 @@ export interface PlayerOptions {
   readonly localAddress?: string;
   readonly transport: TransportKind;
   readonly jitterBufferMs: number;
+  /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
+  readonly keys: ServerKeyring | null;
+  /** A frame named a key `keys` lacks: fetch the keys again. */
+  readonly onUnknownKey?: () => void;
 }
 
 export type PlayerOutcome =
@@ -210,7 +215,8 @@ class Player {
     const session = new PlaySession({
       popAddress: this.pop.address, rtspPort: this.opts.rtspPort, movie,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-      transport: this.opts.transport, jitterBufferMs: this.opts.jitterBufferMs,
+      transport: this.opts.transport, jitterBufferMs: this.opts.jitterBufferMs, keys: this.opts.keys,
+      ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
     });
     const pacer = new FramePacer<JpegImage>((img) => {
       if (this.ui.video.showJpeg(img)) this.ui.screen.render();

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../../common/core/clock.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
-import { type ChannelMovie, MovieChannel } from './movie-channel.ts';
+import { type ChannelMovie, type FrameSigning, MovieChannel } from './movie-channel.ts';
 import type { MovieSource } from './overlay-node.ts';
 
 export class ChannelSource implements MovieSource {
@@ -17,10 +17,12 @@ export class ChannelSource implements MovieSource {
     catalogue: readonly MovieInfo[],
     emit: (movie: string, rtp: Buffer) => void,
     random: () => number = Math.random,
+    /** Signs every frame (a server's FrameSigner); null sends unsigned packets. */
+    sign: FrameSigning | null = null,
   ) {
     for (const m of movies) {
       const ssrc = Math.floor(random() * 0x1_0000_0000) >>> 0;
-      this.channels.set(m.name, new MovieChannel(clock, m, (rtp) => emit(m.name, rtp), ssrc, random));
+      this.channels.set(m.name, new MovieChannel(clock, m, (rtp) => emit(m.name, rtp), ssrc, random, sign));
     }
     this.infos = catalogue.filter((i) => this.channels.has(i.name));
   }

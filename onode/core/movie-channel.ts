@@ -4,7 +4,7 @@
  * Frames are due at start + n * period on the injected clock, so timing does not drift.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
-import { encodeRtp } from '../../common/wire/rtp.ts';
+import { encodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { RTP_JPEG_CLOCK_RATE, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
 
 /** The RTP/JPEG payloads of one frame, computed once when the movie is loaded. */
@@ -15,6 +15,12 @@ export interface ChannelMovie {
   readonly fps: number;
   readonly frames: readonly FramePayloads[];
 }
+
+/**
+ * Encodes one frame's packets with the server's signature (FrameSigner.signFrame): packets get
+ * their sequence numbers and timestamp only when sent, so frames are signed then.
+ */
+export type FrameSigning = (movie: string, packets: readonly RtpPacket[]) => Buffer[];
 
 /** If the process stalls longer than this, skip ahead instead of bursting the backlog. */
 const MAX_CATCH_UP_MS = 500;
@@ -36,6 +42,8 @@ export class MovieChannel {
     private readonly emit: (rtp: Buffer) => void,
     readonly ssrc: number,
     random: () => number = Math.random,
+    /** Unsigned packets when null (simulations and tests that do not need signatures). */
+    private readonly sign: FrameSigning | null = null,
   ) {
     // RFC 3550: initial sequence number and timestamp are random.
     this.seq = Math.floor(random() * 0x10000);
@@ -72,15 +80,16 @@ export class MovieChannel {
     const frame = this.movie.frames[this.frameIndex];
     if (frame !== undefined) {
       const timestamp = (this.timestampBase + Math.round((this.tick * RTP_JPEG_CLOCK_RATE) / this.movie.fps)) >>> 0;
-      frame.forEach((payload, i) => {
-        const rtp = encodeRtp({
-          marker: i === frame.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: this.seq,
-          timestamp, ssrc: this.ssrc, csrcs: [], payload,
-        });
-        this.seq = (this.seq + 1) & 0xffff;
+      const packets = frame.map((payload, i): RtpPacket => ({
+        marker: i === frame.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: (this.seq + i) & 0xffff,
+        timestamp, ssrc: this.ssrc, csrcs: [], payload,
+      }));
+      const encoded = this.sign === null ? packets.map((p) => encodeRtp(p)) : this.sign(this.movie.name, packets);
+      this.seq = (this.seq + frame.length) & 0xffff;
+      for (const rtp of encoded) {
         this.packetsSent++;
         this.emit(rtp);
-      });
+      }
       this.framesSent++;
     }
     this.frameIndex = (this.frameIndex + 1) % Math.max(1, this.movie.frames.length);

@@ -11,7 +11,9 @@ import { type CarryingCounters, CarryingTable } from './carrying-table.ts';
 import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_PROBES, type ProbeOptions, StatusProbes } from './status-probes.ts';
+import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { DEFAULT_TREE, type LocalReceiver, type StreamSnapshot, StreamTree, type TreeOptions } from './stream-tree.ts';
+import { StreamVerifier } from './stream-verifier.ts';
 
 export interface OverlayOptions {
   readonly links: LinkMonitorOptions;
@@ -58,6 +60,8 @@ export class OverlayNode {
   readonly probes: StatusProbes;
   readonly tree: StreamTree;
   readonly counters: NodeCounters = { unknownSender: 0, carryingRejected: 0 };
+  /** Checks every stream's signatures before the tree takes its packets (nodes with viewers); null elsewhere. */
+  readonly verifier: StreamVerifier | null;
   /** Per neighbour: movie → the server it comes from (null when the neighbour did not say). */
   readonly carrying = new CarryingTable(this.counters);
   /** Numbers this node's announcements, so a neighbour can tell the parts of one from another's. */
@@ -71,6 +75,8 @@ export class OverlayNode {
     private readonly outbox: Outbox,
     private readonly source: MovieSource | null = null,
     options: OverlayOptions = DEFAULT_OVERLAY,
+    /** Verify received streams against these servers' keys (POPs); null passes data on unchecked (relays). */
+    verifyWith: ServerKeyring | null = null,
   ) {
     this.links = new LinkMonitor(clock, (to, msg) => outbox.send(to, msg), {
       up: (n) => this.neighbourUp(n),
@@ -103,6 +109,13 @@ export class OverlayNode {
       stopSource: (movie) => source?.stop(movie),
       carryingChanged: (movies, roots) => this.announceCarrying(this.aliveNeighbours(), movies, roots),
     }, options.tree);
+    this.verifier = verifyWith === null ? null : new StreamVerifier({
+      clock,
+      keyById: (id) => verifyWith.byKeyId(id),
+      release: (from, movie, rtp) => this.tree.onData(from, movie, rtp),
+      faulty: (from, movie, why) => this.tree.upstreamFaulty(from, movie, why),
+    });
+    if (verifyWith !== null) verifyWith.onKey(() => this.verifier?.keyAdded());
   }
 
   get isServer(): boolean {
@@ -121,6 +134,7 @@ export class OverlayNode {
     if (!this.started) return;
     this.started = false;
     this.tree.stop();
+    this.verifier?.stop();
     this.probes.stop();
     this.links.stop();
   }
@@ -148,7 +162,12 @@ export class OverlayNode {
         return;
       case 'data':
         this.links.heard(from);
-        this.tree.onData(from, msg.movie, msg.rtp);
+        // Only data the tree would take is worth checking; the rest it counts as stray.
+        if (this.verifier !== null && this.tree.takesData(from, msg.movie)) {
+          this.verifier.push(from, msg.movie, msg.rtp);
+        } else {
+          this.tree.onData(from, msg.movie, msg.rtp);
+        }
         return;
       case 'status':
         this.links.heard(from);

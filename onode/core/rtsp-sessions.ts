@@ -17,6 +17,7 @@ import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import {
   formatSession, formatTransport, parseRtspUrl, parseSession, parseTransport,
 } from '../../common/wire/rtsp-headers.ts';
+import { FRAME_AUTH_EXTMAP } from '../../common/wire/frame-auth.ts';
 import { buildMjpegSdp } from '../../common/wire/sdp.ts';
 import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts';
@@ -286,7 +287,7 @@ export class RtspSessions {
     if (movie === undefined) return answer(404);
     const sdp = buildMjpegSdp({
       sessionId: String(Math.floor(this.deps.clock.now())), originAddress: peer.localAddress, sessionName: movie.name,
-      control: 'trackID=0', fps: movie.fps, width: movie.width, height: movie.height,
+      control: 'trackID=0', fps: movie.fps, width: movie.width, height: movie.height, extensions: FRAME_AUTH_EXTMAP,
     });
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
     answer(200, { 'Content-Type': 'application/sdp', 'Content-Base': base }, Buffer.from(sdp));

@@ -56,6 +56,8 @@ const SILENCE_CHECK_MS = 25;
 export const REPAIR_RETRY_MS = 150;
 /** A join target not heard from at all for this long after the join is given up early. */
 export const SUSPECT_SILENCE_MS = 250;
+/** A neighbour that sent stream data failing verification is not chosen as an upstream for this long. */
+export const FAULTY_UPSTREAM_MS = 30_000;
 
 export type TreeMessage = JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | RepairMessage;
 
@@ -181,6 +183,8 @@ export class StreamTree {
   readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0, switches: 0, repairsRequested: 0, repairsServed: 0 };
   lastEvent: TreeEvent | null = null;
   private readonly streams = new Map<string, Stream>();
+  /** Neighbours proved faulty (see upstreamFaulty), until when they are avoided. */
+  private readonly faulty = new Map<string, number>();
   private sweepTimer: Timer | null = null;
   private silenceTimer: Timer | null = null;
   private announced = '';
@@ -287,6 +291,53 @@ export class StreamTree {
     s.counters.bytesIn += rtp.length;
     if (from === s.upstream) this.noteArrival(s);
     this.distribute(s, rtp);
+  }
+
+  /** True when data of `movie` from `from` would be taken (it is the upstream, or the one being switched to). */
+  takesData(from: string, movie: string): boolean {
+    const s = this.streams.get(movie);
+    return s !== undefined && !s.source && (s.upstream === from || s.switching?.to === from);
+  }
+
+  /**
+   * `neighbour` sent data of `movie` that fails verification under its server's key: reroute
+   * around it and avoid it as an upstream for any movie for FAULTY_UPSTREAM_MS. Make before
+   * break where another route to the same server exists (what the faulty upstream sends that
+   * passes verification is still good, and the server's channel keeps running for the new
+   * branch, so the new path can resend what was dropped); otherwise leave it and look further.
+   */
+  upstreamFaulty(neighbour: string, movie: string, why: string): void {
+    const now = this.deps.clock.now();
+    for (const [n, until] of this.faulty) if (until <= now) this.faulty.delete(n);
+    this.faulty.set(neighbour, now + FAULTY_UPSTREAM_MS);
+    const s = this.streams.get(movie);
+    if (s === undefined || s.source) return;
+    if (s.switching?.to === neighbour) {
+      s.switching = null;
+      if (s.upstream !== neighbour) this.deps.send(neighbour, { type: 'leave', movie });
+    }
+    if (s.upstream !== neighbour || s.switching !== null) return;
+    const next = s.phase === 'active' ? this.alternative(s, () => true) : undefined;
+    if (next !== undefined) {
+      this.event(movie, `${neighbour} sent data that fails verification (${why}); joining through ${next.via}`);
+      this.startSwitch(s, next.via);
+      return;
+    }
+    this.deps.send(neighbour, { type: 'leave', movie });
+    s.tried.add(neighbour);
+    s.upstream = null;
+    if (s.phase === 'active') {
+      s.phase = 'pending';
+      this.counters.reroutes++;
+      s.rerouteUntil = now + REROUTE_GRACE_MS;
+      this.announce();
+    }
+    this.event(movie, `${neighbour} sent data that fails verification (${why}); rerouting around it`);
+    this.tryNextUpstream(s, 'no-route', `${neighbour} sent ${movie} data that fails verification`);
+  }
+
+  private isFaulty(neighbour: string): boolean {
+    return (this.faulty.get(neighbour) ?? -Infinity) > this.deps.clock.now();
   }
 
   /** Tracks the stream's usual gap between frames (gaps under 5 ms are packets of one frame). */
@@ -630,7 +681,8 @@ export class StreamTree {
   private tryNextUpstream(s: Stream, lastReason?: NakReason, lastDetail?: string): void {
     const path = this.pathFor(s);
     const excluded = (n: string): boolean =>
-      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n);
+      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n) ||
+      this.isFaulty(n);
     const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
     // After losing an upstream, stay with the same server if it is still reachable: the new
@@ -747,7 +799,8 @@ export class StreamTree {
     if (root === undefined) return undefined;
     const path = this.pathFor(s);
     return this.deps.routes.best(root, (n) =>
-      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) && acceptable(n));
+      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) &&
+      !this.isFaulty(n) && acceptable(n));
   }
 
   /** Joins through `via` while the current upstream still feeds us; completeSwitch finishes it. */

@@ -13,7 +13,8 @@ import type { JpegImage } from '../../common/media/jpeg.ts';
 import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
 import { movieNameProblem } from '../../common/wire/names.ts';
 import { MAX_CATALOGUE, type MovieInfo } from '../../common/wire/overlay.ts';
-import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
+import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
+import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, packetizeJpegFitted, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
 
 export { MAX_MOVIE_NAME_BYTES } from '../../common/wire/names.ts';
@@ -21,11 +22,20 @@ const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
 /** Frame rates a library accepts; RTP/JPEG timestamps tick at 90 kHz. */
 export const MAX_FPS = 120;
 export const DEFAULT_FPS = 25;
+/**
+ * The largest RTP packet a server sends, frame-signature extension included: what fits one
+ * overlay DATA datagram in a 1500-byte MTU (MAX_DATA_RTP_BYTES in common/wire/overlay.ts once
+ * the authenticated DATA format lands; the two are to become one constant).
+ */
+export const SERVER_RTP_PACKET_BYTES = 1368;
 
 export interface MovieLibraryOptions {
   /** Frames per second every movie plays at (MJPEG files carry no rate); default 25. */
   readonly fps?: number;
-  /** RTP payload bytes per packet; default DEFAULT_MAX_PAYLOAD (1400). */
+  /**
+   * RTP payload bytes per packet at most; default DEFAULT_MAX_PAYLOAD (1400). Packets are cut
+   * smaller where needed so that, signed, none exceeds SERVER_RTP_PACKET_BYTES.
+   */
   readonly maxPayload?: number;
 }
 
@@ -84,11 +94,13 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
   return { movies: loaded.map((l) => l.movie), catalogue: loaded.map((l) => l.info), skipped };
 }
 
+const signedLimit = signedPayloadLimit(SERVER_RTP_PACKET_BYTES);
+
 /** @throws MovieError for a frame RTP/JPEG cannot cut (a scan over MAX_FRAME_BYTES). */
 function packetize(path: string, images: readonly JpegImage[], maxPayload: number): FramePayloads[] {
   return images.map((image, i) => {
     try {
-      return packetizeJpeg(image, maxPayload);
+      return packetizeJpegFitted(image, (index, count) => Math.min(maxPayload, signedLimit(index, count)));
     } catch (err) {
       if (!(err instanceof RtpJpegError)) throw err;
       throw new MovieError(path, i, err.message, `re-encode it at a lower quality, e.g. with: ${ffmpegFixCommand(path, convertedName(path))}`);

@@ -8,11 +8,13 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
+import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { Role, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
+import type { FrameSigning } from '../core/movie-channel.ts';
 import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 import { Registrant } from '../core/registrant.ts';
@@ -69,6 +71,12 @@ export interface KeyPair {
 /** How long each step of the registration handshake may take. */
 const REGISTER_STEP_TIMEOUT_MS = 5000;
 
+/** A server's stream-signing key pair (Ed25519). */
+export interface KeyPair {
+  readonly publicKey: KeyObject;
+  readonly privateKey: KeyObject;
+}
+
 export class NodeProcess {
   private readonly clock = new SystemClock();
   private node: OverlayNode | null = null;
@@ -88,6 +96,8 @@ export class NodeProcess {
   readonly keyring = new ServerKeyring();
   /** Sealed bootstrapper messages that failed their check (dropped). */
   private readonly registrationCounters = { badSeal: 0 };
+  /** What signing frames costs a server (CPU time on this thread). */
+  private readonly signCost = { frames: 0, totalMs: 0 };
 
   constructor(private readonly opts: NodeProcessOptions) {
     this.signing = opts.role === 'server' ? generateKeyPairSync('ed25519') : null;
@@ -109,9 +119,14 @@ export class NodeProcess {
     this.transport = transport;
     if (info.role === 'server') {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
-      this.source = new ChannelSource(this.clock, library.movies, library.catalogue, (movie, rtp) => this.node?.onSourcePacket(movie, rtp));
+      const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
+      const { movies, catalogue } = library;
+      this.source = new ChannelSource(this.clock, movies, catalogue, emit, Math.random, this.frameSigning());
     }
-    const node = new OverlayNode(info.name, this.clock, transport, this.source, this.opts.overlay ?? DEFAULT_OVERLAY);
+    // POPs check every stream before their viewers (or the POPs below them) get a packet; relays pass data on.
+    const verifyWith = info.role === 'pop' ? this.keyring : null;
+    const options = this.opts.overlay ?? DEFAULT_OVERLAY;
+    const node = new OverlayNode(info.name, this.clock, transport, this.source, options, verifyWith);
     this.node = node;
     transport.onPacket = (from, msg) => node.receive(from, msg);
     await transport.start();
@@ -187,6 +202,8 @@ export class NodeProcess {
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
         ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
+        ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
+        ...(this.signing ? { sign: this.signReport() } : {}),
         ...(this.bootstrapServer
           ? { bootstrapper: this.bootstrapServer.counters }
           : { registration: this.registrationCounters }),
@@ -197,6 +214,24 @@ export class NodeProcess {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  private signReport(): { frames: number; usPerFrame: number } {
+    const { frames, totalMs } = this.signCost;
+    return { frames, usPerFrame: round((1000 * totalMs) / Math.max(1, frames)) };
+  }
+
+  /** Signs each frame a server's channels send with its key, timing it for the status report. */
+  private frameSigning(): FrameSigning | null {
+    if (this.signing === null) return null;
+    const signer = new FrameSigner(this.signing.privateKey, this.signing.publicKey);
+    return (movie, packets) => {
+      const t0 = performance.now();
+      const out = signer.signFrame(movie, packets);
+      this.signCost.frames++;
+      this.signCost.totalMs += performance.now() - t0;
+      return out;
+    };
+  }
 
   /** POST /faults {"cut": [names]} / {"restore": [names]}: cut or restore links to neighbours, for experiments. */
   private fault(body: FaultsRequest): { status: number; body: unknown } {

@@ -8,15 +8,18 @@
  * decoded, and the decoded copy delivered. DATA is only measured (the RTP buffer itself travels,
  * so the one-copy-per-link check can use its identity).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { VirtualClock } from '../../common/core/clock.ts';
 import { fnv1a } from '../../common/core/fnv1a.ts';
+import { FrameSigner } from '../../common/security/frame-signature.ts';
+import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import {
   decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
-import { type ChannelMovie, MovieChannel } from '../core/movie-channel.ts';
+import { type ChannelMovie, type FrameSigning, MovieChannel } from '../core/movie-channel.ts';
 import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 
 /** A node's own view of time: the shared virtual clock plus a fixed offset (unsynchronised hosts). */
@@ -47,6 +50,14 @@ interface SimNode {
 
 /** Decides whether the network silently loses a message (fault injection in tests). */
 export type DropRule = (from: string, to: string, msg: OverlayMessage) => boolean;
+
+/** Signed streams in a simulation: which servers sign, and which nodes verify what they receive. */
+export interface SimSigning {
+  /** Servers whose keys the other nodes know (default: every server); others sign with an unknown key. */
+  readonly known?: (server: string) => boolean;
+  /** Nodes that verify streams (default: every node that is not a server). */
+  readonly verifies?: (node: string) => boolean;
+}
 
 export interface Viewer {
   readonly pop: string;
@@ -86,10 +97,18 @@ export class SimNetwork {
   dropRule: DropRule | null = null;
   /** Sees every message a live node sends, before links and loss apply; null by default. */
   tap: ((from: string, to: string, msg: OverlayMessage) => void) | null = null;
+  /** Replaces what a live node sends (a faulty node, in tests); null by default. */
+  tamper: ((from: string, to: string, msg: OverlayMessage) => OverlayMessage) | null = null;
+  /** The servers' public keys every verifying node knows (signed simulations). */
+  readonly keyring = new ServerKeyring();
   private rngState: number;
   private channelStarts = 0;
 
-  constructor(private readonly options: OverlayOptions = DEFAULT_OVERLAY, seed = 1) {
+  constructor(
+    private readonly options: OverlayOptions = DEFAULT_OVERLAY,
+    seed = 1,
+    private readonly signing: SimSigning | null = null,
+  ) {
     this.rngState = seed >>> 0 || 1;
   }
 
@@ -112,6 +131,7 @@ export class SimNetwork {
     let node: OverlayNode | null = null;
     const infos = movies.map(toInfo); // one array, as a real server's: its digest is computed once
     const byName = new Map(movies.map((m) => [m.name, m]));
+    const sign = server && this.signing !== null ? this.signerFor(name) : null;
     const source: MovieSource | null = !server ? null : {
       catalogue: () => infos,
       start: (movie) => {
@@ -119,7 +139,8 @@ export class SimNetwork {
         if (m === undefined) return;
         // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
         const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
-        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, () => (fnv1a(String(h)) % 1000) / 1000);
+        const random = (): number => (fnv1a(String(h)) % 1000) / 1000;
+        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, random, sign);
         channels.set(movie, ch);
         ch.start();
       },
@@ -133,8 +154,21 @@ export class SimNetwork {
       sendData: (to, movie, rtp) => {
         for (const t of to) this.deliver(name, t, { type: 'data', movie, rtp });
       },
-    }, source, this.options);
+    }, source, this.options, this.verifies(name, movies) ? this.keyring : null);
     return node;
+  }
+
+  /** A (restarted) server's new key: known to the verifying nodes unless SimSigning.known says otherwise. */
+  private signerFor(name: string): FrameSigning {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    if (this.signing?.known?.(name) ?? true) this.keyring.set(name, rawEd25519(publicKey));
+    const signer = new FrameSigner(privateKey, publicKey);
+    return (movie, packets) => signer.signFrame(movie, packets);
+  }
+
+  private verifies(name: string, movies: readonly ChannelMovie[]): boolean {
+    if (this.signing === null) return false;
+    return this.signing.verifies?.(name) ?? movies.length === 0;
   }
 
   addLink(a: string, b: string, delayMs: number, lossPct = 0): void {
@@ -283,6 +317,7 @@ export class SimNetwork {
     const dst = this.nodes.get(to);
     const link = this.links.get(linkKey(from, to));
     if (src === undefined || dst === undefined || link === undefined || !src.alive) return;
+    if (this.tamper !== null) msg = this.tamper(from, to, msg);
     this.tap?.(from, to, msg);
     const wire = this.onTheWire(from, msg);
     if (wire === null) return;

@@ -34,8 +34,16 @@ describe('the report topology on loopback', () => {
     ]);
     expect(c1.code, c1.stderr).toBe(0);
     expect(c4.code, c4.stderr).toBe(0);
-    const s1 = JSON.parse(c1.stdout) as { framesReceived: number; pop: string; framesLost: number };
-    const s4 = JSON.parse(c4.stdout) as { framesReceived: number; pop: string };
+    interface Stats { framesReceived: number; pop: string; framesLost: number; framesRejected: number; verifying: true }
+    const s1 = JSON.parse(c1.stdout) as Stats;
+    const s4 = JSON.parse(c4.stdout) as Stats;
+    // Every frame was checked against the servers' keys, by the POP and by the client.
+    for (const s of [s1, s4]) expect([s.verifying, s.framesRejected]).toEqual([true, 0]);
+    for (const pop of ['o5', 'o7']) {
+      const verify = ((await run.status(pop)).counters as Record<string, Record<string, number>>).verify;
+      expect(verify?.verified, pop).toBeGreaterThan(100);
+      expect([verify?.rejected, verify?.unknownKey], pop).toEqual([0, 0]);
+    }
     expect(s1.pop).toBe('o5');
     expect(s4.pop).toBe('o7');
     expect(s1.framesReceived).toBeGreaterThan(40); // 3 s at 25 fps, minus start-up

@@ -1,8 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeExtensionElements,
   decodeRtp,
+  encodeExtensionElements,
   encodeRtp,
+  extensionElementsBytes,
+  RTP_EXT_PROFILE_ONE_BYTE,
+  RTP_EXT_PROFILE_TWO_BYTE,
   RTP_MAX_PACKET_BYTES,
   RtpEncodeError,
   type RtpPacket,
@@ -230,5 +235,74 @@ describe('sequence number arithmetic', () => {
     expect(seqNewer(1, 65000)).toBe(true);
     expect(seqNewer(65000, 1)).toBe(false);
     expect(seqNewer(7, 7)).toBe(false);
+  });
+});
+
+describe('RTP header extension elements (RFC 8285)', () => {
+  const base: RtpPacket = {
+    marker: false, payloadType: 26, sequenceNumber: 7, timestamp: 9, ssrc: 11, csrcs: [], payload: hex('c0ffee'),
+  };
+
+  it('reads the one-byte form of RFC 8285 section 4.2, skipping padding and stopping at ID 15', () => {
+    // ID 1 L=0 (1 byte), padding, ID 2 L=1 (2 bytes), ID 15: the rest is ignored
+    const ext = { profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('10aa 00 21bbcc f0 ffff') };
+    expect(decodeExtensionElements(ext)).toEqual({
+      ok: true,
+      value: [{ id: 1, data: hex('aa') }, { id: 2, data: hex('bbcc') }],
+    });
+  });
+
+  it('reads the two-byte form of RFC 8285 section 4.3, with a zero-length element and padding', () => {
+    const ext = { profile: 0x1003, data: hex('0100 00 0203aabbcc 00 00 ff01dd 000000') };
+    expect(decodeExtensionElements(ext)).toEqual({
+      ok: true,
+      value: [{ id: 1, data: Buffer.alloc(0) }, { id: 2, data: hex('aabbcc') }, { id: 255, data: hex('dd') }],
+    });
+  });
+
+  it('writes the two-byte form byte for byte, zero-padded to 32 bits', () => {
+    const ext = encodeExtensionElements([{ id: 1, data: hex('aabbcc') }, { id: 200, data: Buffer.alloc(0) }]);
+    expect(ext).toEqual({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('0103aabbcc c800 00') });
+    expect(extensionElementsBytes([3, 0])).toBe(4 + ext.data.length);
+    expect(extensionElementsBytes([])).toBe(0);
+  });
+
+  it('round-trips through a whole RTP packet', () => {
+    const elements = [
+      { id: 1, data: Buffer.alloc(74, 1) }, { id: 2, data: Buffer.alloc(240, 2) }, { id: 2, data: Buffer.alloc(16, 3) },
+    ];
+    const buf = encodeRtp({ ...base, extension: encodeExtensionElements(elements) });
+    const r = decodeRtp(buf);
+    expect(r.ok && r.value.extension !== undefined && decodeExtensionElements(r.value.extension))
+      .toEqual({ ok: true, value: elements });
+    expect(r.ok && r.value.payload).toEqual(base.payload);
+  });
+
+  it('refuses elements that run past the extension, and foreign profiles', () => {
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('0105aabbcc00') }))
+      .toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('000001') }))
+      .toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('13aabb') }))
+      .toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeExtensionElements({ profile: 0xabcd, data: hex('00000000') }))
+      .toEqual({ ok: false, reason: 'unsupported' });
+  });
+
+  it('throws RtpEncodeError for elements the two-byte form cannot carry', () => {
+    expect(() => encodeExtensionElements([{ id: 0, data: Buffer.alloc(1) }])).toThrow(RtpEncodeError);
+    expect(() => encodeExtensionElements([{ id: 256, data: Buffer.alloc(1) }])).toThrow(RtpEncodeError);
+    expect(() => encodeExtensionElements([{ id: 1, data: Buffer.alloc(256) }])).toThrow(RtpEncodeError);
+  });
+
+  it('never throws on random extension bytes in either form', () => {
+    const profiles = fc.constantFrom(RTP_EXT_PROFILE_ONE_BYTE, RTP_EXT_PROFILE_TWO_BYTE, 0x100f, 0);
+    fc.assert(
+      fc.property(profiles, fc.uint8Array({ maxLength: 600 }), (profile, bytes) => {
+        const r = decodeExtensionElements({ profile, data: Buffer.from(bytes) });
+        if (r.ok) for (const e of r.value) expect(e.id).toBeGreaterThan(0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

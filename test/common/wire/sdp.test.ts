@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FRAME_AUTH_EXTMAP } from '../../../common/wire/frame-auth.ts';
 import { buildMjpegSdp, type MjpegSdpParams, MAX_SDP_BYTES, parseSdp, SdpBuildError } from '../../../common/wire/sdp.ts';
 
 const params: MjpegSdpParams = {
@@ -59,6 +60,20 @@ describe('buildMjpegSdp', () => {
       framesize: '26 320-240',
       'x-dimensions': '320,240',
     });
+  });
+
+  it('announces the frame-signature header extensions in the media section when asked', () => {
+    const sdp = buildMjpegSdp({ ...params, extensions: FRAME_AUTH_EXTMAP });
+    expect(sdp.endsWith([
+      'a=x-dimensions:320,240',
+      'a=extmap:1 urn:x-overlay-cdn:rtp-hdrext:frame-signature',
+      'a=extmap:2 urn:x-overlay-cdn:rtp-hdrext:packet-hashes',
+      '',
+    ].join('\r\n'))).toBe(true);
+    const r = parseSdp(sdp);
+    expect(r.ok && r.value.media[0]?.attributes.get('extmap')).toBe('1 urn:x-overlay-cdn:rtp-hdrext:frame-signature');
+    expect(() => buildMjpegSdp({ ...params, extensions: [{ id: 15, uri: 'urn:x' }] })).toThrow(SdpBuildError);
+    expect(() => buildMjpegSdp({ ...params, extensions: [{ id: 1, uri: 'urn:x\r\nm=audio' }] })).toThrow(SdpBuildError);
   });
 
   it('throws SdpBuildError for values that would corrupt the description', () => {
