@@ -14,7 +14,7 @@ import { silentLogger } from '../common/net/logger.ts';
 import type { NodeRole } from '../common/wire/bootstrap.ts';
 import { OverlayNode } from '../onode/core/overlay-node.ts';
 import { OverlayTransport } from '../onode/net/overlay-transport.ts';
-import { childConfig, serveRequests } from './bench-child.ts';
+import { childConfig, childMacKey, serveRequests } from './bench-child.ts';
 
 export interface RelayConfig {
   readonly mode: 'overlay' | 'bare';
@@ -47,7 +47,9 @@ const cpuMs = (): number => {
 };
 
 async function startOverlay(): Promise<void> {
-  const transport = new OverlayTransport(config.name, [config.address], config.port, false, silentLogger);
+  const transport = new OverlayTransport({
+    self: config.name, addresses: [config.address], port: config.port, emulateLinks: false, key: childMacKey(), log: silentLogger,
+  });
   const node = new OverlayNode(config.name, new SystemClock(), transport);
   transport.onPacket = (from, msg) => node.receive(from, msg);
   await transport.start();

@@ -9,8 +9,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
-import { MAX_CATALOGUE, type MovieInfo } from '../../common/wire/overlay.ts';
-import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
+import { MAX_CATALOGUE, MAX_DATA_RTP_BYTES, type MovieInfo } from '../../common/wire/overlay.ts';
+import { RTP_HEADER_BYTES } from '../../common/wire/rtp.ts';
+import { packetizeJpeg, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
 
 /** Movie names travel in every data datagram and in RTSP URLs: short, and safe in a URL path. */
@@ -20,11 +21,13 @@ const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
 /** Frame rates a library accepts; RTP/JPEG timestamps tick at 90 kHz. */
 export const MAX_FPS = 120;
 export const DEFAULT_FPS = 25;
+/** RTP payload bytes per packet: the largest whose RTP packet every relay can forward in one DATA datagram. */
+export const SERVER_MAX_PAYLOAD = MAX_DATA_RTP_BYTES - RTP_HEADER_BYTES;
 
 export interface MovieLibraryOptions {
   /** Frames per second every movie plays at (MJPEG files carry no rate); default 25. */
   readonly fps?: number;
-  /** RTP payload bytes per packet; default DEFAULT_MAX_PAYLOAD (1400). */
+  /** RTP payload bytes per packet; default and most SERVER_MAX_PAYLOAD (1356). */
   readonly maxPayload?: number;
 }
 
@@ -49,7 +52,7 @@ export interface MovieLibrary {
  */
 export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {}): MovieLibrary {
   const fps = options.fps ?? DEFAULT_FPS;
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const maxPayload = options.maxPayload ?? SERVER_MAX_PAYLOAD;
   if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS) throw new RangeError(`fps must be above 0 and at most ${MAX_FPS}, got ${fps}`);
   // Validates maxPayload once, before any file is read, with a tiny well-formed frame.
   checkMaxPayload(maxPayload);
@@ -134,6 +137,9 @@ function nameProblem(file: string): string | null {
 const PROBE_FRAME = { width: 8, height: 8, type: 1, quantTables: Buffer.alloc(128, 1), restartInterval: 0, scan: Buffer.alloc(1) } as const;
 
 function checkMaxPayload(maxPayload: number): void {
+  if (maxPayload > SERVER_MAX_PAYLOAD) {
+    throw new RangeError(`invalid maxPayload: ${maxPayload} bytes would not fit a DATA datagram (at most ${SERVER_MAX_PAYLOAD})`);
+  }
   try {
     packetizeJpeg(PROBE_FRAME, maxPayload);
   } catch (err) {
