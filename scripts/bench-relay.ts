@@ -35,6 +35,8 @@ export interface RelayStats {
   readonly linkFailures: number;
   /** overlay: each movie's state and downstream branches. */
   readonly streams: ReadonlyArray<{ readonly movie: string; readonly state: string; readonly upstream: string | null; readonly downstream: readonly string[] }>;
+  /** overlay: datagrams the transport refused, by reason (forged, replayed, unknown stream...). */
+  readonly refused?: Readonly<Record<string, number>>;
 }
 
 const config = childConfig<RelayConfig>();
@@ -64,6 +66,8 @@ async function startOverlay(): Promise<void> {
     datagramsOut: transport.counters.datagramsOut,
     linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
     streams: node.streams().map((s) => ({ movie: s.movie, state: s.state, upstream: s.upstream, downstream: s.downstream })),
+    refused: (({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }) =>
+      ({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }))(transport.counters),
   });
   stop = async () => {
     node.stop();

@@ -14,7 +14,7 @@
  *
  * tag() is the only place the MAC is computed: swap it there (and bump OVERLAY_VERSION).
  */
-import { createHmac } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import {
   decodeBody, decodeHeader, encodeOverlay, isAuthenticated, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM, MessageType, OverlayEncodeError, TAG_BYTES,
   type DataFrame, type Nonce, type OverlayMessage, type WireMessage,
@@ -26,6 +26,11 @@ export type OpenFailure = DecodeFailure | 'bad-mac';
 /** The overlay key, ready for tag(): made once per process (macKey), never per datagram. */
 export interface OverlayMacKey {
   readonly key: Buffer;
+  /**
+   * Where tag() lays out what it hashes: the key block (the key, then zeros to a full SHA-256
+   * block), the length, the label, the datagram. Written in place: no allocation per datagram.
+   */
+  readonly scratch: Buffer;
   /** Recipient labels by name: a node only ever addresses its neighbours. */
   readonly labels: Map<string, Buffer>;
 }
@@ -41,11 +46,21 @@ export const MAC_KEY_BYTES = 32;
 /** Recipient labels cached per key; more names than this (never, with real neighbour lists) just start over. */
 const MAX_CACHED_LABELS = 1024;
 const DATA_LABEL = Buffer.from([0]);
+const SHA256_BLOCK_BYTES = 64;
+const LENGTH_BYTES = 4;
+const MESSAGE_START = SHA256_BLOCK_BYTES + LENGTH_BYTES;
+const VARIANT = process.env.ONODE_MAC_VARIANT === 'hmac' ? 'hmac' : 'sha256';
+/** One call into OpenSSL per datagram (Node 20.12+); the same digest through createHash before. */
+const sha256: (data: Buffer) => Buffer = typeof crypto.hash === 'function'
+  ? (data) => crypto.hash('sha256', data, 'buffer')
+  : (data) => crypto.createHash('sha256').update(data).digest();
 
 /** Prepares the key derived by overlayMacKey(secret). */
 export function macKey(key: Buffer): OverlayMacKey {
   if (key.length !== MAC_KEY_BYTES) throw new RangeError(`the overlay MAC key is ${MAC_KEY_BYTES} bytes, got ${key.length}`);
-  return { key: Buffer.from(key), labels: new Map() };
+  const scratch = Buffer.alloc(MESSAGE_START + 1 + MAX_NAME_BYTES + MAX_OVERLAY_DATAGRAM);
+  key.copy(scratch, 0);
+  return { key: Buffer.from(key), scratch, labels: new Map() };
 }
 
 /**
@@ -53,7 +68,12 @@ export function macKey(key: Buffer): OverlayMacKey {
  * the tag.
  */
 export function tag(key: OverlayMacKey, label: Buffer, datagram: Buffer, end: number): Buffer {
-  return createHmac('sha256', key.key).update(label).update(datagram.subarray(0, end)).digest();
+  if (VARIANT === 'hmac') return crypto.createHmac('sha256', key.key).update(label).update(datagram.subarray(0, end)).digest();
+  const { scratch } = key;
+  scratch.writeUInt32BE(label.length + end, SHA256_BLOCK_BYTES);
+  label.copy(scratch, MESSAGE_START);
+  datagram.copy(scratch, MESSAGE_START + label.length, 0, end);
+  return sha256(scratch.subarray(0, MESSAGE_START + label.length + end));
 }
 
 /** Fills in the tag of a datagram made by encodeOverlay/encodeData, in place; returns it. */

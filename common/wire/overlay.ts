@@ -363,6 +363,10 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Names are map keys: invalid UTF-8 would collapse distinct byte strings into one U+FFFD name. */
 function strictUtf8(bytes: Buffer): string | undefined {
+  // Node names are nearly always ASCII: read those without the decoder (every datagram has one).
+  let ascii = true;
+  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
+  if (ascii) return bytes.toString('latin1');
   try {
     return UTF8.decode(bytes);
   } catch {
