@@ -215,10 +215,10 @@ export function encodeData(head: Buffer, nonce: Nonce, id: Buffer, rtp: Buffer):
   if (rtp.length < RTP_MIN_BYTES) throw new OverlayEncodeError(`an RTP packet of ${rtp.length} bytes has no header`);
   if (id.length !== MOVIE_ID_BYTES) throw new OverlayEncodeError(`a movie id is ${MOVIE_ID_BYTES} bytes, not ${id.length}`);
   const out = Buffer.allocUnsafe(length);
-  head.copy(out, 0);
+  out.set(head, 0);
   const at = writeNonce(out, head.length, nonce);
-  id.copy(out, at);
-  rtp.copy(out, at + MOVIE_ID_BYTES);
+  out.set(id, at);
+  out.set(rtp, at + MOVIE_ID_BYTES);
   out.fill(0, length - TAG_BYTES);
   return out;
 }
@@ -306,7 +306,7 @@ export function decodeHeader(buf: Buffer): Decoded<OverlayHeader> {
   if (nameLength === 0 || nameLength > MAX_NAME_BYTES) return fail('malformed');
   const nameEnd = OVERLAY_HEADER_BYTES + nameLength;
   if (buf.length < nameEnd) return fail('truncated');
-  const from = strictUtf8(buf.subarray(OVERLAY_HEADER_BYTES, nameEnd));
+  const from = nameAt(buf, OVERLAY_HEADER_BYTES, nameEnd);
   if (from === undefined) return fail('malformed');
   if (!isAuthenticated(type)) return ok({ type, from, nonce: null, bodyStart: nameEnd, bodyEnd: buf.length });
   if (buf.length < nameEnd + NONCE_BYTES + TAG_BYTES) return fail('truncated');
@@ -361,12 +361,15 @@ function decodeMessage(type: number, body: Buffer): Decoded<WireMessage> {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A name in buf[start, end): ASCII (nearly always) read at once, anything else strictly as UTF-8. */
+function nameAt(buf: Buffer, start: number, end: number): string | undefined {
+  let ascii = true;
+  for (let i = start; i < end && ascii; i++) ascii = buf[i]! < 0x80;
+  return ascii ? buf.toString('latin1', start, end) : strictUtf8(buf.subarray(start, end));
+}
+
 /** Names are map keys: invalid UTF-8 would collapse distinct byte strings into one U+FFFD name. */
 function strictUtf8(bytes: Buffer): string | undefined {
-  // Node names are nearly always ASCII: read those without the decoder (every datagram has one).
-  let ascii = true;
-  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
-  if (ascii) return bytes.toString('latin1');
   try {
     return UTF8.decode(bytes);
   } catch {

@@ -15,6 +15,8 @@
  * When the network cannot, it applies each link's delay and loss to what it sends.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
 import { macKey, seal, sealOverlay, verify, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
 import {
@@ -118,7 +120,7 @@ export class OverlayTransport implements Outbox {
   async start(): Promise<void> {
     for (const address of this.opts.addresses) {
       if (this.sockets.has(address)) continue;
-      const socket = createSocket({ type: 'udp4' });
+      const socket = createSocket({ type: 'udp4', lookup: literalLookup });
       socket.on('message', (buf, rinfo) => this.receive(socket, buf, rinfo));
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -337,4 +339,16 @@ export class OverlayTransport implements Outbox {
         return;
     }
   }
+}
+
+/**
+ * Neighbours and clients are addressed by IPv4 literals: resolve those at once. Node's default
+ * lookup defers every send to a later tick (a closure and a nextTick per datagram), even for a
+ * literal; a relay sends one per branch per packet.
+ */
+function literalLookup(
+  hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dnsLookup(hostname, options, callback);
 }
