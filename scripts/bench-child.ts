@@ -7,11 +7,15 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateSecret, overlayMacKey, parseSecret } from '../common/security/overlay-keys.ts';
+import { SECRET_ENV } from '../onode/cli/secret-option.ts';
 
 interface Request { readonly id: number; readonly cmd: string; readonly args: unknown }
 type Reply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: string };
 
 const live = new Set<ChildProcess>();
+/** The overlay secret every child of this run shares (in ONODE_SECRET, like emulated nodes). */
+let runSecret: string | null = null;
 
 /** A forked benchmark script, driven by request/reply over IPC. */
 export class BenchChild {
@@ -39,7 +43,10 @@ export class BenchChild {
   static async start(label: string, script: string, config: unknown): Promise<BenchChild> {
     const here = dirname(fileURLToPath(import.meta.url));
     const ext = extname(fileURLToPath(import.meta.url));
-    const child = fork(join(here, `${script}${ext}`), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    runSecret ??= process.env[SECRET_ENV] ?? generateSecret();
+    const child = fork(join(here, `${script}${ext}`), [JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [SECRET_ENV]: runSecret },
+    });
     live.add(child);
     const c = new BenchChild(label, child);
     await c.request('ready');
@@ -113,6 +120,11 @@ export function serveRequests(setup: Promise<unknown>, handlers: Record<string, 
   setup.catch((err: unknown) => {
     process.stderr.write(`bench child: ${err instanceof Error ? err.message : String(err)}\n`);
   });
+}
+
+/** The overlay MAC key of this run, in a child: relays and scripted peers authenticate with it. */
+export function childMacKey(): Buffer {
+  return overlayMacKey(parseSecret(process.env[SECRET_ENV] ?? '', SECRET_ENV));
 }
 
 /** The config a child was started with. */

@@ -6,8 +6,8 @@
  * Commands: 'blast' {rate, ms, target?} → datagrams sent; 'counts' → per-sink counts and socket
  * drops; 'record' {on} starts/stops delay recording; 'delays' → recorded delays (µs).
  */
-import { childConfig, serveRequests } from './bench-child.ts';
-import { BenchPeer, dataDatagram, type PeerSpec, stampDatagram } from './bench-peer.ts';
+import { childConfig, childMacKey, serveRequests } from './bench-child.ts';
+import { BenchPeer, benchRtp, dataTemplate, type PeerSpec, stampRtp } from './bench-peer.ts';
 import { udpSockets } from './bench-proc.ts';
 
 export interface LoadConfig {
@@ -36,10 +36,10 @@ export interface SinkCounts {
 
 /** Sends at most this many back to back before yielding to the event loop (so control traffic is served). */
 const MAX_BURST = 64;
-const RING_SIZE = 1024;
 
 const config = childConfig<LoadConfig>();
-const peers = config.peers.map((p) => new BenchPeer(p, config.port));
+const key = childMacKey();
+const peers = config.peers.map((p) => new BenchPeer(p, config.port, key));
 const sinks = peers.filter((p) => p.spec.role === 'sink');
 const source = peers.find((p) => p.spec.role === 'source');
 /** RTP sequence number of the next packet; continues across blasts, like one live stream. */
@@ -49,10 +49,10 @@ function blast(args: BlastArgs): Promise<number> {
   if (source === undefined) throw new Error('no source peer');
   const target = args.target ?? source.spec.neighbour?.address;
   if (target === undefined) throw new Error('the source has no neighbour to send to');
-  // Relays drop RTP duplicates, so every packet carries the next sequence number; sends complete on a
-  // later tick, so each is written into its own buffer of a ring far larger than one burst.
-  const template = dataDatagram(source.spec.name, source.spec.movie, config.rtpBytes);
-  const ring = Array.from({ length: RING_SIZE }, () => Buffer.from(template));
+  // Relays drop RTP duplicates, so every packet carries the next sequence number; and replays, so
+  // every datagram is sealed afresh with the next nonce (each its own buffer: sends complete later).
+  const template = dataTemplate(source.spec.name, source.spec.movie);
+  const rtp = benchRtp(config.rtpBytes);
   const start = performance.now();
   let sent = 0;
   return new Promise((resolve) => {
@@ -61,9 +61,8 @@ function blast(args: BlastArgs): Promise<number> {
       if (now - start >= args.ms) return resolve(sent);
       const due = args.rate > 0 ? Math.min(MAX_BURST, Math.floor((args.rate * (now - start)) / 1000) - sent) : MAX_BURST;
       for (let i = 0; i < due; i++) {
-        const packet = ring[sent % RING_SIZE]!;
-        stampDatagram(packet, seq, args.stamp ? performance.now() : 0);
-        source.sendRaw(packet, target);
+        stampRtp(rtp, seq, args.stamp ? performance.now() : 0);
+        source.sendRaw(source.data(template, rtp), target);
         seq = (seq + 1) & 0xffff;
         sent++;
       }

@@ -6,12 +6,17 @@
  *   - every peer sends HELLOs that echo the relay's, so the relay measures the link's RTT;
  *   - a source floods STATUS probes and CARRYING for its movie and acks every JOIN;
  *   - a sink JOINs its neighbour every REFRESH_MS (soft state) and counts DATA datagrams by their
- *     type byte, without decoding them; it can also read a send timestamp out of each one.
+ *     type byte, without decoding or verifying them; it can also read a send timestamp out of each one.
+ *
+ * Peers hold the run's overlay key (the relay checks every datagram) and seal what they send.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { catalogueParts } from '../common/wire/control-split.ts';
-import { decodeOverlay, encodeData, encodeOverlay, MessageType, OVERLAY_HEADER_BYTES, type OverlayMessage } from '../common/wire/overlay.ts';
-import type { MovieInfo } from '../common/wire/overlay.ts';
+import { macKey, openOverlay, seal, sealOverlay, type OverlayMacKey } from '../common/wire/overlay-auth.ts';
+import {
+  encodeData, encodeHeader, MessageType, MOVIE_ID_BYTES, movieId, NONCE_BYTES, OVERLAY_HEADER_BYTES, type MovieInfo, type Nonce,
+  type OverlayMessage,
+} from '../common/wire/overlay.ts';
 import { catalogueDigest } from '../onode/core/catalogue-digest.ts';
 
 export type PeerRole = 'source' | 'sink';
@@ -46,12 +51,26 @@ export class BenchPeer {
   private peerSeq = 0;
   private peerSentAtUs = 0;
   private peerHeardAt = 0;
+  private readonly key: OverlayMacKey;
+  private readonly epoch = Date.now();
+  private counter = 0;
 
   /** A source's catalogue: its one movie. */
   private readonly catalogue: readonly MovieInfo[];
 
-  constructor(readonly spec: PeerSpec, readonly port: number) {
+  constructor(readonly spec: PeerSpec, readonly port: number, key: Buffer) {
+    this.key = macKey(key);
     this.catalogue = [{ name: spec.movie, fps: 25, width: 320, height: 240, frames: 250 }];
+  }
+
+  /** The next nonce of this peer (one per datagram, as a node does). */
+  nonce(): Nonce {
+    return { epoch: this.epoch, counter: this.counter++ };
+  }
+
+  /** A sealed DATA datagram from this peer carrying `rtp` (see dataTemplate, stampRtp). */
+  data(template: DataTemplate, rtp: Buffer): Buffer {
+    return seal(this.key, '', encodeData(template.header, this.nonce(), template.id, rtp));
   }
 
   async start(): Promise<void> {
@@ -100,7 +119,7 @@ export class BenchPeer {
 
   private control(msg: OverlayMessage): void {
     const n = this.spec.neighbour;
-    if (n !== undefined) this.sendRaw(encodeOverlay(this.spec.name, msg), n.address);
+    if (n !== undefined) this.sendRaw(sealOverlay(this.key, this.spec.name, n.name, this.nonce(), msg), n.address);
   }
 
   private hello(): void {
@@ -119,7 +138,7 @@ export class BenchPeer {
       }
       return;
     }
-    const decoded = decodeOverlay(buf);
+    const decoded = openOverlay(this.key, this.spec.name, buf);
     if (!decoded.ok) return;
     const msg = decoded.value.message;
     if (msg.type === 'hello') {
@@ -139,25 +158,33 @@ export class BenchPeer {
 export function rtpOffset(datagram: Buffer): number | null {
   const nameLength = datagram[3];
   if (nameLength === undefined) return null;
-  const movieLength = datagram[OVERLAY_HEADER_BYTES + nameLength];
-  return movieLength === undefined ? null : OVERLAY_HEADER_BYTES + nameLength + 1 + movieLength;
+  const at = OVERLAY_HEADER_BYTES + nameLength + NONCE_BYTES + MOVIE_ID_BYTES;
+  return datagram.length >= at ? at : null;
 }
 
-/** A DATA datagram from `from` carrying one RTP packet of `rtpBytes` bytes (JPEG payload type 26); see stampDatagram. */
-export function dataDatagram(from: string, movie: string, rtpBytes: number): Buffer {
+/** What every DATA datagram of one movie from one peer shares. */
+export interface DataTemplate {
+  readonly header: Buffer;
+  readonly id: Buffer;
+}
+
+export function dataTemplate(from: string, movie: string): DataTemplate {
+  return { header: encodeHeader(MessageType.data, from), id: movieId(movie) };
+}
+
+/** An RTP packet of `rtpBytes` bytes (JPEG payload type 26) for stampRtp and BenchPeer.data. */
+export function benchRtp(rtpBytes: number): Buffer {
   const rtp = Buffer.alloc(Math.max(rtpBytes, RTP_HEADER_BYTES + 8));
   rtp[0] = 0x80; // version 2
   rtp[1] = 26; // JPEG
   rtp.writeUInt32BE(0x0bec0001, 8); // SSRC
-  return encodeData(from, movie, rtp);
+  return rtp;
 }
 
-/** Writes the RTP sequence number and the send time (ms) into a datagram made by dataDatagram, in place. */
-export function stampDatagram(datagram: Buffer, seq: number, nowMs: number): void {
-  const at = rtpOffset(datagram);
-  if (at === null) return;
-  datagram.writeUInt16BE(seq & 0xffff, at + 2);
-  datagram.writeDoubleBE(nowMs, at + STAMP_OFFSET);
+/** Writes the RTP sequence number and the send time (ms) into an RTP packet made by benchRtp, in place. */
+export function stampRtp(rtp: Buffer, seq: number, nowMs: number): void {
+  rtp.writeUInt16BE(seq & 0xffff, 2);
+  rtp.writeDoubleBE(nowMs, STAMP_OFFSET);
 }
 
 function toUs(ms: number): number {

@@ -14,7 +14,7 @@ import { silentLogger } from '../common/net/logger.ts';
 import type { NodeRole } from '../common/wire/bootstrap.ts';
 import { OverlayNode } from '../onode/core/overlay-node.ts';
 import { OverlayTransport } from '../onode/net/overlay-transport.ts';
-import { childConfig, serveRequests } from './bench-child.ts';
+import { childConfig, childMacKey, serveRequests } from './bench-child.ts';
 
 export interface RelayConfig {
   readonly mode: 'overlay' | 'bare';
@@ -35,6 +35,8 @@ export interface RelayStats {
   readonly linkFailures: number;
   /** overlay: each movie's state and downstream branches. */
   readonly streams: ReadonlyArray<{ readonly movie: string; readonly state: string; readonly upstream: string | null; readonly downstream: readonly string[] }>;
+  /** overlay: datagrams the transport refused, by reason (forged, replayed, unknown stream...). */
+  readonly refused?: Readonly<Record<string, number>>;
 }
 
 const config = childConfig<RelayConfig>();
@@ -47,7 +49,9 @@ const cpuMs = (): number => {
 };
 
 async function startOverlay(): Promise<void> {
-  const transport = new OverlayTransport(config.name, [config.address], config.port, false, silentLogger);
+  const transport = new OverlayTransport({
+    self: config.name, addresses: [config.address], port: config.port, emulateLinks: false, key: childMacKey(), log: silentLogger,
+  });
   const node = new OverlayNode(config.name, new SystemClock(), transport);
   transport.onPacket = (from, msg) => node.receive(from, msg);
   await transport.start();
@@ -62,6 +66,8 @@ async function startOverlay(): Promise<void> {
     datagramsOut: transport.counters.datagramsOut,
     linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
     streams: node.streams().map((s) => ({ movie: s.movie, state: s.state, upstream: s.upstream, downstream: s.downstream })),
+    refused: (({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }) =>
+      ({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }))(transport.counters),
   });
   stop = async () => {
     node.stop();

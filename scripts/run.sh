@@ -1,14 +1,18 @@
 #!/bin/sh
 # Starts one overlay role on this host: from a CORE node's shell, a Mininet host, or any machine.
 #
-#   scripts/run.sh server --topology FILE [--movies DIR]          the bootstrapper
-#   scripts/run.sh server --bootstrapper ADDR [--movies DIR]      another server
-#   scripts/run.sh node   --bootstrapper ADDR                     a relay
-#   scripts/run.sh pop    --bootstrapper ADDR                     a POP
-#   scripts/run.sh client --bootstrapper ADDR --movie NAME        a headless client
+#   scripts/run.sh server --topology FILE --secret F [--movies DIR]      the bootstrapper
+#   scripts/run.sh server --bootstrapper ADDR --secret F [--movies DIR]  another server
+#   scripts/run.sh node   --bootstrapper ADDR --secret F                 a relay
+#   scripts/run.sh pop    --bootstrapper ADDR --secret F                 a POP
+#   scripts/run.sh client --bootstrapper ADDR --movie NAME               a headless client
 #
 # Options (each may come from the environment instead):
 #   --bootstrapper ADDR[:PORT]  ONODE_BOOTSTRAPPER  the bootstrapper's address
+#   --secret FILE               ONODE_SECRET        the overlay secret every server, node and POP
+#                                                   shares (the variable holds the secret itself);
+#                                                   make one with: onode secret --out FILE.
+#                                                   Clients hold none: ignored for them
 #   --topology FILE             ONODE_TOPOLOGY      topology file: this server is the bootstrapper
 #   --movies DIR                ONODE_MOVIES        servers' movies (default: <repo>/movies)
 #   --movie NAME                ONODE_MOVIE         the client's movie, e.g. bars.mjpeg
@@ -23,7 +27,7 @@ set -eu
 
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 usage() {
-  sed -n '2,24s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,28s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 die() {
@@ -46,6 +50,7 @@ MOVIES=${ONODE_MOVIES:-}
 MOVIE=${ONODE_MOVIE:-}
 LOG_DIR=${ONODE_LOG_DIR:-/tmp/onode-logs}
 NAME=${ONODE_NAME:-$(hostname 2>/dev/null || uname -n)}
+SECRET=
 BACKGROUND=0
 TUI=0
 
@@ -56,7 +61,7 @@ while [ "$n" -gt 0 ]; do
   shift
   n=$((n - 1))
   case "$arg" in
-    --bootstrapper|--topology|--movies|--movie|--log-dir|--name)
+    --bootstrapper|--topology|--movies|--movie|--log-dir|--name|--secret)
       [ "$n" -gt 0 ] || die "$arg needs a value"
       value=$1
       shift
@@ -68,6 +73,7 @@ while [ "$n" -gt 0 ]; do
         --movie) MOVIE=$value ;;
         --log-dir) LOG_DIR=$value ;;
         --name) NAME=$value ;;
+        --secret) SECRET=$value ;;
       esac
       ;;
     --background) BACKGROUND=1 ;;
@@ -110,6 +116,15 @@ case "$ROLE" in
     ENTRY=$ROOT/dist/oclient/cli/main.js
     ;;
 esac
+if [ "$ROLE" != client ]; then
+  if [ -n "$SECRET" ]; then
+    # Checked here too: with --background, onode's own message would only reach the log.
+    [ -r "$SECRET" ] || die "cannot read the secret file '$SECRET' (make one with: onode secret --out FILE)"
+    set -- "$@" --secret "$SECRET"
+  elif [ -z "${ONODE_SECRET:-}" ]; then
+    die "$ROLE needs the overlay secret: --secret FILE (or ONODE_SECRET); every server, node and POP must have the same one"
+  fi
+fi
 
 # The interactive player owns the terminal; everything else logs to a file.
 if [ "$TUI" = 1 ]; then

@@ -1,31 +1,57 @@
 /**
- * Overlay messages between nodes (and the client's POP pings), one per UDP datagram.
+ * Overlay messages between nodes (and the client's POP pings), one per UDP datagram. Version 2:
+ * every type but ping and pong is authenticated (common/wire/overlay-auth.ts seals and opens it).
  *
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  |  magic 0x4F   |  version 1    |     type      |  from length  |
+ *  |  magic 0x4F   |  version 2    |     type      |  from length  |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |  from (sender's node name, UTF-8) ...                         |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  nonce: sender epoch (64 bits, ms) ...                        |  authenticated
+ *  |                               ...   counter (32 bits)         |  types only
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *  |  body ...                                                     |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  tag (16 bytes, over everything above)                        |  authenticated types only
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
- * Bodies: DATA = movie length (1 byte), movie name, one RTP packet (forwarded untouched);
+ * Bodies: DATA = movie id (8 bytes: the first 8 of SHA-256 of the movie's name, so names may be
+ * 255 bytes while the RTP packet stays large), one RTP packet (forwarded untouched);
  * HELLO = seq, sentAtUs, echoSeq, echoSentAtUs, holdUs (5 x uint32, big-endian), so a single
  * periodic packet per direction both proves liveness and measures RTT with the sender's own
  * clock only; every other type = a JSON object, validated by its schema in overlay-control.ts.
+ * The nonce's epoch is the sending process's start time and the counter counts every datagram it
+ * sends, so a receiver can refuse a replay (onode/core/replay-window.ts), even across restarts.
  */
+import { createHash } from 'node:crypto';
 import { type Decoded, fail, ok } from './result.ts';
 import { decodeControlBody, encodeControlBody, type NAK_REASONS } from './overlay-control.ts';
 
 export const OVERLAY_MAGIC = 0x4f;
-export const OVERLAY_VERSION = 1;
+export const OVERLAY_VERSION = 2;
 export const OVERLAY_HEADER_BYTES = 4;
 /** Largest datagram we send or accept: fits a 1500-byte MTU with IPv4 and UDP headers. */
 export const MAX_OVERLAY_DATAGRAM = 1472;
 export const MAX_NAME_BYTES = 64;
 /** Bounds on control messages live with their schemas. */
 export { MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES, MAX_PATH_LENGTH, MAX_REPAIR_SEQS } from './overlay-control.ts';
+export const MAX_MOVIE_BYTES = 255;
+/** Sender epoch (8 bytes) and counter (4 bytes), in every authenticated datagram. */
+export const NONCE_BYTES = 12;
+/** The truncated MAC that ends every authenticated datagram. */
+export const TAG_BYTES = 16;
+export const MOVIE_ID_BYTES = 8;
+export const RTP_MIN_BYTES = 12;
+/** Largest counter: the sender then moves to the next epoch. */
+export const MAX_NONCE_COUNTER = 0xffffffff;
+/**
+ * The largest RTP packet a DATA datagram carries whatever the sender's name (up to
+ * MAX_NAME_BYTES): servers size their packets to it, so every relay can forward every packet.
+ */
+export const MAX_DATA_RTP_BYTES = MAX_OVERLAY_DATAGRAM - OVERLAY_HEADER_BYTES - MAX_NAME_BYTES - NONCE_BYTES -
+  MOVIE_ID_BYTES - TAG_BYTES;
 
 export const MessageType = {
   data: 1,
@@ -51,7 +77,10 @@ export interface MovieInfo {
   readonly frames: number;
 }
 
+/** DATA as the node sees it: the transport maps the wire's movie id back to the name. */
 export interface DataMessage { readonly type: 'data'; readonly movie: string; readonly rtp: Buffer }
+/** DATA as the wire carries it. */
+export interface DataFrame { readonly type: 'data'; readonly movieId: Buffer; readonly rtp: Buffer }
 export interface HelloMessage {
   readonly type: 'hello';
   readonly seq: number;
@@ -137,8 +166,23 @@ export type ControlMessage =
   | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage
   | CatalogueRequestMessage | CatalogueMessage;
 export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
+/** A decoded datagram's message: DATA names its movie by id. */
+export type WireMessage = DataFrame | HelloMessage | ControlMessage;
 
-export interface OverlayPacket { readonly from: string; readonly message: OverlayMessage }
+export interface OverlayPacket { readonly from: string; readonly message: WireMessage }
+
+/** Orders a sender's datagrams: epoch = its process's start (ms), counter = datagrams sent since. */
+export interface Nonce { readonly epoch: number; readonly counter: number }
+
+/** Where the parts of a datagram are, from decodeHeader; the body is decoded only once it is authenticated. */
+export interface OverlayHeader {
+  readonly type: number;
+  readonly from: string;
+  /** null for the unauthenticated types (ping, pong). */
+  readonly nonce: Nonce | null;
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+}
 
 /** Thrown by the encoders for names or messages that cannot go on the wire (a RangeError, as before). */
 export class OverlayEncodeError extends RangeError {
@@ -147,7 +191,18 @@ export class OverlayEncodeError extends RangeError {
 
 const HELLO_BODY_BYTES = 20;
 
-function header(type: number, from: string): Buffer {
+/** Clients' RTT probes: answered by any POP, so they carry no nonce and no tag. */
+export function isAuthenticated(type: number): boolean {
+  return type !== MessageType.ping && type !== MessageType.pong;
+}
+
+const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(MessageType));
+const ZERO_NONCE: Nonce = { epoch: 0, counter: 0 };
+/** An epoch above this would not survive the round trip through a JS number. */
+const MAX_EPOCH_HIGH = Math.floor(Number.MAX_SAFE_INTEGER / 2 ** 32);
+
+/** Magic, version, type and sender: the same in every datagram of one type from one node (relays build it once). */
+export function encodeHeader(type: number, from: string): Buffer {
   const name = Buffer.from(from, 'utf8');
   if (name.length === 0 || name.length > MAX_NAME_BYTES) {
     throw new OverlayEncodeError(`node name must be 1..${MAX_NAME_BYTES} bytes: ${from}`);
@@ -161,36 +216,55 @@ function header(type: number, from: string): Buffer {
   return out;
 }
 
-/** Encodes a DATA packet; relays call this once per packet and send the same buffer to every branch. */
-export function encodeData(from: string, movie: string, rtp: Buffer): Buffer {
-  return withDataPrefix(encodeDataPrefix(from, movie), rtp);
-}
-
-/** Everything of a DATA packet before the RTP: the same for every packet of a movie from one node. */
-export function encodeDataPrefix(from: string, movie: string): Buffer {
-  const head = header(MessageType.data, from);
+/** The 8 bytes that stand for a movie in DATA: the first 8 of SHA-256 of its name. */
+export function movieId(movie: string): Buffer {
   const name = Buffer.from(movie, 'utf8');
-  if (name.length === 0 || name.length > 255) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${movie}`);
-  return Buffer.concat([head, Buffer.from([name.length]), name]);
-}
-
-/** A DATA packet from a prefix made by encodeDataPrefix (relays keep one per movie). */
-export function withDataPrefix(prefix: Buffer, rtp: Buffer): Buffer {
-  return checkSize(Buffer.concat([prefix, rtp], prefix.length + rtp.length));
-}
-
-/** The receiver refuses anything larger as 'oversize', so sending it would only lose it silently. */
-function checkSize(datagram: Buffer): Buffer {
-  if (datagram.length > MAX_OVERLAY_DATAGRAM) {
-    throw new OverlayEncodeError(`datagram of ${datagram.length} bytes exceeds ${MAX_OVERLAY_DATAGRAM}`);
+  if (name.length === 0 || name.length > MAX_MOVIE_BYTES) {
+    throw new OverlayEncodeError(`movie name must be 1..${MAX_MOVIE_BYTES} bytes: ${movie}`);
   }
-  return datagram;
+  return Buffer.from(createHash('sha256').update(name).digest().subarray(0, MOVIE_ID_BYTES));
 }
 
-export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
+/**
+ * A DATA datagram from a header made by encodeHeader(MessageType.data, from), with a zero tag for
+ * overlay-auth's seal(). Relays build one per packet and send it to every branch.
+ */
+export function encodeData(head: Buffer, nonce: Nonce, id: Buffer, rtp: Buffer): Buffer {
+  const length = head.length + NONCE_BYTES + MOVIE_ID_BYTES + rtp.length + TAG_BYTES;
+  if (length > MAX_OVERLAY_DATAGRAM) {
+    throw new OverlayEncodeError(`an RTP packet of ${rtp.length} bytes makes a ${length}-byte datagram, over ${MAX_OVERLAY_DATAGRAM}`);
+  }
+  if (rtp.length < RTP_MIN_BYTES) throw new OverlayEncodeError(`an RTP packet of ${rtp.length} bytes has no header`);
+  if (id.length !== MOVIE_ID_BYTES) throw new OverlayEncodeError(`a movie id is ${MOVIE_ID_BYTES} bytes, not ${id.length}`);
+  const out = Buffer.allocUnsafe(length);
+  out.set(head, 0);
+  const at = writeNonce(out, head.length, nonce);
+  out.set(id, at);
+  out.set(rtp, at + MOVIE_ID_BYTES);
+  out.fill(0, length - TAG_BYTES);
+  return out;
+}
+
+function writeNonce(out: Buffer, at: number, nonce: Nonce): number {
+  const { epoch, counter } = nonce;
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isInteger(counter) || counter < 0 || counter > MAX_NONCE_COUNTER) {
+    throw new OverlayEncodeError(`invalid nonce: epoch ${epoch}, counter ${counter}`);
+  }
+  out.writeUInt32BE(Math.floor(epoch / 2 ** 32), at);
+  out.writeUInt32BE(epoch % 2 ** 32, at + 4);
+  out.writeUInt32BE(counter, at + 8);
+  return at + NONCE_BYTES;
+}
+
+/**
+ * Any message as a datagram. Authenticated types carry `nonce` (zero when absent: for sizes and
+ * tests) and end in a zero tag that overlay-auth's seal() fills in; DATA given by movie name is
+ * sent by its id.
+ */
+export function encodeOverlay(from: string, msg: OverlayMessage | DataFrame, nonce: Nonce = ZERO_NONCE): Buffer {
   switch (msg.type) {
     case 'data':
-      return encodeData(from, msg.movie, msg.rtp);
+      return encodeData(encodeHeader(MessageType.data, from), nonce, 'movieId' in msg ? msg.movieId : movieId(msg.movie), msg.rtp);
     case 'hello': {
       const body = Buffer.allocUnsafe(HELLO_BODY_BYTES);
       body.writeUInt32BE(msg.seq >>> 0, 0);
@@ -198,14 +272,30 @@ export function encodeOverlay(from: string, msg: OverlayMessage): Buffer {
       body.writeUInt32BE(msg.echoSeq >>> 0, 8);
       body.writeUInt32BE(msg.echoSentAtUs >>> 0, 12);
       body.writeUInt32BE(msg.holdUs >>> 0, 16);
-      return Buffer.concat([header(MessageType.hello, from), body]);
+      return assemble(encodeHeader(MessageType.hello, from), nonce, body);
     }
     default: {
       const body = encodeControlBody(msg);
       if (!body.ok) throw new OverlayEncodeError(body.problem);
-      return checkSize(Buffer.concat([header(controlTypeCode(msg.type), from), body.body]));
+      return assemble(encodeHeader(controlTypeCode(msg.type), from), nonce, body.body);
     }
   }
+}
+
+/** Header, nonce, body and a zero tag (the last two only for authenticated types). */
+function assemble(head: Buffer, nonce: Nonce, body: Buffer): Buffer {
+  const authenticated = isAuthenticated(head[2]!);
+  const length = head.length + body.length + (authenticated ? NONCE_BYTES + TAG_BYTES : 0);
+  // The receiver refuses anything larger as 'oversize', so sending it would only lose it silently.
+  if (length > MAX_OVERLAY_DATAGRAM) {
+    throw new OverlayEncodeError(`datagram of ${length} bytes exceeds ${MAX_OVERLAY_DATAGRAM}`);
+  }
+  const out = Buffer.allocUnsafe(length);
+  head.copy(out, 0);
+  const at = authenticated ? writeNonce(out, head.length, nonce) : head.length;
+  body.copy(out, at);
+  if (authenticated) out.fill(0, length - TAG_BYTES);
+  return out;
 }
 
 function controlTypeCode(type: ControlMessage['type']): number {
@@ -224,33 +314,49 @@ function controlTypeCode(type: ControlMessage['type']): number {
   }
 }
 
-export function decodeOverlay(buf: Buffer): Decoded<OverlayPacket> {
+/**
+ * Reads everything but the body: enough to find the sender's key and check the tag before the
+ * body (JSON from anyone) is parsed. The tag itself is overlay-auth's business.
+ */
+export function decodeHeader(buf: Buffer): Decoded<OverlayHeader> {
   if (buf.length > MAX_OVERLAY_DATAGRAM) return fail('oversize');
   if (buf.length < OVERLAY_HEADER_BYTES) return fail('truncated');
   if (buf[0] !== OVERLAY_MAGIC) return fail('malformed');
   if (buf[1] !== OVERLAY_VERSION) return fail('unsupported');
   const type = buf[2]!;
+  if (!KNOWN_TYPES.has(type)) return fail('unsupported');
   const nameLength = buf[3]!;
   if (nameLength === 0 || nameLength > MAX_NAME_BYTES) return fail('malformed');
-  const bodyStart = OVERLAY_HEADER_BYTES + nameLength;
-  if (buf.length < bodyStart) return fail('truncated');
-  const from = strictUtf8(buf.subarray(OVERLAY_HEADER_BYTES, bodyStart));
+  const nameEnd = OVERLAY_HEADER_BYTES + nameLength;
+  if (buf.length < nameEnd) return fail('truncated');
+  const from = nameAt(buf, OVERLAY_HEADER_BYTES, nameEnd);
   if (from === undefined) return fail('malformed');
-  const body = buf.subarray(bodyStart);
-  const message = decodeBody(type, body);
-  if (!message.ok) return message;
-  return ok({ from, message: message.value });
+  if (!isAuthenticated(type)) return ok({ type, from, nonce: null, bodyStart: nameEnd, bodyEnd: buf.length });
+  if (buf.length < nameEnd + NONCE_BYTES + TAG_BYTES) return fail('truncated');
+  const high = buf.readUInt32BE(nameEnd);
+  if (high > MAX_EPOCH_HIGH) return fail('malformed');
+  const nonce = { epoch: high * 2 ** 32 + buf.readUInt32BE(nameEnd + 4), counter: buf.readUInt32BE(nameEnd + 8) };
+  return ok({ type, from, nonce, bodyStart: nameEnd + NONCE_BYTES, bodyEnd: buf.length - TAG_BYTES });
 }
 
-function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
+/** The message of a datagram whose header decodeHeader read. */
+export function decodeBody(buf: Buffer, header: OverlayHeader): Decoded<WireMessage> {
+  return decodeMessage(header.type, buf.subarray(header.bodyStart, header.bodyEnd));
+}
+
+/** Header and body, without checking the tag (overlay-auth's openOverlay does that). */
+export function decodeOverlay(buf: Buffer): Decoded<OverlayPacket> {
+  const header = decodeHeader(buf);
+  if (!header.ok) return header;
+  const message = decodeBody(buf, header.value);
+  if (!message.ok) return message;
+  return ok({ from: header.value.from, message: message.value });
+}
+
+function decodeMessage(type: number, body: Buffer): Decoded<WireMessage> {
   if (type === MessageType.data) {
-    if (body.length < 1) return fail('truncated');
-    const movieLength = body[0]!;
-    if (movieLength === 0) return fail('malformed');
-    if (body.length < 1 + movieLength + 12) return fail('truncated');
-    const movie = strictUtf8(body.subarray(1, 1 + movieLength));
-    if (movie === undefined) return fail('malformed');
-    return ok({ type: 'data', movie, rtp: body.subarray(1 + movieLength) });
+    if (body.length < MOVIE_ID_BYTES + RTP_MIN_BYTES) return fail('truncated');
+    return ok({ type: 'data', movieId: body.subarray(0, MOVIE_ID_BYTES), rtp: body.subarray(MOVIE_ID_BYTES) });
   }
   if (type === MessageType.hello) {
     if (body.length < HELLO_BODY_BYTES) return fail('truncated');
@@ -268,6 +374,13 @@ function decodeBody(type: number, body: Buffer): Decoded<OverlayMessage> {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A name in buf[start, end): ASCII (nearly always) read at once, anything else strictly as UTF-8. */
+function nameAt(buf: Buffer, start: number, end: number): string | undefined {
+  let ascii = true;
+  for (let i = start; i < end && ascii; i++) ascii = buf[i]! < 0x80;
+  return ascii ? buf.toString('latin1', start, end) : strictUtf8(buf.subarray(start, end));
+}
 
 /** Names are map keys: invalid UTF-8 would collapse distinct byte strings into one U+FFFD name. */
 function strictUtf8(bytes: Buffer): string | undefined {

@@ -1,7 +1,8 @@
 /** `onode core FILE > scenario.xml`: a CORE scenario (XML, or .imn with --imn) of the topology. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { generateSecret } from '../../common/security/overlay-keys.ts';
 import { loadTopologyFile } from '../config/topology.ts';
 import { coreImn, CoreExportError } from '../emulators/core-imn.ts';
 import { DEFAULT_LOG_DIR } from '../emulators/core-startup.ts';
@@ -10,6 +11,7 @@ import { listMovies } from '../emulators/mininet-runner.ts';
 import { repositoryRoot } from './mininet-command.ts';
 import { intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
+import { loadSecret } from './secret-option.ts';
 
 interface CoreFlags {
   imn?: boolean;
@@ -21,7 +23,11 @@ interface CoreFlags {
   clientDelay: number;
   clientDuration: number;
   bootstrapper?: string;
+  secret?: string;
 }
+
+/** The secret file a scenario uses when --secret is not given: next to the nodes' logs. */
+export const DEFAULT_SECRET_NAME = 'overlay.secret';
 
 export function addCoreCommand(program: Command, cli: string): void {
   program.command('core')
@@ -36,6 +42,7 @@ export function addCoreCommand(program: Command, cli: string): void {
     .option('--client-delay <s>', 'seconds clients wait for the overlay before playing', intIn(0, 3600, 'seconds'), 15)
     .option('--client-duration <s>', 'seconds each client plays', intIn(1, 86_400, 'seconds'), 60)
     .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .option('--secret <file>', `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`)
     .action((file: string, flags: CoreFlags) => {
       const root = resolve(flags.root ?? repositoryRoot(cli));
       const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
@@ -45,8 +52,9 @@ export function addCoreCommand(program: Command, cli: string): void {
       if (movies.length === 0 && topo.clients.size > 0) {
         process.stderr.write(`warning: no movies in ${moviesDir}, so the clients are not started (make samples with: npm run movies, or pass --movie NAME)\n`);
       }
+      const secretFile = scenarioSecret(flags.secret, flags.logDir, (line) => process.stderr.write(`${line}\n`));
       const opts = {
-        root, file: resolve(file), moviesDir, movies, logDir: flags.logDir, emulateLinks: Boolean(flags.emulateLinks),
+        root, file: resolve(file), moviesDir, movies, secretFile, logDir: flags.logDir, emulateLinks: Boolean(flags.emulateLinks),
         clientDelay: flags.clientDelay, clientDuration: flags.clientDuration,
       };
       try {
@@ -56,4 +64,31 @@ export function addCoreCommand(program: Command, cli: string): void {
         throw err;
       }
     });
+}
+
+/**
+ * The absolute path of the scenario's secret file. A given file must hold a valid secret;
+ * without --secret, LOG_DIR/overlay.secret is used if it exists (re-exporting keeps a running
+ * scenario's secret) or made (mode 0600). Either way stderr says which file the nodes will read.
+ */
+export function scenarioSecret(given: string | undefined, logDir: string, say: (line: string) => void): string {
+  if (given !== undefined) {
+    loadSecret(given);
+    say(`the nodes read the overlay secret in ${resolve(given)}`);
+    return resolve(given);
+  }
+  const file = resolve(logDir, DEFAULT_SECRET_NAME);
+  if (existsSync(file)) {
+    loadSecret(file);
+    say(`the nodes read the existing overlay secret in ${file}`);
+    return file;
+  }
+  try {
+    mkdirSync(resolve(logDir), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${generateSecret()}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new UsageError(`cannot write the overlay secret to ${file}: ${(err as Error).message}; give one with --secret FILE`);
+  }
+  say(`wrote a new overlay secret to ${file} (mode 0600): the nodes read it there; keep it with the scenario`);
+  return file;
 }

@@ -18,6 +18,8 @@ export interface CoreOptions {
   readonly moviesDir: string;
   /** Movies the clients play in turn; none: clients are not started. */
   readonly movies: readonly string[];
+  /** Absolute path of the overlay secret file every server, node and POP reads (clients hold none). */
+  readonly secretFile: string;
   /** Where every node writes its log (default /tmp/onode-logs). */
   readonly logDir?: string;
   /** Tell the nodes to apply delay and loss themselves (a CORE host without netem). Default false. */
@@ -55,13 +57,14 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
     ...host.routes.map((r) => `ip route add ${r.subnet} via ${r.via} dev ${r.dev}`),
   ];
   const common = ['--log-dir', logDir, '--name', host.name];
+  const secret = ['--secret', opts.secretFile];
   let command: string[] | null = null;
   if (host.role === 'server' && host.name === topo.bootstrapper) {
-    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...common, ...(opts.emulateLinks ? ['--emulate-links'] : []), '--background'];
+    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...secret, ...common, ...(opts.emulateLinks ? ['--emulate-links'] : []), '--background'];
   } else if (host.role === 'server') {
-    command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...common, '--background'];
+    command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...secret, ...common, '--background'];
   } else if (host.role === 'node' || host.role === 'pop') {
-    command = [run, host.role, '--bootstrapper', boot, ...common, '--background'];
+    command = [run, host.role, '--bootstrapper', boot, ...secret, ...common, '--background'];
   } else if (host.role === 'client' && opts.movies.length > 0) {
     const movie = opts.movies[clientIndex % opts.movies.length] ?? '';
     const pop = topo.clients.get(host.name)?.pop;

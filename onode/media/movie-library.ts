@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
 import { movieNameProblem } from '../../common/wire/names.ts';
-import { MAX_CATALOGUE, type MovieInfo } from '../../common/wire/overlay.ts';
+import { MAX_CATALOGUE, MAX_DATA_RTP_BYTES, type MovieInfo } from '../../common/wire/overlay.ts';
 import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
 import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, packetizeJpegFitted, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
@@ -23,11 +23,10 @@ const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
 export const MAX_FPS = 120;
 export const DEFAULT_FPS = 25;
 /**
- * The largest RTP packet a server sends, frame-signature extension included: what fits one
- * overlay DATA datagram in a 1500-byte MTU (MAX_DATA_RTP_BYTES in common/wire/overlay.ts once
- * the authenticated DATA format lands; the two are to become one constant).
+ * The largest RTP packet a server sends, frame-signature extension included: what every relay can
+ * forward in one authenticated DATA datagram whatever its name's length (MAX_DATA_RTP_BYTES).
  */
-export const SERVER_RTP_PACKET_BYTES = 1368;
+export const SERVER_RTP_PACKET_BYTES = MAX_DATA_RTP_BYTES;
 
 export interface MovieLibraryOptions {
   /** Frames per second every movie plays at (MJPEG files carry no rate); default 25. */

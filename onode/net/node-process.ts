@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
+import { overlayMacKey } from '../../common/security/overlay-keys.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
@@ -115,7 +116,10 @@ export class NodeProcess {
     }
     this.info = info;
     const log = this.opts.log;
-    const transport = new OverlayTransport(info.name, info.addresses, this.opts.ports.overlay, info.emulateLinks, log);
+    const transport = new OverlayTransport({
+      self: info.name, addresses: info.addresses, port: this.opts.ports.overlay, emulateLinks: info.emulateLinks,
+      key: overlayMacKey(this.opts.secret), log,
+    });
     this.transport = transport;
     if (info.role === 'server') {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };

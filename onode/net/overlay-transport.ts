@@ -1,17 +1,40 @@
 /**
  * The overlay's UDP adapter: one socket per host address, so a node on loopback (127.B.C.D) or
- * in an emulator sends each link's traffic from its own address on that link. It decodes what
- * arrives (malformed datagrams are counted and dropped), answers clients' pings, and, when the
- * network cannot, applies each link's delay and loss to what it sends.
+ * in an emulator sends each link's traffic from its own address on that link. Every datagram
+ * it sends is sealed with the overlay key (common/wire/overlay-auth.ts); what arrives is acted on
+ * only if it passes, in this order (each failure counted, the datagram dropped):
+ *
+ *   malformed      the header does not decode (or, once authenticated, the body)
+ *   unknownSender  the sender named inside is not a neighbour
+ *   wrongSource    it did not come from that neighbour's address and overlay port
+ *   badMac         its tag is wrong: not made with the overlay key for this node
+ *   replayed       its nonce was seen before, or is older than the sender's window
+ *   unknownStream  DATA for a movie id this node never learnt the name of
+ *
+ * Clients' pings are answered with a pong (rate-limited) and nothing else; pongs are ignored.
+ * When the network cannot, it applies each link's delay and loss to what it sends.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
-import { decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_CATALOGUE, OverlayEncodeError, withDataPrefix, type ControlMessage, type HelloMessage, type OverlayMessage } from '../../common/wire/overlay.ts';
+import { macKey, seal, sealOverlay, verify, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
+import {
+  decodeBody, decodeHeader, encodeData, encodeHeader, encodeOverlay, MAX_NONCE_COUNTER, MessageType, OverlayEncodeError,
+  type ControlMessage, type HelloMessage, type Nonce, type OverlayHeader, type OverlayMessage,
+} from '../../common/wire/overlay.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
+import { MovieIds } from '../core/movie-ids.ts';
+import { ReplayWindows } from '../core/replay-window.ts';
 
 /** Socket buffers asked of the kernel for each overlay socket. */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Pongs sent per second, all clients together: pings are unauthenticated, so this bounds what a
+ * flood of them (or of spoofed ones, reflected at a victim) costs. A client sends a handful.
+ */
+export const MAX_PONGS_PER_SECOND = 2000;
 
 export interface TransportCounters {
   datagramsIn: number;
@@ -20,54 +43,96 @@ export interface TransportCounters {
   bytesOut: number;
   malformed: number;
   unknownSender: number;
+  wrongSource: number;
+  badMac: number;
+  replayed: number;
+  unknownStream: number;
   emulatedLoss: number;
   sendErrors: number;
   pings: number;
+  /** Pings not answered: over MAX_PONGS_PER_SECOND. */
+  pingsDropped: number;
+  /** Messages that could not be encoded (too big, bad name): logged once per type. */
   oversize: number;
   /** Datagrams dropped on links cut with `onode fault`. */
   faultDrops: number;
 }
 
+export interface OverlayTransportOptions {
+  /** This node's name: the sender of everything it sends, the recipient it checks tags for. */
+  readonly self: string;
+  readonly addresses: readonly string[];
+  readonly port: number;
+  /** Apply each link's delay and loss when sending. */
+  readonly emulateLinks: boolean;
+  /** overlayMacKey(secret): what every datagram is authenticated with. */
+  readonly key: Buffer;
+  readonly log: Logger;
+  readonly random?: () => number;
+  /** Nonce epoch: this process's start, ms since 1970 (default now), so a restarted node's nonces are newer. */
+  readonly epoch?: number;
+  /** Milliseconds, for the pong rate limit (default performance.now). */
+  readonly now?: () => number;
+}
+
 export class OverlayTransport implements Outbox {
   readonly counters: TransportCounters = {
-    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, oversize: 0, faultDrops: 0,
+    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, wrongSource: 0, badMac: 0,
+    replayed: 0, unknownStream: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, pingsDropped: 0, oversize: 0, faultDrops: 0,
   };
   private readonly sockets = new Map<string, Socket>();
   private neighbours = new Map<string, NeighbourInfo>();
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
   /** Neighbours whose link is cut on purpose (fault injection): nothing goes or comes through. */
   readonly cut = new Set<string>();
-  private readonly dataPrefixes = new Map<string, Buffer>();
-  /** Message types whose oversize was logged (a handful of names). */
-  private readonly oversizeLogged = new Set<string>();
-  /** Receives every decoded overlay packet from a known neighbour. */
+  /** Receives every authenticated overlay packet from a neighbour. */
   onPacket: (from: string, msg: OverlayMessage) => void = () => {};
 
-  constructor(
-    private readonly self: string,
-    private readonly addresses: readonly string[],
-    private readonly port: number,
-    private readonly emulateLinks: boolean,
-    private readonly log: Logger,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly self: string;
+  private readonly key: OverlayMacKey;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly dataHeader: Buffer;
+  private readonly movies = new MovieIds();
+  private readonly replay = new ReplayWindows();
+  private epoch: number;
+  private counter = 0;
+  private pongWindowStart = -Infinity;
+  private pongsInWindow = 0;
+  /** Message types whose encode failure was logged already (one line per type, not per datagram). */
+  private readonly encodeFailuresLogged = new Set<string>();
+  /** One callback for every send (no closure per datagram). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.counters.sendErrors++;
+  };
+
+  constructor(private readonly opts: OverlayTransportOptions) {
+    this.self = opts.self;
+    this.key = macKey(opts.key);
+    this.log = opts.log;
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? (() => performance.now());
+    this.epoch = opts.epoch ?? Date.now();
+    this.dataHeader = encodeHeader(MessageType.data, opts.self);
+  }
 
   async start(): Promise<void> {
-    for (const address of this.addresses) {
+    for (const address of this.opts.addresses) {
       if (this.sockets.has(address)) continue;
-      const socket = createSocket({ type: 'udp4' });
+      const socket = createSocket({ type: 'udp4', lookup: literalLookup });
       socket.on('message', (buf, rinfo) => this.receive(socket, buf, rinfo));
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind(this.port, address, () => {
+        socket.bind(this.opts.port, address, () => {
           socket.off('error', reject);
           resolve();
         });
       }).catch((err: Error) => {
         socket.close();
-        throw new Error(`cannot listen on udp ${address}:${this.port}: ${err.message}`);
+        throw new Error(`cannot listen on udp ${address}:${this.opts.port}: ${err.message}`);
       });
-      socket.on('error', (err) => this.log.warn(`udp ${address}:${this.port}: ${err.message}`));
+      socket.on('error', (err) => this.log.warn(`udp ${address}:${this.opts.port}: ${err.message}`));
       // The default buffer (~200 KB) holds well under a second of a few streams; a busy host that
       // stalls this process briefly would drop packets in the kernel. The kernel may cap it lower.
       try {
@@ -91,42 +156,55 @@ export class OverlayTransport implements Outbox {
     this.neighbours = new Map(list.map((n) => [n.name, n]));
   }
 
-  send(to: string, msg: HelloMessage | ControlMessage): void {
-    const datagram = this.encode(() => encodeOverlay(this.self, msg), msg.type);
-    if (datagram !== null) this.transmit(to, datagram);
+  /** Tells the transport a movie's name, so DATA carrying its id can be delivered. */
+  learnMovie(movie: string): void {
+    this.movies.learn(movie);
   }
 
+  send(to: string, msg: HelloMessage | ControlMessage): void {
+    if (!this.neighbours.has(to)) return;
+    this.learnFrom(msg);
+    let datagram: Buffer;
+    try {
+      datagram = sealOverlay(this.key, this.self, to, this.nextNonce(), msg);
+    } catch (err) {
+      this.encodeFailed(msg.type, err);
+      return;
+    }
+    this.transmit(to, datagram);
+  }
+
+  /** One datagram (one MAC) per packet, whatever the number of branches. */
   sendData(to: readonly string[], movie: string, rtp: Buffer): void {
     if (to.length === 0) return;
-    const datagram = this.encode(() => withDataPrefix(this.prefixFor(movie), rtp), 'data');
-    if (datagram !== null) for (const n of to) this.transmit(n, datagram);
-  }
-
-  /** The DATA header for a movie, built once: every forwarded packet reuses it. */
-  private prefixFor(movie: string): Buffer {
-    let prefix = this.dataPrefixes.get(movie);
-    if (prefix === undefined) {
-      if (this.dataPrefixes.size >= MAX_CATALOGUE) this.dataPrefixes.clear();
-      prefix = encodeDataPrefix(this.self, movie);
-      this.dataPrefixes.set(movie, prefix);
-    }
-    return prefix;
-  }
-
-  /** A message too big for one datagram is a local limit (names, catalogue size): count and log it, never crash. */
-  private encode(build: () => Buffer, what: string): Buffer | null {
+    let datagram: Buffer;
     try {
-      return build();
+      const id = this.movies.learn(movie);
+      if (id === undefined) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${movie}`);
+      datagram = seal(this.key, '', encodeData(this.dataHeader, this.nextNonce(), id, rtp));
     } catch (err) {
-      if (!(err instanceof OverlayEncodeError)) throw err;
-      this.counters.oversize++;
-      // Once per message type: the message says the cause and the fix; the counter says how often.
-      if (!this.oversizeLogged.has(what)) {
-        this.oversizeLogged.add(what);
-        this.log.error(`cannot send ${what} (counted in counters.transport.oversize): ${err.message}`);
-      }
-      return null;
+      this.encodeFailed('data', err);
+      return;
     }
+    for (const n of to) this.transmit(n, datagram);
+  }
+
+  /** Every datagram gets the next counter; after 2^32 of them, the next epoch. */
+  private nextNonce(): Nonce {
+    if (this.counter > MAX_NONCE_COUNTER) {
+      this.epoch++;
+      this.counter = 0;
+    }
+    return { epoch: this.epoch, counter: this.counter++ };
+  }
+
+  /** A message that cannot go on the wire is a local limit (names, sizes): counted and logged, never a crash. */
+  private encodeFailed(what: string, err: unknown): void {
+    if (!(err instanceof OverlayEncodeError)) throw err;
+    this.counters.oversize++;
+    if (this.encodeFailuresLogged.has(what)) return;
+    this.encodeFailuresLogged.add(what);
+    this.log.error(`cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, logged once per type)`);
   }
 
   private transmit(to: string, datagram: Buffer): void {
@@ -136,7 +214,7 @@ export class OverlayTransport implements Outbox {
       this.counters.faultDrops++;
       return;
     }
-    if (this.emulateLinks) {
+    if (this.opts.emulateLinks) {
       if (n.lossPct > 0 && this.random() * 100 < n.lossPct) {
         this.counters.emulatedLoss++;
         return;
@@ -158,33 +236,61 @@ export class OverlayTransport implements Outbox {
     if (socket === undefined) return;
     this.counters.datagramsOut++;
     this.counters.bytesOut += datagram.length;
-    socket.send(datagram, this.port, n.address, (err) => {
-      if (err) this.counters.sendErrors++;
-    });
+    socket.send(datagram, this.opts.port, n.address, this.afterSend);
   }
 
   private receive(socket: Socket, buf: Buffer, rinfo: RemoteInfo): void {
     this.counters.datagramsIn++;
     this.counters.bytesIn += buf.length;
-    const decoded = decodeOverlay(buf);
+    const decoded = decodeHeader(buf);
     if (!decoded.ok) {
       this.counters.malformed++;
       return;
     }
-    const { from, message } = decoded.value;
-    if (message.type === 'ping') {
-      // Clients measure their RTT to POPs with these; answered at once, never delayed.
-      this.counters.pings++;
-      socket.send(encodeOverlay(this.self, { type: 'pong', id: message.id, sentAt: message.sentAt, node: this.self }), rinfo.port, rinfo.address);
+    const header = decoded.value;
+    const { from, nonce } = header;
+    if (nonce === null) {
+      // Pings and pongs carry no tag: a ping only ever gets a pong, and a pong is never acted on.
+      if (header.type === MessageType.ping) this.answerPing(socket, buf, header, rinfo);
       return;
     }
-    if (!this.neighbours.has(from)) {
+    const n = this.neighbours.get(from);
+    if (n === undefined) {
       this.counters.unknownSender++;
+      return;
+    }
+    if (rinfo.address !== n.address || rinfo.port !== this.opts.port) {
+      this.counters.wrongSource++;
+      return;
+    }
+    if (!verify(this.key, this.self, buf)) {
+      this.counters.badMac++;
+      return;
+    }
+    if (this.replay.check(from, nonce) !== 'fresh') {
+      this.counters.replayed++;
       return;
     }
     if (this.cut.has(from)) {
       this.counters.faultDrops++;
       return;
+    }
+    const body = decodeBody(buf, header);
+    if (!body.ok) {
+      this.counters.malformed++;
+      return;
+    }
+    let message: OverlayMessage;
+    if (body.value.type === 'data') {
+      const movie = this.movies.nameOf(body.value.movieId);
+      if (movie === undefined) {
+        this.counters.unknownStream++;
+        return;
+      }
+      message = { type: 'data', movie, rtp: body.value.rtp };
+    } else {
+      message = body.value;
+      this.learnFrom(message);
     }
     try {
       this.onPacket(from, message);
@@ -192,4 +298,57 @@ export class OverlayTransport implements Outbox {
       this.log.error(`handling ${message.type} from ${from}: ${(err as Error).stack ?? String(err)}`);
     }
   }
+
+  /** Clients measure their RTT to POPs with these: answered at once, never delayed, at most MAX_PONGS_PER_SECOND. */
+  private answerPing(socket: Socket, buf: Buffer, header: OverlayHeader, rinfo: RemoteInfo): void {
+    const now = this.now();
+    if (now - this.pongWindowStart >= 1000) {
+      this.pongWindowStart = now;
+      this.pongsInWindow = 0;
+    }
+    if (this.pongsInWindow >= MAX_PONGS_PER_SECOND) {
+      this.counters.pingsDropped++;
+      return;
+    }
+    this.pongsInWindow++;
+    const ping = decodeBody(buf, header);
+    if (!ping.ok || ping.value.type !== 'ping') {
+      this.counters.malformed++;
+      return;
+    }
+    this.counters.pings++;
+    if (rinfo.port === 0) return; // not a port anyone can receive on (and send() would throw)
+    const pong = encodeOverlay(this.self, { type: 'pong', id: ping.value.id, sentAt: ping.value.sentAt, node: this.self });
+    socket.send(pong, rinfo.port, rinfo.address, this.afterSend);
+  }
+
+  /** Movie names passing through, so DATA naming them by id can be delivered. */
+  private learnFrom(msg: OverlayMessage | HelloMessage | ControlMessage): void {
+    switch (msg.type) {
+      case 'join':
+      case 'join-ack':
+      case 'nak':
+      case 'leave':
+      case 'repair':
+        this.movies.learn(msg.movie);
+        return;
+      case 'carrying':
+        for (const m of msg.movies) this.movies.learn(m);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+/**
+ * Neighbours and clients are addressed by IPv4 literals: resolve those at once. Node's default
+ * lookup defers every send to a later tick (a closure and a nextTick per datagram), even for a
+ * literal; a relay sends one per branch per packet.
+ */
+function literalLookup(
+  hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dnsLookup(hostname, options, callback);
 }

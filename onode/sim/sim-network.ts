@@ -16,7 +16,7 @@ import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import {
-  decodeOverlay, encodeDataPrefix, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
+  decodeOverlay, encodeHeader, MessageType, movieId, NONCE_BYTES, TAG_BYTES, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { type ChannelMovie, type FrameSigning, MovieChannel } from '../core/movie-channel.ts';
@@ -358,7 +358,8 @@ export class SimNetwork {
       const key = `${from}\n${msg.movie}`;
       let prefix = this.dataPrefixes.get(key);
       if (prefix === undefined) {
-        const built = this.encodes(() => encodeDataPrefix(from, msg.movie).length);
+        // What the real transport adds around an RTP packet: header, nonce, movie id, tag.
+        const built = this.encodes(() => encodeHeader(MessageType.data, from).length + NONCE_BYTES + movieId(msg.movie).length + TAG_BYTES);
         if (built === null) return null;
         if (this.dataPrefixes.size > 4096) this.dataPrefixes.clear();
         this.dataPrefixes.set(key, built);
@@ -370,7 +371,7 @@ export class SimNetwork {
       const datagram = this.encodes(() => encodeOverlay(from, msg));
       if (datagram === null) return null;
       const decoded = decodeOverlay(datagram);
-      if (!decoded.ok) {
+      if (!decoded.ok || decoded.value.message.type === 'data') {
         this.undecodable++;
         return null;
       }

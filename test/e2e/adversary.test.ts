@@ -50,6 +50,11 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     return link.a === node ? link.addressOfA : link.addressOfB;
   }
 
+  /** A node as seen from a neighbour: its address on their link, and its name. */
+  function at(node: string, neighbour: string): { address: string; name: string } {
+    return { address: linkAddress(node, neighbour), name: node };
+  }
+
   /** A viewer on c1 at o5 plays while `attack` runs every few ms; returns its stats once checked. */
   async function watchUnder(attack: (a: Attacker) => void, impostorOf: string): Promise<Stats> {
     const attacker = await Attacker.open(PORTS.overlay, [
@@ -93,15 +98,15 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     const forged = foreignFrames(join(movies, 'gradient.mjpeg'), 20);
     let i = 0;
     await watchUnder((a) => {
-      for (let k = 0; k < 4; k++) a.data(linkAddress('o5', 'o4'), 'o4', MOVIE, forged[i++ % forged.length]!);
+      for (let k = 0; k < 4; k++) a.data(at('o5', 'o4'), 'o4', MOVIE, forged[i++ % forged.length]!);
     }, 'o4');
     expect(await dropped('o5')).toBeGreaterThan(before);
   }, 60_000);
 
   it('forged LEAVE and NAK do not silence or cut the movie', async () => {
     await watchUnder((a) => {
-      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'leave', movie: MOVIE });
-      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'nak', movie: MOVIE, reason: 'no-route', detail: 'forged' });
+      a.control(at('o4', 'o5'), 'o5', { type: 'leave', movie: MOVIE });
+      a.control(at('o5', 'o4'), 'o4', { type: 'nak', movie: MOVIE, reason: 'no-route', detail: 'forged' });
     }, 'o4');
   }, 60_000);
 
@@ -114,11 +119,11 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     ];
     await watchUnder((a) => {
       // A better route to s1 through a POP, announcing a new catalogue, then that catalogue.
-      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'status', server: 's1', seq: seq++, latencyMs: 0, hops: 0, visited: ['s1'], cv: 1 });
-      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'catalogue', server: 's1', cv: 1, part: 0, parts: 1, movies: evil });
+      a.control(at('o4', 'o5'), 'o5', { type: 'status', server: 's1', seq: seq++, latencyMs: 0, hops: 0, visited: ['s1'], cv: 1 });
+      a.control(at('o4', 'o5'), 'o5', { type: 'catalogue', server: 's1', cv: 1, part: 0, parts: 1, movies: evil });
       // Empty catalogues for both servers, to the POP.
-      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] });
-      a.control(linkAddress('o5', 'o4'), 'o4', { type: 'catalogue', server: 's2', cv: 7, part: 0, parts: 1, movies: [] });
+      a.control(at('o5', 'o4'), 'o4', { type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] });
+      a.control(at('o5', 'o4'), 'o4', { type: 'catalogue', server: 's2', cv: 7, part: 0, parts: 1, movies: [] });
     }, 'o4');
     const routeAfter = ((await run.status('o4')).routes as Route[]).find((r) => r.server === 's1')?.via;
     expect(routeAfter).toBe(routeBefore);
@@ -135,8 +140,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     let seq = 1;
     await watchUnder((a) => {
       const r = (): number => Math.floor(Math.random() * 0xffffffff);
-      a.control(linkAddress('o4', 'o3'), 'o3', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
-      a.control(linkAddress('o4', 'o5'), 'o5', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
+      a.control(at('o4', 'o3'), 'o3', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
+      a.control(at('o4', 'o5'), 'o5', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
     }, 'o4');
     const o3 = ((await run.status('o4')).neighbours as Neighbour[]).find((n) => n.name === 'o3');
     expect(o3?.alive).toBe(true);
@@ -195,7 +200,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       let seq = 1;
       const until = Date.now() + 3000;
       while (Date.now() < until) {
-        attacker.control(linkAddress('o4', 'o8'), 'o8', { type: 'hello', seq: seq++, sentAtUs: seq * 1000, echoSeq: 0, echoSentAtUs: 0, holdUs: 0 });
+        attacker.control(at('o4', 'o8'), 'o8', { type: 'hello', seq: seq++, sentAtUs: seq * 1000, echoSeq: 0, echoSentAtUs: 0, holdUs: 0 });
         await sleep(20);
       }
       const o8 = ((await run.status('o4')).neighbours as Neighbour[]).find((n) => n.name === 'o8');

@@ -7,14 +7,24 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { splitMovie } from '../../common/media/movie-file.ts';
-import { encodeOverlay, MessageType, type ControlMessage, type HelloMessage } from '../../common/wire/overlay.ts';
+import { randomBytes } from 'node:crypto';
+import { macKey, seal, sealOverlay } from '../../common/wire/overlay-auth.ts';
+import {
+  encodeData, encodeHeader, MessageType, movieId, type ControlMessage, type HelloMessage, type Nonce,
+} from '../../common/wire/overlay.ts';
 import { encodeRtp } from '../../common/wire/rtp.ts';
 import { parseJpeg } from '../../common/media/jpeg.ts';
 import { packetizeJpeg, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
 
+/** A node as the attacker aims at it: one of its overlay addresses, and its name. */
+export interface Target { readonly address: string; readonly name: string }
+
 export class Attacker {
   private readonly sockets: Socket[] = [];
   sent = 0;
+
+  private readonly key = macKey(randomBytes(32));
+  private counter = 0;
 
   private constructor(private readonly overlayPort: number) {}
 
@@ -33,24 +43,33 @@ export class Attacker {
     return a;
   }
 
-  /** Sends a control message or hello in `from`'s name to `to` (an overlay address), from every source. */
-  control(to: string, from: string, msg: ControlMessage | HelloMessage): void {
+  /**
+   * Sends a control message or hello in `from`'s name to `to` (a node at one of its overlay
+   * addresses), sealed as a member would seal it but with a key of the attacker's own.
+   */
+  control(to: Target, from: string, msg: ControlMessage | HelloMessage): void {
     let datagram: Buffer;
     try {
-      datagram = encodeOverlay(from, msg);
+      datagram = sealOverlay(this.key, from, to.name, this.nonce(), msg);
     } catch {
       // Our encoder refuses what it would never send (names like ../../etc/passwd): build it by hand.
       const { type, ...fields } = msg;
-      const head = encodeOverlay(from, { type: 'leave', movie: 'x' }).subarray(0, 4 + Buffer.byteLength(from));
-      head[2] = type === 'catalogue' ? MessageType.catalogue : type === 'status' ? MessageType.status : MessageType.leave;
-      datagram = Buffer.concat([head, Buffer.from(JSON.stringify(fields))]);
+      const head = encodeHeader(type === 'catalogue' ? MessageType.catalogue : MessageType.status, from);
+      const nonce = Buffer.alloc(12);
+      nonce.writeUInt32BE(Math.floor(Date.now() / 1000), 4);
+      datagram = Buffer.concat([head, nonce, Buffer.from(JSON.stringify(fields)), randomBytes(16)]);
     }
-    this.raw(to, datagram);
+    this.raw(to.address, datagram);
   }
 
-  /** DATA in `from`'s name carrying a forged RTP packet. */
-  data(to: string, from: string, movie: string, rtp: Buffer): void {
-    this.raw(to, encodeOverlay(from, { type: 'data', movie, rtp }));
+  /** DATA in `from`'s name carrying a forged RTP packet, sealed with the attacker's key. */
+  data(to: Target, from: string, movie: string, rtp: Buffer): void {
+    this.raw(to.address, seal(this.key, '', encodeData(encodeHeader(MessageType.data, from), this.nonce(), movieId(movie), rtp)));
+  }
+
+  /** Newer than anything a real node has sent, so only the tag can give it away. */
+  private nonce(): Nonce {
+    return { epoch: Date.now() + 86_400_000, counter: this.counter++ };
   }
 
   raw(to: string, datagram: Buffer): void {

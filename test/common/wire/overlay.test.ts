@@ -1,17 +1,25 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeHeader,
   decodeOverlay,
   encodeData,
+  encodeHeader,
   encodeOverlay,
+  isAuthenticated,
+  MAX_DATA_RTP_BYTES,
   MAX_NAME_BYTES,
   MAX_OVERLAY_DATAGRAM,
   MAX_PATH_LENGTH,
   MessageType,
+  movieId,
+  NONCE_BYTES,
   OVERLAY_MAGIC,
   OVERLAY_VERSION,
   OverlayEncodeError,
-  type OverlayMessage,
+  TAG_BYTES,
+  type WireMessage,
 } from '../../../common/wire/overlay.ts';
 import { isMovieName } from '../../../common/wire/names.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
@@ -26,14 +34,19 @@ const rtp = encodeRtp({
   payload: Buffer.alloc(1000, 0xab),
 });
 
-/** A datagram with a hand-written header and body. */
+/** A datagram with a hand-written header and body (and a zero nonce and tag where the type has them). */
 function datagram(type: number, from: string, body: Buffer | string, magic = OVERLAY_MAGIC, version = OVERLAY_VERSION): Buffer {
   const name = Buffer.from(from);
-  return Buffer.concat([Buffer.from([magic, version, type, name.length]), name, Buffer.from(body)]);
+  const auth = isAuthenticated(type);
+  return Buffer.concat([
+    Buffer.from([magic, version, type, name.length]), name, Buffer.alloc(auth ? NONCE_BYTES : 0), Buffer.from(body), Buffer.alloc(auth ? TAG_BYTES : 0),
+  ]);
 }
 
-const messages: OverlayMessage[] = [
-  { type: 'data', movie: 'bars.mjpeg', rtp },
+const nonce = { epoch: 1_764_000_000_123, counter: 77 };
+
+const messages: WireMessage[] = [
+  { type: 'data', movieId: movieId('bars.mjpeg'), rtp },
   { type: 'hello', seq: 17, sentAtUs: 0xfffffff0, echoSeq: 16, echoSentAtUs: 123456789, holdUs: 2500 },
   {
     type: 'status',
@@ -73,23 +86,51 @@ const messages: OverlayMessage[] = [
 
 describe('overlay codec round trips', () => {
   it.each(messages.map((m) => [m.type, m] as const))('%s', (_type, message) => {
-    expect(decodeOverlay(encodeOverlay('relay-7', message))).toEqual({ ok: true, value: { from: 'relay-7', message } });
+    expect(decodeOverlay(encodeOverlay('relay-7', message, nonce))).toEqual({ ok: true, value: { from: 'relay-7', message } });
   });
 
-  it('writes the header as the diagram says', () => {
-    const buf = encodeOverlay('n1', { type: 'leave', movie: 'm' });
-    expect([...buf.subarray(0, 6)]).toEqual([0x4f, 1, MessageType.leave, 2, 0x6e, 0x31]);
-    expect(buf.subarray(6).toString()).toBe('{"movie":"m"}');
+  it('writes the header, nonce, body and (zero) tag as the diagram says', () => {
+    const buf = encodeOverlay('n1', { type: 'leave', movie: 'm' }, { epoch: 2 ** 40 + 5, counter: 0xfffffffe });
+    expect([...buf.subarray(0, 6)]).toEqual([0x4f, 2, MessageType.leave, 2, 0x6e, 0x31]);
+    expect([...buf.subarray(6, 18)]).toEqual([0, 0, 1, 0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xfe]);
+    expect(buf.subarray(18, buf.length - TAG_BYTES).toString()).toBe('{"movie":"m"}');
+    expect(buf.subarray(buf.length - TAG_BYTES)).toEqual(Buffer.alloc(TAG_BYTES));
   });
 
-  it('encodeData gives the same bytes as encodeOverlay, with the RTP packet untouched', () => {
-    const data = encodeData('relay-7', 'bars.mjpeg', rtp);
-    expect(data).toEqual(encodeOverlay('relay-7', { type: 'data', movie: 'bars.mjpeg', rtp }));
-    expect(data.subarray(data.length - rtp.length)).toEqual(rtp);
+  it('pings and pongs carry no nonce and no tag', () => {
+    const buf = encodeOverlay('client', { type: 'ping', id: 1, sentAt: 2 });
+    expect(buf.subarray(10).toString()).toBe('{"id":1,"sentAt":2}');
+    expect(decodeHeader(buf)).toMatchObject({ ok: true, value: { from: 'client', nonce: null } });
+  });
+
+  it('decodeHeader reads the nonce, and where the body is', () => {
+    for (const n of [{ epoch: 0, counter: 0 }, nonce, { epoch: Number.MAX_SAFE_INTEGER, counter: 0xffffffff }]) {
+      const buf = encodeOverlay('relay-7', { type: 'leave', movie: 'm' }, n);
+      expect(decodeHeader(buf)).toEqual({
+        ok: true, value: { type: MessageType.leave, from: 'relay-7', nonce: n, bodyStart: 11 + NONCE_BYTES, bodyEnd: buf.length - TAG_BYTES },
+      });
+    }
+  });
+
+  it('DATA names its movie by the first 8 bytes of SHA-256 of the name, and carries the RTP packet untouched', () => {
+    expect(movieId('bars.mjpeg')).toEqual(createHash('sha256').update('bars.mjpeg').digest().subarray(0, 8));
+    const data = encodeData(encodeHeader(MessageType.data, 'relay-7'), nonce, movieId('bars.mjpeg'), rtp);
+    expect(data).toEqual(encodeOverlay('relay-7', { type: 'data', movie: 'bars.mjpeg', rtp }, nonce));
+    expect(data.subarray(11 + NONCE_BYTES, 11 + NONCE_BYTES + 8)).toEqual(movieId('bars.mjpeg'));
+    expect(data.subarray(data.length - TAG_BYTES - rtp.length, data.length - TAG_BYTES)).toEqual(rtp);
+  });
+
+  it('MAX_DATA_RTP_BYTES fills a datagram exactly with a 64-byte sender name', () => {
+    const rtpMax = Buffer.concat([rtp.subarray(0, 12), Buffer.alloc(MAX_DATA_RTP_BYTES - 12, 7)]);
+    const full = encodeData(encodeHeader(MessageType.data, 'n'.repeat(MAX_NAME_BYTES)), nonce, movieId('m'), rtpMax);
+    expect(full.length).toBe(MAX_OVERLAY_DATAGRAM);
+    expect(decodeOverlay(full)).toMatchObject({ ok: true, value: { message: { type: 'data', rtp: rtpMax } } });
+    expect(() => encodeData(encodeHeader(MessageType.data, 'n'.repeat(MAX_NAME_BYTES)), nonce, movieId('m'), Buffer.alloc(MAX_DATA_RTP_BYTES + 1)))
+      .toThrow(OverlayEncodeError);
   });
 
   it('keeps non-ASCII names intact, and wraps hello fields to 32 bits', () => {
-    const message: OverlayMessage = { type: 'join', movie: 'filme-ação', path: ['nó-1'] };
+    const message: WireMessage = { type: 'join', movie: 'filme-ação', path: ['nó-1'] };
     expect(decodeOverlay(encodeOverlay('nó-1', message))).toEqual({ ok: true, value: { from: 'nó-1', message } });
     const hello = decodeOverlay(
       encodeOverlay('a', { type: 'hello', seq: 2 ** 32 + 5, sentAtUs: 0, echoSeq: 0, echoSentAtUs: 0, holdUs: 0 }),
@@ -101,7 +142,7 @@ describe('overlay codec round trips', () => {
     const name = fc.string({ minLength: 1, maxLength: 20 });
     fc.assert(
       fc.property(name, fc.array(fc.nat({ max: 0xffffffff }), { minLength: 5, maxLength: 5 }), (from, n) => {
-        const message: OverlayMessage = {
+        const message: WireMessage = {
           type: 'hello',
           seq: n[0]!,
           sentAtUs: n[1]!,
@@ -116,7 +157,7 @@ describe('overlay codec round trips', () => {
     const movieName = name.filter(isMovieName);
     fc.assert(
       fc.property(name, movieName, fc.array(name, { minLength: 1, maxLength: 10 }), (from, movie, path) => {
-        const message: OverlayMessage = { type: 'join', movie, path };
+        const message: WireMessage = { type: 'join', movie, path };
         expect(decodeOverlay(encodeOverlay(from, message))).toEqual({ ok: true, value: { from, message } });
       }),
     );
@@ -127,12 +168,23 @@ describe('overlay encoder errors', () => {
   it('throws OverlayEncodeError (a RangeError) for bad names', () => {
     expect(() => encodeOverlay('', { type: 'leave', movie: 'm' })).toThrow(OverlayEncodeError);
     expect(() => encodeOverlay('x'.repeat(MAX_NAME_BYTES + 1), { type: 'leave', movie: 'm' })).toThrow(RangeError);
-    expect(() => encodeData('a', '', rtp)).toThrow(OverlayEncodeError);
-    expect(() => encodeData('a', 'm'.repeat(256), rtp)).toThrow(OverlayEncodeError);
+    expect(() => movieId('')).toThrow(OverlayEncodeError);
+    expect(() => movieId('m'.repeat(256))).toThrow(OverlayEncodeError);
+    expect(movieId('m'.repeat(255))).toHaveLength(8);
+  });
+
+  it('throws for a bad nonce, movie id or RTP packet', () => {
+    const head = encodeHeader(MessageType.data, 'a');
+    expect(() => encodeData(head, { epoch: -1, counter: 0 }, movieId('m'), rtp)).toThrow(OverlayEncodeError);
+    expect(() => encodeData(head, { epoch: 0, counter: 2 ** 32 }, movieId('m'), rtp)).toThrow(OverlayEncodeError);
+    expect(() => encodeData(head, { epoch: 2 ** 53, counter: 0 }, movieId('m'), rtp)).toThrow(OverlayEncodeError);
+    expect(() => encodeData(head, nonce, Buffer.alloc(7), rtp)).toThrow(OverlayEncodeError);
+    expect(() => encodeData(head, nonce, movieId('m'), Buffer.alloc(11))).toThrow(OverlayEncodeError);
   });
 
   it('refuses to build a datagram the receiver would drop as oversize', () => {
-    expect(() => encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM))).toThrow(OverlayEncodeError);
+    const head = encodeHeader(MessageType.data, 'a');
+    expect(() => encodeData(head, nonce, movieId('m'), Buffer.alloc(MAX_OVERLAY_DATAGRAM))).toThrow(OverlayEncodeError);
     // A control body over the budget is refused with the cause and the fix.
     const path = Array.from({ length: MAX_PATH_LENGTH }, (_, i) => `node-with-a-rather-long-name-${i}`);
     expect(() => encodeOverlay('s1', { type: 'join', movie: 'm', path })).toThrow(
@@ -141,7 +193,7 @@ describe('overlay encoder errors', () => {
     const probe = { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: path, cv: 1 } as const;
     expect(() => encodeOverlay('s1', probe)).toThrow(OverlayEncodeError);
     // The largest data packet that fits still goes through.
-    const fits = encodeData('a', 'm', Buffer.alloc(MAX_OVERLAY_DATAGRAM - 4 - 1 - 1 - 1, 1));
+    const fits = encodeData(head, nonce, movieId('m'), Buffer.alloc(MAX_OVERLAY_DATAGRAM - 4 - 1 - NONCE_BYTES - 8 - TAG_BYTES, 1));
     expect(fits.length).toBe(MAX_OVERLAY_DATAGRAM);
     expect(decodeOverlay(fits).ok).toBe(true);
   });
@@ -154,14 +206,15 @@ describe('decodeOverlay rejections', () => {
     expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2, 5, 0x61]))).toEqual({ ok: false, reason: 'truncated' });
     expect(decodeOverlay(datagram(MessageType.hello, 'a', Buffer.alloc(19)))).toEqual({ ok: false, reason: 'truncated' });
     expect(decodeOverlay(datagram(MessageType.data, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
-    // Movie name present but fewer than 12 bytes of RTP header after it.
-    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([1, 0x6d, ...new Array<number>(11).fill(0)])))).toEqual({
-      ok: false,
-      reason: 'truncated',
-    });
+    // Movie id present but fewer than 12 bytes of RTP header after it.
+    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.alloc(8 + 11)))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.alloc(8 + 12)))).toMatchObject({ ok: true });
     expect(decodeOverlay(datagram(MessageType.leave, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
-    const full = encodeOverlay('relay-7', messages[0]!);
-    for (const cut of [3, 6, 11, 20]) expect(decodeOverlay(full.subarray(0, cut))).toEqual({ ok: false, reason: 'truncated' });
+    const full = encodeOverlay('relay-7', messages[0]!, nonce);
+    // Inside the header, the name, the nonce, or short of the tag.
+    for (const cut of [3, 6, 11, 20, 11 + NONCE_BYTES + TAG_BYTES - 1]) {
+      expect(decodeOverlay(full.subarray(0, cut))).toEqual({ ok: false, reason: 'truncated' });
+    }
   });
 
   it("'malformed' for a bad magic, name length, invalid UTF-8 names, bad JSON or fields", () => {
@@ -177,14 +230,10 @@ describe('decodeOverlay rejections', () => {
       Buffer.from('{"movie":"m"}'),
     ]);
     expect(decodeOverlay(badUtf8)).toEqual({ ok: false, reason: 'malformed' });
-    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([0, ...new Array<number>(12).fill(0)])))).toEqual({
-      ok: false,
-      reason: 'malformed',
-    });
-    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.from([1, 0xff, ...new Array<number>(12).fill(0)])))).toEqual({
-      ok: false,
-      reason: 'malformed',
-    });
+    // An epoch beyond 2^53 ms cannot be a real one (nor survive a JS number).
+    const farEpoch = datagram(MessageType.leave, 'a', '{"movie":"m"}');
+    farEpoch.writeUInt32BE(0x00200000, 5);
+    expect(decodeOverlay(farEpoch)).toEqual({ ok: false, reason: 'malformed' });
     const bad: [number, string][] = [
       [MessageType.leave, '{"movie":'],
       [MessageType.leave, '[1,2]'],
@@ -214,7 +263,7 @@ describe('decodeOverlay rejections', () => {
   });
 
   it("'unsupported' for another version or an unknown type", () => {
-    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', OVERLAY_MAGIC, 2))).toEqual({
+    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', OVERLAY_MAGIC, 1))).toEqual({
       ok: false,
       reason: 'unsupported',
     });
@@ -224,7 +273,7 @@ describe('decodeOverlay rejections', () => {
 
   it("'oversize' above MAX_OVERLAY_DATAGRAM, before anything else is read", () => {
     expect(decodeOverlay(Buffer.alloc(MAX_OVERLAY_DATAGRAM + 1))).toEqual({ ok: false, reason: 'oversize' });
-    const big = Buffer.concat([encodeData('a', 'm', rtp), Buffer.alloc(MAX_OVERLAY_DATAGRAM)]);
+    const big = Buffer.concat([encodeOverlay('a', { type: 'data', movie: 'm', rtp }), Buffer.alloc(MAX_OVERLAY_DATAGRAM)]);
     expect(decodeOverlay(big)).toEqual({ ok: false, reason: 'oversize' });
   });
 

@@ -10,7 +10,7 @@ import { child, parseXml, type XmlElement } from './xml-tree.ts';
 const REPORT = fileURLToPath(new URL('../../../topologies/report.json5', import.meta.url));
 const OPTS: CoreOptions = {
   root: '/opt/overlay cdn', file: '/opt/overlay cdn/topologies/report.json5', moviesDir: '/opt/overlay cdn/movies',
-  movies: ['bars.mjpeg', 'bounce.mjpeg'],
+  movies: ['bars.mjpeg', 'bounce.mjpeg'], secretFile: '/tmp/onode-logs/overlay.secret',
 };
 
 function report(): Topology {
@@ -101,13 +101,20 @@ describe('CORE XML scenario', () => {
     expect(s1).toContain("'/opt/overlay cdn/scripts/run.sh' server --topology '/opt/overlay cdn/topologies/report.json5'");
     expect(s1.trimEnd().split('\n').at(-1)).toMatch(/--background$/);
     expect(s1.indexOf('ip route add')).toBeLessThan(s1.indexOf('run.sh'));
-    expect(startupOf(scenario, id('o5'))).toContain("run.sh' pop --bootstrapper 10.0.25.10 --log-dir /tmp/onode-logs --name o5 --background");
-    expect(startupOf(scenario, id('s2'))).toContain("run.sh' server --bootstrapper 10.0.25.10 --movies '/opt/overlay cdn/movies'");
+    expect(startupOf(scenario, id('o5'))).toContain(
+      "run.sh' pop --bootstrapper 10.0.25.10 --secret /tmp/onode-logs/overlay.secret --log-dir /tmp/onode-logs --name o5 --background",
+    );
+    expect(startupOf(scenario, id('s2'))).toContain(
+      "run.sh' server --bootstrapper 10.0.25.10 --movies '/opt/overlay cdn/movies' --secret /tmp/onode-logs/overlay.secret",
+    );
+    expect(s1).toContain('--secret /tmp/onode-logs/overlay.secret');
     expect(startupOf(scenario, id('r1'))).not.toContain('run.sh');
     const c4 = startupOf(scenario, id('c4'));
     expect(c4).toContain('sleep 15; exec');
     expect(c4).toContain('--pop 10.0.9.2');
     expect(c4).toMatch(/&\n$/);
+    // Clients hold no overlay secret.
+    expect(c4).not.toContain('--secret');
   });
 
   it('writes start-up scripts sh accepts', () => {

@@ -20,6 +20,8 @@ const fakeNode = join(repo, 'fake-node');
 writeFileSync(fakeNode, '#!/bin/sh\necho "ARGS $*"\n');
 chmodSync(fakeNode, 0o755);
 const logs = join(repo, 'logs');
+const secretFile = join(repo, 'overlay.secret');
+writeFileSync(secretFile, 'a secret for the run script test\n', { mode: 0o600 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}): { code: number; stderr: string; log: (name: string) => string } {
@@ -31,17 +33,21 @@ function run(args: string[], env: Record<string, string> = {}): { code: number; 
 
 describe('scripts/run.sh', () => {
   it('starts each role with its arguments, logging to LOG_DIR/NAME.log', () => {
-    const boot = run(['server', '--topology', SCRIPT, '--name', 's1', '--emulate-links']);
+    const boot = run(['server', '--topology', SCRIPT, '--name', 's1', '--emulate-links', '--secret', secretFile]);
     expect(boot.code).toBe(0);
-    expect(boot.log('s1')).toContain(`ARGS ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} --emulate-links --movies ${repo}/movies`);
-    expect(run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5']).log('o5')).toContain('main.js pop --bootstrapper 10.0.25.10\n');
-    const client = run(['client', '--name', 'c1', '--duration', '5'], { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' });
-    expect(client.log('c1')).toContain('oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5');
+    expect(boot.log('s1')).toContain(
+      `ARGS ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} --emulate-links --movies ${repo}/movies --secret ${secretFile}`,
+    );
+    const pop = run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5', '--secret', secretFile]);
+    expect(pop.log('o5')).toContain(`main.js pop --bootstrapper 10.0.25.10 --secret ${secretFile}\n`);
+    // Clients hold no overlay secret: one given is not passed on.
+    const client = run(['client', '--name', 'c1', '--duration', '5', '--secret', secretFile], { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' });
+    expect(client.log('c1')).toContain('oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5\n');
   });
 
   it('takes arguments over the environment', () => {
-    const r = run(['node', '--bootstrapper', '10.0.0.1', '--name', 'n'], { ONODE_BOOTSTRAPPER: '10.9.9.9' });
-    expect(r.log('n')).toContain('node --bootstrapper 10.0.0.1');
+    const r = run(['node', '--bootstrapper', '10.0.0.1', '--name', 'n'], { ONODE_BOOTSTRAPPER: '10.9.9.9', ONODE_SECRET: 'from the environment' });
+    expect(r.log('n')).toContain('node --bootstrapper 10.0.0.1\n');
   });
 
   it('says clearly what is missing', () => {
@@ -50,11 +56,16 @@ describe('scripts/run.sh', () => {
     expect(run(['server']).stderr).toContain('server needs --topology FILE');
     expect(run(['relay']).stderr).toContain("unknown role 'relay'");
     expect(run(['node', '--bootstrapper']).stderr).toContain('--bootstrapper needs a value');
+    expect(run(['node', '--bootstrapper', '10.0.0.1'])).toMatchObject({
+      code: 2, stderr: expect.stringContaining('node needs the overlay secret: --secret FILE (or ONODE_SECRET)'),
+    });
+    expect(run(['pop', '--bootstrapper', '10.0.0.1', '--secret', join(repo, 'missing')]).stderr)
+      .toContain(`cannot read the secret file '${join(repo, 'missing')}' (make one with: onode secret --out FILE)`);
     expect(run([]).code).toBe(2);
   });
 
   it('returns at once with --background', () => {
-    const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), 'node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--background'], {
+    const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), 'node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--secret', secretFile, '--background'], {
       encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs },
     });
     expect(r.status).toBe(0);
