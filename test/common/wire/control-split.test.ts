@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { carryingParts, catalogueParts, repairRequests, sortCatalogue } from '../../../common/wire/control-split.ts';
 import { MAX_CARRYING, MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES } from '../../../common/wire/overlay-control.ts';
 import {
-  type ControlMessage, decodeOverlay, encodeOverlay, MAX_OVERLAY_DATAGRAM, type MovieInfo, OVERLAY_HEADER_BYTES,
+  type ControlMessage, decodeOverlay, encodeOverlay, MAX_OVERLAY_DATAGRAM, type MovieInfo, NONCE_BYTES, OVERLAY_HEADER_BYTES,
+  TAG_BYTES,
 } from '../../../common/wire/overlay.ts';
 
 /** The longest sender name there is: every datagram below is measured with it. */
 const SENDER = 'n'.repeat(64);
-/** What the authentication trailer and a second name may add to a datagram. */
-const HEADROOM = 200;
+/** Datagrams carry their nonce and tag already: what is left must stay free for nothing else. */
+const HEADROOM = 0;
 
 /** 10,000 distinct names of exactly 255 bytes, built from `fill` (an ASCII or multi-byte character). */
 function catalogue(fill: string): MovieInfo[] {
@@ -26,7 +27,7 @@ function catalogue(fill: string): MovieInfo[] {
 function onTheWire(messages: readonly ControlMessage[]): Buffer[] {
   return messages.map((m) => {
     const d = encodeOverlay(SENDER, m);
-    expect(d.length - OVERLAY_HEADER_BYTES - SENDER.length).toBeLessThanOrEqual(MAX_CONTROL_BODY_BYTES);
+    expect(d.length - OVERLAY_HEADER_BYTES - SENDER.length - NONCE_BYTES - TAG_BYTES).toBeLessThanOrEqual(MAX_CONTROL_BODY_BYTES);
     expect(d.length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
     expect(decodeOverlay(d)).toEqual({ ok: true, value: { from: SENDER, message: m } });
     return d;

@@ -18,13 +18,17 @@ import {
   encodeOverlay,
   MAX_OVERLAY_DATAGRAM,
   MessageType,
+  NONCE_BYTES,
+  TAG_BYTES,
   OVERLAY_MAGIC,
   OVERLAY_VERSION,
   type OverlayMessage,
 } from '../../../common/wire/overlay.ts';
 
+/** A version-2 datagram from 'a' with a zero nonce and tag (decodeOverlay reads bodies; the tag is overlay-auth's). */
 function datagram(type: number, body: string): Buffer {
-  return Buffer.concat([Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, type, 1, 0x61]), Buffer.from(body)]);
+  return Buffer.concat([Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, type, 1, 0x61]), Buffer.alloc(NONCE_BYTES), Buffer.from(body),
+    Buffer.alloc(TAG_BYTES)]);
 }
 
 const decodeJson = (type: number, fields: unknown) => decodeOverlay(datagram(type, JSON.stringify(fields)));
