@@ -56,7 +56,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
   }
 
   /** A viewer on c1 at o5 plays while `attack` runs every few ms; returns its stats once checked. */
-  async function watchUnder(attack: (a: Attacker) => void, impostorOf: string): Promise<Stats> {
+  async function watchUnder(attack: (a: Attacker) => void, impostorOf: string, attacking = true): Promise<Stats> {
     const attacker = await Attacker.open(PORTS.overlay, [
       { address: STRANGER, port: 0 },
       // A neighbour's own address, another port: the address alone proves nothing.
@@ -84,7 +84,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     // Every frame is the source's next one, pixel for pixel: nothing foreign, nothing skipped.
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, MOVIE)))).toBe(stats.framesReceived);
     expect(stats.framesReceived).toBeGreaterThan(80);
-    expect(attacker.sent).toBeGreaterThan(100);
+    if (attacking) expect(attacker.sent).toBeGreaterThan(100);
     return stats;
   }
 
@@ -189,7 +189,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     });
     expect(lines.join('\n')).not.toMatch(/"registered"|neighbours/);
     expect((await run.status('s1')).registered).toContain('o4');
-    await watchUnder(() => {}, 'o4');
+    // o4 kept its place: the stream through it to o5 plays on untouched.
+    await watchUnder(() => {}, 'o4', false);
   }, 60_000);
 
   it('hellos in a dead neighbour\'s name, from its own address and port, do not keep the link alive', async () => {
