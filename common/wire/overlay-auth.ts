@@ -68,8 +68,23 @@ export function macKey(key: Buffer): OverlayMacKey {
 }
 
 /**
- * MAC(key, label ‖ datagram[0, end)): HMAC-SHA256, 32 bytes, of which the first TAG_BYTES are
- * the tag.
+ * The MAC of label ‖ datagram[0, end), 32 bytes as a 'binary' string, of which the first
+ * TAG_BYTES are the tag:
+ *
+ *   SHA-256(K ‖ 0^256 ‖ n ‖ label ‖ datagram[0, end)),  n = bytes of label and datagram (uint32)
+ *
+ * K, the 32-byte overlay key, fills the first SHA-256 block alone (with zeros), so the hash
+ * state after it is a secret 256-bit value; the rest is the Merkle-Damgård cascade keyed by
+ * that value, a PRF on any prefix-free set of inputs (Bellare, Canetti and Krawczyk, "Pseudorandom
+ * functions revisited: the cascade construction and its concrete security", 1996; the compression
+ * function being a PRF through either input is the assumption HMAC's proof rests on too). The
+ * inputs are prefix-free because each starts with its own length n. Length extension, the
+ * weakness of a plain H(K ‖ m), would need the whole 256-bit state after m: the tag shows 128 bits
+ * of it, and an extended message would carry another n anyway. A forgery is a 2^-128 guess, and K
+ * serves nothing else (overlay-keys.ts derives one key per use).
+ *
+ * Why not HMAC-SHA256: it takes four calls into OpenSSL (object, two updates, digest) where this
+ * takes one, about 3.3 µs against 1.3 µs per datagram here, and a relay computes two per packet.
  */
 export function tag(key: OverlayMacKey, label: Buffer, datagram: Buffer, end: number): string {
   if (VARIANT === 'hmac') return crypto.createHmac('sha256', key.key).update(label).update(datagram.subarray(0, end)).digest('binary');

@@ -35,6 +35,12 @@ export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
  * flood of them (or of spoofed ones, reflected at a victim) costs. A client sends a handful.
  */
 export const MAX_PONGS_PER_SECOND = 2000;
+/**
+ * A send's outcome is only known through a completion callback, which costs about as much as
+ * the rest of a relay's per-branch JavaScript; DATA asks for one every this many sends (control
+ * always), so a lasting error (no route) shows in sendErrors while a relay forwards at full speed.
+ */
+export const DATA_SEND_CHECK_EVERY = 64;
 
 export interface TransportCounters {
   datagramsIn: number;
@@ -48,6 +54,7 @@ export interface TransportCounters {
   replayed: number;
   unknownStream: number;
   emulatedLoss: number;
+  /** Failed sends seen: every control datagram's, one DATA send's in DATA_SEND_CHECK_EVERY. */
   sendErrors: number;
   pings: number;
   /** Pings not answered: over MAX_PONGS_PER_SECOND. */
@@ -100,9 +107,10 @@ export class OverlayTransport implements Outbox {
   private counter = 0;
   private pongWindowStart = -Infinity;
   private pongsInWindow = 0;
+  private dataSends = 0;
   /** Message types whose encode failure was logged already (one line per type, not per datagram). */
   private readonly encodeFailuresLogged = new Set<string>();
-  /** One callback for every send (no closure per datagram). */
+  /** One callback for every checked send (no closure per datagram). */
   private readonly afterSend = (err: Error | null): void => {
     if (err) this.counters.sendErrors++;
   };
@@ -171,7 +179,7 @@ export class OverlayTransport implements Outbox {
       this.encodeFailed(msg.type, err);
       return;
     }
-    this.transmit(to, datagram);
+    this.transmit(to, datagram, false);
   }
 
   /** One datagram (one MAC) per packet, whatever the number of branches. */
@@ -186,7 +194,7 @@ export class OverlayTransport implements Outbox {
       this.encodeFailed('data', err);
       return;
     }
-    for (const n of to) this.transmit(n, datagram);
+    for (const n of to) this.transmit(n, datagram, true);
   }
 
   /** Every datagram gets the next counter; after 2^32 of them, the next epoch. */
@@ -207,7 +215,7 @@ export class OverlayTransport implements Outbox {
     this.log.error(`cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, logged once per type)`);
   }
 
-  private transmit(to: string, datagram: Buffer): void {
+  private transmit(to: string, datagram: Buffer, data: boolean): void {
     const n = this.neighbours.get(to);
     if (n === undefined) return;
     if (this.cut.has(to)) {
@@ -222,21 +230,22 @@ export class OverlayTransport implements Outbox {
       if (n.delayMs > 0) {
         const t = setTimeout(() => {
           this.pendingDelays.delete(t);
-          this.write(n, datagram);
+          this.write(n, datagram, data);
         }, n.delayMs);
         this.pendingDelays.add(t);
         return;
       }
     }
-    this.write(n, datagram);
+    this.write(n, datagram, data);
   }
 
-  private write(n: NeighbourInfo, datagram: Buffer): void {
+  private write(n: NeighbourInfo, datagram: Buffer, data: boolean): void {
     const socket = this.sockets.get(n.localAddress) ?? this.sockets.values().next().value;
     if (socket === undefined) return;
     this.counters.datagramsOut++;
     this.counters.bytesOut += datagram.length;
-    socket.send(datagram, this.opts.port, n.address, this.afterSend);
+    if (data && ++this.dataSends % DATA_SEND_CHECK_EVERY !== 0) socket.send(datagram, this.opts.port, n.address);
+    else socket.send(datagram, this.opts.port, n.address, this.afterSend);
   }
 
   private receive(socket: Socket, buf: Buffer, rinfo: RemoteInfo): void {

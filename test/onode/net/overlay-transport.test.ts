@@ -11,7 +11,7 @@ import { macKey, openOverlay, sealOverlay } from '../../../common/wire/overlay-a
 import { encodeOverlay, MAX_DATA_RTP_BYTES, type OverlayMessage } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { Logger } from '../../../common/net/logger.ts';
-import { MAX_PONGS_PER_SECOND, OverlayTransport } from '../../../onode/net/overlay-transport.ts';
+import { DATA_SEND_CHECK_EVERY, MAX_PONGS_PER_SECOND, OverlayTransport } from '../../../onode/net/overlay-transport.ts';
 
 const PORT = 24612;
 const SELF = { name: 'o5', address: '127.0.212.5' };
@@ -194,6 +194,15 @@ describe('OverlayTransport, authenticated', () => {
     expect(openOverlay(key, O6.name, hello)).toEqual({ ok: false, reason: 'bad-mac' });
     expect(o6.received[0]).toEqual(data);
     expect(openOverlay(key, O6.name, data)).toMatchObject({ ok: true, value: { nonce: { epoch: EPOCH + 5, counter: 1 }, message: { type: 'data', rtp } } });
+  });
+
+  it('counts failed sends: every control one, one DATA send in DATA_SEND_CHECK_EVERY', async () => {
+    // Broadcast without SO_BROADCAST: the kernel refuses every send (EACCES).
+    transport.setNeighbours([neighbour(O4), neighbour({ name: 'o9', address: '255.255.255.255' })]);
+    transport.send('o9', { type: 'leave', movie: 'bars.mjpeg' });
+    await until(() => transport.counters.sendErrors === 1, 'the failed control send');
+    for (let i = 0; i < DATA_SEND_CHECK_EVERY; i++) transport.sendData(['o9'], 'bars.mjpeg', rtp);
+    await until(() => transport.counters.sendErrors === 2, 'one failed DATA send seen');
   });
 
   it('counts and logs once what it cannot encode', () => {
