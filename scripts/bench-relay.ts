@@ -50,7 +50,8 @@ const cpuMs = (): number => {
 
 async function startOverlay(): Promise<void> {
   const transport = new OverlayTransport({
-    self: config.name, addresses: [config.address], port: config.port, emulateLinks: false, key: childMacKey(), log: silentLogger,
+    self: config.name, addresses: [config.address], port: config.port, emulateLinks: false, key: childMacKey(),
+    log: silentLogger,
   });
   const node = new OverlayNode(config.name, new SystemClock(), transport);
   transport.onPacket = (from, msg) => node.receive(from, msg);

@@ -54,7 +54,10 @@ function printTable(rows: readonly Row[]): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { 'skip-emulated': { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      'skip-emulated': { type: 'boolean', default: false }, only: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   const parts = ['throughput', 'latency', 'memory', 'convergence'];
   if (values.help || (values.only !== undefined && !parts.includes(values.only))) {

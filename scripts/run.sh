@@ -122,7 +122,8 @@ if [ "$ROLE" != client ]; then
     [ -r "$SECRET" ] || die "cannot read the secret file '$SECRET' (make one with: onode secret --out FILE)"
     set -- "$@" --secret "$SECRET"
   elif [ -z "${ONODE_SECRET:-}" ]; then
-    die "$ROLE needs the overlay secret: --secret FILE (or ONODE_SECRET); every server, node and POP must have the same one"
+    die "$ROLE needs the overlay secret: --secret FILE (or ONODE_SECRET);" \
+      "every server, node and POP must have the same one"
   fi
 fi
 

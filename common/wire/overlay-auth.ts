@@ -16,8 +16,8 @@
  */
 import * as crypto from 'node:crypto';
 import {
-  decodeBody, decodeHeader, encodeOverlay, isAuthenticated, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM, MessageType, OverlayEncodeError, TAG_BYTES,
-  type DataFrame, type Nonce, type OverlayMessage, type WireMessage,
+  decodeBody, decodeHeader, encodeOverlay, isAuthenticated, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM, MessageType,
+  OverlayEncodeError, TAG_BYTES, type DataFrame, type Nonce, type OverlayMessage, type WireMessage,
 } from './overlay.ts';
 import { fail, ok, type Decoded, type DecodeFailure } from './result.ts';
 
@@ -25,7 +25,6 @@ export type OpenFailure = DecodeFailure | 'bad-mac';
 
 /** The overlay key, ready for tag(): made once per process (macKey), never per datagram. */
 export interface OverlayMacKey {
-  readonly key: Buffer;
   /**
    * Where tag() lays out what it hashes: the key block (the key, then zeros to a full SHA-256
    * block), the length, the label, the datagram. Written in place: no allocation per datagram.
@@ -49,11 +48,10 @@ const DATA_LABEL = Buffer.from([0]);
 const SHA256_BLOCK_BYTES = 64;
 const LENGTH_BYTES = 4;
 const MESSAGE_START = SHA256_BLOCK_BYTES + LENGTH_BYTES;
-const VARIANT = process.env.ONODE_MAC_VARIANT === 'hmac' ? 'hmac' : 'sha256';
 /**
- * SHA-256 in one call into OpenSSL (Node 20.12+; createHash before), as a 'binary' (latin1) string (one
- * character per byte): a Buffer result costs twice as much per call, and this runs twice per
- * relayed packet.
+ * SHA-256 in one call into OpenSSL (Node 20.12+; createHash before), as a 'binary' (latin1)
+ * string, one character per byte: a Buffer result costs twice as much per call, and this runs
+ * twice per relayed packet.
  */
 const sha256: (data: Buffer) => string = typeof crypto.hash === 'function'
   ? (data) => crypto.hash('sha256', data, 'binary')
@@ -61,10 +59,12 @@ const sha256: (data: Buffer) => string = typeof crypto.hash === 'function'
 
 /** Prepares the key derived by overlayMacKey(secret). */
 export function macKey(key: Buffer): OverlayMacKey {
-  if (key.length !== MAC_KEY_BYTES) throw new RangeError(`the overlay MAC key is ${MAC_KEY_BYTES} bytes, got ${key.length}`);
+  if (key.length !== MAC_KEY_BYTES) {
+    throw new RangeError(`the overlay MAC key is ${MAC_KEY_BYTES} bytes, got ${key.length}`);
+  }
   const scratch = Buffer.alloc(MESSAGE_START + 1 + MAX_NAME_BYTES + MAX_OVERLAY_DATAGRAM);
   key.copy(scratch, 0);
-  return { key: Buffer.from(key), scratch, labels: new Map() };
+  return { scratch, labels: new Map() };
 }
 
 /**
@@ -75,19 +75,18 @@ export function macKey(key: Buffer): OverlayMacKey {
  *
  * K, the 32-byte overlay key, fills the first SHA-256 block alone (with zeros), so the hash
  * state after it is a secret 256-bit value; the rest is the Merkle-Damgård cascade keyed by
- * that value, a PRF on any prefix-free set of inputs (Bellare, Canetti and Krawczyk, "Pseudorandom
- * functions revisited: the cascade construction and its concrete security", 1996; the compression
- * function being a PRF through either input is the assumption HMAC's proof rests on too). The
- * inputs are prefix-free because each starts with its own length n. Length extension, the
- * weakness of a plain H(K ‖ m), would need the whole 256-bit state after m: the tag shows 128 bits
- * of it, and an extended message would carry another n anyway. A forgery is a 2^-128 guess, and K
- * serves nothing else (overlay-keys.ts derives one key per use).
+ * that value, a PRF on any prefix-free set of inputs (Bellare, Canetti and Krawczyk,
+ * "Pseudorandom functions revisited: the cascade construction and its concrete security", 1996;
+ * the compression function being a PRF through either input is the assumption HMAC's proof rests
+ * on too). The inputs are prefix-free because each starts with its own length n. Length
+ * extension, the weakness of a plain H(K ‖ m), would need the whole 256-bit state after m: the
+ * tag shows 128 bits of it, and an extended message would carry another n anyway. A forgery is a
+ * 2^-128 guess, and K serves nothing else (overlay-keys.ts derives one key per use).
  *
  * Why not HMAC-SHA256: it takes four calls into OpenSSL (object, two updates, digest) where this
  * takes one, about 3.3 µs against 1.3 µs per datagram here, and a relay computes two per packet.
  */
 export function tag(key: OverlayMacKey, label: Buffer, datagram: Buffer, end: number): string {
-  if (VARIANT === 'hmac') return crypto.createHmac('sha256', key.key).update(label).update(datagram.subarray(0, end)).digest('binary');
   const { scratch } = key;
   scratch.writeUInt32BE(label.length + end, SHA256_BLOCK_BYTES);
   for (let i = 0; i < label.length; i++) scratch[MESSAGE_START + i] = label[i]!;
@@ -97,6 +96,9 @@ export function tag(key: OverlayMacKey, label: Buffer, datagram: Buffer, end: nu
 
 /** Fills in the tag of a datagram made by encodeOverlay/encodeData, in place; returns it. */
 export function seal(key: OverlayMacKey, recipient: string, datagram: Buffer): Buffer {
+  if (datagram.length < TAG_BYTES || datagram.length > MAX_OVERLAY_DATAGRAM) {
+    throw new OverlayEncodeError(`cannot seal a datagram of ${datagram.length} bytes`);
+  }
   const end = datagram.length - TAG_BYTES;
   const mac = tag(key, labelOf(key, recipient, datagram), datagram, end);
   for (let i = 0; i < TAG_BYTES; i++) datagram[end + i] = mac.charCodeAt(i);
@@ -117,7 +119,9 @@ export function verify(key: OverlayMacKey, recipient: string, datagram: Buffer):
 }
 
 /** encodeOverlay + seal: a datagram from `from` for neighbour `to`. */
-export function sealOverlay(key: OverlayMacKey, from: string, to: string, nonce: Nonce, msg: OverlayMessage | DataFrame): Buffer {
+export function sealOverlay(
+  key: OverlayMacKey, from: string, to: string, nonce: Nonce, msg: OverlayMessage | DataFrame,
+): Buffer {
   const datagram = encodeOverlay(from, msg, nonce);
   return isAuthenticated(datagram[2]!) ? seal(key, to, datagram) : datagram;
 }

@@ -232,10 +232,14 @@ export function movieId(movie: string): Buffer {
 export function encodeData(head: Buffer, nonce: Nonce, id: Buffer, rtp: Buffer): Buffer {
   const length = head.length + NONCE_BYTES + MOVIE_ID_BYTES + rtp.length + TAG_BYTES;
   if (length > MAX_OVERLAY_DATAGRAM) {
-    throw new OverlayEncodeError(`an RTP packet of ${rtp.length} bytes makes a ${length}-byte datagram, over ${MAX_OVERLAY_DATAGRAM}`);
+    throw new OverlayEncodeError(
+      `an RTP packet of ${rtp.length} bytes makes a ${length}-byte datagram, over ${MAX_OVERLAY_DATAGRAM}`,
+    );
   }
   if (rtp.length < RTP_MIN_BYTES) throw new OverlayEncodeError(`an RTP packet of ${rtp.length} bytes has no header`);
-  if (id.length !== MOVIE_ID_BYTES) throw new OverlayEncodeError(`a movie id is ${MOVIE_ID_BYTES} bytes, not ${id.length}`);
+  if (id.length !== MOVIE_ID_BYTES) {
+    throw new OverlayEncodeError(`a movie id is ${MOVIE_ID_BYTES} bytes, not ${id.length}`);
+  }
   const out = Buffer.allocUnsafe(length);
   out.set(head, 0);
   const at = writeNonce(out, head.length, nonce);
@@ -247,7 +251,8 @@ export function encodeData(head: Buffer, nonce: Nonce, id: Buffer, rtp: Buffer):
 
 function writeNonce(out: Buffer, at: number, nonce: Nonce): number {
   const { epoch, counter } = nonce;
-  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isInteger(counter) || counter < 0 || counter > MAX_NONCE_COUNTER) {
+  const badCounter = !Number.isInteger(counter) || counter < 0 || counter > MAX_NONCE_COUNTER;
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || badCounter) {
     throw new OverlayEncodeError(`invalid nonce: epoch ${epoch}, counter ${counter}`);
   }
   out.writeUInt32BE(Math.floor(epoch / 2 ** 32), at);
@@ -264,7 +269,8 @@ function writeNonce(out: Buffer, at: number, nonce: Nonce): number {
 export function encodeOverlay(from: string, msg: OverlayMessage | DataFrame, nonce: Nonce = ZERO_NONCE): Buffer {
   switch (msg.type) {
     case 'data':
-      return encodeData(encodeHeader(MessageType.data, from), nonce, 'movieId' in msg ? msg.movieId : movieId(msg.movie), msg.rtp);
+      const id = 'movieId' in msg ? msg.movieId : movieId(msg.movie);
+      return encodeData(encodeHeader(MessageType.data, from), nonce, id, msg.rtp);
     case 'hello': {
       const body = Buffer.allocUnsafe(HELLO_BODY_BYTES);
       body.writeUInt32BE(msg.seq >>> 0, 0);

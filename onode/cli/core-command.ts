@@ -42,7 +42,8 @@ export function addCoreCommand(program: Command, cli: string): void {
     .option('--client-delay <s>', 'seconds clients wait for the overlay before playing', intIn(0, 3600, 'seconds'), 15)
     .option('--client-duration <s>', 'seconds each client plays', intIn(1, 86_400, 'seconds'), 60)
     .option('--bootstrapper <name>', 'which server is the bootstrapper')
-    .option('--secret <file>', `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`)
+    .option('--secret <file>',
+      `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`)
     .action((file: string, flags: CoreFlags) => {
       const root = resolve(flags.root ?? repositoryRoot(cli));
       const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
@@ -54,7 +55,8 @@ export function addCoreCommand(program: Command, cli: string): void {
       }
       const secretFile = scenarioSecret(flags.secret, flags.logDir, (line) => process.stderr.write(`${line}\n`));
       const opts = {
-        root, file: resolve(file), moviesDir, movies, secretFile, logDir: flags.logDir, emulateLinks: Boolean(flags.emulateLinks),
+        root, file: resolve(file), moviesDir, movies, secretFile, logDir: flags.logDir,
+        emulateLinks: Boolean(flags.emulateLinks),
         clientDelay: flags.clientDelay, clientDuration: flags.clientDuration,
       };
       try {
@@ -87,7 +89,8 @@ export function scenarioSecret(given: string | undefined, logDir: string, say: (
     mkdirSync(resolve(logDir), { recursive: true, mode: 0o700 });
     writeFileSync(file, `${generateSecret()}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new UsageError(`cannot write the overlay secret to ${file}: ${(err as Error).message}; give one with --secret FILE`);
+    const why = (err as Error).message;
+    throw new UsageError(`cannot write the overlay secret to ${file}: ${why}; give one with --secret FILE`);
   }
   say(`wrote a new overlay secret to ${file} (mode 0600): the nodes read it there; keep it with the scenario`);
   return file;

@@ -60,7 +60,9 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   const secret = ['--secret', opts.secretFile];
   let command: string[] | null = null;
   if (host.role === 'server' && host.name === topo.bootstrapper) {
-    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...secret, ...common, ...(opts.emulateLinks ? ['--emulate-links'] : []), '--background'];
+    const emulate = opts.emulateLinks ? ['--emulate-links'] : [];
+    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...secret, ...common, ...emulate,
+      '--background'];
   } else if (host.role === 'server') {
     command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...secret, ...common, '--background'];
   } else if (host.role === 'node' || host.role === 'pop') {

@@ -84,8 +84,9 @@ export interface OverlayTransportOptions {
 
 export class OverlayTransport implements Outbox {
   readonly counters: TransportCounters = {
-    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, wrongSource: 0, badMac: 0,
-    replayed: 0, unknownStream: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, pingsDropped: 0, oversize: 0, faultDrops: 0,
+    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, wrongSource: 0,
+    badMac: 0, replayed: 0, unknownStream: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, pingsDropped: 0, oversize: 0,
+    faultDrops: 0,
   };
   private readonly sockets = new Map<string, Socket>();
   private neighbours = new Map<string, NeighbourInfo>();
@@ -212,7 +213,8 @@ export class OverlayTransport implements Outbox {
     this.counters.oversize++;
     if (this.encodeFailuresLogged.has(what)) return;
     this.encodeFailuresLogged.add(what);
-    this.log.error(`cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, logged once per type)`);
+    this.log.error(`cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, ` +
+      'logged once per type)');
   }
 
   private transmit(to: string, datagram: Buffer, data: boolean): void {
@@ -327,7 +329,8 @@ export class OverlayTransport implements Outbox {
     }
     this.counters.pings++;
     if (rinfo.port === 0) return; // not a port anyone can receive on (and send() would throw)
-    const pong = encodeOverlay(this.self, { type: 'pong', id: ping.value.id, sentAt: ping.value.sentAt, node: this.self });
+    const { id, sentAt } = ping.value;
+    const pong = encodeOverlay(this.self, { type: 'pong', id, sentAt, node: this.self });
     socket.send(pong, rinfo.port, rinfo.address, this.afterSend);
   }
 
@@ -355,9 +358,9 @@ export class OverlayTransport implements Outbox {
  * lookup defers every send to a later tick (a closure and a nextTick per datagram), even for a
  * literal; a relay sends one per branch per packet.
  */
-function literalLookup(
-  hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+function literalLookup(hostname: string, options: LookupOneOptions, callback: LookupCallback): void {
   if (isIPv4(hostname)) callback(null, hostname, 4);
   else dnsLookup(hostname, options, callback);
 }

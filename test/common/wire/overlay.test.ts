@@ -39,7 +39,8 @@ function datagram(type: number, from: string, body: Buffer | string, magic = OVE
   const name = Buffer.from(from);
   const auth = isAuthenticated(type);
   return Buffer.concat([
-    Buffer.from([magic, version, type, name.length]), name, Buffer.alloc(auth ? NONCE_BYTES : 0), Buffer.from(body), Buffer.alloc(auth ? TAG_BYTES : 0),
+    Buffer.from([magic, version, type, name.length]), name, Buffer.alloc(auth ? NONCE_BYTES : 0), Buffer.from(body),
+    Buffer.alloc(auth ? TAG_BYTES : 0),
   ]);
 }
 
@@ -86,7 +87,8 @@ const messages: WireMessage[] = [
 
 describe('overlay codec round trips', () => {
   it.each(messages.map((m) => [m.type, m] as const))('%s', (_type, message) => {
-    expect(decodeOverlay(encodeOverlay('relay-7', message, nonce))).toEqual({ ok: true, value: { from: 'relay-7', message } });
+    const decoded = decodeOverlay(encodeOverlay('relay-7', message, nonce));
+    expect(decoded).toEqual({ ok: true, value: { from: 'relay-7', message } });
   });
 
   it('writes the header, nonce, body and (zero) tag as the diagram says', () => {
@@ -107,7 +109,10 @@ describe('overlay codec round trips', () => {
     for (const n of [{ epoch: 0, counter: 0 }, nonce, { epoch: Number.MAX_SAFE_INTEGER, counter: 0xffffffff }]) {
       const buf = encodeOverlay('relay-7', { type: 'leave', movie: 'm' }, n);
       expect(decodeHeader(buf)).toEqual({
-        ok: true, value: { type: MessageType.leave, from: 'relay-7', nonce: n, bodyStart: 11 + NONCE_BYTES, bodyEnd: buf.length - TAG_BYTES },
+        ok: true,
+        value: {
+          type: MessageType.leave, from: 'relay-7', nonce: n, bodyStart: 11 + NONCE_BYTES, bodyEnd: buf.length - TAG_BYTES,
+        },
       });
     }
   });
@@ -125,8 +130,9 @@ describe('overlay codec round trips', () => {
     const full = encodeData(encodeHeader(MessageType.data, 'n'.repeat(MAX_NAME_BYTES)), nonce, movieId('m'), rtpMax);
     expect(full.length).toBe(MAX_OVERLAY_DATAGRAM);
     expect(decodeOverlay(full)).toMatchObject({ ok: true, value: { message: { type: 'data', rtp: rtpMax } } });
-    expect(() => encodeData(encodeHeader(MessageType.data, 'n'.repeat(MAX_NAME_BYTES)), nonce, movieId('m'), Buffer.alloc(MAX_DATA_RTP_BYTES + 1)))
-      .toThrow(OverlayEncodeError);
+    const head = encodeHeader(MessageType.data, 'n'.repeat(MAX_NAME_BYTES));
+    const tooBig = Buffer.alloc(MAX_DATA_RTP_BYTES + 1);
+    expect(() => encodeData(head, nonce, movieId('m'), tooBig)).toThrow(OverlayEncodeError);
   });
 
   it('keeps non-ASCII names intact, and wraps hello fields to 32 bits', () => {
@@ -193,7 +199,8 @@ describe('overlay encoder errors', () => {
     const probe = { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: path, cv: 1 } as const;
     expect(() => encodeOverlay('s1', probe)).toThrow(OverlayEncodeError);
     // The largest data packet that fits still goes through.
-    const fits = encodeData(head, nonce, movieId('m'), Buffer.alloc(MAX_OVERLAY_DATAGRAM - 4 - 1 - NONCE_BYTES - 8 - TAG_BYTES, 1));
+    const room = MAX_OVERLAY_DATAGRAM - 4 - 1 - NONCE_BYTES - 8 - TAG_BYTES;
+    const fits = encodeData(head, nonce, movieId('m'), Buffer.alloc(room, 1));
     expect(fits.length).toBe(MAX_OVERLAY_DATAGRAM);
     expect(decodeOverlay(fits).ok).toBe(true);
   });
@@ -207,7 +214,8 @@ describe('decodeOverlay rejections', () => {
     expect(decodeOverlay(datagram(MessageType.hello, 'a', Buffer.alloc(19)))).toEqual({ ok: false, reason: 'truncated' });
     expect(decodeOverlay(datagram(MessageType.data, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
     // Movie id present but fewer than 12 bytes of RTP header after it.
-    expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.alloc(8 + 11)))).toEqual({ ok: false, reason: 'truncated' });
+    const shortRtp = datagram(MessageType.data, 'a', Buffer.alloc(8 + 11));
+    expect(decodeOverlay(shortRtp)).toEqual({ ok: false, reason: 'truncated' });
     expect(decodeOverlay(datagram(MessageType.data, 'a', Buffer.alloc(8 + 12)))).toMatchObject({ ok: true });
     expect(decodeOverlay(datagram(MessageType.leave, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
     const full = encodeOverlay('relay-7', messages[0]!, nonce);
@@ -273,7 +281,8 @@ describe('decodeOverlay rejections', () => {
 
   it("'oversize' above MAX_OVERLAY_DATAGRAM, before anything else is read", () => {
     expect(decodeOverlay(Buffer.alloc(MAX_OVERLAY_DATAGRAM + 1))).toEqual({ ok: false, reason: 'oversize' });
-    const big = Buffer.concat([encodeOverlay('a', { type: 'data', movie: 'm', rtp }), Buffer.alloc(MAX_OVERLAY_DATAGRAM)]);
+    const data = encodeOverlay('a', { type: 'data', movie: 'm', rtp });
+    const big = Buffer.concat([data, Buffer.alloc(MAX_OVERLAY_DATAGRAM)]);
     expect(decodeOverlay(big)).toEqual({ ok: false, reason: 'oversize' });
   });
 

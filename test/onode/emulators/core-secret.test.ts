@@ -19,7 +19,9 @@ describe('onode core --secret', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const secret = readFileSync(file, 'utf8');
     expect(secret).toMatch(/^[0-9a-f]{64}\n$/);
-    expect(lines).toEqual([`wrote a new overlay secret to ${file} (mode 0600): the nodes read it there; keep it with the scenario`]);
+    expect(lines).toEqual([
+      `wrote a new overlay secret to ${file} (mode 0600): the nodes read it there; keep it with the scenario`,
+    ]);
     // Exporting again keeps the secret a running scenario uses.
     expect(scenarioSecret(undefined, logDir, (l) => lines.push(l))).toBe(file);
     expect(readFileSync(file, 'utf8')).toBe(secret);

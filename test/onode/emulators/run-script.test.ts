@@ -41,12 +41,14 @@ describe('scripts/run.sh', () => {
     const pop = run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5', '--secret', secretFile]);
     expect(pop.log('o5')).toContain(`main.js pop --bootstrapper 10.0.25.10 --secret ${secretFile}\n`);
     // Clients hold no overlay secret: one given is not passed on.
-    const client = run(['client', '--name', 'c1', '--duration', '5', '--secret', secretFile], { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' });
+    const env = { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' };
+    const client = run(['client', '--name', 'c1', '--duration', '5', '--secret', secretFile], env);
     expect(client.log('c1')).toContain('oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5\n');
   });
 
   it('takes arguments over the environment', () => {
-    const r = run(['node', '--bootstrapper', '10.0.0.1', '--name', 'n'], { ONODE_BOOTSTRAPPER: '10.9.9.9', ONODE_SECRET: 'from the environment' });
+    const env = { ONODE_BOOTSTRAPPER: '10.9.9.9', ONODE_SECRET: 'from the environment' };
+    const r = run(['node', '--bootstrapper', '10.0.0.1', '--name', 'n'], env);
     expect(r.log('n')).toContain('node --bootstrapper 10.0.0.1\n');
   });
 
@@ -65,7 +67,8 @@ describe('scripts/run.sh', () => {
   });
 
   it('returns at once with --background', () => {
-    const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), 'node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--secret', secretFile, '--background'], {
+    const args = ['node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--secret', secretFile, '--background'];
+    const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), ...args], {
       encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs },
     });
     expect(r.status).toBe(0);

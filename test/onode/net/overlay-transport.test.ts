@@ -22,10 +22,13 @@ const rawKey = overlayMacKey(Buffer.from('the overlay secret of this test run'))
 const key = macKey(rawKey);
 const wrongKey = macKey(overlayMacKey(Buffer.from('a secret the attacker guessed wrong')));
 const EPOCH = 1_764_000_000_000;
-const rtp = encodeRtp({ marker: true, payloadType: 26, sequenceNumber: 1, timestamp: 0, ssrc: 5, csrcs: [], payload: Buffer.alloc(500, 1) });
+const rtp = encodeRtp({
+  marker: true, payloadType: 26, sequenceNumber: 1, timestamp: 0, ssrc: 5, csrcs: [], payload: Buffer.alloc(500, 1),
+});
 
 const neighbour = (n: { name: string; address: string }): NeighbourInfo => ({
-  name: n.name, role: 'node', address: n.address, localAddress: SELF.address, delayMs: 0, lossPct: 0, rateKbps: null, up: true,
+  name: n.name, role: 'node', address: n.address, localAddress: SELF.address,
+  delayMs: 0, lossPct: 0, rateKbps: null, up: true,
 });
 
 /** A raw UDP endpoint that records what it receives. */
@@ -78,7 +81,8 @@ beforeEach(async () => {
   o4Counter = 0;
   const log: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
   transport = new OverlayTransport({
-    self: SELF.name, addresses: [SELF.address], port: PORT, emulateLinks: false, key: rawKey, log, epoch: EPOCH + 5, now: () => now,
+    self: SELF.name, addresses: [SELF.address], port: PORT, emulateLinks: false, key: rawKey, log,
+    epoch: EPOCH + 5, now: () => now,
   });
   transport.onPacket = (from, msg) => delivered.push({ from, msg });
   await transport.start();
@@ -114,7 +118,9 @@ describe('OverlayTransport, authenticated', () => {
       { from: 'o4', msg: { type: 'data', movie: 'bars.mjpeg', rtp } },
       { from: 'o4', msg: { type: 'leave', movie: 'bars.mjpeg' } },
     ]);
-    expect(transport.counters).toMatchObject({ malformed: 0, unknownSender: 0, wrongSource: 0, badMac: 0, replayed: 0, unknownStream: 1 });
+    expect(transport.counters).toMatchObject({
+      malformed: 0, unknownSender: 0, wrongSource: 0, badMac: 0, replayed: 0, unknownStream: 1,
+    });
   });
 
   it('learns movie names from what neighbours send too, and when told', async () => {
@@ -123,7 +129,8 @@ describe('OverlayTransport, authenticated', () => {
     await until(() => delivered.length === 1, 'carrying');
     for (const movie of ['a.mjpeg', 'b.mjpeg', 'c.mjpeg']) o4.send(fromO4({ type: 'data', movie, rtp }));
     await until(() => delivered.length === 4, 'DATA of the three movies');
-    expect(delivered.slice(1).map((d) => d.msg.type === 'data' && d.msg.movie)).toEqual(['a.mjpeg', 'b.mjpeg', 'c.mjpeg']);
+    const movies = delivered.slice(1).map((d) => d.msg.type === 'data' && d.msg.movie);
+    expect(movies).toEqual(['a.mjpeg', 'b.mjpeg', 'c.mjpeg']);
   });
 
   it('drops DATA, hello and leave naming a neighbour from a non-neighbour address, even correctly sealed', async () => {
@@ -169,7 +176,8 @@ describe('OverlayTransport, authenticated', () => {
   it('drops a control datagram sealed for another neighbour, and one naming a non-neighbour', async () => {
     o4.send(fromO4({ type: 'leave', movie: 'bars.mjpeg' }, O6.name));
     o4.send(sealOverlay(key, 'x9', SELF.name, { epoch: EPOCH, counter: 0 }, { type: 'leave', movie: 'bars.mjpeg' }));
-    await until(() => transport.counters.badMac === 1 && transport.counters.unknownSender === 1, 'bad MAC and unknown sender');
+    const { counters } = transport;
+    await until(() => counters.badMac === 1 && counters.unknownSender === 1, 'bad MAC and unknown sender');
     expect(delivered).toEqual([]);
   });
 
@@ -190,10 +198,14 @@ describe('OverlayTransport, authenticated', () => {
     transport.sendData([O4.name, O6.name], 'bars.mjpeg', rtp);
     await until(() => o4.received.length === 2 && o6.received.length === 1, 'the datagrams');
     const [hello, data] = o4.received as [Buffer, Buffer];
-    expect(openOverlay(key, O4.name, hello)).toMatchObject({ ok: true, value: { from: 'o5', nonce: { epoch: EPOCH + 5, counter: 0 } } });
+    expect(openOverlay(key, O4.name, hello)).toMatchObject({
+      ok: true, value: { from: 'o5', nonce: { epoch: EPOCH + 5, counter: 0 } },
+    });
     expect(openOverlay(key, O6.name, hello)).toEqual({ ok: false, reason: 'bad-mac' });
     expect(o6.received[0]).toEqual(data);
-    expect(openOverlay(key, O6.name, data)).toMatchObject({ ok: true, value: { nonce: { epoch: EPOCH + 5, counter: 1 }, message: { type: 'data', rtp } } });
+    expect(openOverlay(key, O6.name, data)).toMatchObject({
+      ok: true, value: { nonce: { epoch: EPOCH + 5, counter: 1 }, message: { type: 'data', rtp } },
+    });
   });
 
   it('counts failed sends: every control one, one DATA send in DATA_SEND_CHECK_EVERY', async () => {
@@ -233,7 +245,8 @@ describe('OverlayTransport, pings', () => {
     const client = await extra(OUTSIDER, 40_001);
     const ping = encodeOverlay('client', { type: 'ping', id: 1, sentAt: 0 });
     for (let i = 0; i < MAX_PONGS_PER_SECOND + 10; i++) client.send(ping);
-    await until(() => transport.counters.pings + transport.counters.pingsDropped === MAX_PONGS_PER_SECOND + 10, 'every ping');
+    const { counters } = transport;
+    await until(() => counters.pings + counters.pingsDropped === MAX_PONGS_PER_SECOND + 10, 'every ping');
     expect(transport.counters).toMatchObject({ pings: MAX_PONGS_PER_SECOND, pingsDropped: 10 });
     now += 1000;
     client.send(ping);
