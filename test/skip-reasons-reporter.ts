@@ -1,6 +1,6 @@
 /**
  * After vitest's summary, says how many tests were skipped and why: the reason comes from the
- * title of the skipped describe (test/capabilities.ts, skippedTitle). A skip without one is listed
+ * title of the skipped test or describe (test/capabilities.ts, skippedTitle). A skip without one is listed
  * as such, so an unexplained skip (or a suite whose beforeAll failed) does not hide in a count.
  */
 import { relative } from 'node:path';
@@ -9,6 +9,8 @@ import { parseSkippedTitle } from './capabilities.ts';
 
 function reasonFor(test: TestCase): { where: string; reason: string } {
   const file = relative(process.cwd(), test.module.moduleId);
+  const own = parseSkippedTitle(test.name);
+  if (own !== null) return { where: `${file} > ${own.title}`, reason: own.reason };
   for (let s = test.parent; s.type === 'suite'; s = s.parent) {
     const skipped = parseSkippedTitle(s.name);
     if (skipped !== null) return { where: `${file} > ${skipped.title}`, reason: skipped.reason };

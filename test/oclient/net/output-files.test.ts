@@ -4,6 +4,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skippedTitle } from '../../capabilities.ts';
 import {
   checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile,
 } from '../../../oclient/net/output-files.ts';
@@ -47,7 +48,8 @@ describe('checking --output before starting', () => {
     expect(checkOutputFile(join(dir, 'file', 'out.mjpeg'))?.reason).toBe(`${join(dir, 'file')} is not a directory`);
   });
 
-  it.skipIf(root)('refuses a directory it may not write in', () => {
+  // root may write anywhere: file permissions cannot refuse it, so there is nothing to test as root.
+  it.skipIf(root)(skippedTitle('refuses a directory it may not write in', root ? 'running as root, whom permissions never refuse' : null), () => {
     chmodSync(dir, 0o500);
     expect(checkOutputFile(join(dir, 'out.mjpeg'))?.reason).toBe('permission denied');
   });
@@ -85,7 +87,7 @@ describe('writing --stats', () => {
     expect(() => writeStatsFile(path, {})).toThrow(`cannot write --stats ${path}: the directory ${sub} does not exist`);
   });
 
-  it.skipIf(!hasDevFull)('writes in place to a device instead of renaming over it', () => {
+  it.skipIf(!hasDevFull)(skippedTitle('writes in place to a device instead of renaming over it', hasDevFull ? null : 'no /dev/full'), () => {
     // /dev/full is a character device that answers every write with ENOSPC.
     expect(() => writeStatsFile('/dev/full', {}))
       .toThrow('cannot write --stats /dev/full: no space left on the device');
@@ -103,7 +105,7 @@ describe('the --output file', () => {
     expect(readFileSync(path, 'utf8')).toBe('onetwo');
   });
 
-  it.skipIf(!hasDevFull)('reports a failing disk once, as an OutputError, and ignores later frames', async () => {
+  it.skipIf(!hasDevFull)(skippedTitle('reports a failing disk once, as an OutputError, and ignores later frames', hasDevFull ? null : 'no /dev/full'), async () => {
     expect(checkOutputFile('/dev/full')).toBeNull(); // opening works; writing does not
     const file = new FrameFile('/dev/full');
     const seen: OutputError[] = [];
