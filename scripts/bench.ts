@@ -32,7 +32,8 @@ const dist = join(root, 'dist');
 const PORTS: BenchPorts = { bootstrap: 27000, overlay: 24444, status: 27080, rtsp: 28554 };
 /** RTP packet size inside each overlay DATA datagram (an MJPEG fragment near the MTU). */
 const RTP_BYTES = 1100;
-const TARGETS = { throughputRatio: 0.7, hopP99Us: 1000, rssMb: 80 } as const;
+/** Throughput: the security issue asks 0.8 of the bare relay with authentication and signing on. */
+const TARGETS = { throughputRatio: 0.8, hopP99Us: 1000, rssMb: 80 } as const;
 
 const say = (s = ''): void => {
   process.stdout.write(`${s}\n`);
