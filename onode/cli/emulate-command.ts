@@ -1,5 +1,9 @@
 /** `onode emulate FILE --loopback`: the whole topology as local processes until Ctrl-C. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSecret } from '../../common/security/overlay-keys.ts';
+import { loadSecret, SECRET_ENV } from './secret-option.ts';
 import { type Command, Option } from 'commander';
 import { BOOTSTRAP_PORT } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
@@ -16,6 +20,7 @@ interface EmulateFlags {
   quiet?: boolean;
   logLevel: string;
   probeInterval?: number;
+  secret?: string;
 }
 
 export function addEmulateCommand(program: Command, cli: string): void {
@@ -29,6 +34,8 @@ export function addEmulateCommand(program: Command, cli: string): void {
     .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intIn(1, 86_400, 'seconds'))
     .option('--quiet', 'do not echo the nodes\' logs')
+    .option('--secret <file>', 'the overlay secret for the nodes (default: $ONODE_SECRET, else a new one, written to a '
+      + 'file only you can read, removed at the end, for onode fault --secret)')
     .addOption(new Option('--log-level <level>', 'the nodes\' log detail').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (file: string, flags: EmulateFlags) => {
       if (!flags.loopback) throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
@@ -36,8 +43,9 @@ export function addEmulateCommand(program: Command, cli: string): void {
       const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : undefined);
       const childArgs = ['--log-level', flags.logLevel, ...(flags.fps ? ['--fps', flags.fps] : []),
         ...(flags.probeInterval ? ['--probe-interval', String(flags.probeInterval)] : [])];
+      const secret = runSecret(flags.secret);
       const emulator = new Emulator({
-        file, topology: topo, cli, bootstrapPort: BOOTSTRAP_PORT, childArgs,
+        file, topology: topo, cli, bootstrapPort: BOOTSTRAP_PORT, childArgs, secret: secret.text,
         ...(moviesDir ? { moviesDir } : {}),
         ...(flags.bootstrapper ? { bootstrapperName: flags.bootstrapper } : {}),
         onLine: (node, line) => {
@@ -50,7 +58,8 @@ export function addEmulateCommand(program: Command, cli: string): void {
       process.stdout.write(
         `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +
         pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
-        `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n  Ctrl-C stops everything\n`,
+        `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n` +
+        `  faults: npx onode fault ADDRESS --cut NEIGHBOUR --secret ${secret.file}\n  Ctrl-C stops everything\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -58,6 +67,20 @@ export function addEmulateCommand(program: Command, cli: string): void {
         if (flags.duration) setTimeout(resolve, flags.duration * 1000);
       });
       await emulator.stop();
+      secret.remove();
       process.stdout.write('all nodes stopped\n');
     });
+}
+
+/**
+ * The run's overlay secret and a file holding it (what `onode fault --secret` reads): the file
+ * given, else ONODE_SECRET or a new secret written to a private temporary file, removed at the end.
+ */
+function runSecret(file: string | undefined): { text: string; file: string; remove: () => void } {
+  if (file !== undefined) return { text: loadSecret(file).toString('utf8'), file, remove: () => {} };
+  const text = process.env[SECRET_ENV]?.trim() || generateSecret();
+  const dir = mkdtempSync(join(tmpdir(), 'onode-emulate-'));
+  const path = join(dir, 'overlay.secret');
+  writeFileSync(path, `${text}\n`, { mode: 0o600 });
+  return { text, file: path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
