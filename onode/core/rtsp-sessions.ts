@@ -11,7 +11,7 @@
  * frames (rtsp-send-gate.ts), not the POP's memory. A full table evicts sessions that never
  * played before it refuses a viewer.
  */
-import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { Timer } from '../../common/core/clock.ts';
 import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import {

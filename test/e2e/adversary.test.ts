@@ -7,13 +7,10 @@
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { describe, expect, it } from 'vitest';
 import { Attacker, foreignFrames } from './attacker.ts';
-import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
+import { decodedFrames, matchConsecutive, ROOT, suiteRun } from './loopback-harness.ts';
 
 const PORTS = { bootstrap: 17400, overlay: 14800, status: 17480, rtsp: 18900 };
 const STRANGER = '127.0.99.99';
@@ -27,21 +24,9 @@ interface Route { server: string; via: string }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('an attacker without the overlay secret (report topology, loopback)', () => {
-  const movies = mkdtempSync(join(tmpdir(), 'onode-adversary-'));
-  let run: LoopbackRun;
+  const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS);
+  const movies = run.moviesDir;
   let extraPort = 41_000;
-
-  beforeAll(async () => {
-    makeSampleMovies(movies, { frames: 40 });
-    run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, PORTS);
-    run.emulator.start();
-    await run.converged();
-  }, 60_000);
-
-  afterAll(async () => {
-    await run?.stop();
-    rmSync(movies, { recursive: true, force: true });
-  });
 
   /** Where a node listens on the link to a neighbour (its overlay address there). */
   function linkAddress(node: string, neighbour: string): string {

@@ -4,19 +4,17 @@
  * servers' signing keys as a client and every node receive them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { keyIdOf } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage } from '../../common/wire/bootstrap.ts';
 import { MAX_PENDING, MAX_PENDING_PER_ADDRESS, WRONG_SECRET } from '../../onode/core/bootstrap-desk.ts';
 import { Registrant } from '../../onode/core/registrant.ts';
 import { login } from '../../oclient/net/login.ts';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
-import { LoopbackRun, ONODE, ROOT } from './loopback-harness.ts';
+import { ONODE, ROOT, suiteRun } from './loopback-harness.ts';
 
 /** Ports no other e2e file uses. */
 const PORTS = { bootstrap: 17340, overlay: 14740, status: 17440, rtsp: 18740 };
@@ -24,20 +22,7 @@ const FLOOD_ADDRESSES = 200;
 const FLOOD_PER_ADDRESS = 15;
 const FLOOD_BATCH = 200;
 
-const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
-let run: LoopbackRun;
-
-beforeAll(async () => {
-  makeSampleMovies(movies, { frames: 20 });
-  run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, PORTS);
-  run.emulator.start();
-  await run.converged();
-}, 60_000);
-
-afterAll(async () => {
-  await run?.stop();
-  rmSync(movies, { recursive: true, force: true });
-});
+const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS, { frames: 20 });
 
 interface BootCounters { registrations: number; badProof: number; evicted: number; pending: number; timedOut: number }
 

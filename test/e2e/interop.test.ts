@@ -3,15 +3,13 @@
  * GStreamer (rtspsrc ! rtpjpegdepay); every frame they receive must decode to the source's pixels.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import jpeg from 'jpeg-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { describe, expect, it } from 'vitest';
 import { requireCommands, requireGstElements } from '../capabilities.ts';
-import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
+import { decodedFrames, matchConsecutive, ROOT, suiteRun } from './loopback-harness.ts';
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -22,19 +20,9 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 }
 
 describe('real RTSP players', () => {
-  const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
   const ports = { bootstrap: 17010, overlay: 14454, status: 17090, rtsp: 18564 };
-  let overlay: LoopbackRun;
-  beforeAll(async () => {
-    makeSampleMovies(movies, { frames: 40 });
-    overlay = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, ports);
-    overlay.emulator.start();
-    await overlay.converged();
-  }, 40_000);
-  afterAll(async () => {
-    await overlay.stop();
-    rmSync(movies, { recursive: true, force: true });
-  });
+  const overlay = suiteRun(join(ROOT, 'topologies/report.json5'), ports);
+  const movies = overlay.moviesDir;
   const url = (pop: string, movie: string): string => `rtsp://${overlay.topology.nodes.get(pop)?.clientAddresses[0]}:${ports.rtsp}/${movie}`;
 
   for (const transport of ['udp', 'tcp'] as const) {

@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
+import { afterAll, beforeAll } from 'vitest';
+import { makeSampleMovies } from '../../scripts/make-movies.ts';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
 import { Emulator } from '../../onode/net/emulator.ts';
 import { splitMovie } from '../../common/media/movie-file.ts';
@@ -19,6 +21,26 @@ export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
 export const OCLIENT = join(ROOT, 'dist/oclient/cli/main.js');
 
 export interface TestPorts { bootstrap: number; overlay: number; status: number; rtsp: number }
+
+/**
+ * One overlay for a whole test file: sample movies (`frames` each) in a temporary directory, the
+ * topology started and converged before the first test, everything stopped and removed after the
+ * last. Call it at the top of a file or describe; the run it returns is ready inside the tests.
+ */
+export function suiteRun(file: string, ports: TestPorts, opts: { frames?: number; extraArgs?: string[] } = {}): LoopbackRun {
+  const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
+  const run = new LoopbackRun(file, movies, ports, opts.extraArgs);
+  beforeAll(async () => {
+    makeSampleMovies(movies, { frames: opts.frames ?? 40 });
+    run.emulator.start();
+    await run.converged();
+  }, 60_000);
+  afterAll(async () => {
+    await run.stop();
+    rmSync(movies, { recursive: true, force: true });
+  });
+  return run;
+}
 
 export class LoopbackRun {
   readonly dir = mkdtempSync(join(tmpdir(), 'onode-e2e-'));

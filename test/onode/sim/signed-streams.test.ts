@@ -113,7 +113,7 @@ describe('signed streams in a simulated overlay', () => {
     const v = net.watch('p', MOVIE);
     net.run(1000);
     const altered = new Set<Buffer>();
-    net.tamper = (from, to, msg): OverlayMessage => {
+    net.tamper = (from, _to, msg): OverlayMessage => {
       if (from !== 'a' || msg.type !== 'data') return msg;
       const rtp = Buffer.from(msg.rtp);
       rtp[rtp.length - 1]! ^= 0x04;
