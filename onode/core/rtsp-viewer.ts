@@ -4,6 +4,7 @@
  * isolated: a send that throws, or keeps failing later, closes this viewer and nobody else
  * notices; so does a TCP viewer that stays stuck over its queue limit.
  */
+import { RateWindow } from '../../common/core/rate-window.ts';
 import type { Clock } from '../../common/core/clock.ts';
 import { encodeRtcp } from '../../common/wire/rtcp.ts';
 import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
@@ -62,8 +63,7 @@ export class Viewer implements SendTarget {
   private lastSsrc: number | null = null;
   private lastTimestamp = 0;
   private lastAt = 0;
-  private retransmitWindowAt = -Infinity;
-  private retransmitsInWindow = 0;
+  private readonly retransmits = new RateWindow(MAX_RETRANSMITS_PER_SEC);
   private failures = 0;
   private sends = 0;
   private readonly checked: SendCallback = (err) => this.onSent(err);
@@ -114,18 +114,14 @@ export class Viewer implements SendTarget {
   retransmit(ssrc: number, lost: readonly number[]): void {
     if (!this.playing || this.closing) return;
     const now = this.deps.clock.now();
-    if (now - this.retransmitWindowAt >= 1000) {
-      this.retransmitWindowAt = now;
-      this.retransmitsInWindow = 0;
-    }
-    const budget = Math.max(0, Math.min(MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC - this.retransmitsInWindow));
+    const budget = Math.min(MAX_NACKED_PACKETS, this.retransmits.remaining(now));
     // Sliced before deduplicating, so a huge list costs no more than a short one.
     const wanted = [...new Set(lost.slice(0, MAX_NACKED_PACKETS))];
     if (wanted.length > budget) this.counters.retransmitsLimited += wanted.length - budget;
     if (budget === 0 || !this.hasRoom()) return;
     const resend = this.deps.repair(this.movie, ssrc, wanted.slice(0, budget));
     for (const rtp of resend) this.send('rtp', rtp);
-    this.retransmitsInWindow += resend.length;
+    this.retransmits.spend(now, resend.length);
     this.retransmitted += resend.length;
     this.counters.retransmitted += resend.length;
   }

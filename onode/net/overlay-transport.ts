@@ -25,16 +25,24 @@ import {
 } from '../../common/wire/overlay.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
+import { KeyedRateWindows, RateWindow } from '../../common/core/rate-window.ts';
 import { MovieIds } from '../core/movie-ids.ts';
 import { ReplayWindows } from '../core/replay-window.ts';
 
 /** Socket buffers asked of the kernel for each overlay socket. */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /**
- * Pongs sent per second, all clients together: pings are unauthenticated, so this bounds what a
- * flood of them (or of spoofed ones, reflected at a victim) costs. A client sends a handful.
+ * Pongs per second to one address: a client sends a handful of pings per POP, so this never
+ * throttles one, while a flood (or spoofed pings reflected at a victim) gets no more from a POP.
  */
-export const MAX_PONGS_PER_SECOND = 2000;
+export const MAX_PONGS_PER_ADDRESS = 20;
+/** Addresses answered within one second; past it new addresses wait for the next second. */
+export const MAX_PING_ADDRESSES = 4096;
+/**
+ * Pongs per second in all: a bandwidth ceiling (about 1 MB/s) that many addresses together reach,
+ * never one address alone.
+ */
+export const MAX_PONGS_PER_SECOND = 20_000;
 /**
  * A send's outcome is only known through a completion callback, which costs about as much as
  * the rest of a relay's per-branch JavaScript; DATA asks for one every this many sends (control
@@ -57,7 +65,7 @@ export interface TransportCounters {
   /** Failed sends seen: every control datagram's, one DATA send's in DATA_SEND_CHECK_EVERY. */
   sendErrors: number;
   pings: number;
-  /** Pings not answered: over MAX_PONGS_PER_SECOND. */
+  /** Pings not answered: over their address's budget or the total. */
   pingsDropped: number;
   /** Messages that could not be encoded (too big, bad name): logged once per type. */
   oversize: number;
@@ -106,8 +114,8 @@ export class OverlayTransport implements Outbox {
   private readonly replay = new ReplayWindows();
   private epoch: number;
   private counter = 0;
-  private pongWindowStart = -Infinity;
-  private pongsInWindow = 0;
+  private readonly pongsByAddress = new KeyedRateWindows(MAX_PONGS_PER_ADDRESS, MAX_PING_ADDRESSES);
+  private readonly pongs = new RateWindow(MAX_PONGS_PER_SECOND);
   private dataSends = 0;
   /** Message types whose encode failure was logged already (one line per type, not per datagram). */
   private readonly encodeFailuresLogged = new Set<string>();
@@ -310,25 +318,23 @@ export class OverlayTransport implements Outbox {
     }
   }
 
-  /** Clients measure their RTT to POPs with these: answered at once, never delayed, at most MAX_PONGS_PER_SECOND. */
+  /**
+   * Clients measure their RTT to POPs with these: answered at once, never delayed. Only a well-formed
+   * ping spends a budget, its address's first, so one address flooding cannot silence the others.
+   */
   private answerPing(socket: Socket, buf: Buffer, header: OverlayHeader, rinfo: RemoteInfo): void {
-    const now = this.now();
-    if (now - this.pongWindowStart >= 1000) {
-      this.pongWindowStart = now;
-      this.pongsInWindow = 0;
-    }
-    if (this.pongsInWindow >= MAX_PONGS_PER_SECOND) {
-      this.counters.pingsDropped++;
-      return;
-    }
-    this.pongsInWindow++;
     const ping = decodeBody(buf, header);
     if (!ping.ok || ping.value.type !== 'ping') {
       this.counters.malformed++;
       return;
     }
-    this.counters.pings++;
     if (rinfo.port === 0) return; // not a port anyone can receive on (and send() would throw)
+    const now = this.now();
+    if (!this.pongsByAddress.take(now, rinfo.address) || !this.pongs.take(now)) {
+      this.counters.pingsDropped++;
+      return;
+    }
+    this.counters.pings++;
     const { id, sentAt } = ping.value;
     const pong = encodeOverlay(this.self, { type: 'pong', id, sentAt, node: this.self });
     socket.send(pong, rinfo.port, rinfo.address, this.afterSend);

@@ -11,13 +11,14 @@ import { macKey, openOverlay, sealOverlay } from '../../../common/wire/overlay-a
 import { encodeOverlay, MAX_DATA_RTP_BYTES, type OverlayMessage } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { Logger } from '../../../common/net/logger.ts';
-import { DATA_SEND_CHECK_EVERY, MAX_PONGS_PER_SECOND, OverlayTransport } from '../../../onode/net/overlay-transport.ts';
+import { DATA_SEND_CHECK_EVERY, MAX_PONGS_PER_ADDRESS, OverlayTransport } from '../../../onode/net/overlay-transport.ts';
 
 const PORT = 24612;
 const SELF = { name: 'o5', address: '127.0.212.5' };
 const O4 = { name: 'o4', address: '127.0.212.4' };
 const O6 = { name: 'o6', address: '127.0.212.6' };
 const OUTSIDER = '127.0.212.99';
+const OTHER_CLIENT = '127.0.212.98';
 const rawKey = overlayMacKey(Buffer.from('the overlay secret of this test run'));
 const key = macKey(rawKey);
 const wrongKey = macKey(overlayMacKey(Buffer.from('a secret the attacker guessed wrong')));
@@ -241,15 +242,19 @@ describe('OverlayTransport, pings', () => {
     expect(delivered).toEqual([]);
   });
 
-  it(`answers at most ${MAX_PONGS_PER_SECOND} pings a second`, async () => {
-    const client = await extra(OUTSIDER, 40_001);
+  it(`answers at most ${MAX_PONGS_PER_ADDRESS} pings a second to one address, and others all the same`, async () => {
+    const flooder = await extra(OUTSIDER, 40_001);
     const ping = encodeOverlay('client', { type: 'ping', id: 1, sentAt: 0 });
-    for (let i = 0; i < MAX_PONGS_PER_SECOND + 10; i++) client.send(ping);
+    for (let i = 0; i < MAX_PONGS_PER_ADDRESS + 10; i++) flooder.send(ping);
     const { counters } = transport;
-    await until(() => counters.pings + counters.pingsDropped === MAX_PONGS_PER_SECOND + 10, 'every ping');
-    expect(transport.counters).toMatchObject({ pings: MAX_PONGS_PER_SECOND, pingsDropped: 10 });
-    now += 1000;
+    await until(() => counters.pings + counters.pingsDropped === MAX_PONGS_PER_ADDRESS + 10, 'every ping');
+    expect(transport.counters).toMatchObject({ pings: MAX_PONGS_PER_ADDRESS, pingsDropped: 10 });
+    // An honest client in the same second is not silenced by the flood.
+    const client = await extra(OTHER_CLIENT, 40_002);
     client.send(ping);
-    await until(() => transport.counters.pings === MAX_PONGS_PER_SECOND + 1, 'a ping in the next second');
+    await until(() => client.received.length === 1, 'a pong for another address');
+    now += 1000;
+    flooder.send(ping);
+    await until(() => transport.counters.pings === MAX_PONGS_PER_ADDRESS + 2, 'a ping in the next second');
   });
 });
