@@ -18,7 +18,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
-import { macKey, seal, sealOverlay, verify, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
+import { macKey, openBody, seal, sealOverlay, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
 import {
   decodeBody, decodeHeader, encodeData, encodeHeader, encodeOverlay, MAX_NONCE_COUNTER, MessageType, OverlayEncodeError,
   type ControlMessage, type HelloMessage, type Nonce, type OverlayHeader, type OverlayMessage,
@@ -282,8 +282,10 @@ export class OverlayTransport implements Outbox {
       this.counters.wrongSource++;
       return;
     }
-    if (!verify(this.key, this.self, buf)) {
-      this.counters.badMac++;
+    const body = openBody(this.key, this.self, buf, header);
+    if (!body.ok) {
+      if (body.reason === 'bad-mac') this.counters.badMac++;
+      else this.counters.malformed++;
       return;
     }
     if (this.replay.check(from, nonce) !== 'fresh') {
@@ -292,11 +294,6 @@ export class OverlayTransport implements Outbox {
     }
     if (this.cut.has(from)) {
       this.counters.faultDrops++;
-      return;
-    }
-    const body = decodeBody(buf, header);
-    if (!body.ok) {
-      this.counters.malformed++;
       return;
     }
     let message: OverlayMessage;
