@@ -38,6 +38,8 @@ interface ServerInfo {
   announcedSeq: number;
   /** When the last route went away; null while reachable. */
   lostAt: number | null;
+  /** A digest whose catalogue was refused for the MAX_KNOWN_MOVIES bound: not fetched again. */
+  refused: number | null;
 }
 
 export class RouteTable {
@@ -64,6 +66,7 @@ export class RouteTable {
       }
       info = {
         vias: new Map(), catalogue: [], names: new Set(), cv: null, announced: null, announcedSeq: -1, lostAt: null,
+        refused: null,
       };
       this.servers.set(entry.server, info);
     }
@@ -90,6 +93,20 @@ export class RouteTable {
     return this.servers.get(server)?.cv ?? null;
   }
 
+  /** Whether a server is in the table (probes from past MAX_SERVERS never are). */
+  has(server: string): boolean {
+    return this.servers.has(server);
+  }
+
+  /**
+   * Whether the catalogue with digest `cv` is worth fetching: it is the newest announced, not the
+   * one installed, and not one already refused for the table's size (refetching would refuse it again).
+   */
+  needsCatalogue(server: string, cv: number): boolean {
+    const info = this.servers.get(server);
+    return info !== undefined && info.announced === cv && info.cv !== cv && info.refused !== cv;
+  }
+
   /** The digest the server's probes announce (null: no probe heard). */
   announcedVersion(server: string): number | null {
     return this.servers.get(server)?.announced ?? null;
@@ -111,8 +128,10 @@ export class RouteTable {
     const known = this.knownMovies - info.catalogue.length + movies.length;
     if (known > MAX_KNOWN_MOVIES) {
       this.refusedCatalogues++;
+      info.refused = cv;
       return false;
     }
+    if (known < this.knownMovies) for (const other of this.servers.values()) other.refused = null;
     this.knownMovies = known;
     info.catalogue = sortCatalogue(movies);
     info.names = new Set(movies.map((m) => m.name));
@@ -141,6 +160,8 @@ export class RouteTable {
       if (now - info.lostAt <= UNREACHABLE_MEMORY_MS) continue;
       this.knownMovies -= info.catalogue.length;
       this.servers.delete(server);
+      // Room was freed: a catalogue refused for the bound may fit now.
+      if (info.catalogue.length > 0) for (const other of this.servers.values()) other.refused = null;
     }
   }
 

@@ -12,7 +12,7 @@ import { catalogueDigest } from './catalogue-digest.ts';
 import { type CatalogueCounters, CatalogueSync, NO_CATALOGUE_COUNTERS } from './catalogue-sync.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
 import { chooseBest } from './route-choice.ts';
-import type { RouteTable } from './route-table.ts';
+import { MAX_SERVERS, type RouteTable } from './route-table.ts';
 
 export const MAX_PROBE_FORWARDS = 3;
 
@@ -115,10 +115,10 @@ export class StatusProbes {
     const hops = msg.hops + 1;
     const now = clock.now();
     routes.update({ server: msg.server, via: from, latencyMs, hops, seq: msg.seq, updatedAt: now }, msg.cv);
+    // A server past MAX_SERVERS is ignored here as in the table: neither remembered nor flooded on.
+    if (!routes.has(msg.server)) return;
     // Only the newest announcement is fetched (an older copy may name a catalogue already replaced).
-    if (routes.announcedVersion(msg.server) === msg.cv && routes.catalogueVersion(msg.server) !== msg.cv) {
-      this.catalogues.want(from, msg.server, msg.cv);
-    }
+    if (routes.needsCatalogue(msg.server, msg.cv)) this.catalogues.want(from, msg.server, msg.cv);
 
     let seen = this.seen.get(msg.server);
     // A server silent for a whole TTL may have restarted with its sequence numbers from 1.
@@ -133,6 +133,10 @@ export class StatusProbes {
     let state = seen;
     if (state === undefined || msg.seq !== state.seq) {
       state = { seq: msg.seq, at: now, forwards: 0, bestLatencyMs: Infinity, bestHops: Infinity };
+      // Bounded like the route table: servers it has forgotten are forgotten here too.
+      if (seen === undefined && this.seen.size >= MAX_SERVERS) {
+        for (const s of this.seen.keys()) if (!routes.has(s)) this.seen.delete(s);
+      }
       this.seen.set(msg.server, state);
     }
     if (state.forwards >= MAX_PROBE_FORWARDS) return;

@@ -205,6 +205,7 @@ export class NodeProcess {
       sessions,
       counters: {
         transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
+        routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
         ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
         ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
         ...(this.signing ? { sign: this.signReport() } : {}),

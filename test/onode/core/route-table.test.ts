@@ -112,10 +112,13 @@ describe('RouteTable', () => {
     expect(installed.filter(Boolean)).toHaveLength(MAX_KNOWN_MOVIES / 10_000);
     expect(installed.at(-1)).toBe(false);
     expect(t.refusedCatalogues).toBe(1);
+    // A refused catalogue is not worth fetching again while nothing has changed.
+    expect(t.needsCatalogue(servers.at(-1)!, catalogueDigest(tenThousand))).toBe(false);
     // s0 becomes unreachable and is forgotten: the last server's catalogue now fits.
     t.update({ ...entry('b', 1, 1, 2, 10_000), server: servers.at(-1)! }, catalogueDigest(tenThousand));
     t.removeVia('a', 0);
     t.expire(UNREACHABLE_MEMORY_MS + 1, 3500);
+    expect(t.needsCatalogue(servers.at(-1)!, catalogueDigest(tenThousand))).toBe(true);
     expect(t.setCatalogue(servers.at(-1)!, catalogueDigest(tenThousand), tenThousand)).toBe(true);
   });
 
