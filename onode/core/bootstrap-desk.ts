@@ -113,11 +113,14 @@ export class BootstrapDesk {
     return reg.reply;
   }
 
-  /** A new connection: room is made for it at once, evicting the oldest pending one at a cap. */
+  /**
+   * A new connection: room is made for it at once. At its address's cap, that address's oldest
+   * pending connection goes; at the total cap, see victim().
+   */
   accept(conn: number, address: string): void {
     const same = this.pendingByAddress.get(address);
     if (same !== undefined && same.size >= MAX_PENDING_PER_ADDRESS) this.evict(oldest(same));
-    if (this.pending.size >= MAX_PENDING) this.evict(oldest(this.pending.keys()));
+    if (this.pending.size >= MAX_PENDING) this.evict(this.victim());
     const timer = this.o.clock.setTimer(PENDING_TIMEOUT_MS, () => this.timeout(conn));
     this.pending.set(conn, { conn, address, state: 'new', session: null, pid: 0, timer });
     const set = same ?? new Set<number>();
@@ -271,6 +274,27 @@ export class BootstrapDesk {
     this.counters.timedOut++;
     this.drop(p);
     this.o.out.destroy(conn);
+  }
+
+  /**
+   * Who makes room at the total cap: a connection of the address holding the most, preferring one
+   * that has said nothing, and never one from a topology node's address while a stranger holds
+   * any. So a flood from many addresses evicts its own connections, not a registration or a login
+   * still receiving its welcome (only the scan at the cap pays for this).
+   */
+  private victim(): number | undefined {
+    let worst: Set<number> | undefined;
+    for (const [address, conns] of this.pendingByAddress) {
+      if (this.o.directory.nodeAt(address) !== undefined) continue;
+      if (worst === undefined || conns.size > worst.size) worst = conns;
+    }
+    const from = worst ?? this.pending.keys();
+    let first: number | undefined;
+    for (const conn of from) {
+      first ??= conn;
+      if (this.pending.get(conn)?.state === 'new') return conn;
+    }
+    return first;
   }
 
   private evict(conn: number | undefined): void {

@@ -91,6 +91,20 @@ describe('bootstrap desk', () => {
     expect(h.directory.connectionOf('n1')).toBe(node.conn.id);
   });
 
+  it('at the total cap evicts from the address holding the most, never a topology node for a stranger', () => {
+    const h = setup();
+    // A node mid-registration (challenged, its proof still on the way) and a login still being served.
+    const half = h.connect(ADDRESS.p1);
+    half.send(new Registrant(SECRET, 3).register());
+    const reading = h.connect('10.9.100.21');
+    reading.send({ type: 'login' });
+    // A flood from many addresses, each under the per-address cap, three times over the total.
+    for (let i = 0; i < MAX_PENDING * 3; i++) h.connect(`10.6.${i % 64}.1`);
+    expect(half.destroyed).toBe(false);
+    expect(reading.destroyed).toBe(false);
+    expect(h.desk.counters.pending).toBe(MAX_PENDING);
+  });
+
   it('refuses what is not a bootstrap message, or not expected now', () => {
     const h = setup();
     const garbage = h.connect('10.9.70.1');
