@@ -9,7 +9,8 @@ import { macEquals, newNonce, proveMac, sealMac, type Session } from '../../comm
 import { decodeSealedBody, type BootstrapMessage, type SealedMessage } from '../../common/wire/bootstrap.ts';
 import { fail, ok, type Decoded, type DecodeFailure } from '../../common/wire/result.ts';
 
-export type OpenFailure = DecodeFailure | 'not-challenged' | 'bad-mac' | 'replayed';
+/** 'gap': a sealed message went missing (TCP delivers in order, so only someone on the path drops one). */
+export type OpenFailure = DecodeFailure | 'not-challenged' | 'bad-mac' | 'replayed' | 'gap';
 type Sealed = Omit<Extract<BootstrapMessage, { type: 'sealed' }>, 'type'>;
 
 export class Registrant {
@@ -53,6 +54,7 @@ export class Registrant {
     if (this.session === null || this.key === null) return fail('not-challenged');
     if (!macEquals(sealMac(this.key, this.session, sealed.seq, sealed.body), sealed.mac)) return fail('bad-mac');
     if (sealed.seq <= this.lastSeq) return fail('replayed');
+    if (sealed.seq !== this.lastSeq + 1) return fail('gap');
     this.lastSeq = sealed.seq;
     const inner = decodeSealedBody(sealed.body);
     return inner.ok ? ok(inner.value) : inner;

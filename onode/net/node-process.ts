@@ -350,6 +350,14 @@ export class NodeProcess {
   /** Every message after `registered` must be sealed for this connection; anything else is dropped. */
   private onSealed(me: Registrant, msg: BootstrapMessage): void {
     const opened = msg.type === 'sealed' ? me.open(msg) : null;
+    if (opened !== null && !opened.ok && opened.reason === 'gap') {
+      // A notice is missing (a neighbour's death, a server's key): register again for the whole state.
+      this.registrationCounters.badSeal++;
+      this.opts.log.warn('a notice from the bootstrapper went missing; registering again');
+      this.connection?.close();
+      this.bootstrapperLost();
+      return;
+    }
     if (opened === null || !opened.ok) {
       this.registrationCounters.badSeal++;
       const why = opened === null ? 'not sealed' : opened.reason;

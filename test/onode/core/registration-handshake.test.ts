@@ -101,6 +101,22 @@ describe('registration handshake', () => {
     expect(h.logs).toContain('info: n1 registered from 10.9.1.2 (pid 3), replacing its old connection');
   });
 
+  it('a node notices a sealed notice that went missing (a gap in the sequence)', () => {
+    const h = setup();
+    const me = new Registrant(SECRET, 1);
+    const { conn } = h.register(ADDRESS.n1, me);
+    const challenge = conn.inbox[0];
+    const sealed = conn.inbox[1];
+    if (challenge?.type !== 'challenge' || sealed?.type !== 'sealed') throw new Error('no handshake');
+    const session = { name: 'n1', nodeNonce: me.nonce, bootNonce: challenge.nonce };
+    const notice = (seq: number) => {
+      const body = JSON.stringify({ type: 'neighbour-down', name: 'p1' });
+      return { seq, body, mac: sealMac(nodeKey(SECRET, 'n1'), session, seq, body) };
+    };
+    expect(me.open(notice(sealed.seq + 2))).toEqual({ ok: false, reason: 'gap' });
+    expect(me.open(notice(sealed.seq + 1))).toEqual({ ok: true, value: { type: 'neighbour-down', name: 'p1' } });
+  });
+
   it('a node rejects a forged, tampered, replayed or misdirected sealed answer', () => {
     const h = setup();
     const me = new Registrant(SECRET, 1);
