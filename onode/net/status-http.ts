@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import * as v from 'valibot';
 import { listenOn } from '../../common/net/listen.ts';
 import { describeIssue, FaultsRequestSchema, type FaultsRequest, MAX_OPS_BODY_BYTES } from '../../common/wire/ops-api.ts';
@@ -13,21 +14,33 @@ import { describeIssue, FaultsRequestSchema, type FaultsRequest, MAX_OPS_BODY_BY
 /** Requests and idle keep-alive connections end quickly: nothing here is long-running. */
 const REQUEST_TIMEOUT_MS = 5000;
 const KEEP_ALIVE_MS = 1000;
-/** Connections at once per server: GET /status pollers are few. */
-const MAX_CONNECTIONS = 64;
+/** Connections at once per server, and per client address: pollers are few, and one address cannot take them all. */
+const MAX_CONNECTIONS = 256;
+export const MAX_CONNECTIONS_PER_ADDRESS = 8;
+/** How often idle and slow connections are checked against the timeouts (Node's default: 30 s). */
+const TIMEOUT_CHECK_MS = 1000;
+/**
+ * A report is built at most this often: GET /status is open to anyone, and with a large catalogue
+ * a build is milliseconds of the thread that relays packets.
+ */
+export const REPORT_CACHE_MS = 200;
 
 export interface OpsCounters {
   requests: number;
   unauthorized: number;
   badRequests: number;
+  /** Connections closed at once: over MAX_CONNECTIONS_PER_ADDRESS. */
+  refusedConnections: number;
 }
 
 export type FaultsHandler = (body: FaultsRequest) => { status: number; body: unknown };
 
 export class StatusHttp {
-  readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0 };
+  readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
   private readonly servers: Server[] = [];
   private readonly token: Buffer;
+  private readonly perAddress = new Map<string, number>();
+  private cached: { at: number; body: string } | null = null;
 
   constructor(
     private readonly addresses: readonly string[],
@@ -42,7 +55,8 @@ export class StatusHttp {
   async start(): Promise<void> {
     if (this.servers.length > 0) return;
     for (const address of this.addresses) {
-      const server = createServer((req, res) => this.handle(req, res));
+      const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => this.handle(req, res));
+      server.on('connection', (socket) => this.admit(socket));
       server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.headersTimeout = REQUEST_TIMEOUT_MS;
       server.keepAliveTimeout = KEEP_ALIVE_MS;
@@ -60,6 +74,32 @@ export class StatusHttp {
     })));
   }
 
+  /** Counts a new connection against its address; over the cap it is closed at once (its fd freed). */
+  private admit(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const n = (this.perAddress.get(address) ?? 0) + 1;
+    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
+      this.counters.refusedConnections++;
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, n);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
+  }
+
+  /** The report as JSON, built again only when the last one is older than REPORT_CACHE_MS. */
+  private reportBody(): string {
+    const now = performance.now();
+    if (this.cached === null || now - this.cached.at >= REPORT_CACHE_MS) {
+      this.cached = { at: now, body: `${JSON.stringify(this.report(), null, 2)}\n` };
+    }
+    return this.cached.body;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.counters.requests++;
     const path = (req.url ?? '/').split('?')[0];
@@ -74,6 +114,7 @@ export class StatusHttp {
           return this.reply(res, 400, { error: `expected {"cut": [names]} and/or {"restore": [names]}: ${describeIssue(parsed.issues)}` });
         }
         const out = this.faults!(parsed.output);
+        this.cached = null; // the next GET /status shows the change
         this.reply(res, out.status, out.body);
       });
     }
@@ -83,12 +124,12 @@ export class StatusHttp {
     }
     let body: string;
     try {
-      body = JSON.stringify(this.report(), null, 2);
+      body = this.reportBody();
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${body}\n`);
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
   }
 
   /** Token first (a stranger learns nothing else), then the content type browsers cannot send cross-site without asking. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { StatusHttp } from '../../../onode/net/status-http.ts';
+import { connect, type Socket } from 'node:net';
+import { MAX_CONNECTIONS_PER_ADDRESS, REPORT_CACHE_MS, StatusHttp } from '../../../onode/net/status-http.ts';
 import type { FaultsRequest } from '../../../common/wire/ops-api.ts';
 
 const HOST = '127.0.93.1';
@@ -69,6 +70,34 @@ describe('StatusHttp: the operations API', () => {
     expect(pre.status).toBe(405);
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(URL_FAULTS)).status).toBe(405);
+  });
+
+  it('builds the report at most once per REPORT_CACHE_MS, however many ask', async () => {
+    let builds = 0;
+    http = new StatusHttp([HOST], PORT, () => ({ builds: ++builds }), TOKEN);
+    await http.start();
+    const bodies = await Promise.all(Array.from({ length: 5 }, async () => (await fetch(`http://${HOST}:${PORT}/status`)).json()));
+    expect(builds).toBe(1);
+    expect(bodies).toEqual(Array.from({ length: 5 }, () => ({ builds: 1 })));
+    await new Promise((r) => setTimeout(r, REPORT_CACHE_MS));
+    expect(await (await fetch(`http://${HOST}:${PORT}/status`)).json()).toEqual({ builds: 2 });
+  });
+
+  it(`closes an address's connections past ${MAX_CONNECTIONS_PER_ADDRESS}; others still get answers`, async () => {
+    await start();
+    const sockets = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS + 2 }, () => new Promise<Socket>((resolve) => {
+      const s = connect({ host: HOST, port: PORT, localAddress: '127.0.93.7' }, () => resolve(s));
+      s.on('error', () => {});
+    })));
+    const closed = await Promise.all(sockets.map((s) => new Promise<boolean>((resolve) => {
+      if (s.destroyed) return resolve(true);
+      s.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    })));
+    expect(closed.filter(Boolean)).toHaveLength(2);
+    expect(http?.counters.refusedConnections).toBe(2);
+    expect((await fetch(`http://${HOST}:${PORT}/status`)).status).toBe(200);
+    for (const s of sockets) s.destroy();
   });
 
   it('start and stop are idempotent', async () => {
