@@ -5,14 +5,13 @@
  * bounded). Unknown fields are dropped.
  */
 import * as v from 'valibot';
+import { MovieInfoSchema } from './movie-info-schema.ts';
+import { MAX_NODE_NAME_BYTES, TOPOLOGY_NAME } from './names.ts';
 
 /** Lines a node or client sends are tiny (register, prove, login): a longer one is not ours. */
 export const MAX_LINE_TO_BOOTSTRAPPER = 16 * 1024;
 /** A welcome with 10,000 movies of 255-byte names is ~3.5 MB; leave room for several servers. */
 export const MAX_LINE_FROM_BOOTSTRAPPER = 16 * 1024 * 1024;
-/** Topology names are at most 32 characters; the overlay wire allows 64 bytes. */
-export const MAX_NODE_NAME_BYTES = 64;
-export const MAX_MOVIE_NAME_BYTES = 255;
 export const MAX_ADDRESSES = 64;
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_POPS = 1024;
@@ -20,16 +19,11 @@ export const MAX_SERVER_KEYS = 1024;
 export const MAX_WELCOME_MOVIES = 100_000;
 export const MAX_REASON_CHARS = 64;
 export const MAX_DETAIL_CHARS = 2048;
-/** Bounds that no real link reaches: an hour of delay, a terabit. */
-export const MAX_DELAY_MS = 3_600_000;
-export const MAX_RATE_KBPS = 1e9;
-export const MAX_FPS = 1000;
 
-const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** Base64 of exactly 32 bytes: nonces, MACs (HMAC-SHA256) and Ed25519 public keys. */
 const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
 
-const Name = v.pipe(v.string(), v.regex(NAME), v.maxBytes(MAX_NODE_NAME_BYTES));
+const Name = v.pipe(v.string(), v.regex(TOPOLOGY_NAME), v.maxBytes(MAX_NODE_NAME_BYTES));
 const Ipv4 = v.pipe(v.string(), v.ipv4());
 const Bytes32 = v.pipe(v.string(), v.regex(BASE64_32));
 const Role = v.picklist(['server', 'node', 'pop']);
@@ -42,21 +36,14 @@ const Neighbour = v.object({
   role: Role,
   address: Ipv4,
   localAddress: Ipv4,
-  delayMs: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_DELAY_MS)),
+  // The topology's own bounds (topology-schema.ts): whatever loads there must travel here.
+  delayMs: v.pipe(v.number(), v.finite(), v.minValue(0)),
   lossPct: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(100)),
-  rateKbps: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(MAX_RATE_KBPS))),
+  rateKbps: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0))),
   up: v.boolean(),
 });
 
 const Pop = v.object({ name: Name, addresses: v.pipe(list(Ipv4, MAX_ADDRESSES), v.minLength(1)) });
-
-const Movie = v.object({
-  name: v.pipe(v.string(), v.minLength(1), v.maxBytes(MAX_MOVIE_NAME_BYTES)),
-  fps: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(MAX_FPS)),
-  width: v.pipe(Count, v.maxValue(0xffff)),
-  height: v.pipe(Count, v.maxValue(0xffff)),
-  frames: Count,
-});
 
 const ServerKeyInfo = v.object({ server: Name, key: Bytes32 });
 
@@ -86,7 +73,7 @@ export const BootstrapSchema = v.variant('type', [
   v.object({
     type: v.literal('welcome'),
     pops: list(Pop, MAX_POPS),
-    catalogue: list(Movie, MAX_WELCOME_MOVIES),
+    catalogue: list(MovieInfoSchema, MAX_WELCOME_MOVIES),
     serverKeys: list(ServerKeyInfo, MAX_SERVER_KEYS),
   }),
   v.object({

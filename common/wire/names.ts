@@ -8,6 +8,8 @@
 export const MAX_NODE_NAME_BYTES = 64;
 /** Movie names: 1..255 bytes of UTF-8, the longest file name Linux allows. */
 export const MAX_MOVIE_NAME_BYTES = 255;
+/** What a topology may call a node (the bootstrapper only ever hands out those names). */
+export const TOPOLOGY_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** C0 and C1 controls, DEL, path separators, and lone surrogates (which have no UTF-8 form). */
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]|\p{Cs}/u;

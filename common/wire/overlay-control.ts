@@ -8,6 +8,7 @@
  * into several messages by control-split.ts; nothing is left to fail at send time.
  */
 import * as v from 'valibot';
+import { MovieTupleSchema } from './movie-info-schema.ts';
 import type { ControlMessage, MovieInfo } from './overlay.ts';
 import { isMovieName, isNodeName } from './names.ts';
 import { type Decoded, fail, ok } from './result.ts';
@@ -50,12 +51,6 @@ const path = v.pipe(v.array(nodeName), v.maxLength(MAX_PATH_LENGTH));
 const partIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_CATALOGUE_PARTS - 1));
 const partCount = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
 
-/** A catalogue entry on the wire: [name, fps, width, height, frames] (no keys: a third of the bytes). */
-const movieTuple = v.pipe(
-  v.tuple([movieName, v.pipe(metric, v.check((fps) => fps > 0)), count, count, count]),
-  v.transform(([name, fps, width, height, frames]): MovieInfo => ({ name, fps, width, height, frames })),
-);
-
 const STATUS = v.object({ server: nodeName, seq: count, latencyMs: metric, hops: count, visited: path, cv: digest });
 const JOIN = v.object({ movie: movieName, path: v.pipe(path, v.minLength(1)), server: v.optional(nodeName) });
 const JOIN_ACK = v.object({ movie: movieName, rootPath: v.pipe(path, v.minLength(1)) });
@@ -78,7 +73,7 @@ const CATALOGUE = v.pipe(
     cv: digest,
     part: partIndex,
     parts: partCount(MAX_CATALOGUE_PARTS),
-    movies: v.pipe(v.array(movieTuple), v.maxLength(MAX_MOVIES_PER_PART)),
+    movies: v.pipe(v.array(MovieTupleSchema), v.maxLength(MAX_MOVIES_PER_PART)),
   }),
   v.check((m) => m.part < m.parts),
 );

@@ -27,6 +27,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Decoded, fail, ok } from './result.ts';
+import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES } from './names.ts';
 import { decodeControlBody, encodeControlBody, type NAK_REASONS } from './overlay-control.ts';
 
 export const OVERLAY_MAGIC = 0x4f;
@@ -34,10 +35,11 @@ export const OVERLAY_VERSION = 2;
 export const OVERLAY_HEADER_BYTES = 4;
 /** Largest datagram we send or accept: fits a 1500-byte MTU with IPv4 and UDP headers. */
 export const MAX_OVERLAY_DATAGRAM = 1472;
-export const MAX_NAME_BYTES = 64;
+/** Node and movie name bounds live with the name rules (names.ts); re-exported for the wire's readers. */
+export const MAX_NAME_BYTES = MAX_NODE_NAME_BYTES;
 /** Bounds on control messages live with their schemas. */
 export { MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES, MAX_PATH_LENGTH, MAX_REPAIR_SEQS } from './overlay-control.ts';
-export const MAX_MOVIE_BYTES = 255;
+export const MAX_MOVIE_BYTES = MAX_MOVIE_NAME_BYTES;
 /** Sender epoch (8 bytes) and counter (4 bytes), in every authenticated datagram. */
 export const NONCE_BYTES = 12;
 /** The truncated MAC that ends every authenticated datagram. */

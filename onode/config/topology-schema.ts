@@ -12,6 +12,7 @@
  */
 import * as v from 'valibot';
 import type { Role } from './topology.ts';
+import { TOPOLOGY_NAME } from '../../common/wire/names.ts';
 import { closestKey, describeValue, IPV4_FIX, isRecord, MAX_NAME_LENGTH, unknownFieldFix } from './topology-fields.ts';
 import { checkIPv4 } from './topology-ipv4.ts';
 
@@ -41,7 +42,6 @@ export function unpackMessage(message: string): { problem: string; fix: string }
 const expected = (what: string, fix: string): Message => (issue) =>
   say(`expected ${what}, got ${describeValue(issue.input)}`, fix);
 
-const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** Keys valibot's records skip; a node by such a name would vanish. */
 const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 
@@ -50,7 +50,7 @@ const nameKey = v.pipe(
   v.string(),
   v.maxLength(MAX_NAME_LENGTH, (issue) =>
     say(`the name is ${String(issue.input).length} characters long`, `use at most ${MAX_NAME_LENGTH} characters`)),
-  v.regex(NAME, say(
+  v.regex(TOPOLOGY_NAME, say(
     'the name is not usable',
     "start it with a letter and use only letters, digits, '-' and '_' (e.g. 'o3', 'pop-north')",
   )),

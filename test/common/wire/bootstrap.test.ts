@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_ADDRESSES, MAX_DETAIL_CHARS, MAX_MOVIE_NAME_BYTES, MAX_NEIGHBOURS, MAX_NODE_NAME_BYTES, MAX_POPS, MAX_SERVER_KEYS,
+  MAX_ADDRESSES, MAX_DETAIL_CHARS, MAX_NEIGHBOURS, MAX_POPS, MAX_SERVER_KEYS,
   MAX_WELCOME_MOVIES,
 } from '../../../common/wire/bootstrap-schema.ts';
+import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES } from '../../../common/wire/names.ts';
 import {
   decodeBootstrap, decodeSealedBody, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER,
   MAX_LINE_TO_BOOTSTRAPPER, type BootstrapMessage, type NeighbourInfo,

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { MAX_MOVIE_DIMENSION } from '../../../common/wire/movie-info-schema.ts';
 import { describe, expect, it } from 'vitest';
 import { isMovieName } from '../../../common/wire/names.ts';
 import {
@@ -157,8 +158,8 @@ describe('control bodies: one schema per type', () => {
     const movie = fc.record({
       name,
       fps: fc.double({ min: 0.001, max: 1000, noNaN: true }),
-      width: fc.nat({ max: 0xffffffff }),
-      height: fc.nat({ max: 0xffffffff }),
+      width: fc.nat({ max: MAX_MOVIE_DIMENSION }),
+      height: fc.nat({ max: MAX_MOVIE_DIMENSION }),
       frames: fc.nat({ max: 0xffffffff }),
     });
     fc.assert(fc.property(fc.array(movie, { maxLength: 8 }), fc.nat({ max: MAX_DIGEST }), (movies, cv) => {
