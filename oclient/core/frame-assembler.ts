@@ -126,6 +126,12 @@ export class FrameAssembler {
       if (fragment === undefined) return;
       fragments.push(fragment);
     }
+    // Checked before it may move the timeline: a forged frame far ahead must not make the real ones late.
+    if (this.verify !== null && !this.verified(frame, count)) {
+      this.pending.delete(frame.timestamp);
+      this.stats.framesRejected++;
+      return;
+    }
     // Older incomplete frames can no longer be shown in order: they are lost.
     for (const other of [...this.pending.values()]) {
       if (other !== frame && timestampAfter(frame.timestamp, other.timestamp)) this.giveUp(other);
@@ -133,10 +139,6 @@ export class FrameAssembler {
     this.pending.delete(frame.timestamp);
     this.lastDone = frame.timestamp;
     this.lastDoneSeq = frame.markerSeq;
-    if (this.verify !== null && !this.verified(frame, count)) {
-      this.stats.framesRejected++;
-      return;
-    }
     const image = assembleJpeg(fragments);
     if (!image.ok) {
       this.stats.framesLost++;

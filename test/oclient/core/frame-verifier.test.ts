@@ -64,6 +64,21 @@ describe('client frame verification', () => {
     expect(verifier.counters.reasons).toEqual({ 'unknown-key': 1 });
   });
 
+  it('a forged frame numbered far ahead moves nothing: the genuine frames after it are all shown', () => {
+    const { packets, frames } = stream(6, () => s1);
+    const forged = stream(1, () => forger).packets.map((p) => {
+      const d = decodeRtp(p);
+      if (!d.ok) throw new Error('bad packet');
+      return encodeRtp({ ...d.value, sequenceNumber: (d.value.sequenceNumber + 30_000) & 0xffff, timestamp: 0x70000000 });
+    });
+    const { asm, shown } = client();
+    for (const p of packets.slice(0, 3)) asm.push(p, 0);
+    for (const p of forged) asm.push(p, 0);
+    for (const p of packets.slice(3)) asm.push(p, 0);
+    expect(shown).toEqual(frames);
+    expect(asm.stats.framesRejected).toBe(1);
+  });
+
   it('rejects a frame whose payload was altered on the way, an unsigned frame, and another movie\'s frame', () => {
     const { packets } = stream(4, (f) => (f === 1 ? null : s1));
     const altered = packets.map((p) => Buffer.from(p));
