@@ -248,23 +248,31 @@ function serverKeyring(welcome: Welcome): ServerKeyring | null {
   return null;
 }
 
-/** Asking the bootstrapper for the servers' keys again at most this often. */
+/** Asking the bootstrapper for the servers' keys again at most this often, at first. */
 const KEY_REFRESH_MS = 2000;
+/** The longest wait between refreshes: each one that brings no new key doubles the wait up to it. */
+const MAX_KEY_REFRESH_MS = 60_000;
 
 /**
  * Fetches the servers' keys again (a new login) when a frame names a key the client lacks, as
- * after a server restarts with a new key; at most once per KEY_REFRESH_MS. Failures are silent:
- * the frames stay rejected and the next unknown key tries again.
+ * after a server restarts with a new key. Refreshes that bring nothing new back off (doubling
+ * the wait up to MAX_KEY_REFRESH_MS), so frames that name keys nobody has cannot keep the
+ * bootstrapper busy. Failures are silent: the frames stay rejected and a later one tries again.
  */
 function keyRefresher(keys: ServerKeyring, again: () => Promise<Welcome>): () => void {
   let last = -Infinity;
+  let wait = KEY_REFRESH_MS;
   return () => {
     const now = performance.now();
-    if (now - last < KEY_REFRESH_MS) return;
+    if (now - last < wait) return;
     last = now;
     again().then((w) => {
+      const changed = w.serverKeys.some((k) => keys.get(k.server)?.raw.toString('base64') !== k.key);
       for (const k of w.serverKeys) keys.set(k.server, Buffer.from(k.key, 'base64'));
-    }).catch(() => {});
+      wait = changed ? KEY_REFRESH_MS : Math.min(wait * 2, MAX_KEY_REFRESH_MS);
+    }).catch(() => {
+      wait = Math.min(wait * 2, MAX_KEY_REFRESH_MS);
+    });
   };
 }
 

@@ -89,6 +89,10 @@ export class PlaySession {
   private readonly ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
   private mediaSsrc: number | null = null;
   private serverRtcp: { address: string; port: number } | null = null;
+  /** Where the POP sends RTP from (its server_port when it said one); null until SETUP is answered. */
+  private rtpSource: { address: string; port: number | null } | null = null;
+  /** UDP datagrams on the RTP port from anyone else: dropped. */
+  strangerPackets = 0;
   private reports: NodeJS.Timeout | null = null;
   nacksSent = 0;
 
@@ -130,7 +134,16 @@ export class PlaySession {
       const pair = await bindRtpPortPair(o.localAddress);
       this.rtp = pair.rtp;
       this.rtcp = pair.rtcp;
-      pair.rtp.on('message', (buf) => this.receive(buf));
+      pair.rtp.on('message', (buf, from) => {
+        // Only the POP's own RTP socket (known once SETUP is answered) is listened to: a port anyone
+        // can send to must not let strangers disturb the picture or the key refreshes.
+        const src = this.rtpSource;
+        if (src !== null && from.address === src.address && (src.port === null || from.port === src.port)) {
+          this.receive(buf);
+        } else {
+          this.strangerPackets++;
+        }
+      });
       transport = `RTP/AVP;unicast;client_port=${pair.rtp.address().port}-${pair.rtcp.address().port}`;
     } else {
       this.client.onInterleaved = (channel, payload) => {
@@ -148,6 +161,7 @@ export class PlaySession {
     const spec = parseTransport(header(res, 'transport') ?? '');
     const serverPort = spec.ok ? spec.value[0]?.serverPort : undefined;
     if (serverPort !== undefined) this.serverRtcp = { address: o.popAddress, port: serverPort[1] };
+    this.rtpSource = { address: o.popAddress, port: serverPort?.[0] ?? null };
     this.state = 'ready';
     this.reports = setInterval(() => this.sendRtcp([{ type: 'rr', ssrc: this.ssrc, reports: [] }]), RECEIVER_REPORT_MS);
     this.keepalive = setInterval(() => { this.client?.request('GET_PARAMETER', this.url).catch(() => {}); }, KEEPALIVE_MS);
