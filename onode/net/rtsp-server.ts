@@ -25,10 +25,11 @@ import type { LocalReceiver } from '../core/stream-tree.ts';
 
 /**
  * A connection with this much unsent is cut when it asks for more: a client that pipelines
- * requests without reading the replies. Twice the RTP queue limit, so a TCP viewer whose frames
- * are being dropped still gets its keep-alive answers.
+ * requests without reading the replies. A connection that carries interleaved RTP may have its
+ * whole RTP queue unsent on top (SEND_QUEUE_LIMIT_BYTES), so a TCP viewer whose frames are being
+ * dropped still gets its keep-alive answers; any other connection holds at most this.
  */
-export const MAX_REPLY_BACKLOG_BYTES = 2 * SEND_QUEUE_LIMIT_BYTES;
+export const MAX_REPLY_BACKLOG_BYTES = 64 * 1024;
 
 /** 64 random bits as 16 hex digits: a session id nobody can guess. */
 export function randomSessionId(): string {
@@ -195,7 +196,7 @@ export class RtspServer {
         this.onRtcp(m.payload, { peerId: peer.id, channel: m.channel });
       } else if (m.type === 'request') {
         this.connections.active(peer.id);
-        this.sessions.handle(peer, m, (r) => this.reply(socket, r));
+        this.sessions.handle(peer, m, (r) => this.reply(socket, peer.id, r));
       }
     }
     if (error !== undefined && !socket.destroyed) {
@@ -204,9 +205,10 @@ export class RtspServer {
     }
   }
 
-  private reply(socket: Socket, r: RtspReply): void {
+  private reply(socket: Socket, peerId: number, r: RtspReply): void {
     if (socket.destroyed) return;
-    if (socket.writableLength > MAX_REPLY_BACKLOG_BYTES) {
+    const rtpRoom = this.sessions.hasSessions(peerId) ? SEND_QUEUE_LIMIT_BYTES : 0;
+    if (socket.writableLength > MAX_REPLY_BACKLOG_BYTES + rtpRoom) {
       this.counters.replyBacklogClosed++;
       socket.destroy();
       return;
