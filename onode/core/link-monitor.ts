@@ -81,6 +81,11 @@ export class LinkMonitor {
     return [...this.links.keys()];
   }
 
+  /** Whether `neighbour` is one (without building the list: asked for every packet). */
+  has(neighbour: string): boolean {
+    return this.links.has(neighbour);
+  }
+
   isAlive(neighbour: string): boolean {
     return this.links.get(neighbour)?.alive ?? false;
   }

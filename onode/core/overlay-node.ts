@@ -152,7 +152,7 @@ export class OverlayNode {
   }
 
   receive(from: string, msg: OverlayMessage): void {
-    if (!this.links.neighbours().includes(from)) {
+    if (!this.links.has(from)) {
       this.counters.unknownSender++;
       return;
     }
@@ -162,8 +162,9 @@ export class OverlayNode {
         return;
       case 'data':
         this.links.heard(from);
-        // Only data the tree would take is worth checking; the rest it counts as stray.
-        if (this.verifier !== null && this.tree.takesData(from, msg.movie)) {
+        // Only new data the tree would take is worth checking (hashing, a signature per frame); the
+        // rest it counts as stray or duplicate. Make-before-break and repairs bring many duplicates.
+        if (this.verifier !== null && this.tree.takesData(from, msg.movie) && !this.tree.hasPacket(msg.movie, msg.rtp)) {
           this.verifier.push(from, msg.movie, msg.rtp);
         } else {
           this.tree.onData(from, msg.movie, msg.rtp);

@@ -56,6 +56,14 @@ export class PacketCache {
     return true;
   }
 
+  /** Whether add() would refuse this packet as a duplicate (same source, held or too old): no need to check it. */
+  has(rtp: Buffer): boolean {
+    if (rtp.length < 12 || rtp.readUInt32BE(8) !== this.ssrc) return false;
+    const seq = rtp.readUInt16BE(2);
+    if (this.highest !== null && seqDiff(seq, this.highest) <= -this.size) return true;
+    return this.seqs[seq % this.size] === seq;
+  }
+
   /** Cached packets of `ssrc` newer than `after` (and not newer than `upTo`), oldest first. */
   after(ssrc: number, after: number, upTo: number | null = null): Buffer[] {
     if (ssrc !== this.ssrc || this.highest === null) return [];

@@ -299,6 +299,11 @@ export class StreamTree {
     return s !== undefined && !s.source && (s.upstream === from || s.switching?.to === from);
   }
 
+  /** Whether a packet of `movie` is one the stream already has (onData would drop it as a duplicate). */
+  hasPacket(movie: string, rtp: Buffer): boolean {
+    return this.streams.get(movie)?.cache.has(rtp) ?? false;
+  }
+
   /**
    * `neighbour` sent data of `movie` that fails verification under its server's key: reroute
    * around it and avoid it as an upstream for any movie for FAULTY_UPSTREAM_MS. Make before

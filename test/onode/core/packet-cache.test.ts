@@ -17,6 +17,13 @@ describe('PacketCache', () => {
     expect(seqs(c.pick(7, [1, 2, 65533]))).toEqual([1, 65533]);
   });
 
+  it('says beforehand whether add() would drop a packet as a duplicate', () => {
+    const c = new PacketCache(64);
+    for (const s of [10, 11, 100]) c.add(pkt(s, 0));
+    for (const s of [10, 11, 100, 12, 101, 36, 30]) expect(c.has(pkt(s, 0)), `seq ${s}`).toBe(!c.add(pkt(s, 0)));
+    expect(c.has(pkt(200, 0, false, 8))).toBe(false); // another source: new to the cache
+  });
+
   it('forgets everything when the source changes', () => {
     const c = new PacketCache(64);
     c.add(pkt(10, 0, false, 1));
