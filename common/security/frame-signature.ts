@@ -20,7 +20,9 @@ import {
   FRAME_SIGNATURE_BYTES,
   type FrameAuth,
   type FrameHead,
+  headSignatureOffset,
   MAX_FRAME_PACKETS,
+  PACKET_HASH_BYTES,
 } from '../wire/frame-auth.ts';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../wire/rtp.ts';
 import { keyIdOf, rawEd25519 } from './server-keyring.ts';
@@ -28,7 +30,6 @@ import { keyIdOf, rawEd25519 } from './server-keyring.ts';
 /** Keeps these signatures from being valid for any other use of the same key. */
 export const FRAME_SIGNATURE_DOMAIN = Buffer.from('overlay-cdn frame signature v1\0', 'latin1');
 const ZERO_SIGNATURE = Buffer.alloc(FRAME_SIGNATURE_BYTES);
-const PACKET_HASH_BYTES = 16;
 
 /** Truncated SHA-256 of a packet's complete bytes, as the hash lists carry it. */
 export function packetHash(rtp: Buffer): Buffer {
@@ -93,11 +94,9 @@ export class FrameSigner {
       hashes[i] = packetHash(out[i] as Buffer);
     }
     const head = { keyId: this.keyId, packetCount: n, signature: ZERO_SIGNATURE };
-    const first = encodePacket(packets[0] as RtpPacket, { head, hashes: listed(0) });
-    const decoded = decodeRtp(first);
-    const auth = decoded.ok ? decodeFrameAuth(decoded.value.extension) : null;
-    const at = auth?.ok && auth.value.head !== null ? signatureOffset(first, auth.value.head) : null;
-    if (at === null) throw new FrameSignError('could not locate the signature in the encoded packet');
+    const p0 = packets[0] as RtpPacket;
+    const first = encodePacket(p0, { head, hashes: listed(0) });
+    const at = headSignatureOffset(p0.csrcs.length);
     sign(null, signedMessage(movie, digestWithoutSignature(first, at)), this.privateKey).copy(first, at);
     out[0] = first;
     return out;

@@ -76,6 +76,15 @@ export class FrameAuthError extends Error {
   override readonly name = 'FrameAuthError';
 }
 
+/**
+ * Where encodeFrameAuth's head puts the signature in an encoded packet with `csrcCount` CSRCs:
+ * after the RTP header, the extension header (4 bytes), the element's id and length (2), the key
+ * id and the packet count. Fixed, because the head is always the first element.
+ */
+export function headSignatureOffset(csrcCount: number): number {
+  return RTP_HEADER_BYTES + 4 * csrcCount + 4 + 2 + KEY_ID_BYTES + 2;
+}
+
 export function encodeFrameAuth(auth: FrameAuth): { profile: number; data: Buffer } {
   const elements: RtpExtensionElement[] = [];
   const head = auth.head;
