@@ -27,6 +27,8 @@ export const RTCP_MAX_REPORT_BLOCKS = 31;
 export const RTCP_MAX_SOURCES = 31;
 /** SDES item text and the BYE reason carry an 8-bit byte length. */
 export const RTCP_MAX_TEXT_BYTES = 255;
+/** Packets one NACK asks for at most: what clients send and POPs read; more is a client gone wrong. */
+export const MAX_NACKED_PACKETS = 256;
 /** PID+BLP words that fit in one maximal compound after the NACK's 12-byte preamble. */
 export const RTCP_MAX_NACK_ENTRIES = (RTCP_MAX_COMPOUND_BYTES - 12) / 4;
 

@@ -8,7 +8,7 @@ import type { Socket } from 'node:dgram';
 import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
-import { encodeRtcp, type RtcpPacket } from '../../common/wire/rtcp.ts';
+import { encodeRtcp, MAX_NACKED_PACKETS, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { header } from '../../common/wire/rtsp.ts';
 import { parseTransport } from '../../common/wire/rtsp-headers.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
@@ -116,7 +116,7 @@ export class PlaySession {
     this.reorder.onMissing = (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
       this.nacksSent++;
-      this.sendRtcp([{ type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, 256) }]);
+      this.sendRtcp([{ type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, MAX_NACKED_PACKETS) }]);
     };
   }
 

@@ -5,6 +5,7 @@
  * sends no request for the idle timeout is closed, so idle connections cannot pin file
  * descriptors. When the table is full, the longest-idle connection without a session makes room.
  */
+import { decrementCount } from '../../common/core/counts.ts';
 import type { Clock, Timer } from '../../common/core/clock.ts';
 
 /** A player needs one or two; NAT gateways and test rigs share an address among a few dozen. */
@@ -112,9 +113,7 @@ export class RtspConnections {
     const e = this.open.get(id);
     if (e === undefined) return;
     this.open.delete(id);
-    const left = (this.perAddress.get(e.address) ?? 1) - 1;
-    if (left > 0) this.perAddress.set(e.address, left);
-    else this.perAddress.delete(e.address);
+    decrementCount(this.perAddress, e.address);
   }
 
   private closeIdle(): void {

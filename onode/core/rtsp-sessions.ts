@@ -12,6 +12,7 @@
  * played before it refuses a viewer.
  */
 import type { Timer } from '../../common/core/clock.ts';
+import { decrementCount } from '../../common/core/counts.ts';
 import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import {
@@ -25,9 +26,8 @@ import { Viewer, type ViewerCounters, type ViewerDeps } from './rtsp-viewer.ts';
 import type { LocalReceiver } from './stream-tree.ts';
 
 export type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
-export {
-  MAX_NACKED_PACKETS, MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL,
-} from './rtsp-viewer.ts';
+export { MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL } from './rtsp-viewer.ts';
+export { MAX_NACKED_PACKETS } from '../../common/wire/rtcp.ts';
 
 /** RFC 3550 suggests 5 s between RTCP reports at this bandwidth. */
 export const SENDER_REPORT_INTERVAL_MS = 5000;
@@ -439,8 +439,8 @@ export class RtspSessions {
     this.sessions.delete(s.id);
     s.media.closing = true; // a send already under way must not reopen it
     if (this.byRtcp.get(rtcpKey(s)) === s) this.byRtcp.delete(rtcpKey(s));
-    decrement(this.perClient, s.peer.remoteAddress);
-    decrement(this.perConnection, s.peer.id);
+    decrementCount(this.perClient, s.peer.remoteAddress);
+    decrementCount(this.perConnection, s.peer.id);
     return true;
   }
 
@@ -455,11 +455,6 @@ export class RtspSessions {
   }
 }
 
-function decrement<K>(counts: Map<K, number>, key: K): void {
-  const left = (counts.get(key) ?? 1) - 1;
-  if (left > 0) counts.set(key, left);
-  else counts.delete(key);
-}
 
 function rtcpKey(s: Session): string {
   const d = s.media.delivery;

@@ -5,13 +5,13 @@
  * notices; so does a TCP viewer that stays stuck over its queue limit.
  */
 import { RateWindow } from '../../common/core/rate-window.ts';
+import { MAX_NACKED_PACKETS } from '../../common/wire/rtcp.ts';
+import { RTP_HEADER_BYTES } from '../../common/wire/rtp.ts';
 import type { Clock } from '../../common/core/clock.ts';
 import { encodeRtcp } from '../../common/wire/rtcp.ts';
 import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
 import { FrameGate } from './rtsp-send-gate.ts';
 
-/** A NACK may ask for at most this many packets at once; more is a client gone wrong. */
-export const MAX_NACKED_PACKETS = 256;
 /** Retransmitted packets per viewer per second, whatever NACKs ask: a spoofed NACK must not amplify. */
 export const MAX_RETRANSMITS_PER_SEC = 128;
 /**
@@ -22,7 +22,6 @@ export const MAX_RETRANSMITS_PER_SEC = 128;
 export const SEND_CHECK_INTERVAL = 16;
 /** Checked sends failed in a row before a viewer is closed (one may be a passing ENOBUFS); a throw closes it at once. */
 export const MAX_SEND_FAILURES = 8;
-const RTP_HEADER_BYTES = 12;
 
 export interface ViewerDeps {
   readonly clock: Clock;
