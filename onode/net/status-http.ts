@@ -8,6 +8,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import * as v from 'valibot';
+import { decrementCount, incrementCount } from '../../common/core/counts.ts';
+import { RateWindow } from '../../common/core/rate-window.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import { describeIssue, FaultsRequestSchema, type FaultsRequest, MAX_OPS_BODY_BYTES } from '../../common/wire/ops-api.ts';
 
@@ -20,10 +22,12 @@ export const MAX_CONNECTIONS_PER_ADDRESS = 8;
 /** How often idle and slow connections are checked against the timeouts (Node's default: 30 s). */
 const TIMEOUT_CHECK_MS = 1000;
 /**
- * A report is built at most this often: GET /status is open to anyone, and with a large catalogue
- * a build is milliseconds of the thread that relays packets.
+ * Reports built per REPORT_WINDOW_MS at most; past that, requests get the last one built.
+ * GET /status is open to anyone, and with a large catalogue a build is milliseconds of the thread
+ * that relays packets; a budget rather than an age keeps every ordinary read fresh.
  */
-export const REPORT_CACHE_MS = 200;
+export const REPORT_BUILDS_PER_WINDOW = 5;
+export const REPORT_WINDOW_MS = 200;
 
 export interface OpsCounters {
   requests: number;
@@ -40,7 +44,8 @@ export class StatusHttp {
   private readonly servers: Server[] = [];
   private readonly token: Buffer;
   private readonly perAddress = new Map<string, number>();
-  private cached: { at: number; body: string } | null = null;
+  private cached: string | null = null;
+  private readonly builds = new RateWindow(REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS);
 
   constructor(
     private readonly addresses: readonly string[],
@@ -77,27 +82,21 @@ export class StatusHttp {
   /** Counts a new connection against its address; over the cap it is closed at once (its fd freed). */
   private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
-    const n = (this.perAddress.get(address) ?? 0) + 1;
-    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
+    if ((this.perAddress.get(address) ?? 0) >= MAX_CONNECTIONS_PER_ADDRESS) {
       this.counters.refusedConnections++;
       socket.destroy();
       return;
     }
-    this.perAddress.set(address, n);
-    socket.once('close', () => {
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
-    });
+    incrementCount(this.perAddress, address);
+    socket.once('close', () => decrementCount(this.perAddress, address));
   }
 
-  /** The report as JSON, built again only when the last one is older than REPORT_CACHE_MS. */
+  /** The report as JSON: built fresh while the build budget lasts, else the last one built. */
   private reportBody(): string {
-    const now = performance.now();
-    if (this.cached === null || now - this.cached.at >= REPORT_CACHE_MS) {
-      this.cached = { at: now, body: `${JSON.stringify(this.report(), null, 2)}\n` };
+    if (this.cached === null || this.builds.take(performance.now())) {
+      this.cached = `${JSON.stringify(this.report(), null, 2)}\n`;
     }
-    return this.cached.body;
+    return this.cached;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
