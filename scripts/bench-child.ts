@@ -10,8 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { generateSecret, overlayMacKey, parseSecret } from '../common/security/overlay-keys.ts';
 import { SECRET_ENV } from '../onode/cli/secret-option.ts';
 
-interface Request { readonly id: number; readonly cmd: string; readonly args: unknown }
-type Reply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: string };
+interface Request {
+  readonly id: number;
+  readonly cmd: string;
+  readonly args: unknown;
+}
+type Reply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };
 
 const live = new Set<ChildProcess>();
 /** The overlay secret every child of this run shares (in ONODE_SECRET, like emulated nodes). */
@@ -23,7 +29,10 @@ export class BenchChild {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exited = false;
 
-  private constructor(readonly label: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly label: string,
+    private readonly child: ChildProcess,
+  ) {
     child.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (p === undefined) return;
@@ -45,7 +54,8 @@ export class BenchChild {
     const ext = extname(fileURLToPath(import.meta.url));
     runSecret ??= process.env[SECRET_ENV] ?? generateSecret();
     const child = fork(join(here, `${script}${ext}`), [JSON.stringify(config)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [SECRET_ENV]: runSecret },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [SECRET_ENV]: runSecret },
     });
     live.add(child);
     const c = new BenchChild(label, child);
@@ -101,7 +111,11 @@ export function stopAllChildren(): void {
  * The child side: answers requests with `handlers` (every child also answers 'ready' once its
  * setup promise resolves) and runs `cleanup` then exits when the orchestrator goes away.
  */
-export function serveRequests(setup: Promise<unknown>, handlers: Record<string, (args: unknown) => unknown>, cleanup: () => Promise<void> | void): void {
+export function serveRequests(
+  setup: Promise<unknown>,
+  handlers: Record<string, (args: unknown) => unknown>,
+  cleanup: () => Promise<void> | void,
+): void {
   const reply = (r: Reply): void => {
     if (process.connected) process.send?.(r);
   };
@@ -112,10 +126,15 @@ export function serveRequests(setup: Promise<unknown>, handlers: Record<string, 
       if (h === undefined) throw new Error(`unknown command ${m.cmd}`);
       return h(m.args);
     };
-    run().then((value) => reply({ id: m.id, ok: true, value }), (err: unknown) => reply({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) }));
+    run().then(
+      (value) => reply({ id: m.id, ok: true, value }),
+      (err: unknown) => reply({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
   });
   process.on('disconnect', () => {
-    Promise.resolve().then(cleanup).finally(() => process.exit(0));
+    Promise.resolve()
+      .then(cleanup)
+      .finally(() => process.exit(0));
   });
   setup.catch((err: unknown) => {
     process.stderr.write(`bench child: ${err instanceof Error ? err.message : String(err)}\n`);

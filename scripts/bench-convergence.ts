@@ -37,7 +37,11 @@ export function simulateConvergence(limitMs = 30_000): SimulatedConvergence {
   let optimalMs: number | null = null;
   for (let t = STEP_MS; t <= limitMs && optimalMs === null; t += STEP_MS) {
     overlay.net.run(STEP_MS);
-    if (popRoutesMs === null && overlay.pops.every((p) => overlay.net.node(p).bestRoutes().length >= overlay.servers.length)) popRoutesMs = t;
+    if (
+      popRoutesMs === null &&
+      overlay.pops.every((p) => overlay.net.node(p).bestRoutes().length >= overlay.servers.length)
+    )
+      popRoutesMs = t;
     if (allOptimal(overlay, optimal)) optimalMs = t;
   }
   overlay.net.stop();
@@ -55,7 +59,8 @@ function allOptimal(overlay: RandomOverlay, optimal: Optimal): boolean {
       const chosen = routes.find((r) => r.server === server);
       if (best === undefined || chosen === undefined) return false;
       const exact = Math.abs(chosen.latencyMs - best.latencyMs) < 1e-9;
-      const nearWithFewerHops = chosen.latencyMs <= best.latencyMs * (1 + LATENCY_TOLERANCE) + 1e-9 && chosen.hops < best.hops;
+      const nearWithFewerHops =
+        chosen.latencyMs <= best.latencyMs * (1 + LATENCY_TOLERANCE) + 1e-9 && chosen.hops < best.hops;
       if (!exact && !nearWithFewerHops) return false;
     }
   }
@@ -71,7 +76,11 @@ export interface EmulatedConvergence {
 }
 
 /** The same overlay as simulateConvergence, as real processes. */
-export async function emulateConvergence(dist: string, ports: BenchPorts, limitMs = 60_000): Promise<EmulatedConvergence> {
+export async function emulateConvergence(
+  dist: string,
+  ports: BenchPorts,
+  limitMs = 60_000,
+): Promise<EmulatedConvergence> {
   const dir = mkdtempSync(join(tmpdir(), 'onode-bench-'));
   const file = join(dir, 'random-50.json5');
   const overlay = randomOverlay(OVERLAY_SPEC);
@@ -107,11 +116,13 @@ function topologyFile(o: RandomOverlay): string {
   const names = [...o.servers, ...o.relays, ...o.pops];
   const pops = new Set(o.pops);
   const servers = new Set(o.servers);
-  const nodes = Object.fromEntries(names.map((n, i) => {
-    const address = `10.0.150.${i + 1}`;
-    const role = servers.has(n) ? 'server' : pops.has(n) ? 'pop' : 'node';
-    return [n, { role, addresses: [address], ...(role === 'pop' ? { clientAddresses: [address] } : {}) }];
-  }));
+  const nodes = Object.fromEntries(
+    names.map((n, i) => {
+      const address = `10.0.150.${i + 1}`;
+      const role = servers.has(n) ? 'server' : pops.has(n) ? 'pop' : 'node';
+      return [n, { role, addresses: [address], ...(role === 'pop' ? { clientAddresses: [address] } : {}) }];
+    }),
+  );
   const links = o.edges.map(([a, b, delayMs]) => ({ between: [a, b], delayMs }));
   return `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by scripts/bench.ts\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
 }

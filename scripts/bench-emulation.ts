@@ -8,7 +8,12 @@ import { loadTopologyFile, loopbackTopology, type Topology } from '../onode/conf
 import { Emulator } from '../onode/net/emulator.ts';
 import { opsToken } from '../common/security/overlay-keys.ts';
 
-export interface BenchPorts { readonly bootstrap: number; readonly overlay: number; readonly status: number; readonly rtsp: number }
+export interface BenchPorts {
+  readonly bootstrap: number;
+  readonly overlay: number;
+  readonly status: number;
+  readonly rtsp: number;
+}
 
 export class EmulatedRun {
   readonly topology: Topology;
@@ -17,14 +22,32 @@ export class EmulatedRun {
   readonly lines: string[] = [];
   private readonly clients = new Set<ChildProcess>();
 
-  constructor(readonly file: string, readonly dist: string, readonly ports: BenchPorts, moviesDir: string | undefined, extraArgs: readonly string[] = []) {
+  constructor(
+    readonly file: string,
+    readonly dist: string,
+    readonly ports: BenchPorts,
+    moviesDir: string | undefined,
+    extraArgs: readonly string[] = [],
+  ) {
     this.topology = loopbackTopology(loadTopologyFile(file));
     this.emulator = new Emulator({
-      file, topology: this.topology, cli: join(dist, 'onode/cli/main.js'), bootstrapPort: ports.bootstrap,
+      file,
+      topology: this.topology,
+      cli: join(dist, 'onode/cli/main.js'),
+      bootstrapPort: ports.bootstrap,
       ...(moviesDir === undefined ? {} : { moviesDir }),
       childArgs: [
-        '--bootstrap-port', String(ports.bootstrap), '--overlay-port', String(ports.overlay),
-        '--status-port', String(ports.status), '--rtsp-port', String(ports.rtsp), '--log-level', 'warn', ...extraArgs,
+        '--bootstrap-port',
+        String(ports.bootstrap),
+        '--overlay-port',
+        String(ports.overlay),
+        '--status-port',
+        String(ports.status),
+        '--rtsp-port',
+        String(ports.rtsp),
+        '--log-level',
+        'warn',
+        ...extraArgs,
       ],
       onLine: (node, line) => {
         this.lines.push(`[${node}] ${line}`);
@@ -49,7 +72,9 @@ export class EmulatedRun {
   /** GET /status of a node, or null while it is not answering. */
   async status(node: string): Promise<Record<string, unknown> | null> {
     try {
-      const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
+        signal: AbortSignal.timeout(2000),
+      });
       return (await res.json()) as Record<string, unknown>;
     } catch {
       return null;
@@ -59,29 +84,47 @@ export class EmulatedRun {
   /** True when every POP has a route to every server. */
   async converged(): Promise<boolean> {
     const servers = this.names('server').length;
-    const ok = await Promise.all(this.names('pop').map(async (p) => {
-      const routes = (await this.status(p))?.routes;
-      return Array.isArray(routes) && routes.length >= servers;
-    }));
+    const ok = await Promise.all(
+      this.names('pop').map(async (p) => {
+        const routes = (await this.status(p))?.routes;
+        return Array.isArray(routes) && routes.length >= servers;
+      }),
+    );
     return ok.every(Boolean);
   }
 
   async waitConverged(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await this.converged())) {
-      if (Date.now() > deadline) throw new Error(`${this.file}: not converged after ${timeoutMs} ms\n${this.lines.slice(-10).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.file}: not converged after ${timeoutMs} ms\n${this.lines.slice(-10).join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   /** Starts a headless oclient; resolves with its exit code when it ends. */
-  client(args: readonly string[]): { child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> } {
+  client(args: readonly string[]): {
+    child: ChildProcess;
+    done: Promise<{ code: number; stdout: string; stderr: string }>;
+  } {
     let child: ChildProcess | undefined;
     const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      child = execFile(process.execPath, [join(this.dist, 'oclient/cli/main.js'),
-        '--bootstrapper', `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
-        '--rtsp-port', String(this.ports.rtsp), '--overlay-port', String(this.ports.overlay), ...args], { timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      child = execFile(
+        process.execPath,
+        [
+          join(this.dist, 'oclient/cli/main.js'),
+          '--bootstrapper',
+          `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
+          '--rtsp-port',
+          String(this.ports.rtsp),
+          '--overlay-port',
+          String(this.ports.overlay),
+          ...args,
+        ],
+        { timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
     if (child === undefined) throw new Error('execFile did not start the client');
     const c = child;

@@ -77,7 +77,11 @@ export async function withRun<T>(setup: EmulatedSetup, k: number, use: (run: Emu
   }
 }
 
-interface StreamView { movie: string; upstream: string | null; rootPath: string[] }
+interface StreamView {
+  movie: string;
+  upstream: string | null;
+  rootPath: string[];
+}
 
 async function streamAt(run: EmulatedRun, node: string, movie: string): Promise<StreamView | null> {
   const streams = (await run.status(node))?.streams as StreamView[] | undefined;
@@ -86,7 +90,12 @@ async function streamAt(run: EmulatedRun, node: string, movie: string): Promise<
 
 async function cutLink(run: EmulatedRun, a: string, b: string): Promise<void> {
   const post = async (at: string, other: string): Promise<void> => {
-    const out = await postFaults({ host: run.address(at), port: run.ports.status }, run.opsToken, { cut: [other] }, 2000);
+    const out = await postFaults(
+      { host: run.address(at), port: run.ports.status },
+      run.opsToken,
+      { cut: [other] },
+      2000,
+    );
     if (!out.ok) throw new Error(`POST /faults at ${at}: ${out.status} ${out.error}`);
   };
   await Promise.all([post(a, b), post(b, a)]);
@@ -110,10 +119,16 @@ export async function failureTrial(setup: EmulatedSetup, run: EmulatedRun, kind:
   const localAddress = [...run.topology.clients.values()].find((c) => c.pop === pop)?.addresses[0];
   const arrivals: Arrival[] = [];
   let firstFrame: () => void = () => {};
-  const started = new Promise<void>((r) => { firstFrame = r; });
+  const started = new Promise<void>((r) => {
+    firstFrame = r;
+  });
   const playing = playHeadless({
-    popAddress: clientAddress(pop), fallbacks: fallbacks.map(clientAddress), rtspPort: run.ports.rtsp, movie: setup.movie,
-    durationMs: STARTUP_ALLOWANCE_MS + setup.beforeMs + setup.afterMs, jitterBufferMs: JITTER_BUFFER_MS,
+    popAddress: clientAddress(pop),
+    fallbacks: fallbacks.map(clientAddress),
+    rtspPort: run.ports.rtsp,
+    movie: setup.movie,
+    durationMs: STARTUP_ALLOWANCE_MS + setup.beforeMs + setup.afterMs,
+    jitterBufferMs: JITTER_BUFFER_MS,
     ...(localAddress === undefined ? {} : { localAddress }),
     onFrame: (jpeg) => {
       arrivals.push({ at: performance.now(), index: setup.index.ofJpeg(jpeg) });
@@ -161,8 +176,13 @@ export async function failureTrial(setup: EmulatedSetup, run: EmulatedRun, kind:
   const played = await playing;
   const endedAt = performance.now();
   return {
-    kind, target, outcome: analyseFailure(arrivals, failAt, setup.index.frames, 1000 / setup.fps),
-    failovers: played.failovers, popsUsed: played.popsUsed, assemblerLost: played.framesLost, nacksSent: played.nacksSent,
+    kind,
+    target,
+    outcome: analyseFailure(arrivals, failAt, setup.index.frames, 1000 / setup.fps),
+    failovers: played.failovers,
+    popsUsed: played.popsUsed,
+    assemblerLost: played.framesLost,
+    nacksSent: played.nacksSent,
     playedAfterMs: endedAt - failAt,
   };
 }
@@ -170,13 +190,23 @@ export async function failureTrial(setup: EmulatedSetup, run: EmulatedRun, kind:
 export interface IdleTraffic {
   readonly seconds: number;
   /** Per node: bytes and datagrams sent per second, divided by its neighbour count. */
-  readonly perNode: readonly { name: string; neighbours: number; payloadKbps: number; wireKbps: number; datagramsPerS: number }[];
+  readonly perNode: readonly {
+    name: string;
+    neighbours: number;
+    payloadKbps: number;
+    wireKbps: number;
+    datagramsPerS: number;
+  }[];
 }
 
 /** IPv4 (20) + UDP (8) header bytes per datagram. */
 export const IP_UDP_HEADER_BYTES = 28;
 
-interface TransportSnapshot { bytesOut: number; datagramsOut: number; neighbours: number }
+interface TransportSnapshot {
+  bytesOut: number;
+  datagramsOut: number;
+  neighbours: number;
+}
 
 async function transportSnapshot(run: EmulatedRun, node: string): Promise<TransportSnapshot> {
   const s = await run.status(node);
@@ -203,7 +233,8 @@ export async function measureIdleTraffic(run: EmulatedRun, seconds: number): Pro
       const bytes = a.bytesOut - b.bytesOut;
       const datagrams = a.datagramsOut - b.datagramsOut;
       return {
-        name, neighbours: a.neighbours,
+        name,
+        neighbours: a.neighbours,
         payloadKbps: (bytes * 8) / 1000 / elapsed / links,
         wireKbps: ((bytes + IP_UDP_HEADER_BYTES * datagrams) * 8) / 1000 / elapsed / links,
         datagramsPerS: datagrams / elapsed / links,

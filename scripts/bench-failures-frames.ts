@@ -18,14 +18,21 @@ export interface Arrival {
 export class FrameIndex {
   private readonly byHash = new Map<string, number>();
 
-  constructor(readonly frames: number, hashes: readonly string[]) {
-    hashes.forEach((h, i) => this.byHash.set(h, i));
+  constructor(
+    readonly frames: number,
+    hashes: readonly string[],
+  ) {
+    for (const [i, h] of hashes.entries()) this.byHash.set(h, i);
   }
 
   static ofMovieFile(path: string): FrameIndex {
     const movie = readMovieFile(path);
-    const index = new FrameIndex(movie.frames.length, movie.frames.map((f) => hashImage(f.image)));
-    if (index.byHash.size !== movie.frames.length) throw new Error(`${path}: frames are not all different, so they cannot be told apart`);
+    const index = new FrameIndex(
+      movie.frames.length,
+      movie.frames.map((f) => hashImage(f.image)),
+    );
+    if (index.byHash.size !== movie.frames.length)
+      throw new Error(`${path}: frames are not all different, so they cannot be told apart`);
     return index;
   }
 
@@ -78,7 +85,12 @@ export const HOLD_UP_WINDOW_MS = 1000;
  * Analyses an arrival log around a failure at `failAt` (same clock), for a movie of `frames`
  * frames at `periodMs` per frame that loops.
  */
-export function analyseFailure(arrivals: readonly Arrival[], failAt: number, frames: number, periodMs: number): FailureOutcome {
+export function analyseFailure(
+  arrivals: readonly Arrival[],
+  failAt: number,
+  frames: number,
+  periodMs: number,
+): FailureOutcome {
   const known = arrivals.filter((a): a is Arrival & { index: number } => a.index !== null);
   // The interruption: the longest gap ending after the failure.
   let gapEnd = -1;
@@ -92,7 +104,8 @@ export function analyseFailure(arrivals: readonly Arrival[], failAt: number, fra
       gapEnd = i;
     }
   }
-  const span = (from: number, to: number): number => ((known[to]!.index - known[from]!.index) % frames + frames) % frames;
+  const span = (from: number, to: number): number =>
+    (((known[to]!.index - known[from]!.index) % frames) + frames) % frames;
   // Another channel (server): frame numbers jump further than the time between the two frames allows.
   let switchAt = -1;
   for (let i = 1; i < known.length && switchAt < 0; i++) {
@@ -107,8 +120,12 @@ export function analyseFailure(arrivals: readonly Arrival[], failAt: number, fra
   }
   const switchGap = newChannel ? known[switchAt]!.at - known[switchAt - 1]!.at : 0;
   const base = {
-    interruptionMs: gap, framesLost, newChannel, framesSkipped: newChannel ? Math.max(0, Math.round(switchGap / periodMs) - 1) : 0,
-    unknownFrames: arrivals.length - known.length, framesReceived: arrivals.length,
+    interruptionMs: gap,
+    framesLost,
+    newChannel,
+    framesSkipped: newChannel ? Math.max(0, Math.round(switchGap / periodMs) - 1) : 0,
+    unknownFrames: arrivals.length - known.length,
+    framesReceived: arrivals.length,
   };
   if (newChannel) {
     const next = known[switchAt]!.at - failAt;
@@ -120,11 +137,15 @@ export function analyseFailure(arrivals: readonly Arrival[], failAt: number, fra
   // One channel: unwrapped frame numbers, and the schedule's offset fitted (median) on frames before the failure.
   const unwrapped: number[] = [0];
   for (let i = 1; i < known.length; i++) unwrapped.push(unwrapped[i - 1]! + span(i - 1, i));
-  const before = known.flatMap((a, i) => (a.at < failAt ? [a.at - unwrapped[i]! * periodMs] : [])).sort((x, y) => x - y);
+  const before = known
+    .flatMap((a, i) => (a.at < failAt ? [a.at - unwrapped[i]! * periodMs] : []))
+    .sort((x, y) => x - y);
   const offset = before[Math.floor(before.length / 2)];
   if (offset === undefined) return { ...base, nextFrameMs: afterGap, backOnScheduleMs: afterGap, maxLateMs: null };
   const arrivalOf = new Map<number, number>();
-  known.forEach((a, i) => { if (!arrivalOf.has(unwrapped[i]!)) arrivalOf.set(unwrapped[i]!, a.at); });
+  known.forEach((a, i) => {
+    if (!arrivalOf.has(unwrapped[i]!)) arrivalOf.set(unwrapped[i]!, a.at);
+  });
   const schedule = (u: number): number => offset + u * periodMs;
   const firstAfter = Math.ceil((failAt - offset) / periodMs);
   const last = unwrapped[unwrapped.length - 1]!;
@@ -135,7 +156,11 @@ export function analyseFailure(arrivals: readonly Arrival[], failAt: number, fra
     const at = arrivalOf.get(u);
     if (at !== undefined) maxLateMs = Math.max(maxLateMs, at - schedule(u));
     // A failure holds frames up at once; a late frame long after it is something else (the machine).
-    if (heldAt === null && schedule(u) < failAt + HOLD_UP_WINDOW_MS && (at === undefined || at - schedule(u) > 2 * periodMs)) {
+    if (
+      heldAt === null &&
+      schedule(u) < failAt + HOLD_UP_WINDOW_MS &&
+      (at === undefined || at - schedule(u) > 2 * periodMs)
+    ) {
       heldAt = schedule(u);
       heldU = u;
     }

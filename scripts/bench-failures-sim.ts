@@ -51,7 +51,11 @@ export interface SimLinkTrial {
  * viewer's first frame and watches for `afterMs`. Returns null when the path has no such link.
  */
 export function simLinkFailure(
-  net: SimNetwork, network: string, pop: string, movie: ChannelMovie, index: FrameIndex,
+  net: SimNetwork,
+  network: string,
+  pop: string,
+  movie: ChannelMovie,
+  index: FrameIndex,
   opts: { servers: readonly string[]; hop: number; phaseMs: number; beforeMs: number; afterMs: number },
 ): SimLinkTrial | null {
   const clock = net.clock;
@@ -74,7 +78,9 @@ export function simLinkFailure(
     if (asked === null) return;
     clock.setTimer(CLIENT_ONE_WAY_MS, () => {
       const packets = net.isAlive(pop) ? net.node(pop).tree.cached(movie.name, asked, seqs.slice(0, 256)) : [];
-      clock.setTimer(CLIENT_ONE_WAY_MS, () => { for (const p of packets) receive(p); });
+      clock.setTimer(CLIENT_ONE_WAY_MS, () => {
+        for (const p of packets) receive(p);
+      });
     });
   };
   let ticking = true;
@@ -86,9 +92,13 @@ export function simLinkFailure(
   tick();
   let refused = '';
   net.node(pop).localJoin(movie.name, 'bench-viewer', {
-    deliver: (rtp) => { clock.setTimer(CLIENT_ONE_WAY_MS, () => receive(rtp)); },
+    deliver: (rtp) => {
+      clock.setTimer(CLIENT_ONE_WAY_MS, () => receive(rtp));
+    },
     joined: () => {},
-    failed: (reason, detail) => { refused = `${reason} ${detail}`; },
+    failed: (reason, detail) => {
+      refused = `${reason} ${detail}`;
+    },
   });
   const startupDeadline = clock.now() + 5000;
   while (arrivals.length === 0 && clock.now() < startupDeadline) net.run(10);
@@ -97,8 +107,12 @@ export function simLinkFailure(
 
   // The stream's path from the POP up to its server.
   const path = [pop];
-  for (let at = pop; path.length < 32;) {
-    const up = net.node(at).streams().find((s) => s.movie === movie.name)?.upstream ?? null;
+  for (let at = pop; path.length < 32; ) {
+    const up =
+      net
+        .node(at)
+        .streams()
+        .find((s) => s.movie === movie.name)?.upstream ?? null;
     if (up === null) break;
     path.push(up);
     at = up;
@@ -114,11 +128,25 @@ export function simLinkFailure(
   }
   const failAt = clock.now();
   // Detection shows as the first JOIN sent anywhere but to the sender's upstream (a reroute, not a refresh).
-  const upstreamBefore = new Map(net.names().filter((n) => net.isAlive(n))
-    .map((n) => [n, net.node(n).streams().find((x) => x.movie === movie.name)?.upstream ?? null] as const));
+  const upstreamBefore = new Map(
+    net
+      .names()
+      .filter((n) => net.isAlive(n))
+      .map(
+        (n) =>
+          [
+            n,
+            net
+              .node(n)
+              .streams()
+              .find((x) => x.movie === movie.name)?.upstream ?? null,
+          ] as const,
+      ),
+  );
   let rejoinAt: number | null = null;
   net.tap = (from, to, msg) => {
-    if (rejoinAt === null && msg.type === 'join' && msg.movie === movie.name && upstreamBefore.get(from) !== to) rejoinAt = clock.now();
+    if (rejoinAt === null && msg.type === 'join' && msg.movie === movie.name && upstreamBefore.get(from) !== to)
+      rejoinAt = clock.now();
   };
   link.up = false;
   net.run(opts.afterMs);
@@ -126,7 +154,14 @@ export function simLinkFailure(
   ticking = false;
   net.stop();
   const rejoinMs = rejoinAt === null ? null : (rejoinAt as number) - failAt;
-  return { network, pop, link: `${a}-${b}`, hop: opts.hop, rejoinMs, outcome: analyseFailure(arrivals, failAt, index.frames, 1000 / movie.fps) };
+  return {
+    network,
+    pop,
+    link: `${a}-${b}`,
+    hop: opts.hop,
+    rejoinMs,
+    outcome: analyseFailure(arrivals, failAt, index.frames, 1000 / movie.fps),
+  };
 }
 
 /** Whether `from` still reaches one of `servers` over links that are up, without `without`. */
@@ -195,16 +230,32 @@ export function simIdleTraffic(net: SimNetwork, network: string, seconds: number
   const directed = net.names().flatMap((n) => net.neighboursOf(n).map((m) => `${n}>${m}`));
   const kbps = (bytes: number): number => (bytes * 8) / 1000 / seconds;
   const payload = directed.map((k) => kbps(perLink.get(k)?.bytes ?? 0));
-  const wire = directed.map((k) => kbps((perLink.get(k)?.bytes ?? 0) + IP_UDP_HEADER_BYTES * (perLink.get(k)?.datagrams ?? 0)));
+  const wire = directed.map((k) =>
+    kbps((perLink.get(k)?.bytes ?? 0) + IP_UDP_HEADER_BYTES * (perLink.get(k)?.datagrams ?? 0)),
+  );
   const maxAt = wire.indexOf(Math.max(...wire));
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
   return {
-    network, nodes: net.names().length, directedLinks: directed.length, seconds,
-    payloadMeanKbps: mean(payload), payloadMaxKbps: Math.max(...payload), wireMeanKbps: mean(wire), wireMaxKbps: Math.max(...wire),
-    maxLink: directed[maxAt] ?? '', estimateMeanKbps: kbps(net.controlBytes) / Math.max(1, directed.length),
-    byType: Object.fromEntries([...byType].map(([type, t]) => [type, {
-      share: t.wire / Math.max(1, wireTotal), meanBytes: t.payload / Math.max(1, t.count), perLinkPerS: t.count / seconds / Math.max(1, directed.length),
-    }])),
+    network,
+    nodes: net.names().length,
+    directedLinks: directed.length,
+    seconds,
+    payloadMeanKbps: mean(payload),
+    payloadMaxKbps: Math.max(...payload),
+    wireMeanKbps: mean(wire),
+    wireMaxKbps: Math.max(...wire),
+    maxLink: directed[maxAt] ?? '',
+    estimateMeanKbps: kbps(net.controlBytes) / Math.max(1, directed.length),
+    byType: Object.fromEntries(
+      [...byType].map(([type, t]) => [
+        type,
+        {
+          share: t.wire / Math.max(1, wireTotal),
+          meanBytes: t.payload / Math.max(1, t.count),
+          perLinkPerS: t.count / seconds / Math.max(1, directed.length),
+        },
+      ]),
+    ),
   };
 }
 

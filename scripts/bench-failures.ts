@@ -21,11 +21,26 @@ import { parseArgs } from 'node:util';
 import { loadTopologyFile } from '../onode/config/topology.ts';
 import { loadMovieLibrary } from '../onode/media/movie-library.ts';
 import {
-  type EmulatedSetup, type EmulatedTrial, FAILURE_KINDS, type FailureKind, failureTrial, faultsSupported, type IdleTraffic,
-  liveRuns, measureIdleTraffic, withRun,
+  type EmulatedSetup,
+  type EmulatedTrial,
+  FAILURE_KINDS,
+  type FailureKind,
+  failureTrial,
+  faultsSupported,
+  type IdleTraffic,
+  liveRuns,
+  measureIdleTraffic,
+  withRun,
 } from './bench-failures-emulated.ts';
 import { FrameIndex } from './bench-failures-frames.ts';
-import { randomSim, type SimIdleTraffic, simIdleTraffic, type SimLinkTrial, simLinkFailure, simOfTopology } from './bench-failures-sim.ts';
+import {
+  randomSim,
+  type SimIdleTraffic,
+  simIdleTraffic,
+  type SimLinkTrial,
+  simLinkFailure,
+  simOfTopology,
+} from './bench-failures-sim.ts';
 import { makeSampleMovies } from './make-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,11 +61,17 @@ const say = (s = ''): void => {
 const ms = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'none' : `${Math.round(x)} ms`);
 const kbps = (x: number): string => `${x.toFixed(2)} kbit/s`;
 
-interface Row { readonly what: string; readonly value: string; readonly target: string; readonly verdict: string }
+interface Row {
+  readonly what: string;
+  readonly value: string;
+  readonly target: string;
+  readonly verdict: string;
+}
 
 function printTable(rows: readonly Row[]): void {
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => [r.what, r.value, r.target][i]!.length)));
-  for (const r of rows) say(`  ${r.what.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.target.padEnd(w[2]!)}  ${r.verdict}`.trimEnd());
+  for (const r of rows)
+    say(`  ${r.what.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.target.padEnd(w[2]!)}  ${r.verdict}`.trimEnd());
 }
 
 const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
@@ -59,10 +80,14 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 
 function describeTrial(o: { outcome: EmulatedTrial['outcome'] }): string {
   const x = o.outcome;
-  const lost = x.newChannel ? `new channel, ${x.framesSkipped} frame periods without a frame` : `${x.framesLost} frames lost`;
-  return `next frame ${ms(x.nextFrameMs)}, interruption ${ms(x.interruptionMs)}, on schedule ${ms(x.backOnScheduleMs)}` +
+  const lost = x.newChannel
+    ? `new channel, ${x.framesSkipped} frame periods without a frame`
+    : `${x.framesLost} frames lost`;
+  return (
+    `next frame ${ms(x.nextFrameMs)}, interruption ${ms(x.interruptionMs)}, on schedule ${ms(x.backOnScheduleMs)}` +
     `${x.maxLateMs === null ? '' : `, max late ${ms(x.maxLateMs)}`}, ${lost}` +
-    `${x.unknownFrames > 0 ? `, ${x.unknownFrames} unrecognised frames` : ''}`;
+    `${x.unknownFrames > 0 ? `, ${x.unknownFrames} unrecognised frames` : ''}`
+  );
 }
 
 /** A few numbers as a list; many as "all 0" or "max, total". */
@@ -81,15 +106,32 @@ function kindRows(label: string, outcomes: readonly EmulatedTrial['outcome'][], 
   const n = `${outcomes.length}×`;
   if (kind === 'relay' || kind === 'link') {
     return [
-      { what: `${label}: frames lost (${n}, 500 ms buffer)`, value: listOrSummary(lost), target: '0', verdict: verdict(max(lost) === 0) },
-      { what: `${label}: failure → next frame, max (median)`, value: `${ms(max(next))} (${ms(median(next))})`, target: `< ${TARGETS.repairMs} ms`, verdict: verdict(max(next) < TARGETS.repairMs) },
+      {
+        what: `${label}: frames lost (${n}, 500 ms buffer)`,
+        value: listOrSummary(lost),
+        target: '0',
+        verdict: verdict(max(lost) === 0),
+      },
+      {
+        what: `${label}: failure → next frame, max (median)`,
+        value: `${ms(max(next))} (${ms(median(next))})`,
+        target: `< ${TARGETS.repairMs} ms`,
+        verdict: verdict(max(next) < TARGETS.repairMs),
+      },
       { what: `${label}: longest gap between frames, max`, value: ms(max(gaps)), target: '', verdict: '' },
     ];
   }
   const target = kind === 'pop' ? TARGETS.popMs : TARGETS.serverMs;
-  const lostText = listOrSummary(outcomes.map((o) => (o.newChannel ? o.framesSkipped : o.framesLost))) + (outcomes.some((o) => o.newChannel) ? '*' : '');
+  const lostText =
+    listOrSummary(outcomes.map((o) => (o.newChannel ? o.framesSkipped : o.framesLost))) +
+    (outcomes.some((o) => o.newChannel) ? '*' : '');
   return [
-    { what: `${label}: failure → next frame, max (median)`, value: `${ms(max(next))} (${ms(median(next))})`, target: `< ${target} ms`, verdict: verdict(max(next) < target) },
+    {
+      what: `${label}: failure → next frame, max (median)`,
+      value: `${ms(max(next))} (${ms(median(next))})`,
+      target: `< ${target} ms`,
+      verdict: verdict(max(next) < target),
+    },
     { what: `${label}: longest gap between frames, max`, value: ms(max(gaps)), target: '', verdict: '' },
     { what: `${label}: frames lost (${n})`, value: lostText, target: '', verdict: '' },
   ];
@@ -114,7 +156,8 @@ async function main(): Promise<number> {
   const trials = Number(values.trials);
   const idleSeconds = Number(values['idle-seconds']);
   if (!Number.isInteger(trials) || trials < 1 || trials > 20) throw new RangeError('--trials must be 1..20');
-  if (!Number.isFinite(idleSeconds) || idleSeconds < 1 || idleSeconds > 600) throw new RangeError('--idle-seconds must be 1..600');
+  if (!Number.isFinite(idleSeconds) || idleSeconds < 1 || idleSeconds > 600)
+    throw new RangeError('--idle-seconds must be 1..600');
   const started = performance.now();
   say(`failure benchmark: ${cpus().length} CPUs, Node ${process.version}; load average ${loadavg()[0]?.toFixed(2)}`);
 
@@ -123,15 +166,21 @@ async function main(): Promise<number> {
     makeSampleMovies(work, { frames: MOVIE_FRAMES });
     const topologyFile = join(work, 'mesh-lossless.json5');
     // The mesh without its lossy link, so a frame lost here is the failure's, not the link's.
-    writeFileSync(topologyFile, readFileSync(join(root, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'));
+    writeFileSync(
+      topologyFile,
+      readFileSync(join(root, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'),
+    );
     const index = FrameIndex.ofMovieFile(join(work, MOVIE));
     const library = loadMovieLibrary(work, { fps: FPS });
     const movie = library.movies.find((m) => m.name === MOVIE);
-    if (movie === undefined) throw new Error(`${MOVIE} did not load: ${library.skipped.map((s) => s.reason).join('; ')}`);
+    if (movie === undefined)
+      throw new Error(`${MOVIE} did not load: ${library.skipped.map((s) => s.reason).join('; ')}`);
     const rows: Row[] = [];
 
     // --- simulator ---
-    say('\nsimulator: a link on the viewer\'s path stops carrying anything (500 ms client buffer, NACKs answered by the POP)');
+    say(
+      "\nsimulator: a link on the viewer's path stops carrying anything (500 ms client buffer, NACKs answered by the POP)",
+    );
     const mesh = loadTopologyFile(topologyFile);
     const meshServers = [...mesh.nodes.values()].filter((n) => n.role === 'server').map((n) => n.name);
     const simTrials: SimLinkTrial[] = [];
@@ -139,7 +188,13 @@ async function main(): Promise<number> {
     for (const pop of ['p1', 'p2', 'p3']) {
       for (const hop of [0, 1, 2, 3]) {
         for (const phaseMs of [0, 37, 71]) {
-          const t = simLinkFailure(simOfTopology(mesh, library.movies), 'mesh', pop, movie, index, { servers: meshServers, hop, phaseMs, beforeMs: BEFORE_MS, afterMs: AFTER_MS });
+          const t = simLinkFailure(simOfTopology(mesh, library.movies), 'mesh', pop, movie, index, {
+            servers: meshServers,
+            hop,
+            phaseMs,
+            beforeMs: BEFORE_MS,
+            afterMs: AFTER_MS,
+          });
           if (t !== null) simTrials.push(t);
         }
       }
@@ -148,17 +203,36 @@ async function main(): Promise<number> {
     for (const pop of randomSim(library.movies).pops) {
       for (const hop of [0, 1]) {
         const sim = randomSim(library.movies);
-        const t = simLinkFailure(sim.net, '50-node', pop, movie, index, { servers: sim.servers, hop, phaseMs: 0, beforeMs: BEFORE_MS, afterMs: AFTER_MS });
+        const t = simLinkFailure(sim.net, '50-node', pop, movie, index, {
+          servers: sim.servers,
+          hop,
+          phaseMs: 0,
+          beforeMs: BEFORE_MS,
+          afterMs: AFTER_MS,
+        });
         if (t !== null) simTrials.push(t);
       }
     }
-    for (const t of simTrials) say(`  ${t.network} ${t.pop}, link ${t.link} (hop ${t.hop}): first rejoin ${ms(t.rejoinMs)}, ${describeTrial(t)}`);
+    for (const t of simTrials)
+      say(
+        `  ${t.network} ${t.pop}, link ${t.link} (hop ${t.hop}): first rejoin ${ms(t.rejoinMs)}, ${describeTrial(t)}`,
+      );
     const rejoins = simTrials.flatMap((t) => (t.rejoinMs === null ? [] : [t.rejoinMs]));
     if (rejoins.length > 0) {
-      const repairs = simTrials.flatMap((t) => (t.rejoinMs === null || t.outcome.nextFrameMs === null ? [] : [t.outcome.nextFrameMs - t.rejoinMs]));
-      say(`  failure → first rejoin (detection): median ${ms(median(rejoins))}, max ${ms(max(rejoins))}; rejoin → next frame: median ${ms(median(repairs))}, max ${ms(max(repairs))}`);
+      const repairs = simTrials.flatMap((t) =>
+        t.rejoinMs === null || t.outcome.nextFrameMs === null ? [] : [t.outcome.nextFrameMs - t.rejoinMs],
+      );
+      say(
+        `  failure → first rejoin (detection): median ${ms(median(rejoins))}, max ${ms(max(rejoins))}; rejoin → next frame: median ${ms(median(repairs))}, max ${ms(max(repairs))}`,
+      );
     }
-    rows.push(...kindRows('link failure, simulated', simTrials.map((t) => t.outcome), 'link'));
+    rows.push(
+      ...kindRows(
+        'link failure, simulated',
+        simTrials.map((t) => t.outcome),
+        'link',
+      ),
+    );
 
     say('\nsimulator: idle control traffic per directed overlay link, no viewer, 60 virtual s');
     const idleSims: SimIdleTraffic[] = [
@@ -166,25 +240,46 @@ async function main(): Promise<number> {
       simIdleTraffic(randomSim(library.movies).net, '50-node overlay', 60),
     ];
     for (const s of idleSims) {
-      const types = Object.entries(s.byType).sort((a, b) => b[1].share - a[1].share)
-        .map(([t, x]) => `${t} ${Math.round(x.share * 100)} % (${Math.round(x.meanBytes)} B payload, ${x.perLinkPerS.toFixed(2)}/s per link)`).join(', ');
-      say(`  ${s.network}, ${s.directedLinks} directed links: payload mean ${kbps(s.payloadMeanKbps)}, max ${kbps(s.payloadMaxKbps)}; ` +
-        `with IP/UDP headers mean ${kbps(s.wireMeanKbps)}, max ${kbps(s.wireMaxKbps)} (${s.maxLink}); controlBytes estimate mean ${kbps(s.estimateMeanKbps)}`);
+      const types = Object.entries(s.byType)
+        .sort((a, b) => b[1].share - a[1].share)
+        .map(
+          ([t, x]) =>
+            `${t} ${Math.round(x.share * 100)} % (${Math.round(x.meanBytes)} B payload, ${x.perLinkPerS.toFixed(2)}/s per link)`,
+        )
+        .join(', ');
+      say(
+        `  ${s.network}, ${s.directedLinks} directed links: payload mean ${kbps(s.payloadMeanKbps)}, max ${kbps(s.payloadMaxKbps)}; ` +
+          `with IP/UDP headers mean ${kbps(s.wireMeanKbps)}, max ${kbps(s.wireMaxKbps)} (${s.maxLink}); controlBytes estimate mean ${kbps(s.estimateMeanKbps)}`,
+      );
       say(`    wire bytes: ${types}`);
-      rows.push({ what: `idle control traffic per link, simulated ${s.network}, max (mean)`, value: `${kbps(s.wireMaxKbps)} (${s.wireMeanKbps.toFixed(2)})`, target: `< ${TARGETS.idleKbps} kbit/s`, verdict: verdict(s.wireMaxKbps < TARGETS.idleKbps) });
+      rows.push({
+        what: `idle control traffic per link, simulated ${s.network}, max (mean)`,
+        value: `${kbps(s.wireMaxKbps)} (${s.wireMeanKbps.toFixed(2)})`,
+        target: `< ${TARGETS.idleKbps} kbit/s`,
+        verdict: verdict(s.wireMaxKbps < TARGETS.idleKbps),
+      });
     }
 
     // --- real processes ---
     if (!values['skip-emulated']) {
       const setup: EmulatedSetup = {
-        topologyFile, dist, moviesDir: work, movie: MOVIE, index, fps: FPS,
-        basePorts: { bootstrap: 47000, overlay: 44444, status: 47080, rtsp: 48554 }, beforeMs: BEFORE_MS, afterMs: AFTER_MS,
+        topologyFile,
+        dist,
+        moviesDir: work,
+        movie: MOVIE,
+        index,
+        fps: FPS,
+        basePorts: { bootstrap: 47000, overlay: 44444, status: 47080, rtsp: 48554 },
+        beforeMs: BEFORE_MS,
+        afterMs: AFTER_MS,
       };
       const results: EmulatedTrial[] = [];
       let idle: IdleTraffic | null = null;
       let linkCuts = true;
       let k = 0;
-      say(`\nreal processes: the mesh made lossless, ${trials} failure(s) of each kind, a viewer with a 500 ms jitter buffer`);
+      say(
+        `\nreal processes: the mesh made lossless, ${trials} failure(s) of each kind, a viewer with a 500 ms jitter buffer`,
+      );
       for (let t = 0; t < trials; t++) {
         for (const kind of FAILURE_KINDS) {
           if (kind === 'link' && !linkCuts) continue;
@@ -203,25 +298,51 @@ async function main(): Promise<number> {
           });
           if (trial === null) continue;
           results.push(trial);
-          say(`  ${kind.padEnd(6)} ${trial.target.padEnd(6)} ${describeTrial(trial)}; assembler lost ${trial.assemblerLost}, NACKs ${trial.nacksSent}, ` +
-            `failovers ${trial.failovers}${trial.failovers > 0 ? ` (${trial.popsUsed.join(' → ')})` : ''}, played ${ms(trial.playedAfterMs)} after`);
+          say(
+            `  ${kind.padEnd(6)} ${trial.target.padEnd(6)} ${describeTrial(trial)}; assembler lost ${trial.assemblerLost}, NACKs ${trial.nacksSent}, ` +
+              `failovers ${trial.failovers}${trial.failovers > 0 ? ` (${trial.popsUsed.join(' → ')})` : ''}, played ${ms(trial.playedAfterMs)} after`,
+          );
         }
       }
-      const labels: Record<FailureKind, string> = { relay: 'relay kill -9', link: 'link cut', pop: 'POP kill -9', server: 'server kill -9' };
-      for (const kind of FAILURE_KINDS) rows.push(...kindRows(`${labels[kind]}, real`, results.filter((r) => r.kind === kind).map((r) => r.outcome), kind));
+      const labels: Record<FailureKind, string> = {
+        relay: 'relay kill -9',
+        link: 'link cut',
+        pop: 'POP kill -9',
+        server: 'server kill -9',
+      };
+      for (const kind of FAILURE_KINDS)
+        rows.push(
+          ...kindRows(
+            `${labels[kind]}, real`,
+            results.filter((r) => r.kind === kind).map((r) => r.outcome),
+            kind,
+          ),
+        );
       const idleNow = idle as IdleTraffic | null;
       if (idleNow !== null) {
         const per = idleNow.perNode;
-        say(`  idle, per node over ${idleNow.seconds.toFixed(1)} s, sent per neighbour (with IP/UDP headers): ` +
-          per.map((p) => `${p.name} ${p.wireKbps.toFixed(2)}`).join(', ') + ' kbit/s');
+        say(
+          `  idle, per node over ${idleNow.seconds.toFixed(1)} s, sent per neighbour (with IP/UDP headers): ` +
+            per.map((p) => `${p.name} ${p.wireKbps.toFixed(2)}`).join(', ') +
+            ' kbit/s',
+        );
         const worst = per.reduce((a, b) => (b.wireKbps > a.wireKbps ? b : a));
         const mean = per.reduce((s, p) => s + p.wireKbps, 0) / per.length;
-        say(`  payload only: max ${kbps(max(per.map((p) => p.payloadKbps)))}; datagrams per link per second: max ${max(per.map((p) => p.datagramsPerS)).toFixed(1)}`);
-        rows.push({ what: 'idle control traffic per link, real mesh, max node (mean)', value: `${kbps(worst.wireKbps)} (${mean.toFixed(2)}), ${worst.name}`, target: `< ${TARGETS.idleKbps} kbit/s`, verdict: verdict(worst.wireKbps < TARGETS.idleKbps) });
+        say(
+          `  payload only: max ${kbps(max(per.map((p) => p.payloadKbps)))}; datagrams per link per second: max ${max(per.map((p) => p.datagramsPerS)).toFixed(1)}`,
+        );
+        rows.push({
+          what: 'idle control traffic per link, real mesh, max node (mean)',
+          value: `${kbps(worst.wireKbps)} (${mean.toFixed(2)}), ${worst.name}`,
+          target: `< ${TARGETS.idleKbps} kbit/s`,
+          verdict: verdict(worst.wireKbps < TARGETS.idleKbps),
+        });
       }
     }
 
-    say(`\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s; * = frame periods without a frame: the stream came from another server's channel):`);
+    say(
+      `\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s; * = frame periods without a frame: the stream came from another server's channel):`,
+    );
     printTable(rows);
     return 0;
   } finally {
@@ -246,7 +367,7 @@ main().then(
   },
   async (err: unknown) => {
     await stopAll();
-    process.stderr.write(`bench-failures: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`bench-failures: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   },
 );

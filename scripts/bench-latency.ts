@@ -38,15 +38,28 @@ const WARMUP_FRACTION = 0.1;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One-way delay from s1 to p1 through `relays` overlay relays. */
-export async function measureChain(relays: number, opts: LatencyOptions, mode: RelayConfig['mode'] = 'overlay'): Promise<DelayStats> {
+export async function measureChain(
+  relays: number,
+  opts: LatencyOptions,
+  mode: RelayConfig['mode'] = 'overlay',
+): Promise<DelayStats> {
   const names = Array.from({ length: relays }, (_, i) => ({ name: `r${i + 1}`, address: `127.0.201.${i + 1}` }));
   const children: BenchChild[] = [];
   try {
     const started = names.map((r, i) => {
       const up = i === 0 ? { ...SOURCE, role: 'server' as const } : { ...names[i - 1]!, role: 'node' as const };
       const down = i === relays - 1 ? { ...SINK, role: 'pop' as const } : { ...names[i + 1]!, role: 'node' as const };
-      const c = BenchChild.start(r.name, 'bench-relay', { mode, ...r, port: opts.port, neighbours: [up, down], forwardTo: [down.address] } satisfies RelayConfig);
-      c.then((child) => children.push(child), () => {});
+      const c = BenchChild.start(r.name, 'bench-relay', {
+        mode,
+        ...r,
+        port: opts.port,
+        neighbours: [up, down],
+        forwardTo: [down.address],
+      } satisfies RelayConfig);
+      c.then(
+        (child) => children.push(child),
+        () => {},
+      );
       return c;
     });
     const relaysUp = await Promise.all(started);
@@ -57,7 +70,11 @@ export async function measureChain(relays: number, opts: LatencyOptions, mode: R
       { ...SOURCE, role: 'source', movie: MOVIE, ...(first && overlay ? { neighbour: first } : {}) },
       { ...SINK, role: 'sink', movie: MOVIE, ...(last && overlay ? { neighbour: last } : {}) },
     ];
-    const load = await BenchChild.start('chain ends', 'bench-load', { port: opts.port, rtpBytes: opts.rtpBytes, peers: ends });
+    const load = await BenchChild.start('chain ends', 'bench-load', {
+      port: opts.port,
+      rtpBytes: opts.rtpBytes,
+      peers: ends,
+    });
     children.push(load);
     const lastRelay = relaysUp[relays - 1];
     if (lastRelay !== undefined && overlay) await chainJoined(lastRelay);
@@ -69,7 +86,14 @@ export async function measureChain(relays: number, opts: LatencyOptions, mode: R
     const failures = await Promise.all(relaysUp.map((r) => r.request<RelayStats>('stats').then((x) => x.linkFailures)));
     const delays = all.slice(Math.floor(all.length * WARMUP_FRACTION)).sort((a, b) => a - b);
     if (delays.length === 0) throw new Error(`no packets crossed the chain of ${relays} relays`);
-    return { relays, samples: delays.length, p50Us: percentile(delays, 0.5), p99Us: percentile(delays, 0.99), maxUs: delays[delays.length - 1]!, linkFailures: failures.reduce((a, b) => a + b, 0) };
+    return {
+      relays,
+      samples: delays.length,
+      p50Us: percentile(delays, 0.5),
+      p99Us: percentile(delays, 0.99),
+      maxUs: delays[delays.length - 1]!,
+      linkFailures: failures.reduce((a, b) => a + b, 0),
+    };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
   }
@@ -98,7 +122,8 @@ async function chainJoined(relay: BenchChild, timeoutMs = 15_000): Promise<void>
     const stats = await relay.request<RelayStats>('stats');
     const s = stats.streams.find((x) => x.movie === MOVIE);
     if (s !== undefined && s.state === 'active' && s.downstream.includes(SINK.name)) return;
-    if (performance.now() > deadline) throw new Error(`the chain did not join in ${timeoutMs} ms: ${JSON.stringify(stats.streams)}`);
+    if (performance.now() > deadline)
+      throw new Error(`the chain did not join in ${timeoutMs} ms: ${JSON.stringify(stats.streams)}`);
     await sleep(50);
   }
 }

@@ -59,7 +59,8 @@ function blast(args: BlastArgs): Promise<number> {
     const tick = (): void => {
       const now = performance.now();
       if (now - start >= args.ms) return resolve(sent);
-      const due = args.rate > 0 ? Math.min(MAX_BURST, Math.floor((args.rate * (now - start)) / 1000) - sent) : MAX_BURST;
+      const due =
+        args.rate > 0 ? Math.min(MAX_BURST, Math.floor((args.rate * (now - start)) / 1000) - sent) : MAX_BURST;
       for (let i = 0; i < due; i++) {
         stampRtp(rtp, seq, args.stamp ? performance.now() : 0);
         source.sendRaw(source.data(template, rtp), target);
@@ -76,20 +77,28 @@ function blast(args: BlastArgs): Promise<number> {
 
 function counts(): SinkCounts[] {
   const sockets = udpSockets();
-  return sinks.map((s) => ({ name: s.spec.name, received: s.received, drops: sockets.get(`${s.spec.address}:${config.port}`)?.drops ?? 0 }));
+  return sinks.map((s) => ({
+    name: s.spec.name,
+    received: s.received,
+    drops: sockets.get(`${s.spec.address}:${config.port}`)?.drops ?? 0,
+  }));
 }
 
-serveRequests(Promise.all(peers.map((p) => p.start())), {
-  blast: (a) => blast(a as BlastArgs),
-  counts: () => counts(),
-  record: (a) => {
-    for (const s of sinks) {
-      s.recording = (a as { on: boolean }).on;
-      if (s.recording) s.delaysUs.length = 0;
-    }
-    return true;
+serveRequests(
+  Promise.all(peers.map((p) => p.start())),
+  {
+    blast: (a) => blast(a as BlastArgs),
+    counts: () => counts(),
+    record: (a) => {
+      for (const s of sinks) {
+        s.recording = (a as { on: boolean }).on;
+        if (s.recording) s.delaysUs.length = 0;
+      }
+      return true;
+    },
+    delays: () => sinks.flatMap((s) => s.delaysUs),
   },
-  delays: () => sinks.flatMap((s) => s.delaysUs),
-}, () => {
-  for (const p of peers) p.stop();
-});
+  () => {
+    for (const p of peers) p.stop();
+  },
+);

@@ -14,7 +14,15 @@ import { createSocket, type Socket } from 'node:dgram';
 import { catalogueParts } from '../common/wire/control-split.ts';
 import { macKey, openOverlay, seal, sealOverlay, type OverlayMacKey } from '../common/wire/overlay-auth.ts';
 import {
-  encodeData, encodeHeader, MessageType, MOVIE_ID_BYTES, movieId, NONCE_BYTES, OVERLAY_HEADER_BYTES, type MovieInfo, type Nonce,
+  encodeData,
+  encodeHeader,
+  MessageType,
+  MOVIE_ID_BYTES,
+  movieId,
+  NONCE_BYTES,
+  OVERLAY_HEADER_BYTES,
+  type MovieInfo,
+  type Nonce,
   type OverlayMessage,
 } from '../common/wire/overlay.ts';
 import { catalogueDigest } from '../onode/core/catalogue-digest.ts';
@@ -58,7 +66,11 @@ export class BenchPeer {
   /** A source's catalogue: its one movie. */
   private readonly catalogue: readonly MovieInfo[];
 
-  constructor(readonly spec: PeerSpec, readonly port: number, key: Buffer) {
+  constructor(
+    readonly spec: PeerSpec,
+    readonly port: number,
+    key: Buffer,
+  ) {
     this.key = macKey(key);
     this.catalogue = [{ name: spec.movie, fps: 25, width: 320, height: 240, frames: 250 }];
   }
@@ -90,7 +102,12 @@ export class BenchPeer {
     if (this.spec.role === 'source') {
       this.every(STATUS_MS, () => {
         this.control({
-          type: 'status', server: this.spec.name, seq: ++this.statusSeq, latencyMs: 0, hops: 0, visited: [this.spec.name],
+          type: 'status',
+          server: this.spec.name,
+          seq: ++this.statusSeq,
+          latencyMs: 0,
+          hops: 0,
+          visited: [this.spec.name],
           cv: catalogueDigest(this.catalogue),
         });
         this.control({ type: 'carrying', movies: [this.spec.movie] });
@@ -126,7 +143,14 @@ export class BenchPeer {
     const now = performance.now();
     this.helloSeq = (this.helloSeq % 0xffffffff) + 1;
     const holdUs = this.peerSeq === 0 ? 0 : Math.min(Math.round((now - this.peerHeardAt) * 1000), US_WRAP - 1);
-    this.control({ type: 'hello', seq: this.helloSeq, sentAtUs: toUs(now), echoSeq: this.peerSeq, echoSentAtUs: this.peerSentAtUs, holdUs });
+    this.control({
+      type: 'hello',
+      seq: this.helloSeq,
+      sentAtUs: toUs(now),
+      echoSeq: this.peerSeq,
+      echoSentAtUs: this.peerSentAtUs,
+      holdUs,
+    });
   }
 
   private receive(buf: Buffer): void {
@@ -134,7 +158,8 @@ export class BenchPeer {
       this.received++;
       if (this.recording) {
         const at = rtpOffset(buf);
-        if (at !== null && buf.length >= at + STAMP_OFFSET + 8) this.delaysUs.push((performance.now() - buf.readDoubleBE(at + STAMP_OFFSET)) * 1000);
+        if (at !== null && buf.length >= at + STAMP_OFFSET + 8)
+          this.delaysUs.push((performance.now() - buf.readDoubleBE(at + STAMP_OFFSET)) * 1000);
       }
       return;
     }

@@ -54,7 +54,10 @@ export function udpSockets(): Map<string, UdpSocketStats> {
     if (ipHex === undefined || portHex === undefined || ipHex.length !== 8) continue;
     // The address is a little-endian 32-bit word in hex.
     const ip = [6, 4, 2, 0].map((i) => parseInt(ipHex.slice(i, i + 2), 16)).join('.');
-    out.set(`${ip}:${parseInt(portHex, 16)}`, { drops: Number(drops), rxQueueBytes: parseInt(queues.split(':')[1] ?? '0', 16) });
+    out.set(`${ip}:${parseInt(portHex, 16)}`, {
+      drops: Number(drops),
+      rxQueueBytes: parseInt(queues.split(':')[1] ?? '0', 16),
+    });
   }
   return out;
 }

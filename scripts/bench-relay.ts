@@ -34,7 +34,12 @@ export interface RelayStats {
   /** overlay: how many times a link was declared dead (missed hellos). */
   readonly linkFailures: number;
   /** overlay: each movie's state and downstream branches. */
-  readonly streams: ReadonlyArray<{ readonly movie: string; readonly state: string; readonly upstream: string | null; readonly downstream: readonly string[] }>;
+  readonly streams: ReadonlyArray<{
+    readonly movie: string;
+    readonly state: string;
+    readonly upstream: string | null;
+    readonly downstream: readonly string[];
+  }>;
   /** overlay: datagrams the transport refused, by reason (forged, replayed, unknown stream...). */
   readonly refused?: Readonly<Record<string, number>>;
 }
@@ -50,15 +55,28 @@ const cpuMs = (): number => {
 
 async function startOverlay(): Promise<void> {
   const transport = new OverlayTransport({
-    self: config.name, addresses: [config.address], port: config.port, emulateLinks: false, key: childMacKey(),
+    self: config.name,
+    addresses: [config.address],
+    port: config.port,
+    emulateLinks: false,
+    key: childMacKey(),
     log: silentLogger,
   });
   const node = new OverlayNode(config.name, new SystemClock(), transport);
   transport.onPacket = (from, msg) => node.receive(from, msg);
   await transport.start();
-  transport.setNeighbours(config.neighbours.map((n) => ({
-    name: n.name, role: n.role, address: n.address, localAddress: config.address, delayMs: 0, lossPct: 0, rateKbps: null, up: true,
-  })));
+  transport.setNeighbours(
+    config.neighbours.map((n) => ({
+      name: n.name,
+      role: n.role,
+      address: n.address,
+      localAddress: config.address,
+      delayMs: 0,
+      lossPct: 0,
+      rateKbps: null,
+      up: true,
+    })),
+  );
   node.setNeighbours(config.neighbours.map((n) => n.name));
   node.start();
   stats = () => ({
@@ -66,9 +84,18 @@ async function startOverlay(): Promise<void> {
     datagramsIn: transport.counters.datagramsIn,
     datagramsOut: transport.counters.datagramsOut,
     linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
-    streams: node.streams().map((s) => ({ movie: s.movie, state: s.state, upstream: s.upstream, downstream: s.downstream })),
-    refused: (({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }) =>
-      ({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }))(transport.counters),
+    streams: node
+      .streams()
+      .map((s) => ({ movie: s.movie, state: s.state, upstream: s.upstream, downstream: s.downstream })),
+    refused: (({ malformed, unknownSender, wrongSource, badMac, replayed, unknownStream, oversize }) => ({
+      malformed,
+      unknownSender,
+      wrongSource,
+      badMac,
+      replayed,
+      unknownStream,
+      oversize,
+    }))(transport.counters),
   });
   stop = async () => {
     node.stop();

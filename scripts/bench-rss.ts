@@ -31,16 +31,27 @@ export interface RssOptions {
 const MB = 1024;
 
 export async function measureRss(opts: RssOptions): Promise<RssResult> {
-  const run = new EmulatedRun(join(opts.root, 'topologies/report.json5'), opts.dist, opts.ports, opts.moviesDir, ['--probe-interval', '500']);
+  const run = new EmulatedRun(join(opts.root, 'topologies/report.json5'), opts.dist, opts.ports, opts.moviesDir, [
+    '--probe-interval',
+    '500',
+  ]);
   try {
     run.emulator.start();
     await run.waitConverged(30_000);
     const pop = run.topology.nodes.get('o5');
     const viewer = run.topology.clients.get('c1');
-    if (pop === undefined || viewer === undefined) throw new Error('topologies/report.json5 no longer has POP o5 and client c1');
+    if (pop === undefined || viewer === undefined)
+      throw new Error('topologies/report.json5 no longer has POP o5 and client c1');
     const { child, done } = run.client([
-      '--address', viewer.addresses[0] ?? '', '--pop', pop.clientAddresses[0] ?? '', '--movie', 'bars.mjpeg',
-      '--headless', '--duration', String(opts.watchSeconds),
+      '--address',
+      viewer.addresses[0] ?? '',
+      '--pop',
+      pop.clientAddresses[0] ?? '',
+      '--movie',
+      'bars.mjpeg',
+      '--headless',
+      '--duration',
+      String(opts.watchSeconds),
     ]);
     await new Promise((r) => setTimeout(r, (opts.watchSeconds * 1000) / 2 + 500));
     const now = new Map([...run.emulator.pids()].map(([node, pid]) => [node, processMemory(pid)]));
@@ -51,7 +62,12 @@ export async function measureRss(opts: RssOptions): Promise<RssResult> {
       const mid = now.get(node);
       const end = processMemory(pid);
       if (mid === null || mid === undefined) continue;
-      nodes.push({ node, role: run.topology.nodes.get(node)?.role ?? '?', rssMb: mid.rssKb / MB, peakMb: Math.max(mid.hwmKb, end?.hwmKb ?? 0) / MB });
+      nodes.push({
+        node,
+        role: run.topology.nodes.get(node)?.role ?? '?',
+        rssMb: mid.rssKb / MB,
+        peakMb: Math.max(mid.hwmKb, end?.hwmKb ?? 0) / MB,
+      });
     }
     let framesReceived = 0;
     try {
@@ -59,7 +75,10 @@ export async function measureRss(opts: RssOptions): Promise<RssResult> {
     } catch {
       // No statistics: the client failed; framesReceived stays 0 and the table shows it.
     }
-    return { nodes: nodes.sort((a, b) => (a.node < b.node ? -1 : 1)), client: clientMemory === null ? null : { rssMb: clientMemory.rssKb / MB, framesReceived } };
+    return {
+      nodes: nodes.sort((a, b) => (a.node < b.node ? -1 : 1)),
+      client: clientMemory === null ? null : { rssMb: clientMemory.rssKb / MB, framesReceived },
+    };
   } finally {
     await run.stop();
   }

@@ -83,14 +83,19 @@ export const LOSS_TARGET_PCT = 0.1;
 /** Frames must arrive at this share of the full rate. */
 const MIN_RATE_SHARE = 0.95;
 
-export async function measureCapacity(load: BenchChild, target: CapacityTarget, o: CapacityOptions): Promise<CapacityResult> {
+export async function measureCapacity(
+  load: BenchChild,
+  target: CapacityTarget,
+  o: CapacityOptions,
+): Promise<CapacityResult> {
   const steps: StepResult[] = [];
   try {
     for (const clients of o.steps) {
       const opened = await load.request<OpenResult>('open', { url: target.url, total: clients });
       await sleep(o.settleMs);
       let step = await measureWindow(load, target, o, clients, opened, false);
-      if (!step.sustained && opened.sessions === clients) step = await measureWindow(load, target, o, clients, opened, true);
+      if (!step.sustained && opened.sessions === clients)
+        step = await measureWindow(load, target, o, clients, opened, true);
       steps.push(step);
       o.onStep?.(step);
       if (!step.sustained) break;
@@ -101,10 +106,24 @@ export async function measureCapacity(load: BenchChild, target: CapacityTarget, 
   const largest = Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.clients));
   const largestEverySession = Math.max(0, ...steps.filter((s) => s.everySession).map((s) => s.clients));
   const failed = steps.find((s) => !s.sustained);
-  return { label: target.label, steps, largest, largestEverySession, ceilingNotReached: failed === undefined, limitedBy: failed?.limitedBy ?? null };
+  return {
+    label: target.label,
+    steps,
+    largest,
+    largestEverySession,
+    ceilingNotReached: failed === undefined,
+    limitedBy: failed?.limitedBy ?? null,
+  };
 }
 
-async function measureWindow(load: BenchChild, target: CapacityTarget, o: CapacityOptions, clients: number, opened: OpenResult, retried: boolean): Promise<StepResult> {
+async function measureWindow(
+  load: BenchChild,
+  target: CapacityTarget,
+  o: CapacityOptions,
+  clients: number,
+  opened: OpenResult,
+  retried: boolean,
+): Promise<StepResult> {
   const cpuBefore = processCpuMs(target.pid);
   const machineBefore = machineTicks();
   const dropsBefore = inboundDrops(target);
@@ -117,16 +136,45 @@ async function measureWindow(load: BenchChild, target: CapacityTarget, o: Capaci
   const machine = machineTicks();
   const drops = inboundDrops(target) - dropsBefore;
   const udp = udpErrors();
-  const machineBusyPct = machine.total > machineBefore.total ? ((machine.busy - machineBefore.busy) / (machine.total - machineBefore.total)) * 100 : 0;
+  const machineBusyPct =
+    machine.total > machineBefore.total
+      ? ((machine.busy - machineBefore.busy) / (machine.total - machineBefore.total)) * 100
+      : 0;
   const why = [
-    opened.sessions < clients ? `${clients - opened.sessions} sessions refused or failed (${opened.firstError ?? '?'})` : '',
+    opened.sessions < clients
+      ? `${clients - opened.sessions} sessions refused or failed (${opened.firstError ?? '?'})`
+      : '',
     window.silent > 0 ? `${window.silent} sessions received nothing` : '',
     window.lossPct >= LOSS_TARGET_PCT ? `loss ${window.lossPct.toFixed(3)} %` : '',
-    window.fpsTotal < MIN_RATE_SHARE * o.fps * clients ? `${window.fpsTotal.toFixed(0)} of ${o.fps * clients} frames/s` : '',
-  ].filter((x) => x !== '').join('; ');
+    window.fpsTotal < MIN_RATE_SHARE * o.fps * clients
+      ? `${window.fpsTotal.toFixed(0)} of ${o.fps * clients} frames/s`
+      : '',
+  ]
+    .filter((x) => x !== '')
+    .join('; ');
   const sustained = why === '';
-  const limitedBy = sustained ? null : window.generatorCpuPct >= GENERATOR_LIMIT_PCT ? 'generator' : machineBusyPct >= MACHINE_LIMIT_PCT ? 'machine' : null;
-  return { clients, opened, window, serverCpuPct, machineBusyPct, inboundDrops: drops, udpRcvbufErrors: udp.rcvbuf - udpBefore.rcvbuf, udpSndbufErrors: udp.sndbuf - udpBefore.sndbuf, retried, sustained, everySession: sustained && window.worstLossPct < LOSS_TARGET_PCT, why, limitedBy };
+  const limitedBy = sustained
+    ? null
+    : window.generatorCpuPct >= GENERATOR_LIMIT_PCT
+      ? 'generator'
+      : machineBusyPct >= MACHINE_LIMIT_PCT
+        ? 'machine'
+        : null;
+  return {
+    clients,
+    opened,
+    window,
+    serverCpuPct,
+    machineBusyPct,
+    inboundDrops: drops,
+    udpRcvbufErrors: udp.rcvbuf - udpBefore.rcvbuf,
+    udpSndbufErrors: udp.sndbuf - udpBefore.sndbuf,
+    retried,
+    sustained,
+    everySession: sustained && window.worstLossPct < LOSS_TARGET_PCT,
+    why,
+    limitedBy,
+  };
 }
 
 function inboundDrops(target: CapacityTarget): number {
@@ -138,7 +186,9 @@ function inboundDrops(target: CapacityTarget): number {
 /** The kernel's UDP buffer error counters (/proc/net/snmp). */
 function udpErrors(): { rcvbuf: number; sndbuf: number } {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const names = (lines[0] ?? '').split(/\s+/);
     const values = (lines[1] ?? '').split(/\s+/).map(Number);
     return { rcvbuf: values[names.indexOf('RcvbufErrors')] ?? 0, sndbuf: values[names.indexOf('SndbufErrors')] ?? 0 };

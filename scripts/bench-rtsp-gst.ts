@@ -18,7 +18,14 @@ const live = new Set<ChildProcess>();
 /** Why gst-rtsp-server cannot run here, or null if it can. */
 export function gstUnavailable(): string | null {
   try {
-    execFileSync(SYSTEM_PYTHON, ['-c', "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], { stdio: 'pipe', timeout: 10_000 });
+    execFileSync(
+      SYSTEM_PYTHON,
+      [
+        '-c',
+        "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+      ],
+      { stdio: 'pipe', timeout: 10_000 },
+    );
     return null;
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop();
@@ -31,7 +38,8 @@ export function writeFrames(movieFile: string, dir: string): number {
   const split = splitMovie(readFileSync(movieFile), movieFile);
   if (!split.ok) throw new Error(`${movieFile}: ${split.detail}`);
   mkdirSync(dir, { recursive: true });
-  split.value.frames.forEach((f, i) => writeFileSync(join(dir, `${String(i).padStart(5, '0')}.jpg`), f.jpeg));
+  for (const [i, f] of split.value.frames.entries())
+    writeFileSync(join(dir, `${String(i).padStart(5, '0')}.jpg`), f.jpeg);
   return split.value.frames.length;
 }
 
@@ -47,12 +55,31 @@ export interface GstServerOptions {
 }
 
 export class GstRtspServerProcess {
-  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(o: GstServerOptions): Promise<GstRtspServerProcess> {
-    const child = spawn(SYSTEM_PYTHON, [o.script, '--frames', o.framesDir, '--address', o.address, '--port', String(o.port), '--mount', o.mount, '--fps', String(o.fps)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      SYSTEM_PYTHON,
+      [
+        o.script,
+        '--frames',
+        o.framesDir,
+        '--address',
+        o.address,
+        '--port',
+        String(o.port),
+        '--mount',
+        o.mount,
+        '--fps',
+        String(o.fps),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     live.add(child);
     child.once('exit', () => live.delete(child));
     child.stdin?.on('error', () => {});
@@ -64,14 +91,17 @@ export class GstRtspServerProcess {
         clearTimeout(timer);
         resolve(v);
       };
-      if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => {
-        if (line.startsWith('ready ')) finish(line.slice(6).split(' ')[0] ?? '');
-      });
+      if (child.stdout)
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          if (line.startsWith('ready ')) finish(line.slice(6).split(' ')[0] ?? '');
+        });
       child.once('exit', () => finish(null));
     });
     if (ready === null) {
       child.kill('SIGKILL');
-      throw new Error(`gst-rtsp-server did not start: ${errors.join('').trim().split('\n').slice(-3).join(' | ') || 'no output'}`);
+      throw new Error(
+        `gst-rtsp-server did not start: ${errors.join('').trim().split('\n').slice(-3).join(' | ') || 'no output'}`,
+      );
     }
     return new GstRtspServerProcess(child, ready);
   }

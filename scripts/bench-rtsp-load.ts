@@ -24,8 +24,16 @@ export interface LoadConfig {
   readonly concurrency: number;
 }
 
-export interface OpenArgs { readonly url: string; readonly total: number }
-export interface OpenResult { readonly sessions: number; readonly failed: number; readonly firstError: string | null; readonly ms: number }
+export interface OpenArgs {
+  readonly url: string;
+  readonly total: number;
+}
+export interface OpenResult {
+  readonly sessions: number;
+  readonly failed: number;
+  readonly firstError: string | null;
+  readonly ms: number;
+}
 
 export interface WindowStats {
   readonly sessions: number;
@@ -56,7 +64,10 @@ export interface WindowStats {
 
 const ADDRESSES_PER_NETWORK = 250;
 
-interface Viewer { readonly session: LoadSession; readonly socketKey: string }
+interface Viewer {
+  readonly session: LoadSession;
+  readonly socketKey: string;
+}
 
 const config = childConfig<LoadConfig>();
 const viewers: Viewer[] = [];
@@ -65,9 +76,13 @@ let mark: { at: number; cpu: NodeJS.CpuUsage; drops: number; counters: SessionCo
 function slot(i: number): { address: string; rtpPort: number } {
   const perNetwork = ADDRESSES_PER_NETWORK * config.perAddress;
   const network = config.firstNetwork + Math.floor(i / perNetwork);
-  if (network > 255) throw new Error(`more sessions than ${config.addressPrefix}.${config.firstNetwork}-255.x can hold`);
+  if (network > 255)
+    throw new Error(`more sessions than ${config.addressPrefix}.${config.firstNetwork}-255.x can hold`);
   const host = 1 + (Math.floor(i / config.perAddress) % ADDRESSES_PER_NETWORK);
-  return { address: `${config.addressPrefix}.${network}.${host}`, rtpPort: config.rtpPortBase + 2 * (i % config.perAddress) };
+  return {
+    address: `${config.addressPrefix}.${network}.${host}`,
+    rtpPort: config.rtpPortBase + 2 * (i % config.perAddress),
+  };
 }
 
 async function open(args: OpenArgs): Promise<OpenResult> {
@@ -98,7 +113,12 @@ function receiverDrops(): number {
 
 function startWindow(): void {
   for (const v of viewers) v.session.takeDelaySpread();
-  mark = { at: performance.now(), cpu: process.cpuUsage(), drops: receiverDrops(), counters: viewers.map((v) => v.session.counters()) };
+  mark = {
+    at: performance.now(),
+    cpu: process.cpuUsage(),
+    drops: receiverDrops(),
+    counters: viewers.map((v) => v.session.counters()),
+  };
 }
 
 function measure(): WindowStats {
@@ -111,8 +131,16 @@ function measure(): WindowStats {
     const now = v.session.counters();
     const received = now.received - (before?.received ?? 0);
     // A session that had nothing yet at the mark expects from its first packet on.
-    const expected = now.highest < 0 ? 0 : now.highest - (before === undefined || before.highest < 0 ? -1 : before.highest);
-    return { received, expected, frames: now.frames - (before?.frames ?? 0), bytes: now.bytes - (before?.bytes ?? 0), malformed: now.malformed - (before?.malformed ?? 0), spread: v.session.takeDelaySpread() };
+    const expected =
+      now.highest < 0 ? 0 : now.highest - (before === undefined || before.highest < 0 ? -1 : before.highest);
+    return {
+      received,
+      expected,
+      frames: now.frames - (before?.frames ?? 0),
+      bytes: now.bytes - (before?.bytes ?? 0),
+      malformed: now.malformed - (before?.malformed ?? 0),
+      spread: v.session.takeDelaySpread(),
+    };
   });
   // A silent session's sequence numbers say nothing: it lost what a typical session got.
   const typical = median(rows.filter((r) => r.received > 0).map((r) => r.expected));
@@ -133,15 +161,22 @@ function measure(): WindowStats {
   const n = Math.max(1, rows.length);
   const spreads = rows.flatMap((r) => (r.spread === null ? [] : [r.spread]));
   return {
-    sessions: rows.length, windowMs, expected, received,
-    lossPct: expected > 0 ? ((expected - received) / expected) * 100 : 0, worstLossPct: worst, sessionsOverTarget: over,
+    sessions: rows.length,
+    windowMs,
+    expected,
+    received,
+    lossPct: expected > 0 ? ((expected - received) / expected) * 100 : 0,
+    worstLossPct: worst,
+    sessionsOverTarget: over,
     silent: rows.filter((r) => r.received === 0).length,
     fpsTotal: rows.reduce((a, r) => a + r.frames, 0) / sec,
     fpsMin: rows.length === 0 ? 0 : Math.min(...rows.map((r) => r.frames)) / sec,
     ppsPerSession: rows.reduce((a, r) => a + r.received, 0) / sec / n,
     kbpsPerSession: (rows.reduce((a, r) => a + r.bytes, 0) * 8) / 1000 / sec / n,
-    delaySpreadP50Ms: median(spreads), delaySpreadMaxMs: spreads.length === 0 ? 0 : Math.max(...spreads),
-    receiverDrops: drops, generatorCpuPct: ((cpu.user + cpu.system) / 1000 / windowMs) * 100,
+    delaySpreadP50Ms: median(spreads),
+    delaySpreadMaxMs: spreads.length === 0 ? 0 : Math.max(...spreads),
+    receiverDrops: drops,
+    generatorCpuPct: ((cpu.user + cpu.system) / 1000 / windowMs) * 100,
     malformed: rows.reduce((a, r) => a + r.malformed, 0),
   };
 }
@@ -161,11 +196,15 @@ function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-serveRequests(Promise.resolve(), {
-  open: (args) => open(args as OpenArgs),
-  mark: () => startWindow(),
-  measure: () => measure(),
-  close: () => closeAll(),
-}, () => {
-  for (const v of viewers) v.session.close();
-});
+serveRequests(
+  Promise.resolve(),
+  {
+    open: (args) => open(args as OpenArgs),
+    mark: () => startWindow(),
+    measure: () => measure(),
+    close: () => closeAll(),
+  },
+  () => {
+    for (const v of viewers) v.session.close();
+  },
+);

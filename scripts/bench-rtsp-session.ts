@@ -89,8 +89,11 @@ export class LoadSession {
 
   counters(): SessionCounters {
     return {
-      received: this.received, highest: this.maxSeq < 0 ? -1 : this.cycles + this.maxSeq - this.baseSeq,
-      frames: this.frames, bytes: this.bytes, malformed: this.malformed,
+      received: this.received,
+      highest: this.maxSeq < 0 ? -1 : this.cycles + this.maxSeq - this.baseSeq,
+      frames: this.frames,
+      bytes: this.bytes,
+      malformed: this.malformed,
     };
   }
 
@@ -119,14 +122,28 @@ export class LoadSession {
   }
 
   private async start(localAddress: string): Promise<void> {
-    const described = await this.client.request('DESCRIBE', this.url, { Accept: 'application/sdp' }, REQUEST_TIMEOUT_MS);
+    const described = await this.client.request(
+      'DESCRIBE',
+      this.url,
+      { Accept: 'application/sdp' },
+      REQUEST_TIMEOUT_MS,
+    );
     if (described.status !== 200) throw new Error(`DESCRIBE ${this.url}: ${described.status} ${described.reason}`);
     const sdp = parseSdp(described.body.toString('utf8'));
     if (!sdp.ok) throw new Error(`DESCRIBE ${this.url}: unreadable SDP (${sdp.reason})`);
     const control = sdp.value.media[0]?.attributes.get('control') ?? '';
     const base = header(described, 'content-base') ?? header(described, 'content-location') ?? this.url;
-    const track = /^rtsp:\/\//i.test(control) ? control : control === '' || control === '*' ? base : `${base.replace(/\/?$/, '/')}${control}`;
-    const setup = await this.client.request('SETUP', track, { Transport: `RTP/AVP;unicast;client_port=${this.rtpPort}-${this.rtpPort + 1}` }, REQUEST_TIMEOUT_MS);
+    const track = /^rtsp:\/\//i.test(control)
+      ? control
+      : control === '' || control === '*'
+        ? base
+        : `${base.replace(/\/?$/, '/')}${control}`;
+    const setup = await this.client.request(
+      'SETUP',
+      track,
+      { Transport: `RTP/AVP;unicast;client_port=${this.rtpPort}-${this.rtpPort + 1}` },
+      REQUEST_TIMEOUT_MS,
+    );
     if (setup.status !== 200) throw new Error(`SETUP ${track}: ${setup.status} ${setup.reason}`);
     this.client.session = (header(setup, 'session') ?? '').split(';')[0]?.trim() || null;
     const transport = parseTransport(header(setup, 'transport') ?? '');
@@ -135,7 +152,10 @@ export class LoadSession {
     if (play.status !== 200) throw new Error(`PLAY ${this.url}: ${play.status} ${play.reason}`);
     if (serverRtcp !== undefined) {
       const ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
-      const rr = encodeRtcp([{ type: 'rr', ssrc, reports: [] }, { type: 'sdes', chunks: [{ ssrc, cname: `load@${localAddress}`, items: [] }] }]);
+      const rr = encodeRtcp([
+        { type: 'rr', ssrc, reports: [] },
+        { type: 'sdes', chunks: [{ ssrc, cname: `load@${localAddress}`, items: [] }] },
+      ]);
       const host = new URL(this.url.replace(/^rtsp:/, 'http:')).hostname;
       // Spread over the interval, so hundreds of sessions opened together do not report in bursts.
       const first = setTimeout(() => {
@@ -198,7 +218,9 @@ async function bindPair(address: string, port: number): Promise<[Socket, Socket]
       lastError = err;
     }
   }
-  throw new Error(`no free UDP port pair on ${address} from ${port}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  throw new Error(
+    `no free UDP port pair on ${address} from ${port}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+  );
 }
 
 function bindUdp(address: string, port: number): Promise<Socket> {

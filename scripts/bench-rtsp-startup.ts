@@ -69,10 +69,18 @@ export async function measureStartup(o: StartupOptions): Promise<StartupResult> 
 }
 
 async function startViewer(o: StartupOptions, movie: string): Promise<{ session: PlaySession; sample: StartupSample }> {
-  const session = new PlaySession({ popAddress: o.popAddress, rtspPort: o.rtspPort, movie, localAddress: o.clientAddress });
+  const session = new PlaySession({
+    popAddress: o.popAddress,
+    rtspPort: o.rtspPort,
+    movie,
+    localAddress: o.clientAddress,
+  });
   try {
     const frame = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no frame of ${movie} within ${FIRST_FRAME_TIMEOUT_MS} ms of SETUP`)), FIRST_FRAME_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`no frame of ${movie} within ${FIRST_FRAME_TIMEOUT_MS} ms of SETUP`)),
+        FIRST_FRAME_TIMEOUT_MS,
+      );
       session.onFrame = () => {
         const at = performance.now();
         clearTimeout(timer);
@@ -101,9 +109,12 @@ async function untilNotCarried(o: StartupOptions, movie: string): Promise<number
   const started = performance.now();
   for (;;) {
     const reports = await Promise.all(o.nodes.map((n) => o.run.status(n)));
-    const carried = reports.some((r) => r === null || (Array.isArray(r.streams) && r.streams.some((s: { movie?: unknown }) => s.movie === movie)));
+    const carried = reports.some(
+      (r) => r === null || (Array.isArray(r.streams) && r.streams.some((s: { movie?: unknown }) => s.movie === movie)),
+    );
     if (!carried) return performance.now() - started;
-    if (performance.now() - started > PRUNE_TIMEOUT_MS) throw new Error(`${movie} still carried on the path ${PRUNE_TIMEOUT_MS} ms after its last viewer left`);
+    if (performance.now() - started > PRUNE_TIMEOUT_MS)
+      throw new Error(`${movie} still carried on the path ${PRUNE_TIMEOUT_MS} ms after its last viewer left`);
     await sleep(20);
   }
 }

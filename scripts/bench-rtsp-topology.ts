@@ -22,11 +22,13 @@ export interface PathTopology {
 export const MAX_PATH_HOPS = 99;
 
 export function writePathTopology(dir: string, hops: number): PathTopology {
-  if (!Number.isInteger(hops) || hops < 1 || hops > MAX_PATH_HOPS) throw new RangeError(`hops must be an integer from 1 to ${MAX_PATH_HOPS}, got ${hops}`);
+  if (!Number.isInteger(hops) || hops < 1 || hops > MAX_PATH_HOPS)
+    throw new RangeError(`hops must be an integer from 1 to ${MAX_PATH_HOPS}, got ${hops}`);
   const names = ['s1', ...Array.from({ length: hops - 1 }, (_, i) => `n${i + 1}`), 'p1'];
   const nodes = names.map((name, i) => {
     const addresses = [...(i > 0 ? [`10.37.${i}.2`] : []), ...(i < hops ? [`10.37.${i + 1}.1`] : [])];
-    if (name === 'p1') return `    p1: { role: 'pop', addresses: ['${addresses.join("', '")}', '10.37.100.1'], clientAddresses: ['10.37.100.1'] },`;
+    if (name === 'p1')
+      return `    p1: { role: 'pop', addresses: ['${addresses.join("', '")}', '10.37.100.1'], clientAddresses: ['10.37.100.1'] },`;
     return `    ${name}: { role: '${i === 0 ? 'server' : 'node'}', addresses: ['${addresses.join("', '")}'] },`;
   });
   const links = names.slice(1).map((name, i) => `    { between: ['${names[i]}', '${name}'] },`);

@@ -53,10 +53,14 @@ try {
   const lookup = (id: Buffer) => ring.byKeyId(id)?.key;
 
   const load = loadavg()[0]?.toFixed(1);
-  console.log(`signed streams: cost per frame, ${library.movies.length} sample movies at ${FPS} fps, ${rounds} rounds`
-    + ` (load average ${load})`);
-  console.log('movie            pkts/frame  ext bytes/frame     sign µs (mean)    POP verify µs (mean)'
-    + '   client verify µs (mean)');
+  console.log(
+    `signed streams: cost per frame, ${library.movies.length} sample movies at ${FPS} fps, ${rounds} rounds` +
+      ` (load average ${load})`,
+  );
+  console.log(
+    'movie            pkts/frame  ext bytes/frame     sign µs (mean)    POP verify µs (mean)' +
+      '   client verify µs (mean)',
+  );
   const all = { sign: [] as number[], pop: [] as number[], client: [] as number[] };
   for (const movie of library.movies) {
     const sign: number[] = [];
@@ -69,22 +73,42 @@ try {
     const clock = new VirtualClock();
     let released = 0;
     const verifier = new StreamVerifier({
-      clock, keyById: (id) => ring.byKeyId(id), release: () => { released++; }, faulty: () => {},
+      clock,
+      keyById: (id) => ring.byKeyId(id),
+      release: () => {
+        released++;
+      },
+      faulty: () => {},
     });
     for (let r = 0; r < rounds; r++) {
       for (const payloads of movie.frames) {
         const plain: RtpPacket[] = payloads.map((payload, i) => ({
-          marker: i === payloads.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: (seq + i) & 0xffff,
-          timestamp: ts >>> 0, ssrc: 0x1234, csrcs: [], payload,
+          marker: i === payloads.length - 1,
+          payloadType: RTP_JPEG_PAYLOAD_TYPE,
+          sequenceNumber: (seq + i) & 0xffff,
+          timestamp: ts >>> 0,
+          ssrc: 0x1234,
+          csrcs: [],
+          payload,
         }));
         seq = (seq + payloads.length) & 0xffff;
         ts += 90_000 / FPS;
         let frame: Buffer[] = [];
-        sign.push(timeUs(() => { frame = signer.signFrame(movie.name, plain); }));
-        pop.push(timeUs(() => { for (const p of frame) verifier.push('up', movie.name, p); }));
-        client.push(timeUs(() => {
-          if (!verifyFrame(frame, movie.name, lookup).ok) throw new Error('a frame failed to verify');
-        }));
+        sign.push(
+          timeUs(() => {
+            frame = signer.signFrame(movie.name, plain);
+          }),
+        );
+        pop.push(
+          timeUs(() => {
+            for (const p of frame) verifier.push('up', movie.name, p);
+          }),
+        );
+        client.push(
+          timeUs(() => {
+            if (!verifyFrame(frame, movie.name, lookup).ok) throw new Error('a frame failed to verify');
+          }),
+        );
         if (r === 0) {
           packets += frame.length;
           extBytes += frame.reduce((n, p, i) => n + p.length - RTP_HEADER_BYTES - (payloads[i]?.length ?? 0), 0);
@@ -98,15 +122,18 @@ try {
     const frames = movie.frames.length;
     const fmt = (x: Cost): string => `${x.median.toFixed(0).padStart(6)} (${x.mean.toFixed(0).padStart(4)})`;
     const perFrame = `${(packets / frames).toFixed(1).padStart(10)} ${(extBytes / frames).toFixed(0).padStart(16)}`;
-    console.log(`${movie.name.padEnd(16)} ${perFrame}` +
-      `    ${fmt(s)}        ${fmt(p)}             ${fmt(c)}`);
+    console.log(`${movie.name.padEnd(16)} ${perFrame}` + `    ${fmt(s)}        ${fmt(p)}             ${fmt(c)}`);
     all.sign.push(...sign);
     all.pop.push(...pop);
     all.client.push(...client);
   }
   const pct = (us: number): string => `${((us * FPS) / 1e4).toFixed(2)} % of one core`;
   console.log('\nat 25 fps, per stream (median µs per frame):');
-  const rows = [['server signing', all.sign], ['POP verifying', all.pop], ['client verifying', all.client]] as const;
+  const rows = [
+    ['server signing', all.sign],
+    ['POP verifying', all.pop],
+    ['client verifying', all.client],
+  ] as const;
   for (const [what, samples] of rows) {
     const c = cost(samples);
     const us = c.median.toFixed(0).padStart(5);

@@ -71,23 +71,35 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   };
   try {
     const overlayRelay = await start('overlay relay', 'bench-relay', {
-      mode: 'overlay', ...OVERLAY_RELAY, port: opts.port,
-      neighbours: [{ ...SOURCE, role: 'server' }, ...SINKS.map((s) => ({ ...s, role: 'pop' as const }))], forwardTo: [],
+      mode: 'overlay',
+      ...OVERLAY_RELAY,
+      port: opts.port,
+      neighbours: [{ ...SOURCE, role: 'server' }, ...SINKS.map((s) => ({ ...s, role: 'pop' as const }))],
+      forwardTo: [],
     } satisfies RelayConfig);
     const bareRelay = await start('bare relay', 'bench-relay', {
-      mode: 'bare', ...BARE_RELAY, port: opts.port, neighbours: [], forwardTo: SINKS.map((s) => s.address),
+      mode: 'bare',
+      ...BARE_RELAY,
+      port: opts.port,
+      neighbours: [],
+      forwardTo: SINKS.map((s) => s.address),
     } satisfies RelayConfig);
     const link = { neighbour: OVERLAY_RELAY };
     const sinks = await start('sinks', 'bench-load', {
-      port: opts.port, rtpBytes: opts.rtpBytes, peers: SINKS.map((s): PeerSpec => ({ ...s, role: 'sink', movie: MOVIE, ...link })),
+      port: opts.port,
+      rtpBytes: opts.rtpBytes,
+      peers: SINKS.map((s): PeerSpec => ({ ...s, role: 'sink', movie: MOVIE, ...link })),
     });
     const source = await start('source', 'bench-load', {
-      port: opts.port, rtpBytes: opts.rtpBytes, peers: [{ ...SOURCE, role: 'source', movie: MOVIE, ...link } satisfies PeerSpec],
+      port: opts.port,
+      rtpBytes: opts.rtpBytes,
+      peers: [{ ...SOURCE, role: 'source', movie: MOVIE, ...link } satisfies PeerSpec],
     });
     const pinned = (opts.pin ?? true) && overlayRelay.pin(1) && bareRelay.pin(1) && source.pin(0) && sinks.pin(0, 10);
     await treeJoined(overlayRelay);
     // Warm up both relays' JIT before measuring.
-    for (const r of [OVERLAY_RELAY, BARE_RELAY]) await source.request('blast', { rate: 10_000, ms: 400, target: r.address });
+    for (const r of [OVERLAY_RELAY, BARE_RELAY])
+      await source.request('blast', { rate: 10_000, ms: 400, target: r.address });
 
     const rounds = { overlay: [] as ThroughputRound[], bare: [] as ThroughputRound[] };
     for (let i = 0; i < opts.rounds; i++) {
@@ -96,7 +108,9 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
       for (const mode of order) {
         const relay = mode === 'overlay' ? overlayRelay : bareRelay;
         if (mode === 'overlay') await treeJoined(overlayRelay);
-        rounds[mode].push(await round(source, sinks, relay, mode === 'overlay' ? OVERLAY_RELAY.address : BARE_RELAY.address, opts));
+        rounds[mode].push(
+          await round(source, sinks, relay, mode === 'overlay' ? OVERLAY_RELAY.address : BARE_RELAY.address, opts),
+        );
         await sleep(150); // let queues drain
       }
     }
@@ -106,7 +120,13 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   }
 }
 
-async function round(source: BenchChild, sinks: BenchChild, relay: BenchChild, target: string, opts: ThroughputOptions): Promise<ThroughputRound> {
+async function round(
+  source: BenchChild,
+  sinks: BenchChild,
+  relay: BenchChild,
+  target: string,
+  opts: ThroughputOptions,
+): Promise<ThroughputRound> {
   const t0 = performance.now();
   const blast = source.request<number>('blast', { rate: 0, ms: opts.roundMs, target });
   // Measure the middle of the round: skip the ramp-up, stop before the source stops.
@@ -125,8 +145,14 @@ async function round(source: BenchChild, sinks: BenchChild, relay: BenchChild, t
   };
 }
 
-async function snapshot(relay: BenchChild, sinks: BenchChild): Promise<{ at: number; reached: number; relay: RelayStats }> {
-  const [counts, stats] = await Promise.all([sinks.request<SinkCounts[]>('counts'), relay.request<RelayStats>('stats')]);
+async function snapshot(
+  relay: BenchChild,
+  sinks: BenchChild,
+): Promise<{ at: number; reached: number; relay: RelayStats }> {
+  const [counts, stats] = await Promise.all([
+    sinks.request<SinkCounts[]>('counts'),
+    relay.request<RelayStats>('stats'),
+  ]);
   return { at: performance.now(), reached: counts.reduce((n, c) => n + c.received + c.drops, 0), relay: stats };
 }
 
@@ -144,8 +170,10 @@ async function treeJoined(relay: BenchChild, timeoutMs = 10_000): Promise<void> 
   for (;;) {
     const stats = await relay.request<RelayStats>('stats');
     const s = stats.streams.find((x) => x.movie === MOVIE);
-    if (s !== undefined && s.state === 'active' && s.upstream === SOURCE.name && s.downstream.length === SINKS.length) return;
-    if (performance.now() > deadline) throw new Error(`the overlay relay did not join the tree in ${timeoutMs} ms: ${JSON.stringify(stats.streams)}`);
+    if (s !== undefined && s.state === 'active' && s.upstream === SOURCE.name && s.downstream.length === SINKS.length)
+      return;
+    if (performance.now() > deadline)
+      throw new Error(`the overlay relay did not join the tree in ${timeoutMs} ms: ${JSON.stringify(stats.streams)}`);
     await sleep(50);
   }
 }

@@ -21,8 +21,15 @@ const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') 
 const dist = join(root, 'dist');
 
 interface ClientStats {
-  movie: string; pop: string; popRttMs: number; framesReceived: number; framesLost: number; packetsLost: number;
-  startupMs: number | null; fps: number; jitterMs: number;
+  movie: string;
+  pop: string;
+  popRttMs: number;
+  framesReceived: number;
+  framesLost: number;
+  packetsLost: number;
+  startupMs: number | null;
+  fps: number;
+  jitterMs: number;
 }
 
 async function main(): Promise<number> {
@@ -35,12 +42,15 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run demo [-- --duration S] [-- --keep] [-- --topology FILE]\n' +
-      '  --duration S   how long the clients watch (default 20)\n  --keep         keep the overlay running after the clients finish, until Ctrl-C\n');
+    process.stdout.write(
+      'usage: npm run demo [-- --duration S] [-- --keep] [-- --topology FILE]\n' +
+        '  --duration S   how long the clients watch (default 20)\n  --keep         keep the overlay running after the clients finish, until Ctrl-C\n',
+    );
     return 0;
   }
   const duration = Number(values.duration);
-  if (!Number.isFinite(duration) || duration <= 0) throw new Error(`--duration ${values.duration}: expected seconds above 0`);
+  if (!Number.isFinite(duration) || duration <= 0)
+    throw new Error(`--duration ${values.duration}: expected seconds above 0`);
   const movies = join(root, 'movies');
   const made = makeSampleMovies(movies);
   if (made.written.length > 0) process.stdout.write(`made sample movies in ${movies}\n`);
@@ -52,7 +62,11 @@ async function main(): Promise<number> {
 
   const logs: string[] = [];
   const emulator = new Emulator({
-    file, topology: topo, cli: join(dist, 'onode/cli/main.js'), moviesDir: movies, bootstrapPort: BOOTSTRAP_PORT,
+    file,
+    topology: topo,
+    cli: join(dist, 'onode/cli/main.js'),
+    moviesDir: movies,
+    bootstrapPort: BOOTSTRAP_PORT,
     childArgs: ['--probe-interval', '500'],
     onLine: (node, line) => logs.push(`[${node}] ${line}`),
     onExit: (node, code, signal) => process.stdout.write(`!! ${node} exited (${signal ?? `code ${code}`})\n`),
@@ -65,12 +79,18 @@ async function main(): Promise<number> {
     for (const c of clients) c.kill('SIGTERM');
     await emulator.stop();
   };
-  process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
-  process.once('SIGTERM', () => { void stopAll().then(() => process.exit(143)); });
+  process.once('SIGINT', () => {
+    void stopAll().then(() => process.exit(130));
+  });
+  process.once('SIGTERM', () => {
+    void stopAll().then(() => process.exit(143));
+  });
 
   emulator.start();
   const bootstrapper = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
-  process.stdout.write(`started ${topo.nodes.size} onode processes from ${file} on loopback; bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`);
+  process.stdout.write(
+    `started ${topo.nodes.size} onode processes from ${file} on loopback; bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`,
+  );
   const statusOf = async (name: string): Promise<NodeStatus | null> => {
     const address = topo.nodes.get(name)?.addresses[0];
     try {
@@ -85,8 +105,12 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const all = await Promise.all(names.map(statusOf));
-    const catalogued = (s: NodeStatus): boolean => ((s as unknown as { catalogue?: unknown[] }).catalogue ?? []).length > 0;
-    if (all.every((s) => s !== null && s.routes.length >= (s.role === 'server' ? servers - 1 : servers) && catalogued(s))) break;
+    const catalogued = (s: NodeStatus): boolean =>
+      ((s as unknown as { catalogue?: unknown[] }).catalogue ?? []).length > 0;
+    if (
+      all.every((s) => s !== null && s.routes.length >= (s.role === 'server' ? servers - 1 : servers) && catalogued(s))
+    )
+      break;
     if (Date.now() - t0 > 30_000) {
       process.stdout.write(`the overlay did not converge in 30 s; last log lines:\n${logs.slice(-20).join('\n')}\n`);
       await stopAll();
@@ -94,35 +118,69 @@ async function main(): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  process.stdout.write(`all ${names.length} nodes registered and routed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `all ${names.length} nodes registered and routed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 
   const catalogue = readCatalogue(await statusOf(topo.bootstrapper));
   const clientList = [...topo.clients.values()];
   const results = new Map<string, ClientStats | string>();
-  const runs = clientList.map((c, i) => new Promise<void>((resolveRun) => {
-    const movie = catalogue[i % catalogue.length] ?? 'bars.mjpeg';
-    const pop = c.pop !== null ? topo.nodes.get(c.pop) : undefined;
-    const popArgs = pop ? ['--pop', pop.clientAddresses[0] ?? pop.addresses[0] ?? ''] : [];
-    const stats = join(out, `${c.name}.json`);
-    const child = execFile(process.execPath, [join(dist, 'oclient/cli/main.js'), '--bootstrapper', bootstrapper, '--address', c.addresses[0] ?? '',
-      '--movie', movie, '--headless', '--duration', String(duration), '--stats', stats, '--output', join(out, `${c.name}.mjpeg`), ...popArgs],
-    (err, _stdout, stderr) => {
-      results.set(c.name, err ? `failed: ${stderr.trim().split('\n').pop() ?? err.message}` : (JSON.parse(readFileSync(stats, 'utf8')) as ClientStats));
-      resolveRun();
-    });
-    clients.push(child);
-  }));
-  process.stdout.write(`${clientList.length} clients watching for ${duration} s: ${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`);
+  const runs = clientList.map(
+    (c, i) =>
+      new Promise<void>((resolveRun) => {
+        const movie = catalogue[i % catalogue.length] ?? 'bars.mjpeg';
+        const pop = c.pop !== null ? topo.nodes.get(c.pop) : undefined;
+        const popArgs = pop ? ['--pop', pop.clientAddresses[0] ?? pop.addresses[0] ?? ''] : [];
+        const stats = join(out, `${c.name}.json`);
+        const child = execFile(
+          process.execPath,
+          [
+            join(dist, 'oclient/cli/main.js'),
+            '--bootstrapper',
+            bootstrapper,
+            '--address',
+            c.addresses[0] ?? '',
+            '--movie',
+            movie,
+            '--headless',
+            '--duration',
+            String(duration),
+            '--stats',
+            stats,
+            '--output',
+            join(out, `${c.name}.mjpeg`),
+            ...popArgs,
+          ],
+          (err, _stdout, stderr) => {
+            results.set(
+              c.name,
+              err
+                ? `failed: ${stderr.trim().split('\n').pop() ?? err.message}`
+                : (JSON.parse(readFileSync(stats, 'utf8')) as ClientStats),
+            );
+            resolveRun();
+          },
+        );
+        clients.push(child);
+      }),
+  );
+  process.stdout.write(
+    `${clientList.length} clients watching for ${duration} s: ${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`,
+  );
 
   let before = new Map<string, NodeStatus>();
   const interactive = process.stdout.isTTY;
   const view = setInterval(() => {
     void Promise.all(names.map(statusOf)).then((all) => {
       const now = all.filter((s): s is NodeStatus => s !== null);
-      const text = `${clientTable(clientList.map((c) => c.name), out)}\n\n${renderFlows(now, before, 1)}`;
+      const text = `${clientTable(
+        clientList.map((c) => c.name),
+        out,
+      )}\n\n${renderFlows(now, before, 1)}`;
       before = new Map(now.map((s) => [s.name, s]));
       const elapsed = Math.round((Date.now() - t0) / 1000);
-      if (interactive) process.stdout.write(`\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops)\n\n${text}\n`);
+      if (interactive)
+        process.stdout.write(`\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops)\n\n${text}\n`);
       else if (elapsed % 5 === 0) process.stdout.write(`t=${elapsed}s\n${text}\n\n`);
     });
   }, 1000);
@@ -139,12 +197,24 @@ async function main(): Promise<number> {
       continue;
     }
     if (r.framesReceived === 0) failed++;
-    rows.push([c.name, r.movie, r.pop, r.popRttMs.toFixed(2), String(r.framesReceived), String(r.framesLost), String(r.packetsLost),
-      r.startupMs === null ? '-' : r.startupMs.toFixed(0), r.fps.toFixed(1), r.jitterMs.toFixed(2)]);
+    rows.push([
+      c.name,
+      r.movie,
+      r.pop,
+      r.popRttMs.toFixed(2),
+      String(r.framesReceived),
+      String(r.framesLost),
+      String(r.packetsLost),
+      r.startupMs === null ? '-' : r.startupMs.toFixed(0),
+      r.fps.toFixed(1),
+      r.jitterMs.toFixed(2),
+    ]);
   }
   process.stdout.write(`\nsummary (stats and received frames in ${out}):\n${table(rows)}\n`);
   if (values.keep) {
-    process.stdout.write(`\nthe overlay keeps running; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} --headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n`);
+    process.stdout.write(
+      `\nthe overlay keeps running; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} --headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n`,
+    );
     await new Promise<void>((r) => process.once('SIGINT', () => r()));
   }
   await stopAll();
@@ -153,7 +223,9 @@ async function main(): Promise<number> {
 
 /** One row per client from the stats file it rewrites every second. */
 function clientTable(names: string[], dir: string): string {
-  const rows = [['client', 'POP', 'movie', 'fps', 'kbit/s', 'frames', 'frames lost', 'pkts lost', 'jitter ms', 'startup ms']];
+  const rows = [
+    ['client', 'POP', 'movie', 'fps', 'kbit/s', 'frames', 'frames lost', 'pkts lost', 'jitter ms', 'startup ms'],
+  ];
   for (const name of names) {
     let s: (ClientStats & { bitrateKbps?: number }) | null = null;
     try {
@@ -161,8 +233,22 @@ function clientTable(names: string[], dir: string): string {
     } catch {
       // not written yet
     }
-    rows.push(s === null ? [name, '…'] : [name, s.pop, s.movie, String(s.fps), String(s.bitrateKbps ?? ''), String(s.framesReceived),
-      String(s.framesLost), String(s.packetsLost), s.jitterMs.toFixed(2), s.startupMs === null ? '-' : s.startupMs.toFixed(0)]);
+    rows.push(
+      s === null
+        ? [name, '…']
+        : [
+            name,
+            s.pop,
+            s.movie,
+            String(s.fps),
+            String(s.bitrateKbps ?? ''),
+            String(s.framesReceived),
+            String(s.framesLost),
+            String(s.packetsLost),
+            s.jitterMs.toFixed(2),
+            s.startupMs === null ? '-' : s.startupMs.toFixed(0),
+          ],
+    );
   }
   return table(rows);
 }
@@ -172,8 +258,12 @@ function readCatalogue(s: NodeStatus | null): string[] {
   return cat.map((m) => m.name);
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`demo: ${err instanceof TopologyError ? err.message : ((err as Error).stack ?? String(err))}\n`);
-  process.exit(1);
-});
-
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `demo: ${err instanceof TopologyError ? err.message : ((err as Error).stack ?? String(err))}\n`,
+    );
+    process.exit(1);
+  },
+);

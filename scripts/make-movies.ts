@@ -69,12 +69,16 @@ export function makeSampleMovies(dir: string, options: MakeMoviesOptions = {}): 
   if (!Number.isInteger(frames) || frames < 1 || frames > MAX_SAMPLE_FRAMES) {
     throw new RangeError(`frames must be an integer from 1 to ${MAX_SAMPLE_FRAMES}, got ${frames}`);
   }
-  for (const [what, n] of [['width', width], ['height', height]] as const) {
+  for (const [what, n] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(n) || n < 16 || n > MAX_SAMPLE_DIMENSION || n % 16 !== 0) {
       throw new RangeError(`${what} must be a multiple of 16 from 16 to ${MAX_SAMPLE_DIMENSION}, got ${n}`);
     }
   }
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new RangeError(`quality must be an integer from 1 to 100, got ${quality}`);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+    throw new RangeError(`quality must be an integer from 1 to 100, got ${quality}`);
 
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -123,9 +127,13 @@ function isMain(): boolean {
 
 function main(): void {
   const usage = 'usage: make-movies [DIR] [--force]   (DIR defaults to movies/ at the repository root)';
-  let parsed;
+  const config = {
+    allowPositionals: true,
+    options: { force: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { force: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs(config);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     process.exitCode = 2;

@@ -146,7 +146,7 @@ export function pickCoreTarball(files: readonly string[]): string | null {
     const v: readonly [number, number, number] = [Number(m[1]), Number(m[2]), Number(m[3])];
     return [{ f, v }];
   });
-  versions.sort((a, b) => (b.v[0] - a.v[0]) || (b.v[1] - a.v[1]) || (b.v[2] - a.v[2]));
+  versions.sort((a, b) => b.v[0] - a.v[0] || b.v[1] - a.v[1] || b.v[2] - a.v[2]);
   return versions[0]?.f ?? null;
 }
 
@@ -174,7 +174,7 @@ export function describePlan(plan: SetupPlan, parts: readonly DebianPart[] = DEB
     `  ${state.padEnd(9)} ${name.padEnd(28)} ${note}`.trimEnd();
   const lines: string[] = [];
   for (const p of plan.present) {
-    const note = `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? ' (on PATH, not dpkg\'s)' : ''}`;
+    const note = `${usedBy.get(p.name) ?? ''}${p.how === 'path' ? " (on PATH, not dpkg's)" : ''}`;
     if (p.name === 'CORE') lines.push(row('present', p.name, `onode core and its test (${CORE_COMMAND} on PATH)`));
     else lines.push(row('present', p.name, note));
   }

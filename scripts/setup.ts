@@ -13,8 +13,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  CORE_COMMAND, type CoreSource, DEBIAN_PARTS, describePlan, type MachineReport, manualCommands, nothingToDo,
-  parseDpkgQuery, pickCoreTarball, planSetup, type SetupPlan, corePackagesFromScript,
+  CORE_COMMAND,
+  type CoreSource,
+  DEBIAN_PARTS,
+  describePlan,
+  type MachineReport,
+  manualCommands,
+  nothingToDo,
+  parseDpkgQuery,
+  pickCoreTarball,
+  planSetup,
+  type SetupPlan,
+  corePackagesFromScript,
 } from './setup-plan.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +45,10 @@ CORE (built from its source with install-core.sh when core-daemon is missing).
 
 /** A failure the user can act on: the message, and the commands that would do it by hand. */
 class SetupError extends Error {
-  constructor(message: string, readonly commands: readonly string[] = []) {
+  constructor(
+    message: string,
+    readonly commands: readonly string[] = [],
+  ) {
     super(message);
   }
 }
@@ -52,13 +65,15 @@ function findCoreSource(dirs: readonly string[]): CoreSource | null {
 /** Packages dpkg has installed among these, or null when this is not a dpkg system. */
 function dpkgInstalled(packages: readonly string[]): Set<string> | null {
   // Exit status 1 just means some package is unknown to dpkg; the others are still listed.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} syntax
   const r = spawnSync('dpkg-query', ['-W', '-f', '${Package}\t${Status}\n', ...packages], { encoding: 'utf8' });
   return r.error ? null : parseDpkgQuery(r.stdout);
 }
 
 function commandsOnPath(commands: readonly string[]): Set<string> {
-  const r = spawnSync('sh', ['-c', 'for c; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done', 'sh', ...commands],
-    { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', 'for c; do command -v "$c" >/dev/null 2>&1 && echo "$c"; done', 'sh', ...commands], {
+    encoding: 'utf8',
+  });
   return new Set(r.stdout.split('\n').filter((c) => c !== ''));
 }
 
@@ -106,9 +121,12 @@ function main(): number {
     return 0;
   }
   if (plan.core.action === 'no-source') {
-    throw new SetupError(`core-daemon is not installed and there is no CORE source in ${searched.join(' or ')}.\n` +
-      `Copy install-core.sh and core-9.2.1.tar.gz (the shared folder's vendor/core) into ${CORE_SOURCE_DIRS[1]}, ` +
-      'or pass --core-src DIR. Nothing was installed; the rest would be, as root:', manualCommands(plan));
+    throw new SetupError(
+      `core-daemon is not installed and there is no CORE source in ${searched.join(' or ')}.\n` +
+        `Copy install-core.sh and core-9.2.1.tar.gz (the shared folder's vendor/core) into ${CORE_SOURCE_DIRS[1]}, ` +
+        'or pass --core-src DIR. Nothing was installed; the rest would be, as root:',
+      manualCommands(plan),
+    );
   }
   if (values['dry-run']) {
     say('setup: --dry-run, would run:');
@@ -116,12 +134,16 @@ function main(): number {
     return 0;
   }
   if (installed === null && plan.aptInstall.length > 0) {
-    throw new SetupError('this machine has no dpkg-query: setup installs with Debian\'s apt-get (Debian 12). ' +
-      `Install these yourself: ${plan.aptInstall.join(' ')}`);
+    throw new SetupError(
+      "this machine has no dpkg-query: setup installs with Debian's apt-get (Debian 12). " +
+        `Install these yourself: ${plan.aptInstall.join(' ')}`,
+    );
   }
   if (process.getuid?.() !== 0) {
-    throw new SetupError('installing needs root: run `sudo npm run setup`, or these commands as root:',
-      manualCommands(plan));
+    throw new SetupError(
+      'installing needs root: run `sudo npm run setup`, or these commands as root:',
+      manualCommands(plan),
+    );
   }
   install(plan);
   say(`setup: installed ${[...plan.aptInstall, ...(plan.core.action === 'install' ? ['CORE'] : [])].join(', ')}`);
@@ -157,8 +179,10 @@ function install(plan: SetupPlan): void {
       throw new SetupError('install-core.sh failed (see its output above). The command was:', manualCommands(plan));
     }
     if (!commandsOnPath([CORE_COMMAND]).has(CORE_COMMAND)) {
-      throw new SetupError(`install-core.sh succeeded, but ${CORE_COMMAND} is not on PATH (it goes to /usr/local/bin)`,
-        manualCommands(plan));
+      throw new SetupError(
+        `install-core.sh succeeded, but ${CORE_COMMAND} is not on PATH (it goes to /usr/local/bin)`,
+        manualCommands(plan),
+      );
     }
     say(`setup: CORE built and installed (${took()})`);
   }

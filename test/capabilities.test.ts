@@ -1,7 +1,12 @@
 /** The test helpers that fail a test (a tool setup installs is missing) or skip it (the machine cannot). */
 import { describe, expect, it } from 'vitest';
 import {
-  hasCommand, MissingToolError, missingToolMessage, parseSkippedTitle, requireCommands, requireGstElements,
+  hasCommand,
+  MissingToolError,
+  missingToolMessage,
+  parseSkippedTitle,
+  requireCommands,
+  requireGstElements,
   skippedTitle,
 } from './capabilities.ts';
 
@@ -15,13 +20,15 @@ describe('requireCommands', () => {
     expect(hasCommand('onode-no-such-tool')).toBe(false);
     expect(() => requireCommands('sh', 'onode-no-such-tool')).toThrow(MissingToolError);
     expect(() => requireCommands('onode-no-such-tool')).toThrow(
-      'not installed: onode-no-such-tool (Debian package onode-no-such-tool). Run `npm run setup` (as root)');
+      'not installed: onode-no-such-tool (Debian package onode-no-such-tool). Run `npm run setup` (as root)',
+    );
   });
 
   it('names the Debian package setup installs for a command', () => {
-    expect(missingToolMessage(['mn', 'gst-launch-1.0'])).toBe('not installed: mn (Debian package mininet), ' +
-      'gst-launch-1.0 (Debian package gstreamer1.0-tools). ' +
-      'Run `npm run setup` (as root) to install what the tests use.',
+    expect(missingToolMessage(['mn', 'gst-launch-1.0'])).toBe(
+      'not installed: mn (Debian package mininet), ' +
+        'gst-launch-1.0 (Debian package gstreamer1.0-tools). ' +
+        'Run `npm run setup` (as root) to install what the tests use.',
     );
   });
 
@@ -41,7 +48,8 @@ describe('skippedTitle', () => {
     const title = skippedTitle('Mininet: the report topology', reason);
     expect(title).toBe(`Mininet: the report topology [skipped: ${reason}]`);
     expect(parseSkippedTitle(title)).toEqual({
-      title: 'Mininet: the report topology', reason: 'cannot create a network namespace: Operation not permitted',
+      title: 'Mininet: the report topology',
+      reason: 'cannot create a network namespace: Operation not permitted',
     });
   });
 });

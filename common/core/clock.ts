@@ -56,7 +56,11 @@ export class VirtualClock implements Clock {
   setTimer(ms: number, fn: () => void): Timer {
     const entry: Scheduled = { at: this.current + Math.max(0, ms), order: this.order++, fn, cancelled: false };
     this.insert(entry);
-    return { cancel: () => { entry.cancelled = true; } };
+    return {
+      cancel: () => {
+        entry.cancelled = true;
+      },
+    };
   }
 
   /** Number of timers still waiting to fire. */

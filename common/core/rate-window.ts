@@ -8,7 +8,10 @@ export class RateWindow {
   private startedAt = -Infinity;
   private used = 0;
 
-  constructor(private readonly limit: number, private readonly windowMs = 1000) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = 1000,
+  ) {}
 
   /** What is left of this window's budget. */
   remaining(now: number): number {
@@ -41,7 +44,11 @@ export class KeyedRateWindows {
   private startedAt = -Infinity;
   private readonly used = new Map<string, number>();
 
-  constructor(private readonly perKey: number, private readonly maxKeys: number, private readonly windowMs = 1000) {}
+  constructor(
+    private readonly perKey: number,
+    private readonly maxKeys: number,
+    private readonly windowMs = 1000,
+  ) {}
 
   /** Spends one unit of `key`'s budget; false when it is spent, or the table is full of other keys. */
   take(now: number, key: string): boolean {

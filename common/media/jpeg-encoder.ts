@@ -73,6 +73,10 @@ const LUMA_AC_CODES = buildCodes(1, 0);
 const CHROMA_DC_CODES = buildCodes(0, 1);
 const CHROMA_AC_CODES = buildCodes(1, 1);
 
+/** cos(pi/4) to the nine digits libjpeg's jfdctflt.c uses, so our output matches its. */
+// biome-ignore lint/suspicious/noApproximativeNumericConstant: libjpeg's constant, kept as written
+const COS_PI_4 = 0.707106781;
+
 /** AAN output scale per frequency: 1 for DC, cos(k*pi/16)*sqrt(2) otherwise. */
 const AAN_SCALE: readonly number[] = Array.from({ length: 8 }, (_, k) =>
   k === 0 ? 1 : Math.cos((k * Math.PI) / 16) * Math.SQRT2,
@@ -163,7 +167,10 @@ function writeJfif(out: ByteSink): void {
 function writeQuantTables(out: ByteSink, luma: Uint8Array, chroma: Uint8Array): void {
   out.marker(DQT);
   out.u16(2 + 2 * 65);
-  for (const [id, table] of [[0, luma], [1, chroma]] as const) {
+  for (const [id, table] of [
+    [0, luma],
+    [1, chroma],
+  ] as const) {
     out.byte(id);
     for (let k = 0; k < 64; k++) out.byte(table[ZIGZAG[k] ?? 0] ?? 1);
   }
@@ -355,7 +362,7 @@ function quantise(d: Float32Array, div: Float32Array, coefs: Int16Array): void {
       const tmp12 = tmp1 - tmp2;
       d[o] = tmp10 + tmp11;
       d[o + 4 * step] = tmp10 - tmp11;
-      const z1 = (tmp12 + tmp13) * 0.707106781;
+      const z1 = (tmp12 + tmp13) * COS_PI_4;
       d[o + 2 * step] = tmp13 + z1;
       d[o + 6 * step] = tmp13 - z1;
       // Odd part.
@@ -365,7 +372,7 @@ function quantise(d: Float32Array, div: Float32Array, coefs: Int16Array): void {
       const z5 = (t10 - t12) * 0.382683433;
       const z2 = 0.5411961 * t10 + z5;
       const z4 = 1.306562965 * t12 + z5;
-      const z3 = t11 * 0.707106781;
+      const z3 = t11 * COS_PI_4;
       const z11 = tmp7 + z3;
       const z13 = tmp7 - z3;
       d[o + 5 * step] = z13 + z2;
@@ -378,7 +385,7 @@ function quantise(d: Float32Array, div: Float32Array, coefs: Int16Array): void {
     // Baseline limits: DC magnitude < 2048 and AC < 1024 for 8-bit samples; clamp against float error.
     const v = Math.floor((d[i] ?? 0) * (div[i] ?? 0) + 0.5);
     const limit = i === 0 ? 2047 : 1023;
-    coefs[i] = v > limit ? limit : v < -limit ? -limit : v;
+    coefs[i] = v > limit ? limit : Math.max(v, -limit);
   }
 }
 
@@ -394,13 +401,7 @@ function category(v: number): number {
 }
 
 /** Huffman-codes one block (T.81 F.1.2); returns the new DC predictor. */
-function encodeBlock(
-  bits: BitWriter,
-  coefs: Int16Array,
-  pred: number,
-  dc: HuffmanCodes,
-  ac: HuffmanCodes,
-): number {
+function encodeBlock(bits: BitWriter, coefs: Int16Array, pred: number, dc: HuffmanCodes, ac: HuffmanCodes): number {
   const dcValue = coefs[0] ?? 0;
   const diff = dcValue - pred;
   const dcSize = category(diff);

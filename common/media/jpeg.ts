@@ -285,7 +285,8 @@ function parseScanHeader(body: Buffer, tables: Tables): Rejected | undefined {
   const frame = tables.frame;
   if (frame === undefined) return reject('malformed', 'scan (SOS) before the frame header (SOF)');
   const count = body[0];
-  if (count === undefined || body.length !== 4 + 2 * count) return reject('malformed', 'scan header (SOS) has the wrong length');
+  if (count === undefined || body.length !== 4 + 2 * count)
+    return reject('malformed', 'scan header (SOS) has the wrong length');
   if (count !== frame.components.length) {
     return reject('multiple-scans', 'components coded in separate scans; RTP/JPEG needs one interleaved scan');
   }
@@ -302,7 +303,10 @@ function parseScanHeader(body: Buffer, tables: Tables): Rejected | undefined {
     if (dc !== expected || ac !== expected) {
       return reject('non-standard-huffman', 'Huffman tables assigned to components in a non-standard way');
     }
-    for (const [tableClass, id] of [[0, dc], [1, ac]] as const) {
+    for (const [tableClass, id] of [
+      [0, dc],
+      [1, ac],
+    ] as const) {
       if (tables.huffmanStandard.get(huffmanKey(tableClass, id)) === false) {
         return reject(
           'non-standard-huffman',
@@ -314,7 +318,8 @@ function parseScanHeader(body: Buffer, tables: Tables): Rejected | undefined {
   const ss = body[1 + 2 * count];
   const se = body[2 + 2 * count];
   const ahAl = body[3 + 2 * count];
-  if (ss !== 0 || se !== 63 || ahAl !== 0) return reject('malformed', 'baseline scan header (SOS) with spectral selection');
+  if (ss !== 0 || se !== 63 || ahAl !== 0)
+    return reject('malformed', 'baseline scan header (SOS) with spectral selection');
 
   const [y, cb, cr] = frame.components;
   if (y === undefined || cb === undefined || cr === undefined) return reject('malformed', 'missing components');
@@ -359,7 +364,8 @@ function parseScanAndTail(buf: Buffer, start: number, tables: Tables): JpegParse
     if (!m.ok) return m;
     pos = m.next;
     if (m.marker === EOI) break;
-    if (m.marker === SOS) return reject('multiple-scans', 'more than one scan; RTP/JPEG needs a single interleaved scan');
+    if (m.marker === SOS)
+      return reject('multiple-scans', 'more than one scan; RTP/JPEG needs a single interleaved scan');
     if (m.marker === DNL) return reject('unsupported-size', 'image height defined by a DNL segment');
     if (m.marker === SOI || m.marker === TEM || isRst(m.marker)) {
       return reject('malformed', `unexpected marker 0xFF${hex(m.marker)} after the scan`);

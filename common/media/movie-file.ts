@@ -51,7 +51,13 @@ export interface LoadedFrames {
   readonly frames: readonly MovieFrame[];
 }
 
-export type MovieRejection = JpegRejection | 'empty' | 'unknown-format' | 'oversize' | 'too-many-frames' | 'mixed-sizes';
+export type MovieRejection =
+  | JpegRejection
+  | 'empty'
+  | 'unknown-format'
+  | 'oversize'
+  | 'too-many-frames'
+  | 'mixed-sizes';
 
 export type MovieSplitResult =
   | { readonly ok: true; readonly value: LoadedFrames }
@@ -108,7 +114,11 @@ export function convertedName(file: string): string {
 export function splitMovie(buf: Buffer, name: string): MovieSplitResult {
   if (buf.length === 0) return refuse('empty', null, 'the file is empty');
   if (buf.length > MAX_MOVIE_FILE_BYTES) {
-    return refuse('oversize', null, `it is ${buf.length} bytes, more than the ${MAX_MOVIE_FILE_BYTES} a movie may have`);
+    return refuse(
+      'oversize',
+      null,
+      `it is ${buf.length} bytes, more than the ${MAX_MOVIE_FILE_BYTES} a movie may have`,
+    );
   }
   let format: MovieFileFormat;
   let split: { readonly ok: true; readonly jpegs: Buffer[] } | Refusal;
@@ -176,9 +186,14 @@ function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } 
   let pos = 0;
   while (pos < buf.length) {
     const frame = jpegs.length;
-    if (frame >= MAX_MOVIE_FRAMES) return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+    if (frame >= MAX_MOVIE_FRAMES)
+      return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
     if (buf.length < pos + LAB_LENGTH_DIGITS) {
-      return refuse('truncated', frame, `the file ends inside the frame's ${LAB_LENGTH_DIGITS}-digit length (byte ${pos})`);
+      return refuse(
+        'truncated',
+        frame,
+        `the file ends inside the frame's ${LAB_LENGTH_DIGITS}-digit length (byte ${pos})`,
+      );
     }
     let length = 0;
     for (let i = 0; i < LAB_LENGTH_DIGITS; i++) {
@@ -213,7 +228,8 @@ function splitConcatenated(buf: Buffer): { readonly ok: true; readonly jpegs: Bu
   let pos = 0;
   while (pos < buf.length) {
     const frame = jpegs.length;
-    if (frame >= MAX_MOVIE_FRAMES) return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+    if (frame >= MAX_MOVIE_FRAMES)
+      return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
     if (buf[pos] !== 0xff || buf[pos + 1] !== SOI) {
       return refuse('malformed', frame, `expected the frame's JPEG start-of-image marker (FF D8) at byte ${pos}`);
     }
@@ -231,7 +247,11 @@ type EoiSearch =
 
 /** Walks the segments of the JPEG whose SOI ends just before `pos`; `next` = the byte after its EOI. */
 function findEoi(buf: Buffer, pos: number): EoiSearch {
-  const truncated = (where: string): EoiSearch => ({ ok: false, reason: 'truncated', detail: `the file ends ${where}` });
+  const truncated = (where: string): EoiSearch => ({
+    ok: false,
+    reason: 'truncated',
+    detail: `the file ends ${where}`,
+  });
   for (;;) {
     if (pos >= buf.length) return truncated('before the end-of-image marker (FF D9)');
     if (buf[pos] !== 0xff) return { ok: false, reason: 'malformed', detail: `expected a JPEG marker at byte ${pos}` };
@@ -245,7 +265,12 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
     }
     if (buf.length < pos + 2) return truncated('inside a segment length');
     const length = buf.readUInt16BE(pos);
-    if (length < 2) return { ok: false, reason: 'malformed', detail: `segment FF ${hex(marker)} at byte ${pos - 2} has length ${length}` };
+    if (length < 2)
+      return {
+        ok: false,
+        reason: 'malformed',
+        detail: `segment FF ${hex(marker)} at byte ${pos - 2} has length ${length}`,
+      };
     if (buf.length < pos + length) return truncated(`inside the FF ${hex(marker)} segment at byte ${pos - 2}`);
     pos += length;
     if (marker !== SOS) continue;
@@ -279,7 +304,12 @@ export function readMovieFile(path: string): LoadedFrames {
     const stat = statSync(path);
     if (!stat.isFile()) throw new MovieError(path, null, 'not a regular file', 'give the path of a movie file');
     if (stat.size > MAX_MOVIE_FILE_BYTES) {
-      throw new MovieError(path, null, `it is ${stat.size} bytes, more than the ${MAX_MOVIE_FILE_BYTES} a movie may have`, fixFor('oversize', path));
+      throw new MovieError(
+        path,
+        null,
+        `it is ${stat.size} bytes, more than the ${MAX_MOVIE_FILE_BYTES} a movie may have`,
+        fixFor('oversize', path),
+      );
     }
     buf = readFileSync(path);
   } catch (err) {

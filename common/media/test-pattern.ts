@@ -70,7 +70,7 @@ function drawBars(image: RgbaImage, frame: number): void {
   const { width, height, data } = image;
   const barsBottom = Math.max(1, Math.floor((height * 3) / 4));
   const sweepW = Math.max(2, Math.floor(width / 32));
-  const sweepX = (frame * Math.max(1, Math.floor(width / 80))) % (width + sweepW) - sweepW;
+  const sweepX = ((frame * Math.max(1, Math.floor(width / 80))) % (width + sweepW)) - sweepW;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 4;
@@ -164,7 +164,16 @@ function hueToRgb(hue: number): readonly [number, number, number] {
 }
 
 /** Fills a rectangle, clipped to the image. */
-function fillRect(image: RgbaImage, x0: number, y0: number, w: number, h: number, r: number, g: number, b: number): void {
+function fillRect(
+  image: RgbaImage,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  r: number,
+  g: number,
+  b: number,
+): void {
   const { width, height, data } = image;
   const xStart = Math.max(0, x0);
   const yStart = Math.max(0, y0);

@@ -6,7 +6,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import {
-  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER, type BootstrapMessage,
+  decodeBootstrap,
+  encodeBootstrap,
+  LineSplitter,
+  MAX_LINE_FROM_BOOTSTRAPPER,
+  type BootstrapMessage,
 } from '../wire/bootstrap.ts';
 
 /** Messages waiting for a reader; a bootstrapper that sends more is not behaving. */
@@ -59,15 +63,27 @@ export class BootstrapConnection {
 
   static open(target: BootstrapTarget, timeoutMs = 3000): Promise<BootstrapConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.host, port: target.port, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
+      const socket = connect({
+        host: target.host,
+        port: target.port,
+        ...(target.localAddress ? { localAddress: target.localAddress } : {}),
+      });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new BootstrapUnreachable(`no answer from the bootstrapper at ${target.host}:${target.port} within ${timeoutMs} ms`));
+        reject(
+          new BootstrapUnreachable(
+            `no answer from the bootstrapper at ${target.host}:${target.port} within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const why = err.code === 'ECONNREFUSED' ? 'connection refused (is the bootstrapper running?)'
-          : err.code === 'EADDRNOTAVAIL' ? `this host has no address ${target.localAddress ?? ''}` : err.message;
+        const why =
+          err.code === 'ECONNREFUSED'
+            ? 'connection refused (is the bootstrapper running?)'
+            : err.code === 'EADDRNOTAVAIL'
+              ? `this host has no address ${target.localAddress ?? ''}`
+              : err.message;
         reject(new BootstrapUnreachable(`cannot reach the bootstrapper at ${target.host}:${target.port}: ${why}`));
       });
       socket.once('connect', () => {
@@ -95,8 +111,14 @@ export class BootstrapConnection {
         reject(new BootstrapUnreachable(`the bootstrapper did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiter = {
-        resolve: (msg) => { clearTimeout(timer); resolve(msg); },
-        reject: (err) => { clearTimeout(timer); reject(err); },
+        resolve: (msg) => {
+          clearTimeout(timer);
+          resolve(msg);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       };
     });
   }

@@ -10,7 +10,11 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-export function createLogger(name: string, level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+export function createLogger(
+  name: string,
+  level: LogLevel = 'info',
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
   const emit = (lvl: LogLevel, msg: string): void => {
     if (ORDER[lvl] < ORDER[level]) return;
     write(`${new Date().toISOString().slice(11, 23)} ${name} ${lvl}: ${msg}\n`);

@@ -7,7 +7,10 @@ export type FaultsOutcome =
   | { readonly ok: false; readonly status: number; readonly error: string };
 
 export async function postFaults(
-  target: { host: string; port: number }, token: string, body: FaultsRequest, timeoutMs = 3000,
+  target: { host: string; port: number },
+  token: string,
+  body: FaultsRequest,
+  timeoutMs = 3000,
 ): Promise<FaultsOutcome> {
   const res = await fetch(`http://${target.host}:${target.port}/faults`, {
     method: 'POST',

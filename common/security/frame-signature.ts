@@ -69,7 +69,10 @@ export class FrameSignError extends Error {
 export class FrameSigner {
   readonly keyId: Buffer;
 
-  constructor(private readonly privateKey: KeyObject, publicKey: KeyObject) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    publicKey: KeyObject,
+  ) {
     this.keyId = keyIdOf(rawEd25519(publicKey));
   }
 
@@ -163,7 +166,7 @@ export function verifyFrame(
       if (head.packetCount !== raws.length) return { ok: false, reason: 'wrong-count' };
       signed = { raw, head, key };
     }
-    auth.value.hashes.forEach((h, j) => expected.set(i + 1 + j, h));
+    for (const [j, h] of auth.value.hashes.entries()) expected.set(i + 1 + j, h);
   }
   // The signature last: it is the costly check, and nothing is accepted before it passes anyway.
   if (signed === null) return { ok: false, reason: 'unsigned' };

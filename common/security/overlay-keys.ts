@@ -46,8 +46,10 @@ export function parseSecret(text: string, where: string): Buffer {
   const trimmed = text.trim();
   const bytes = Buffer.from(trimmed, 'utf8');
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new SecretError(`${where}: the overlay secret must be at least ${MIN_SECRET_BYTES} characters; ` +
-      `make one with: onode secret > overlay.secret`);
+    throw new SecretError(
+      `${where}: the overlay secret must be at least ${MIN_SECRET_BYTES} characters; ` +
+        `make one with: onode secret > overlay.secret`,
+    );
   }
   return bytes;
 }

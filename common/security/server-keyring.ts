@@ -49,7 +49,7 @@ export class ServerKeyring {
     const key = ed25519PublicKey(raw);
     if (key === undefined) return false;
     const old = this.byServer.get(server);
-    if (old !== undefined && old.raw.equals(raw)) return true;
+    if (old?.raw.equals(raw)) return true;
     if (old !== undefined) this.byId.delete(old.keyId);
     const entry: ServerKey = { server, raw: Buffer.from(raw), keyId: keyIdOf(raw).toString('hex'), key };
     this.byServer.set(server, entry);

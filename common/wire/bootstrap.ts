@@ -90,8 +90,17 @@ export type SealedMessage = Extract<
 >;
 
 const TYPES = new Set<string>([
-  'register', 'challenge', 'prove', 'sealed', 'registered', 'neighbour-up', 'neighbour-down', 'server-key',
-  'login', 'welcome', 'error',
+  'register',
+  'challenge',
+  'prove',
+  'sealed',
+  'registered',
+  'neighbour-up',
+  'neighbour-down',
+  'server-key',
+  'login',
+  'welcome',
+  'error',
 ]);
 
 /** The schema's output must be a BootstrapMessage: this fails to compile if the two drift apart. */

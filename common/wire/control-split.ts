@@ -34,7 +34,12 @@ export function catalogueParts(server: string, cv: number, movies: readonly Movi
   }
   // Measured with the widest part numbers, so the real ones cannot push a part over.
   const overhead = controlBodyBytes({
-    type: 'catalogue', server, cv, part: MAX_CATALOGUE_PARTS - 1, parts: MAX_CATALOGUE_PARTS, movies: [],
+    type: 'catalogue',
+    server,
+    cv,
+    part: MAX_CATALOGUE_PARTS - 1,
+    parts: MAX_CATALOGUE_PARTS,
+    movies: [],
   });
   const groups = pack(sortCatalogue(movies), overhead, MAX_MOVIES_PER_PART, (m) => jsonBytes(movieTupleOf(m)));
   return groups.map((g, i) => ({ type: 'catalogue', server, cv, part: i, parts: groups.length, movies: g }));
@@ -50,17 +55,29 @@ export function carryingParts(version: number, movies: readonly string[], roots:
   const n = Math.min(movies.length, roots.length, MAX_CARRYING);
   const entries = Array.from({ length: n }, (_, i) => [movies[i]!, roots[i]!] as const);
   const whole: CarryingMessage = {
-    type: 'carrying', movies: entries.map((e) => e[0]), roots: entries.map((e) => e[1]),
+    type: 'carrying',
+    movies: entries.map((e) => e[0]),
+    roots: entries.map((e) => e[1]),
   };
   if (entries.length <= MAX_CARRYING_PER_PART && controlBodyBytes(whole) <= MAX_CONTROL_BODY_BYTES) return [whole];
   const overhead = controlBodyBytes({
-    type: 'carrying', movies: [], roots: [], version, part: MAX_CARRYING - 1, parts: MAX_CARRYING,
+    type: 'carrying',
+    movies: [],
+    roots: [],
+    version,
+    part: MAX_CARRYING - 1,
+    parts: MAX_CARRYING,
   });
   // Each entry costs its movie in one list and its root in the other: two separators.
   const cost = ([movie, root]: readonly [string, string]): number => jsonBytes(movie) + jsonBytes(root) + 1;
   const groups = pack(entries, overhead, MAX_CARRYING_PER_PART, cost);
   return groups.map((g, i) => ({
-    type: 'carrying', movies: g.map((e) => e[0]), roots: g.map((e) => e[1]), version, part: i, parts: groups.length,
+    type: 'carrying',
+    movies: g.map((e) => e[0]),
+    roots: g.map((e) => e[1]),
+    version,
+    part: i,
+    parts: groups.length,
   }));
 }
 

@@ -16,8 +16,19 @@
  */
 import * as crypto from 'node:crypto';
 import {
-  decodeBody, decodeHeader, encodeOverlay, isAuthenticated, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM, MessageType,
-  OverlayEncodeError, TAG_BYTES, type DataFrame, type Nonce, type OverlayHeader, type OverlayMessage,
+  decodeBody,
+  decodeHeader,
+  encodeOverlay,
+  isAuthenticated,
+  MAX_NAME_BYTES,
+  MAX_OVERLAY_DATAGRAM,
+  MessageType,
+  OverlayEncodeError,
+  TAG_BYTES,
+  type DataFrame,
+  type Nonce,
+  type OverlayHeader,
+  type OverlayMessage,
   type WireMessage,
 } from './overlay.ts';
 import { fail, ok, type Decoded, type DecodeFailure } from './result.ts';
@@ -54,9 +65,10 @@ const MESSAGE_START = SHA256_BLOCK_BYTES + LENGTH_BYTES;
  * string, one character per byte: a Buffer result costs twice as much per call, and this runs
  * twice per relayed packet.
  */
-const sha256: (data: Buffer) => string = typeof crypto.hash === 'function'
-  ? (data) => crypto.hash('sha256', data, 'binary')
-  : (data) => crypto.createHash('sha256').update(data).digest('binary');
+const sha256: (data: Buffer) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'binary')
+    : (data) => crypto.createHash('sha256').update(data).digest('binary');
 
 /** Prepares the key derived by overlayMacKey(secret). */
 export function macKey(key: Buffer): OverlayMacKey {
@@ -121,7 +133,11 @@ export function verify(key: OverlayMacKey, recipient: string, datagram: Buffer):
 
 /** encodeOverlay + seal: a datagram from `from` for neighbour `to`. */
 export function sealOverlay(
-  key: OverlayMacKey, from: string, to: string, nonce: Nonce, msg: OverlayMessage | DataFrame,
+  key: OverlayMacKey,
+  from: string,
+  to: string,
+  nonce: Nonce,
+  msg: OverlayMessage | DataFrame,
 ): Buffer {
   const datagram = encodeOverlay(from, msg, nonce);
   return isAuthenticated(datagram[2]!) ? seal(key, to, datagram) : datagram;
@@ -145,7 +161,10 @@ export function openOverlay(key: OverlayMacKey, self: string, buf: Buffer): Deco
  * transport): the tag, then the body. Both paths run this one function, which the fuzz tests cover.
  */
 export function openBody(
-  key: OverlayMacKey, self: string, buf: Buffer, header: OverlayHeader,
+  key: OverlayMacKey,
+  self: string,
+  buf: Buffer,
+  header: OverlayHeader,
 ): Decoded<WireMessage, OpenFailure> {
   if (header.nonce !== null && !verify(key, self, buf)) return fail('bad-mac');
   return decodeBody(buf, header);

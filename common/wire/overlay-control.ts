@@ -183,7 +183,8 @@ function overBudget(type: ControlMessage['type'], bytes: number): string {
 
 /** The cause and the fix of a body over budget, by type (types that are split never get here). */
 const OVERSIZE_HINTS: { readonly [T in ControlMessage['type']]: string } = {
-  status: "the probe's visited list is too long for its node names; shorten the node names in the topology, " +
+  status:
+    "the probe's visited list is too long for its node names; shorten the node names in the topology, " +
     'or keep servers fewer hops from the POPs',
   join: "the join's path is too long for its node names; shorten the node names in the topology",
   'join-ack': "the join-ack's root path is too long for its node names; shorten the node names in the topology",

@@ -52,8 +52,8 @@ export const MAX_NONCE_COUNTER = 0xffffffff;
  * The largest RTP packet a DATA datagram carries whatever the sender's name (up to
  * MAX_NAME_BYTES): servers size their packets to it, so every relay can forward every packet.
  */
-export const MAX_DATA_RTP_BYTES = MAX_OVERLAY_DATAGRAM - OVERLAY_HEADER_BYTES - MAX_NAME_BYTES - NONCE_BYTES -
-  MOVIE_ID_BYTES - TAG_BYTES;
+export const MAX_DATA_RTP_BYTES =
+  MAX_OVERLAY_DATAGRAM - OVERLAY_HEADER_BYTES - MAX_NAME_BYTES - NONCE_BYTES - MOVIE_ID_BYTES - TAG_BYTES;
 
 export const MessageType = {
   data: 1,
@@ -80,9 +80,17 @@ export interface MovieInfo {
 }
 
 /** DATA as the node sees it: the transport maps the wire's movie id back to the name. */
-export interface DataMessage { readonly type: 'data'; readonly movie: string; readonly rtp: Buffer }
+export interface DataMessage {
+  readonly type: 'data';
+  readonly movie: string;
+  readonly rtp: Buffer;
+}
 /** DATA as the wire carries it. */
-export interface DataFrame { readonly type: 'data'; readonly movieId: Buffer; readonly rtp: Buffer }
+export interface DataFrame {
+  readonly type: 'data';
+  readonly movieId: Buffer;
+  readonly rtp: Buffer;
+}
 export interface HelloMessage {
   readonly type: 'hello';
   readonly seq: number;
@@ -129,14 +137,40 @@ export interface CatalogueMessage {
 }
 /** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
 /** `server`: the server the requester was attached to (a reroute prefers staying with it). */
-export interface JoinMessage { readonly type: 'join'; readonly movie: string; readonly path: readonly string[]; readonly server?: string }
+export interface JoinMessage {
+  readonly type: 'join';
+  readonly movie: string;
+  readonly path: readonly string[];
+  readonly server?: string;
+}
 /** Accepts a join; `rootPath` = source first, the acknowledging node last. */
-export interface JoinAckMessage { readonly type: 'join-ack'; readonly movie: string; readonly rootPath: readonly string[] }
+export interface JoinAckMessage {
+  readonly type: 'join-ack';
+  readonly movie: string;
+  readonly rootPath: readonly string[];
+}
 export type NakReason = (typeof NAK_REASONS)[number];
-export interface NakMessage { readonly type: 'nak'; readonly movie: string; readonly reason: NakReason; readonly detail: string }
-export interface LeaveMessage { readonly type: 'leave'; readonly movie: string }
-export interface PingMessage { readonly type: 'ping'; readonly id: number; readonly sentAt: number }
-export interface PongMessage { readonly type: 'pong'; readonly id: number; readonly sentAt: number; readonly node: string }
+export interface NakMessage {
+  readonly type: 'nak';
+  readonly movie: string;
+  readonly reason: NakReason;
+  readonly detail: string;
+}
+export interface LeaveMessage {
+  readonly type: 'leave';
+  readonly movie: string;
+}
+export interface PingMessage {
+  readonly type: 'ping';
+  readonly id: number;
+  readonly sentAt: number;
+}
+export interface PongMessage {
+  readonly type: 'pong';
+  readonly id: number;
+  readonly sentAt: number;
+  readonly node: string;
+}
 /**
  * The movies a node carries, so neighbours can join at the nearest copy; `roots[i]` is the server
  * movies[i] comes from (so a reroute can stay with it). A long list travels as parts `part` of
@@ -165,16 +199,31 @@ export interface RepairMessage {
 }
 
 export type ControlMessage =
-  | StatusMessage | JoinMessage | JoinAckMessage | NakMessage | LeaveMessage | PingMessage | PongMessage | CarryingMessage | RepairMessage
-  | CatalogueRequestMessage | CatalogueMessage;
+  | StatusMessage
+  | JoinMessage
+  | JoinAckMessage
+  | NakMessage
+  | LeaveMessage
+  | PingMessage
+  | PongMessage
+  | CarryingMessage
+  | RepairMessage
+  | CatalogueRequestMessage
+  | CatalogueMessage;
 export type OverlayMessage = DataMessage | HelloMessage | ControlMessage;
 /** A decoded datagram's message: DATA names its movie by id. */
 export type WireMessage = DataFrame | HelloMessage | ControlMessage;
 
-export interface OverlayPacket { readonly from: string; readonly message: WireMessage }
+export interface OverlayPacket {
+  readonly from: string;
+  readonly message: WireMessage;
+}
 
 /** Orders a sender's datagrams: epoch = its process's start (ms), counter = datagrams sent since. */
-export interface Nonce { readonly epoch: number; readonly counter: number }
+export interface Nonce {
+  readonly epoch: number;
+  readonly counter: number;
+}
 
 /** Where the parts of a datagram are, from decodeHeader; the body is decoded only once it is authenticated. */
 export interface OverlayHeader {
@@ -270,9 +319,10 @@ function writeNonce(out: Buffer, at: number, nonce: Nonce): number {
  */
 export function encodeOverlay(from: string, msg: OverlayMessage | DataFrame, nonce: Nonce = ZERO_NONCE): Buffer {
   switch (msg.type) {
-    case 'data':
+    case 'data': {
       const id = 'movieId' in msg ? msg.movieId : movieId(msg.movie);
       return encodeData(encodeHeader(MessageType.data, from), nonce, id, msg.rtp);
+    }
     case 'hello': {
       const body = Buffer.allocUnsafe(HELLO_BODY_BYTES);
       body.writeUInt32BE(msg.seq >>> 0, 0);
@@ -308,17 +358,28 @@ function assemble(head: Buffer, nonce: Nonce, body: Buffer): Buffer {
 
 function controlTypeCode(type: ControlMessage['type']): number {
   switch (type) {
-    case 'status': return MessageType.status;
-    case 'join': return MessageType.join;
-    case 'join-ack': return MessageType.joinAck;
-    case 'nak': return MessageType.nak;
-    case 'leave': return MessageType.leave;
-    case 'ping': return MessageType.ping;
-    case 'pong': return MessageType.pong;
-    case 'carrying': return MessageType.carrying;
-    case 'repair': return MessageType.repair;
-    case 'catalogue-request': return MessageType.catalogueRequest;
-    case 'catalogue': return MessageType.catalogue;
+    case 'status':
+      return MessageType.status;
+    case 'join':
+      return MessageType.join;
+    case 'join-ack':
+      return MessageType.joinAck;
+    case 'nak':
+      return MessageType.nak;
+    case 'leave':
+      return MessageType.leave;
+    case 'ping':
+      return MessageType.ping;
+    case 'pong':
+      return MessageType.pong;
+    case 'carrying':
+      return MessageType.carrying;
+    case 'repair':
+      return MessageType.repair;
+    case 'catalogue-request':
+      return MessageType.catalogueRequest;
+    case 'catalogue':
+      return MessageType.catalogue;
   }
 }
 

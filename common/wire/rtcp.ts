@@ -325,11 +325,7 @@ function encodeSdes(p: Sdes): Buffer {
     // The item list ends with at least one null octet, then nulls to a word boundary.
     return { ssrc: chunk.ssrc, items, bytes: 4 + roundUp4(itemBytes + 1) };
   });
-  const buf = packet(
-    RTCP_HEADER_BYTES + chunks.reduce((sum, c) => sum + c.bytes, 0),
-    chunks.length,
-    RTCP_PT.sdes,
-  );
+  const buf = packet(RTCP_HEADER_BYTES + chunks.reduce((sum, c) => sum + c.bytes, 0), chunks.length, RTCP_PT.sdes);
   let pos = RTCP_HEADER_BYTES;
   for (const chunk of chunks) {
     buf.writeUInt32BE(chunk.ssrc, pos);

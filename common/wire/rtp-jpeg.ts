@@ -98,7 +98,10 @@ export function packetizeJpeg(
   img: JpegImage,
   maxPayload: number | ((index: number) => number) = DEFAULT_MAX_PAYLOAD,
 ): Buffer[] {
-  for (const [what, n] of [['width', img.width], ['height', img.height]] as const) {
+  for (const [what, n] of [
+    ['width', img.width],
+    ['height', img.height],
+  ] as const) {
     if (!Number.isInteger(n) || n < 8 || n > JPEG_MAX_DIMENSION || n % 8 !== 0) {
       throw new RtpJpegError(`${what} ${n} is not a multiple of 8 in 8..${JPEG_MAX_DIMENSION}`);
     }

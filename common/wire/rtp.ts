@@ -112,8 +112,7 @@ export function encodeRtp(p: RtpPacket): Buffer {
     throw new RtpEncodeError(`packet of ${total} bytes exceeds ${RTP_MAX_PACKET_BYTES}`);
   }
   const buf = Buffer.alloc(total);
-  buf[0] =
-    (RTP_VERSION << 6) | (padding > 0 ? 0x20 : 0) | (ext !== undefined ? 0x10 : 0) | p.csrcs.length;
+  buf[0] = (RTP_VERSION << 6) | (padding > 0 ? 0x20 : 0) | (ext !== undefined ? 0x10 : 0) | p.csrcs.length;
   buf[1] = (p.marker ? 0x80 : 0) | p.payloadType;
   buf.writeUInt16BE(p.sequenceNumber, 2);
   buf.writeUInt32BE(p.timestamp, 4);
@@ -275,9 +274,10 @@ export function extensionElementsBytes(dataLengths: readonly number[]): number {
  * Splits a header extension into its elements, in either RFC 8285 form. 'unsupported' for a
  * profile that is neither; 'truncated' when an element runs past the extension.
  */
-export function decodeExtensionElements(
-  ext: { readonly profile: number; readonly data: Buffer },
-): Decoded<RtpExtensionElement[]> {
+export function decodeExtensionElements(ext: {
+  readonly profile: number;
+  readonly data: Buffer;
+}): Decoded<RtpExtensionElement[]> {
   const { data } = ext;
   const oneByte = ext.profile === RTP_EXT_PROFILE_ONE_BYTE;
   if (!oneByte && (ext.profile & 0xfff0) !== RTP_EXT_PROFILE_TWO_BYTE) return fail('unsupported');

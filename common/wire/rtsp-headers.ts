@@ -138,7 +138,8 @@ export function formatTransport(t: TransportSpec): string {
     parts.push(`ssrc=${t.ssrc.toString(16).toUpperCase().padStart(8, '0')}`);
   }
   if (t.mode !== undefined) {
-    if (!/^[A-Za-z0-9_,-]+$/.test(t.mode)) throw new RtspEncodeError(`invalid transport mode ${JSON.stringify(t.mode)}`);
+    if (!/^[A-Za-z0-9_,-]+$/.test(t.mode))
+      throw new RtspEncodeError(`invalid transport mode ${JSON.stringify(t.mode)}`);
     parts.push(`mode="${t.mode}"`);
   }
   return parts.join(';');
@@ -201,7 +202,8 @@ export function parseSession(value: string): Decoded<{ id: string; timeoutSec?: 
 /** "ID;timeout=N". The id is held to the RFC alphabet: ALPHA / DIGIT / "$-_.+". */
 export function formatSession(id: string, timeoutSec: number): string {
   if (!/^[A-Za-z0-9$\-_.+]+$/.test(id)) throw new RtspEncodeError(`invalid session id ${JSON.stringify(id)}`);
-  if (!Number.isInteger(timeoutSec) || timeoutSec < 0) throw new RtspEncodeError(`invalid session timeout ${timeoutSec}`);
+  if (!Number.isInteger(timeoutSec) || timeoutSec < 0)
+    throw new RtspEncodeError(`invalid session timeout ${timeoutSec}`);
   return `${id};timeout=${timeoutSec}`;
 }
 

@@ -129,7 +129,8 @@ export function parseSdp(text: string): Decoded<SessionDescription> {
       // m=<media> <port>[/<number of ports>] <proto> <fmt> ...
       const [name, portText, proto, ...formats] = value.split(' ');
       const port = /^\d{1,5}(\/\d+)?$/.test(portText ?? '') ? Number.parseInt(portText ?? '', 10) : NaN;
-      if (name === undefined || name.length === 0 || proto === undefined || proto.length === 0) return fail('malformed');
+      if (name === undefined || name.length === 0 || proto === undefined || proto.length === 0)
+        return fail('malformed');
       if (!(port <= 65535) || formats.length === 0 || formats.some((f) => f.length === 0)) return fail('malformed');
       current = new Map<string, string>();
       media.push({ media: name, port, proto, formats, attributes: current });

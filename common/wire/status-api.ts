@@ -6,7 +6,10 @@
 import * as v from 'valibot';
 
 /** A group of counters: an object of numbers (or nested groups), read by name. */
-const Counters = v.custom<object>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), 'expected an object');
+const Counters = v.custom<object>(
+  (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+  'expected an object',
+);
 const Strings = v.pipe(v.array(v.string()), v.readonly());
 
 export const NeighbourStatusSchema = v.object({
@@ -17,7 +20,12 @@ export const NeighbourStatusSchema = v.object({
   failures: v.number(),
 });
 
-export const RouteStatusSchema = v.object({ server: v.string(), via: v.string(), latencyMs: v.number(), hops: v.number() });
+export const RouteStatusSchema = v.object({
+  server: v.string(),
+  via: v.string(),
+  latencyMs: v.number(),
+  hops: v.number(),
+});
 
 export const StreamStatusSchema = v.object({
   movie: v.string(),
@@ -34,7 +42,11 @@ export const StreamStatusSchema = v.object({
 });
 
 export const MovieStatusSchema = v.object({
-  name: v.string(), fps: v.number(), width: v.number(), height: v.number(), frames: v.number(),
+  name: v.string(),
+  fps: v.number(),
+  width: v.number(),
+  height: v.number(),
+  frames: v.number(),
 });
 
 export const SessionStatusSchema = v.object({

@@ -6,12 +6,18 @@ import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
 import { login } from '../net/login.ts';
 import { probePops, type PopRtt } from '../net/pop-prober.ts';
-import { EveryPopRefused, playHeadless, PlayRefused } from '../net/headless-player.ts';
+import { EveryPopRefused, playHeadless, PlayRefused, type PlayResult } from '../net/headless-player.ts';
 import { checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile } from '../net/output-files.ts';
 import { describeRefusals } from '../core/refusal-round.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { PlaySession } from '../net/play-session.ts';
-import { EXIT_NOT_INSTALLED, EXTERNAL_PLAYERS, PlayerNotInstalled, runExternalPlayer, type ExternalPlayer } from '../net/external-player.ts';
+import {
+  EXIT_NOT_INSTALLED,
+  EXTERNAL_PLAYERS,
+  PlayerNotInstalled,
+  runExternalPlayer,
+  type ExternalPlayer,
+} from '../net/external-player.ts';
 import { pickMovieOnce } from '../tui/movie-picker.ts';
 import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
@@ -20,8 +26,16 @@ import { keyringFromLogin } from '../core/frame-verifier.ts';
 
 /** Exit codes, so scripts can tell failures apart (listed by --help and in the README). */
 export const EXIT = {
-  ok: 0, usage: 2, bootstrapper: 3, noPop: 4, unknownMovie: 5, refused: 6, noFrames: 7,
-  everyPopRefused: 8, cannotWrite: 9, noPlayer: EXIT_NOT_INSTALLED,
+  ok: 0,
+  usage: 2,
+  bootstrapper: 3,
+  noPop: 4,
+  unknownMovie: 5,
+  refused: 6,
+  noFrames: 7,
+  everyPopRefused: 8,
+  cannotWrite: 9,
+  noPlayer: EXIT_NOT_INSTALLED,
 } as const;
 
 const EXIT_LIST: readonly (readonly [number, string])[] = [
@@ -32,11 +46,13 @@ const EXIT_LIST: readonly (readonly [number, string])[] = [
   [EXIT.unknownMovie, 'unknown movie (the message lists the catalogue)'],
   [EXIT.refused, 'a POP failed (RTSP error, unreachable) and no other could play'],
   [EXIT.noFrames, 'no frames arrived'],
-  [EXIT.everyPopRefused, 'every POP refused the movie (one round; the message gives each POP\'s reason)'],
+  [EXIT.everyPopRefused, "every POP refused the movie (one round; the message gives each POP's reason)"],
   [EXIT.cannotWrite, 'cannot write --output or --stats (checked before logging in, or failed while playing)'],
   [EXIT.noPlayer, 'the --player is not installed'],
 ];
-const EXIT_HELP = ['', 'Exit codes:', ...EXIT_LIST.map(([code, what]) => `${String(code).padStart(5)}  ${what}`)].join('\n');
+const EXIT_HELP = ['', 'Exit codes:', ...EXIT_LIST.map(([code, what]) => `${String(code).padStart(5)}  ${what}`)].join(
+  '\n',
+);
 
 interface Flags {
   bootstrapper: string;
@@ -55,16 +71,21 @@ interface Flags {
 }
 
 class ClientFailure extends Error {
-  constructor(message: string, readonly code: number) {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
     super(message);
   }
 }
 
-const positive = (what: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}, a number above 0`);
-  return n;
-};
+const positive =
+  (what: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}, a number above 0`);
+    return n;
+  };
 const port = (v: string): number => {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port from 1 to 65535');
@@ -73,55 +94,94 @@ const port = (v: string): number => {
 
 const program = new Command('oclient')
   .description('overlay CDN client: logs in at the bootstrapper, picks the closest POP, plays a movie')
-  .requiredOption('--bootstrapper <addr>', 'the bootstrapper\'s ADDRESS[:PORT]')
+  .requiredOption('--bootstrapper <addr>', "the bootstrapper's ADDRESS[:PORT]")
   .option('--movie <name>', 'movie to play (as in the catalogue, e.g. bars.mjpeg)')
   .option('--headless', 'no terminal UI: play for --duration, write --output and --stats')
   .option('--duration <s>', 'headless: seconds to play', positive('seconds'), 10)
-  .option('--address <a>', 'this host\'s address to connect from (needed on loopback)')
+  .option('--address <a>', "this host's address to connect from (needed on loopback)")
   .option('--pop <addr>', 'use this POP (client-facing address) instead of the closest')
   .option('--output <file>', 'headless: write every complete frame here, as concatenated JPEG')
-  .option('--stats <file>', 'headless: write the session\'s statistics here as JSON')
-  .addOption(new Option('--transport <kind>', 'RTP over UDP, or interleaved on the RTSP TCP connection').choices(['udp', 'tcp']).default('udp'))
-  .option('--jitter-buffer <ms>', 'how long a gap in the packet sequence may wait for the missing packet', positive('milliseconds'), 200)
-  .option('--rtsp-port <port>', 'the POPs\' RTSP port', port, RTSP_PORT)
-  .option('--overlay-port <port>', 'the POPs\' UDP port answering RTT probes', port, OVERLAY_PORT)
-  .addOption(new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal').choices(EXTERNAL_PLAYERS).conflicts('headless'))
+  .option('--stats <file>', "headless: write the session's statistics here as JSON")
+  .addOption(
+    new Option('--transport <kind>', 'RTP over UDP, or interleaved on the RTSP TCP connection')
+      .choices(['udp', 'tcp'])
+      .default('udp'),
+  )
+  .option(
+    '--jitter-buffer <ms>',
+    'how long a gap in the packet sequence may wait for the missing packet',
+    positive('milliseconds'),
+    200,
+  )
+  .option('--rtsp-port <port>', "the POPs' RTSP port", port, RTSP_PORT)
+  .option('--overlay-port <port>', "the POPs' UDP port answering RTT probes", port, OVERLAY_PORT)
+  .addOption(
+    new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal')
+      .choices(EXTERNAL_PLAYERS)
+      .conflicts('headless'),
+  )
   .addHelpText('after', EXIT_HELP)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
 async function main(flags: Flags): Promise<number> {
   const b = parseHostPort(flags.bootstrapper, BOOTSTRAP_PORT);
-  if (b === null) throw new ClientFailure(`--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT`, EXIT.usage);
+  if (b === null)
+    throw new ClientFailure(`--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT`, EXIT.usage);
   const tty = process.stdout.isTTY && process.stdin.isTTY;
   if (!flags.headless && flags.player === undefined && !tty) {
-    throw new ClientFailure('the terminal player needs a terminal; use --headless (with --movie and --duration) or --player ffplay|mpv|vlc', EXIT.usage);
+    throw new ClientFailure(
+      'the terminal player needs a terminal; use --headless (with --movie and --duration) or --player ffplay|mpv|vlc',
+      EXIT.usage,
+    );
   }
   if (flags.player !== undefined && flags.movie === undefined && !tty) {
-    throw new ClientFailure('--movie NAME is required with --player when there is no terminal to pick one in', EXIT.usage);
+    throw new ClientFailure(
+      '--movie NAME is required with --player when there is no terminal to pick one in',
+      EXIT.usage,
+    );
   }
   checkOutputs(flags);
-  let welcome;
+  let welcome: Welcome;
   try {
     welcome = await login(b.host, b.port, flags.address);
   } catch (err) {
     throw new ClientFailure((err as Error).message, EXIT.bootstrapper);
   }
   const catalogue = welcome.catalogue.map((m) => m.name);
-  if (flags.headless && flags.movie === undefined) throw new ClientFailure(`--movie NAME is required with --headless; movies: ${catalogue.join(', ') || 'none yet'}`, EXIT.usage);
+  if (flags.headless && flags.movie === undefined)
+    throw new ClientFailure(
+      `--movie NAME is required with --headless; movies: ${catalogue.join(', ') || 'none yet'}`,
+      EXIT.usage,
+    );
   if (flags.movie !== undefined && !catalogue.includes(flags.movie)) {
-    throw new ClientFailure(`no movie '${flags.movie}'; the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`, EXIT.unknownMovie);
+    throw new ClientFailure(
+      `no movie '${flags.movie}'; the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`,
+      EXIT.unknownMovie,
+    );
   }
-  const candidates = flags.pop !== undefined
-    ? [{ name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop, address: flags.pop }]
-    : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
+  const candidates =
+    flags.pop !== undefined
+      ? [
+          {
+            name: welcome.pops.find((p) => p.addresses.includes(flags.pop ?? ''))?.name ?? flags.pop,
+            address: flags.pop,
+          },
+        ]
+      : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
   const keys = flags.player === undefined ? serverKeyring(welcome) : null;
   const onUnknownKey = keys === null ? undefined : keyRefresher(keys, () => login(b.host, b.port, flags.address));
   const rtts = await probePops(candidates, flags.overlayPort, flags.address);
-  const answered = rtts.filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null).sort((x, y) => x.rttMs - y.rttMs);
-  for (const r of rtts) process.stderr.write(`POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`);
+  const answered = rtts
+    .filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null)
+    .sort((x, y) => x.rttMs - y.rttMs);
+  for (const r of rtts)
+    process.stderr.write(
+      `POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`,
+    );
   const chosen = answered[0];
-  if (chosen === undefined) throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
+  if (chosen === undefined)
+    throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
   if (!flags.headless || flags.movie === undefined) {
     return interactive(flags, welcome, rtts, chosen, { keys, ...(onUnknownKey ? { onUnknownKey } : {}) });
   }
@@ -146,14 +206,25 @@ async function main(flags: Flags): Promise<number> {
   };
   const out = flags.output ? new FrameFile(flags.output) : null;
   if (out) out.onError = failWrite;
-  const base = { movie: flags.movie, pop: chosen.name, popAddress: chosen.address, popRttMs: Math.round(chosen.rttMs * 100) / 100 };
-  let result;
+  const base = {
+    movie: flags.movie,
+    pop: chosen.name,
+    popAddress: chosen.address,
+    popRttMs: Math.round(chosen.rttMs * 100) / 100,
+  };
+  let result: PlayResult;
   try {
     result = await playHeadless({
-      popAddress: chosen.address, rtspPort: flags.rtspPort, movie: flags.movie, durationMs: flags.duration * 1000,
+      popAddress: chosen.address,
+      rtspPort: flags.rtspPort,
+      movie: flags.movie,
+      durationMs: flags.duration * 1000,
       ...(flags.address ? { localAddress: flags.address } : {}),
-      transport: flags.transport, jitterBufferMs: flags.jitterBuffer, signal: abort.signal,
-      keys, ...(onUnknownKey ? { onUnknownKey } : {}),
+      transport: flags.transport,
+      jitterBufferMs: flags.jitterBuffer,
+      signal: abort.signal,
+      keys,
+      ...(onUnknownKey ? { onUnknownKey } : {}),
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
@@ -164,7 +235,8 @@ async function main(flags: Flags): Promise<number> {
     if (err instanceof EveryPopRefused) {
       throw new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
     }
-    if (err instanceof PlayRefused) throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
+    if (err instanceof PlayRefused)
+      throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
     if (err instanceof RtspClientError) throw new ClientFailure(err.message, EXIT.refused);
     throw err;
   } finally {
@@ -173,8 +245,14 @@ async function main(flags: Flags): Promise<number> {
   }
   const stats = {
     ...base,
-    pops: rtts.map((r) => ({ name: r.name, address: r.address, rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100 })),
-    durationS: flags.duration, ...result, popsUsed: result.popsUsed.map(nameOf),
+    pops: rtts.map((r) => ({
+      name: r.name,
+      address: r.address,
+      rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100,
+    })),
+    durationS: flags.duration,
+    ...result,
+    popsUsed: result.popsUsed.map(nameOf),
   };
   saveStats(stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
@@ -184,12 +262,16 @@ async function main(flags: Flags): Promise<number> {
 
 /** The terminal player, or the desktop player given by --player. */
 async function interactive(
-  flags: Flags, welcome: Welcome, rtts: readonly PopRtt[], pop: PopRtt & { rttMs: number },
+  flags: Flags,
+  welcome: Welcome,
+  rtts: readonly PopRtt[],
+  pop: PopRtt & { rttMs: number },
   verify: { readonly keys: ServerKeyring | null; readonly onUnknownKey?: () => void },
 ): Promise<number> {
-  if (welcome.catalogue.length === 0) throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
+  if (welcome.catalogue.length === 0)
+    throw new ClientFailure('the catalogue is empty (servers still announcing?)', EXIT.unknownMovie);
   if (flags.player !== undefined) {
-    const movie = flags.movie ?? await pickMovieOnce(welcome.catalogue);
+    const movie = flags.movie ?? (await pickMovieOnce(welcome.catalogue));
     if (movie === null) return EXIT.ok;
     const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
     process.stderr.write(`playing ${url} with ${flags.player} (it does not check frame signatures; the POP does)\n`);
@@ -201,9 +283,16 @@ async function interactive(
     }
   }
   const outcome = await runPlayer({
-    catalogue: welcome.catalogue, rtts, pop, popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt', movie: flags.movie ?? null,
-    rtspPort: flags.rtspPort, ...(flags.address ? { localAddress: flags.address } : {}),
-    transport: flags.transport, jitterBufferMs: flags.jitterBuffer, ...verify,
+    catalogue: welcome.catalogue,
+    rtts,
+    pop,
+    popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt',
+    movie: flags.movie ?? null,
+    rtspPort: flags.rtspPort,
+    ...(flags.address ? { localAddress: flags.address } : {}),
+    transport: flags.transport,
+    jitterBufferMs: flags.jitterBuffer,
+    ...verify,
   });
   switch (outcome.kind) {
     case 'quit':
@@ -229,8 +318,9 @@ function checkOutputs(flags: Flags): void {
   if (flags.output !== undefined && flags.stats !== undefined && resolve(flags.output) === resolve(flags.stats)) {
     throw new ClientFailure(`--output and --stats name the same file (${flags.output}); give each its own`, EXIT.usage);
   }
-  const problem = (flags.output !== undefined ? checkOutputFile(flags.output) : null)
-    ?? (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
+  const problem =
+    (flags.output !== undefined ? checkOutputFile(flags.output) : null) ??
+    (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
   if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);
 }
 
@@ -266,13 +356,15 @@ function keyRefresher(keys: ServerKeyring, again: () => Promise<Welcome>): () =>
     const now = performance.now();
     if (now - last < wait) return;
     last = now;
-    again().then((w) => {
-      const changed = w.serverKeys.some((k) => keys.get(k.server)?.raw.toString('base64') !== k.key);
-      for (const k of w.serverKeys) keys.set(k.server, Buffer.from(k.key, 'base64'));
-      wait = changed ? KEY_REFRESH_MS : Math.min(wait * 2, MAX_KEY_REFRESH_MS);
-    }).catch(() => {
-      wait = Math.min(wait * 2, MAX_KEY_REFRESH_MS);
-    });
+    again()
+      .then((w) => {
+        const changed = w.serverKeys.some((k) => keys.get(k.server)?.raw.toString('base64') !== k.key);
+        for (const k of w.serverKeys) keys.set(k.server, Buffer.from(k.key, 'base64'));
+        wait = changed ? KEY_REFRESH_MS : Math.min(wait * 2, MAX_KEY_REFRESH_MS);
+      })
+      .catch(() => {
+        wait = Math.min(wait * 2, MAX_KEY_REFRESH_MS);
+      });
   };
 }
 

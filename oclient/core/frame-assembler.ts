@@ -8,7 +8,12 @@
  * rejected and dropped too.
  */
 import { decodeRtp, seqDiff, type RtpPacket } from '../../common/wire/rtp.ts';
-import { assembleJpeg, decodeJpegFragment, type JpegFragment, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import {
+  assembleJpeg,
+  decodeJpegFragment,
+  type JpegFragment,
+  RTP_JPEG_PAYLOAD_TYPE,
+} from '../../common/wire/rtp-jpeg.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 
 /** Frames kept waiting for late packets; older ones are given up. */
@@ -42,8 +47,14 @@ interface PendingFrame {
 
 export class FrameAssembler {
   readonly stats: AssemblerStats = {
-    packetsReceived: 0, packetsDuplicate: 0, packetsMalformed: 0, packetsLost: 0,
-    framesReceived: 0, framesLost: 0, framesRejected: 0, jitter: 0,
+    packetsReceived: 0,
+    packetsDuplicate: 0,
+    packetsMalformed: 0,
+    packetsLost: 0,
+    framesReceived: 0,
+    framesLost: 0,
+    framesRejected: 0,
+    jitter: 0,
   };
   private readonly pending = new Map<number, PendingFrame>();
   private baseSeq: number | null = null;

@@ -25,7 +25,10 @@ export class FrameVerifier {
   /** A frame named a key the login did not list (a server that restarted since, with a new key): time to ask again. */
   onUnknownKey: () => void = () => {};
 
-  constructor(private readonly movie: string, private readonly keys: ServerKeyring) {}
+  constructor(
+    private readonly movie: string,
+    private readonly keys: ServerKeyring,
+  ) {}
 
   /** True when the frame (its packets in sequence order) is the movie's, signed by a known server. */
   check(packets: readonly Buffer[]): boolean {

@@ -43,7 +43,12 @@ export class HalfBlockError extends Error {
  * The largest size with the image's aspect ratio that fits in cols x (2 * rows) pixels (at least
  * 1 x 1 when both the image and the box are non-empty; 0 x 0 otherwise).
  */
-export function fitPixels(width: number, height: number, cols: number, rows: number): { width: number; height: number } {
+export function fitPixels(
+  width: number,
+  height: number,
+  cols: number,
+  rows: number,
+): { width: number; height: number } {
   const boxW = Math.max(0, Math.floor(cols));
   const boxH = Math.max(0, Math.floor(rows)) * 2;
   if (width <= 0 || height <= 0 || boxW === 0 || boxH === 0) return { width: 0, height: 0 };
@@ -60,7 +65,9 @@ export function toHalfBlocks(img: RgbaImage, cols: number, rows: number): HalfBl
     throw new HalfBlockError(`image size ${img.width}x${img.height} is not a pair of non-negative integers`);
   }
   if (img.data.length < img.width * img.height * 4) {
-    throw new HalfBlockError(`a ${img.width}x${img.height} RGBA image needs ${img.width * img.height * 4} bytes, got ${img.data.length}`);
+    throw new HalfBlockError(
+      `a ${img.width}x${img.height} RGBA image needs ${img.width * img.height * 4} bytes, got ${img.data.length}`,
+    );
   }
   const size = fitPixels(img.width, img.height, cols, rows);
   const xs = spans(img.width, size.width);
@@ -69,14 +76,18 @@ export function toHalfBlocks(img: RgbaImage, cols: number, rows: number): HalfBl
   const cells: HalfBlockCell[][] = [];
   for (let y = 0; y < size.height; y += 2) {
     const row: HalfBlockCell[] = [];
-    for (let x = 0; x < size.width; x++) row.push({ fg: pixel(x, y), bg: y + 1 < size.height ? pixel(x, y + 1) : null });
+    for (let x = 0; x < size.width; x++)
+      row.push({ fg: pixel(x, y), bg: y + 1 < size.height ? pixel(x, y + 1) : null });
     cells.push(row);
   }
   return { cols: size.width, rows: cells.length, pixelRows: size.height, cells };
 }
 
 /** Source pixels [from, to) that make up one output pixel along one axis. */
-interface Span { readonly from: number; readonly to: number }
+interface Span {
+  readonly from: number;
+  readonly to: number;
+}
 
 function spans(source: number, target: number): Span[] {
   const out: Span[] = [];

@@ -28,7 +28,10 @@ export class ReorderBuffer<T = Buffer> {
   onMissing: (seqs: number[]) => void = () => {};
   private highestSeen: number | null = null;
 
-  constructor(private readonly deliver: (seq: number, packet: T) => void, private readonly holdMs = DEFAULT_HOLD_MS) {}
+  constructor(
+    private readonly deliver: (seq: number, packet: T) => void,
+    private readonly holdMs = DEFAULT_HOLD_MS,
+  ) {}
 
   /** Forget the sequence (a new source, or after a seek): the next packet starts over. */
   reset(): void {
@@ -79,7 +82,10 @@ export class ReorderBuffer<T = Buffer> {
 
   /** Reports the numbers between the highest seen and `seq` once, when `seq` jumps ahead. */
   private reportMissing(seq: number): void {
-    const from = this.highestSeen !== null && seqDiff(this.highestSeen, this.next ?? seq) >= 0 ? (this.highestSeen + 1) & 0xffff : this.next;
+    const from =
+      this.highestSeen !== null && seqDiff(this.highestSeen, this.next ?? seq) >= 0
+        ? (this.highestSeen + 1) & 0xffff
+        : this.next;
     if (from === null || seqDiff(seq, from) <= 0) {
       if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
       return;

@@ -25,10 +25,26 @@ const INSTALL_HINT: Readonly<Record<ExternalPlayer, string>> = {
 };
 
 /** The command line that plays url with RTP over the given transport. */
-export function playerCommand(player: ExternalPlayer, url: string, transport: TransportKind): { command: string; args: string[] } {
+export function playerCommand(
+  player: ExternalPlayer,
+  url: string,
+  transport: TransportKind,
+): { command: string; args: string[] } {
   switch (player) {
     case 'ffplay':
-      return { command: 'ffplay', args: ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', transport, '-window_title', `oclient: ${url}`, url] };
+      return {
+        command: 'ffplay',
+        args: [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-rtsp_transport',
+          transport,
+          '-window_title',
+          `oclient: ${url}`,
+          url,
+        ],
+      };
     case 'mpv':
       return { command: 'mpv', args: [`--rtsp-transport=${transport}`, `--title=oclient: ${url}`, url] };
     case 'vlc':
@@ -59,7 +75,12 @@ export function runCommand(command: string, args: readonly string[], notFoundHin
     };
     child.once('error', (err: NodeJS.ErrnoException) => {
       cleanup();
-      if (err.code === 'ENOENT') reject(new PlayerNotInstalled(`${command} is not installed (not found on PATH)${notFoundHint ? `; ${notFoundHint}` : ''}`));
+      if (err.code === 'ENOENT')
+        reject(
+          new PlayerNotInstalled(
+            `${command} is not installed (not found on PATH)${notFoundHint ? `; ${notFoundHint}` : ''}`,
+          ),
+        );
       else reject(new Error(`cannot start ${command}: ${err.message}`));
     });
     child.once('exit', (code, signal) => {

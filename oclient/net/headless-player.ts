@@ -14,7 +14,10 @@ export { PlayRefused } from './play-session.ts';
 /** Every POP on the list answered SETUP for the movie with an error: asking again would not help. */
 export class EveryPopRefused extends Error {
   override readonly name = 'EveryPopRefused';
-  constructor(readonly movie: string, readonly refusals: readonly Refusal[]) {
+  constructor(
+    readonly movie: string,
+    readonly refusals: readonly Refusal[],
+  ) {
     super(describeRefusals(movie, refusals));
   }
 }
@@ -71,7 +74,12 @@ export interface PlayResult {
 
 /** The counters that add up across sessions (each PlaySession counts from zero). */
 const COUNTS = [
-  'framesReceived', 'framesLost', 'framesRejected', 'packetsReceived', 'packetsLost', 'bytesReceived',
+  'framesReceived',
+  'framesLost',
+  'framesRejected',
+  'packetsReceived',
+  'packetsLost',
+  'bytesReceived',
 ] as const;
 type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
 
@@ -86,7 +94,12 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   const deadline = performance.now() + opts.durationMs;
   const startedAt = performance.now();
   let totals: Counts = {
-    framesReceived: 0, framesLost: 0, framesRejected: 0, packetsReceived: 0, packetsLost: 0, bytesReceived: 0,
+    framesReceived: 0,
+    framesLost: 0,
+    framesRejected: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    bytesReceived: 0,
   };
   let nacks = 0;
   let first: number | null = null;
@@ -102,7 +115,9 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   for (let attempt = 0; performance.now() < deadline && attempt < pops.length * 3 && !aborted(); attempt++) {
     const pop = pops[attempt % pops.length] as string;
     const session = new PlaySession({
-      popAddress: pop, rtspPort: opts.rtspPort, movie: opts.movie,
+      popAddress: pop,
+      rtspPort: opts.rtspPort,
+      movie: opts.movie,
       ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       ...(opts.transport ? { transport: opts.transport } : {}),
       ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
@@ -124,7 +139,9 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       why = reason;
       wake();
     };
-    const progress = opts.onProgress ? setInterval(() => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers }), 1000) : null;
+    const progress = opts.onProgress
+      ? setInterval(() => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers }), 1000)
+      : null;
     let watchdog: NodeJS.Timeout | null = null;
     let stop: NodeJS.Timeout | null = null;
     const onAbort = (): void => wake();
@@ -178,20 +195,28 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     if (why === null || aborted()) break;
     if (round.complete) throw new EveryPopRefused(opts.movie, round.refusals());
     const next = pops[(attempt + 1) % pops.length] as string;
-    if (performance.now() >= deadline || pops.length === 1 && used.length === 0) break;
+    if (performance.now() >= deadline || (pops.length === 1 && used.length === 0)) break;
     failovers++;
     opts.onFailover?.(pop, next, why);
   }
   if (used.length === 0 && lastError !== null) throw lastError;
   const spanS = first === null ? 0 : (last - first) / 1000;
   return {
-    framesReceived: totals.framesReceived, framesLost: totals.framesLost,
-    framesRejected: totals.framesRejected, verifying: opts.keys != null,
-    packetsReceived: totals.packetsReceived, packetsLost: totals.packetsLost,
-    startupMs, jitterMs,
+    framesReceived: totals.framesReceived,
+    framesLost: totals.framesLost,
+    framesRejected: totals.framesRejected,
+    verifying: opts.keys != null,
+    packetsReceived: totals.packetsReceived,
+    packetsLost: totals.packetsLost,
+    startupMs,
+    jitterMs,
     fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
-    bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
-    failovers, longestGapMs: Math.round(longestGapMs), popsUsed: used, nacksSent: nacks,
+    bitrateKbps:
+      spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
+    failovers,
+    longestGapMs: Math.round(longestGapMs),
+    popsUsed: used,
+    nacksSent: nacks,
   };
 }
 

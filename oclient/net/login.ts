@@ -20,7 +20,11 @@ export async function login(host: string, port: number, localAddress?: string, t
     conn.send({ type: 'login' });
     const msg = await reply;
     if (msg.type === 'welcome') return { pops: msg.pops, catalogue: msg.catalogue, serverKeys: msg.serverKeys };
-    throw new BootstrapUnreachable(msg.type === 'error' ? `the bootstrapper refused the login: ${msg.detail}` : `unexpected ${msg.type} from the bootstrapper`);
+    throw new BootstrapUnreachable(
+      msg.type === 'error'
+        ? `the bootstrapper refused the login: ${msg.detail}`
+        : `unexpected ${msg.type} from the bootstrapper`,
+    );
   } finally {
     conn.close();
   }

@@ -5,7 +5,15 @@
  * out of a stream's event handler.
  */
 import {
-  closeSync, createWriteStream, lstatSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync, type WriteStream,
+  closeSync,
+  createWriteStream,
+  lstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  type WriteStream,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -18,7 +26,11 @@ export const MAX_OUTPUT_BACKLOG_BYTES = 32 * 1024 * 1024;
 /** A file the client was asked to write (flag and path) cannot be written, and why. */
 export class OutputError extends Error {
   override readonly name = 'OutputError';
-  constructor(readonly flag: string, readonly path: string, readonly reason: string) {
+  constructor(
+    readonly flag: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`cannot write ${flag} ${path}: ${reason}`);
   }
 }

@@ -59,7 +59,11 @@ export interface SessionStats {
 /** The POP answered with an error status; `nakReason` when the overlay refused the movie. */
 export class PlayRefused extends Error {
   override readonly name = 'PlayRefused';
-  constructor(message: string, readonly status: number, readonly nakReason: string | null) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly nakReason: string | null,
+  ) {
     super(message);
   }
 }
@@ -101,13 +105,17 @@ export class PlaySession {
     const verifier = opts.keys ? new FrameVerifier(opts.movie, opts.keys) : null;
     if (verifier !== null && opts.onUnknownKey) verifier.onUnknownKey = opts.onUnknownKey;
     this.verifier = verifier;
-    this.assembler = new FrameAssembler((img) => {
-      const now = performance.now();
-      this.firstFrameAt ??= now;
-      this.recentFrames.push(now);
-      while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
-      this.onFrame(img);
-    }, undefined, verifier === null ? null : (packets) => verifier.check(packets));
+    this.assembler = new FrameAssembler(
+      (img) => {
+        const now = performance.now();
+        this.firstFrameAt ??= now;
+        this.recentFrames.push(now);
+        while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
+        this.onFrame(img);
+      },
+      undefined,
+      verifier === null ? null : (packets) => verifier.check(packets),
+    );
     this.reorder = new ReorderBuffer<{ readonly packet: RtpPacket; readonly raw: Buffer }>(
       (_, p) => this.assembler.pushPacket(p.packet, performance.now(), p.raw),
       opts.jitterBufferMs ?? DEFAULT_HOLD_MS,
@@ -116,7 +124,9 @@ export class PlaySession {
     this.reorder.onMissing = (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
       this.nacksSent++;
-      this.sendRtcp([{ type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, MAX_NACKED_PACKETS) }]);
+      this.sendRtcp([
+        { type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, MAX_NACKED_PACKETS) },
+      ]);
     };
   }
 
@@ -155,7 +165,11 @@ export class PlaySession {
     const res = await this.client.request('SETUP', `${this.url}/trackID=0`, { Transport: transport }, 10_000);
     if (res.status !== 200) {
       const detail = header(res, 'x-nak-detail');
-      throw new PlayRefused(`the POP refused ${o.movie}: ${res.status} ${res.reason}${detail ? ` (${detail})` : ''}`, res.status, header(res, 'x-nak-reason') ?? null);
+      throw new PlayRefused(
+        `the POP refused ${o.movie}: ${res.status} ${res.reason}${detail ? ` (${detail})` : ''}`,
+        res.status,
+        header(res, 'x-nak-reason') ?? null,
+      );
     }
     this.client.session = (header(res, 'session') ?? '').split(';')[0]?.trim() || null;
     const spec = parseTransport(header(res, 'transport') ?? '');
@@ -164,7 +178,9 @@ export class PlaySession {
     this.rtpSource = { address: o.popAddress, port: serverPort?.[0] ?? null };
     this.state = 'ready';
     this.reports = setInterval(() => this.sendRtcp([{ type: 'rr', ssrc: this.ssrc, reports: [] }]), RECEIVER_REPORT_MS);
-    this.keepalive = setInterval(() => { this.client?.request('GET_PARAMETER', this.url).catch(() => {}); }, KEEPALIVE_MS);
+    this.keepalive = setInterval(() => {
+      this.client?.request('GET_PARAMETER', this.url).catch(() => {});
+    }, KEEPALIVE_MS);
     this.ticker = setInterval(() => this.reorder.tick(performance.now()), 20);
   }
 
@@ -207,9 +223,12 @@ export class PlaySession {
     while (this.recentBytes.length > 0 && (this.recentBytes[0]?.at ?? 0) < now - 1000) this.recentBytes.shift();
     const s = this.assembler.stats;
     return {
-      framesReceived: s.framesReceived, framesLost: s.framesLost,
-      framesRejected: s.framesRejected, verifying: this.verifier !== null,
-      packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
+      framesReceived: s.framesReceived,
+      framesLost: s.framesLost,
+      framesRejected: s.framesRejected,
+      verifying: this.verifier !== null,
+      packetsReceived: s.packetsReceived,
+      packetsLost: s.packetsLost,
       bytesReceived: this.bytes,
       startupMs: this.firstFrameAt === null ? null : Math.round((this.firstFrameAt - this.setupAt) * 10) / 10,
       jitterMs: Math.round((s.jitter / 90) * 100) / 100,
@@ -259,4 +278,3 @@ export class PlaySession {
     this.onClose(why);
   }
 }
-

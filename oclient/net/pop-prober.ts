@@ -38,7 +38,11 @@ export async function probePops(
   try {
     for (let round = 0; round < PROBES_PER_POP; round++) {
       pops.forEach((p, i) => {
-        const msg = encodeOverlay('client', { type: 'ping', id: i * PROBES_PER_POP + round, sentAt: performance.now() });
+        const msg = encodeOverlay('client', {
+          type: 'ping',
+          id: i * PROBES_PER_POP + round,
+          sentAt: performance.now(),
+        });
         socket.send(msg, port, p.address);
       });
       await sleep(20);
@@ -50,7 +54,12 @@ export async function probePops(
   }
   return pops.map((p, i) => {
     const r = (rtts.get(i) ?? []).sort((a, b) => a - b);
-    return { name: p.name, address: p.address, rttMs: r.length === 0 ? null : (r[Math.floor(r.length / 2)] ?? null), answered: r.length };
+    return {
+      name: p.name,
+      address: p.address,
+      rttMs: r.length === 0 ? null : (r[Math.floor(r.length / 2)] ?? null),
+      answered: r.length,
+    };
   });
 }
 

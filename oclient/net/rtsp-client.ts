@@ -1,6 +1,12 @@
 /** A small RTSP 1.0 client connection: one request at a time, matched to its answer by CSeq. */
 import { connect, type Socket } from 'node:net';
-import { encodeInterleaved, encodeRequest, header, RtspStreamDecoder, type RtspResponse } from '../../common/wire/rtsp.ts';
+import {
+  encodeInterleaved,
+  encodeRequest,
+  header,
+  RtspStreamDecoder,
+  type RtspResponse,
+} from '../../common/wire/rtsp.ts';
 
 export class RtspClientError extends Error {
   override readonly name = 'RtspClientError';
@@ -61,7 +67,12 @@ export class RtspClient {
     return (this.socket.localAddress ?? '').replace(/^::ffff:/, '');
   }
 
-  request(method: string, uri: string, headers: Record<string, string | number> = {}, timeoutMs = 5000): Promise<RtspResponse> {
+  request(
+    method: string,
+    uri: string,
+    headers: Record<string, string | number> = {},
+    timeoutMs = 5000,
+  ): Promise<RtspResponse> {
     if (this.closed) return Promise.reject(new RtspClientError('the RTSP connection is closed'));
     const cseq = ++this.cseq;
     const all: Record<string, string | number> = { CSeq: cseq, 'User-Agent': 'oclient', ...headers };
@@ -72,8 +83,14 @@ export class RtspClient {
         reject(new RtspClientError(`${method} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting.set(cseq, {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.socket.write(encodeRequest({ method, uri, headers: all }));
     });

@@ -27,7 +27,10 @@ export class FramePacer<T> {
   private readonly minIntervalMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly draw: (frame: T) => void, private readonly opts: PacerOptions = {}) {
+  constructor(
+    private readonly draw: (frame: T) => void,
+    private readonly opts: PacerOptions = {},
+  ) {
     this.minIntervalMs = opts.minIntervalMs ?? 1000 / 30;
     this.now = opts.now ?? (() => performance.now());
   }

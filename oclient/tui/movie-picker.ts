@@ -8,7 +8,11 @@ import { createScreen } from './player-layout.ts';
  * Resolves with the chosen movie's name, or null when the user backs out (Esc, q, Ctrl-C);
  * `backOut` says in the list's title what backing out does.
  */
-export function pickMovie(screen: blessed.Widgets.Screen, catalogue: readonly MovieInfo[], backOut: 'quit' | 'go back' = 'quit'): Promise<string | null> {
+export function pickMovie(
+  screen: blessed.Widgets.Screen,
+  catalogue: readonly MovieInfo[],
+  backOut: 'quit' | 'go back' = 'quit',
+): Promise<string | null> {
   const items = catalogue.map(movieLine);
   const list = blessed.list({
     parent: screen,

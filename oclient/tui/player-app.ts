@@ -102,7 +102,12 @@ class Player {
 
   private showPops(chosenBy: string): void {
     const pop = this.pop;
-    this.ui.pops.setContent([...popLines(this.opts.rtts, pop.address), `{bold}${escapeTags(pop.name)}{/bold} (${chosenBy}), RTSP port ${this.opts.rtspPort}`].join('\n'));
+    this.ui.pops.setContent(
+      [
+        ...popLines(this.opts.rtts, pop.address),
+        `{bold}${escapeTags(pop.name)}{/bold} (${chosenBy}), RTSP port ${this.opts.rtspPort}`,
+      ].join('\n'),
+    );
   }
 
   /** The closest answering POP not yet failed, or null. */
@@ -131,7 +136,10 @@ class Player {
       });
     }
     const actions: Record<Control, () => Promise<void>> = {
-      setup: () => this.setup(), play: () => this.play(), pause: () => this.pause(), teardown: () => this.teardown(),
+      setup: () => this.setup(),
+      play: () => this.play(),
+      pause: () => this.pause(),
+      teardown: () => this.teardown(),
     };
     for (const [control, button] of this.ui.buttons) button.on('press', () => this.enqueue(actions[control]));
   }
@@ -213,17 +221,24 @@ class Player {
   /** Opens a session for `movie` at the current POP (SETUP). @throws PlayRefused, RtspClientError */
   private async open(movie: string): Promise<void> {
     const session = new PlaySession({
-      popAddress: this.pop.address, rtspPort: this.opts.rtspPort, movie,
+      popAddress: this.pop.address,
+      rtspPort: this.opts.rtspPort,
+      movie,
       ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-      transport: this.opts.transport, jitterBufferMs: this.opts.jitterBufferMs, keys: this.opts.keys,
+      transport: this.opts.transport,
+      jitterBufferMs: this.opts.jitterBufferMs,
+      keys: this.opts.keys,
       ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
     });
-    const pacer = new FramePacer<JpegImage>((img) => {
-      if (this.ui.video.showJpeg(img)) this.ui.screen.render();
-    }, {
-      ready: () => process.stdout.writableLength === 0,
-      whenReady: (cb) => process.stdout.once('drain', cb),
-    });
+    const pacer = new FramePacer<JpegImage>(
+      (img) => {
+        if (this.ui.video.showJpeg(img)) this.ui.screen.render();
+      },
+      {
+        ready: () => process.stdout.writableLength === 0,
+        whenReady: (cb) => process.stdout.once('drain', cb),
+      },
+    );
     session.onFrame = (img) => pacer.push(img);
     session.onClose = (why) => {
       if (this.quitting || this.finished) return;
@@ -306,7 +321,9 @@ class Player {
     if (this.finished) return;
     const outcome: PlayerOutcome = signal
       ? { kind: 'signal', signal }
-      : this.lastRefusal !== null ? { kind: 'every-pop-refused', message: this.lastRefusal } : { kind: 'quit' };
+      : this.lastRefusal !== null
+        ? { kind: 'every-pop-refused', message: this.lastRefusal }
+        : { kind: 'quit' };
     if (this.quitting) {
       this.finish(outcome);
       return;
@@ -349,10 +366,17 @@ class Player {
   private refresh(): void {
     if (this.finished) return;
     const stats = this.session?.stats() ?? null;
-    this.ui.stats.setContent(statsLines(stats, { shown: this.pacer?.shown ?? 0, skipped: this.pacer?.skipped ?? 0 }).join('\n'));
+    this.ui.stats.setContent(
+      statsLines(stats, { shown: this.pacer?.shown ?? 0, skipped: this.pacer?.skipped ?? 0 }).join('\n'),
+    );
     const state = stats?.state ?? null;
     const live = state !== null && state !== 'closed';
-    const enabled: Record<Control, boolean> = { setup: !live, play: state !== 'playing', pause: state === 'playing', teardown: live };
+    const enabled: Record<Control, boolean> = {
+      setup: !live,
+      play: state !== 'playing',
+      pause: state === 'playing',
+      teardown: live,
+    };
     for (const [control, button] of this.ui.buttons) {
       button.style.bg = enabled[control] ? 'blue' : 'black';
       button.style.fg = enabled[control] ? 'white' : 'gray';

@@ -43,34 +43,75 @@ export function createScreen(): blessed.Widgets.Screen {
 
 export function createLayout(screen: blessed.Widgets.Screen, popCount: number): PlayerLayout {
   const video = new VideoView({
-    parent: screen, top: 0, left: 0, width: `100%-${SIDE_WIDTH}`, height: '100%-4',
-    border: { type: 'line' }, label: ' oclient ', style: { border: { fg: 'cyan' } },
+    parent: screen,
+    top: 0,
+    left: 0,
+    width: `100%-${SIDE_WIDTH}`,
+    height: '100%-4',
+    border: { type: 'line' },
+    label: ' oclient ',
+    style: { border: { fg: 'cyan' } },
   });
   const controls = blessed.box({
-    parent: screen, top: '100%-4', left: 0, width: `100%-${SIDE_WIDTH}`, height: 3,
-    border: { type: 'line' }, style: { border: { fg: 'cyan' } },
+    parent: screen,
+    top: '100%-4',
+    left: 0,
+    width: `100%-${SIDE_WIDTH}`,
+    height: 3,
+    border: { type: 'line' },
+    style: { border: { fg: 'cyan' } },
   });
   const buttons = new Map<Control, blessed.Widgets.ButtonElement>();
   let left = 1;
   for (const { control, label } of CONTROLS) {
-    buttons.set(control, blessed.button({
-      parent: controls, top: 0, left, height: 1, width: label.length + 2, content: ` ${label} `, mouse: true,
-      style: { fg: 'white', bg: 'blue', hover: { bg: 'cyan', fg: 'black' } },
-    }));
+    buttons.set(
+      control,
+      blessed.button({
+        parent: controls,
+        top: 0,
+        left,
+        height: 1,
+        width: label.length + 2,
+        content: ` ${label} `,
+        mouse: true,
+        style: { fg: 'white', bg: 'blue', hover: { bg: 'cyan', fg: 'black' } },
+      }),
+    );
     left += label.length + 4;
   }
   const popsHeight = Math.min(12, popCount + 3);
   const pops = blessed.box({
-    parent: screen, top: 0, left: `100%-${SIDE_WIDTH}`, width: SIDE_WIDTH, height: popsHeight,
-    border: { type: 'line' }, label: ' POPs (RTT) ', tags: true, style: { border: { fg: 'cyan' } },
+    parent: screen,
+    top: 0,
+    left: `100%-${SIDE_WIDTH}`,
+    width: SIDE_WIDTH,
+    height: popsHeight,
+    border: { type: 'line' },
+    label: ' POPs (RTT) ',
+    tags: true,
+    style: { border: { fg: 'cyan' } },
   });
   const stats = blessed.box({
-    parent: screen, top: popsHeight, left: `100%-${SIDE_WIDTH}`, width: SIDE_WIDTH, height: STATS_HEIGHT,
-    border: { type: 'line' }, label: ' statistics ', tags: true, style: { border: { fg: 'cyan' } },
+    parent: screen,
+    top: popsHeight,
+    left: `100%-${SIDE_WIDTH}`,
+    width: SIDE_WIDTH,
+    height: STATS_HEIGHT,
+    border: { type: 'line' },
+    label: ' statistics ',
+    tags: true,
+    style: { border: { fg: 'cyan' } },
   });
   blessed.box({
-    parent: screen, top: popsHeight + STATS_HEIGHT, left: `100%-${SIDE_WIDTH}`, width: SIDE_WIDTH, height: `100%-${popsHeight + STATS_HEIGHT + 1}`,
-    border: { type: 'line' }, label: ' keys ', tags: true, style: { border: { fg: 'cyan' } },
+    parent: screen,
+    top: popsHeight + STATS_HEIGHT,
+    left: `100%-${SIDE_WIDTH}`,
+    width: SIDE_WIDTH,
+    height: `100%-${popsHeight + STATS_HEIGHT + 1}`,
+    border: { type: 'line' },
+    label: ' keys ',
+    tags: true,
+    style: { border: { fg: 'cyan' } },
     content: [
       '{bold}s{/bold} SETUP     {bold}p{/bold} PLAY      {bold}a{/bold} PAUSE',
       '{bold}space{/bold} play/pause  {bold}t{/bold} TEARDOWN',

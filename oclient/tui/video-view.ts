@@ -16,7 +16,12 @@ const DEFAULT_COLOUR = 0x1ff;
 /** The parts of blessed's internals the painter touches (not in @types/blessed). */
 type Cell = [number, string];
 type Line = Cell[] & { dirty?: boolean };
-interface Coords { xi: number; xl: number; yi: number; yl: number }
+interface Coords {
+  xi: number;
+  xl: number;
+  yi: number;
+  yl: number;
+}
 interface Internals {
   render(): Coords | undefined;
   ileft: number;

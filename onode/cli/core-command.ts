@@ -30,20 +30,23 @@ interface CoreFlags {
 export const DEFAULT_SECRET_NAME = 'overlay.secret';
 
 export function addCoreCommand(program: Command, cli: string): void {
-  program.command('core')
+  program
+    .command('core')
     .description('write a CORE scenario of the topology to stdout: open it in CORE and press start')
     .argument('<file>', 'topology file (its `network`, else one link per shared /24)')
-    .option('--imn', 'the older Tcl GUI\'s .imn format instead of CORE 7+ XML')
+    .option('--imn', "the older Tcl GUI's .imn format instead of CORE 7+ XML")
     .option('--root <dir>', 'the repository as the CORE nodes see it (default: this one)')
-    .option('--movies <dir>', 'the servers\' movies (default: ./movies, else the repository\'s movies/)')
+    .option('--movies <dir>', "the servers' movies (default: ./movies, else the repository's movies/)")
     .option('--movie <name...>', 'movies the clients play in turn (default: every movie in --movies)')
     .option('--log-dir <dir>', 'where each node writes its log, and clients their stats', DEFAULT_LOG_DIR)
     .option('--emulate-links', 'have the nodes apply delay and loss themselves (a CORE machine without netem)')
     .option('--client-delay <s>', 'seconds clients wait for the overlay before playing', intIn(0, 3600, 'seconds'), 15)
     .option('--client-duration <s>', 'seconds each client plays', intIn(1, 86_400, 'seconds'), 60)
     .option('--bootstrapper <name>', 'which server is the bootstrapper')
-    .option('--secret <file>',
-      `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`)
+    .option(
+      '--secret <file>',
+      `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`,
+    )
     .action((file: string, flags: CoreFlags) => {
       const root = resolve(flags.root ?? repositoryRoot(cli));
       const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
@@ -51,13 +54,21 @@ export function addCoreCommand(program: Command, cli: string): void {
       const moviesDir = resolve(flags.movies ?? (existsSync('movies') ? 'movies' : join(root, 'movies')));
       const movies = flags.movie ?? (existsSync(moviesDir) ? listMovies(moviesDir) : []);
       if (movies.length === 0 && topo.clients.size > 0) {
-        process.stderr.write(`warning: no movies in ${moviesDir}, so the clients are not started (make samples with: npm run movies, or pass --movie NAME)\n`);
+        process.stderr.write(
+          `warning: no movies in ${moviesDir}, so the clients are not started (make samples with: npm run movies, or pass --movie NAME)\n`,
+        );
       }
       const secretFile = scenarioSecret(flags.secret, flags.logDir, (line) => process.stderr.write(`${line}\n`));
       const opts = {
-        root, file: resolve(file), moviesDir, movies, secretFile, logDir: flags.logDir,
+        root,
+        file: resolve(file),
+        moviesDir,
+        movies,
+        secretFile,
+        logDir: flags.logDir,
         emulateLinks: Boolean(flags.emulateLinks),
-        clientDelay: flags.clientDelay, clientDuration: flags.clientDuration,
+        clientDelay: flags.clientDelay,
+        clientDuration: flags.clientDuration,
       };
       try {
         process.stdout.write(flags.imn ? coreImn(topo, opts) : coreScenarioXml(topo, opts));

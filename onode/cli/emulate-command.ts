@@ -24,7 +24,8 @@ interface EmulateFlags {
 }
 
 export function addEmulateCommand(program: Command, cli: string): void {
-  program.command('emulate')
+  program
+    .command('emulate')
     .description('run every node of a topology as its own process on this machine')
     .argument('<file>', 'topology file')
     .option('--loopback', 'use loopback addresses: A.B.C.D becomes 127.B.C.D (the only mode for now; required)')
@@ -33,19 +34,38 @@ export function addEmulateCommand(program: Command, cli: string): void {
     .option('--fps <n>', 'frame rate movies play at')
     .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intIn(1, 86_400, 'seconds'))
-    .option('--quiet', 'do not echo the nodes\' logs')
-    .option('--secret <file>', 'the overlay secret for the nodes (default: $ONODE_SECRET, else a new one, written to a '
-      + 'file only you can read, removed at the end, for onode fault --secret)')
-    .addOption(new Option('--log-level <level>', 'the nodes\' log detail').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--quiet', "do not echo the nodes' logs")
+    .option(
+      '--secret <file>',
+      'the overlay secret for the nodes (default: $ONODE_SECRET, else a new one, written to a ' +
+        'file only you can read, removed at the end, for onode fault --secret)',
+    )
+    .addOption(
+      new Option('--log-level <level>', "the nodes' log detail")
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
     .action(async (file: string, flags: EmulateFlags) => {
-      if (!flags.loopback) throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
-      const topo = loopbackTopology(loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {}));
+      if (!flags.loopback)
+        throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
+      const topo = loopbackTopology(
+        loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {}),
+      );
       const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : undefined);
-      const childArgs = ['--log-level', flags.logLevel, ...(flags.fps ? ['--fps', flags.fps] : []),
-        ...(flags.probeInterval ? ['--probe-interval', String(flags.probeInterval)] : [])];
+      const childArgs = [
+        '--log-level',
+        flags.logLevel,
+        ...(flags.fps ? ['--fps', flags.fps] : []),
+        ...(flags.probeInterval ? ['--probe-interval', String(flags.probeInterval)] : []),
+      ];
       const secret = runSecret(flags.secret);
       const emulator = new Emulator({
-        file, topology: topo, cli, bootstrapPort: BOOTSTRAP_PORT, childArgs, secret: secret.text,
+        file,
+        topology: topo,
+        cli,
+        bootstrapPort: BOOTSTRAP_PORT,
+        childArgs,
+        secret: secret.text,
         ...(moviesDir ? { moviesDir } : {}),
         ...(flags.bootstrapper ? { bootstrapperName: flags.bootstrapper } : {}),
         onLine: (node, line) => {
@@ -57,9 +77,9 @@ export function addEmulateCommand(program: Command, cli: string): void {
       const pops = [...topo.nodes.values()].filter((n) => n.role === 'pop');
       process.stdout.write(
         `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +
-        pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
-        `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n` +
-        `  faults: npx onode fault ADDRESS --cut NEIGHBOUR --secret ${secret.file}\n  Ctrl-C stops everything\n`,
+          pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
+          `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n` +
+          `  faults: npx onode fault ADDRESS --cut NEIGHBOUR --secret ${secret.file}\n  Ctrl-C stops everything\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

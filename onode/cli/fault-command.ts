@@ -14,12 +14,18 @@ import { loadSecret, SECRET_HELP } from './secret-option.ts';
 
 const collect = (v: string, all: string[]): string[] => [...all, ...v.split(',').filter((x) => x !== '')];
 
-interface FaultFlags { cut: string[]; restore: string[]; secret?: string; token?: string }
+interface FaultFlags {
+  cut: string[];
+  restore: string[];
+  secret?: string;
+  token?: string;
+}
 
 export function addFaultCommand(program: Command): void {
-  program.command('fault')
-    .description('cut (or restore) a running node\'s overlay links to some neighbours, for experiments')
-    .argument('<addr>', 'the node\'s ADDRESS[:PORT] (its status port)', hostPort(STATUS_PORT))
+  program
+    .command('fault')
+    .description("cut (or restore) a running node's overlay links to some neighbours, for experiments")
+    .argument('<addr>', "the node's ADDRESS[:PORT] (its status port)", hostPort(STATUS_PORT))
     .option('--cut <names>', 'neighbours to cut off (repeat or comma-separate)', collect, [])
     .option('--restore <names>', 'neighbours to reconnect', collect, [])
     .option('--secret <file>', SECRET_HELP)
@@ -38,7 +44,9 @@ export function addFaultCommand(program: Command): void {
         process.stdout.write(`${out.reply.name}: links cut to [${out.reply.cut.join(', ')}]\n`);
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        process.stderr.write(`error: cannot reach ${url}: ${cause ?? (err as Error).message}; is an onode process running there?\n`);
+        process.stderr.write(
+          `error: cannot reach ${url}: ${cause ?? (err as Error).message}; is an onode process running there?\n`,
+        );
         process.exitCode = 1;
       }
     });

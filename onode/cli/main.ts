@@ -30,8 +30,13 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  const known = err instanceof TopologyError || err instanceof MovieError || err instanceof NodeStartError ||
-    err instanceof UsageError || err instanceof BootstrapUnreachable || err instanceof SecretError;
+  const known =
+    err instanceof TopologyError ||
+    err instanceof MovieError ||
+    err instanceof NodeStartError ||
+    err instanceof UsageError ||
+    err instanceof BootstrapUnreachable ||
+    err instanceof SecretError;
   process.stderr.write(`error: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
   process.exit(known ? 2 : 1);
 }

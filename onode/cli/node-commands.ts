@@ -33,19 +33,34 @@ interface NodeFlags {
 }
 
 export function addNodeCommands(program: Command): void {
-  const server = program.command('server')
+  const server = program
+    .command('server')
     .description('a server: streams its movies; with --topology it is also the bootstrapper')
     .option('--topology <file>', 'topology file (JSON5 or the legacy JSON); makes this server the bootstrapper')
-    .option('--bootstrapper <addr|name>', 'with --topology: which server is the bootstrapper (default: the file\'s, else the first server); without: the bootstrapper\'s ADDRESS[:PORT]')
+    .option(
+      '--bootstrapper <addr|name>',
+      "with --topology: which server is the bootstrapper (default: the file's, else the first server); without: the bootstrapper's ADDRESS[:PORT]",
+    )
     .option('--movies <dir>', 'directory of .mjpeg movies (default: ./movies if it exists)')
     .option('--fps <n>', 'frame rate movies play at', numberIn(1, 120, 'frames per second'), DEFAULT_FPS)
-    .option('--loopback', 'with --topology: run on one machine, A.B.C.D becomes 127.B.C.D and nodes apply link delay and loss')
-    .option('--emulate-links', 'with --topology: tell nodes to apply link delay and loss themselves (emulators without netem)');
+    .option(
+      '--loopback',
+      'with --topology: run on one machine, A.B.C.D becomes 127.B.C.D and nodes apply link delay and loss',
+    )
+    .option(
+      '--emulate-links',
+      'with --topology: tell nodes to apply link delay and loss themselves (emulators without netem)',
+    );
   addCommon(server).action((flags: NodeFlags) => run('server', flags));
   for (const role of ['node', 'pop'] as const) {
-    const cmd = program.command(role)
-      .description(role === 'node' ? 'an intermediate overlay node (relay)' : 'a point of presence: relays and serves clients over RTSP')
-      .requiredOption('--bootstrapper <addr>', 'the bootstrapper\'s ADDRESS[:PORT]', hostPort(BOOTSTRAP_PORT));
+    const cmd = program
+      .command(role)
+      .description(
+        role === 'node'
+          ? 'an intermediate overlay node (relay)'
+          : 'a point of presence: relays and serves clients over RTSP',
+      )
+      .requiredOption('--bootstrapper <addr>', "the bootstrapper's ADDRESS[:PORT]", hostPort(BOOTSTRAP_PORT));
     addCommon(cmd).action((flags: NodeFlags) => run(role, flags));
   }
 }
@@ -53,19 +68,39 @@ export function addNodeCommands(program: Command): void {
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--secret <file>', SECRET_HELP)
-    .option('--address <a>', 'this host\'s address to register from (needed on loopback)', ipv4)
+    .option('--address <a>', "this host's address to register from (needed on loopback)", ipv4)
     .option('--bootstrap-port <port>', 'bootstrapper TCP port', intIn(1, 65535, 'a port'), BOOTSTRAP_PORT)
     .option('--overlay-port <port>', 'overlay UDP port', intIn(1, 65535, 'a port'), OVERLAY_PORT)
     .option('--status-port <port>', 'HTTP port of GET /status', intIn(1, 65535, 'a port'), STATUS_PORT)
     .option('--rtsp-port <port>', 'RTSP port (POPs)', intIn(1, 65535, 'a port'), RTSP_PORT)
-    .option('--rtsp-idle-timeout <s>',
+    .option(
+      '--rtsp-idle-timeout <s>',
       'POPs: close an RTSP connection that holds no session after this long without a request',
-      intIn(1, 3600, 'seconds'), IDLE_TIMEOUT_MS / 1000)
-    .option('--probe-interval <ms>', 'how often servers flood STATUS probes', intIn(50, 600_000, 'milliseconds'), DEFAULT_OVERLAY.probes.intervalMs)
-    .option('--hello-interval <ms>', 'hello (liveness and RTT) interval per link', intIn(10, 60_000, 'milliseconds'), DEFAULT_OVERLAY.links.helloIntervalMs)
+      intIn(1, 3600, 'seconds'),
+      IDLE_TIMEOUT_MS / 1000,
+    )
+    .option(
+      '--probe-interval <ms>',
+      'how often servers flood STATUS probes',
+      intIn(50, 600_000, 'milliseconds'),
+      DEFAULT_OVERLAY.probes.intervalMs,
+    )
+    .option(
+      '--hello-interval <ms>',
+      'hello (liveness and RTT) interval per link',
+      intIn(10, 60_000, 'milliseconds'),
+      DEFAULT_OVERLAY.links.helloIntervalMs,
+    )
     .option('--wait <s>', 'how long to keep trying to reach the bootstrapper at start', intIn(1, 3600, 'seconds'), 60)
-    .addOption(new Option('--log-level <level>', 'log detail').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .addOption(new Option('--exit-with-stdin', 'exit when stdin closes (used by onode emulate, so no process outlives it)').hideHelp());
+    .addOption(
+      new Option('--log-level <level>', 'log detail').choices(['debug', 'info', 'warn', 'error']).default('info'),
+    )
+    .addOption(
+      new Option(
+        '--exit-with-stdin',
+        'exit when stdin closes (used by onode emulate, so no process outlives it)',
+      ).hideHelp(),
+    );
 }
 
 async function run(role: Role, flags: NodeFlags): Promise<void> {
@@ -74,13 +109,15 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
   let address = flags.address;
   if (role === 'server' && flags.topology !== undefined) {
     const name = typeof flags.bootstrapper === 'string' ? flags.bootstrapper : undefined;
-    if (flags.bootstrapper !== undefined && name === undefined) fail('with --topology, --bootstrapper takes a server NAME from the file');
+    if (flags.bootstrapper !== undefined && name === undefined)
+      fail('with --topology, --bootstrapper takes a server NAME from the file');
     const loaded = loadTopologyFile(flags.topology, name !== undefined ? { bootstrapper: name } : {});
     topology = flags.loopback ? loopbackTopology(loaded) : loaded;
     for (const w of topology.warnings) process.stderr.write(`warning: ${w}\n`);
     if (flags.loopback && address === undefined) address = topology.nodes.get(topology.bootstrapper)?.addresses[0];
   } else if (role === 'server') {
-    if (typeof flags.bootstrapper !== 'string') fail("a server needs --topology FILE (it is the bootstrapper) or --bootstrapper ADDRESS");
+    if (typeof flags.bootstrapper !== 'string')
+      fail('a server needs --topology FILE (it is the bootstrapper) or --bootstrapper ADDRESS');
     const hp = hostPort(flags.bootstrapPort)(flags.bootstrapper);
     bootstrapper = hp;
     if (flags.loopback) fail('--loopback goes with --topology (the bootstrapper tells the others)');
@@ -103,9 +140,8 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
       // Each reason names its file (quoted where the name could hold control characters).
       for (const s of movies.skipped) log.warn(`skipped movie file ${s.reason}`);
       const names = movies.catalogue.map((m) => m.name);
-      const shown = names.length > 10
-        ? `${names.slice(0, 10).join(', ')}, … (${names.length - 10} more)`
-        : names.join(', ');
+      const shown =
+        names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length - 10} more)` : names.join(', ');
       log.info(`${names.length} movie(s) from ${dir}: ${shown}`);
     }
   }
@@ -121,7 +157,12 @@ async function run(role: Role, flags: NodeFlags): Promise<void> {
     emulateLinks: Boolean(flags.loopback || flags.emulateLinks),
     ...(address ? { address } : {}),
     ...(movies ? { movies } : {}),
-    ports: { bootstrap: flags.bootstrapPort, overlay: flags.overlayPort, status: flags.statusPort, rtsp: flags.rtspPort },
+    ports: {
+      bootstrap: flags.bootstrapPort,
+      overlay: flags.overlayPort,
+      status: flags.statusPort,
+      rtsp: flags.rtspPort,
+    },
     overlay,
     waitMs: flags.wait * 1000,
     secret,
@@ -154,4 +195,3 @@ function fail(msg: string): never {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-

@@ -6,7 +6,8 @@ import { parseHostPort } from '../../common/net/ports.ts';
 export function intIn(min: number, max: number, what: string): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected ${what}, a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${what}, a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -14,20 +15,23 @@ export function intIn(min: number, max: number, what: string): (v: string) => nu
 export function numberIn(min: number, max: number, what: string): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
     return n;
   };
 }
 
 export function ipv4(v: string): string {
-  if (!isIPv4(v)) throw new InvalidArgumentError('expected an IPv4 address such as 10.0.19.1 (on one machine: 127.0.19.1)');
+  if (!isIPv4(v))
+    throw new InvalidArgumentError('expected an IPv4 address such as 10.0.19.1 (on one machine: 127.0.19.1)');
   return v;
 }
 
 export function hostPort(defaultPort: number): (v: string) => { host: string; port: number } {
   return (v) => {
     const hp = parseHostPort(v, defaultPort);
-    if (hp === null) throw new InvalidArgumentError(`expected ADDRESS or ADDRESS:PORT, e.g. 10.0.25.10 or 127.0.25.10:${defaultPort}`);
+    if (hp === null)
+      throw new InvalidArgumentError(`expected ADDRESS or ADDRESS:PORT, e.g. 10.0.25.10 or 127.0.25.10:${defaultPort}`);
     return hp;
   };
 }

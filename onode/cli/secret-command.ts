@@ -5,7 +5,8 @@ import { UsageError } from './node-commands.ts';
 import { generateSecret } from '../../common/security/overlay-keys.ts';
 
 export function addSecretCommand(program: Command): void {
-  program.command('secret')
+  program
+    .command('secret')
     .description('make a new overlay secret: give the same one to every node (--secret FILE or ONODE_SECRET)')
     .option('--out <file>', 'write it to FILE (mode 0600) instead of printing it')
     .action((flags: { out?: string }) => {
@@ -18,7 +19,9 @@ export function addSecretCommand(program: Command): void {
         writeFileSync(flags.out, secret, { mode: 0o600, flag: 'wx' });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new UsageError(`--out ${flags.out}: ${code === 'EEXIST' ? 'already exists (a secret is never overwritten)' : (err as Error).message}`);
+        throw new UsageError(
+          `--out ${flags.out}: ${code === 'EEXIST' ? 'already exists (a secret is never overwritten)' : (err as Error).message}`,
+        );
       }
       process.stderr.write(`wrote a new overlay secret to ${flags.out}\n`);
     });

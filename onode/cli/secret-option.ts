@@ -4,14 +4,16 @@ import { parseSecret, SecretError } from '../../common/security/overlay-keys.ts'
 
 export const SECRET_ENV = 'ONODE_SECRET';
 
-export const SECRET_HELP = `file holding the overlay secret every node of the overlay shares (default: $${SECRET_ENV}); ` +
+export const SECRET_HELP =
+  `file holding the overlay secret every node of the overlay shares (default: $${SECRET_ENV}); ` +
   'make one with: onode secret > overlay.secret';
 
 export function loadSecret(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Buffer {
   if (file !== undefined) {
     let text: string;
     try {
-      if (statSync(file).isDirectory()) throw new SecretError(`--secret ${file}: is a directory, expected the secret file`);
+      if (statSync(file).isDirectory())
+        throw new SecretError(`--secret ${file}: is a directory, expected the secret file`);
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if (err instanceof SecretError) throw err;
@@ -23,6 +25,8 @@ export function loadSecret(file: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const value = env[SECRET_ENV];
   if (value !== undefined && value.trim() !== '') return parseSecret(value, SECRET_ENV);
-  throw new SecretError(`no overlay secret: give every node the same one with --secret FILE or ${SECRET_ENV}; ` +
-    'make one with: onode secret > overlay.secret (onode emulate, mininet and core make their own)');
+  throw new SecretError(
+    `no overlay secret: give every node the same one with --secret FILE or ${SECRET_ENV}; ` +
+      'make one with: onode secret > overlay.secret (onode emulate, mininet and core make their own)',
+  );
 }

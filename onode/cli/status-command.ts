@@ -5,9 +5,10 @@ import { hostPort } from './options.ts';
 import { parseStatusReport, type StatusReport } from '../../common/wire/status-api.ts';
 
 export function addStatusCommand(program: Command): void {
-  program.command('status')
-    .description('show a node\'s neighbours, routes and streams (GET /status)')
-    .argument('<addr>', 'the node\'s ADDRESS[:PORT]', hostPort(STATUS_PORT))
+  program
+    .command('status')
+    .description("show a node's neighbours, routes and streams (GET /status)")
+    .argument('<addr>', "the node's ADDRESS[:PORT]", hostPort(STATUS_PORT))
     .option('--json', 'print the raw JSON')
     .option('--timeout <ms>', 'give up after this long', (v) => Number(v), 3000)
     .action(async (target: { host: string; port: number }, flags: { json?: boolean; timeout: number }) => {
@@ -19,7 +20,9 @@ export function addStatusCommand(program: Command): void {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        process.stderr.write(`error: cannot get ${url}: ${cause ?? (err as Error).message}; is an onode process running there?\n`);
+        process.stderr.write(
+          `error: cannot get ${url}: ${cause ?? (err as Error).message}; is an onode process running there?\n`,
+        );
         process.exitCode = 1;
         return;
       }
@@ -35,7 +38,9 @@ export function addStatusCommand(program: Command): void {
       }
       const report = parseStatusReport(json);
       if (!report.ok) {
-        process.stderr.write(`error: ${url} did not answer with an onode status (${report.error}); is it an onode node of this version?\n`);
+        process.stderr.write(
+          `error: ${url} did not answer with an onode status (${report.error}); is it an onode node of this version?\n`,
+        );
         process.exitCode = 1;
         return;
       }
@@ -44,15 +49,23 @@ export function addStatusCommand(program: Command): void {
 }
 
 export function formatStatus(s: StatusReport): string {
-  const out: string[] = [`${s.name} (${s.role}), pid ${s.pid}${s.uptimeSec !== undefined ? `, up ${s.uptimeSec} s` : ''}`];
+  const out: string[] = [
+    `${s.name} (${s.role}), pid ${s.pid}${s.uptimeSec !== undefined ? `, up ${s.uptimeSec} s` : ''}`,
+  ];
   out.push('', 'neighbours:');
-  for (const n of s.neighbours ?? []) out.push(`  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`);
+  for (const n of s.neighbours ?? [])
+    out.push(
+      `  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`,
+    );
   out.push('', 'routes (best per server):');
-  for (const r of s.routes ?? []) out.push(`  ${pad(r.server, 8)} via ${pad(r.via, 8)} ${r.latencyMs.toFixed(2)} ms, ${r.hops} hop(s)`);
+  for (const r of s.routes ?? [])
+    out.push(`  ${pad(r.server, 8)} via ${pad(r.via, 8)} ${r.latencyMs.toFixed(2)} ms, ${r.hops} hop(s)`);
   out.push('', 'streams:');
   if ((s.streams ?? []).length === 0) out.push('  none');
   for (const t of s.streams ?? []) {
-    out.push(`  ${t.movie}: from ${t.upstream ?? '(source)'} to [${t.downstream.join(', ')}]${t.clients.length ? ` clients [${t.clients.join(', ')}]` : ''}; ${t.packetsIn} in, ${t.packetsOut} out`);
+    out.push(
+      `  ${t.movie}: from ${t.upstream ?? '(source)'} to [${t.downstream.join(', ')}]${t.clients.length ? ` clients [${t.clients.join(', ')}]` : ''}; ${t.packetsIn} in, ${t.packetsOut} out`,
+    );
   }
   if (s.catalogue) out.push('', `movies: ${s.catalogue.map((m) => m.name).join(', ') || 'none'}`);
   if (s.registered) out.push(`registered: ${s.registered.join(', ')}`);

@@ -21,7 +21,10 @@ const FALLBACK_FIX = 'see topologies/README.md for the format';
  * @throws TopologyError for the first problem, in the order a reader meets them
  */
 export function validateTopology<S extends v.GenericSchema>(
-  schema: S, raw: unknown, file: string, format: Format,
+  schema: S,
+  raw: unknown,
+  file: string,
+  format: Format,
 ): v.InferOutput<S> {
   const result = v.safeParse(schema, raw);
   if (result.success) return result.output;

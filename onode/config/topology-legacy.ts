@@ -14,7 +14,14 @@ import { TopologyError } from './topology-error.ts';
 import { at, isRecord } from './topology-fields.ts';
 import { validateTopology } from './topology-issues.ts';
 import { legacySchema, SERVER_MARK, type LegacyFile } from './topology-schema.ts';
-import { buildTopology, checkUniqueAddresses, nodeWhere, type DraftLink, type DraftNode, type Syntax } from './topology-validate.ts';
+import {
+  buildTopology,
+  checkUniqueAddresses,
+  nodeWhere,
+  type DraftLink,
+  type DraftNode,
+  type Syntax,
+} from './topology-validate.ts';
 
 const SYNTAX: Syntax = {
   format: 'legacy',
@@ -41,7 +48,12 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
   const parsed = validateTopology(legacySchema, raw, file, 'legacy');
   const entries = Object.entries(parsed).map(([name, spec]) => readEntry(name, spec));
   // Neighbours are resolved by address, so ownership must be unambiguous first.
-  checkUniqueAddresses(file, SYNTAX, entries.map((e) => ({ ...e, role: 'node' })), []);
+  checkUniqueAddresses(
+    file,
+    SYNTAX,
+    entries.map((e) => ({ ...e, role: 'node' })),
+    [],
+  );
   const owner = new Map<string, string>();
   for (const e of entries) for (const a of e.addresses) owner.set(a, e.name);
 
@@ -55,12 +67,28 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
       const where = at(nodeWhere(e.name), n.field);
       const other = owner.get(n.address);
       if (other === undefined) {
-        throw new TopologyError(file, where, `'${n.address}' is not in the 'names' of any node`, "correct the address, or add it to the 'names' of the node it belongs to");
+        throw new TopologyError(
+          file,
+          where,
+          `'${n.address}' is not in the 'names' of any node`,
+          "correct the address, or add it to the 'names' of the node it belongs to",
+        );
       }
-      if (other === e.name) throw new TopologyError(file, where, `'${n.address}' is one of the node's own names`, 'list the addresses of its overlay neighbours only');
+      if (other === e.name)
+        throw new TopologyError(
+          file,
+          where,
+          `'${n.address}' is one of the node's own names`,
+          'list the addresses of its overlay neighbours only',
+        );
       const earlier = mine.get(other);
       if (earlier !== undefined) {
-        throw new TopologyError(file, where, `node '${other}' is already listed as '${earlier}'`, 'list each neighbour once');
+        throw new TopologyError(
+          file,
+          where,
+          `node '${other}' is already listed as '${earlier}'`,
+          'list each neighbour once',
+        );
       }
       mine.set(other, n.address);
       if (n.marked && !markedBy.has(other)) markedBy.set(other, `'${n.address}${SERVER_MARK}' in node '${e.name}'`);
@@ -71,7 +99,12 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
   const nodes: DraftNode[] = entries.map((e) => {
     const evidence = e.name.startsWith(SERVER_MARK) ? `its name starts with '${SERVER_MARK}'` : markedBy.get(e.name);
     if (evidence !== undefined && e.clientAddresses.length > 0) {
-      throw new TopologyError(file, at(nodeWhere(e.name), 'pop'), `a server cannot be a POP (it is a server because of ${evidence})`, "empty its 'pop' list, or stop marking it as a server");
+      throw new TopologyError(
+        file,
+        at(nodeWhere(e.name), 'pop'),
+        `a server cannot be a POP (it is a server because of ${evidence})`,
+        "empty its 'pop' list, or stop marking it as a server",
+      );
     }
     const role = evidence !== undefined ? 'server' : e.clientAddresses.length > 0 ? 'pop' : 'node';
     return { name: e.name, role, addresses: e.addresses, clientAddresses: e.clientAddresses };
@@ -87,9 +120,19 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
       seen.add(key);
       const back = listed.get(other)?.get(e.name) ?? null;
       if (back === null) {
-        warnings.push(`${nodeWhere(other)}: does not list '${e.name}' as a neighbour although '${e.name}' lists it (as ${address}); loaded as a link both ways`);
+        warnings.push(
+          `${nodeWhere(other)}: does not list '${e.name}' as a neighbour although '${e.name}' lists it (as ${address}); loaded as a link both ways`,
+        );
       }
-      links.push({ a: e.name, b: other, addressOfA: back, addressOfB: address, delayMs: 0, lossPct: 0, rateKbps: null });
+      links.push({
+        a: e.name,
+        b: other,
+        addressOfA: back,
+        addressOfB: address,
+        delayMs: 0,
+        lossPct: 0,
+        rateKbps: null,
+      });
     }
   }
 

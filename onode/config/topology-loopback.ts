@@ -25,7 +25,9 @@ export function loopbackTopology(topo: Topology): Topology {
       claimed.set(mapped, { original: address, owner });
       const last = lastOctet(mapped);
       if (last === 0 || last === 255) {
-        warnings.push(`${at(owner, field)}: '${address}' becomes ${mapped} on loopback, which ends in .${last} and may be taken for a network or broadcast address`);
+        warnings.push(
+          `${at(owner, field)}: '${address}' becomes ${mapped} on loopback, which ends in .${last} and may be taken for a network or broadcast address`,
+        );
       }
     } else if (earlier.original !== address) {
       throw new TopologyError(
@@ -42,7 +44,14 @@ export function loopbackTopology(topo: Topology): Topology {
   for (const node of topo.nodes.values()) {
     const owner = nodeWhere(node.name);
     const addresses = node.addresses.map((a, i) => map(a, owner, `${addressesField}[${i}]`));
-    nodes.set(node.name, Object.freeze({ ...node, addresses: Object.freeze(addresses), clientAddresses: Object.freeze(node.clientAddresses.map(toLoopback)) }));
+    nodes.set(
+      node.name,
+      Object.freeze({
+        ...node,
+        addresses: Object.freeze(addresses),
+        clientAddresses: Object.freeze(node.clientAddresses.map(toLoopback)),
+      }),
+    );
   }
   const clients = new Map<string, TopologyClient>();
   for (const client of topo.clients.values()) {
@@ -54,12 +63,23 @@ export function loopbackTopology(topo: Topology): Topology {
     const addresses = router.addresses.map((a, i) => map(a, routerWhere(router.name), `addresses[${i}]`));
     routers.set(router.name, Object.freeze({ ...router, addresses: Object.freeze(addresses) }));
   }
-  const links = topo.links.map((l) => Object.freeze({ ...l, addressOfA: toLoopback(l.addressOfA), addressOfB: toLoopback(l.addressOfB) }));
-  const networkLinks = topo.network.links.map((l) => Object.freeze({
-    ...l,
-    subnet: `127.${l.subnet.split('.').slice(1).join('.')}`,
-    ends: Object.freeze(l.ends.map((e) => Object.freeze({ host: e.host, address: toLoopback(e.address) }))),
-  }));
+  const links = topo.links.map((l) =>
+    Object.freeze({ ...l, addressOfA: toLoopback(l.addressOfA), addressOfB: toLoopback(l.addressOfB) }),
+  );
+  const networkLinks = topo.network.links.map((l) =>
+    Object.freeze({
+      ...l,
+      subnet: `127.${l.subnet.split('.').slice(1).join('.')}`,
+      ends: Object.freeze(l.ends.map((e) => Object.freeze({ host: e.host, address: toLoopback(e.address) }))),
+    }),
+  );
   const network = Object.freeze({ ...topo.network, routers, links: Object.freeze(networkLinks) });
-  return Object.freeze({ ...topo, nodes, clients, links: Object.freeze(links), network, warnings: Object.freeze([...topo.warnings, ...warnings]) });
+  return Object.freeze({
+    ...topo,
+    nodes,
+    clients,
+    links: Object.freeze(links),
+    network,
+    warnings: Object.freeze([...topo.warnings, ...warnings]),
+  });
 }

@@ -15,7 +15,15 @@ import { at } from './topology-fields.ts';
 import { validateTopology } from './topology-issues.ts';
 import { readNetwork } from './topology-network.ts';
 import { nativeSchema, type NativeFile } from './topology-schema.ts';
-import { buildTopology, clientWhere, nodeWhere, type DraftClient, type DraftLink, type DraftNode, type Syntax } from './topology-validate.ts';
+import {
+  buildTopology,
+  clientWhere,
+  nodeWhere,
+  type DraftClient,
+  type DraftLink,
+  type DraftNode,
+  type Syntax,
+} from './topology-validate.ts';
 
 const SYNTAX: Syntax = {
   format: 'native',
@@ -34,7 +42,12 @@ export function parseNative(raw: Record<string, unknown>, file: string, options:
   const network = parsed.network === undefined ? null : readNetwork(parsed.network, [...nodes, ...clients], file);
   const fromOption = options.bootstrapper !== undefined;
   return buildTopology({
-    source: file, syntax: SYNTAX, nodes, links, clients, network,
+    source: file,
+    syntax: SYNTAX,
+    nodes,
+    links,
+    clients,
+    network,
     bootstrapper: options.bootstrapper ?? parsed.bootstrapper ?? null,
     bootstrapperWhere: fromOption ? 'option --bootstrapper' : at('top level', 'bootstrapper'),
     warnings: [],
@@ -48,16 +61,20 @@ function readNodes(spec: NativeFile['nodes'], file: string): DraftNode[] {
     };
     if (role === 'pop') {
       if (clientAddresses === undefined) {
-        refuse('a POP needs the addresses clients connect to',
-          'add clientAddresses: [...] with one or more of its addresses');
+        refuse(
+          'a POP needs the addresses clients connect to',
+          'add clientAddresses: [...] with one or more of its addresses',
+        );
       } else if (clientAddresses.length === 0) {
         refuse('the list is empty', 'list at least one IPv4 address');
       }
     } else if (clientAddresses !== undefined && clientAddresses.length > 0) {
-      refuse(`only POPs accept clients, and this node's role is '${role}'`,
-        "remove clientAddresses, or set role: 'pop'");
+      refuse(
+        `only POPs accept clients, and this node's role is '${role}'`,
+        "remove clientAddresses, or set role: 'pop'",
+      );
     }
-    return { name, role, addresses, clientAddresses: role === 'pop' ? clientAddresses ?? [] : [] };
+    return { name, role, addresses, clientAddresses: role === 'pop' ? (clientAddresses ?? []) : [] };
   });
 }
 
@@ -70,7 +87,12 @@ function readLinks(specs: NonNullable<NativeFile['links']>, nodes: readonly Draf
     const key = a < b ? `${a}\n${b}` : `${b}\n${a}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) {
-      throw new TopologyError(file, at(owner, 'between'), `duplicates links[${earlier}]`, 'remove one of them (a link carries traffic both ways)');
+      throw new TopologyError(
+        file,
+        at(owner, 'between'),
+        `duplicates links[${earlier}]`,
+        'remove one of them (a link carries traffic both ways)',
+      );
     }
     seen.set(key, index);
     const addresses = readLinkAddresses(spec.addresses ?? {}, byName, file, owner);
@@ -89,7 +111,10 @@ function readLinks(specs: NonNullable<NativeFile['links']>, nodes: readonly Draf
 
 /** The schema checked there are two strings; here they must be two different nodes. */
 function readBetween(
-  ends: readonly string[], byName: ReadonlyMap<string, DraftNode>, file: string, owner: string,
+  ends: readonly string[],
+  byName: ReadonlyMap<string, DraftNode>,
+  file: string,
+  owner: string,
 ): [string, string] {
   ends.forEach((end, i) => {
     if (byName.has(end)) return;
@@ -104,7 +129,10 @@ function readBetween(
 }
 
 function readLinkAddresses(
-  spec: Readonly<Record<string, string>>, byName: ReadonlyMap<string, DraftNode>, file: string, owner: string,
+  spec: Readonly<Record<string, string>>,
+  byName: ReadonlyMap<string, DraftNode>,
+  file: string,
+  owner: string,
 ): Map<string, string> {
   const chosen = new Map<string, string>();
   // The schema checked each key is an end of the link.
@@ -113,7 +141,12 @@ function readLinkAddresses(
     const node = byName.get(name);
     if (node === undefined) continue;
     if (!node.addresses.includes(address)) {
-      throw new TopologyError(file, at(owner, field), `'${address}' is not one of node '${name}''s addresses`, `use one of ${node.addresses.join(', ')}, or add it to the node's addresses`);
+      throw new TopologyError(
+        file,
+        at(owner, field),
+        `'${address}' is not one of node '${name}''s addresses`,
+        `use one of ${node.addresses.join(', ')}, or add it to the node's addresses`,
+      );
     }
     chosen.set(name, address);
   }

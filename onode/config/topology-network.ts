@@ -45,7 +45,9 @@ function readRouters(spec: NetworkSpec['routers'], taken: ReadonlySet<string>, f
  * structure; here hosts, subnets and addresses are matched up.
  */
 export function readNetwork(
-  spec: NetworkSpec, nodesAndClients: readonly NetworkHost[], file: string,
+  spec: NetworkSpec,
+  nodesAndClients: readonly NetworkHost[],
+  file: string,
 ): { routers: NetworkRouter[]; links: NetworkLink[] } {
   const routers = readRouters(spec.routers, new Set(nodesAndClients.map((h) => h.name)), file);
   const hosts = new Map<string, NetworkHost>([...nodesAndClients, ...routers].map((h) => [h.name, h]));
@@ -56,11 +58,23 @@ export function readNetwork(
     const link = readLink(linkSpec, hosts, file, owner);
     const named = `${owner} between ${link.ends.map((e) => `'${e.host}'`).join(', ')}`;
     const earlier = subnets.get(link.subnet);
-    if (earlier !== undefined) throw new TopologyError(file, named, `${link.subnet} is also the subnet of ${earlier}`, 'give every link a /24 of its own (join three or more hosts in one link for a LAN)');
+    if (earlier !== undefined)
+      throw new TopologyError(
+        file,
+        named,
+        `${link.subnet} is also the subnet of ${earlier}`,
+        'give every link a /24 of its own (join three or more hosts in one link for a LAN)',
+      );
     subnets.set(link.subnet, owner);
     for (const end of link.ends) {
       const other = usedBy.get(end.address);
-      if (other !== undefined) throw new TopologyError(file, at(named, `addresses.${end.host}`), `'${end.address}' is already used on ${other}`, 'an address sits on one link only; give the host another address for this link');
+      if (other !== undefined)
+        throw new TopologyError(
+          file,
+          at(named, `addresses.${end.host}`),
+          `'${end.address}' is already used on ${other}`,
+          'an address sits on one link only; give the host another address for this link',
+        );
       usedBy.set(end.address, owner);
     }
     return link;
@@ -85,20 +99,41 @@ function readLink(spec: LinkSpec, hosts: ReadonlyMap<string, NetworkHost>, file:
   const ends: NetworkEnd[] = members.map((m) => {
     const given = explicit.get(m.name);
     if (given !== undefined) {
-      if (slash24(given) !== subnet) throw new TopologyError(file, at(named, `addresses.${m.name}`), `'${given}' is not on ${subnet}, the link's subnet`, 'give every end an address on the same /24');
+      if (slash24(given) !== subnet)
+        throw new TopologyError(
+          file,
+          at(named, `addresses.${m.name}`),
+          `'${given}' is not on ${subnet}, the link's subnet`,
+          'give every end an address on the same /24',
+        );
       return { host: m.name, address: given };
     }
     const candidates = m.addresses.filter((a) => slash24(a) === subnet);
     const [address] = candidates;
-    if (address === undefined) throw new TopologyError(file, named, `'${m.name}' has no address on ${subnet}`, `add one to its addresses, or set addresses: { ${m.name}: '...' }`);
-    if (candidates.length > 1) throw new TopologyError(file, named, `'${m.name}' has ${candidates.length} addresses on ${subnet} (${candidates.join(', ')})`, `say which: addresses: { ${m.name}: '${address}' }`);
+    if (address === undefined)
+      throw new TopologyError(
+        file,
+        named,
+        `'${m.name}' has no address on ${subnet}`,
+        `add one to its addresses, or set addresses: { ${m.name}: '...' }`,
+      );
+    if (candidates.length > 1)
+      throw new TopologyError(
+        file,
+        named,
+        `'${m.name}' has ${candidates.length} addresses on ${subnet} (${candidates.join(', ')})`,
+        `say which: addresses: { ${m.name}: '${address}' }`,
+      );
     return { host: m.name, address };
   });
   return { ends, subnet, delayMs: spec.delayMs ?? 0, lossPct: spec.lossPct ?? 0, rateKbps: spec.rateKbps ?? null };
 }
 
 function readEndAddresses(
-  spec: Readonly<Record<string, string>>, members: readonly NetworkHost[], file: string, owner: string,
+  spec: Readonly<Record<string, string>>,
+  members: readonly NetworkHost[],
+  file: string,
+  owner: string,
 ): Map<string, string> {
   const chosen = new Map<string, string>();
   // The schema checked each key is an end of the link.
@@ -106,22 +141,46 @@ function readEndAddresses(
     const field = `addresses.${name}`;
     const host = members.find((m) => m.name === name);
     if (host === undefined) continue;
-    if (!host.addresses.includes(address)) throw new TopologyError(file, at(owner, field), `'${address}' is not one of '${name}''s addresses`, `use one of ${host.addresses.join(', ')}, or add it to its addresses`);
+    if (!host.addresses.includes(address))
+      throw new TopologyError(
+        file,
+        at(owner, field),
+        `'${address}' is not one of '${name}''s addresses`,
+        `use one of ${host.addresses.join(', ')}, or add it to its addresses`,
+      );
     chosen.set(name, address);
   }
   return chosen;
 }
 
 /** The /24 of the explicit addresses, else the one /24 every member has an address on. */
-function chooseSubnet(members: readonly NetworkHost[], explicit: ReadonlyMap<string, string>, file: string, owner: string): string {
+function chooseSubnet(
+  members: readonly NetworkHost[],
+  explicit: ReadonlyMap<string, string>,
+  file: string,
+  owner: string,
+): string {
   const [first] = explicit.values();
   if (first !== undefined) return slash24(first);
-  const shared = [...new Set(members[0]?.addresses.map(slash24) ?? [])].filter((s) => members.every((m) => m.addresses.some((a) => slash24(a) === s)));
+  const shared = [...new Set(members[0]?.addresses.map(slash24) ?? [])].filter((s) =>
+    members.every((m) => m.addresses.some((a) => slash24(a) === s)),
+  );
   const [subnet] = shared;
   if (subnet === undefined) {
-    throw new TopologyError(file, owner, 'the hosts share no /24', `give each an address on one /24 (e.g. ${members.map((m, i) => `${m.name} 10.9.9.${i + 1}`).join(', ')}), or set addresses: { ... }`);
+    throw new TopologyError(
+      file,
+      owner,
+      'the hosts share no /24',
+      `give each an address on one /24 (e.g. ${members.map((m, i) => `${m.name} 10.9.9.${i + 1}`).join(', ')}), or set addresses: { ... }`,
+    );
   }
-  if (shared.length > 1) throw new TopologyError(file, owner, `the hosts share several /24s (${shared.join(', ')})`, `say which with addresses: { ${members[0]?.name ?? 'h'}: '...' }`);
+  if (shared.length > 1)
+    throw new TopologyError(
+      file,
+      owner,
+      `the hosts share several /24s (${shared.join(', ')})`,
+      `say which with addresses: { ${members[0]?.name ?? 'h'}: '...' }`,
+    );
   return subnet;
 }
 
@@ -138,6 +197,10 @@ export function deriveNetwork(hosts: readonly NetworkHost[]): TopologyNetwork {
       bySubnet.set(slash24(address), ends);
     }
   }
-  const links = [...bySubnet].filter(([, ends]) => ends.length >= 2).map(([subnet, ends]) => Object.freeze({ ends: Object.freeze(ends), subnet, delayMs: 0, lossPct: 0, rateKbps: null }));
+  const links = [...bySubnet]
+    .filter(([, ends]) => ends.length >= 2)
+    .map(([subnet, ends]) =>
+      Object.freeze({ ends: Object.freeze(ends), subnet, delayMs: 0, lossPct: 0, rateKbps: null }),
+    );
   return Object.freeze({ declared: false, routers: new Map(), links: Object.freeze(links) });
 }

@@ -36,7 +36,9 @@ export interface EmulatedHost {
 }
 
 /** Host name → its role and addresses, in file order: nodes, routers, clients. */
-export function hostAddresses(topo: Pick<Topology, 'nodes' | 'clients' | 'network'>): Map<string, { role: HostRole; addresses: readonly string[] }> {
+export function hostAddresses(
+  topo: Pick<Topology, 'nodes' | 'clients' | 'network'>,
+): Map<string, { role: HostRole; addresses: readonly string[] }> {
   const hosts = new Map<string, { role: HostRole; addresses: readonly string[] }>();
   for (const n of topo.nodes.values()) hosts.set(n.name, { role: n.role, addresses: n.addresses });
   for (const r of topo.network.routers.values()) hosts.set(r.name, { role: 'router', addresses: r.addresses });
@@ -51,7 +53,13 @@ export function emulatedHosts(topo: Topology): EmulatedHost[] {
   return [...hosts].map(([name, { role, addresses }]) => {
     const interfaces = router.interfacesOf(name);
     const onLinks = new Set(interfaces.map((i) => i.address));
-    return { name, role, interfaces, loopbackAddresses: addresses.filter((a) => !onLinks.has(a)), routes: router.routesOf(name) };
+    return {
+      name,
+      role,
+      interfaces,
+      loopbackAddresses: addresses.filter((a) => !onLinks.has(a)),
+      routes: router.routesOf(name),
+    };
   });
 }
 
@@ -89,9 +97,14 @@ export class UnderlayRouter {
   interfacesOf(host: string): HostInterface[] {
     const order = this.hosts.get(host)?.addresses ?? [];
     const rank = (link: number): number => order.indexOf(this.endOf(link, host)?.address ?? '');
-    return [...(this.linksOf.get(host) ?? [])].sort((x, y) => rank(x) - rank(y)).map((link, i) => ({
-      name: `eth${i}`, link, address: this.endOf(link, host)?.address ?? '', prefixLength: 24,
-    }));
+    return [...(this.linksOf.get(host) ?? [])]
+      .sort((x, y) => rank(x) - rank(y))
+      .map((link, i) => ({
+        name: `eth${i}`,
+        link,
+        address: this.endOf(link, host)?.address ?? '',
+        prefixLength: 24,
+      }));
   }
 
   routesOf(host: string): HostRoute[] {
@@ -160,11 +173,14 @@ export class UnderlayRouter {
     const cached = this.trees.get(source);
     if (cached !== undefined) return cached;
     const done = new Map<string, { cost: number; firstLink: number; firstHop: string }>();
-    const frontier = new Map<string, { cost: number; firstLink: number; firstHop: string }>([[source, { cost: 0, firstLink: -1, firstHop: source }]]);
+    const frontier = new Map<string, { cost: number; firstLink: number; firstHop: string }>([
+      [source, { cost: 0, firstLink: -1, firstHop: source }],
+    ]);
     while (frontier.size > 0) {
       let here: string | undefined;
       let best: { cost: number; firstLink: number; firstHop: string } | undefined;
-      for (const [name, entry] of frontier) if (best === undefined || entry.cost < best.cost) [here, best] = [name, entry];
+      for (const [name, entry] of frontier)
+        if (best === undefined || entry.cost < best.cost) [here, best] = [name, entry];
       if (here === undefined || best === undefined) break;
       frontier.delete(here);
       done.set(here, best);
@@ -177,7 +193,12 @@ export class UnderlayRouter {
           const cost = best.cost + link.delayMs + HOP_COST;
           const known = frontier.get(end.host);
           if (known !== undefined && known.cost <= cost) continue;
-          frontier.set(end.host, here === source ? { cost, firstLink: i, firstHop: end.host } : { cost, firstLink: best.firstLink, firstHop: best.firstHop });
+          frontier.set(
+            end.host,
+            here === source
+              ? { cost, firstLink: i, firstHop: end.host }
+              : { cost, firstLink: best.firstLink, firstHop: best.firstHop },
+          );
         }
       }
     }

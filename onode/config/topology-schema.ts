@@ -39,8 +39,10 @@ export function unpackMessage(message: string): { problem: string; fix: string }
 }
 
 /** "expected WHAT, got the number 3". */
-const expected = (what: string, fix: string): Message => (issue) =>
-  say(`expected ${what}, got ${describeValue(issue.input)}`, fix);
+const expected =
+  (what: string, fix: string): Message =>
+  (issue) =>
+    say(`expected ${what}, got ${describeValue(issue.input)}`, fix);
 
 /** Keys valibot's records skip; a node by such a name would vanish. */
 const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
@@ -49,11 +51,15 @@ const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 const nameKey = v.pipe(
   v.string(),
   v.maxLength(MAX_NAME_LENGTH, (issue) =>
-    say(`the name is ${String(issue.input).length} characters long`, `use at most ${MAX_NAME_LENGTH} characters`)),
-  v.regex(TOPOLOGY_NAME, say(
-    'the name is not usable',
-    "start it with a letter and use only letters, digits, '-' and '_' (e.g. 'o3', 'pop-north')",
-  )),
+    say(`the name is ${String(issue.input).length} characters long`, `use at most ${MAX_NAME_LENGTH} characters`),
+  ),
+  v.regex(
+    TOPOLOGY_NAME,
+    say(
+      'the name is not usable',
+      "start it with a letter and use only letters, digits, '-' and '_' (e.g. 'o3', 'pop-north')",
+    ),
+  ),
 );
 
 const reservedKeys = v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
@@ -150,7 +156,10 @@ function addressList(field: string, allowEmpty = false) {
 /** A finite number accepted by `valid`. */
 function numberField(wanted: string, example: string, valid: (n: number) => boolean) {
   const message = expected(wanted, `write e.g. ${example}`);
-  return v.pipe(v.number(message), v.check((n) => Number.isFinite(n) && valid(n), message));
+  return v.pipe(
+    v.number(message),
+    v.check((n) => Number.isFinite(n) && valid(n), message),
+  );
 }
 
 const delayMs = numberField('a one-way delay in ms, 0 or more', 'delayMs: 2', (n) => n >= 0);
@@ -176,8 +185,10 @@ interface NameListText {
 function nameList(t: NameListText) {
   return v.pipe(
     v.custom<unknown[]>(Array.isArray, expected(t.wanted, t.fix)),
-    v.check((list) => t.count(list.length), (issue) =>
-      say(`expected ${t.wanted}, got ${t.countText((issue.input as unknown[]).length)}`, t.fix)),
+    v.check(
+      (list) => t.count(list.length),
+      (issue) => say(`expected ${t.wanted}, got ${t.countText((issue.input as unknown[]).length)}`, t.fix),
+    ),
     v.array(v.string(expected(t.item, t.itemFix))),
   );
 }
@@ -331,10 +342,15 @@ function networkLink(hostNames: readonly string[]) {
 function network(hostNames: readonly string[]) {
   return fields(
     {
-      routers: v.optional(byName(router, expected(
-        'an object of routers by name',
-        "write it as routers: { r1: { addresses: ['10.0.18.1', '10.0.14.2'] } }",
-      ))),
+      routers: v.optional(
+        byName(
+          router,
+          expected(
+            'an object of routers by name',
+            "write it as routers: { r1: { addresses: ['10.0.18.1', '10.0.14.2'] } }",
+          ),
+        ),
+      ),
       links: v.array(networkLink(hostNames), expected('a list of links', LINKS_FIX)),
     },
     {
@@ -361,10 +377,15 @@ export function nativeSchema(raw: Readonly<Record<string, unknown>>) {
         v.check((nodes) => Object.keys(nodes).length > 0, say('there are no nodes', `add them: ${NODES_EXAMPLE}`)),
       ),
       links: v.optional(v.array(overlayLink(nodeNames), expected('a list of links', LINKS_FIX))),
-      clients: v.optional(byName(client, expected(
-        'an object of clients by name',
-        "write it as clients: { c1: { addresses: ['10.0.6.20'], pop: 'o5' } }",
-      ))),
+      clients: v.optional(
+        byName(
+          client,
+          expected(
+            'an object of clients by name',
+            "write it as clients: { c1: { addresses: ['10.0.6.20'], pop: 'o5' } }",
+          ),
+        ),
+      ),
       network: v.optional(network([...nodeNames, ...keysOf(raw.clients), ...routers])),
     },
     {
@@ -382,10 +403,9 @@ export const SERVER_MARK = 's';
 const legacyNode = fields(
   {
     names: addressList('names'),
-    neighbours: v.optional(v.array(
-      ipv4(SERVER_MARK),
-      expected('a list of addresses', 'write it as ["10.0.19.1", "10.0.25.10s", ...]'),
-    )),
+    neighbours: v.optional(
+      v.array(ipv4(SERVER_MARK), expected('a list of addresses', 'write it as ["10.0.19.1", "10.0.25.10s", ...]')),
+    ),
     pop: v.optional(addressList('pop', true)),
   },
   {

@@ -3,7 +3,16 @@
  * ownership, servers and the bootstrapper, client attachment, the addresses links use, and the
  * warnings for hosts the overlay cannot reach.
  */
-import type { NetworkLink, NetworkRouter, OverlayLink, Role, Topology, TopologyClient, TopologyNetwork, TopologyNode } from './topology.ts';
+import type {
+  NetworkLink,
+  NetworkRouter,
+  OverlayLink,
+  Role,
+  Topology,
+  TopologyClient,
+  TopologyNetwork,
+  TopologyNode,
+} from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { sameSlash24 } from './topology-ipv4.ts';
@@ -88,18 +97,24 @@ export function checkUniqueAddresses(
   const claim = (address: string, owner: string, field: string): void => {
     const existing = owners.get(address);
     if (existing !== undefined) {
-      throw new TopologyError(source, at(owner, field), `'${address}' is also an address of ${existing}`, 'give every host its own addresses');
+      throw new TopologyError(
+        source,
+        at(owner, field),
+        `'${address}' is also an address of ${existing}`,
+        'give every host its own addresses',
+      );
     }
     owners.set(address, owner);
   };
   for (const node of nodes) {
-    node.addresses.forEach((address, i) => claim(address, nodeWhere(node.name), `${syntax.addressesField}[${i}]`));
+    for (const [i, address] of node.addresses.entries())
+      claim(address, nodeWhere(node.name), `${syntax.addressesField}[${i}]`);
   }
   for (const client of clients) {
-    client.addresses.forEach((address, i) => claim(address, clientWhere(client.name), `addresses[${i}]`));
+    for (const [i, address] of client.addresses.entries()) claim(address, clientWhere(client.name), `addresses[${i}]`);
   }
   for (const router of routers) {
-    router.addresses.forEach((address, i) => claim(address, routerWhere(router.name), `addresses[${i}]`));
+    for (const [i, address] of router.addresses.entries()) claim(address, routerWhere(router.name), `addresses[${i}]`);
   }
 }
 
@@ -114,7 +129,15 @@ export function buildTopology(draft: Draft): Topology {
 
   const nodes = new Map<string, TopologyNode>();
   for (const n of draft.nodes) {
-    nodes.set(n.name, Object.freeze({ name: n.name, role: n.role, addresses: Object.freeze([...n.addresses]), clientAddresses: Object.freeze([...n.clientAddresses]) }));
+    nodes.set(
+      n.name,
+      Object.freeze({
+        name: n.name,
+        role: n.role,
+        addresses: Object.freeze([...n.addresses]),
+        clientAddresses: Object.freeze([...n.clientAddresses]),
+      }),
+    );
   }
   const clients = new Map<string, TopologyClient>();
   for (const c of draft.clients) {
@@ -135,7 +158,9 @@ export function buildTopology(draft: Draft): Topology {
       const back = underlay.pathTo(l.b, addressOfA);
       if (path === null || back === null) {
         const [from, to] = path === null ? [l.a, addressOfB] : [l.b, addressOfA];
-        networkWarnings.push(`overlay link between '${l.a}' and '${l.b}': the network has no route from '${from}' to ${to}`);
+        networkWarnings.push(
+          `overlay link between '${l.a}' and '${l.b}': the network has no route from '${from}' to ${to}`,
+        );
       }
     }
     return Object.freeze({
@@ -148,14 +173,33 @@ export function buildTopology(draft: Draft): Topology {
       rateKbps: l.rateKbps,
     });
   });
-  const warnings = [...draft.warnings, ...reachabilityWarnings(draft), ...clientWarnings(draft, byName), ...networkWarnings, ...unlinkedWarnings(draft, network)];
-  return Object.freeze({ source, format: syntax.format, bootstrapper, nodes, links: Object.freeze(links), clients, network, warnings: Object.freeze(warnings) });
+  const warnings = [
+    ...draft.warnings,
+    ...reachabilityWarnings(draft),
+    ...clientWarnings(draft, byName),
+    ...networkWarnings,
+    ...unlinkedWarnings(draft, network),
+  ];
+  return Object.freeze({
+    source,
+    format: syntax.format,
+    bootstrapper,
+    nodes,
+    links: Object.freeze(links),
+    clients,
+    network,
+    warnings: Object.freeze(warnings),
+  });
 }
 
 function buildNetwork({ network, nodes, clients }: Draft): TopologyNetwork {
   if (network === null) return deriveNetwork([...nodes, ...clients]);
-  const routers = new Map(network.routers.map((r) => [r.name, Object.freeze({ name: r.name, addresses: Object.freeze([...r.addresses]) })]));
-  const links = network.links.map((l) => Object.freeze({ ...l, ends: Object.freeze(l.ends.map((e) => Object.freeze({ ...e }))) }));
+  const routers = new Map(
+    network.routers.map((r) => [r.name, Object.freeze({ name: r.name, addresses: Object.freeze([...r.addresses]) })]),
+  );
+  const links = network.links.map((l) =>
+    Object.freeze({ ...l, ends: Object.freeze(l.ends.map((e) => Object.freeze({ ...e }))) }),
+  );
   return Object.freeze({ declared: true, routers, links: Object.freeze(links) });
 }
 
@@ -168,7 +212,11 @@ function unlinkedWarnings({ nodes, clients, network }: Draft, built: TopologyNet
     ...clients.map((c): [string, readonly string[]] => [clientWhere(c.name), c.addresses]),
     ...network.routers.map((r): [string, readonly string[]] => [routerWhere(r.name), r.addresses]),
   ];
-  return owners.flatMap(([owner, addresses]) => addresses.filter((a) => !linked.has(a)).map((a) => `${owner}: ${a} is on no network link, so no other host can reach it`));
+  return owners.flatMap(([owner, addresses]) =>
+    addresses
+      .filter((a) => !linked.has(a))
+      .map((a) => `${owner}: ${a} is on no network link, so no other host can reach it`),
+  );
 }
 
 /**
@@ -203,18 +251,27 @@ function chooseBootstrapper({ source, syntax, nodes, bootstrapper, bootstrapperW
   const fix = `name one of the servers: ${servers.map((s) => s.name).join(', ')}`;
   const node = nodes.find((n) => n.name === bootstrapper);
   if (node === undefined) throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is not a node`, fix);
-  if (node.role !== 'server') throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is a ${node.role}, not a server`, fix);
+  if (node.role !== 'server')
+    throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is a ${node.role}, not a server`, fix);
   return node.name;
 }
 
 function checkClientAttachments({ source, clients, nodes }: Draft, byName: ReadonlyMap<string, DraftNode>): void {
   const pops = nodes.filter((n) => n.role === 'pop').map((n) => n.name);
-  const fix = pops.length > 0 ? `attach it to one of the POPs: ${pops.join(', ')}` : 'declare a POP first, or remove pop';
+  const fix =
+    pops.length > 0 ? `attach it to one of the POPs: ${pops.join(', ')}` : 'declare a POP first, or remove pop';
   for (const client of clients) {
     if (client.pop === null) continue;
     const node = byName.get(client.pop);
-    if (node === undefined) throw new TopologyError(source, at(clientWhere(client.name), 'pop'), `'${client.pop}' is not a node`, fix);
-    if (node.role !== 'pop') throw new TopologyError(source, at(clientWhere(client.name), 'pop'), `'${client.pop}' is a ${node.role}, not a POP`, fix);
+    if (node === undefined)
+      throw new TopologyError(source, at(clientWhere(client.name), 'pop'), `'${client.pop}' is not a node`, fix);
+    if (node.role !== 'pop')
+      throw new TopologyError(
+        source,
+        at(clientWhere(client.name), 'pop'),
+        `'${client.pop}' is a ${node.role}, not a POP`,
+        fix,
+      );
   }
 }
 
@@ -253,7 +310,9 @@ function clientWarnings({ clients }: Draft, byName: ReadonlyMap<string, DraftNod
     if (pop === undefined) continue;
     const onLink = client.addresses.some((c) => pop.clientAddresses.some((p) => sameSlash24(c, p)));
     if (!onLink) {
-      warnings.push(`${clientWhere(client.name)}: shares no /24 with the client addresses of POP '${pop.name}' (${pop.clientAddresses.join(', ')})`);
+      warnings.push(
+        `${clientWhere(client.name)}: shares no /24 with the client addresses of POP '${pop.name}' (${pop.clientAddresses.join(', ')})`,
+      );
     }
   }
   return warnings;

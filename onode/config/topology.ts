@@ -147,13 +147,19 @@ export function loadTopologyFile(path: string, options: TopologyOptions = {}): T
   try {
     const size = statSync(path).size;
     if (size > MAX_TOPOLOGY_FILE_BYTES) {
-      throw new TopologyError(path, 'file', `it is ${size} bytes, more than the ${MAX_TOPOLOGY_FILE_BYTES} a topology may have`, 'check that this is the topology file');
+      throw new TopologyError(
+        path,
+        'file',
+        `it is ${size} bytes, more than the ${MAX_TOPOLOGY_FILE_BYTES} a topology may have`,
+        'check that this is the topology file',
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof TopologyError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : `cannot read it (${code})`;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : `cannot read it (${code})`;
     throw new TopologyError(path, 'file', reason, 'check the path (topologies ship in the topologies/ folder)');
   }
   return parseTopology(text, path, options);
@@ -166,7 +172,12 @@ export function loadTopologyFile(path: string, options: TopologyOptions = {}): T
 export function parseTopology(text: string, source: string, options: TopologyOptions = {}): Topology {
   const raw = parseJson5(text, source);
   if (!isRecord(raw)) {
-    throw new TopologyError(source, 'top level', `expected an object, got ${describeValue(raw)}`, 'wrap the topology in { nodes: { ... }, links: [ ... ] }');
+    throw new TopologyError(
+      source,
+      'top level',
+      `expected an object, got ${describeValue(raw)}`,
+      'wrap the topology in { nodes: { ... }, links: [ ... ] }',
+    );
   }
   return looksLegacy(raw) ? parseLegacy(raw, source, options) : parseNative(raw, source, options);
 }
@@ -194,7 +205,12 @@ function parseJson5(text: string, source: string): unknown {
  */
 export function neighboursOf(topo: Topology, name: string): Neighbour[] {
   if (!topo.nodes.has(name)) {
-    throw new TopologyError(topo.source, `node '${name}'`, 'is not in the topology', `use one of: ${[...topo.nodes.keys()].join(', ')}`);
+    throw new TopologyError(
+      topo.source,
+      `node '${name}'`,
+      'is not in the topology',
+      `use one of: ${[...topo.nodes.keys()].join(', ')}`,
+    );
   }
   const neighbours: Neighbour[] = [];
   for (const link of topo.links) {

@@ -89,7 +89,14 @@ export interface DeskOptions {
 
 export class BootstrapDesk {
   readonly counters: DeskCounters = {
-    registrations: 0, logins: 0, malformed: 0, refused: 0, badProof: 0, evicted: 0, timedOut: 0, pending: 0,
+    registrations: 0,
+    logins: 0,
+    malformed: 0,
+    refused: 0,
+    badProof: 0,
+    evicted: 0,
+    timedOut: 0,
+    pending: 0,
   };
   /** Insertion order is age order: the first entry is the oldest. */
   private readonly pending = new Map<number, Pending>();
@@ -200,9 +207,12 @@ export class BootstrapDesk {
     if (node === undefined) {
       this.counters.refused++;
       this.warn(`refused registration from ${p.address}: not in the topology`);
-      return this.refuse(p, 'unknown-address',
+      return this.refuse(
+        p,
+        'unknown-address',
         `${p.address} is not an address of any node in ${directory.source}; ` +
-        'start the node with --address set to one of its addresses');
+          'start the node with --address set to one of its addresses',
+      );
     }
     if (node.name === directory.bootstrapper) {
       this.counters.refused++;

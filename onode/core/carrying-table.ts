@@ -73,7 +73,7 @@ export class CarryingTable {
 
   private install(from: string, parts: readonly CarryingMessage[]): void {
     const map = new Map<string, string | null>();
-    for (const msg of parts) msg.movies.forEach((m, i) => map.set(m, msg.roots?.[i] ?? null));
+    for (const msg of parts) for (const [i, m] of msg.movies.entries()) map.set(m, msg.roots?.[i] ?? null);
     this.byNeighbour.set(from, map);
   }
 }

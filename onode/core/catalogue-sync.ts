@@ -55,8 +55,13 @@ export interface CatalogueCounters {
 }
 
 export const NO_CATALOGUE_COUNTERS: Readonly<CatalogueCounters> = {
-  catalogueRequests: 0, cataloguePartsIn: 0, cataloguePartsServed: 0, cataloguesInstalled: 0,
-  catalogueUnsolicited: 0, catalogueRejected: 0, catalogueAbandoned: 0,
+  catalogueRequests: 0,
+  cataloguePartsIn: 0,
+  cataloguePartsServed: 0,
+  cataloguesInstalled: 0,
+  catalogueUnsolicited: 0,
+  catalogueRejected: 0,
+  catalogueAbandoned: 0,
 };
 
 interface Assembly {
@@ -123,8 +128,19 @@ export class CatalogueSync {
     if (this.asked.size >= MAX_SERVERS) this.asked.clear();
     this.asked.set(server, now);
     const a: Assembly = {
-      server, cv, from, parts: null, received: [], have: 0, movies: 0, bytes: 0,
-      outstanding: new Set(), progressed: false, stalls: 0, timer: null, waiting: new Map(),
+      server,
+      cv,
+      from,
+      parts: null,
+      received: [],
+      have: 0,
+      movies: 0,
+      bytes: 0,
+      outstanding: new Set(),
+      progressed: false,
+      stalls: 0,
+      timer: null,
+      waiting: new Map(),
     };
     this.assemblies.set(server, a);
     this.ask(a);
@@ -184,8 +200,10 @@ export class CatalogueSync {
   }
 
   /** A complete catalogue to serve (own or installed), an assembly in progress, or null. */
-  private sourceOf(server: string, cv: number):
-    { kind: 'complete'; parts: readonly CatalogueMessage[] } | { kind: 'assembly'; assembly: Assembly } | null {
+  private sourceOf(
+    server: string,
+    cv: number,
+  ): { kind: 'complete'; parts: readonly CatalogueMessage[] } | { kind: 'assembly'; assembly: Assembly } | null {
     const own = server === this.deps.self ? this.deps.ownCatalogue() : null;
     const complete = own !== null ? { cv: catalogueDigest(own), movies: own } : this.deps.routes.catalogueOf(server);
     if (complete !== undefined && complete.cv === cv) {

@@ -6,7 +6,12 @@
  * caller has verified (bootstrap-desk.ts) reach register().
  */
 import type {
-  BootstrapMessage, NeighbourInfo, PopInfo, RegisteredMessage, ServerKeyInfo, WelcomeMessage,
+  BootstrapMessage,
+  NeighbourInfo,
+  PopInfo,
+  RegisteredMessage,
+  ServerKeyInfo,
+  WelcomeMessage,
 } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { nodeByAddress, type Topology, type TopologyNode } from '../config/topology.ts';
@@ -29,7 +34,10 @@ export class Directory {
   /** Server name → base64 of its raw Ed25519 stream-signing key. */
   private readonly keys = new Map<string, string>();
 
-  constructor(private readonly topo: Topology, private readonly emulateLinks: boolean) {}
+  constructor(
+    private readonly topo: Topology,
+    private readonly emulateLinks: boolean,
+  ) {}
 
   /** The topology's node that has this address (IPv4-mapped IPv6 accepted), if any. */
   nodeAt(address: string): TopologyNode | undefined {
@@ -83,7 +91,9 @@ export class Directory {
     for (const [name, c] of this.connections) {
       if (c !== conn) continue;
       this.connections.delete(name);
-      return this.neighbours(name).filter((n) => n.up).map((n) => ({ to: n.name, msg: { type: 'neighbour-down', name } }));
+      return this.neighbours(name)
+        .filter((n) => n.up)
+        .map((n) => ({ to: n.name, msg: { type: 'neighbour-down', name } }));
     }
     return [];
   }
@@ -96,8 +106,13 @@ export class Directory {
   /** What a node is told when it registers (also what the bootstrapper's own node starts from). */
   infoFor(node: TopologyNode): RegisteredMessage {
     return {
-      type: 'registered', name: node.name, role: node.role, addresses: node.addresses,
-      clientAddresses: node.clientAddresses, neighbours: this.neighbours(node.name), emulateLinks: this.emulateLinks,
+      type: 'registered',
+      name: node.name,
+      role: node.role,
+      addresses: node.addresses,
+      clientAddresses: node.clientAddresses,
+      neighbours: this.neighbours(node.name),
+      emulateLinks: this.emulateLinks,
       serverKeys: this.serverKeys(),
     };
   }
@@ -105,7 +120,10 @@ export class Directory {
   welcome(catalogue: readonly MovieInfo[]): WelcomeMessage {
     const pops: PopInfo[] = [...this.topo.nodes.values()]
       .filter((n) => n.role === 'pop')
-      .map((n) => ({ name: n.name, addresses: n.clientAddresses.length > 0 ? n.clientAddresses : n.addresses.slice(0, 1) }));
+      .map((n) => ({
+        name: n.name,
+        addresses: n.clientAddresses.length > 0 ? n.clientAddresses : n.addresses.slice(0, 1),
+      }));
     return { type: 'welcome', pops, catalogue, serverKeys: this.serverKeys() };
   }
 
@@ -119,10 +137,13 @@ export class Directory {
       const node = this.topo.nodes.get(other);
       if (node === undefined) continue;
       out.push({
-        name: other, role: node.role,
+        name: other,
+        role: node.role,
         address: aSide ? link.addressOfB : link.addressOfA,
         localAddress: aSide ? link.addressOfA : link.addressOfB,
-        delayMs: link.delayMs, lossPct: link.lossPct, rateKbps: link.rateKbps,
+        delayMs: link.delayMs,
+        lossPct: link.lossPct,
+        rateKbps: link.rateKbps,
         up: this.connections.has(other),
       });
     }

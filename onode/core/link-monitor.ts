@@ -15,7 +15,11 @@ export interface LinkMonitorOptions {
   readonly deadAfterMisses: number;
 }
 
-export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = { helloIntervalMs: 100, idleHelloIntervalMs: 1000, deadAfterMisses: 3 };
+export const DEFAULT_LINK_MONITOR: LinkMonitorOptions = {
+  helloIntervalMs: 100,
+  idleHelloIntervalMs: 1000,
+  deadAfterMisses: 3,
+};
 
 export interface LinkEvents {
   up(neighbour: string): void;
@@ -66,8 +70,17 @@ export class LinkMonitor {
   add(neighbour: string): void {
     if (this.links.has(neighbour)) return;
     this.links.set(neighbour, {
-      alive: false, lastHeardAt: null, srttMs: null, lastRttMs: null, peerSeq: 0, peerSentAtUs: 0, peerHeardAt: 0, deaths: 0,
-      lastSentAt: -Infinity, busySince: null, upSince: null,
+      alive: false,
+      lastHeardAt: null,
+      srttMs: null,
+      lastRttMs: null,
+      peerSeq: 0,
+      peerSentAtUs: 0,
+      peerHeardAt: 0,
+      deaths: 0,
+      lastSentAt: -Infinity,
+      busySince: null,
+      upSince: null,
     });
   }
 
@@ -171,8 +184,12 @@ export class LinkMonitor {
       link.lastSentAt = now;
       const holdUs = link.peerSeq === 0 ? 0 : Math.round((now - link.peerHeardAt) * 1000);
       this.sendHello(name, {
-        type: 'hello', seq: this.seq, sentAtUs: toUs(now),
-        echoSeq: link.peerSeq, echoSentAtUs: link.peerSentAtUs, holdUs: Math.min(holdUs, US_WRAP - 1),
+        type: 'hello',
+        seq: this.seq,
+        sentAtUs: toUs(now),
+        echoSeq: link.peerSeq,
+        echoSentAtUs: link.peerSentAtUs,
+        holdUs: Math.min(holdUs, US_WRAP - 1),
       });
     }
     this.timer = this.clock.setTimer(this.options.helloIntervalMs, () => this.tick());

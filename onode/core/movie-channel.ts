@@ -80,10 +80,17 @@ export class MovieChannel {
     const frame = this.movie.frames[this.frameIndex];
     if (frame !== undefined) {
       const timestamp = (this.timestampBase + Math.round((this.tick * RTP_JPEG_CLOCK_RATE) / this.movie.fps)) >>> 0;
-      const packets = frame.map((payload, i): RtpPacket => ({
-        marker: i === frame.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: (this.seq + i) & 0xffff,
-        timestamp, ssrc: this.ssrc, csrcs: [], payload,
-      }));
+      const packets = frame.map(
+        (payload, i): RtpPacket => ({
+          marker: i === frame.length - 1,
+          payloadType: RTP_JPEG_PAYLOAD_TYPE,
+          sequenceNumber: (this.seq + i) & 0xffff,
+          timestamp,
+          ssrc: this.ssrc,
+          csrcs: [],
+          payload,
+        }),
+      );
       const encoded = this.sign === null ? packets.map((p) => encodeRtp(p)) : this.sign(this.movie.name, packets);
       this.seq = (this.seq + frame.length) & 0xffff;
       for (const rtp of encoded) {

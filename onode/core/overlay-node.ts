@@ -21,7 +21,11 @@ export interface OverlayOptions {
   readonly tree: TreeOptions;
 }
 
-export const DEFAULT_OVERLAY: OverlayOptions = { links: DEFAULT_LINK_MONITOR, probes: DEFAULT_PROBES, tree: DEFAULT_TREE };
+export const DEFAULT_OVERLAY: OverlayOptions = {
+  links: DEFAULT_LINK_MONITOR,
+  probes: DEFAULT_PROBES,
+  tree: DEFAULT_TREE,
+};
 
 export interface Outbox {
   send(to: string, msg: HelloMessage | ControlMessage): void;
@@ -78,43 +82,58 @@ export class OverlayNode {
     /** Verify received streams against these servers' keys (POPs); null passes data on unchecked (relays). */
     verifyWith: ServerKeyring | null = null,
   ) {
-    this.links = new LinkMonitor(clock, (to, msg) => outbox.send(to, msg), {
-      up: (n) => this.neighbourUp(n),
-      down: (n) => this.neighbourDown(n),
-    }, options.links, (n) => this.tree.usesNeighbour(n));
-    this.probes = new StatusProbes({
-      self: name,
+    this.links = new LinkMonitor(
       clock,
-      routes: this.routes,
-      neighbours: () => this.aliveNeighbours(),
-      rttMs: (n) => this.links.rttMs(n),
-      send: (to, msg) => outbox.send(to, msg),
-      ownCatalogue: () => source?.catalogue() ?? null,
-    }, options.probes);
-    this.tree = new StreamTree({
-      self: name,
-      clock,
-      routes: this.routes,
-      isAlive: (n) => this.links.isAlive(n),
-      rttMs: (n) => this.links.rttMs(n),
-      carriers: (movie) => this.carrying.carriers(movie, (n) => this.links.isAlive(n)),
-      suspect: (n) => this.links.markDead(n),
-      upSince: (n) => this.links.upSince(n),
-      heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
-      carrierRoot: (n, movie) => this.carrying.root(n, movie),
-      send: (to, msg) => outbox.send(to, msg),
-      sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
-      isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
-      startSource: (movie) => source?.start(movie),
-      stopSource: (movie) => source?.stop(movie),
-      carryingChanged: (movies, roots) => this.announceCarrying(this.aliveNeighbours(), movies, roots),
-    }, options.tree);
-    this.verifier = verifyWith === null ? null : new StreamVerifier({
-      clock,
-      keyById: (id) => verifyWith.byKeyId(id),
-      release: (from, movie, rtp) => this.tree.onData(from, movie, rtp),
-      faulty: (from, movie, why) => this.tree.upstreamFaulty(from, movie, why),
-    });
+      (to, msg) => outbox.send(to, msg),
+      {
+        up: (n) => this.neighbourUp(n),
+        down: (n) => this.neighbourDown(n),
+      },
+      options.links,
+      (n) => this.tree.usesNeighbour(n),
+    );
+    this.probes = new StatusProbes(
+      {
+        self: name,
+        clock,
+        routes: this.routes,
+        neighbours: () => this.aliveNeighbours(),
+        rttMs: (n) => this.links.rttMs(n),
+        send: (to, msg) => outbox.send(to, msg),
+        ownCatalogue: () => source?.catalogue() ?? null,
+      },
+      options.probes,
+    );
+    this.tree = new StreamTree(
+      {
+        self: name,
+        clock,
+        routes: this.routes,
+        isAlive: (n) => this.links.isAlive(n),
+        rttMs: (n) => this.links.rttMs(n),
+        carriers: (movie) => this.carrying.carriers(movie, (n) => this.links.isAlive(n)),
+        suspect: (n) => this.links.markDead(n),
+        upSince: (n) => this.links.upSince(n),
+        heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
+        carrierRoot: (n, movie) => this.carrying.root(n, movie),
+        send: (to, msg) => outbox.send(to, msg),
+        sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
+        isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
+        startSource: (movie) => source?.start(movie),
+        stopSource: (movie) => source?.stop(movie),
+        carryingChanged: (movies, roots) => this.announceCarrying(this.aliveNeighbours(), movies, roots),
+      },
+      options.tree,
+    );
+    this.verifier =
+      verifyWith === null
+        ? null
+        : new StreamVerifier({
+            clock,
+            keyById: (id) => verifyWith.byKeyId(id),
+            release: (from, movie, rtp) => this.tree.onData(from, movie, rtp),
+            faulty: (from, movie, why) => this.tree.upstreamFaulty(from, movie, why),
+          });
     if (verifyWith !== null) verifyWith.onKey(() => this.verifier?.keyAdded());
   }
 
@@ -164,7 +183,11 @@ export class OverlayNode {
         this.links.heard(from);
         // Only new data the tree would take is worth checking (hashing, a signature per frame); the
         // rest it counts as stray or duplicate. Make-before-break and repairs bring many duplicates.
-        if (this.verifier !== null && this.tree.takesData(from, msg.movie) && !this.tree.hasPacket(msg.movie, msg.rtp)) {
+        if (
+          this.verifier !== null &&
+          this.tree.takesData(from, msg.movie) &&
+          !this.tree.hasPacket(msg.movie, msg.rtp)
+        ) {
           this.verifier.push(from, msg.movie, msg.rtp);
         } else {
           this.tree.onData(from, msg.movie, msg.rtp);
@@ -226,12 +249,15 @@ export class OverlayNode {
   }
 
   neighbours(): NeighbourSnapshot[] {
-    return this.links.neighbours().sort().map((name) => ({
-      name,
-      alive: this.links.isAlive(name),
-      rttMs: this.links.rttMs(name) ?? null,
-      failures: this.links.deaths(name),
-    }));
+    return this.links
+      .neighbours()
+      .sort()
+      .map((name) => ({
+        name,
+        alive: this.links.isAlive(name),
+        rttMs: this.links.rttMs(name) ?? null,
+        failures: this.links.deaths(name),
+      }));
   }
 
   /** Best route per known server. */

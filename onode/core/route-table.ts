@@ -65,7 +65,13 @@ export class RouteTable {
         return false;
       }
       info = {
-        vias: new Map(), catalogue: [], names: new Set(), cv: null, announced: null, announcedSeq: -1, lostAt: null,
+        vias: new Map(),
+        catalogue: [],
+        names: new Set(),
+        cv: null,
+        announced: null,
+        announcedSeq: -1,
+        lostAt: null,
         refused: null,
       };
       this.servers.set(entry.server, info);
@@ -197,7 +203,10 @@ export class RouteTable {
 
   /** Servers with at least one route, sorted. */
   knownServers(): string[] {
-    return [...this.servers].filter(([, info]) => info.vias.size > 0).map(([name]) => name).sort();
+    return [...this.servers]
+      .filter(([, info]) => info.vias.size > 0)
+      .map(([name]) => name)
+      .sort();
   }
 
   /** True when a reachable server has the movie. */

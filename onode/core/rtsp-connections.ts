@@ -25,7 +25,9 @@ export interface ConnectionLimits {
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
-  perAddress: MAX_CONNECTIONS_PER_ADDRESS, total: MAX_CONNECTIONS, idleTimeoutMs: IDLE_TIMEOUT_MS,
+  perAddress: MAX_CONNECTIONS_PER_ADDRESS,
+  total: MAX_CONNECTIONS,
+  idleTimeoutMs: IDLE_TIMEOUT_MS,
 };
 
 export interface RtspConnectionDeps {
@@ -53,7 +55,11 @@ interface Entry {
 
 export class RtspConnections {
   readonly counters: ConnectionCounters = {
-    accepted: 0, refusedPerAddress: 0, refusedTotal: 0, idleClosed: 0, evicted: 0,
+    accepted: 0,
+    refusedPerAddress: 0,
+    refusedTotal: 0,
+    idleClosed: 0,
+    evicted: 0,
   };
   /** In order of last activity, oldest first (an active connection moves to the end). */
   private readonly open = new Map<number, Entry>();

@@ -41,7 +41,9 @@ export function isRtpPair(pair: readonly [number, number], min: number, max: num
  * `channelsInUse` are the interleaved channels the connection's other sessions hold.
  */
 export function chooseDelivery(
-  specs: readonly TransportSpec[], clientAddress: string, channelsInUse: ReadonlySet<number>,
+  specs: readonly TransportSpec[],
+  clientAddress: string,
+  channelsInUse: ReadonlySet<number>,
 ): Delivery | undefined {
   for (const spec of specs) {
     if (!spec.unicast) continue;

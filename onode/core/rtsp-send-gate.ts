@@ -21,7 +21,10 @@ export class FrameGate {
   private dropping = false;
   private overSince: number | null = null;
 
-  constructor(private readonly limitBytes = SEND_QUEUE_LIMIT_BYTES, private readonly stuckMs = STUCK_CLOSE_MS) {}
+  constructor(
+    private readonly limitBytes = SEND_QUEUE_LIMIT_BYTES,
+    private readonly stuckMs = STUCK_CLOSE_MS,
+  ) {}
 
   /** For one RTP packet: `queuedBytes` are waiting on the connection, `marker` ends a frame. */
   decide(queuedBytes: number, marker: boolean, now: number): GateDecision {

@@ -16,7 +16,11 @@ import { decrementCount } from '../../common/core/counts.ts';
 import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import {
-  formatSession, formatTransport, parseRtspUrl, parseSession, parseTransport,
+  formatSession,
+  formatTransport,
+  parseRtspUrl,
+  parseSession,
+  parseTransport,
 } from '../../common/wire/rtsp-headers.ts';
 import { FRAME_AUTH_EXTMAP } from '../../common/wire/frame-auth.ts';
 import { buildMjpegSdp } from '../../common/wire/sdp.ts';
@@ -122,9 +126,24 @@ export interface RtspCounters extends ViewerCounters {
 
 export class RtspSessions {
   readonly counters: RtspCounters = {
-    requests: 0, badRequests: 0, sessionNotFound: 0, sessionsOpened: 0, sessionsReaped: 0, sessionsEvicted: 0,
-    sessionsFailed: 0, sessionsStuck: 0, refused: 0, sendErrors: 0, packetsDropped: 0, framesDropped: 0,
-    internalErrors: 0, rtcpIn: 0, rtcpMalformed: 0, nacks: 0, retransmitted: 0, retransmitsLimited: 0,
+    requests: 0,
+    badRequests: 0,
+    sessionNotFound: 0,
+    sessionsOpened: 0,
+    sessionsReaped: 0,
+    sessionsEvicted: 0,
+    sessionsFailed: 0,
+    sessionsStuck: 0,
+    refused: 0,
+    sendErrors: 0,
+    packetsDropped: 0,
+    framesDropped: 0,
+    internalErrors: 0,
+    rtcpIn: 0,
+    rtcpMalformed: 0,
+    nacks: 0,
+    retransmitted: 0,
+    retransmitsLimited: 0,
   };
   private reportTimer: Timer | null = null;
   /** In creation order, oldest first (eviction relies on it). */
@@ -136,7 +155,10 @@ export class RtspSessions {
   private reaper: Timer | null = null;
   private serial = 0;
 
-  constructor(private readonly deps: RtspDeps, private readonly timeoutSec = SESSION_TIMEOUT_SEC) {}
+  constructor(
+    private readonly deps: RtspDeps,
+    private readonly timeoutSec = SESSION_TIMEOUT_SEC,
+  ) {}
 
   start(): void {
     const sweep = (): void => {
@@ -162,9 +184,15 @@ export class RtspSessions {
   /** For GET /status: no session ids (they are the viewers' credentials). */
   list(): RtspSessionInfo[] {
     return [...this.sessions.values()].map((s) => ({
-      viewer: s.label, movie: s.movie, client: s.peer.remoteAddress, transport: s.media.delivery.kind, state: s.state,
-      packets: s.media.packets, retransmitted: s.media.retransmitted,
-      packetsDropped: s.media.packetsDropped, framesDropped: s.media.framesDropped,
+      viewer: s.label,
+      movie: s.movie,
+      client: s.peer.remoteAddress,
+      transport: s.media.delivery.kind,
+      state: s.state,
+      packets: s.media.packets,
+      retransmitted: s.media.retransmitted,
+      packetsDropped: s.media.packetsDropped,
+      framesDropped: s.media.framesDropped,
     }));
   }
 
@@ -286,8 +314,14 @@ export class RtspSessions {
     if (movie === 'bad-url') return answer(400);
     if (movie === undefined) return answer(404);
     const sdp = buildMjpegSdp({
-      sessionId: String(Math.floor(this.deps.clock.now())), originAddress: peer.localAddress, sessionName: movie.name,
-      control: 'trackID=0', fps: movie.fps, width: movie.width, height: movie.height, extensions: FRAME_AUTH_EXTMAP,
+      sessionId: String(Math.floor(this.deps.clock.now())),
+      originAddress: peer.localAddress,
+      sessionName: movie.name,
+      control: 'trackID=0',
+      fps: movie.fps,
+      width: movie.width,
+      height: movie.height,
+      extensions: FRAME_AUTH_EXTMAP,
     });
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
     answer(200, { 'Content-Type': 'application/sdp', 'Content-Base': base }, Buffer.from(sdp));
@@ -304,8 +338,10 @@ export class RtspSessions {
     if (!specs.ok) return answer(specs.reason === 'unsupported' ? 461 : 400);
     const delivery = chooseDelivery(specs.value, peer.remoteAddress, this.channelsOf(peer.id));
     if (delivery === undefined) return answer(461);
-    if ((this.perClient.get(peer.remoteAddress) ?? 0) >= MAX_SESSIONS_PER_CLIENT
-      || (this.sessions.size >= MAX_SESSIONS && !this.evictOne())) {
+    if (
+      (this.perClient.get(peer.remoteAddress) ?? 0) >= MAX_SESSIONS_PER_CLIENT ||
+      (this.sessions.size >= MAX_SESSIONS && !this.evictOne())
+    ) {
       this.counters.refused++;
       return answer(453);
     }
@@ -317,28 +353,37 @@ export class RtspSessions {
     this.deps.join(movie.name, session.label, {
       // The tree calls these in loops over every viewer of the movie: none may throw.
       deliver: (rtp) => this.guard(session, () => session.media.deliver(rtp)),
-      joined: () => this.guard(session, () => {
-        const pending = session.pendingSetup;
-        if (pending === null) return;
-        session.pendingSetup = null;
-        if (session.state === 'joining') session.state = 'ready';
-        pending(200, { Session: formatSession(id, this.timeoutSec), Transport: transport });
-      }),
-      failed: (reason, detail) => this.guard(session, () => {
-        this.forget(session);
-        const pending = session.pendingSetup;
-        if (pending === null) return;
-        session.pendingSetup = null;
-        const safeDetail = detail.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, MAX_NAK_DETAIL_CHARS);
-        pending(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': safeDetail });
-      }),
+      joined: () =>
+        this.guard(session, () => {
+          const pending = session.pendingSetup;
+          if (pending === null) return;
+          session.pendingSetup = null;
+          if (session.state === 'joining') session.state = 'ready';
+          pending(200, { Session: formatSession(id, this.timeoutSec), Transport: transport });
+        }),
+      failed: (reason, detail) =>
+        this.guard(session, () => {
+          this.forget(session);
+          const pending = session.pendingSetup;
+          if (pending === null) return;
+          session.pendingSetup = null;
+          const safeDetail = detail.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, MAX_NAK_DETAIL_CHARS);
+          pending(statusForNak(reason), { 'X-Nak-Reason': reason, 'X-Nak-Detail': safeDetail });
+        }),
     });
   }
 
   private add(id: string, movie: string, peer: RtspPeer, delivery: Delivery): Session {
     const now = this.deps.clock.now();
     const session: Session = {
-      id, label: `v${++this.serial}`, movie, peer, createdAt: now, state: 'joining', everPlayed: false, lastSeen: now,
+      id,
+      label: `v${++this.serial}`,
+      movie,
+      peer,
+      createdAt: now,
+      state: 'joining',
+      everPlayed: false,
+      lastSeen: now,
       lastFastStartAt: -Infinity,
       media: new Viewer(peer, delivery, movie, this.deps, this.counters, () => this.close(session)),
       pendingSetup: null,
@@ -399,7 +444,9 @@ export class RtspSessions {
       return formatTransport({ profile: 'RTP/AVP/TCP', unicast: true, interleaved });
     }
     return formatTransport({
-      profile: 'RTP/AVP', unicast: true, clientPort: [delivery.rtpPort, delivery.rtcpPort],
+      profile: 'RTP/AVP',
+      unicast: true,
+      clientPort: [delivery.rtpPort, delivery.rtcpPort],
       serverPort: this.deps.serverPorts(peer.localAddress),
     });
   }
@@ -454,7 +501,6 @@ export class RtspSessions {
     }
   }
 }
-
 
 function rtcpKey(s: Session): string {
   const d = s.media.delivery;

@@ -131,8 +131,14 @@ export class Viewer implements SendTarget {
     const rtpTimestamp = (this.lastTimestamp + Math.round((now - this.lastAt) * 90)) >>> 0;
     const sr = encodeRtcp([
       {
-        type: 'sr', ssrc: this.lastSsrc, ntpSec, ntpFrac, rtpTimestamp,
-        packetCount: this.packets >>> 0, octetCount: this.octets >>> 0, reports: [],
+        type: 'sr',
+        ssrc: this.lastSsrc,
+        ntpSec,
+        ntpFrac,
+        rtpTimestamp,
+        packetCount: this.packets >>> 0,
+        octetCount: this.octets >>> 0,
+        reports: [],
       },
       { type: 'sdes', chunks: [{ ssrc: this.lastSsrc, cname: 'onode', items: [] }] },
     ]);

@@ -57,7 +57,12 @@ interface SeenProbe {
 
 export class StatusProbes {
   readonly counters: ProbeCounters = {
-    originated: 0, received: 0, forwarded: 0, droppedLoop: 0, droppedNoRtt: 0, droppedStale: 0,
+    originated: 0,
+    received: 0,
+    forwarded: 0,
+    droppedLoop: 0,
+    droppedNoRtt: 0,
+    droppedStale: 0,
     ...NO_CATALOGUE_COUNTERS,
   };
   /** Fetches and serves catalogues in parts. */
@@ -66,7 +71,10 @@ export class StatusProbes {
   private seq = 0;
   private timer: Timer | null = null;
 
-  constructor(private readonly deps: ProbeDeps, private readonly options: ProbeOptions = DEFAULT_PROBES) {
+  constructor(
+    private readonly deps: ProbeDeps,
+    private readonly options: ProbeOptions = DEFAULT_PROBES,
+  ) {
     this.catalogues = new CatalogueSync(deps, this.counters, options.intervalMs);
   }
 
@@ -91,7 +99,12 @@ export class StatusProbes {
     if (catalogue === null) return;
     if (only === undefined) this.seq++;
     const msg: StatusMessage = {
-      type: 'status', server: this.deps.self, seq: this.seq, latencyMs: 0, hops: 0, visited: [this.deps.self],
+      type: 'status',
+      server: this.deps.self,
+      seq: this.seq,
+      latencyMs: 0,
+      hops: 0,
+      visited: [this.deps.self],
       cv: catalogueDigest(catalogue),
     };
     const targets = only === undefined ? this.deps.neighbours() : [only];

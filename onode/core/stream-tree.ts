@@ -13,7 +13,14 @@
  * to the next candidate.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
-import type { JoinAckMessage, JoinMessage, LeaveMessage, NakMessage, NakReason, RepairMessage } from '../../common/wire/overlay.ts';
+import type {
+  JoinAckMessage,
+  JoinMessage,
+  LeaveMessage,
+  NakMessage,
+  NakReason,
+  RepairMessage,
+} from '../../common/wire/overlay.ts';
 import { repairRequests } from '../../common/wire/control-split.ts';
 import { MAX_PATH_LENGTH } from '../../common/wire/overlay.ts';
 import { CACHE_PACKETS, PacketCache } from './packet-cache.ts';
@@ -32,7 +39,12 @@ export interface TreeOptions {
   readonly cachePackets?: number;
 }
 
-export const DEFAULT_TREE: TreeOptions = { joinRetryMs: 250, joinTimeoutMs: 1500, refreshMs: 1000, branchExpiryMs: 3500 };
+export const DEFAULT_TREE: TreeOptions = {
+  joinRetryMs: 250,
+  joinTimeoutMs: 1500,
+  refreshMs: 1000,
+  branchExpiryMs: 3500,
+};
 
 /** How long a node that lost its upstream keeps looking for a new one (past the route TTL, so stale routes have expired). */
 export const REROUTE_GRACE_MS = 8000;
@@ -180,7 +192,17 @@ export interface TreeEvent {
 }
 
 export class StreamTree {
-  readonly counters: TreeCounters = { joinsSent: 0, joinsReceived: 0, naksSent: 0, naksReceived: 0, reroutes: 0, prunes: 0, switches: 0, repairsRequested: 0, repairsServed: 0 };
+  readonly counters: TreeCounters = {
+    joinsSent: 0,
+    joinsReceived: 0,
+    naksSent: 0,
+    naksReceived: 0,
+    reroutes: 0,
+    prunes: 0,
+    switches: 0,
+    repairsRequested: 0,
+    repairsServed: 0,
+  };
   lastEvent: TreeEvent | null = null;
   private readonly streams = new Map<string, Stream>();
   /** Neighbours proved faulty (see upstreamFaulty), until when they are avoided. */
@@ -189,7 +211,10 @@ export class StreamTree {
   private silenceTimer: Timer | null = null;
   private announced = '';
 
-  constructor(private readonly deps: TreeDeps, private readonly options: TreeOptions = DEFAULT_TREE) {}
+  constructor(
+    private readonly deps: TreeDeps,
+    private readonly options: TreeOptions = DEFAULT_TREE,
+  ) {}
 
   start(): void {
     if (this.sweepTimer !== null) return;
@@ -265,11 +290,16 @@ export class StreamTree {
 
   onMessage(from: string, msg: TreeMessage): void {
     switch (msg.type) {
-      case 'join': return this.onJoin(from, msg);
-      case 'join-ack': return this.onAck(from, msg);
-      case 'nak': return this.onNak(from, msg);
-      case 'leave': return this.onLeave(from, msg.movie);
-      case 'repair': return this.onRepair(from, msg);
+      case 'join':
+        return this.onJoin(from, msg);
+      case 'join-ack':
+        return this.onAck(from, msg);
+      case 'nak':
+        return this.onNak(from, msg);
+      case 'leave':
+        return this.onLeave(from, msg.movie);
+      case 'repair':
+        return this.onRepair(from, msg);
     }
   }
 
@@ -366,13 +396,24 @@ export class StreamTree {
     let watching = false;
     for (const s of this.streams.values()) {
       if (!s.source && s.phase === 'active') watching = true;
-      if (s.source || s.phase !== 'active' || s.upstream === null || s.switching !== null || s.lastDataAt === null || s.frameGapMs === null) continue;
+      if (
+        s.source ||
+        s.phase !== 'active' ||
+        s.upstream === null ||
+        s.switching !== null ||
+        s.lastDataAt === null ||
+        s.frameGapMs === null
+      )
+        continue;
       const limit = Math.max(MIN_DATA_SILENCE_MS, DATA_SILENCE_FRAMES * s.frameGapMs);
       if (now - s.lastDataAt < limit) continue;
       s.lastDataAt = now; // one attempt per silence
       const next = this.alternative(s, () => true);
       if (next === undefined) continue;
-      this.event(s.movie, `no data from ${s.upstream} for ${Math.round(limit)} ms; joining through ${next.via} before giving it up`);
+      this.event(
+        s.movie,
+        `no data from ${s.upstream} for ${Math.round(limit)} ms; joining through ${next.via} before giving it up`,
+      );
       this.startSwitch(s, next.via);
     }
     // Only while some stream is received from upstream: an idle node does not wake up 40 times a second.
@@ -380,7 +421,8 @@ export class StreamTree {
   }
 
   private ensureSilenceWatch(): void {
-    if (this.silenceTimer === null && this.sweepTimer !== null) this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
+    if (this.silenceTimer === null && this.sweepTimer !== null)
+      this.silenceTimer = this.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.watchSilence());
   }
 
   /** A packet produced by this server's movie channel. */
@@ -469,11 +511,31 @@ export class StreamTree {
   private create(movie: string, joinPath: readonly string[]): Stream {
     const source = this.deps.isSource(movie);
     const s: Stream = {
-      movie, phase: source ? 'active' : 'pending', source, upstream: null,
-      rootPath: source ? [this.deps.self] : [], joinPath, tried: new Set(), attemptStartedAt: 0, timer: null,
-      downstream: new Map(), targets: [], waiters: new Map(), local: new Map(),
-      counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 }, lastStrayLeaveAt: -Infinity,
-      cache: new PacketCache(this.options.cachePackets ?? CACHE_PACKETS), pendingRepair: null, asked: new Map(), linger: null, switching: null, betterCount: 0, lastDataAt: null, frameGapMs: null, preferredServer: null, rerouteUntil: 0,
+      movie,
+      phase: source ? 'active' : 'pending',
+      source,
+      upstream: null,
+      rootPath: source ? [this.deps.self] : [],
+      joinPath,
+      tried: new Set(),
+      attemptStartedAt: 0,
+      timer: null,
+      downstream: new Map(),
+      targets: [],
+      waiters: new Map(),
+      local: new Map(),
+      counters: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, strayPackets: 0, duplicates: 0, repaired: 0 },
+      lastStrayLeaveAt: -Infinity,
+      cache: new PacketCache(this.options.cachePackets ?? CACHE_PACKETS),
+      pendingRepair: null,
+      asked: new Map(),
+      linger: null,
+      switching: null,
+      betterCount: 0,
+      lastDataAt: null,
+      frameGapMs: null,
+      preferredServer: null,
+      rerouteUntil: 0,
     };
     this.streams.set(movie, s);
     if (source) {
@@ -487,11 +549,16 @@ export class StreamTree {
     this.counters.joinsReceived++;
     const { self } = this.deps;
     const path = msg.path;
-    if (path[path.length - 1] !== from || path.includes(self)) return this.nak(from, msg.movie, 'loop', `join path ${path.join('>')} already passes through ${self}`);
+    if (path[path.length - 1] !== from || path.includes(self))
+      return this.nak(from, msg.movie, 'loop', `join path ${path.join('>')} already passes through ${self}`);
     if (path.length >= MAX_PATH_LENGTH) return this.nak(from, msg.movie, 'loop', 'join path too long');
     const s = this.streams.get(msg.movie);
     if (s === undefined) {
-      if (!this.deps.isSource(msg.movie) && !this.deps.routes.knowsMovie(msg.movie) && this.deps.routes.knownServers().length > 0) {
+      if (
+        !this.deps.isSource(msg.movie) &&
+        !this.deps.routes.knowsMovie(msg.movie) &&
+        this.deps.routes.knownServers().length > 0
+      ) {
         return this.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
       }
       const created = this.create(msg.movie, [...path, self]);
@@ -507,7 +574,8 @@ export class StreamTree {
       branch.refreshedAt = this.deps.clock.now();
       return;
     }
-    if (from === s.upstream) return this.nak(from, msg.movie, 'loop', `${self} is joining ${msg.movie} through ${from}`);
+    if (from === s.upstream)
+      return this.nak(from, msg.movie, 'loop', `${self} is joining ${msg.movie} through ${from}`);
     s.waiters.set(from, path);
   }
 
@@ -541,7 +609,13 @@ export class StreamTree {
       this.deps.send(from, { type: 'leave', movie: msg.movie });
       return;
     }
-    if (msg.rootPath.includes(this.deps.self)) return this.onNak(from, { type: 'nak', movie: msg.movie, reason: 'loop', detail: 'root path contains this node' });
+    if (msg.rootPath.includes(this.deps.self))
+      return this.onNak(from, {
+        type: 'nak',
+        movie: msg.movie,
+        reason: 'loop',
+        detail: 'root path contains this node',
+      });
     if (s.switching?.to === from) s.switching = null; // the rejoin after a failure took the same path
     const changed = s.rootPath.join('>') !== msg.rootPath.join('>');
     s.rootPath = msg.rootPath;
@@ -611,9 +685,12 @@ export class StreamTree {
       return;
     }
     // After a reroute, only what the branch missed before it attached: everything later reached it live.
-    const packets = msg.after !== undefined
-      ? (branch.attachedAtSeq === null ? [] : s.cache.after(msg.ssrc, msg.after, branch.attachedAtSeq))
-      : s.cache.pick(msg.ssrc, msg.seqs ?? []);
+    const packets =
+      msg.after !== undefined
+        ? branch.attachedAtSeq === null
+          ? []
+          : s.cache.after(msg.ssrc, msg.after, branch.attachedAtSeq)
+        : s.cache.pick(msg.ssrc, msg.seqs ?? []);
     for (const rtp of packets) this.deps.sendData([from], s.movie, rtp);
     s.counters.repaired += packets.length;
     this.counters.repairsServed++;
@@ -686,7 +763,11 @@ export class StreamTree {
   private tryNextUpstream(s: Stream, lastReason?: NakReason, lastDetail?: string): void {
     const path = this.pathFor(s);
     const excluded = (n: string): boolean =>
-      path.includes(n) || s.tried.has(n) || s.downstream.has(n) || s.waiters.has(n) || !this.deps.isAlive(n) ||
+      path.includes(n) ||
+      s.tried.has(n) ||
+      s.downstream.has(n) ||
+      s.waiters.has(n) ||
+      !this.deps.isAlive(n) ||
       this.isFaulty(n);
     const carriers = this.deps.carriers(s.movie).filter((n) => !excluded(n));
     carriers.sort((a, b) => (this.deps.rttMs(a) ?? Infinity) - (this.deps.rttMs(b) ?? Infinity) || (a < b ? -1 : 1));
@@ -699,7 +780,8 @@ export class StreamTree {
         const r = this.deps.carrierRoot(n, s.movie);
         return r !== null && r !== root;
       };
-      sameServer = carriers.find((n) => this.deps.carrierRoot(n, s.movie) === root) ??
+      sameServer =
+        carriers.find((n) => this.deps.carrierRoot(n, s.movie) === root) ??
         this.deps.routes.best(root, (n) => !excluded(n) && !otherRoot(n))?.via;
     }
     const next = sameServer ?? carriers[0] ?? this.deps.routes.bestForMovie(s.movie, (n) => !excluded(n))?.via;
@@ -718,15 +800,19 @@ export class StreamTree {
       // Local viewers wait: stale routes through the failure are still expiring; try again shortly.
       s.tried.clear();
       s.upstream = null;
-      this.schedule(s, this.options.joinRetryMs, () => { if (s.upstream === null && s.phase === 'pending') this.tryNextUpstream(s, lastReason, lastDetail); });
+      this.schedule(s, this.options.joinRetryMs, () => {
+        if (s.upstream === null && s.phase === 'pending') this.tryNextUpstream(s, lastReason, lastDetail);
+      });
       return;
     }
     if (next === undefined) {
       const known = this.deps.routes.knowsMovie(s.movie);
       const reason: NakReason = lastReason ?? (known ? 'no-route' : 'unknown-movie');
-      const detail = lastDetail ?? (known
-        ? `no usable neighbour of ${this.deps.self} leads to a server with ${s.movie}`
-        : `no server known to ${this.deps.self} has ${s.movie}`);
+      const detail =
+        lastDetail ??
+        (known
+          ? `no usable neighbour of ${this.deps.self} leads to a server with ${s.movie}`
+          : `no server known to ${this.deps.self} has ${s.movie}`);
       return this.fail(s, reason, detail);
     }
     s.upstream = next;
@@ -737,7 +823,12 @@ export class StreamTree {
   private sendJoin(s: Stream): void {
     if (s.upstream === null) return;
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.preferredServer !== null ? { server: s.preferredServer } : {}) });
+    this.deps.send(s.upstream, {
+      type: 'join',
+      movie: s.movie,
+      path: this.pathFor(s),
+      ...(s.preferredServer !== null ? { server: s.preferredServer } : {}),
+    });
     if (s.phase === 'pending') this.schedule(s, this.options.joinRetryMs, () => this.retry(s));
   }
 
@@ -748,7 +839,9 @@ export class StreamTree {
     // is probably dead (its idle link has not timed out yet): do not wait the full timeout.
     const silent = elapsed >= SUSPECT_SILENCE_MS && !this.deps.heardSince(s.upstream, s.attemptStartedAt);
     if (elapsed >= this.options.joinTimeoutMs || silent) {
-      const why = silent ? `${s.upstream} silent for ${Math.round(elapsed)} ms` : `no answer from upstream within ${this.options.joinTimeoutMs} ms`;
+      const why = silent
+        ? `${s.upstream} silent for ${Math.round(elapsed)} ms`
+        : `no answer from upstream within ${this.options.joinTimeoutMs} ms`;
       const target = s.upstream;
       s.tried.add(target);
       s.upstream = null;
@@ -764,7 +857,12 @@ export class StreamTree {
     if (s.phase !== 'active' || s.upstream === null) return;
     this.considerSwitch(s);
     this.counters.joinsSent++;
-    this.deps.send(s.upstream, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
+    this.deps.send(s.upstream, {
+      type: 'join',
+      movie: s.movie,
+      path: this.pathFor(s),
+      ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}),
+    });
     this.schedule(s, this.options.refreshMs, () => this.refresh(s));
   }
 
@@ -789,7 +887,12 @@ export class StreamTree {
       return up !== null && now - up >= SWITCH_STABLE_MS;
     });
     const gain = (current?.latencyMs ?? Infinity) - (best?.latencyMs ?? Infinity);
-    if (best === undefined || current === undefined || best.latencyMs > current.latencyMs * (1 - SWITCH_MARGIN) || gain < MIN_SWITCH_GAIN_MS) {
+    if (
+      best === undefined ||
+      current === undefined ||
+      best.latencyMs > current.latencyMs * (1 - SWITCH_MARGIN) ||
+      gain < MIN_SWITCH_GAIN_MS
+    ) {
       s.betterCount = 0;
       return;
     }
@@ -803,16 +906,29 @@ export class StreamTree {
     const root = s.rootPath[0];
     if (root === undefined) return undefined;
     const path = this.pathFor(s);
-    return this.deps.routes.best(root, (n) =>
-      n !== s.upstream && !path.includes(n) && !s.downstream.has(n) && !s.waiters.has(n) && this.deps.isAlive(n) &&
-      !this.isFaulty(n) && acceptable(n));
+    return this.deps.routes.best(
+      root,
+      (n) =>
+        n !== s.upstream &&
+        !path.includes(n) &&
+        !s.downstream.has(n) &&
+        !s.waiters.has(n) &&
+        this.deps.isAlive(n) &&
+        !this.isFaulty(n) &&
+        acceptable(n),
+    );
   }
 
   /** Joins through `via` while the current upstream still feeds us; completeSwitch finishes it. */
   private startSwitch(s: Stream, via: string): void {
     s.switching = { to: via, since: this.deps.clock.now() };
     this.counters.joinsSent++;
-    this.deps.send(via, { type: 'join', movie: s.movie, path: this.pathFor(s), ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}) });
+    this.deps.send(via, {
+      type: 'join',
+      movie: s.movie,
+      path: this.pathFor(s),
+      ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}),
+    });
   }
 
   private completeSwitch(s: Stream, from: string, msg: JoinAckMessage): void {
@@ -830,7 +946,8 @@ export class StreamTree {
     // Anything the new path had not yet delivered when the old one stopped.
     const ssrc = s.cache.source;
     const highest = s.cache.highestSeq;
-    if (ssrc !== null && highest !== null) this.deps.send(from, { type: 'repair', movie: s.movie, ssrc, after: highest });
+    if (ssrc !== null && highest !== null)
+      this.deps.send(from, { type: 'repair', movie: s.movie, ssrc, after: highest });
     for (const [name, branch] of [...s.downstream]) this.accept(s, name, branch.path);
     this.announce();
   }

@@ -84,7 +84,13 @@ function slot(ssrc: number, seq: number): number {
 
 export class StreamVerifier {
   readonly counters: VerifyCounters = {
-    verified: 0, rejected: 0, unknownKey: 0, held: 0, expired: 0, malformed: 0, faulty: 0,
+    verified: 0,
+    rejected: 0,
+    unknownKey: 0,
+    held: 0,
+    expired: 0,
+    malformed: 0,
+    faulty: 0,
   };
   private readonly streams = new Map<string, StreamState>();
   private timer: Timer | null = null;

@@ -61,8 +61,18 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   let command: string[] | null = null;
   if (host.role === 'server' && host.name === topo.bootstrapper) {
     const emulate = opts.emulateLinks ? ['--emulate-links'] : [];
-    command = [run, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...secret, ...common, ...emulate,
-      '--background'];
+    command = [
+      run,
+      'server',
+      '--topology',
+      opts.file,
+      '--movies',
+      opts.moviesDir,
+      ...secret,
+      ...common,
+      ...emulate,
+      '--background',
+    ];
   } else if (host.role === 'server') {
     command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...secret, ...common, '--background'];
   } else if (host.role === 'node' || host.role === 'pop') {
@@ -72,11 +82,29 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
     const pop = topo.clients.get(host.name)?.pop;
     const popNode = pop === null || pop === undefined ? undefined : topo.nodes.get(pop);
     const mine = host.interfaces.map((i) => i.address.split('.').slice(0, 3).join('.'));
-    const popAddress = popNode?.clientAddresses.find((a) => mine.includes(a.split('.').slice(0, 3).join('.'))) ?? popNode?.clientAddresses[0];
-    const client = [run, 'client', '--bootstrapper', boot, '--movie', movie, ...common, '--duration', String(opts.clientDuration ?? 60),
-      '--stats', `${logDir}/${host.name}.stats.json`, '--output', `${logDir}/${host.name}.mjpeg`, ...(popAddress ? ['--pop', popAddress] : [])];
+    const popAddress =
+      popNode?.clientAddresses.find((a) => mine.includes(a.split('.').slice(0, 3).join('.'))) ??
+      popNode?.clientAddresses[0];
+    const client = [
+      run,
+      'client',
+      '--bootstrapper',
+      boot,
+      '--movie',
+      movie,
+      ...common,
+      '--duration',
+      String(opts.clientDuration ?? 60),
+      '--stats',
+      `${logDir}/${host.name}.stats.json`,
+      '--output',
+      `${logDir}/${host.name}.mjpeg`,
+      ...(popAddress ? ['--pop', popAddress] : []),
+    ];
     lines.push(`# Plays once the overlay is up; stats and frames in ${logDir}.`);
-    lines.push(`nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >/dev/null 2>&1 &`);
+    lines.push(
+      `nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >/dev/null 2>&1 &`,
+    );
   }
   if (command !== null) lines.push(command.map(q).join(' '));
   return `${lines.join('\n')}\n`;
@@ -98,7 +126,7 @@ export function layout(hosts: readonly EmulatedHost[], topo: Topology, width = 1
   }
   const depth = new Map<string, number>();
   let frontier = hosts.filter((h) => h.role === 'server').map((h) => h.name);
-  frontier.forEach((n) => depth.set(n, 0));
+  for (const n of frontier) depth.set(n, 0);
   for (let d = 1; frontier.length > 0; d++) {
     const next: string[] = [];
     for (const n of frontier) {
@@ -118,7 +146,9 @@ export function layout(hosts: readonly EmulatedHost[], topo: Topology, width = 1
   }
   const positions = new Map<string, Position>();
   for (const [d, names] of rows) {
-    names.forEach((name, i) => positions.set(name, { x: Math.round(((i + 1) * width) / (names.length + 1)), y: 80 + d * 120 }));
+    for (const [i, name] of names.entries()) {
+      positions.set(name, { x: Math.round(((i + 1) * width) / (names.length + 1)), y: 80 + d * 120 });
+    }
   }
   return positions;
 }

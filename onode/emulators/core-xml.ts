@@ -18,14 +18,20 @@ import { lanMember, pointToPoint, type Impairment } from './link-impairment.ts';
 
 /** CORE's node type for each host role (icons: router, server, PC). */
 export const CORE_TYPES: Readonly<Record<HostRole, string>> = {
-  server: 'host', node: 'router', pop: 'router', router: 'router', client: 'PC',
+  server: 'host',
+  node: 'router',
+  pop: 'router',
+  router: 'router',
+  client: 'PC',
 };
 
 export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
   const hosts = emulatedHosts(topo);
   const id = new Map(hosts.map((h, i) => [h.name, i + 1]));
   const positions = layout(hosts, topo);
-  const switches = topo.network.links.map((l, i) => ({ link: l, index: i })).filter(({ link }) => link.ends.length > 2)
+  const switches = topo.network.links
+    .map((l, i) => ({ link: l, index: i }))
+    .filter(({ link }) => link.ends.length > 2)
     .map(({ link, index }, k) => ({ link, index, id: hosts.length + k + 1, name: `lan${k + 1}` }));
 
   const out: string[] = ["<?xml version='1.0' encoding='UTF-8'?>", `<scenario name="${attr(scenarioName(topo))}">`];
@@ -34,13 +40,23 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
     const members = sw.link.ends.map((e) => positions.get(e.host) ?? { x: 500, y: 300 });
     const x = Math.round(members.reduce((s, p) => s + p.x, 0) / members.length);
     const y = Math.max(...members.map((p) => p.y)) - 60;
-    out.push(`    <network id="${sw.id}" name="${sw.name}" icon="" canvas="1" type="SWITCH">`, `      <position x="${x}" y="${y}"/>`, '    </network>');
+    out.push(
+      `    <network id="${sw.id}" name="${sw.name}" icon="" canvas="1" type="SWITCH">`,
+      `      <position x="${x}" y="${y}"/>`,
+      '    </network>',
+    );
   }
   out.push('  </networks>', '  <devices>');
   for (const h of hosts) {
     const p = positions.get(h.name) ?? { x: 100, y: 100 };
-    out.push(`    <device id="${id.get(h.name)}" name="${attr(h.name)}" icon="" canvas="1" type="${CORE_TYPES[h.role]}" class="" image="">`,
-      `      <position x="${p.x}" y="${p.y}"/>`, '      <services>', '        <service name="UserDefined"/>', '      </services>', '    </device>');
+    out.push(
+      `    <device id="${id.get(h.name)}" name="${attr(h.name)}" icon="" canvas="1" type="${CORE_TYPES[h.role]}" class="" image="">`,
+      `      <position x="${p.x}" y="${p.y}"/>`,
+      '      <services>',
+      '        <service name="UserDefined"/>',
+      '      </services>',
+      '    </device>',
+    );
   }
   out.push('  </devices>', '  <links>');
   topo.network.links.forEach((link, index) => {
@@ -48,30 +64,58 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
     if (sw === undefined) {
       const [a, b] = link.ends;
       if (a === undefined || b === undefined) return;
-      out.push(`    <link node1="${id.get(a.host)}" node2="${id.get(b.host)}">`, iface('iface1', hosts, a.host, index), iface('iface2', hosts, b.host, index), options(pointToPoint(link)), '    </link>');
+      out.push(
+        `    <link node1="${id.get(a.host)}" node2="${id.get(b.host)}">`,
+        iface('iface1', hosts, a.host, index),
+        iface('iface2', hosts, b.host, index),
+        options(pointToPoint(link)),
+        '    </link>',
+      );
       return;
     }
     for (const end of link.ends) {
-      out.push(`    <link node1="${id.get(end.host)}" node2="${sw.id}">`, iface('iface1', hosts, end.host, index), options(lanMember(link)), '    </link>');
+      out.push(
+        `    <link node1="${id.get(end.host)}" node2="${sw.id}">`,
+        iface('iface1', hosts, end.host, index),
+        options(lanMember(link)),
+        '    </link>',
+      );
     }
   });
   out.push('  </links>', '  <service_configurations>');
   let clientIndex = 0;
   for (const h of hosts) {
     const script = startupScript(topo, h, h.role === 'client' ? clientIndex++ : 0, opts);
-    out.push(`    <service name="UserDefined" node="${id.get(h.name)}">`,
-      '      <startups>', `        <startup>sh ${STARTUP_FILE}</startup>`, '      </startups>',
-      '      <files>', `        <file name="${STARTUP_FILE}">${cdata(script)}</file>`, '      </files>',
-      '    </service>');
+    out.push(
+      `    <service name="UserDefined" node="${id.get(h.name)}">`,
+      '      <startups>',
+      `        <startup>sh ${STARTUP_FILE}</startup>`,
+      '      </startups>',
+      '      <files>',
+      `        <file name="${STARTUP_FILE}">${cdata(script)}</file>`,
+      '      </files>',
+      '    </service>',
+    );
   }
-  out.push('  </service_configurations>',
+  out.push(
+    '  </service_configurations>',
     '  <session_origin lat="47.579166412353516" lon="-122.13232421875" alt="2.0" scale="150.0"/>',
     '  <default_services>',
-    '    <node type="router">', '      <service name="zebra"/>', '      <service name="OSPFv2"/>', '      <service name="IPForward"/>', '    </node>',
-    '    <node type="host">', '      <service name="DefaultRoute"/>', '      <service name="SSH"/>', '    </node>',
-    '    <node type="PC">', '      <service name="DefaultRoute"/>', '    </node>',
+    '    <node type="router">',
+    '      <service name="zebra"/>',
+    '      <service name="OSPFv2"/>',
+    '      <service name="IPForward"/>',
+    '    </node>',
+    '    <node type="host">',
+    '      <service name="DefaultRoute"/>',
+    '      <service name="SSH"/>',
+    '    </node>',
+    '    <node type="PC">',
+    '      <service name="DefaultRoute"/>',
+    '    </node>',
     '  </default_services>',
-    '</scenario>');
+    '</scenario>',
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -89,7 +133,12 @@ function options(i: Impairment): string {
 }
 
 function scenarioName(topo: Topology): string {
-  return topo.source.split('/').pop()?.replace(/\.json5?$/, '') ?? 'onode';
+  return (
+    topo.source
+      .split('/')
+      .pop()
+      ?.replace(/\.json5?$/, '') ?? 'onode'
+  );
 }
 
 function attr(s: string): string {

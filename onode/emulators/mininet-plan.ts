@@ -109,7 +109,11 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
       return { name, address: `${f.address}/${f.prefixLength}` };
     });
     planHosts.push({
-      name: h.name, role: h.role, forward: h.role !== 'client', interfaces, loopback: h.loopbackAddresses,
+      name: h.name,
+      role: h.role,
+      forward: h.role !== 'client',
+      interfaces,
+      loopback: h.loopbackAddresses,
       routes: h.routes.map((r) => ({ ...r, dev: devOf.get(`${h.name}\n${r.dev}`) ?? r.dev })),
     });
   }
@@ -122,7 +126,13 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
     };
     const [first, second] = link.ends;
     if (link.ends.length === 2 && first !== undefined && second !== undefined) {
-      links.push({ a: first.host, aIntf: intfOf(first.host), b: second.host, bIntf: intfOf(second.host), ...pointToPoint(link) });
+      links.push({
+        a: first.host,
+        aIntf: intfOf(first.host),
+        b: second.host,
+        bIntf: intfOf(second.host),
+        ...pointToPoint(link),
+      });
       return;
     }
     // A LAN: a bridge in a host of its own (link-impairment.ts says how impairments split).
@@ -146,43 +156,84 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
   const common = (host: string): string[] => ['--log-dir', opts.out, '--name', host];
   const processes: PlanProcess[] = [];
   processes.push({
-    host: topo.bootstrapper, kind: 'bootstrapper',
-    argv: [opts.runScript, 'server', '--topology', opts.file, '--movies', opts.moviesDir, ...common(topo.bootstrapper), ...overlayArgs, '--exit-with-stdin'],
+    host: topo.bootstrapper,
+    kind: 'bootstrapper',
+    argv: [
+      opts.runScript,
+      'server',
+      '--topology',
+      opts.file,
+      '--movies',
+      opts.moviesDir,
+      ...common(topo.bootstrapper),
+      ...overlayArgs,
+      '--exit-with-stdin',
+    ],
     withoutNetem: ['--emulate-links'],
   });
   for (const node of topo.nodes.values()) {
     if (node.name === topo.bootstrapper) continue;
     const movies = node.role === 'server' ? ['--movies', opts.moviesDir] : [];
     processes.push({
-      host: node.name, kind: 'overlay',
-      argv: [opts.runScript, node.role, '--bootstrapper', bootAddress, ...movies, ...common(node.name), ...overlayArgs, '--exit-with-stdin'],
+      host: node.name,
+      kind: 'overlay',
+      argv: [
+        opts.runScript,
+        node.role,
+        '--bootstrapper',
+        bootAddress,
+        ...movies,
+        ...common(node.name),
+        ...overlayArgs,
+        '--exit-with-stdin',
+      ],
       withoutNetem: [],
     });
   }
-  if (opts.movies.length === 0 && topo.clients.size > 0) throw new PlanError(`no movies in ${opts.moviesDir} for the clients (make samples with: npm run movies)`);
+  if (opts.movies.length === 0 && topo.clients.size > 0)
+    throw new PlanError(`no movies in ${opts.moviesDir} for the clients (make samples with: npm run movies)`);
   [...topo.clients.values()].forEach((client, i) => {
     const movie = opts.movies[i % opts.movies.length] ?? '';
     const pop = client.pop === null ? undefined : topo.nodes.get(client.pop);
     const popAddress = pop === undefined ? undefined : clientFacing(pop.clientAddresses, client.addresses);
     processes.push({
-      host: client.name, kind: 'client',
+      host: client.name,
+      kind: 'client',
       argv: [
-        opts.runScript, 'client', '--bootstrapper', bootAddress, '--movie', movie, ...common(client.name),
-        '--stats', `${opts.out}/${client.name}.stats.json`, '--output', `${opts.out}/${client.name}.${extension(movie)}`,
+        opts.runScript,
+        'client',
+        '--bootstrapper',
+        bootAddress,
+        '--movie',
+        movie,
+        ...common(client.name),
+        '--stats',
+        `${opts.out}/${client.name}.stats.json`,
+        '--output',
+        `${opts.out}/${client.name}.${extension(movie)}`,
         ...(popAddress !== undefined ? ['--pop', popAddress] : []),
       ],
       withoutNetem: [],
     });
   });
 
-  const pops = [...topo.nodes.values()].filter((n) => n.role === 'pop').map((n) => ({ host: n.name, address: n.addresses[0] ?? '' }));
+  const pops = [...topo.nodes.values()]
+    .filter((n) => n.role === 'pop')
+    .map((n) => ({ host: n.name, address: n.addresses[0] ?? '' }));
   return {
-    hosts: planHosts, links, processes,
+    hosts: planHosts,
+    links,
+    processes,
     bootstrapper: { host: topo.bootstrapper, address: bootAddress },
-    nodes: [...topo.nodes.keys()], pops,
+    nodes: [...topo.nodes.keys()],
+    pops,
     servers: [...topo.nodes.values()].filter((n) => n.role === 'server').length,
-    statusPort, out: opts.out, duration: opts.duration, clientDuration: opts.clientDuration ?? null,
-    readySeconds: opts.readySeconds ?? 60, netem: opts.netem ?? 'auto',
+    statusPort,
+    out: opts.out,
+    duration: opts.duration,
+    clientDuration: opts.clientDuration ?? null,
+    readySeconds: opts.readySeconds ?? 60,
+    netem: opts.netem ?? 'auto',
   };
 }
 
@@ -204,7 +255,8 @@ function interfaceNamer(names: readonly string[]): (index: number, host: string,
   const long = new Set(names.filter((n) => n.length + '-eth99'.length > MAX_INTERFACE_NAME));
   return (index, host, eth) => {
     const name = long.has(host) ? `_h${index}-${eth}` : `${host}-${eth}`;
-    if (name.length > MAX_INTERFACE_NAME) throw new PlanError(`host ${host} has too many interfaces for a valid interface name (${name})`);
+    if (name.length > MAX_INTERFACE_NAME)
+      throw new PlanError(`host ${host} has too many interfaces for a valid interface name (${name})`);
     return name;
   };
 }

@@ -47,16 +47,20 @@ export function mininetProblem(python = SYSTEM_PYTHON): string | null {
   if (process.getuid?.() !== 0) return 'Mininet needs root: run it with sudo (e.g. sudo npx onode mininet ...)';
   if (!existsSync(python)) return `no ${python}: install the Debian package (apt-get install mininet)`;
   const probe = spawnSync(python, ['-c', 'import mininet.net'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `${python} cannot import mininet: install the Debian package (apt-get install mininet)`;
+  if (probe.status !== 0)
+    return `${python} cannot import mininet: install the Debian package (apt-get install mininet)`;
   const netns = spawnSync('ip', ['netns', 'add', `onode-probe-${process.pid}`], { encoding: 'utf8' });
-  if (netns.status !== 0) return `this machine cannot create network namespaces (${(netns.stderr || netns.error?.message || '').trim()})`;
+  if (netns.status !== 0)
+    return `this machine cannot create network namespaces (${(netns.stderr || netns.error?.message || '').trim()})`;
   spawnSync('ip', ['netns', 'del', `onode-probe-${process.pid}`]);
   return null;
 }
 
 /** The movies a directory offers, sorted (what servers serve, by file name). */
 export function listMovies(dir: string): string[] {
-  return readdirSync(dir).filter((f) => /\.mjpe?g$/i.test(f)).sort();
+  return readdirSync(dir)
+    .filter((f) => /\.mjpe?g$/i.test(f))
+    .sort();
 }
 
 export async function runInMininet(topo: Topology, opts: MininetRunOptions): Promise<MininetRunResult> {
@@ -86,7 +90,11 @@ export async function runInMininet(topo: Topology, opts: MininetRunOptions): Pro
   const child = spawn(python, [driverFile, planFile, resultFile], {
     stdio: interactive ? 'inherit' : ['pipe', 'pipe', 'pipe'],
     // Mininet hosts inherit the driver's environment: every node gets this run's overlay secret.
-    env: { ...process.env, ONODE_NODE: process.execPath, [SECRET_ENV]: opts.secret ?? process.env[SECRET_ENV] ?? generateSecret() },
+    env: {
+      ...process.env,
+      ONODE_NODE: process.execPath,
+      [SECRET_ENV]: opts.secret ?? process.env[SECRET_ENV] ?? generateSecret(),
+    },
   });
   const print = opts.onLine ?? ((line: string) => process.stdout.write(`${line}\n`));
   for (const stream of [child.stdout, child.stderr]) {
@@ -122,7 +130,12 @@ function readResult(path: string): DriverResult {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as DriverResult;
   } catch {
-    return { ready: false, netem: null, clients: {}, error: 'the Mininet driver ended without a result (see its output above)' };
+    return {
+      ready: false,
+      netem: null,
+      clients: {},
+      error: 'the Mininet driver ended without a result (see its output above)',
+    };
   }
 }
 

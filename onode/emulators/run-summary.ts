@@ -35,8 +35,15 @@ export interface ClientStats {
 
 /** What oclient's exit codes mean (see README, Client). */
 const CLIENT_EXITS: Readonly<Record<number, string>> = {
-  0: 'played', 2: 'usage error', 3: 'bootstrapper unreachable', 4: 'no POP answered', 5: 'unknown movie',
-  6: 'POP failed', 7: 'no frames arrived', 8: 'every POP refused', 9: 'cannot write output',
+  0: 'played',
+  2: 'usage error',
+  3: 'bootstrapper unreachable',
+  4: 'no POP answered',
+  5: 'unknown movie',
+  6: 'POP failed',
+  7: 'no frames arrived',
+  8: 'every POP refused',
+  9: 'cannot write output',
 };
 
 export interface RunSummary {
@@ -45,7 +52,11 @@ export interface RunSummary {
   readonly ok: boolean;
 }
 
-export function summarizeRun(result: DriverResult, clients: readonly string[], stats: ReadonlyMap<string, ClientStats | null>): RunSummary {
+export function summarizeRun(
+  result: DriverResult,
+  clients: readonly string[],
+  stats: ReadonlyMap<string, ClientStats | null>,
+): RunSummary {
   const lines: string[] = [];
   let ok = result.ready && result.error === undefined && result.stopped === undefined;
   if (result.error !== undefined) lines.push(`the run failed: ${result.error}`);
@@ -53,26 +64,48 @@ export function summarizeRun(result: DriverResult, clients: readonly string[], s
   if (!result.ready && result.error === undefined) {
     const missing = result.missing ?? [];
     const unrouted = result.unrouted ?? [];
-    lines.push(`the overlay never became ready: ${missing.length > 0 ? `not registered: ${missing.join(', ')}` : `POPs without a route to every server: ${unrouted.join(', ')}`} (see their logs)`);
+    lines.push(
+      `the overlay never became ready: ${missing.length > 0 ? `not registered: ${missing.join(', ')}` : `POPs without a route to every server: ${unrouted.join(', ')}`} (see their logs)`,
+    );
   }
-  if (result.netem === false) lines.push('links: no netem in this kernel, so the nodes applied delay and loss themselves');
+  if (result.netem === false)
+    lines.push('links: no netem in this kernel, so the nodes applied delay and loss themselves');
   const rows = [['client', 'movie', 'POP', 'frames', 'lost', 'pkts lost', 'startup ms', 'fps', 'jitter ms', 'exit']];
   for (const name of clients) {
     const s = stats.get(name) ?? null;
     const code = result.clients[name];
-    const exit = code === undefined ? 'not started' : code === null ? 'still playing' : `${code} ${CLIENT_EXITS[code] ?? ''}`.trim();
+    const exit =
+      code === undefined
+        ? 'not started'
+        : code === null
+          ? 'still playing'
+          : `${code} ${CLIENT_EXITS[code] ?? ''}`.trim();
     const frames = s?.framesReceived ?? 0;
     if (frames === 0) ok = false;
-    rows.push(s === null
-      ? [name, '-', '-', '0', '-', '-', '-', '-', '-', exit]
-      : [name, s.movie ?? '-', s.pop ?? '-', String(frames), num(s.framesLost, 0), num(s.packetsLost, 0),
-        s.startupMs === null || s.startupMs === undefined ? '-' : num(s.startupMs, 0), num(s.fps, 1), num(s.jitterMs, 2), exit]);
+    rows.push(
+      s === null
+        ? [name, '-', '-', '0', '-', '-', '-', '-', '-', exit]
+        : [
+            name,
+            s.movie ?? '-',
+            s.pop ?? '-',
+            String(frames),
+            num(s.framesLost, 0),
+            num(s.packetsLost, 0),
+            s.startupMs === null || s.startupMs === undefined ? '-' : num(s.startupMs, 0),
+            num(s.fps, 1),
+            num(s.jitterMs, 2),
+            exit,
+          ],
+    );
   }
   if (clients.length > 0) lines.push(table(rows));
   const failed = clients.filter((c) => (stats.get(c)?.framesReceived ?? 0) === 0);
-  if (ok) lines.push(`every client received its stream${result.clientSeconds ? ` (${result.clientSeconds} s each)` : ''}`);
+  if (ok)
+    lines.push(`every client received its stream${result.clientSeconds ? ` (${result.clientSeconds} s each)` : ''}`);
   else if (failed.length > 0) lines.push(`no stream for: ${failed.join(', ')}`);
-  else lines.push(result.stopped !== undefined ? 'every client had frames when it stopped' : 'the run did not complete');
+  else
+    lines.push(result.stopped !== undefined ? 'every client had frames when it stopped' : 'the run did not complete');
   return { text: lines.join('\n'), ok };
 }
 
@@ -82,5 +115,12 @@ function num(n: number | undefined, digits: number): string {
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

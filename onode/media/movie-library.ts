@@ -60,7 +60,8 @@ export interface MovieLibrary {
 export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {}): MovieLibrary {
   const fps = options.fps ?? DEFAULT_FPS;
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS) throw new RangeError(`fps must be above 0 and at most ${MAX_FPS}, got ${fps}`);
+  if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS)
+    throw new RangeError(`fps must be above 0 and at most ${MAX_FPS}, got ${fps}`);
   // Validates maxPayload once, before any file is read, with a tiny well-formed frame.
   checkMaxPayload(maxPayload);
 
@@ -80,7 +81,11 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
     const path = join(dir, file);
     try {
       const movie = readMovieFile(path);
-      const frames = packetize(path, movie.frames.map((f) => f.image), maxPayload);
+      const frames = packetize(
+        path,
+        movie.frames.map((f) => f.image),
+        maxPayload,
+      );
       loaded.push({
         movie: { name: file, fps, frames },
         info: { name: file, fps, width: movie.width, height: movie.height, frames: frames.length },
@@ -102,7 +107,12 @@ function packetize(path: string, images: readonly JpegImage[], maxPayload: numbe
       return packetizeJpegFitted(image, (index, count) => Math.min(maxPayload, signedLimit(index, count)));
     } catch (err) {
       if (!(err instanceof RtpJpegError)) throw err;
-      throw new MovieError(path, i, err.message, `re-encode it at a lower quality, e.g. with: ${ffmpegFixCommand(path, convertedName(path))}`);
+      throw new MovieError(
+        path,
+        i,
+        err.message,
+        `re-encode it at a lower quality, e.g. with: ${ffmpegFixCommand(path, convertedName(path))}`,
+      );
     }
   });
 }
@@ -111,14 +121,21 @@ function packetize(path: string, images: readonly JpegImage[], maxPayload: numbe
 function listFiles(dir: string): { file: string; utf8: boolean }[] {
   let names: Buffer[];
   try {
-    if (!statSync(dir).isDirectory()) throw new MovieError(dir, null, 'not a directory', 'give the directory that holds the movies');
+    if (!statSync(dir).isDirectory())
+      throw new MovieError(dir, null, 'not a directory', 'give the directory that holds the movies');
     // As bytes: a name that is not UTF-8 would come back with U+FFFD in it, naming no file.
     names = readdirSync(dir, { encoding: 'buffer' });
   } catch (err) {
     if (err instanceof MovieError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const problem = code === 'ENOENT' ? 'the movie directory does not exist' : `cannot read the movie directory (${code})`;
-    throw new MovieError(dir, null, problem, "run 'npm run movies' to create sample movies in movies/, or give the right directory");
+    const problem =
+      code === 'ENOENT' ? 'the movie directory does not exist' : `cannot read the movie directory (${code})`;
+    throw new MovieError(
+      dir,
+      null,
+      problem,
+      "run 'npm run movies' to create sample movies in movies/, or give the right directory",
+    );
   }
   const prefix = Buffer.from(join(dir, '/'));
   return names
@@ -160,7 +177,14 @@ function nameProblem(file: string): string | null {
 }
 
 /** The smallest frame there is: 8x8 with one byte of scan. */
-const PROBE_FRAME = { width: 8, height: 8, type: 1, quantTables: Buffer.alloc(128, 1), restartInterval: 0, scan: Buffer.alloc(1) } as const;
+const PROBE_FRAME = {
+  width: 8,
+  height: 8,
+  type: 1,
+  quantTables: Buffer.alloc(128, 1),
+  restartInterval: 0,
+  scan: Buffer.alloc(1),
+} as const;
 
 function checkMaxPayload(maxPayload: number): void {
   try {

@@ -9,8 +9,13 @@ import { SystemClock, type Clock } from '../../common/core/clock.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import {
-  decodeBootstrap, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER,
-  type BootstrapMessage, type RegisteredMessage,
+  decodeBootstrap,
+  encodeBootstrap,
+  LineSplitter,
+  MAX_LINE_FROM_BOOTSTRAPPER,
+  MAX_LINE_TO_BOOTSTRAPPER,
+  type BootstrapMessage,
+  type RegisteredMessage,
 } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { BootstrapDesk, type DeskCounters } from '../core/bootstrap-desk.ts';
@@ -42,8 +47,11 @@ export class BootstrapServer {
 
   constructor(private readonly opts: BootstrapServerOptions) {
     this.desk = new BootstrapDesk({
-      directory: opts.directory, secret: opts.secret, clock: opts.clock ?? new SystemClock(),
-      catalogue: opts.catalogue, log: opts.log,
+      directory: opts.directory,
+      secret: opts.secret,
+      clock: opts.clock ?? new SystemClock(),
+      catalogue: opts.catalogue,
+      log: opts.log,
       out: {
         send: (conn, msg) => this.sockets.get(conn)?.write(this.encode(msg)),
         end: (conn, msg) => {
@@ -113,8 +121,10 @@ export class BootstrapServer {
       bytes = Buffer.from(encodeBootstrap(msg));
       this.encoded.set(msg, bytes);
       if (bytes.length > MAX_LINE_FROM_BOOTSTRAPPER) {
-        this.opts.log.error(`the welcome is ${bytes.length} bytes, over the ${MAX_LINE_FROM_BOOTSTRAPPER} clients accept: ` +
-          `logins will fail (${msg.catalogue.length} movies)`);
+        this.opts.log.error(
+          `the welcome is ${bytes.length} bytes, over the ${MAX_LINE_FROM_BOOTSTRAPPER} clients accept: ` +
+            `logins will fail (${msg.catalogue.length} movies)`,
+        );
       }
     }
     return bytes;

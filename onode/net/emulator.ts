@@ -45,7 +45,9 @@ export class Emulator {
   }
 
   pids(): Map<string, number> {
-    return new Map([...this.children].flatMap(([n, c]) => (c.pid === undefined ? [] : [[n, c.pid] as [string, number]])));
+    return new Map(
+      [...this.children].flatMap(([n, c]) => (c.pid === undefined ? [] : [[n, c.pid] as [string, number]])),
+    );
   }
 
   start(): void {
@@ -53,14 +55,24 @@ export class Emulator {
     const movies = this.opts.moviesDir !== undefined ? ['--movies', this.opts.moviesDir] : [];
     const extra = this.opts.childArgs ?? [];
     this.spawnNode(topo.bootstrapper, [
-      'server', '--topology', this.opts.file, '--loopback', ...movies,
-      ...(this.opts.bootstrapperName ? ['--bootstrapper', this.opts.bootstrapperName] : []), ...extra,
+      'server',
+      '--topology',
+      this.opts.file,
+      '--loopback',
+      ...movies,
+      ...(this.opts.bootstrapperName ? ['--bootstrapper', this.opts.bootstrapperName] : []),
+      ...extra,
     ]);
     for (const node of topo.nodes.values()) {
       if (node.name === topo.bootstrapper) continue;
       this.spawnNode(node.name, [
-        node.role, '--bootstrapper', this.bootstrapAddress, '--address', node.addresses[0] ?? '',
-        ...(node.role === 'server' ? movies : []), ...extra,
+        node.role,
+        '--bootstrapper',
+        this.bootstrapAddress,
+        '--address',
+        node.addresses[0] ?? '',
+        ...(node.role === 'server' ? movies : []),
+        ...extra,
       ]);
     }
   }
@@ -86,12 +98,15 @@ export class Emulator {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const exits = [...this.children.values()].map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve();
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-      setTimeout(() => c.kill('SIGKILL'), 2500).unref();
-    }));
+    const exits = [...this.children.values()].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 2500).unref();
+        }),
+    );
     await Promise.all(exits);
     this.children.clear();
   }

@@ -112,13 +112,19 @@ export class NodeProcess {
     if (this.node !== null) return;
     const info = this.opts.bootstrapper === undefined ? await this.becomeBootstrapper() : await this.register();
     if (info.role !== this.opts.role) {
-      throw new NodeStartError(`the topology says ${info.name} (${info.addresses.join(', ')}) is a ${info.role}, but this process was started as a ${this.opts.role}; run 'onode ${info.role} ...' on that host`);
+      throw new NodeStartError(
+        `the topology says ${info.name} (${info.addresses.join(', ')}) is a ${info.role}, but this process was started as a ${this.opts.role}; run 'onode ${info.role} ...' on that host`,
+      );
     }
     this.info = info;
     const log = this.opts.log;
     const transport = new OverlayTransport({
-      self: info.name, addresses: info.addresses, port: this.opts.ports.overlay, emulateLinks: info.emulateLinks,
-      key: overlayMacKey(this.opts.secret), log,
+      self: info.name,
+      addresses: info.addresses,
+      port: this.opts.ports.overlay,
+      emulateLinks: info.emulateLinks,
+      key: overlayMacKey(this.opts.secret),
+      log,
     });
     this.transport = transport;
     if (info.role === 'server') {
@@ -139,19 +145,33 @@ export class NodeProcess {
     if (info.role === 'pop') {
       const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
       const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
-      this.rtsp = new RtspServer(addresses, this.opts.ports.rtsp, {
-        clock: this.clock,
-        catalogue: () => node.catalogue(),
-        join: (m, id, r) => node.localJoin(m, id, r),
-        leave: (m, id) => node.localLeave(m, id),
-        repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
-        latestFrame: (m) => node.tree.latestFrame(m),
-      }, log, idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } });
+      this.rtsp = new RtspServer(
+        addresses,
+        this.opts.ports.rtsp,
+        {
+          clock: this.clock,
+          catalogue: () => node.catalogue(),
+          join: (m, id, r) => node.localJoin(m, id, r),
+          leave: (m, id) => node.localLeave(m, id),
+          repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
+          latestFrame: (m) => node.tree.latestFrame(m),
+        },
+        log,
+        idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } },
+      );
       await this.rtsp.start();
     }
-    this.http = new StatusHttp(info.addresses, this.opts.ports.status, () => this.report(), opsToken(this.opts.secret), (body) => this.fault(body));
+    this.http = new StatusHttp(
+      info.addresses,
+      this.opts.ports.status,
+      () => this.report(),
+      opsToken(this.opts.secret),
+      (body) => this.fault(body),
+    );
     await this.http.start();
-    log.info(`${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`);
+    log.info(
+      `${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -169,7 +189,8 @@ export class NodeProcess {
   report(): StatusReport {
     const node = this.node;
     const info = this.info;
-    if (node === null || info === null) return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
+    if (node === null || info === null)
+      return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
     const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
     const sessions = this.rtsp?.sessions.list() ?? [];
     // Viewers are named by a label, never by session id: ids are capabilities over a viewer's playback.
@@ -180,17 +201,26 @@ export class NodeProcess {
       pid: process.pid,
       addresses: info.addresses,
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-      bootstrapper: this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
+      bootstrapper:
+        this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
       serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
       ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
       neighbours: node.neighbours().map((n) => ({
-        name: n.name, address: addressOf.get(n.name) ?? null, alive: n.alive,
-        rttMs: n.rttMs === null ? null : round(n.rttMs), failures: n.failures,
+        name: n.name,
+        address: addressOf.get(n.name) ?? null,
+        alive: n.alive,
+        rttMs: n.rttMs === null ? null : round(n.rttMs),
+        failures: n.failures,
       })),
       routes: node.bestRoutes().map((r) => ({ ...r, latencyMs: round(r.latencyMs) })),
       streams: node.streams().map((s) => ({
-        movie: s.movie, state: s.state, upstream: s.upstream, rootPath: s.rootPath, downstream: s.downstream,
-        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'), ...s.counters,
+        movie: s.movie,
+        state: s.state,
+        upstream: s.upstream,
+        rootPath: s.rootPath,
+        downstream: s.downstream,
+        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'),
+        ...s.counters,
       })),
       faults: { cut: [...(this.transport?.cut ?? [])] },
       recovery: {
@@ -199,12 +229,18 @@ export class NodeProcess {
         switches: node.tree.counters.switches,
         repairsRequested: node.tree.counters.repairsRequested,
         repairsServed: node.tree.counters.repairsServed,
-        lastEvent: node.tree.lastEvent === null ? null : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
+        lastEvent:
+          node.tree.lastEvent === null
+            ? null
+            : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
       },
       catalogue: node.catalogue(),
       sessions,
       counters: {
-        transport: this.transport?.counters, tree: node.tree.counters, probes: node.probes.counters, node: node.counters,
+        transport: this.transport?.counters,
+        tree: node.tree.counters,
+        probes: node.probes.counters,
+        node: node.counters,
         routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
         ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
         ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
@@ -246,7 +282,11 @@ export class NodeProcess {
     const cut = body.cut ?? [];
     const restore = body.restore ?? [];
     const unknown = [...cut, ...restore].filter((n) => !names.has(n));
-    if (unknown.length > 0) return { status: 404, body: { error: `not neighbours of ${this.info?.name}: ${unknown.join(', ')}`, neighbours: [...names] } };
+    if (unknown.length > 0)
+      return {
+        status: 404,
+        body: { error: `not neighbours of ${this.info?.name}: ${unknown.join(', ')}`, neighbours: [...names] },
+      };
     for (const n of cut) transport.cut.add(n);
     for (const n of restore) transport.cut.delete(n);
     if (cut.length + restore.length > 0) this.opts.log.info(`fault injection: cut [${[...transport.cut].join(', ')}]`);
@@ -259,13 +299,19 @@ export class NodeProcess {
     const me = topo.nodes.get(topo.bootstrapper);
     if (me === undefined) throw new NodeStartError(`bootstrapper ${topo.bootstrapper} is not in ${topo.source}`);
     if (this.opts.address !== undefined && !me.addresses.includes(this.opts.address)) {
-      throw new NodeStartError(`--address ${this.opts.address} is not an address of the bootstrapper ${me.name} in ${topo.source} (it has ${me.addresses.join(', ')})`);
+      throw new NodeStartError(
+        `--address ${this.opts.address} is not an address of the bootstrapper ${me.name} in ${topo.source} (it has ${me.addresses.join(', ')})`,
+      );
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);
     this.directoryNames = () => directory.registered().sort();
     const server = new BootstrapServer({
-      directory, secret: this.opts.secret, addresses: me.addresses, port: this.opts.ports.bootstrap,
-      catalogue: () => this.node?.catalogue() ?? [], log: this.opts.log,
+      directory,
+      secret: this.opts.secret,
+      addresses: me.addresses,
+      port: this.opts.ports.bootstrap,
+      catalogue: () => this.node?.catalogue() ?? [],
+      log: this.opts.log,
     });
     server.onLocalNotice = (msg) => this.onNotice(msg);
     await server.start();
@@ -311,7 +357,11 @@ export class NodeProcess {
   private async registerOnce(): Promise<Registered> {
     const b = this.opts.bootstrapper;
     if (b === undefined) throw new Error('unreachable');
-    const conn = await BootstrapConnection.open({ host: b.host, port: b.port, ...(this.opts.address ? { localAddress: this.opts.address } : {}) });
+    const conn = await BootstrapConnection.open({
+      host: b.host,
+      port: b.port,
+      ...(this.opts.address ? { localAddress: this.opts.address } : {}),
+    });
     try {
       const info = await this.handshake(conn, new Registrant(this.opts.secret, process.pid, this.signingKey()));
       return info;
@@ -337,13 +387,18 @@ export class NodeProcess {
     if (answer.type !== 'sealed') throw new BootstrapUnreachable(`unexpected ${answer.type} from the bootstrapper`);
     const opened = me.open(answer);
     if (!opened.ok || opened.value.type !== 'registered' || opened.value.name !== challenge.name) {
-      throw new NodeStartError(`the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
-        'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)');
+      throw new NodeStartError(
+        `the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
+          'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)',
+      );
     }
     const info = opened.value;
     this.learnKeys(info.serverKeys);
     this.connection = conn;
-    conn.listen((m) => this.onSealed(me, m), () => this.bootstrapperLost());
+    conn.listen(
+      (m) => this.onSealed(me, m),
+      () => this.bootstrapperLost(),
+    );
     return info;
   }
 
@@ -381,18 +436,20 @@ export class NodeProcess {
     const retry = (): void => {
       this.reconnectTimer = null;
       if (this.stopping) return;
-      this.registerOnce().then((info) => {
-        if (this.stopping) return this.connection?.close();
-        this.opts.log.info('re-registered with the bootstrapper');
-        this.info = info;
-        this.applyNeighbours(info.neighbours);
-      }).catch((err: unknown) => {
-        // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
-        const problem = err instanceof NodeStartError ? err.message : '';
-        if (problem !== '' && problem !== lastProblem) this.opts.log.warn(`${problem}; retrying`);
-        lastProblem = problem;
-        if (!this.stopping) this.reconnectTimer = setTimeout(retry, 1000);
-      });
+      this.registerOnce()
+        .then((info) => {
+          if (this.stopping) return this.connection?.close();
+          this.opts.log.info('re-registered with the bootstrapper');
+          this.info = info;
+          this.applyNeighbours(info.neighbours);
+        })
+        .catch((err: unknown) => {
+          // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
+          const problem = err instanceof NodeStartError ? err.message : '';
+          if (problem !== '' && problem !== lastProblem) this.opts.log.warn(`${problem}; retrying`);
+          lastProblem = problem;
+          if (!this.stopping) this.reconnectTimer = setTimeout(retry, 1000);
+        });
     };
     this.reconnectTimer = setTimeout(retry, 500);
   }

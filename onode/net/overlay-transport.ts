@@ -20,8 +20,19 @@ import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
 import { macKey, openBody, seal, sealOverlay, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
 import {
-  decodeBody, decodeHeader, encodeData, encodeHeader, encodeOverlay, MAX_NONCE_COUNTER, MessageType, OverlayEncodeError,
-  type ControlMessage, type HelloMessage, type Nonce, type OverlayHeader, type OverlayMessage,
+  decodeBody,
+  decodeHeader,
+  encodeData,
+  encodeHeader,
+  encodeOverlay,
+  MAX_NONCE_COUNTER,
+  MessageType,
+  OverlayEncodeError,
+  type ControlMessage,
+  type HelloMessage,
+  type Nonce,
+  type OverlayHeader,
+  type OverlayMessage,
 } from '../../common/wire/overlay.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
@@ -92,8 +103,21 @@ export interface OverlayTransportOptions {
 
 export class OverlayTransport implements Outbox {
   readonly counters: TransportCounters = {
-    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, unknownSender: 0, wrongSource: 0,
-    badMac: 0, replayed: 0, unknownStream: 0, emulatedLoss: 0, sendErrors: 0, pings: 0, pingsDropped: 0, oversize: 0,
+    datagramsIn: 0,
+    datagramsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    malformed: 0,
+    unknownSender: 0,
+    wrongSource: 0,
+    badMac: 0,
+    replayed: 0,
+    unknownStream: 0,
+    emulatedLoss: 0,
+    sendErrors: 0,
+    pings: 0,
+    pingsDropped: 0,
+    oversize: 0,
     faultDrops: 0,
   };
   private readonly sockets = new Map<string, Socket>();
@@ -221,8 +245,10 @@ export class OverlayTransport implements Outbox {
     this.counters.oversize++;
     if (this.encodeFailuresLogged.has(what)) return;
     this.encodeFailuresLogged.add(what);
-    this.log.error(`cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, ` +
-      'logged once per type)');
+    this.log.error(
+      `cannot send ${what}: ${err.message} (dropped; counted in counters.transport.oversize, ` +
+        'logged once per type)',
+    );
   }
 
   private transmit(to: string, datagram: Buffer, data: boolean): void {

@@ -15,11 +15,20 @@ import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
 import { encodeInterleavedHeader, encodeResponse, RtspStreamDecoder } from '../../common/wire/rtsp.ts';
 import {
-  type ConnectionCounters, type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, RtspConnections,
+  type ConnectionCounters,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  RtspConnections,
 } from '../core/rtsp-connections.ts';
 import { SEND_QUEUE_LIMIT_BYTES } from '../core/rtsp-send-gate.ts';
 import {
-  type RtcpSource, type RtspCounters, type RtspPeer, type RtspReply, RtspSessions, type SendCallback, type SendTarget,
+  type RtcpSource,
+  type RtspCounters,
+  type RtspPeer,
+  type RtspReply,
+  RtspSessions,
+  type SendCallback,
+  type SendTarget,
 } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
 
@@ -67,7 +76,10 @@ export class RtspServer {
   readonly sessions: RtspSessions;
   readonly connections: RtspConnections;
   readonly counters: RtspAdapterCounters = {
-    replyBacklogClosed: 0, encodeErrors: 0, handlerErrors: 0, acceptErrors: 0,
+    replyBacklogClosed: 0,
+    encodeErrors: 0,
+    handlerErrors: 0,
+    acceptErrors: 0,
   };
   private readonly servers: Server[] = [];
   private readonly sockets = new Map<number, Socket>();
@@ -102,11 +114,14 @@ export class RtspServer {
       },
       randomId: randomSessionId,
     });
-    this.connections = new RtspConnections({
-      clock: deps.clock,
-      hasSessions: (id) => this.sessions.hasSessions(id),
-      close: (id) => this.sockets.get(id)?.destroy(),
-    }, { ...DEFAULT_CONNECTION_LIMITS, ...options.connections });
+    this.connections = new RtspConnections(
+      {
+        clock: deps.clock,
+        hasSessions: (id) => this.sessions.hasSessions(id),
+        close: (id) => this.sockets.get(id)?.destroy(),
+      },
+      { ...DEFAULT_CONNECTION_LIMITS, ...options.connections },
+    );
   }
 
   async start(): Promise<void> {

@@ -11,7 +11,12 @@ import * as v from 'valibot';
 import { decrementCount, incrementCount } from '../../common/core/counts.ts';
 import { RateWindow } from '../../common/core/rate-window.ts';
 import { listenOn } from '../../common/net/listen.ts';
-import { describeIssue, FaultsRequestSchema, type FaultsRequest, MAX_OPS_BODY_BYTES } from '../../common/wire/ops-api.ts';
+import {
+  describeIssue,
+  FaultsRequestSchema,
+  type FaultsRequest,
+  MAX_OPS_BODY_BYTES,
+} from '../../common/wire/ops-api.ts';
 
 /** Requests and idle keep-alive connections end quickly: nothing here is long-running. */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -60,7 +65,9 @@ export class StatusHttp {
   async start(): Promise<void> {
     if (this.servers.length > 0) return;
     for (const address of this.addresses) {
-      const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => this.handle(req, res));
+      const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) =>
+        this.handle(req, res),
+      );
       server.on('connection', (socket) => this.admit(socket));
       server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.headersTimeout = REQUEST_TIMEOUT_MS;
@@ -73,10 +80,15 @@ export class StatusHttp {
 
   async stop(): Promise<void> {
     const servers = this.servers.splice(0);
-    await Promise.all(servers.map((s) => new Promise<void>((r) => {
-      s.closeAllConnections();
-      s.close(() => r());
-    })));
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.closeAllConnections();
+            s.close(() => r());
+          }),
+      ),
+    );
   }
 
   /** Counts a new connection against its address; over the cap it is closed at once (its fd freed). */
@@ -110,7 +122,9 @@ export class StatusHttp {
         const parsed = v.safeParse(FaultsRequestSchema, body);
         if (!parsed.success) {
           this.counters.badRequests++;
-          return this.reply(res, 400, { error: `expected {"cut": [names]} and/or {"restore": [names]}: ${describeIssue(parsed.issues)}` });
+          return this.reply(res, 400, {
+            error: `expected {"cut": [names]} and/or {"restore": [names]}: ${describeIssue(parsed.issues)}`,
+          });
         }
         const out = this.faults!(parsed.output);
         this.cached = null; // the next GET /status shows the change
@@ -132,14 +146,18 @@ export class StatusHttp {
   }
 
   /** Token first (a stranger learns nothing else), then the content type browsers cannot send cross-site without asking. */
-  private refuseMutation(req: IncomingMessage): { status: number; error: string; headers?: Record<string, string> } | null {
+  private refuseMutation(
+    req: IncomingMessage,
+  ): { status: number; error: string; headers?: Record<string, string> } | null {
     const auth = req.headers.authorization ?? '';
     const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7).trim() : '', 'utf8');
     if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
       this.counters.unauthorized++;
       return {
-        status: 401, headers: { 'www-authenticate': 'Bearer' },
-        error: 'needs Authorization: Bearer TOKEN (onode fault derives it from the overlay secret: --secret FILE or ONODE_SECRET)',
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer' },
+        error:
+          'needs Authorization: Bearer TOKEN (onode fault derives it from the overlay secret: --secret FILE or ONODE_SECRET)',
       };
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -179,7 +197,8 @@ export class StatusHttp {
 
   private reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (res.headersSent) return;
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
       .end(`${JSON.stringify(body)}\n`);
   }
 }

@@ -66,15 +66,24 @@ export function randomOverlay(spec: RandomOverlaySpec): RandomOverlay {
   // Spanning tree over relays, then servers and POPs attach to relays (POPs are leaves or near-leaves).
   for (let i = 1; i < relays.length; i++) addEdge(relays[i]!, relays[Math.floor(rand() * i)]!);
   const pick = (): string => relays[Math.floor(rand() * relays.length)]!;
-  for (const s of servers) { addEdge(s, pick()); addEdge(s, pick()); }
-  for (const p of pops) { addEdge(p, pick()); if (rand() < 0.5) addEdge(p, pick()); }
+  for (const s of servers) {
+    addEdge(s, pick());
+    addEdge(s, pick());
+  }
+  for (const p of pops) {
+    addEdge(p, pick());
+    if (rand() < 0.5) addEdge(p, pick());
+  }
   const extra = Math.round((spec.extraEdges ?? 0.6) * relays.length);
   for (let i = 0; i < extra; i++) addEdge(pick(), pick());
   return { net, servers, relays, pops, edges };
 }
 
 /** Shortest one-way latency from every node to `source` (Dijkstra over link delays). */
-export function shortestLatencies(edges: ReadonlyArray<readonly [string, string, number]>, source: string): Map<string, { latencyMs: number; hops: number }> {
+export function shortestLatencies(
+  edges: ReadonlyArray<readonly [string, string, number]>,
+  source: string,
+): Map<string, { latencyMs: number; hops: number }> {
   const adj = new Map<string, Array<[string, number]>>();
   for (const [a, b, d] of edges) {
     (adj.get(a) ?? adj.set(a, []).get(a)!).push([b, d]);

@@ -16,7 +16,15 @@ import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import {
-  decodeOverlay, encodeHeader, MessageType, movieId, NONCE_BYTES, TAG_BYTES, encodeOverlay, MAX_OVERLAY_DATAGRAM, OverlayEncodeError,
+  decodeOverlay,
+  encodeHeader,
+  MessageType,
+  movieId,
+  NONCE_BYTES,
+  TAG_BYTES,
+  encodeOverlay,
+  MAX_OVERLAY_DATAGRAM,
+  OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { type ChannelMovie, type FrameSigning, MovieChannel } from '../core/movie-channel.ts';
@@ -24,9 +32,16 @@ import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } f
 
 /** A node's own view of time: the shared virtual clock plus a fixed offset (unsynchronised hosts). */
 class OffsetClock implements Clock {
-  constructor(private readonly base: Clock, private readonly offsetMs: number) {}
-  now(): number { return this.base.now() + this.offsetMs; }
-  setTimer(ms: number, fn: () => void): Timer { return this.base.setTimer(ms, fn); }
+  constructor(
+    private readonly base: Clock,
+    private readonly offsetMs: number,
+  ) {}
+  now(): number {
+    return this.base.now() + this.offsetMs;
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms, fn);
+  }
 }
 
 export interface SimLink {
@@ -132,29 +147,38 @@ export class SimNetwork {
     const infos = movies.map(toInfo); // one array, as a real server's: its digest is computed once
     const byName = new Map(movies.map((m) => [m.name, m]));
     const sign = server && this.signing !== null ? this.signerFor(name) : null;
-    const source: MovieSource | null = !server ? null : {
-      catalogue: () => infos,
-      start: (movie) => {
-        const m = byName.get(movie);
-        if (m === undefined) return;
-        // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
-        const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
-        const random = (): number => (fnv1a(String(h)) % 1000) / 1000;
-        const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, random, sign);
-        channels.set(movie, ch);
-        ch.start();
+    const source: MovieSource | null = !server
+      ? null
+      : {
+          catalogue: () => infos,
+          start: (movie) => {
+            const m = byName.get(movie);
+            if (m === undefined) return;
+            // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
+            const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
+            const random = (): number => (fnv1a(String(h)) % 1000) / 1000;
+            const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, random, sign);
+            channels.set(movie, ch);
+            ch.start();
+          },
+          stop: (movie) => {
+            channels.get(movie)?.stop();
+            channels.delete(movie);
+          },
+        };
+    node = new OverlayNode(
+      name,
+      clock,
+      {
+        send: (to, msg) => this.deliver(name, to, msg),
+        sendData: (to, movie, rtp) => {
+          for (const t of to) this.deliver(name, t, { type: 'data', movie, rtp });
+        },
       },
-      stop: (movie) => {
-        channels.get(movie)?.stop();
-        channels.delete(movie);
-      },
-    };
-    node = new OverlayNode(name, clock, {
-      send: (to, msg) => this.deliver(name, to, msg),
-      sendData: (to, movie, rtp) => {
-        for (const t of to) this.deliver(name, t, { type: 'data', movie, rtp });
-      },
-    }, source, this.options, this.verifies(name, movies) ? this.keyring : null);
+      source,
+      this.options,
+      this.verifies(name, movies) ? this.keyring : null,
+    );
     return node;
   }
 
@@ -258,8 +282,12 @@ export class SimNetwork {
     const viewer: Viewer = { pop, movie, id, packets: [], joinedAt: null, failure: null };
     this.node(pop).localJoin(movie, id, {
       deliver: (rtp) => viewer.packets.push(rtp),
-      joined: () => { viewer.joinedAt ??= this.clock.now(); },
-      failed: (reason, detail) => { viewer.failure = { reason, detail }; },
+      joined: () => {
+        viewer.joinedAt ??= this.clock.now();
+      },
+      failed: (reason, detail) => {
+        viewer.failure = { reason, detail };
+      },
     });
     return viewer;
   }
@@ -302,7 +330,10 @@ export class SimNetwork {
 
   /** Directed links ("a>b") that carried the movie since the last reset. */
   linksCarrying(movie: string): string[] {
-    return [...this.dataPackets].filter(([, m]) => (m.get(movie) ?? 0) > 0).map(([k]) => k).sort();
+    return [...this.dataPackets]
+      .filter(([, m]) => (m.get(movie) ?? 0) > 0)
+      .map(([k]) => k)
+      .sort();
   }
 
   /** Highest number of times any node forwarded one STATUS probe. */
@@ -324,11 +355,17 @@ export class SimNetwork {
     if (msg.type === 'data') {
       const key = `${from}>${to}`;
       let perMovie = this.dataPackets.get(key);
-      if (perMovie === undefined) this.dataPackets.set(key, (perMovie = new Map()));
+      if (perMovie === undefined) {
+        perMovie = new Map();
+        this.dataPackets.set(key, perMovie);
+      }
       perMovie.set(msg.movie, (perMovie.get(msg.movie) ?? 0) + 1);
       // The sim hands the same Buffer from hop to hop, so identity tells a packet crossing twice.
       let seen = this.seenData.get(key);
-      if (seen === undefined) this.seenData.set(key, (seen = new WeakSet()));
+      if (seen === undefined) {
+        seen = new WeakSet();
+        this.seenData.set(key, seen);
+      }
       if (seen.has(msg.rtp)) this.duplicateDataPackets++;
       seen.add(msg.rtp);
     } else {
@@ -359,7 +396,9 @@ export class SimNetwork {
       let prefix = this.dataPrefixes.get(key);
       if (prefix === undefined) {
         // What the real transport adds around an RTP packet: header, nonce, movie id, tag.
-        const built = this.encodes(() => encodeHeader(MessageType.data, from).length + NONCE_BYTES + movieId(msg.movie).length + TAG_BYTES);
+        const built = this.encodes(
+          () => encodeHeader(MessageType.data, from).length + NONCE_BYTES + movieId(msg.movie).length + TAG_BYTES,
+        );
         if (built === null) return null;
         if (this.dataPrefixes.size > 4096) this.dataPrefixes.clear();
         this.dataPrefixes.set(key, built);
@@ -426,7 +465,7 @@ export function fakeMovie(name: string, fps = 25, frames = 50, packetsPerFrame =
     name,
     fps,
     frames: Array.from({ length: frames }, (_, f) =>
-      Array.from({ length: packetsPerFrame }, (_, p) => Buffer.from(`${name}:${f}:${p}`))),
+      Array.from({ length: packetsPerFrame }, (_, p) => Buffer.from(`${name}:${f}:${p}`)),
+    ),
   };
 }
-

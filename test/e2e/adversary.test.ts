@@ -17,9 +17,22 @@ const STRANGER = '127.0.99.99';
 const JITTER_MS = 200;
 const MOVIE = 'bars.mjpeg';
 
-interface Stats { framesReceived: number; framesLost: number; longestGapMs: number; popsUsed: string[]; framesRejected?: number }
-interface Neighbour { name: string; alive: boolean; rttMs: number | null }
-interface Route { server: string; via: string }
+interface Stats {
+  framesReceived: number;
+  framesLost: number;
+  longestGapMs: number;
+  popsUsed: string[];
+  framesRejected?: number;
+}
+interface Neighbour {
+  name: string;
+  alive: boolean;
+  rttMs: number | null;
+}
+interface Route {
+  server: string;
+  via: string;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +43,9 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
 
   /** Where a node listens on the link to a neighbour (its overlay address there). */
   function linkAddress(node: string, neighbour: string): string {
-    const link = run.topology.links.find((l) => (l.a === node && l.b === neighbour) || (l.b === node && l.a === neighbour));
+    const link = run.topology.links.find(
+      (l) => (l.a === node && l.b === neighbour) || (l.b === node && l.a === neighbour),
+    );
     if (link === undefined) throw new Error(`${node} and ${neighbour} are not neighbours`);
     return link.a === node ? link.addressOfA : link.addressOfB;
   }
@@ -48,8 +63,21 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       { address: linkAddress(impostorOf, 'o5' === impostorOf ? 'o4' : 'o5'), port: extraPort++ },
     ]);
     const out = join(run.dir, `viewer-${Date.now()}.mjpeg`);
-    const client = run.client(['--address', '127.0.6.20', '--pop', '127.0.6.2', '--movie', MOVIE, '--headless',
-      '--duration', '5', '--jitter-buffer', String(JITTER_MS), '--output', out]);
+    const client = run.client([
+      '--address',
+      '127.0.6.20',
+      '--pop',
+      '127.0.6.2',
+      '--movie',
+      MOVIE,
+      '--headless',
+      '--duration',
+      '5',
+      '--jitter-buffer',
+      String(JITTER_MS),
+      '--output',
+      out,
+    ]);
     try {
       await sleep(1500);
       const until = Date.now() + 2500;
@@ -78,7 +106,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     return ['malformed', 'unknownSender', 'wrongSource', 'badMac', 'replayed'].reduce((n, k) => n + (t[k] ?? 0), 0);
   }
 
-  it('forged DATA in o4\'s name puts no foreign frame into the viewer\'s picture', async () => {
+  it("forged DATA in o4's name puts no foreign frame into the viewer's picture", async () => {
     const before = await dropped('o5');
     const forged = foreignFrames(join(movies, 'gradient.mjpeg'), 20);
     let i = 0;
@@ -104,7 +132,15 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     ];
     await watchUnder((a) => {
       // A better route to s1 through a POP, announcing a new catalogue, then that catalogue.
-      a.control(at('o4', 'o5'), 'o5', { type: 'status', server: 's1', seq: seq++, latencyMs: 0, hops: 0, visited: ['s1'], cv: 1 });
+      a.control(at('o4', 'o5'), 'o5', {
+        type: 'status',
+        server: 's1',
+        seq: seq++,
+        latencyMs: 0,
+        hops: 0,
+        visited: ['s1'],
+        cv: 1,
+      });
       a.control(at('o4', 'o5'), 'o5', { type: 'catalogue', server: 's1', cv: 1, part: 0, parts: 1, movies: evil });
       // Empty catalogues for both servers, to the POP.
       a.control(at('o5', 'o4'), 'o4', { type: 'catalogue', server: 's1', cv: 7, part: 0, parts: 1, movies: [] });
@@ -125,8 +161,22 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     let seq = 1;
     await watchUnder((a) => {
       const r = (): number => Math.floor(Math.random() * 0xffffffff);
-      a.control(at('o4', 'o3'), 'o3', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
-      a.control(at('o4', 'o5'), 'o5', { type: 'hello', seq: seq++, sentAtUs: r(), echoSeq: r(), echoSentAtUs: r(), holdUs: 0 });
+      a.control(at('o4', 'o3'), 'o3', {
+        type: 'hello',
+        seq: seq++,
+        sentAtUs: r(),
+        echoSeq: r(),
+        echoSentAtUs: r(),
+        holdUs: 0,
+      });
+      a.control(at('o4', 'o5'), 'o5', {
+        type: 'hello',
+        seq: seq++,
+        sentAtUs: r(),
+        echoSeq: r(),
+        echoSentAtUs: r(),
+        holdUs: 0,
+      });
     }, 'o4');
     const o3 = ((await run.status('o4')).neighbours as Neighbour[]).find((n) => n.name === 'o3');
     expect(o3?.alive).toBe(true);
@@ -134,22 +184,41 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
   }, 60_000);
 
   it('a stranger can neither cut links through the operations API nor read session ids', async () => {
-    const post = (headers: Record<string, string>): Promise<number> => new Promise((resolve, reject) => {
-      const req = request({
-        host: run.address('o4'), port: PORTS.status, path: '/faults', method: 'POST', localAddress: STRANGER, headers,
-      }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+    const post = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          {
+            host: run.address('o4'),
+            port: PORTS.status,
+            path: '/faults',
+            method: 'POST',
+            localAddress: STRANGER,
+            headers,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ cut: ['o3', 'o5', 'o6', 'o8'] }));
       });
-      req.on('error', reject);
-      req.end(JSON.stringify({ cut: ['o3', 'o5', 'o6', 'o8'] }));
-    });
     expect(await post({ 'content-type': 'application/json' })).toBe(401);
     expect(await post({ 'content-type': 'text/plain' })).toBe(401);
     expect(await post({ 'content-type': 'application/json', authorization: 'Bearer 00' })).toBe(401);
     expect(((await run.status('o4')).faults as { cut: string[] }).cut).toEqual([]);
 
-    const client = run.client(['--address', '127.0.6.21', '--pop', '127.0.6.2', '--movie', MOVIE, '--headless', '--duration', '3']);
+    const client = run.client([
+      '--address',
+      '127.0.6.21',
+      '--pop',
+      '127.0.6.2',
+      '--movie',
+      MOVIE,
+      '--headless',
+      '--duration',
+      '3',
+    ]);
     await sleep(1500);
     const sessions = (await run.status('o5')).sessions as Record<string, unknown>[];
     expect(sessions.length).toBeGreaterThan(0);
@@ -157,7 +226,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     expect((await client).code).toBe(0);
   }, 60_000);
 
-  it('registering from o4\'s address without the secret neither displaces o4 nor learns its neighbours', async () => {
+  it("registering from o4's address without the secret neither displaces o4 nor learns its neighbours", async () => {
     const lines: string[] = [];
     await new Promise<void>((resolve) => {
       const socket = connect({ host: run.address('s1'), port: PORTS.bootstrap, localAddress: linkAddress('o4', 'o5') });
@@ -165,7 +234,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       socket.on('data', (chunk: string) => {
         lines.push(...chunk.split('\n').filter((l) => l !== ''));
         // Whatever the bootstrapper asks, answer with a made-up proof.
-        if (lines.some((l) => l.includes('"challenge"'))) socket.write(`${JSON.stringify({ type: 'prove', mac: '00'.repeat(32) })}\n`);
+        if (lines.some((l) => l.includes('"challenge"')))
+          socket.write(`${JSON.stringify({ type: 'prove', mac: '00'.repeat(32) })}\n`);
       });
       socket.on('error', () => resolve());
       socket.on('close', () => resolve());
@@ -178,7 +248,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     await watchUnder(() => {}, 'o4', false);
   }, 60_000);
 
-  it('hellos in a dead neighbour\'s name, from its own address and port, do not keep the link alive', async () => {
+  it("hellos in a dead neighbour's name, from its own address and port, do not keep the link alive", async () => {
     run.emulator.kill('o8');
     await sleep(300);
     const attacker = await Attacker.open(PORTS.overlay, [{ address: linkAddress('o8', 'o4'), port: PORTS.overlay }]);
@@ -186,7 +256,14 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       let seq = 1;
       const until = Date.now() + 3000;
       while (Date.now() < until) {
-        attacker.control(at('o4', 'o8'), 'o8', { type: 'hello', seq: seq++, sentAtUs: seq * 1000, echoSeq: 0, echoSentAtUs: 0, holdUs: 0 });
+        attacker.control(at('o4', 'o8'), 'o8', {
+          type: 'hello',
+          seq: seq++,
+          sentAtUs: seq * 1000,
+          echoSeq: 0,
+          echoSentAtUs: 0,
+          holdUs: 0,
+        });
         await sleep(20);
       }
       const o8 = ((await run.status('o4')).neighbours as Neighbour[]).find((n) => n.name === 'o8');

@@ -10,14 +10,23 @@ import { splitMovie } from '../../common/media/movie-file.ts';
 import { randomBytes } from 'node:crypto';
 import { macKey, seal, sealOverlay } from '../../common/wire/overlay-auth.ts';
 import {
-  encodeData, encodeHeader, MessageType, movieId, type ControlMessage, type HelloMessage, type Nonce,
+  encodeData,
+  encodeHeader,
+  MessageType,
+  movieId,
+  type ControlMessage,
+  type HelloMessage,
+  type Nonce,
 } from '../../common/wire/overlay.ts';
 import { encodeRtp } from '../../common/wire/rtp.ts';
 import { parseJpeg } from '../../common/media/jpeg.ts';
 import { packetizeJpeg, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
 
 /** A node as the attacker aims at it: one of its overlay addresses, and its name. */
-export interface Target { readonly address: string; readonly name: string }
+export interface Target {
+  readonly address: string;
+  readonly name: string;
+}
 
 export class Attacker {
   private readonly sockets: Socket[] = [];
@@ -64,7 +73,10 @@ export class Attacker {
 
   /** DATA in `from`'s name carrying a forged RTP packet, sealed with the attacker's key. */
   data(to: Target, from: string, movie: string, rtp: Buffer): void {
-    this.raw(to.address, seal(this.key, '', encodeData(encodeHeader(MessageType.data, from), this.nonce(), movieId(movie), rtp)));
+    this.raw(
+      to.address,
+      seal(this.key, '', encodeData(encodeHeader(MessageType.data, from), this.nonce(), movieId(movie), rtp)),
+    );
   }
 
   /** Newer than anything a real node has sent, so only the tag can give it away. */
@@ -101,10 +113,17 @@ export function foreignFrames(moviePath: string, count: number): Buffer[] {
   let seq = 30_000;
   for (let f = 0; f < count; f++) {
     payloads.forEach((payload, i) => {
-      out.push(encodeRtp({
-        marker: i === payloads.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: seq,
-        timestamp: (f * 3600) >>> 0, ssrc: 0x0badf00d, csrcs: [], payload,
-      }));
+      out.push(
+        encodeRtp({
+          marker: i === payloads.length - 1,
+          payloadType: RTP_JPEG_PAYLOAD_TYPE,
+          sequenceNumber: seq,
+          timestamp: (f * 3600) >>> 0,
+          ssrc: 0x0badf00d,
+          csrcs: [],
+          payload,
+        }),
+      );
       seq = (seq + 1) & 0xffff;
     });
   }

@@ -24,7 +24,13 @@ const FLOOD_BATCH = 200;
 
 const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS, { frames: 20 });
 
-interface BootCounters { registrations: number; badProof: number; evicted: number; pending: number; timedOut: number }
+interface BootCounters {
+  registrations: number;
+  badProof: number;
+  evicted: number;
+  pending: number;
+  timedOut: number;
+}
 
 async function bootstrapper(): Promise<{ counters: BootCounters; registered: string[]; pid: number }> {
   const st = await run.status('s1');
@@ -66,13 +72,16 @@ async function attempt(localAddress: string, me: Registrant): Promise<BootstrapM
 async function openIdle(addresses: readonly string[]): Promise<Socket[]> {
   const out: Socket[] = [];
   for (let i = 0; i < addresses.length; i += FLOOD_BATCH) {
-    const batch = addresses.slice(i, i + FLOOD_BATCH).map((localAddress) => new Promise<Socket>((resolve) => {
-      const s = connect({ host: run.address('s1'), port: PORTS.bootstrap, localAddress });
-      s.on('error', () => {});
-      s.once('connect', () => resolve(s));
-      s.once('close', () => resolve(s));
-    }));
-    out.push(...await Promise.all(batch));
+    const batch = addresses.slice(i, i + FLOOD_BATCH).map(
+      (localAddress) =>
+        new Promise<Socket>((resolve) => {
+          const s = connect({ host: run.address('s1'), port: PORTS.bootstrap, localAddress });
+          s.on('error', () => {});
+          s.once('connect', () => resolve(s));
+          s.once('close', () => resolve(s));
+        }),
+    );
+    out.push(...(await Promise.all(batch)));
   }
   return out;
 }
@@ -87,7 +96,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number)
 }
 
 describe('bootstrapper hardening on loopback', () => {
-  it('an impostor at o4\'s address without the secret is refused; o4 stays, no neighbour leaks', async () => {
+  it("an impostor at o4's address without the secret is refused; o4 stays, no neighbour leaks", async () => {
     const before = await bootstrapper();
     expect(before.registered).toContain('o4');
     const impostor = new Registrant(Buffer.from('not the overlay secret of this run'), 4242);
@@ -113,11 +122,25 @@ describe('bootstrapper hardening on loopback', () => {
   it('a node started with another secret stops with a clear message; the real one is untouched', async () => {
     const before = await bootstrapper();
     const child = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, [ONODE, 'node', '--bootstrapper', `${run.address('s1')}:${PORTS.bootstrap}`,
-        '--address', run.address('o8'), '--overlay-port', String(PORTS.overlay), '--status-port', String(PORTS.status),
-        '--wait', '5'],
-      { timeout: 20_000, env: { ...process.env, ONODE_SECRET: 'a secret of another overlay entirely' } },
-      (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+      execFile(
+        process.execPath,
+        [
+          ONODE,
+          'node',
+          '--bootstrapper',
+          `${run.address('s1')}:${PORTS.bootstrap}`,
+          '--address',
+          run.address('o8'),
+          '--overlay-port',
+          String(PORTS.overlay),
+          '--status-port',
+          String(PORTS.status),
+          '--wait',
+          '5',
+        ],
+        { timeout: 20_000, env: { ...process.env, ONODE_SECRET: 'a secret of another overlay entirely' } },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
     });
     expect(child.code).toBe(2);
     expect(child.stderr).toContain(`the bootstrapper refused o8: ${WRONG_SECRET}`);
@@ -126,7 +149,7 @@ describe('bootstrapper hardening on loopback', () => {
     expect(after.registered).toContain('o8');
   });
 
-  it('a client\'s welcome carries every server\'s signing key, the same keys every node holds', async () => {
+  it("a client's welcome carries every server's signing key, the same keys every node holds", async () => {
     const welcome = await login(run.address('s1'), PORTS.bootstrap, '127.0.6.21');
     const keyId = (key: string): string => keyIdOf(Buffer.from(key, 'base64')).toString('hex');
     const fromWelcome = welcome.serverKeys.map((k) => ({ server: k.server, keyId: keyId(k.key) }));
@@ -149,8 +172,10 @@ describe('bootstrapper hardening on loopback', () => {
 
     const before = await bootstrapper();
     const fdsBefore = readdirSync(`/proc/${before.pid}/fd`).length;
-    const addresses = Array.from({ length: FLOOD_ADDRESSES * FLOOD_PER_ADDRESS },
-      (_, i) => `127.0.99.${1 + (i % FLOOD_ADDRESSES)}`);
+    const addresses = Array.from(
+      { length: FLOOD_ADDRESSES * FLOOD_PER_ADDRESS },
+      (_, i) => `127.0.99.${1 + (i % FLOOD_ADDRESSES)}`,
+    );
     const started = performance.now();
     const flood = await openIdle(addresses);
     const floodMs = performance.now() - started;
@@ -176,15 +201,20 @@ describe('bootstrapper hardening on loopback', () => {
       const b = before.counters;
       const closed = (c: BootCounters): number => c.evicted + c.timedOut - b.evicted - b.timedOut;
       let during = await bootstrapper();
-      await until(async () => closed((during = await bootstrapper()).counters) >= addresses.length - MAX_PENDING, 5000);
+      await until(async () => {
+        during = await bootstrapper();
+        return closed(during.counters) >= addresses.length - MAX_PENDING;
+      }, 5000);
       const fdsDuring = readdirSync(`/proc/${during.pid}/fd`).length;
       expect(during.counters.pending).toBeLessThanOrEqual(MAX_PENDING);
       expect(closed(during.counters)).toBeGreaterThanOrEqual(addresses.length - MAX_PENDING);
       expect(fdsDuring - fdsBefore).toBeLessThanOrEqual(MAX_PENDING + 8);
-      console.log(`flood of ${addresses.length} idle connections opened in ${Math.round(floodMs)} ms; ` +
-        `login ${loginMs.toFixed(1)} ms, registration ${registerMs.toFixed(1)} ms; ` +
-        `bootstrapper fds ${fdsBefore} → ${fdsDuring}; ` +
-        `evicted ${during.counters.evicted - before.counters.evicted}, pending ${during.counters.pending}`);
+      console.log(
+        `flood of ${addresses.length} idle connections opened in ${Math.round(floodMs)} ms; ` +
+          `login ${loginMs.toFixed(1)} ms, registration ${registerMs.toFixed(1)} ms; ` +
+          `bootstrapper fds ${fdsBefore} → ${fdsDuring}; ` +
+          `evicted ${during.counters.evicted - before.counters.evicted}, pending ${during.counters.pending}`,
+      );
     } finally {
       for (const s of flood) s.destroy();
     }

@@ -93,20 +93,33 @@ describe('oclient exit codes on loopback', () => {
   }, 20_000);
 
   const hasDevFull = existsSync('/dev/full');
-  it.skipIf(!hasDevFull)('ends with exit 9 and a message when the output fails while playing (disk full)', async () => {
-    // /dev/full opens fine and answers every write with ENOSPC, like a disk that fills up.
-    const c = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '10',
-      '--output', '/dev/full']);
-    expect(c.code, c.stderr).toBe(9);
-    expect(c.stderr).toContain('oclient: cannot write --output /dev/full: no space left on the device');
-    expect(c.stderr).not.toMatch(/\n\s+at /); // no stack trace: handled, not thrown
-    const stats = JSON.parse(c.stdout) as { framesReceived: number; popsUsed: string[] };
-    expect(stats.framesReceived).toBeGreaterThan(0);
-    expect(stats.framesReceived).toBeLessThan(100); // stopped at the failure, not after 10 s (250 frames)
-    expect(stats.popsUsed).toHaveLength(1);
-  }, 30_000);
+  it.skipIf(!hasDevFull)(
+    'ends with exit 9 and a message when the output fails while playing (disk full)',
+    async () => {
+      // /dev/full opens fine and answers every write with ENOSPC, like a disk that fills up.
+      const c = await run.client([
+        '--address',
+        CLIENT,
+        '--movie',
+        'bars.mjpeg',
+        '--headless',
+        '--duration',
+        '10',
+        '--output',
+        '/dev/full',
+      ]);
+      expect(c.code, c.stderr).toBe(9);
+      expect(c.stderr).toContain('oclient: cannot write --output /dev/full: no space left on the device');
+      expect(c.stderr).not.toMatch(/\n\s+at /); // no stack trace: handled, not thrown
+      const stats = JSON.parse(c.stdout) as { framesReceived: number; popsUsed: string[] };
+      expect(stats.framesReceived).toBeGreaterThan(0);
+      expect(stats.framesReceived).toBeLessThan(100); // stopped at the failure, not after 10 s (250 frames)
+      expect(stats.popsUsed).toHaveLength(1);
+    },
+    30_000,
+  );
 
-  it('asks every POP once for a movie none can serve, then exits 8 with each POP\'s reason', async () => {
+  it("asks every POP once for a movie none can serve, then exits 8 with each POP's reason", async () => {
     await isolatePops();
     const c = await run.client(['--address', CLIENT, '--movie', 'bars.mjpeg', '--headless', '--duration', '30']);
     expect(c.code, c.stderr).toBe(8);
@@ -119,32 +132,48 @@ describe('oclient exit codes on loopback', () => {
     expect(c.stdout).toBe('');
   }, 40_000);
 
-  it.skipIf(!HAS_TMUX)('the terminal player shows every POP\'s refusal, stays open, exits 8 on q', async () => {
-    await isolatePops();
-    const exitFile = join(run.dir, 'tui.exit');
-    const cmd = [process.execPath, OCLIENT, '--bootstrapper', `${run.address('s1')}:${PORTS.bootstrap}`,
-      '--rtsp-port', String(PORTS.rtsp), '--overlay-port', String(PORTS.overlay),
-      '--address', CLIENT, '--movie', 'bars.mjpeg',
-    ].map((a) => `'${a}'`).join(' ');
-    tmux('new-session', '-d', '-s', 'refused', '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
-    const screen = (): string => tmux('capture-pane', '-p', '-t', 'refused');
-    const deadline = Date.now() + 15_000;
-    while (!screen().includes('every POP refused bars.mjpeg')) {
-      if (Date.now() > deadline) throw new Error(`no refusal on the screen:\n${screen()}`);
-      await sleep(100);
-    }
-    await sleep(1000); // it must not go on trying
-    const s = screen();
-    expect(s).toMatch(/every POP refused bars\.mjpeg: p[12] (404|503) [\w -]+, p[12] (404|503)/);
-    expect(s).toContain('q: quit');
-    expect(existsSync(exitFile)).toBe(false);
-    tmux('send-keys', '-t', 'refused', 'q');
-    const exitDeadline = Date.now() + 10_000;
-    while (!existsSync(exitFile) || readFileSync(exitFile, 'utf8').trim() === '') {
-      if (Date.now() > exitDeadline) throw new Error('oclient did not exit');
-      await sleep(100);
-    }
-    expect(Number(readFileSync(exitFile, 'utf8').trim())).toBe(8);
-    expect(screen()).toContain('oclient: every POP refused bars.mjpeg');
-  }, 40_000);
+  it.skipIf(!HAS_TMUX)(
+    "the terminal player shows every POP's refusal, stays open, exits 8 on q",
+    async () => {
+      await isolatePops();
+      const exitFile = join(run.dir, 'tui.exit');
+      const cmd = [
+        process.execPath,
+        OCLIENT,
+        '--bootstrapper',
+        `${run.address('s1')}:${PORTS.bootstrap}`,
+        '--rtsp-port',
+        String(PORTS.rtsp),
+        '--overlay-port',
+        String(PORTS.overlay),
+        '--address',
+        CLIENT,
+        '--movie',
+        'bars.mjpeg',
+      ]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      tmux('new-session', '-d', '-s', 'refused', '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
+      const screen = (): string => tmux('capture-pane', '-p', '-t', 'refused');
+      const deadline = Date.now() + 15_000;
+      while (!screen().includes('every POP refused bars.mjpeg')) {
+        if (Date.now() > deadline) throw new Error(`no refusal on the screen:\n${screen()}`);
+        await sleep(100);
+      }
+      await sleep(1000); // it must not go on trying
+      const s = screen();
+      expect(s).toMatch(/every POP refused bars\.mjpeg: p[12] (404|503) [\w -]+, p[12] (404|503)/);
+      expect(s).toContain('q: quit');
+      expect(existsSync(exitFile)).toBe(false);
+      tmux('send-keys', '-t', 'refused', 'q');
+      const exitDeadline = Date.now() + 10_000;
+      while (!existsSync(exitFile) || readFileSync(exitFile, 'utf8').trim() === '') {
+        if (Date.now() > exitDeadline) throw new Error('oclient did not exit');
+        await sleep(100);
+      }
+      expect(Number(readFileSync(exitFile, 'utf8').trim())).toBe(8);
+      expect(screen()).toContain('oclient: every POP refused bars.mjpeg');
+    },
+    40_000,
+  );
 });

@@ -15,17 +15,30 @@ const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 const topology = join(movies, 'mesh-lossless.json5');
 beforeAll(() => {
   makeSampleMovies(movies, { frames: 40 });
-  writeFileSync(topology, readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'));
+  writeFileSync(
+    topology,
+    readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'),
+  );
 });
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
-interface Stats { framesReceived: number; framesLost: number; failovers: number; longestGapMs: number; popsUsed: string[] }
+interface Stats {
+  framesReceived: number;
+  framesLost: number;
+  failovers: number;
+  longestGapMs: number;
+  popsUsed: string[];
+}
 
 let port = 0;
 function fresh(): LoopbackRun {
   port++;
-  return new LoopbackRun(topology, movies,
-    { bootstrap: 17100 + port, overlay: 14500 + port, status: 17200 + port, rtsp: 18600 + port });
+  return new LoopbackRun(topology, movies, {
+    bootstrap: 17100 + port,
+    overlay: 14500 + port,
+    status: 17200 + port,
+    rtsp: 18600 + port,
+  });
 }
 
 async function upstreamOf(run: LoopbackRun, node: string, movie: string): Promise<string | null> {
@@ -38,13 +51,17 @@ async function upstreamOf(run: LoopbackRun, node: string, movie: string): Promis
 function allIntact(file: string, source: string): number {
   const src = decodedFrames(source);
   const got = decodedFrames(file);
-  for (const [i, f] of got.entries()) if (!src.some((s) => s.equals(f))) throw new Error(`frame ${i} matches no source frame`);
+  for (const [i, f] of got.entries())
+    if (!src.some((s) => s.equals(f))) throw new Error(`frame ${i} matches no source frame`);
   return got.length;
 }
 
 describe('failures on loopback (mesh topology)', () => {
   let run: LoopbackRun | null = null;
-  afterEach(async () => { await run?.stop(); run = null; });
+  afterEach(async () => {
+    await run?.stop();
+    run = null;
+  });
 
   async function start(): Promise<LoopbackRun> {
     const r = fresh();
@@ -56,8 +73,22 @@ describe('failures on loopback (mesh topology)', () => {
 
   function watch(r: LoopbackRun, pop: string, seconds: number, extra: string[] = []) {
     const out = join(r.dir, `${pop}-${Date.now()}.mjpeg`);
-    const client = r.client(['--address', '127.1.103.20', '--pop', r.topology.nodes.get(pop)?.clientAddresses[0] ?? '', '--movie', 'bars.mjpeg',
-      '--headless', '--duration', String(seconds), '--jitter-buffer', '500', '--output', out, ...extra]);
+    const client = r.client([
+      '--address',
+      '127.1.103.20',
+      '--pop',
+      r.topology.nodes.get(pop)?.clientAddresses[0] ?? '',
+      '--movie',
+      'bars.mjpeg',
+      '--headless',
+      '--duration',
+      String(seconds),
+      '--jitter-buffer',
+      '500',
+      '--output',
+      out,
+      ...extra,
+    ]);
     return { out, done: client.then((c) => ({ ...c, stats: c.code === 0 ? (JSON.parse(c.stdout) as Stats) : null })) };
   }
 
@@ -114,7 +145,9 @@ describe('failures on loopback (mesh topology)', () => {
     let root: string | undefined;
     for (let i = 0; i < 50 && root === undefined; i++) {
       await new Promise((res) => setTimeout(res, 100));
-      root = ((await r.status('p3')).streams as { state: string; rootPath: string[] }[]).find((x) => x.state === 'active')?.rootPath[0];
+      root = ((await r.status('p3')).streams as { state: string; rootPath: string[] }[]).find(
+        (x) => x.state === 'active',
+      )?.rootPath[0];
     }
     await new Promise((res) => setTimeout(res, 1000));
     expect(root).toBe('s2'); // the bootstrapper s1 is not on this stream's path
@@ -126,7 +159,8 @@ describe('failures on loopback (mesh topology)', () => {
     const deadline = Date.now() + 10_000;
     let registered: string[] = [];
     while (Date.now() < deadline) {
-      registered = ((await r.status('s1').catch(() => ({ registered: [] }))) as { registered?: string[] }).registered ?? [];
+      registered =
+        ((await r.status('s1').catch(() => ({ registered: [] }))) as { registered?: string[] }).registered ?? [];
       if (registered.length === r.topology.nodes.size) break;
       await new Promise((res) => setTimeout(res, 300));
     }

@@ -23,14 +23,34 @@ describe('real RTSP players', () => {
   const ports = { bootstrap: 17010, overlay: 14454, status: 17090, rtsp: 18564 };
   const overlay = suiteRun(join(ROOT, 'topologies/report.json5'), ports);
   const movies = overlay.moviesDir;
-  const url = (pop: string, movie: string): string => `rtsp://${overlay.topology.nodes.get(pop)?.clientAddresses[0]}:${ports.rtsp}/${movie}`;
+  const url = (pop: string, movie: string): string =>
+    `rtsp://${overlay.topology.nodes.get(pop)?.clientAddresses[0]}:${ports.rtsp}/${movie}`;
 
   for (const transport of ['udp', 'tcp'] as const) {
     it(`ffmpeg over ${transport} receives pixel-identical frames`, async () => {
       requireCommands('ffmpeg');
       const out = join(overlay.dir, `ffmpeg-${transport}.mjpeg`);
-      const r = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', transport, '-i', url(transport === 'udp' ? 'o5' : 'o6', 'bars.mjpeg'),
-        '-frames:v', '25', '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
+      const r = await run(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-rtsp_transport',
+          transport,
+          '-i',
+          url(transport === 'udp' ? 'o5' : 'o6', 'bars.mjpeg'),
+          '-frames:v',
+          '25',
+          '-c',
+          'copy',
+          '-f',
+          'mjpeg',
+          '-y',
+          out,
+        ],
+        20_000,
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bars.mjpeg')))).toBe(25);
     }, 30_000);
@@ -39,22 +59,48 @@ describe('real RTSP players', () => {
   it('garbage, unknown methods and oversize requests get 4xx/5xx while another session keeps playing', async () => {
     requireCommands('ffmpeg');
     const out = join(overlay.dir, 'ffmpeg-during-abuse.mjpeg');
-    const player = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url('o6', 'bounce.mjpeg'),
-      '-frames:v', '50', '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
+    const player = run(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        url('o6', 'bounce.mjpeg'),
+        '-frames:v',
+        '50',
+        '-c',
+        'copy',
+        '-f',
+        'mjpeg',
+        '-y',
+        out,
+      ],
+      20_000,
+    );
     const host = overlay.topology.nodes.get('o6')?.clientAddresses[0] ?? '';
-    const ask = (payload: Buffer): Promise<string> => new Promise((resolve) => {
-      const sock = connect({ host, port: ports.rtsp });
-      let text = '';
-      sock.on('data', (d) => { text += d.toString('latin1'); });
-      sock.on('close', () => resolve(text));
-      sock.on('error', () => resolve(text));
-      sock.on('connect', () => sock.write(payload));
-      setTimeout(() => sock.destroy(), 1500);
-    });
+    const ask = (payload: Buffer): Promise<string> =>
+      new Promise((resolve) => {
+        const sock = connect({ host, port: ports.rtsp });
+        let text = '';
+        sock.on('data', (d) => {
+          text += d.toString('latin1');
+        });
+        sock.on('close', () => resolve(text));
+        sock.on('error', () => resolve(text));
+        sock.on('connect', () => sock.write(payload));
+        setTimeout(() => sock.destroy(), 1500);
+      });
     expect(await ask(Buffer.from('HELLO rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n\r\n'))).toMatch(/^RTSP\/1\.0 501/);
-    expect(await ask(Buffer.from('DESCRIBE rtsp://x/nope.mjpeg RTSP/1.0\r\nCSeq: 2\r\n\r\n'))).toMatch(/^RTSP\/1\.0 404/);
+    expect(await ask(Buffer.from('DESCRIBE rtsp://x/nope.mjpeg RTSP/1.0\r\nCSeq: 2\r\n\r\n'))).toMatch(
+      /^RTSP\/1\.0 404/,
+    );
     expect(await ask(Buffer.from('\x00\x01garbage\r\n\r\n', 'latin1'))).toMatch(/^RTSP\/1\.0 4\d\d/);
-    expect(await ask(Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: 3\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`))).toMatch(/^RTSP\/1\.0 (413|400)/);
+    expect(await ask(Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: 3\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`))).toMatch(
+      /^RTSP\/1\.0 (413|400)/,
+    );
     const r = await player;
     expect(r.code, r.stderr).toBe(0);
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bounce.mjpeg')))).toBe(50);
@@ -64,13 +110,28 @@ describe('real RTSP players', () => {
     requireGstElements('rtspsrc', 'rtpjpegdepay', 'multifilesink');
     const dir = join(overlay.dir, 'gst');
     mkdirSync(dir);
-    const r = await run('gst-launch-1.0', ['-q', 'rtspsrc', `location=${url('o7', 'gradient.mjpeg')}`, 'protocols=tcp', '!', 'rtpjpegdepay', '!',
-      'multifilesink', `location=${join(dir, 'f%05d.jpg')}`], 3000);
+    const r = await run(
+      'gst-launch-1.0',
+      [
+        '-q',
+        'rtspsrc',
+        `location=${url('o7', 'gradient.mjpeg')}`,
+        'protocols=tcp',
+        '!',
+        'rtpjpegdepay',
+        '!',
+        'multifilesink',
+        `location=${join(dir, 'f%05d.jpg')}`,
+      ],
+      3000,
+    );
     expect(r.code === 0 || r.code === null || r.code === 130, r.stderr).toBe(true);
     const files = readdirSync(dir).sort();
     expect(files.length).toBeGreaterThan(20);
     // The last file may be cut short by the stop; compare the rest.
-    const frames = files.slice(0, -1).map((f) => Buffer.from(jpeg.decode(readFileSync(join(dir, f)), { useTArray: true, formatAsRGBA: true }).data));
+    const frames = files
+      .slice(0, -1)
+      .map((f) => Buffer.from(jpeg.decode(readFileSync(join(dir, f)), { useTArray: true, formatAsRGBA: true }).data));
     expect(matchConsecutive(frames, decodedFrames(join(movies, 'gradient.mjpeg')))).toBe(frames.length);
   }, 30_000);
 });

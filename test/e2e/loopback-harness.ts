@@ -20,14 +20,23 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
 export const OCLIENT = join(ROOT, 'dist/oclient/cli/main.js');
 
-export interface TestPorts { bootstrap: number; overlay: number; status: number; rtsp: number }
+export interface TestPorts {
+  bootstrap: number;
+  overlay: number;
+  status: number;
+  rtsp: number;
+}
 
 /**
  * One overlay for a whole test file: sample movies (`frames` each) in a temporary directory, the
  * topology started and converged before the first test, everything stopped and removed after the
  * last. Call it at the top of a file or describe; the run it returns is ready inside the tests.
  */
-export function suiteRun(file: string, ports: TestPorts, opts: { frames?: number; extraArgs?: string[] } = {}): LoopbackRun {
+export function suiteRun(
+  file: string,
+  ports: TestPorts,
+  opts: { frames?: number; extraArgs?: string[] } = {},
+): LoopbackRun {
   const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
   const run = new LoopbackRun(file, movies, ports, opts.extraArgs);
   beforeAll(async () => {
@@ -48,13 +57,31 @@ export class LoopbackRun {
   readonly emulator: Emulator;
   readonly lines: string[] = [];
 
-  constructor(readonly file: string, readonly moviesDir: string, readonly ports: TestPorts, extraArgs: string[] = []) {
+  constructor(
+    readonly file: string,
+    readonly moviesDir: string,
+    readonly ports: TestPorts,
+    extraArgs: string[] = [],
+  ) {
     this.topology = loopbackTopology(loadTopologyFile(file));
     this.emulator = new Emulator({
-      file, topology: this.topology, cli: ONODE, moviesDir, bootstrapPort: ports.bootstrap,
+      file,
+      topology: this.topology,
+      cli: ONODE,
+      moviesDir,
+      bootstrapPort: ports.bootstrap,
       childArgs: [
-        '--bootstrap-port', String(ports.bootstrap), '--overlay-port', String(ports.overlay),
-        '--status-port', String(ports.status), '--rtsp-port', String(ports.rtsp), '--probe-interval', '300', ...extraArgs,
+        '--bootstrap-port',
+        String(ports.bootstrap),
+        '--overlay-port',
+        String(ports.overlay),
+        '--status-port',
+        String(ports.status),
+        '--rtsp-port',
+        String(ports.rtsp),
+        '--probe-interval',
+        '300',
+        ...extraArgs,
       ],
       onLine: (node, line) => this.lines.push(`[${node}] ${line}`),
     });
@@ -66,11 +93,17 @@ export class LoopbackRun {
 
   /** POST /faults at a node with this run's operations token. */
   faults(node: string, body: FaultsRequest): Promise<FaultsOutcome> {
-    return postFaults({ host: this.address(node), port: this.ports.status }, opsToken(Buffer.from(this.emulator.secret)), body);
+    return postFaults(
+      { host: this.address(node), port: this.ports.status },
+      opsToken(Buffer.from(this.emulator.secret)),
+      body,
+    );
   }
 
   async status(node: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
+      signal: AbortSignal.timeout(2000),
+    });
     return (await res.json()) as Record<string, unknown>;
   }
 
@@ -80,25 +113,41 @@ export class LoopbackRun {
     const pops = [...this.topology.nodes.values()].filter((n) => n.role === 'pop').map((n) => n.name);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ok = await Promise.all(pops.map(async (p) => {
-        try {
-          const st = await this.status(p);
-          return (st.routes as unknown[]).length >= servers && (st.catalogue as unknown[]).length > 0;
-        } catch {
-          return false;
-        }
-      }));
+      const ok = await Promise.all(
+        pops.map(async (p) => {
+          try {
+            const st = await this.status(p);
+            return (st.routes as unknown[]).length >= servers && (st.catalogue as unknown[]).length > 0;
+          } catch {
+            return false;
+          }
+        }),
+      );
       if (ok.every(Boolean)) return;
-      if (Date.now() > deadline) throw new Error(`not converged after ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`not converged after ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   client(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolvePromise) => {
-      execFile(process.execPath, [OCLIENT, '--bootstrapper', `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
-        '--rtsp-port', String(this.ports.rtsp), '--overlay-port', String(this.ports.overlay), ...args], { timeout: 60_000 },
-      (err, stdout, stderr) => resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      execFile(
+        process.execPath,
+        [
+          OCLIENT,
+          '--bootstrapper',
+          `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
+          '--rtsp-port',
+          String(this.ports.rtsp),
+          '--overlay-port',
+          String(this.ports.overlay),
+          ...args,
+        ],
+        { timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
   }
 
@@ -125,7 +174,8 @@ export function matchConsecutive(received: Buffer[], source: Buffer[]): number {
   if (start < 0) throw new Error('the first received frame matches no source frame');
   received.forEach((f, i) => {
     const want = source[(start + i) % source.length] as Buffer;
-    if (!f.equals(want)) throw new Error(`received frame ${i} differs from source frame ${(start + i) % source.length}`);
+    if (!f.equals(want))
+      throw new Error(`received frame ${i} differs from source frame ${(start + i) % source.length}`);
   });
   return received.length;
 }

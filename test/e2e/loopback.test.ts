@@ -13,7 +13,12 @@ beforeAll(() => {
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
 describe('the report topology on loopback', () => {
-  const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, { bootstrap: 17000, overlay: 14444, status: 17080, rtsp: 18554 });
+  const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, {
+    bootstrap: 17000,
+    overlay: 14444,
+    status: 17080,
+    rtsp: 18554,
+  });
   beforeAll(async () => {
     run.emulator.start();
     await run.converged();
@@ -29,12 +34,42 @@ describe('the report topology on loopback', () => {
     const out1 = join(run.dir, 'c1.mjpeg');
     const out4 = join(run.dir, 'c4.mjpeg');
     const [c1, c4] = await Promise.all([
-      run.client(['--address', '127.0.6.20', '--pop', run.topology.nodes.get('o5')?.clientAddresses[0] ?? '', '--movie', 'bars.mjpeg', '--headless', '--duration', '3', '--output', out1]),
-      run.client(['--address', '127.0.9.20', '--pop', run.topology.nodes.get('o7')?.clientAddresses[0] ?? '', '--movie', 'gradient.mjpeg', '--headless', '--duration', '3', '--output', out4]),
+      run.client([
+        '--address',
+        '127.0.6.20',
+        '--pop',
+        run.topology.nodes.get('o5')?.clientAddresses[0] ?? '',
+        '--movie',
+        'bars.mjpeg',
+        '--headless',
+        '--duration',
+        '3',
+        '--output',
+        out1,
+      ]),
+      run.client([
+        '--address',
+        '127.0.9.20',
+        '--pop',
+        run.topology.nodes.get('o7')?.clientAddresses[0] ?? '',
+        '--movie',
+        'gradient.mjpeg',
+        '--headless',
+        '--duration',
+        '3',
+        '--output',
+        out4,
+      ]),
     ]);
     expect(c1.code, c1.stderr).toBe(0);
     expect(c4.code, c4.stderr).toBe(0);
-    interface Stats { framesReceived: number; pop: string; framesLost: number; framesRejected: number; verifying: true }
+    interface Stats {
+      framesReceived: number;
+      pop: string;
+      framesLost: number;
+      framesRejected: number;
+      verifying: true;
+    }
     const s1 = JSON.parse(c1.stdout) as Stats;
     const s4 = JSON.parse(c4.stdout) as Stats;
     // Every frame was checked against the servers' keys, by the POP and by the client.
@@ -49,7 +84,9 @@ describe('the report topology on loopback', () => {
     expect(s1.framesReceived).toBeGreaterThan(40); // 3 s at 25 fps, minus start-up
     expect(s1.framesLost).toBe(0);
     expect(matchConsecutive(decodedFrames(out1), decodedFrames(join(movies, 'bars.mjpeg')))).toBe(s1.framesReceived);
-    expect(matchConsecutive(decodedFrames(out4), decodedFrames(join(movies, 'gradient.mjpeg')))).toBe(s4.framesReceived);
+    expect(matchConsecutive(decodedFrames(out4), decodedFrames(join(movies, 'gradient.mjpeg')))).toBe(
+      s4.framesReceived,
+    );
   }, 40_000);
 
   it('prunes the tree when the viewers leave', async () => {
@@ -68,7 +105,12 @@ describe('the report topology on loopback', () => {
 });
 
 describe('the legacy Figure 4 file on loopback', () => {
-  const run = new LoopbackRun(join(ROOT, 'topologies/report-legacy.json'), movies, { bootstrap: 17001, overlay: 14445, status: 17081, rtsp: 18555 });
+  const run = new LoopbackRun(join(ROOT, 'topologies/report-legacy.json'), movies, {
+    bootstrap: 17001,
+    overlay: 14445,
+    status: 17081,
+    rtsp: 18555,
+  });
   beforeAll(async () => {
     run.emulator.start();
     await run.converged();
@@ -77,7 +119,17 @@ describe('the legacy Figure 4 file on loopback', () => {
 
   it('streams to a client', async () => {
     const out = join(run.dir, 'c.mjpeg');
-    const c = await run.client(['--address', '127.0.8.20', '--movie', 'bounce.mjpeg', '--headless', '--duration', '2', '--output', out]);
+    const c = await run.client([
+      '--address',
+      '127.0.8.20',
+      '--movie',
+      'bounce.mjpeg',
+      '--headless',
+      '--duration',
+      '2',
+      '--output',
+      out,
+    ]);
     expect(c.code, c.stderr).toBe(0);
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bounce.mjpeg')))).toBeGreaterThan(20);
   }, 30_000);

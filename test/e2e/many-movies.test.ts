@@ -53,15 +53,26 @@ describe('a server with 2,000 movies on loopback', () => {
         throw new Error(`p1 has ${catalogue.length} of ${MOVIES} movies:\n${run.lines.slice(-20).join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 200));
-      catalogue = await run.status('p1').then((s) => (s.catalogue as { name: string }[]) ?? [], () => []);
+      catalogue = await run.status('p1').then(
+        (s) => (s.catalogue as { name: string }[]) ?? [],
+        () => [],
+      );
     }
     expect(catalogue.map((m) => m.name)).toEqual([...names].sort());
     expect(catalogue.at(-1)?.name).toBe(LAST);
 
     const out = join(run.dir, 'last.mjpeg');
-    const c = await run.client(
-      ['--address', '127.2.100.20', '--movie', LAST, '--headless', '--duration', '2', '--output', out],
-    );
+    const c = await run.client([
+      '--address',
+      '127.2.100.20',
+      '--movie',
+      LAST,
+      '--headless',
+      '--duration',
+      '2',
+      '--output',
+      out,
+    ]);
     expect(c.code, c.stderr).toBe(0);
     const stats = JSON.parse(c.stdout) as { framesReceived: number; pop: string };
     expect(stats.pop).toBe('p1');
@@ -74,8 +85,9 @@ describe('a server with 2,000 movies on loopback', () => {
       expect(counters.transport.oversize, node).toBe(0);
       expect(counters.probes.catalogueRejected, node).toBe(0);
     }
-    const complaint = 'skipped movie file "bell\\u0007.mjpeg" cannot be a movie name: '
-      + 'the name contains the control character U+0007';
+    const complaint =
+      'skipped movie file "bell\\u0007.mjpeg" cannot be a movie name: ' +
+      'the name contains the control character U+0007';
     expect(run.lines.some((l) => l.includes(complaint))).toBe(true);
   }, 60_000);
 });

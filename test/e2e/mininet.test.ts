@@ -16,13 +16,21 @@ import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness
 
 function rootInterfaces(): string[] {
   const out = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout ?? '';
-  return out.split('\n').filter((l) => l.includes(':')).map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '');
+  return out
+    .split('\n')
+    .filter((l) => l.includes(':'))
+    .map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '');
 }
 
 const problem = namespacesProblem();
 const TOOLS = ['mn', 'ip', 'ps'];
 
-interface Stats { pop: string; movie: string; framesReceived: number; framesLost: number }
+interface Stats {
+  pop: string;
+  movie: string;
+  framesReceived: number;
+  framesLost: number;
+}
 
 describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', problem), () => {
   const movies = mkdtempSync(join(tmpdir(), 'onode-mn-movies-'));
@@ -41,9 +49,22 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
     }, 250);
     try {
       run = await new Promise((resolve) => {
-        execFile(process.execPath, [ONODE, 'mininet', join(ROOT, 'topologies/report.json5'), '--duration', '30', '--out', out, '--movies', movies],
+        execFile(
+          process.execPath,
+          [
+            ONODE,
+            'mininet',
+            join(ROOT, 'topologies/report.json5'),
+            '--duration',
+            '30',
+            '--out',
+            out,
+            '--movies',
+            movies,
+          ],
           { timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
-          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
       });
     } finally {
       clearInterval(sampler);
@@ -78,7 +99,9 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
         try {
           return matchConsecutive(decodedFrames(join(out, `${client}.mjpeg`)), source);
         } catch (err) {
-          throw new Error(`${client}: ${(err as Error).message}; its stats: ${readFileSync(join(out, `${client}.stats.json`), 'utf8')}`);
+          throw new Error(
+            `${client}: ${(err as Error).message}; its stats: ${readFileSync(join(out, `${client}.stats.json`), 'utf8')}`,
+          );
         }
       })();
       expect(compared).toBe(s.framesReceived);
@@ -92,7 +115,9 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
     const links = result.hostLinks ?? {};
     // 10 nodes, 2 routers, 5 clients and the switch of c1 and c5's LAN.
     expect(Object.keys(links)).toHaveLength(18);
-    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { hosts: { name: string; role: string; interfaces: { name: string }[] }[] };
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as {
+      hosts: { name: string; role: string; interfaces: { name: string }[] }[];
+    };
     for (const host of plan.hosts) {
       const expected = ['lo', ...host.interfaces.map((i) => i.name), ...(host.role === 'switch' ? ['br0'] : [])].sort();
       expect(links[host.name], host.name).toEqual(expected);

@@ -24,8 +24,10 @@ const MOVIE = 'bounce.mjpeg';
 const RSS_LIMIT_MB = 200;
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
-const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, PORTS,
-  ['--rtsp-idle-timeout', String(IDLE_TIMEOUT_SEC)]);
+const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, PORTS, [
+  '--rtsp-idle-timeout',
+  String(IDLE_TIMEOUT_SEC),
+]);
 const pop = (): string => run.topology.nodes.get('p1')?.clientAddresses[0] ?? '';
 const url = (): string => `rtsp://${pop()}:${PORTS.rtsp}/${MOVIE}`;
 
@@ -37,7 +39,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class Viewer {
   frames = 0;
   packets = 0;
-  private constructor(readonly client: RtspClient, readonly session: string) {}
+  private constructor(
+    readonly client: RtspClient,
+    readonly session: string,
+  ) {}
 
   static async open(localAddress: string, transport: 'udp' | 'tcp' = 'udp'): Promise<Viewer> {
     const client = await RtspClient.open(pop(), PORTS.rtsp, localAddress);
@@ -131,8 +136,10 @@ function stalledViewer(localAddress: string): Promise<Socket> {
     open.push({ close: () => socket.destroy() });
     let got = '';
     let playSent = false;
-    const timer = setTimeout(() => reject(new Error(`stalled viewer ${localAddress}: no answer (${got.slice(0, 80)})`)),
-      10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`stalled viewer ${localAddress}: no answer (${got.slice(0, 80)})`)),
+      10_000,
+    );
     socket.on('error', (err) => reject(err));
     socket.on('connect', () => socket.write(request('SETUP', 'Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n')));
     socket.on('data', (d: Buffer) => {
@@ -186,9 +193,12 @@ describe('a POP under hostile RTSP clients', () => {
       expect(reply).not.toMatch(/Session:/i);
     }
     // The old attack, all in one go: SETUP 0-0 then PLAY naming whatever came back.
-    const attack = await exchange('127.2.100.66', request('SETUP', 'Transport: RTP/AVP;unicast;client_port=0-0\r\n')
-      + request('PLAY', 'Session: 0000000000000001\r\n', 2));
-    expect(attack).toMatch(/^RTSP\/1\.0 461 [^]*RTSP\/1\.0 454 /);
+    const attack = await exchange(
+      '127.2.100.66',
+      request('SETUP', 'Transport: RTP/AVP;unicast;client_port=0-0\r\n') +
+        request('PLAY', 'Session: 0000000000000001\r\n', 2),
+    );
+    expect(attack).toMatch(/^RTSP\/1\.0 461 [\s\S]*RTSP\/1\.0 454 /);
     expect(await viewer.framesWithin(1000)).toBeGreaterThan(15);
     const later = await Viewer.open('127.2.100.21');
     expect(await later.framesWithin(1000)).toBeGreaterThan(15);
@@ -204,7 +214,11 @@ describe('a POP under hostile RTSP clients', () => {
     const status = JSON.stringify(await popStatus());
     expect(status).not.toContain(udp.session);
     expect(status).not.toContain(tcp.session);
-    const tries = [[udp.session, '127.0.99.99'], [tcp.session, '127.0.99.99'], [tcp.session, '127.2.100.23']] as const;
+    const tries = [
+      [udp.session, '127.0.99.99'],
+      [tcp.session, '127.0.99.99'],
+      [tcp.session, '127.2.100.23'],
+    ] as const;
     for (const [id, from] of tries) {
       for (const method of ['TEARDOWN', 'PAUSE', 'GET_PARAMETER']) {
         const reply = await exchange(from, request(method, `Session: ${id}\r\n`));
@@ -219,20 +233,22 @@ describe('a POP under hostile RTSP clients', () => {
 
   it('lets a new viewer in while 64 addresses hold 16 idle SETUPs each', async () => {
     const attackers = 64;
-    await Promise.all(Array.from({ length: attackers }, async (_, a) => {
-      const c = await RtspClient.open(pop(), PORTS.rtsp, `127.99.1.${a + 1}`);
-      open.push(c);
-      for (let s = 0; s < MAX_SESSIONS_PER_CLIENT; s++) {
-        const transport = `RTP/AVP;unicast;client_port=${20000 + 2 * s}-${20001 + 2 * s}`;
-        // A flood this size can starve the POP's probes on a loaded machine: a refusal is asked again (bounded).
-        let r = await c.request('SETUP', url(), { Transport: transport }, 10_000);
-        for (let retry = 0; r.status !== 200 && retry < 10; retry++) {
-          await sleep(300);
-          r = await c.request('SETUP', url(), { Transport: transport }, 10_000);
+    await Promise.all(
+      Array.from({ length: attackers }, async (_, a) => {
+        const c = await RtspClient.open(pop(), PORTS.rtsp, `127.99.1.${a + 1}`);
+        open.push(c);
+        for (let s = 0; s < MAX_SESSIONS_PER_CLIENT; s++) {
+          const transport = `RTP/AVP;unicast;client_port=${20000 + 2 * s}-${20001 + 2 * s}`;
+          // A flood this size can starve the POP's probes on a loaded machine: a refusal is asked again (bounded).
+          let r = await c.request('SETUP', url(), { Transport: transport }, 10_000);
+          for (let retry = 0; r.status !== 200 && retry < 10; retry++) {
+            await sleep(300);
+            r = await c.request('SETUP', url(), { Transport: transport }, 10_000);
+          }
+          if (r.status !== 200) throw new Error(`attacker SETUP ${a}/${s}: ${r.status}`);
         }
-        if (r.status !== 200) throw new Error(`attacker SETUP ${a}/${s}: ${r.status}`);
-      }
-    }));
+      }),
+    );
     expect((await popStatus()).sessions.length).toBe(MAX_SESSIONS);
     await sleep(2500); // past the eviction grace period
     const viewer = await Viewer.open('127.2.100.24');
@@ -244,9 +260,11 @@ describe('a POP under hostile RTSP clients', () => {
     const viewer = await Viewer.open('127.2.100.25');
     const stuck: Socket[] = [];
     const sources = 8;
-    await Promise.all(Array.from({ length: sources }, async (_, a) => {
-      for (let s = 0; s < 128 / sources; s++) stuck.push(await stalledViewer(`127.99.2.${a + 1}`));
-    }));
+    await Promise.all(
+      Array.from({ length: sources }, async (_, a) => {
+        for (let s = 0; s < 128 / sources; s++) stuck.push(await stalledViewer(`127.99.2.${a + 1}`));
+      }),
+    );
     expect(stuck).toHaveLength(128);
     const { pid } = await popStatus();
     let peak = rssMb(pid);
@@ -267,15 +285,16 @@ describe('a POP under hostile RTSP clients', () => {
     const viewer = await Viewer.open('127.2.100.26');
     const flood: Socket[] = [];
     let closedByPop = 0;
-    const connectFrom = (localAddress: string) => new Promise<void>((resolve) => {
-      const socket = connect({ host: pop(), port: PORTS.rtsp, localAddress });
-      flood.push(socket);
-      open.push({ close: () => socket.destroy() });
-      socket.on('error', () => {});
-      socket.once('close', () => closedByPop++);
-      socket.once('connect', () => resolve());
-      socket.once('error', () => resolve());
-    });
+    const connectFrom = (localAddress: string) =>
+      new Promise<void>((resolve) => {
+        const socket = connect({ host: pop(), port: PORTS.rtsp, localAddress });
+        flood.push(socket);
+        open.push({ close: () => socket.destroy() });
+        socket.on('error', () => {});
+        socket.once('close', () => closedByPop++);
+        socket.once('connect', () => resolve());
+        socket.once('error', () => resolve());
+      });
     // A few addresses that try far more than their share, and many that stay under it.
     for (let a = 1; a <= 10; a++) for (let i = 0; i < 90; i++) await connectFrom(`127.99.3.${a}`);
     for (let a = 1; a <= 70; a++) await Promise.all(Array.from({ length: 30 }, () => connectFrom(`127.99.4.${a}`)));

@@ -22,7 +22,14 @@ describe('the terminal player in tmux', () => {
   const movies = mkdtempSync(join(tmpdir(), 'oclient-movies-'));
   const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, PORTS);
   const bootstrapper = (): string => `${run.address(run.topology.bootstrapper)}:${PORTS.bootstrap}`;
-  const common = (): string[] => ['--bootstrapper', bootstrapper(), '--rtsp-port', String(PORTS.rtsp), '--overlay-port', String(PORTS.overlay)];
+  const common = (): string[] => [
+    '--bootstrapper',
+    bootstrapper(),
+    '--rtsp-port',
+    String(PORTS.rtsp),
+    '--overlay-port',
+    String(PORTS.overlay),
+  ];
   let sessions = 0;
 
   beforeAll(async () => {
@@ -57,7 +64,12 @@ describe('the terminal player in tmux', () => {
 
   const screen = (name: string): string => tmux('capture-pane', '-p', '-t', name);
 
-  async function waitFor(name: string, what: string, test: (s: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  async function waitFor(
+    name: string,
+    what: string,
+    test: (s: string) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = screen(name);
@@ -122,7 +134,11 @@ describe('the terminal player in tmux', () => {
     await waitFor(name, 'the movie list', (s) => s.includes('choose a movie') && s.includes('gradient.mjpeg'));
     tmux('send-keys', '-t', name, 'Down', 'Enter');
 
-    let s = await waitFor(name, 'bounce.mjpeg playing', (x) => x.includes('bounce.mjpeg') && /state\s+playing/.test(x) && frames(x) > 0);
+    let s = await waitFor(
+      name,
+      'bounce.mjpeg playing',
+      (x) => x.includes('bounce.mjpeg') && /state\s+playing/.test(x) && frames(x) > 0,
+    );
     expect(s).toContain('▀'); // the picture, in half blocks
     const pop = chosenPop(s);
     expect(['o5', 'o6', 'o7']).toContain(pop);
@@ -163,7 +179,14 @@ describe('the terminal player in tmux', () => {
   }, 30_000);
 
   it('restores the terminal before printing a failure, with the headless exit code', async () => {
-    const { name, exitFile } = start(['--address', '127.0.6.20', '--movie', 'bars.mjpeg', '--rtsp-port', String(PORTS.rtsp + 1)]);
+    const { name, exitFile } = start([
+      '--address',
+      '127.0.6.20',
+      '--movie',
+      'bars.mjpeg',
+      '--rtsp-port',
+      String(PORTS.rtsp + 1),
+    ]);
     expect(await exitCode(exitFile)).toBe(6);
     const s = screen(name);
     expect(s).toContain("oclient: cannot connect to the POP's RTSP");
@@ -176,8 +199,12 @@ describe('the terminal player in tmux', () => {
 
     function client(args: string[], path: string): Promise<{ code: number; stderr: string }> {
       return new Promise((resolve) => {
-        execFile(process.execPath, [OCLIENT, ...common(), '--address', '127.0.6.20', ...args], { env: { ...process.env, PATH: path }, timeout: 20_000 },
-          (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+        execFile(
+          process.execPath,
+          [OCLIENT, ...common(), '--address', '127.0.6.20', ...args],
+          { env: { ...process.env, PATH: path }, timeout: 20_000 },
+          (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        );
       });
     }
 
@@ -185,10 +212,15 @@ describe('the terminal player in tmux', () => {
       mkdirSync(bin, { recursive: true });
       writeFileSync(join(bin, 'ffplay'), `#!/bin/sh\necho "$@" > '${argsFile}'\nexit 7\n`);
       chmodSync(join(bin, 'ffplay'), 0o755);
-      const c = await client(['--movie', 'bars.mjpeg', '--player', 'ffplay', '--transport', 'tcp'], `${bin}:${process.env.PATH ?? ''}`);
+      const c = await client(
+        ['--movie', 'bars.mjpeg', '--player', 'ffplay', '--transport', 'tcp'],
+        `${bin}:${process.env.PATH ?? ''}`,
+      );
       expect(c.code, c.stderr).toBe(7);
       const args = readFileSync(argsFile, 'utf8');
-      expect(args).toMatch(new RegExp(`-rtsp_transport tcp .*rtsp://127\\.0\\.\\d+\\.2:${PORTS.rtsp}/bars\\.mjpeg$`, 'm'));
+      expect(args).toMatch(
+        new RegExp(`-rtsp_transport tcp .*rtsp://127\\.0\\.\\d+\\.2:${PORTS.rtsp}/bars\\.mjpeg$`, 'm'),
+      );
     }, 20_000);
 
     it('says so when the player is not installed', async () => {

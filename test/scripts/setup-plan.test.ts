@@ -1,8 +1,15 @@
 /** The decisions of `npm run setup`: given what dpkg and PATH report, what it installs. */
 import { describe, expect, it } from 'vitest';
 import {
-  corePackagesFromScript, DEBIAN_PARTS, describePlan, manualCommands, nothingToDo, parseDpkgQuery, pickCoreTarball,
-  planSetup, type PlanInput,
+  corePackagesFromScript,
+  DEBIAN_PARTS,
+  describePlan,
+  manualCommands,
+  nothingToDo,
+  parseDpkgQuery,
+  pickCoreTarball,
+  planSetup,
+  type PlanInput,
 } from '../../scripts/setup-plan.ts';
 
 const ALL_PACKAGES = DEBIAN_PARTS.map((p) => p.package);
@@ -12,7 +19,10 @@ const SEARCHED = ['/w/shared/vendor/core', '/w/repo/vendor/core'];
 function input(installed: readonly string[], onPath: readonly string[], extra: Partial<PlanInput> = {}): PlanInput {
   return {
     report: { installed: new Set(installed), onPath: new Set(onPath) },
-    coreSource: SOURCE, coreSearched: SEARCHED, coreDependencies: ['libev-dev', 'python3-lxml', 'iproute2'], ...extra,
+    coreSource: SOURCE,
+    coreSearched: SEARCHED,
+    coreDependencies: ['libev-dev', 'python3-lxml', 'iproute2'],
+    ...extra,
   };
 }
 
@@ -25,7 +35,7 @@ describe('planSetup', () => {
     expect(plan.present.map((p) => p.name)).toEqual([...ALL_PACKAGES, 'CORE']);
   });
 
-  it('installs exactly the missing packages, in catalogue order, and none of CORE\'s when CORE is there', () => {
+  it("installs exactly the missing packages, in catalogue order, and none of CORE's when CORE is there", () => {
     const installed = ALL_PACKAGES.filter((p) => p !== 'chromium' && p !== 'prometheus' && p !== 'tmux');
     const plan = planSetup(input(installed, ['core-daemon']));
     expect(plan.aptInstall).toEqual(['tmux', 'chromium', 'prometheus']);
@@ -43,21 +53,29 @@ describe('planSetup', () => {
   it('judges a package without a command by dpkg alone: gst-launch-1.0 on PATH does not bring the plugins', () => {
     const installed = ALL_PACKAGES.filter((p) => !p.startsWith('gstreamer1.0-'));
     const plan = planSetup(input(installed, ['gst-launch-1.0', 'core-daemon']));
-    expect(plan.aptInstall).toEqual(['gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good',
-      'gstreamer1.0-plugins-bad']);
+    expect(plan.aptInstall).toEqual([
+      'gstreamer1.0-plugins-base',
+      'gstreamer1.0-plugins-good',
+      'gstreamer1.0-plugins-bad',
+    ]);
     expect(plan.present).toContainEqual({ name: 'gstreamer1.0-tools', how: 'path' });
   });
 
-  it('on a bare machine installs every package, then CORE\'s missing dependencies once each, and CORE', () => {
+  it("on a bare machine installs every package, then CORE's missing dependencies once each, and CORE", () => {
     const plan = planSetup(input(['iproute2'], []));
     expect(plan.aptInstall).toEqual([...ALL_PACKAGES.filter((p) => p !== 'iproute2'), 'libev-dev', 'python3-lxml']);
     expect(new Set(plan.aptInstall).size).toBe(plan.aptInstall.length);
     expect(plan.core).toEqual({ action: 'install', source: SOURCE });
   });
 
-  it('does not install CORE\'s dependencies for packages that are only on PATH', () => {
+  it("does not install CORE's dependencies for packages that are only on PATH", () => {
     // iproute2 is a CORE dependency: `ip` on PATH satisfies the project's part but CORE's list is dpkg's.
-    const plan = planSetup(input(ALL_PACKAGES.filter((p) => p !== 'iproute2'), ['ip']));
+    const plan = planSetup(
+      input(
+        ALL_PACKAGES.filter((p) => p !== 'iproute2'),
+        ['ip'],
+      ),
+    );
     expect(plan.aptInstall).toEqual(['libev-dev', 'python3-lxml', 'iproute2']);
   });
 
@@ -72,7 +90,8 @@ describe('planSetup', () => {
 
 describe('parseDpkgQuery', () => {
   it('keeps only packages in state "install ok installed"', () => {
-    const out = 'ffmpeg\tinstall ok installed\nprometheus\tdeinstall ok config-files\n' +
+    const out =
+      'ffmpeg\tinstall ok installed\nprometheus\tdeinstall ok config-files\n' +
       'chromium\tunknown ok not-installed\ntmux\tinstall ok installed\n\n';
     expect([...parseDpkgQuery(out)]).toEqual(['ffmpeg', 'tmux']);
   });
@@ -92,9 +111,23 @@ describe('corePackagesFromScript', () => {
       'PY_PKGS="python3-grpcio python3-poetry-core"',
       'ALL_PKGS=$(echo $BUILD_PKGS $RUNTIME_PKGS $PY_PKGS)',
     ].join('\n');
-    expect(corePackagesFromScript(script)).toEqual(['autoconf', 'automake', 'libtool', 'pkg-config', 'gcc', 'make',
-      'libev-dev', 'protobuf-compiler', 'protobuf-compiler-grpc', 'python3', 'python3-venv', 'iproute2', 'procps',
-      'python3-grpcio', 'python3-poetry-core']);
+    expect(corePackagesFromScript(script)).toEqual([
+      'autoconf',
+      'automake',
+      'libtool',
+      'pkg-config',
+      'gcc',
+      'make',
+      'libev-dev',
+      'protobuf-compiler',
+      'protobuf-compiler-grpc',
+      'python3',
+      'python3-venv',
+      'iproute2',
+      'procps',
+      'python3-grpcio',
+      'python3-poetry-core',
+    ]);
   });
 
   it('finds nothing in a script of another layout (the script then installs its own)', () => {
@@ -114,8 +147,13 @@ describe('pickCoreTarball', () => {
 });
 
 describe('manualCommands', () => {
-  it('gives the root commands in order: update, one install, then CORE\'s build', () => {
-    const plan = planSetup(input(ALL_PACKAGES.filter((p) => p !== 'chromium'), []));
+  it("gives the root commands in order: update, one install, then CORE's build", () => {
+    const plan = planSetup(
+      input(
+        ALL_PACKAGES.filter((p) => p !== 'chromium'),
+        [],
+      ),
+    );
     expect(manualCommands(plan)).toEqual([
       'apt-get update',
       'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium libev-dev python3-lxml',

@@ -51,7 +51,10 @@ describe('encodeJpeg', () => {
 
   it('writes SOI, APP0, DQT, SOF0, DHT, SOS, EOI in that order, with SOF0 sampling per option', () => {
     const image = renderPattern('bars', 0, 32, 32);
-    for (const [sampling, hv] of [['420', 0x22], ['422', 0x21]] as const) {
+    for (const [sampling, hv] of [
+      ['420', 0x22],
+      ['422', 0x21],
+    ] as const) {
       const jpeg = encodeJpeg(image, { sampling });
       expect(markers(jpeg)).toEqual([0xd8, 0xe0, 0xdb, 0xc0, 0xc4, 0xda, 0xd9]);
       const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));

@@ -22,7 +22,12 @@ describe('standard JPEG tables (T.81 Annex K)', () => {
   });
 
   it('has the four K.3 Huffman tables with consistent counts and complete code spaces', () => {
-    expect(STANDARD_HUFFMAN_TABLES.map((t) => [t.tableClass, t.id])).toEqual([[0, 0], [1, 0], [0, 1], [1, 1]]);
+    expect(STANDARD_HUFFMAN_TABLES.map((t) => [t.tableClass, t.id])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     const symbolCounts = STANDARD_HUFFMAN_TABLES.map((t) => t.symbols.length);
     expect(symbolCounts).toEqual([12, 162, 12, 162]);
     for (const t of STANDARD_HUFFMAN_TABLES) {

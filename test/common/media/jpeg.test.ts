@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import jpegJs from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { encodeJpeg } from '../../../common/media/jpeg-encoder.ts';
-import { buildJpeg, JPEG_MAX_DIMENSION, JpegImageError, type JpegImage, parseJpeg } from '../../../common/media/jpeg.ts';
+import {
+  buildJpeg,
+  JPEG_MAX_DIMENSION,
+  JpegImageError,
+  type JpegImage,
+  parseJpeg,
+} from '../../../common/media/jpeg.ts';
 import { renderPattern } from '../../../common/media/test-pattern.ts';
 
 const pixels = (jpeg: Buffer): Uint8Array => jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true }).data;
@@ -106,7 +112,12 @@ describe('parseJpeg', () => {
   });
 
   it("refuses sizes that are not multiples of 8 up to 2040 as 'unsupported-size'", () => {
-    for (const [w, h] of [[100, 75], [63, 64], [64, 1], [2048, 8]] as const) {
+    for (const [w, h] of [
+      [100, 75],
+      [63, 64],
+      [64, 1],
+      [2048, 8],
+    ] as const) {
       const r = parseJpeg(encodeJpeg(renderPattern('gradient', 0, w, h)));
       expect(r).toMatchObject({ ok: false, reason: 'unsupported-size' });
     }

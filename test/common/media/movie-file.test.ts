@@ -59,16 +59,29 @@ describe('splitMovie', () => {
   });
 
   it('refuses an empty file', () => {
-    expect(splitMovie(Buffer.alloc(0), 'x')).toEqual({ ok: false, reason: 'empty', frame: null, detail: 'the file is empty' });
+    expect(splitMovie(Buffer.alloc(0), 'x')).toEqual({
+      ok: false,
+      reason: 'empty',
+      frame: null,
+      detail: 'the file is empty',
+    });
   });
 
   it('refuses bytes that are no movie', () => {
-    expect(splitMovie(Buffer.from('<html>not a movie</html>'), 'x')).toMatchObject({ ok: false, reason: 'unknown-format', frame: null });
+    expect(splitMovie(Buffer.from('<html>not a movie</html>'), 'x')).toMatchObject({
+      ok: false,
+      reason: 'unknown-format',
+      frame: null,
+    });
   });
 
   it('refuses a lab file cut inside a frame, naming the frame', () => {
     const whole = encodeMovie(frames(3), 'lab');
-    expect(splitMovie(whole.subarray(0, whole.length - 10), 'x')).toMatchObject({ ok: false, reason: 'truncated', frame: 2 });
+    expect(splitMovie(whole.subarray(0, whole.length - 10), 'x')).toMatchObject({
+      ok: false,
+      reason: 'truncated',
+      frame: 2,
+    });
   });
 
   it('refuses a lab file cut inside a length prefix', () => {
@@ -85,7 +98,11 @@ describe('splitMovie', () => {
 
   it('refuses a concatenated file cut inside a frame', () => {
     const whole = encodeMovie(frames(2), 'concatenated');
-    expect(splitMovie(whole.subarray(0, whole.length - 1), 'x')).toMatchObject({ ok: false, reason: 'truncated', frame: 1 });
+    expect(splitMovie(whole.subarray(0, whole.length - 1), 'x')).toMatchObject({
+      ok: false,
+      reason: 'truncated',
+      frame: 1,
+    });
   });
 
   it('refuses bytes between concatenated frames', () => {
@@ -96,13 +113,22 @@ describe('splitMovie', () => {
 
   it('refuses a progressive frame', () => {
     const movie = Buffer.concat([...frames(1), progressiveJpeg()]);
-    expect(splitMovie(movie, 'x')).toEqual({ ok: false, reason: 'progressive', frame: 1, detail: 'progressive JPEG (SOF2)' });
+    expect(splitMovie(movie, 'x')).toEqual({
+      ok: false,
+      reason: 'progressive',
+      frame: 1,
+      detail: 'progressive JPEG (SOF2)',
+    });
   });
 
   it('refuses 4:4:4 frames (what jpeg-js writes)', () => {
     const image = renderPattern('bars', 0, 32, 16);
     const jpeg = jpegJs.encode({ width: 32, height: 16, data: Buffer.from(image.data) }, 80).data;
-    expect(splitMovie(encodeMovie([jpeg], 'lab'), 'x')).toMatchObject({ ok: false, reason: 'unsupported-sampling', frame: 0 });
+    expect(splitMovie(encodeMovie([jpeg], 'lab'), 'x')).toMatchObject({
+      ok: false,
+      reason: 'unsupported-sampling',
+      frame: 0,
+    });
   });
 
   it('refuses frames of different sizes', () => {
@@ -191,7 +217,9 @@ describe('readMovieFile', () => {
 
 describe('ffmpegFixCommand', () => {
   it('quotes paths a shell would split', () => {
-    expect(ffmpegFixCommand("my movie's.avi", 'out.mjpeg')).toBe(`ffmpeg -i 'my movie'\\''s.avi' ${FIX_FILTER} out.mjpeg`);
+    expect(ffmpegFixCommand("my movie's.avi", 'out.mjpeg')).toBe(
+      `ffmpeg -i 'my movie'\\''s.avi' ${FIX_FILTER} out.mjpeg`,
+    );
   });
 
   it('suggests an output next to the input', () => {

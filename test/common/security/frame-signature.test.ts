@@ -30,8 +30,14 @@ describe('signing and verifying frames', () => {
   it('cuts a large frame (over 100 packets) so that, signed, every packet fits 1368 bytes and it rebuilds', () => {
     const scan = Buffer.alloc(160_000);
     for (let i = 0; i < scan.length; i++) scan[i] = (i * 7919) & 0xff;
-    const img = { width: 640, height: 480, type: 1 as const, quantTables: Buffer.alloc(128, 3), 
-      restartInterval: 0, scan };
+    const img = {
+      width: 640,
+      height: 480,
+      type: 1 as const,
+      quantTables: Buffer.alloc(128, 3),
+      restartInterval: 0,
+      scan,
+    };
     const payloads = packetizeJpegFitted(img, signedPayloadLimit(1368));
     expect(payloads.length).toBeGreaterThan(100);
     const packets = plainFrame(payloads.length).map((p, i) => ({ ...p, payload: payloads[i]! }));
@@ -62,11 +68,13 @@ describe('signing and verifying frames', () => {
     expect(FRAME_AUTH_CHAIN_SPAN).toBe(40);
   });
 
-  it('rejects a frame signed for another movie, by an unknown server, or with another server\'s key id', () => {
+  it("rejects a frame signed for another movie, by an unknown server, or with another server's key id", () => {
     const frame = signedFrame(s1, MOVIE, 3);
     expect(verifyFrame(frame, 'other.mjpeg', lookup)).toEqual({ ok: false, reason: 'bad-signature' });
-    expect(verifyFrame(signedFrame(testServer('stranger'), MOVIE, 3), MOVIE, lookup))
-      .toEqual({ ok: false, reason: 'unknown-key' });
+    expect(verifyFrame(signedFrame(testServer('stranger'), MOVIE, 3), MOVIE, lookup)).toEqual({
+      ok: false,
+      reason: 'unknown-key',
+    });
     // s2 signs but claims to be s1: the signature does not check out with s1's key.
     const forged = s2.signer.signFrame(MOVIE, plainFrame(3));
     s1.signer.keyId.copy(forged[0]!, 12 + 4 + 2);
@@ -75,13 +83,22 @@ describe('signing and verifying frames', () => {
 
   it('rejects unsigned frames, missing, extra and reordered packets', () => {
     const frame = signedFrame(s1, MOVIE, 5);
-    expect(verifyFrame(plainFrame(5).map((p) => encodeRtp(p)), MOVIE, lookup))
-      .toEqual({ ok: false, reason: 'unsigned' });
+    expect(
+      verifyFrame(
+        plainFrame(5).map((p) => encodeRtp(p)),
+        MOVIE,
+        lookup,
+      ),
+    ).toEqual({ ok: false, reason: 'unsigned' });
     expect(verifyFrame([], MOVIE, lookup)).toEqual({ ok: false, reason: 'unsigned' });
-    expect(verifyFrame([frame[0]!, frame[1]!, frame[3]!, frame[4]!], MOVIE, lookup))
-      .toEqual({ ok: false, reason: 'wrong-count' });
-    expect(verifyFrame([frame[0]!, frame[2]!, frame[1]!, frame[3]!, frame[4]!], MOVIE, lookup))
-      .toEqual({ ok: false, reason: 'hash-mismatch' });
+    expect(verifyFrame([frame[0]!, frame[1]!, frame[3]!, frame[4]!], MOVIE, lookup)).toEqual({
+      ok: false,
+      reason: 'wrong-count',
+    });
+    expect(verifyFrame([frame[0]!, frame[2]!, frame[1]!, frame[3]!, frame[4]!], MOVIE, lookup)).toEqual({
+      ok: false,
+      reason: 'hash-mismatch',
+    });
     expect(verifyFrame(frame.slice(1), MOVIE, lookup)).toEqual({ ok: false, reason: 'unsigned' });
     expect(verifyFrame([Buffer.alloc(5)], MOVIE, lookup)).toEqual({ ok: false, reason: 'malformed' });
   });

@@ -1,13 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_ADDRESSES, MAX_DETAIL_CHARS, MAX_NEIGHBOURS, MAX_POPS, MAX_SERVER_KEYS,
+  MAX_ADDRESSES,
+  MAX_DETAIL_CHARS,
+  MAX_NEIGHBOURS,
+  MAX_POPS,
+  MAX_SERVER_KEYS,
   MAX_WELCOME_MOVIES,
 } from '../../../common/wire/bootstrap-schema.ts';
 import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES } from '../../../common/wire/names.ts';
 import {
-  decodeBootstrap, decodeSealedBody, encodeBootstrap, LineSplitter, MAX_LINE_FROM_BOOTSTRAPPER,
-  MAX_LINE_TO_BOOTSTRAPPER, type BootstrapMessage, type NeighbourInfo,
+  decodeBootstrap,
+  decodeSealedBody,
+  encodeBootstrap,
+  LineSplitter,
+  MAX_LINE_FROM_BOOTSTRAPPER,
+  MAX_LINE_TO_BOOTSTRAPPER,
+  type BootstrapMessage,
+  type NeighbourInfo,
 } from '../../../common/wire/bootstrap.ts';
 
 const B32 = Buffer.alloc(32, 7).toString('base64');
@@ -15,18 +25,33 @@ const B31 = Buffer.alloc(31).toString('base64');
 const key = { server: 's1', key: B32 };
 const movie = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 500 };
 const neighbour: NeighbourInfo = {
-  name: 'o3', role: 'node', address: '10.0.26.2', localAddress: '10.0.26.1',
-  delayMs: 2, lossPct: 0.5, rateKbps: null, up: true,
+  name: 'o3',
+  role: 'node',
+  address: '10.0.26.2',
+  localAddress: '10.0.26.1',
+  delayMs: 2,
+  lossPct: 0.5,
+  rateKbps: null,
+  up: true,
 };
 const registered = {
-  type: 'registered', name: 'o4', role: 'node', addresses: ['10.0.26.1'], clientAddresses: [],
+  type: 'registered',
+  name: 'o4',
+  role: 'node',
+  addresses: ['10.0.26.1'],
+  clientAddresses: [],
   neighbours: [neighbour, { ...neighbour, name: 's2', role: 'server', rateKbps: 10_000, up: false }],
-  emulateLinks: true, serverKeys: [{ server: 's1', key: B32 }],
+  emulateLinks: true,
+  serverKeys: [{ server: 's1', key: B32 }],
 } as const satisfies BootstrapMessage;
 const welcome = {
-  type: 'welcome', pops: [{ name: 'o5', addresses: ['10.0.6.2'] }],
+  type: 'welcome',
+  pops: [{ name: 'o5', addresses: ['10.0.6.2'] }],
   catalogue: [movie],
-  serverKeys: [{ server: 's1', key: B32 }, { server: 's2', key: Buffer.alloc(32, 9).toString('base64') }],
+  serverKeys: [
+    { server: 's1', key: B32 },
+    { server: 's2', key: Buffer.alloc(32, 9).toString('base64') },
+  ],
 } as const satisfies BootstrapMessage;
 
 const messages: BootstrapMessage[] = [
@@ -101,15 +126,15 @@ describe('bootstrap codec rejections', () => {
     ['too many neighbours', line(registered, { neighbours: Array(MAX_NEIGHBOURS + 1).fill(neighbour) })],
     ['too many addresses', line(registered, { addresses: Array(MAX_ADDRESSES + 1).fill('10.0.0.1') })],
     ['too many server keys', line(registered, { serverKeys: Array(MAX_SERVER_KEYS + 1).fill(key) })],
-    ['register pid negative', '{"type":"register","pid":-1,"nonce":"' + B32 + '"}'],
-    ['register pid fractional', '{"type":"register","pid":1.5,"nonce":"' + B32 + '"}'],
+    ['register pid negative', `{"type":"register","pid":-1,"nonce":"${B32}"}`],
+    ['register pid fractional', `{"type":"register","pid":1.5,"nonce":"${B32}"}`],
     ['register without nonce', '{"type":"register","pid":1}'],
     ['register short nonce', '{"type":"register","pid":1,"nonce":"AAAA"}'],
-    ['challenge without name', '{"type":"challenge","nonce":"' + B32 + '"}'],
+    ['challenge without name', `{"type":"challenge","nonce":"${B32}"}`],
     ['prove mac a number', '{"type":"prove","mac":5}'],
-    ['prove key short', '{"type":"prove","mac":"' + B32 + '","signingKey":"AAAA"}'],
-    ['sealed seq negative', '{"type":"sealed","seq":-1,"body":"{}","mac":"' + B32 + '"}'],
-    ['sealed body an object', '{"type":"sealed","seq":0,"body":{},"mac":"' + B32 + '"}'],
+    ['prove key short', `{"type":"prove","mac":"${B32}","signingKey":"AAAA"}`],
+    ['sealed seq negative', `{"type":"sealed","seq":-1,"body":"{}","mac":"${B32}"}`],
+    ['sealed body an object', `{"type":"sealed","seq":0,"body":{},"mac":"${B32}"}`],
     ['neighbour-up name a number', '{"type":"neighbour-up","name":4}'],
     ['server-key without key', '{"type":"server-key","server":"s1"}'],
     ['welcome pop without address', line(welcome, { pops: [{ name: 'o5', addresses: [] }] })],
@@ -139,39 +164,48 @@ describe('bootstrap codec rejections', () => {
 
   it('a sealed body carries only what the bootstrapper may tell a node', () => {
     expect(decodeSealedBody(JSON.stringify(registered))).toEqual({ ok: true, value: registered });
-    expect(decodeSealedBody('{"type":"server-key","server":"s2","key":"' + B32 + '"}').ok).toBe(true);
+    expect(decodeSealedBody(`{"type":"server-key","server":"s2","key":"${B32}"}`).ok).toBe(true);
     const unsupported = { ok: false, reason: 'unsupported' };
     expect(decodeSealedBody('{"type":"welcome","pops":[],"catalogue":[],"serverKeys":[]}')).toEqual(unsupported);
-    expect(decodeSealedBody('{"type":"sealed","seq":0,"body":"{}","mac":"' + B32 + '"}')).toEqual(unsupported);
+    expect(decodeSealedBody(`{"type":"sealed","seq":0,"body":"{}","mac":"${B32}"}`)).toEqual(unsupported);
     expect(decodeSealedBody(line(registered, { role: 'banana' }))).toEqual({ ok: false, reason: 'malformed' });
   });
 });
 
 describe('bootstrap codec never throws', () => {
   it('on random text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
-      expect(typeof decodeBootstrap(s).ok).toBe('boolean');
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        expect(typeof decodeBootstrap(s).ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('on random JSON, with or without a known type', () => {
     const types = fc.constantFrom(...messages.map((m) => m.type), 'banana');
     const fields = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }));
-    fc.assert(fc.property(types, fields, (type, fields) => {
-      const d = decodeBootstrap(JSON.stringify({ ...fields, type }));
-      if (type === 'banana') expect(d).toEqual({ ok: false, reason: 'unsupported' });
-      else expect(typeof d.ok).toBe('boolean');
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(types, fields, (type, fields) => {
+        const d = decodeBootstrap(JSON.stringify({ ...fields, type }));
+        if (type === 'banana') expect(d).toEqual({ ok: false, reason: 'unsupported' });
+        else expect(typeof d.ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('on valid messages with one field replaced by anything', () => {
-    fc.assert(fc.property(fc.constantFrom(...messages), fc.jsonValue({ maxDepth: 2 }), fc.nat(), (msg, value, pick) => {
-      const keys = Object.keys(msg).filter((k) => k !== 'type');
-      if (keys.length === 0) return;
-      const key = keys[pick % keys.length] as string;
-      const d = decodeBootstrap(line(msg, { [key]: value }));
-      expect(typeof d.ok).toBe('boolean');
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...messages), fc.jsonValue({ maxDepth: 2 }), fc.nat(), (msg, value, pick) => {
+        const keys = Object.keys(msg).filter((k) => k !== 'type');
+        if (keys.length === 0) return;
+        const key = keys[pick % keys.length] as string;
+        const d = decodeBootstrap(line(msg, { [key]: value }));
+        expect(typeof d.ok).toBe('boolean');
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

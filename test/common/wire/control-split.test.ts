@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { carryingParts, catalogueParts, repairRequests, sortCatalogue } from '../../../common/wire/control-split.ts';
 import { MAX_CARRYING, MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES } from '../../../common/wire/overlay-control.ts';
 import {
-  type ControlMessage, decodeOverlay, encodeOverlay, MAX_OVERLAY_DATAGRAM, type MovieInfo, NONCE_BYTES, OVERLAY_HEADER_BYTES,
+  type ControlMessage,
+  decodeOverlay,
+  encodeOverlay,
+  MAX_OVERLAY_DATAGRAM,
+  type MovieInfo,
+  NONCE_BYTES,
+  OVERLAY_HEADER_BYTES,
   TAG_BYTES,
 } from '../../../common/wire/overlay.ts';
 
@@ -27,7 +33,9 @@ function catalogue(fill: string): MovieInfo[] {
 function onTheWire(messages: readonly ControlMessage[]): Buffer[] {
   return messages.map((m) => {
     const d = encodeOverlay(SENDER, m);
-    expect(d.length - OVERLAY_HEADER_BYTES - SENDER.length - NONCE_BYTES - TAG_BYTES).toBeLessThanOrEqual(MAX_CONTROL_BODY_BYTES);
+    expect(d.length - OVERLAY_HEADER_BYTES - SENDER.length - NONCE_BYTES - TAG_BYTES).toBeLessThanOrEqual(
+      MAX_CONTROL_BODY_BYTES,
+    );
     expect(d.length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
     expect(decodeOverlay(d)).toEqual({ ok: true, value: { from: SENDER, message: m } });
     return d;
@@ -68,7 +76,9 @@ describe('carryingParts', () => {
   });
 
   it('cuts a long list into numbered parts of one announcement, each within the budget', () => {
-    const movies = catalogue('é').slice(0, 300).map((m) => m.name);
+    const movies = catalogue('é')
+      .slice(0, 300)
+      .map((m) => m.name);
     const roots = movies.map((_, i) => `server-${i % 7}`.padEnd(64, '.'));
     const parts = carryingParts(9, movies, roots);
     onTheWire(parts);
@@ -80,7 +90,11 @@ describe('carryingParts', () => {
 
   it('announces at most MAX_CARRYING movies', () => {
     const movies = Array.from({ length: MAX_CARRYING + 5 }, (_, i) => `m${i}`);
-    const parts = carryingParts(1, movies, movies.map(() => 's'));
+    const parts = carryingParts(
+      1,
+      movies,
+      movies.map(() => 's'),
+    );
     expect(parts.flatMap((p) => p.movies)).toEqual(movies.slice(0, MAX_CARRYING));
   });
 });
@@ -97,12 +111,15 @@ describe('repairRequests', () => {
   });
 
   it('loses and invents no sequence number, for any list', () => {
-    fc.assert(fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: 3000 }), (seqs) => {
-      const requests = repairRequests('movie.mjpeg', 5, seqs);
-      expect(requests.flatMap((r) => r.seqs ?? [])).toEqual(seqs);
-      for (const r of requests) {
-        expect(encodeOverlay(SENDER, r).length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: 3000 }), (seqs) => {
+        const requests = repairRequests('movie.mjpeg', 5, seqs);
+        expect(requests.flatMap((r) => r.seqs ?? [])).toEqual(seqs);
+        for (const r of requests) {
+          expect(encodeOverlay(SENDER, r).length).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -31,7 +31,8 @@ describe('frame-signature extension format', () => {
     const hashes = Array.from({ length: FRAME_AUTH_CHAIN_SPAN }, (_, i) => hash(i));
     expect(decodeFrameAuth(encodeFrameAuth({ head, hashes }))).toEqual({ ok: true, value: { head, hashes } });
     expect(decodeFrameAuth(encodeFrameAuth({ head: null, hashes: hashes.slice(0, 3) }))).toEqual({
-      ok: true, value: { head: null, hashes: hashes.slice(0, 3) },
+      ok: true,
+      value: { head: null, hashes: hashes.slice(0, 3) },
     });
     expect(decodeFrameAuth(undefined)).toEqual({ ok: true, value: { head: null, hashes: [] } });
   });
@@ -39,42 +40,56 @@ describe('frame-signature extension format', () => {
   it('ignores elements with other IDs (RFC 8285: unknown elements are skipped)', () => {
     const ours = encodeFrameAuth({ head, hashes: [hash(1)] });
     const data = Buffer.concat([hex('0702abcd'), ours.data]);
-    expect(decodeFrameAuth({ profile: RTP_EXT_PROFILE_TWO_BYTE, data }))
-      .toEqual({ ok: true, value: { head, hashes: [hash(1)] } });
+    expect(decodeFrameAuth({ profile: RTP_EXT_PROFILE_TWO_BYTE, data })).toEqual({
+      ok: true,
+      value: { head, hashes: [hash(1)] },
+    });
   });
 
   it('refuses heads and hash lists that are not well formed', () => {
     const two = RTP_EXT_PROFILE_TWO_BYTE;
     const headData = encodeFrameAuth({ head, hashes: [] }).data.subarray(0, 2 + FRAME_HEAD_BYTES);
-    expect(decodeFrameAuth({ profile: two, data: hex('01 03 aabbcc 00 00 00') }))
-      .toEqual({ ok: false, reason: 'malformed' });
-    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([headData, headData]) }))
-      .toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeFrameAuth({ profile: two, data: hex('01 03 aabbcc 00 00 00') })).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([headData, headData]) })).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
     const zeroCount = Buffer.from(headData);
     zeroCount.writeUInt16BE(0, 2 + 8);
     expect(decodeFrameAuth({ profile: two, data: zeroCount })).toEqual({ ok: false, reason: 'malformed' });
     expect(decodeFrameAuth({ profile: two, data: hex('02 0f') })).toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([hex('02 11'), Buffer.alloc(17)]) }))
-      .toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([hex('02 11'), Buffer.alloc(17)]) })).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
     expect(decodeFrameAuth({ profile: two, data: hex('02 00') })).toEqual({ ok: false, reason: 'malformed' });
     // 41 hashes in one packet, and a head of a 2-packet frame listing 2 hashes
     const tooMany = encodeFrameAuth({ head: null, hashes: Array.from({ length: 40 }, () => hash(1)) }).data;
-    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([tooMany, hex('0210'), hash(2)]) }))
-      .toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeFrameAuth({ profile: two, data: Buffer.concat([tooMany, hex('0210'), hash(2)]) })).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
     const overlong = encodeFrameAuth({ head: { ...head, packetCount: 2 }, hashes: [hash(1), hash(2)] });
     expect(decodeFrameAuth(overlong)).toEqual({ ok: false, reason: 'malformed' });
-    expect(decodeFrameAuth({ profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('10aa0000') }))
-      .toEqual({ ok: false, reason: 'unsupported' });
+    expect(decodeFrameAuth({ profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('10aa0000') })).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
   });
 
   it('throws FrameAuthError for fields it cannot carry', () => {
     expect(() => encodeFrameAuth({ head: { ...head, keyId: Buffer.alloc(7) }, hashes: [] })).toThrow(FrameAuthError);
-    expect(() => encodeFrameAuth({ head: { ...head, signature: Buffer.alloc(63) }, hashes: [] }))
-      .toThrow(FrameAuthError);
+    expect(() => encodeFrameAuth({ head: { ...head, signature: Buffer.alloc(63) }, hashes: [] })).toThrow(
+      FrameAuthError,
+    );
     expect(() => encodeFrameAuth({ head: { ...head, packetCount: 0 }, hashes: [] })).toThrow(FrameAuthError);
     expect(() => encodeFrameAuth({ head: null, hashes: [Buffer.alloc(15)] })).toThrow(FrameAuthError);
-    expect(() => encodeFrameAuth({ head: null, hashes: Array.from({ length: 41 }, () => hash(0)) }))
-      .toThrow(FrameAuthError);
+    expect(() => encodeFrameAuth({ head: null, hashes: Array.from({ length: 41 }, () => hash(0)) })).toThrow(
+      FrameAuthError,
+    );
   });
 
   it('never throws on random extension bytes, inside random RTP packets too', () => {
@@ -117,7 +132,12 @@ describe('the hash chain and packet budgets', () => {
     expect(limit(0, 100)).toBe(1368 - 12 - 728);
     expect(limit(40, 100)).toBe(1368 - 12 - (4 + 644 + 2 + 2));
     const p = encodeRtp({
-      marker: false, payloadType: 26, sequenceNumber: 1, timestamp: 2, ssrc: 3, csrcs: [],
+      marker: false,
+      payloadType: 26,
+      sequenceNumber: 1,
+      timestamp: 2,
+      ssrc: 3,
+      csrcs: [],
       extension: encodeFrameAuth({ head, hashes: Array.from({ length: 40 }, () => hash(1)) }),
       payload: Buffer.alloc(limit(0, 100)),
     });

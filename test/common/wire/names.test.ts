@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isMovieName, isNodeName, MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES, movieNameProblem,
+  isMovieName,
+  isNodeName,
+  MAX_MOVIE_NAME_BYTES,
+  MAX_NODE_NAME_BYTES,
+  movieNameProblem,
 } from '../../../common/wire/names.ts';
 import { MAX_NAME_BYTES } from '../../../common/wire/overlay.ts';
 

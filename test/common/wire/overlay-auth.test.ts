@@ -4,8 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { overlayMacKey } from '../../../common/security/overlay-keys.ts';
 import { macKey, openOverlay, seal, sealOverlay, tag, verify } from '../../../common/wire/overlay-auth.ts';
 import {
-  encodeData, encodeHeader, encodeOverlay, MAX_OVERLAY_DATAGRAM, MessageType, movieId, NONCE_BYTES, OverlayEncodeError,
-  TAG_BYTES, type DataFrame, type HelloMessage, type ControlMessage,
+  encodeData,
+  encodeHeader,
+  encodeOverlay,
+  MAX_OVERLAY_DATAGRAM,
+  MessageType,
+  movieId,
+  NONCE_BYTES,
+  OverlayEncodeError,
+  TAG_BYTES,
+  type DataFrame,
+  type HelloMessage,
+  type ControlMessage,
 } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 
@@ -13,7 +23,12 @@ const key = macKey(overlayMacKey(Buffer.from('an overlay secret of the test')));
 const otherKey = macKey(overlayMacKey(Buffer.from('another overlay secret, not ours')));
 const nonce = { epoch: 1_764_000_000_123, counter: 41 };
 const rtp = encodeRtp({
-  marker: false, payloadType: 26, sequenceNumber: 9, timestamp: 90, ssrc: 0xabc, csrcs: [],
+  marker: false,
+  payloadType: 26,
+  sequenceNumber: 9,
+  timestamp: 90,
+  ssrc: 0xabc,
+  csrcs: [],
   payload: Buffer.alloc(900, 3),
 });
 const data: DataFrame = { type: 'data', movieId: movieId('bars.mjpeg'), rtp };
@@ -41,7 +56,12 @@ describe('the MAC', () => {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(label.length + end);
     const expected = createHash('sha256')
-      .update(raw).update(Buffer.alloc(32)).update(length).update(label).update(datagram.subarray(0, end)).digest();
+      .update(raw)
+      .update(Buffer.alloc(32))
+      .update(length)
+      .update(label)
+      .update(datagram.subarray(0, end))
+      .digest();
     expect(Buffer.from(tag(key, label, datagram, end), 'latin1')).toEqual(expected);
     expect(datagram.subarray(end)).toEqual(expected.subarray(0, TAG_BYTES));
   });
@@ -79,7 +99,8 @@ describe('seal and open', () => {
     const ping = sealOverlay(key, 'client', 'o5', nonce, { type: 'ping', id: 4, sentAt: 12.5 });
     expect(ping).toEqual(encodeOverlay('client', { type: 'ping', id: 4, sentAt: 12.5 }));
     expect(openOverlay(otherKey, 'o5', ping)).toEqual({
-      ok: true, value: { from: 'client', nonce: null, message: { type: 'ping', id: 4, sentAt: 12.5 } },
+      ok: true,
+      value: { from: 'client', nonce: null, message: { type: 'ping', id: 4, sentAt: 12.5 } },
     });
   });
 
@@ -122,7 +143,9 @@ describe('open rejections', () => {
 
   it('reads no body before the tag is checked: a forged body with bad JSON is bad-mac, not malformed', () => {
     const forged = Buffer.concat([
-      encodeHeader(MessageType.leave, 'o4'), Buffer.alloc(NONCE_BYTES), Buffer.from('{not json'),
+      encodeHeader(MessageType.leave, 'o4'),
+      Buffer.alloc(NONCE_BYTES),
+      Buffer.from('{not json'),
       Buffer.alloc(TAG_BYTES),
     ]);
     expect(openOverlay(key, 'o5', forged)).toEqual({ ok: false, reason: 'bad-mac' });
@@ -137,43 +160,58 @@ describe('the authenticated decoder under fuzzing', () => {
   };
 
   it('random datagrams never throw and never pass', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => {
-      expect(passes(Buffer.from(b), 'o5')).toBe(false);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => {
+        expect(passes(Buffer.from(b), 'o5')).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
     // Random bodies behind a well-formed header of every authenticated type, with a random tag.
     const types = Object.values(MessageType).filter((t) => t !== MessageType.ping && t !== MessageType.pong);
     const rests = fc.uint8Array({ minLength: NONCE_BYTES + TAG_BYTES, maxLength: 1400 });
-    fc.assert(fc.property(fc.constantFrom(...types), rests, (type, rest) => {
-      expect(passes(Buffer.concat([encodeHeader(type, 'o4'), Buffer.from(rest)]), 'o5')).toBe(false);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...types), rests, (type, rest) => {
+        expect(passes(Buffer.concat([encodeHeader(type, 'o4'), Buffer.from(rest)]), 'o5')).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('valid datagrams with bits flipped anywhere never throw and never pass', () => {
-    fc.assert(fc.property(
-      fc.constantFrom(...sealedSamples),
-      fc.uniqueArray(fc.nat(), { minLength: 1, maxLength: 8 }),
-      ({ datagram, recipient }, bits) => {
-        const mutated = Buffer.from(datagram);
-        for (const b of bits) {
-          const bit = b % (mutated.length * 8);
-          mutated[bit >> 3]! ^= 1 << (bit & 7);
-        }
-        if (mutated.equals(datagram)) return; // flips that cancelled out
-        expect(passes(mutated, recipient)).toBe(false);
-        expect(openOverlay(key, recipient, mutated).ok).toBe(false);
-      },
-    ), { numRuns: 5000 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...sealedSamples),
+        fc.uniqueArray(fc.nat(), { minLength: 1, maxLength: 8 }),
+        ({ datagram, recipient }, bits) => {
+          const mutated = Buffer.from(datagram);
+          for (const b of bits) {
+            const bit = b % (mutated.length * 8);
+            mutated[bit >> 3]! ^= 1 << (bit & 7);
+          }
+          if (mutated.equals(datagram)) return; // flips that cancelled out
+          expect(passes(mutated, recipient)).toBe(false);
+          expect(openOverlay(key, recipient, mutated).ok).toBe(false);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 
   it('valid datagrams truncated or with bytes appended never throw and never pass', () => {
-    fc.assert(fc.property(fc.constantFrom(...sealedSamples), fc.nat(), ({ datagram, recipient }, n) => {
-      const cut = n % datagram.length;
-      expect(openOverlay(key, recipient, datagram.subarray(0, cut)).ok).toBe(false);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...sealedSamples), fc.nat(), ({ datagram, recipient }, n) => {
+        const cut = n % datagram.length;
+        expect(openOverlay(key, recipient, datagram.subarray(0, cut)).ok).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
     const extras = fc.uint8Array({ minLength: 1, maxLength: 64 });
-    fc.assert(fc.property(fc.constantFrom(...sealedSamples), extras, ({ datagram, recipient }, extra) => {
-      expect(openOverlay(key, recipient, Buffer.concat([datagram, Buffer.from(extra)])).ok).toBe(false);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...sealedSamples), extras, ({ datagram, recipient }, extra) => {
+        expect(openOverlay(key, recipient, Buffer.concat([datagram, Buffer.from(extra)])).ok).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('every sample passes untouched (so the properties above test something)', () => {

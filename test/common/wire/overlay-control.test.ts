@@ -28,8 +28,12 @@ import {
 
 /** A version-2 datagram from 'a' with a zero nonce and tag (decodeOverlay reads bodies; the tag is overlay-auth's). */
 function datagram(type: number, body: string): Buffer {
-  return Buffer.concat([Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, type, 1, 0x61]), Buffer.alloc(NONCE_BYTES), Buffer.from(body),
-    Buffer.alloc(TAG_BYTES)]);
+  return Buffer.concat([
+    Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, type, 1, 0x61]),
+    Buffer.alloc(NONCE_BYTES),
+    Buffer.from(body),
+    Buffer.alloc(TAG_BYTES),
+  ]);
 }
 
 const decodeJson = (type: number, fields: unknown) => decodeOverlay(datagram(type, JSON.stringify(fields)));
@@ -39,10 +43,19 @@ const tuple = (name: string, fps = 25) => [name, fps, 320, 240, 10];
 
 describe('control bodies: one schema per type', () => {
   it('has a schema for every control type', () => {
-    expect(Object.keys(CONTROL_SCHEMAS).sort()).toEqual(
-      ['carrying', 'catalogue', 'catalogue-request', 'join', 'join-ack', 'leave', 'nak', 'ping', 'pong', 'repair',
-        'status'],
-    );
+    expect(Object.keys(CONTROL_SCHEMAS).sort()).toEqual([
+      'carrying',
+      'catalogue',
+      'catalogue-request',
+      'join',
+      'join-ack',
+      'leave',
+      'nak',
+      'ping',
+      'pong',
+      'repair',
+      'status',
+    ]);
   });
 
   it('refuses movie names that are paths, directories or control characters, in every message that carries one', () => {
@@ -140,17 +153,38 @@ describe('control bodies: one schema per type', () => {
     fc.assert(anyJson, { numRuns: 3000 });
     // Objects with the right keys and values of any shape.
     const anything = fc.oneof(
-      fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.array(fc.oneof(fc.string(), fc.integer())),
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.constant(null),
+      fc.array(fc.oneof(fc.string(), fc.integer())),
     );
-    const fields = fc.record({
-      server: anything, cv: anything, part: anything, parts: anything, movies: anything, movie: anything,
-      seqs: anything, after: anything, ssrc: anything, roots: anything, version: anything, seq: anything,
-      visited: anything, path: anything,
-    }, { requiredKeys: [] });
-    fc.assert(fc.property(fc.constantFrom(...types), fields, (type, f) => {
-      const out = decodeJson(type, f);
-      expect(out.ok || out.reason === 'malformed' || out.reason === 'oversize').toBe(true);
-    }), { numRuns: 3000 });
+    const fields = fc.record(
+      {
+        server: anything,
+        cv: anything,
+        part: anything,
+        parts: anything,
+        movies: anything,
+        movie: anything,
+        seqs: anything,
+        after: anything,
+        ssrc: anything,
+        roots: anything,
+        version: anything,
+        seq: anything,
+        visited: anything,
+        path: anything,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...types), fields, (type, f) => {
+        const out = decodeJson(type, f);
+        expect(out.ok || out.reason === 'malformed' || out.reason === 'oversize').toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('round-trips arbitrary catalogue parts', () => {
@@ -162,9 +196,12 @@ describe('control bodies: one schema per type', () => {
       height: fc.nat({ max: MAX_MOVIE_DIMENSION }),
       frames: fc.nat({ max: 0xffffffff }),
     });
-    fc.assert(fc.property(fc.array(movie, { maxLength: 8 }), fc.nat({ max: MAX_DIGEST }), (movies, cv) => {
-      const message: OverlayMessage = { type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies };
-      expect(decodeOverlay(encodeOverlay('n1', message))).toEqual({ ok: true, value: { from: 'n1', message } });
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(movie, { maxLength: 8 }), fc.nat({ max: MAX_DIGEST }), (movies, cv) => {
+        const message: OverlayMessage = { type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies };
+        expect(decodeOverlay(encodeOverlay('n1', message))).toEqual({ ok: true, value: { from: 'n1', message } });
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -35,11 +35,20 @@ const rtp = encodeRtp({
 });
 
 /** A datagram with a hand-written header and body (and a zero nonce and tag where the type has them). */
-function datagram(type: number, from: string, body: Buffer | string, magic = OVERLAY_MAGIC, version = OVERLAY_VERSION): Buffer {
+function datagram(
+  type: number,
+  from: string,
+  body: Buffer | string,
+  magic = OVERLAY_MAGIC,
+  version = OVERLAY_VERSION,
+): Buffer {
   const name = Buffer.from(from);
   const auth = isAuthenticated(type);
   return Buffer.concat([
-    Buffer.from([magic, version, type, name.length]), name, Buffer.alloc(auth ? NONCE_BYTES : 0), Buffer.from(body),
+    Buffer.from([magic, version, type, name.length]),
+    name,
+    Buffer.alloc(auth ? NONCE_BYTES : 0),
+    Buffer.from(body),
     Buffer.alloc(auth ? TAG_BYTES : 0),
   ]);
 }
@@ -111,7 +120,11 @@ describe('overlay codec round trips', () => {
       expect(decodeHeader(buf)).toEqual({
         ok: true,
         value: {
-          type: MessageType.leave, from: 'relay-7', nonce: n, bodyStart: 11 + NONCE_BYTES, bodyEnd: buf.length - TAG_BYTES,
+          type: MessageType.leave,
+          from: 'relay-7',
+          nonce: n,
+          bodyStart: 11 + NONCE_BYTES,
+          bodyEnd: buf.length - TAG_BYTES,
         },
       });
     }
@@ -210,8 +223,14 @@ describe('decodeOverlay rejections', () => {
   it("'truncated' for short headers, names and bodies", () => {
     expect(decodeOverlay(Buffer.alloc(0))).toEqual({ ok: false, reason: 'truncated' });
     expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2]))).toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2, 5, 0x61]))).toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeOverlay(datagram(MessageType.hello, 'a', Buffer.alloc(19)))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, 2, 5, 0x61]))).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
+    expect(decodeOverlay(datagram(MessageType.hello, 'a', Buffer.alloc(19)))).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
     expect(decodeOverlay(datagram(MessageType.data, 'a', ''))).toEqual({ ok: false, reason: 'truncated' });
     // Movie id present but fewer than 12 bytes of RTP header after it.
     const shortRtp = datagram(MessageType.data, 'a', Buffer.alloc(8 + 11));
@@ -226,12 +245,18 @@ describe('decodeOverlay rejections', () => {
   });
 
   it("'malformed' for a bad magic, name length, invalid UTF-8 names, bad JSON or fields", () => {
-    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', 0x50))).toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeOverlay(datagram(MessageType.leave, 'a', '{"movie":"m"}', 0x50))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
     expect(decodeOverlay(Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 0, 0x7b, 0x7d]))).toEqual({
       ok: false,
       reason: 'malformed',
     });
-    const long = Buffer.concat([Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 65]), Buffer.alloc(80, 0x61)]);
+    const long = Buffer.concat([
+      Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 65]),
+      Buffer.alloc(80, 0x61),
+    ]);
     expect(decodeOverlay(long)).toEqual({ ok: false, reason: 'malformed' });
     const badUtf8 = Buffer.concat([
       Buffer.from([OVERLAY_MAGIC, OVERLAY_VERSION, MessageType.leave, 2, 0xc3, 0x28]),
@@ -287,7 +312,10 @@ describe('decodeOverlay rejections', () => {
   });
 
   it('never throws on random bytes, or on random bodies behind a valid header', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => void decodeOverlay(Buffer.from(b))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => void decodeOverlay(Buffer.from(b))),
+      { numRuns: 1000 },
+    );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 20 }), fc.uint8Array({ maxLength: 300 }), (type, body) => {
         decodeOverlay(datagram(type, 'node', Buffer.from(body)));

@@ -79,7 +79,14 @@ describe('decodeRtcp against RFC vectors', () => {
         {
           type: 'sdes',
           chunks: [
-            { ssrc: 1, cname: 'a', items: [{ type: 6, text: 'x' }, { type: 7, text: '' }] },
+            {
+              ssrc: 1,
+              cname: 'a',
+              items: [
+                { type: 6, text: 'x' },
+                { type: 7, text: '' },
+              ],
+            },
             { ssrc: 2, items: [] },
           ],
         },
@@ -137,13 +144,13 @@ describe('decodeRtcp rejections', () => {
   });
 
   it('refuses a compound with stray bytes after the last packet', () => {
-    expect(decodeRtcp(hex(RR_HEX + '00'))).toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeRtcp(hex(RR_HEX + '8000'))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeRtcp(hex(`${RR_HEX}00`))).toEqual({ ok: false, reason: 'truncated' });
+    expect(decodeRtcp(hex(`${RR_HEX}8000`))).toEqual({ ok: false, reason: 'truncated' });
   });
 
   it('refuses versions other than 2 anywhere in the compound as unsupported', () => {
     expect(decodeRtcp(hex('40 c9 0001 cafebabe'))).toEqual({ ok: false, reason: 'unsupported' });
-    expect(decodeRtcp(hex(RR_HEX + '00 c9 0001 cafebabe'))).toEqual({ ok: false, reason: 'unsupported' });
+    expect(decodeRtcp(hex(`${RR_HEX}00 c9 0001 cafebabe`))).toEqual({ ok: false, reason: 'unsupported' });
   });
 
   it('refuses packet types outside the RTCP range (RTP on the wrong port)', () => {
@@ -152,7 +159,7 @@ describe('decodeRtcp rejections', () => {
   });
 
   it('refuses padding anywhere but on the last packet', () => {
-    const paddedFirst = hex('a0 c9 0002 cafebabe 00000004' + RR_HEX);
+    const paddedFirst = hex(`a0 c9 0002 cafebabe 00000004${RR_HEX}`);
     expect(decodeRtcp(paddedFirst)).toEqual({ ok: false, reason: 'malformed' });
   });
 
@@ -253,12 +260,25 @@ describe('encodeRtcp', () => {
       sr,
       { ...sr, reports: [] },
       { ...rr, reports: Array.from({ length: RTCP_MAX_REPORT_BLOCKS }, (_, i) => ({ ...block, ssrc: i })) },
-      { ...rr, reports: [{ ...block, cumulativeLost: -0x800000 }, { ...block, cumulativeLost: 0x7fffff }] },
+      {
+        ...rr,
+        reports: [
+          { ...block, cumulativeLost: -0x800000 },
+          { ...block, cumulativeLost: 0x7fffff },
+        ],
+      },
       sdes,
       {
         type: 'sdes',
         chunks: [
-          { ssrc: 1, cname: 'π@例え.jp', items: [{ type: 2, text: 'Émile' }, { type: 6, text: 'onode' }] },
+          {
+            ssrc: 1,
+            cname: 'π@例え.jp',
+            items: [
+              { type: 2, text: 'Émile' },
+              { type: 6, text: 'onode' },
+            ],
+          },
           { ssrc: 2, items: [{ type: 8, text: '\u0003abcvalue' }] },
           { ssrc: 3, items: [] },
         ],
@@ -370,9 +390,9 @@ describe('encodeRtcp', () => {
         type: fc.constant('other' as const),
         packetType: fc.constantFrom(192, 204, 206, 207, 223),
         count: fc.integer({ min: 0, max: 31 }),
-        data: fc.integer({ min: 0, max: 8 }).chain((w) =>
-          fc.uint8Array({ minLength: 4 * w, maxLength: 4 * w }).map((b) => Buffer.from(b)),
-        ),
+        data: fc
+          .integer({ min: 0, max: 8 })
+          .chain((w) => fc.uint8Array({ minLength: 4 * w, maxLength: 4 * w }).map((b) => Buffer.from(b))),
       }),
     );
     // A decoded NACK lists its losses once each, in send order: what unpack(pack(x)) gives.
@@ -395,12 +415,20 @@ describe('generic NACK packing', () => {
       { pid: 100, blp: 0b0000_0000_0001_0001 },
       { pid: 120, blp: 0 },
     ]);
-    expect(unpackNack([{ pid: 100, blp: 0x0011 }, { pid: 120, blp: 0 }])).toEqual([100, 101, 105, 120]);
+    expect(
+      unpackNack([
+        { pid: 100, blp: 0x0011 },
+        { pid: 120, blp: 0 },
+      ]),
+    ).toEqual([100, 101, 105, 120]);
   });
 
   it('covers exactly the 16 numbers after the PID', () => {
     expect(packNack([10, 26])).toEqual([{ pid: 10, blp: 0x8000 }]);
-    expect(packNack([10, 27])).toEqual([{ pid: 10, blp: 0 }, { pid: 27, blp: 0 }]);
+    expect(packNack([10, 27])).toEqual([
+      { pid: 10, blp: 0 },
+      { pid: 27, blp: 0 },
+    ]);
     expect(unpackNack([{ pid: 0, blp: 0xffff }])).toEqual(Array.from({ length: 17 }, (_, i) => i));
   });
 
@@ -410,7 +438,13 @@ describe('generic NACK packing', () => {
   });
 
   it('deduplicates overlapping words when unpacking', () => {
-    expect(unpackNack([{ pid: 7, blp: 1 }, { pid: 8, blp: 0 }, { pid: 7, blp: 0 }])).toEqual([7, 8]);
+    expect(
+      unpackNack([
+        { pid: 7, blp: 1 },
+        { pid: 8, blp: 0 },
+        { pid: 7, blp: 0 },
+      ]),
+    ).toEqual([7, 8]);
   });
 
   it('loses and invents nothing, and is stable once packed', () => {

@@ -77,7 +77,9 @@ describe('RTP/JPEG end to end', () => {
     expect(frags[0]?.quantTables).toEqual(image.quantTables);
     expect(frags.slice(1).every((f) => f.quantTables === undefined)).toBe(true);
     if (image.restartInterval > 0) {
-      expect(frags.every((f) => f.type === image.type + 64 && f.restart?.interval === image.restartInterval)).toBe(true);
+      expect(frags.every((f) => f.type === image.type + 64 && f.restart?.interval === image.restartInterval)).toBe(
+        true,
+      );
     }
 
     const assembled = assembleJpeg(frags);
@@ -226,10 +228,12 @@ describe('decodeJpegFragment', () => {
       ok: false,
       reason: 'truncated',
     });
-    expect(decodeJpegFragment(Buffer.concat([header(1, 255), Buffer.from([0, 0, 0, 128]), Buffer.alloc(127)]))).toEqual({
-      ok: false,
-      reason: 'truncated',
-    });
+    expect(decodeJpegFragment(Buffer.concat([header(1, 255), Buffer.from([0, 0, 0, 128]), Buffer.alloc(127)]))).toEqual(
+      {
+        ok: false,
+        reason: 'truncated',
+      },
+    );
   });
 
   it("refuses impossible values as 'malformed'", () => {
@@ -275,7 +279,12 @@ describe('decodeJpegFragment', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.nat({ max: 300 }), fc.constantFrom(0, 1, 64, 65), fc.constantFrom(50, 128, 255), fc.uint8Array({ maxLength: 150 })),
+          fc.tuple(
+            fc.nat({ max: 300 }),
+            fc.constantFrom(0, 1, 64, 65),
+            fc.constantFrom(50, 128, 255),
+            fc.uint8Array({ maxLength: 150 }),
+          ),
           { maxLength: 6 },
         ),
         (parts) => {

@@ -197,9 +197,9 @@ describe('encodeRtp', () => {
         csrcs: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 15 }),
         extension: fc.record({
           profile: fc.integer({ min: 0, max: 0xffff }),
-          data: fc.integer({ min: 0, max: 8 }).chain((words) =>
-            fc.uint8Array({ minLength: words * 4, maxLength: words * 4 }).map((b) => Buffer.from(b)),
-          ),
+          data: fc
+            .integer({ min: 0, max: 8 })
+            .chain((words) => fc.uint8Array({ minLength: words * 4, maxLength: words * 4 }).map((b) => Buffer.from(b))),
         }),
         payload: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
         paddingBytes: fc.integer({ min: 1, max: 255 }),
@@ -240,7 +240,13 @@ describe('sequence number arithmetic', () => {
 
 describe('RTP header extension elements (RFC 8285)', () => {
   const base: RtpPacket = {
-    marker: false, payloadType: 26, sequenceNumber: 7, timestamp: 9, ssrc: 11, csrcs: [], payload: hex('c0ffee'),
+    marker: false,
+    payloadType: 26,
+    sequenceNumber: 7,
+    timestamp: 9,
+    ssrc: 11,
+    csrcs: [],
+    payload: hex('c0ffee'),
   };
 
   it('reads the one-byte form of RFC 8285 section 4.2, skipping padding and stopping at ID 15', () => {
@@ -248,7 +254,10 @@ describe('RTP header extension elements (RFC 8285)', () => {
     const ext = { profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('10aa 00 21bbcc f0 ffff') };
     expect(decodeExtensionElements(ext)).toEqual({
       ok: true,
-      value: [{ id: 1, data: hex('aa') }, { id: 2, data: hex('bbcc') }],
+      value: [
+        { id: 1, data: hex('aa') },
+        { id: 2, data: hex('bbcc') },
+      ],
     });
   });
 
@@ -256,12 +265,19 @@ describe('RTP header extension elements (RFC 8285)', () => {
     const ext = { profile: 0x1003, data: hex('0100 00 0203aabbcc 00 00 ff01dd 000000') };
     expect(decodeExtensionElements(ext)).toEqual({
       ok: true,
-      value: [{ id: 1, data: Buffer.alloc(0) }, { id: 2, data: hex('aabbcc') }, { id: 255, data: hex('dd') }],
+      value: [
+        { id: 1, data: Buffer.alloc(0) },
+        { id: 2, data: hex('aabbcc') },
+        { id: 255, data: hex('dd') },
+      ],
     });
   });
 
   it('writes the two-byte form byte for byte, zero-padded to 32 bits', () => {
-    const ext = encodeExtensionElements([{ id: 1, data: hex('aabbcc') }, { id: 200, data: Buffer.alloc(0) }]);
+    const ext = encodeExtensionElements([
+      { id: 1, data: hex('aabbcc') },
+      { id: 200, data: Buffer.alloc(0) },
+    ]);
     expect(ext).toEqual({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('0103aabbcc c800 00') });
     expect(extensionElementsBytes([3, 0])).toBe(4 + ext.data.length);
     expect(extensionElementsBytes([])).toBe(0);
@@ -269,24 +285,36 @@ describe('RTP header extension elements (RFC 8285)', () => {
 
   it('round-trips through a whole RTP packet', () => {
     const elements = [
-      { id: 1, data: Buffer.alloc(74, 1) }, { id: 2, data: Buffer.alloc(240, 2) }, { id: 2, data: Buffer.alloc(16, 3) },
+      { id: 1, data: Buffer.alloc(74, 1) },
+      { id: 2, data: Buffer.alloc(240, 2) },
+      { id: 2, data: Buffer.alloc(16, 3) },
     ];
     const buf = encodeRtp({ ...base, extension: encodeExtensionElements(elements) });
     const r = decodeRtp(buf);
-    expect(r.ok && r.value.extension !== undefined && decodeExtensionElements(r.value.extension))
-      .toEqual({ ok: true, value: elements });
+    expect(r.ok && r.value.extension !== undefined && decodeExtensionElements(r.value.extension)).toEqual({
+      ok: true,
+      value: elements,
+    });
     expect(r.ok && r.value.payload).toEqual(base.payload);
   });
 
   it('refuses elements that run past the extension, and foreign profiles', () => {
-    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('0105aabbcc00') }))
-      .toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('000001') }))
-      .toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('13aabb') }))
-      .toEqual({ ok: false, reason: 'truncated' });
-    expect(decodeExtensionElements({ profile: 0xabcd, data: hex('00000000') }))
-      .toEqual({ ok: false, reason: 'unsupported' });
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('0105aabbcc00') })).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_TWO_BYTE, data: hex('000001') })).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
+    expect(decodeExtensionElements({ profile: RTP_EXT_PROFILE_ONE_BYTE, data: hex('13aabb') })).toEqual({
+      ok: false,
+      reason: 'truncated',
+    });
+    expect(decodeExtensionElements({ profile: 0xabcd, data: hex('00000000') })).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
   });
 
   it('throws RtpEncodeError for elements the two-byte form cannot carry', () => {

@@ -23,7 +23,9 @@ describe('Transport', () => {
       value: [{ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1] }],
     });
     // GStreamer offers several alternatives in order of preference.
-    const r = parseTransport('RTP/AVP/UDP;unicast;client_port=40000-40001,RTP/AVP/TCP;unicast;interleaved=2-3;mode="PLAY"');
+    const r = parseTransport(
+      'RTP/AVP/UDP;unicast;client_port=40000-40001,RTP/AVP/TCP;unicast;interleaved=2-3;mode="PLAY"',
+    );
     expect(r).toEqual({
       ok: true,
       value: [
@@ -35,7 +37,9 @@ describe('Transport', () => {
 
   it('reads a server reply with every parameter, case-insensitively', () => {
     expect(
-      parseTransport('rtp/avp;Unicast;destination=10.0.0.9;source=10.0.0.1;Client_Port=5000;server_port=6970-6971;ssrc=1A2B;mode=play'),
+      parseTransport(
+        'rtp/avp;Unicast;destination=10.0.0.9;source=10.0.0.1;Client_Port=5000;server_port=6970-6971;ssrc=1A2B;mode=play',
+      ),
     ).toEqual({
       ok: true,
       value: [
@@ -67,23 +71,34 @@ describe('Transport', () => {
       { profile: 'RTP/AVP', unicast: false, destination: '239.0.0.1', source: 'fd00::1', ssrc: 0 },
     ];
     for (const spec of specs) expect(parseTransport(formatTransport(spec))).toEqual({ ok: true, value: [spec] });
-    expect(formatTransport(specs[0]!)).toBe('RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=DEADBEEF');
+    expect(formatTransport(specs[0]!)).toBe(
+      'RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=DEADBEEF',
+    );
   });
 
   it("'unsupported' when no alternative uses a profile we speak", () => {
     expect(parseTransport('RTP/SAVP;unicast;client_port=1-2')).toEqual({ ok: false, reason: 'unsupported' });
     expect(parseTransport('RAW/RAW/UDP;unicast, RTP/SAVPF')).toEqual({ ok: false, reason: 'unsupported' });
     // An unsupported alternative next to a supported one is simply skipped.
-    expect(parseTransport('RTP/SAVP;unicast,RTP/AVP;unicast')).toEqual({ ok: true, value: [{ profile: 'RTP/AVP', unicast: true }] });
+    expect(parseTransport('RTP/SAVP;unicast,RTP/AVP;unicast')).toEqual({
+      ok: true,
+      value: [{ profile: 'RTP/AVP', unicast: true }],
+    });
   });
 
   it("'unsupported' for ports or channels out of range, and such an alternative is skipped", () => {
-    for (const v of ['RTP/AVP;client_port=70000', 'RTP/AVP;client_port=5000-70000', 'RTP/AVP;client_port=65535',
-      'RTP/AVP/TCP;interleaved=256', 'RTP/AVP/TCP;interleaved=255']) {
+    for (const v of [
+      'RTP/AVP;client_port=70000',
+      'RTP/AVP;client_port=5000-70000',
+      'RTP/AVP;client_port=65535',
+      'RTP/AVP/TCP;interleaved=256',
+      'RTP/AVP/TCP;interleaved=255',
+    ]) {
       expect(parseTransport(v), v).toEqual({ ok: false, reason: 'unsupported' });
     }
     expect(parseTransport('RTP/AVP;unicast;client_port=70000,RTP/AVP/TCP;unicast;interleaved=0-1')).toEqual({
-      ok: true, value: [{ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1] }],
+      ok: true,
+      value: [{ profile: 'RTP/AVP/TCP', unicast: true, interleaved: [0, 1] }],
     });
   });
 
@@ -120,7 +135,10 @@ describe('Transport', () => {
 describe('Session', () => {
   it('reads ids with and without a timeout', () => {
     expect(parseSession('12345678')).toEqual({ ok: true, value: { id: '12345678' } });
-    expect(parseSession(' A3eqwsafq3rFASqew ; timeout=60')).toEqual({ ok: true, value: { id: 'A3eqwsafq3rFASqew', timeoutSec: 60 } });
+    expect(parseSession(' A3eqwsafq3rFASqew ; timeout=60')).toEqual({
+      ok: true,
+      value: { id: 'A3eqwsafq3rFASqew', timeoutSec: 60 },
+    });
     expect(parseSession('abc;foo=bar;TIMEOUT=5')).toEqual({ ok: true, value: { id: 'abc', timeoutSec: 5 } });
   });
 
@@ -129,7 +147,17 @@ describe('Session', () => {
   });
 
   it("'malformed' for empty or invalid ids and timeouts", () => {
-    for (const v of ['', ';timeout=5', 'a b', 'a,b', 'id;timeout', 'id;timeout=', 'id;timeout=-1', 'id;timeout=1e3', 'id;timeout=9999999999']) {
+    for (const v of [
+      '',
+      ';timeout=5',
+      'a b',
+      'a,b',
+      'id;timeout',
+      'id;timeout=',
+      'id;timeout=-1',
+      'id;timeout=1e3',
+      'id;timeout=9999999999',
+    ]) {
       expect(parseSession(v), v).toEqual({ ok: false, reason: 'malformed' });
     }
   });
@@ -159,7 +187,19 @@ describe('Range', () => {
   });
 
   it("'malformed' for broken ranges", () => {
-    for (const v of ['', 'npt', 'npt=', 'npt=-', 'npt=5', 'npt=a-b', 'npt=20-10', 'npt=1:60:00-', 'npt=1-2-3', 'npt=.5-', '=1-2']) {
+    for (const v of [
+      '',
+      'npt',
+      'npt=',
+      'npt=-',
+      'npt=5',
+      'npt=a-b',
+      'npt=20-10',
+      'npt=1:60:00-',
+      'npt=1-2-3',
+      'npt=.5-',
+      '=1-2',
+    ]) {
       expect(parseRange(v), v).toEqual({ ok: false, reason: 'malformed' });
     }
   });
@@ -167,7 +207,10 @@ describe('Range', () => {
 
 describe('Request URI', () => {
   it('reads host, port, path and track control', () => {
-    expect(parseRtspUrl('rtsp://10.0.0.1:8554/bars')).toEqual({ ok: true, value: { host: '10.0.0.1', port: 8554, path: 'bars' } });
+    expect(parseRtspUrl('rtsp://10.0.0.1:8554/bars')).toEqual({
+      ok: true,
+      value: { host: '10.0.0.1', port: 8554, path: 'bars' },
+    });
     expect(parseRtspUrl('RTSP://pop1/movies/bars/trackID=0')).toEqual({
       ok: true,
       value: { host: 'pop1', port: DEFAULT_RTSP_PORT, path: 'movies/bars', trackId: '0' },
@@ -177,13 +220,22 @@ describe('Request URI', () => {
       value: { host: 'fd00::1', port: 554, path: 'bars', trackId: '1' },
     });
     expect(parseRtspUrl('rtsp://h')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: '' } });
-    expect(parseRtspUrl('rtsp://h:/a%20b/')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'a b' } });
-    expect(parseRtspUrl('/bars/trackID=0')).toEqual({ ok: true, value: { host: '', port: DEFAULT_RTSP_PORT, path: 'bars', trackId: '0' } });
+    expect(parseRtspUrl('rtsp://h:/a%20b/')).toEqual({
+      ok: true,
+      value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'a b' },
+    });
+    expect(parseRtspUrl('/bars/trackID=0')).toEqual({
+      ok: true,
+      value: { host: '', port: DEFAULT_RTSP_PORT, path: 'bars', trackId: '0' },
+    });
     expect(parseRtspUrl('*')).toEqual({ ok: true, value: { host: '', port: DEFAULT_RTSP_PORT, path: '*' } });
   });
 
   it('collapses empty segments, so the path never starts or ends with /', () => {
-    expect(parseRtspUrl('rtsp://h//bars//x/')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'bars/x' } });
+    expect(parseRtspUrl('rtsp://h//bars//x/')).toEqual({
+      ok: true,
+      value: { host: 'h', port: DEFAULT_RTSP_PORT, path: 'bars/x' },
+    });
     expect(parseRtspUrl('rtsp://h///')).toEqual({ ok: true, value: { host: 'h', port: DEFAULT_RTSP_PORT, path: '' } });
   });
 
@@ -233,7 +285,10 @@ describe('header parsers never throw', () => {
   });
 
   it('and every accepted URL path is free of traversal', () => {
-    const seg = fc.oneof(fc.constantFrom('.', '..', '%2e', '%2E%2e', '%2F', '', 'a', '%00', 'trackID=1'), fc.string({ maxLength: 6 }));
+    const seg = fc.oneof(
+      fc.constantFrom('.', '..', '%2e', '%2E%2e', '%2F', '', 'a', '%00', 'trackID=1'),
+      fc.string({ maxLength: 6 }),
+    );
     fc.assert(
       fc.property(fc.array(seg, { maxLength: 6 }), (segs) => {
         const r = parseRtspUrl(`rtsp://h/${segs.join('/')}`);

@@ -27,9 +27,17 @@ function decoded(buf: Buffer): RtspMessage {
 
 /** A realistic client/server exchange, as one TCP byte stream per direction would carry it. */
 const session: Buffer[] = [
-  encodeRequest({ method: 'OPTIONS', uri: 'rtsp://10.0.0.1:8554/bars', headers: { CSeq: 1, 'User-Agent': 'oclient/0.1' } }),
+  encodeRequest({
+    method: 'OPTIONS',
+    uri: 'rtsp://10.0.0.1:8554/bars',
+    headers: { CSeq: 1, 'User-Agent': 'oclient/0.1' },
+  }),
   encodeResponse({ status: 200, headers: { CSeq: 1, Public: 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN' } }),
-  encodeRequest({ method: 'DESCRIBE', uri: 'rtsp://10.0.0.1:8554/bars', headers: { CSeq: 2, Accept: 'application/sdp' } }),
+  encodeRequest({
+    method: 'DESCRIBE',
+    uri: 'rtsp://10.0.0.1:8554/bars',
+    headers: { CSeq: 2, Accept: 'application/sdp' },
+  }),
   encodeResponse({
     status: 200,
     headers: { CSeq: 2, 'Content-Base': 'rtsp://10.0.0.1:8554/bars/', 'Content-Type': 'application/sdp' },
@@ -40,8 +48,15 @@ const session: Buffer[] = [
     uri: 'rtsp://10.0.0.1:8554/bars/trackID=0',
     headers: { CSeq: 3, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' },
   }),
-  encodeResponse({ status: 200, headers: { CSeq: 3, Session: '12345678;timeout=60', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } }),
-  encodeRequest({ method: 'PLAY', uri: 'rtsp://10.0.0.1:8554/bars/', headers: { CSeq: 4, Session: '12345678', Range: 'npt=0.000-' } }),
+  encodeResponse({
+    status: 200,
+    headers: { CSeq: 3, Session: '12345678;timeout=60', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' },
+  }),
+  encodeRequest({
+    method: 'PLAY',
+    uri: 'rtsp://10.0.0.1:8554/bars/',
+    headers: { CSeq: 4, Session: '12345678', Range: 'npt=0.000-' },
+  }),
   encodeInterleaved(0, Buffer.from([0x80, 0x9a, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xd8])),
   encodeInterleaved(1, Buffer.alloc(0)),
   encodeResponse({ status: 454 }),
@@ -50,7 +65,12 @@ const session: Buffer[] = [
 describe('RTSP encode → decode', () => {
   it('round-trips requests with their headers and body', () => {
     const req = decoded(
-      encodeRequest({ method: 'ANNOUNCE', uri: 'rtsp://h/x', headers: { CSeq: 7, 'Content-Type': 'application/sdp' }, body: sdp }),
+      encodeRequest({
+        method: 'ANNOUNCE',
+        uri: 'rtsp://h/x',
+        headers: { CSeq: 7, 'Content-Type': 'application/sdp' },
+        body: sdp,
+      }),
     );
     expect(req).toEqual({
       type: 'request',
@@ -100,11 +120,27 @@ describe('RTSP encode → decode', () => {
       types.push(r.value.type);
       buf = buf.subarray(r.consumed);
     }
-    expect(types).toEqual(['request', 'response', 'request', 'response', 'request', 'response', 'request', 'interleaved', 'interleaved', 'response']);
+    expect(types).toEqual([
+      'request',
+      'response',
+      'request',
+      'response',
+      'request',
+      'response',
+      'request',
+      'interleaved',
+      'interleaved',
+      'response',
+    ]);
   });
 
   it('ignores a caller-supplied Content-Length and always writes the true one', () => {
-    const buf = encodeRequest({ method: 'SET_PARAMETER', uri: '*', headers: { 'Content-Length': 999 }, body: Buffer.from('a') });
+    const buf = encodeRequest({
+      method: 'SET_PARAMETER',
+      uri: '*',
+      headers: { 'Content-Length': 999 },
+      body: Buffer.from('a'),
+    });
     expect(buf.toString()).toBe('SET_PARAMETER * RTSP/1.0\r\nContent-Length: 1\r\n\r\na');
   });
 
@@ -113,12 +149,18 @@ describe('RTSP encode → decode', () => {
     expect(() => encodeRequest({ method: 'PLAY', uri: '' })).toThrow(RtspEncodeError);
     expect(() => encodeRequest({ method: 'PLAY', uri: 'rtsp://h/a b' })).toThrow(RtspEncodeError);
     expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { 'Bad Name': 1 } })).toThrow(RtspEncodeError);
-    expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { CSeq: '1\r\nX: injected' } })).toThrow(RtspEncodeError);
+    expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { CSeq: '1\r\nX: injected' } })).toThrow(
+      RtspEncodeError,
+    );
     expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { CSeq: Number.NaN } })).toThrow(RtspEncodeError);
-    expect(() => encodeRequest({ method: 'PLAY', uri: '*', body: Buffer.alloc(MAX_BODY_BYTES + 1) })).toThrow(RtspEncodeError);
+    expect(() => encodeRequest({ method: 'PLAY', uri: '*', body: Buffer.alloc(MAX_BODY_BYTES + 1) })).toThrow(
+      RtspEncodeError,
+    );
     const many = Object.fromEntries(Array.from({ length: MAX_HEADER_COUNT + 1 }, (_, i) => [`X-${i}`, i]));
     expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: many })).toThrow(RtspEncodeError);
-    expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { X: 'a'.repeat(MAX_HEADER_BYTES) } })).toThrow(RtspEncodeError);
+    expect(() => encodeRequest({ method: 'PLAY', uri: '*', headers: { X: 'a'.repeat(MAX_HEADER_BYTES) } })).toThrow(
+      RtspEncodeError,
+    );
     expect(() => encodeResponse({ status: 99 })).toThrow(RtspEncodeError);
     expect(() => encodeResponse({ status: 200, reason: 'O\nK' })).toThrow(RtspEncodeError);
     expect(() => encodeInterleaved(256, Buffer.alloc(0))).toThrow(RtspEncodeError);
@@ -136,7 +178,11 @@ describe('decodeRtspMessage leniency', () => {
   });
 
   it('accepts a status line without a reason phrase and leading zeros in Content-Length', () => {
-    expect(decoded(text('RTSP/1.0 200\r\nContent-Length: 0003\r\n\r\nabc'))).toMatchObject({ status: 200, reason: '', body: text('abc') });
+    expect(decoded(text('RTSP/1.0 200\r\nContent-Length: 0003\r\n\r\nabc'))).toMatchObject({
+      status: 200,
+      reason: '',
+      body: text('abc'),
+    });
   });
 
   it('accepts a header block of exactly MAX_HEADER_BYTES', () => {
@@ -184,7 +230,8 @@ describe('decodeRtspMessage rejections', () => {
       'OPTIONS * RTSP/1.0\r\nContent-Length: 1.5\r\n\r\n',
       'OPTIONS * RTSP/1.0\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab',
     ];
-    for (const s of bad) expect(decodeRtspMessage(text(s)), JSON.stringify(s)).toEqual({ ok: false, reason: 'malformed' });
+    for (const s of bad)
+      expect(decodeRtspMessage(text(s)), JSON.stringify(s)).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it("'malformed' as soon as the first line is wrong, without waiting for the rest", () => {
@@ -233,10 +280,25 @@ describe('decodeRtspMessage rejections', () => {
         expect(r.consumed).toBeLessThanOrEqual(buf.length);
       }
     };
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => check(Buffer.from(b))), { numRuns: 2000 });
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => check(Buffer.from(s))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => check(Buffer.from(b))),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => check(Buffer.from(s))),
+      { numRuns: 2000 },
+    );
     const line = fc.oneof(
-      fc.constantFrom('OPTIONS * RTSP/1.0', 'RTSP/1.0 200 OK', 'CSeq: 1', 'Content-Length: 3', 'Content-Length: x', '', ' x', 'abc'),
+      fc.constantFrom(
+        'OPTIONS * RTSP/1.0',
+        'RTSP/1.0 200 OK',
+        'CSeq: 1',
+        'Content-Length: 3',
+        'Content-Length: x',
+        '',
+        ' x',
+        'abc',
+      ),
       fc.string({ maxLength: 20 }),
     );
     fc.assert(
@@ -349,7 +411,9 @@ describe('RtspStreamDecoder', () => {
   it('does not let later pushes corrupt bodies already returned', () => {
     const d = new RtspStreamDecoder();
     const chunk = Buffer.from(session[3]!);
-    const [msg] = d.push(chunk.subarray(0, chunk.length - 1)).messages.concat(d.push(chunk.subarray(chunk.length - 1)).messages);
+    const [msg] = d
+      .push(chunk.subarray(0, chunk.length - 1))
+      .messages.concat(d.push(chunk.subarray(chunk.length - 1)).messages);
     d.push(Buffer.from(session[0]!));
     expect(msg).toMatchObject({ body: sdp });
   });

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FRAME_AUTH_EXTMAP } from '../../../common/wire/frame-auth.ts';
-import { buildMjpegSdp, type MjpegSdpParams, MAX_SDP_BYTES, parseSdp, SdpBuildError } from '../../../common/wire/sdp.ts';
+import {
+  buildMjpegSdp,
+  type MjpegSdpParams,
+  MAX_SDP_BYTES,
+  parseSdp,
+  SdpBuildError,
+} from '../../../common/wire/sdp.ts';
 
 const params: MjpegSdpParams = {
   sessionId: '1712345678',
@@ -64,12 +70,16 @@ describe('buildMjpegSdp', () => {
 
   it('announces the frame-signature header extensions in the media section when asked', () => {
     const sdp = buildMjpegSdp({ ...params, extensions: FRAME_AUTH_EXTMAP });
-    expect(sdp.endsWith([
-      'a=x-dimensions:320,240',
-      'a=extmap:1 urn:x-overlay-cdn:rtp-hdrext:frame-signature',
-      'a=extmap:2 urn:x-overlay-cdn:rtp-hdrext:packet-hashes',
-      '',
-    ].join('\r\n'))).toBe(true);
+    expect(
+      sdp.endsWith(
+        [
+          'a=x-dimensions:320,240',
+          'a=extmap:1 urn:x-overlay-cdn:rtp-hdrext:frame-signature',
+          'a=extmap:2 urn:x-overlay-cdn:rtp-hdrext:packet-hashes',
+          '',
+        ].join('\r\n'),
+      ),
+    ).toBe(true);
     const r = parseSdp(sdp);
     expect(r.ok && r.value.media[0]?.attributes.get('extmap')).toBe('1 urn:x-overlay-cdn:rtp-hdrext:frame-signature');
     expect(() => buildMjpegSdp({ ...params, extensions: [{ id: 15, uri: 'urn:x' }] })).toThrow(SdpBuildError);
@@ -123,7 +133,15 @@ describe('parseSdp', () => {
     expect(parseSdp('v=0\r\nnot a line\r\n')).toEqual({ ok: false, reason: 'malformed' });
     expect(parseSdp('v=0\r\na=\r\n')).toEqual({ ok: false, reason: 'malformed' });
     expect(parseSdp('v=0\r\na=:x\r\n')).toEqual({ ok: false, reason: 'malformed' });
-    for (const m of ['m=video', 'm=video 0', 'm=video 0 RTP/AVP', 'm=video x RTP/AVP 26', 'm=video 70000 RTP/AVP 26', 'm= 0 RTP/AVP 26', 'm=video 0 RTP/AVP 26  96']) {
+    for (const m of [
+      'm=video',
+      'm=video 0',
+      'm=video 0 RTP/AVP',
+      'm=video x RTP/AVP 26',
+      'm=video 70000 RTP/AVP 26',
+      'm= 0 RTP/AVP 26',
+      'm=video 0 RTP/AVP 26  96',
+    ]) {
       expect(parseSdp(`v=0\r\n${m}\r\n`), m).toEqual({ ok: false, reason: 'malformed' });
     }
   });
@@ -138,12 +156,24 @@ describe('parseSdp', () => {
   });
 
   it('never throws on random or mangled text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => void parseSdp(s)), { numRuns: 1000 });
-    const lines = fc.array(fc.oneof(fc.constantFrom('v=0', 'm=video 0 RTP/AVP 26', 'a=x:y', 'a=', 'm=', ''), fc.string()), {
-      maxLength: 12,
-    });
-    fc.assert(fc.property(lines, (ls) => void parseSdp(ls.join('\r\n'))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => void parseSdp(s)),
+      { numRuns: 1000 },
+    );
+    const lines = fc.array(
+      fc.oneof(fc.constantFrom('v=0', 'm=video 0 RTP/AVP 26', 'a=x:y', 'a=', 'm=', ''), fc.string()),
+      {
+        maxLength: 12,
+      },
+    );
+    fc.assert(
+      fc.property(lines, (ls) => void parseSdp(ls.join('\r\n'))),
+      { numRuns: 1000 },
+    );
     const sdp = buildMjpegSdp(params);
-    fc.assert(fc.property(fc.nat({ max: sdp.length }), (cut) => void parseSdp(sdp.slice(0, cut))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.nat({ max: sdp.length }), (cut) => void parseSdp(sdp.slice(0, cut))),
+      { numRuns: 300 },
+    );
   });
 });

@@ -18,7 +18,18 @@ function stream(count: number, seq0 = 65530): { packets: { seq: number; buf: Buf
     frames.push(buildJpeg(parsed.value));
     const payloads = packetizeJpeg(parsed.value, 300);
     payloads.forEach((payload, i) => {
-      packets.push({ seq, buf: encodeRtp({ marker: i === payloads.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: seq, timestamp: 3600 * f, ssrc: 7, csrcs: [], payload }) });
+      packets.push({
+        seq,
+        buf: encodeRtp({
+          marker: i === payloads.length - 1,
+          payloadType: RTP_JPEG_PAYLOAD_TYPE,
+          sequenceNumber: seq,
+          timestamp: 3600 * f,
+          ssrc: 7,
+          csrcs: [],
+          payload,
+        }),
+      });
       seq = (seq + 1) & 0xffff;
     });
   }
@@ -43,7 +54,7 @@ describe('FrameAssembler', () => {
   it('drops a frame with a lost packet, counts it, and shows the next ones', () => {
     const { packets, frames } = stream(4);
     const { asm, got } = collect();
-    packets.filter((_, i) => i !== 5).forEach((p) => asm.push(p.buf, 0));
+    for (const p of packets.filter((_, i) => i !== 5)) asm.push(p.buf, 0);
     expect(asm.stats.packetsLost).toBe(1);
     expect(asm.stats.framesLost).toBe(1);
     expect(got).toHaveLength(3);
@@ -69,7 +80,7 @@ describe('FrameAssembler', () => {
   it('does not count the partial frame it joined in the middle of', () => {
     const { packets } = stream(3);
     const { asm, got } = collect();
-    packets.slice(2).forEach((p) => asm.push(p.buf, 0));
+    for (const p of packets.slice(2)) asm.push(p.buf, 0);
     expect(got.length).toBe(2);
     expect(asm.stats.framesLost).toBe(0);
   });
@@ -121,6 +132,9 @@ describe('ReorderBuffer loss reports', () => {
     rb.push(14, Buffer.alloc(0), 0);
     rb.push(11, Buffer.alloc(0), 0);
     rb.push(17, Buffer.alloc(0), 0);
-    expect(reported).toEqual([[11, 12], [15, 16]]);
+    expect(reported).toEqual([
+      [11, 12],
+      [15, 16],
+    ]);
   });
 });

@@ -25,8 +25,13 @@ function stream(count: number, by: (f: number) => TestServer | null): { packets:
     const limit = signedPayloadLimit(600); // small packets: several per frame
     const payloads = packetizeJpegFitted(parsed.value, limit);
     const rtp: RtpPacket[] = payloads.map((payload, i) => ({
-      marker: i === payloads.length - 1, payloadType: RTP_JPEG_PAYLOAD_TYPE, sequenceNumber: (seq + i) & 0xffff,
-      timestamp: 3600 * f, ssrc: 9, csrcs: [], payload,
+      marker: i === payloads.length - 1,
+      payloadType: RTP_JPEG_PAYLOAD_TYPE,
+      sequenceNumber: (seq + i) & 0xffff,
+      timestamp: 3600 * f,
+      ssrc: 9,
+      csrcs: [],
+      payload,
     }));
     seq = (seq + payloads.length) & 0xffff;
     const signer = by(f);
@@ -40,7 +45,11 @@ function client(): { asm: FrameAssembler; verifier: FrameVerifier; shown: Buffer
   expect(invalid).toEqual([]);
   const verifier = new FrameVerifier(MOVIE, keyring);
   const shown: Buffer[] = [];
-  const asm = new FrameAssembler((img: JpegImage) => shown.push(buildJpeg(img)), 90_000, (p) => verifier.check(p));
+  const asm = new FrameAssembler(
+    (img: JpegImage) => shown.push(buildJpeg(img)),
+    90_000,
+    (p) => verifier.check(p),
+  );
   return { asm, verifier, shown };
 }
 
@@ -69,7 +78,11 @@ describe('client frame verification', () => {
     const forged = stream(1, () => forger).packets.map((p) => {
       const d = decodeRtp(p);
       if (!d.ok) throw new Error('bad packet');
-      return encodeRtp({ ...d.value, sequenceNumber: (d.value.sequenceNumber + 30_000) & 0xffff, timestamp: 0x70000000 });
+      return encodeRtp({
+        ...d.value,
+        sequenceNumber: (d.value.sequenceNumber + 30_000) & 0xffff,
+        timestamp: 0x70000000,
+      });
     });
     const { asm, shown } = client();
     for (const p of packets.slice(0, 3)) asm.push(p, 0);
@@ -79,7 +92,7 @@ describe('client frame verification', () => {
     expect(asm.stats.framesRejected).toBe(1);
   });
 
-  it('rejects a frame whose payload was altered on the way, an unsigned frame, and another movie\'s frame', () => {
+  it("rejects a frame whose payload was altered on the way, an unsigned frame, and another movie's frame", () => {
     const { packets } = stream(4, (f) => (f === 1 ? null : s1));
     const altered = packets.map((p) => Buffer.from(p));
     const d = decodeRtp(altered[2]!);
@@ -93,7 +106,11 @@ describe('client frame verification', () => {
 
     const { keyring } = keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]);
     const other = new FrameVerifier('other.mjpeg', keyring);
-    const asm2 = new FrameAssembler(() => {}, 90_000, (p) => other.check(p));
+    const asm2 = new FrameAssembler(
+      () => {},
+      90_000,
+      (p) => other.check(p),
+    );
     for (const p of stream(1, () => s1).packets) asm2.push(p, 0);
     expect(asm2.stats.framesRejected).toBe(1);
   });
@@ -114,9 +131,15 @@ describe('client frame verification', () => {
     const { keyring } = keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]);
     const verifier = new FrameVerifier(MOVIE, keyring);
     let asked = 0;
-    verifier.onUnknownKey = () => { asked++; };
+    verifier.onUnknownKey = () => {
+      asked++;
+    };
     const shown: Buffer[] = [];
-    const asm = new FrameAssembler((img) => shown.push(buildJpeg(img)), 90_000, (p) => verifier.check(p));
+    const asm = new FrameAssembler(
+      (img) => shown.push(buildJpeg(img)),
+      90_000,
+      (p) => verifier.check(p),
+    );
     const { packets, frames } = stream(3, () => restarted);
     const firstFrame = packets.filter((p) => p.readUInt32BE(4) === 0);
     for (const p of firstFrame) asm.push(p, 0);

@@ -30,15 +30,23 @@ describe('fitPixels', () => {
   });
 
   it('never exceeds the box, and is at least one pixel', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 1, max: 200 }), (w, h, cols, rows) => {
-      const f = fitPixels(w, h, cols, rows);
-      expect(f.width).toBeGreaterThanOrEqual(1);
-      expect(f.height).toBeGreaterThanOrEqual(1);
-      expect(f.width).toBeLessThanOrEqual(cols);
-      expect(f.height).toBeLessThanOrEqual(rows * 2);
-      // One side touches the box (up to rounding).
-      expect(f.width === cols || Math.abs(f.height - rows * 2) <= 1 || f.height === rows * 2).toBe(true);
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 1, max: 200 }),
+        (w, h, cols, rows) => {
+          const f = fitPixels(w, h, cols, rows);
+          expect(f.width).toBeGreaterThanOrEqual(1);
+          expect(f.height).toBeGreaterThanOrEqual(1);
+          expect(f.width).toBeLessThanOrEqual(cols);
+          expect(f.height).toBeLessThanOrEqual(rows * 2);
+          // One side touches the box (up to rounding).
+          expect(f.width === cols || Math.abs(f.height - rows * 2) <= 1 || f.height === rows * 2).toBe(true);
+        },
+      ),
+    );
   });
 
   it('is empty for an empty image or box', () => {
@@ -50,10 +58,23 @@ describe('fitPixels', () => {
 
 describe('toHalfBlocks', () => {
   it('puts the upper pixel in the foreground and the lower one in the background', () => {
-    const img = image(2, 2, (x, y) => [[0xff0000, 0x00ff00], [0x0000ff, 0xffffff]][y]?.[x] ?? 0);
+    const img = image(
+      2,
+      2,
+      (x, y) =>
+        [
+          [0xff0000, 0x00ff00],
+          [0x0000ff, 0xffffff],
+        ][y]?.[x] ?? 0,
+    );
     const f = toHalfBlocks(img, 2, 1);
     expect(f).toMatchObject({ cols: 2, rows: 1, pixelRows: 2 });
-    expect(f.cells).toEqual([[{ fg: 0xff0000, bg: 0x0000ff }, { fg: 0x00ff00, bg: 0xffffff }]]);
+    expect(f.cells).toEqual([
+      [
+        { fg: 0xff0000, bg: 0x0000ff },
+        { fg: 0x00ff00, bg: 0xffffff },
+      ],
+    ]);
   });
 
   it('leaves the background empty in the last row of an odd number of pixel rows', () => {
@@ -99,20 +120,38 @@ describe('toHalfBlocks', () => {
   });
 
   it('gives every row the same number of cells, within the box', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 20 }), (w, h, cols, rows) => {
-      const f = toHalfBlocks(image(w, h, () => 0x123456), cols, rows);
-      expect(f.cells).toHaveLength(f.rows);
-      expect(f.rows).toBe(Math.ceil(f.pixelRows / 2));
-      expect(f.rows).toBeLessThanOrEqual(rows);
-      for (const row of f.cells) {
-        expect(row).toHaveLength(f.cols);
-        for (const c of row) expect(c.fg).toBe(0x123456);
-      }
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 20 }),
+        (w, h, cols, rows) => {
+          const f = toHalfBlocks(
+            image(w, h, () => 0x123456),
+            cols,
+            rows,
+          );
+          expect(f.cells).toHaveLength(f.rows);
+          expect(f.rows).toBe(Math.ceil(f.pixelRows / 2));
+          expect(f.rows).toBeLessThanOrEqual(rows);
+          for (const row of f.cells) {
+            expect(row).toHaveLength(f.cols);
+            for (const c of row) expect(c.fg).toBe(0x123456);
+          }
+        },
+      ),
+    );
   });
 
   it('returns no cells for an empty box', () => {
-    expect(toHalfBlocks(image(8, 8, () => 0), 0, 5)).toEqual({ cols: 0, rows: 0, pixelRows: 0, cells: [] });
+    expect(
+      toHalfBlocks(
+        image(8, 8, () => 0),
+        0,
+        5,
+      ),
+    ).toEqual({ cols: 0, rows: 0, pixelRows: 0, cells: [] });
   });
 
   it('rejects a pixel buffer shorter than the size says', () => {

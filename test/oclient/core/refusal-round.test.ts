@@ -13,8 +13,9 @@ describe('a round of refusals', () => {
     round.refused('10.0.9.2', 503, 'no-route');
     expect(round.complete).toBe(true);
     expect(round.refusals().map((r) => r.pop)).toEqual(['10.0.6.2', '10.0.7.2', '10.0.9.2']);
-    expect(describeRefusals('bars.mjpeg', round.refusals(), nameOf))
-      .toBe('every POP refused bars.mjpeg: o5 404 unknown-movie, o6 404 unknown-movie, o7 503 no-route');
+    expect(describeRefusals('bars.mjpeg', round.refusals(), nameOf)).toBe(
+      'every POP refused bars.mjpeg: o5 404 unknown-movie, o6 404 unknown-movie, o7 503 no-route',
+    );
   });
 
   it('is not complete while a POP last failed for a transient reason or played', () => {
@@ -43,13 +44,14 @@ describe('a round of refusals', () => {
   });
 
   it('names a single POP without "every"', () => {
-    expect(describeRefusals('bars.mjpeg', [{ pop: '10.0.6.2', status: 404, reason: 'unknown-movie' }], nameOf))
-      .toBe('POP o5 refused bars.mjpeg: 404 unknown-movie');
+    expect(describeRefusals('bars.mjpeg', [{ pop: '10.0.6.2', status: 404, reason: 'unknown-movie' }], nameOf)).toBe(
+      'POP o5 refused bars.mjpeg: 404 unknown-movie',
+    );
   });
 });
 
 describe('the reason of a refusal', () => {
-  it('is the overlay\'s NAK reason, else the RTSP reason phrase', () => {
+  it("is the overlay's NAK reason, else the RTSP reason phrase", () => {
     expect(refusalReason(503, 'no-route')).toBe('no-route');
     expect(refusalReason(404, null)).toBe('Not Found');
     expect(refusalReason(453, null)).toBe('Not Enough Bandwidth');

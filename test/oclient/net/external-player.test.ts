@@ -1,6 +1,11 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { EXIT_NOT_INSTALLED, PlayerNotInstalled, playerCommand, runCommand } from '../../../oclient/net/external-player.ts';
+import {
+  EXIT_NOT_INSTALLED,
+  PlayerNotInstalled,
+  playerCommand,
+  runCommand,
+} from '../../../oclient/net/external-player.ts';
 
 const URL = 'rtsp://10.0.6.2:8554/bars.mjpeg';
 
@@ -32,7 +37,9 @@ describe('runCommand', () => {
   });
 
   it('reports a signal as 128 + its number, as a shell does', async () => {
-    await expect(runCommand(process.execPath, ['-e', 'process.kill(process.pid, "SIGTERM")'])).resolves.toBe(128 + constants.signals.SIGTERM);
+    await expect(runCommand(process.execPath, ['-e', 'process.kill(process.pid, "SIGTERM")'])).resolves.toBe(
+      128 + constants.signals.SIGTERM,
+    );
   });
 
   it('rejects with PlayerNotInstalled and the hint when the command is missing', async () => {

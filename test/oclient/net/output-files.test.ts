@@ -1,12 +1,23 @@
 import {
-  chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { skippedTitle } from '../../capabilities.ts';
 import {
-  checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile,
+  checkOutputFile,
+  checkStatsFile,
+  FrameFile,
+  OutputError,
+  writeStatsFile,
 } from '../../../oclient/net/output-files.ts';
 
 let dir = '';
@@ -49,10 +60,16 @@ describe('checking --output before starting', () => {
   });
 
   // root may write anywhere: file permissions cannot refuse it, so there is nothing to test as root.
-  it.skipIf(root)(skippedTitle('refuses a directory it may not write in', root ? 'running as root, whom permissions never refuse' : null), () => {
-    chmodSync(dir, 0o500);
-    expect(checkOutputFile(join(dir, 'out.mjpeg'))?.reason).toBe('permission denied');
-  });
+  it.skipIf(root)(
+    skippedTitle(
+      'refuses a directory it may not write in',
+      root ? 'running as root, whom permissions never refuse' : null,
+    ),
+    () => {
+      chmodSync(dir, 0o500);
+      expect(checkOutputFile(join(dir, 'out.mjpeg'))?.reason).toBe('permission denied');
+    },
+  );
 });
 
 describe('checking --stats before starting', () => {
@@ -87,12 +104,16 @@ describe('writing --stats', () => {
     expect(() => writeStatsFile(path, {})).toThrow(`cannot write --stats ${path}: the directory ${sub} does not exist`);
   });
 
-  it.skipIf(!hasDevFull)(skippedTitle('writes in place to a device instead of renaming over it', hasDevFull ? null : 'no /dev/full'), () => {
-    // /dev/full is a character device that answers every write with ENOSPC.
-    expect(() => writeStatsFile('/dev/full', {}))
-      .toThrow('cannot write --stats /dev/full: no space left on the device');
-    expect(existsSync('/dev/full.tmp')).toBe(false);
-  });
+  it.skipIf(!hasDevFull)(
+    skippedTitle('writes in place to a device instead of renaming over it', hasDevFull ? null : 'no /dev/full'),
+    () => {
+      // /dev/full is a character device that answers every write with ENOSPC.
+      expect(() => writeStatsFile('/dev/full', {})).toThrow(
+        'cannot write --stats /dev/full: no space left on the device',
+      );
+      expect(existsSync('/dev/full.tmp')).toBe(false);
+    },
+  );
 });
 
 describe('the --output file', () => {
@@ -105,18 +126,24 @@ describe('the --output file', () => {
     expect(readFileSync(path, 'utf8')).toBe('onetwo');
   });
 
-  it.skipIf(!hasDevFull)(skippedTitle('reports a failing disk once, as an OutputError, and ignores later frames', hasDevFull ? null : 'no /dev/full'), async () => {
-    expect(checkOutputFile('/dev/full')).toBeNull(); // opening works; writing does not
-    const file = new FrameFile('/dev/full');
-    const seen: OutputError[] = [];
-    file.onError = (err) => seen.push(err);
-    file.write(Buffer.alloc(1000));
-    const closed = await file.close();
-    file.write(Buffer.alloc(1000));
-    expect(seen.map((e) => e.message)).toEqual(['cannot write --output /dev/full: no space left on the device']);
-    expect(closed).toBe(seen[0]);
-    expect(file.error).toBe(seen[0]);
-  });
+  it.skipIf(!hasDevFull)(
+    skippedTitle(
+      'reports a failing disk once, as an OutputError, and ignores later frames',
+      hasDevFull ? null : 'no /dev/full',
+    ),
+    async () => {
+      expect(checkOutputFile('/dev/full')).toBeNull(); // opening works; writing does not
+      const file = new FrameFile('/dev/full');
+      const seen: OutputError[] = [];
+      file.onError = (err) => seen.push(err);
+      file.write(Buffer.alloc(1000));
+      const closed = await file.close();
+      file.write(Buffer.alloc(1000));
+      expect(seen.map((e) => e.message)).toEqual(['cannot write --output /dev/full: no space left on the device']);
+      expect(closed).toBe(seen[0]);
+      expect(file.error).toBe(seen[0]);
+    },
+  );
 
   it('reports a file that cannot be opened once playback started', async () => {
     const path = join(dir, 'gone', 'out.mjpeg');

@@ -62,7 +62,12 @@ describe('FramePacer', () => {
   it('waits for a slow output to drain, then draws the newest frame', () => {
     let ready = false;
     let resume: (() => void) | null = null;
-    const { p, drawn } = pacer({ ready: () => ready, whenReady: (cb) => { resume = cb; } });
+    const { p, drawn } = pacer({
+      ready: () => ready,
+      whenReady: (cb) => {
+        resume = cb;
+      },
+    });
     p.push(1);
     vi.advanceTimersByTime(100);
     p.push(2);

@@ -3,9 +3,18 @@ import { escapeTags, movieLine, popLines, statsLines } from '../../../oclient/tu
 import type { SessionStats } from '../../../oclient/net/play-session.ts';
 
 const stats: SessionStats = {
-  framesReceived: 120, framesLost: 2, framesRejected: 0, verifying: true,
-  packetsReceived: 990, packetsLost: 10, bytesReceived: 1_000_000,
-  startupMs: 85.25, jitterMs: 0.5, fps: 25, bitrateKbps: 1450, state: 'playing',
+  framesReceived: 120,
+  framesLost: 2,
+  framesRejected: 0,
+  verifying: true,
+  packetsReceived: 990,
+  packetsLost: 10,
+  bytesReceived: 1_000_000,
+  startupMs: 85.25,
+  jitterMs: 0.5,
+  fps: 25,
+  bitrateKbps: 1450,
+  state: 'playing',
 };
 
 describe('panel text', () => {
@@ -14,10 +23,13 @@ describe('panel text', () => {
   });
 
   it('lists the POPs with their RTT and marks the chosen one', () => {
-    const lines = popLines([
-      { name: 'o5', address: '10.0.6.2', rttMs: 1.234, answered: 5 },
-      { name: 'o7', address: '10.0.9.2', rttMs: null, answered: 0 },
-    ], '10.0.6.2');
+    const lines = popLines(
+      [
+        { name: 'o5', address: '10.0.6.2', rttMs: 1.234, answered: 5 },
+        { name: 'o7', address: '10.0.9.2', rttMs: null, answered: 0 },
+      ],
+      '10.0.6.2',
+    );
     expect(lines[0]).toContain('▶');
     expect(lines[0]).toContain('1.23 ms');
     expect(lines[0]).toMatch(/^\{bold\}/);
@@ -37,7 +49,7 @@ describe('panel text', () => {
     expect(text).toContain('{bold}playing{/bold}');
   });
 
-  it('says whether frames are checked against the servers\' keys, and how many were rejected', () => {
+  it("says whether frames are checked against the servers' keys, and how many were rejected", () => {
     expect(statsLines(stats, { shown: 0, skipped: 0 }).join('\n')).toContain('signed    every frame checked');
     const text = (s: SessionStats): string => statsLines(s, { shown: 0, skipped: 0 }).join('\n');
     expect(text({ ...stats, framesRejected: 3 })).toContain('3 frames rejected');
@@ -45,13 +57,17 @@ describe('panel text', () => {
   });
 
   it('shows a dash before the first frame and the init state without a session', () => {
-    expect(statsLines({ ...stats, startupMs: null, packetsReceived: 0, packetsLost: 0 }, { shown: 0, skipped: 0 }).join('\n'))
-      .toContain('startup   —');
+    expect(
+      statsLines({ ...stats, startupMs: null, packetsReceived: 0, packetsLost: 0 }, { shown: 0, skipped: 0 }).join(
+        '\n',
+      ),
+    ).toContain('startup   —');
     expect(statsLines(null, { shown: 0, skipped: 0 })[0]).toContain('init');
   });
 
   it('describes a movie of the catalogue', () => {
-    expect(movieLine({ name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 }))
-      .toBe('bars.mjpeg  320x240  25 fps  100 frames (4.0 s)');
+    expect(movieLine({ name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 })).toBe(
+      'bars.mjpeg  320x240  25 fps  100 frames (4.0 s)',
+    );
   });
 });

@@ -12,7 +12,9 @@ for (let i = 0; i < 24; i++) {
 }
 
 const dist = (a: number, b: number): number =>
-  (((a >> 16) & 0xff) - ((b >> 16) & 0xff)) ** 2 + (((a >> 8) & 0xff) - ((b >> 8) & 0xff)) ** 2 + ((a & 0xff) - (b & 0xff)) ** 2;
+  (((a >> 16) & 0xff) - ((b >> 16) & 0xff)) ** 2 +
+  (((a >> 8) & 0xff) - ((b >> 8) & 0xff)) ** 2 +
+  ((a & 0xff) - (b & 0xff)) ** 2;
 
 describe('rgbToXterm256', () => {
   it('maps the cube corners and greys', () => {
@@ -26,13 +28,15 @@ describe('rgbToXterm256', () => {
   });
 
   it('picks the nearest colour of the palette', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffff }), (rgb) => {
-      const i = rgbToXterm256(rgb);
-      expect(i).toBeGreaterThanOrEqual(16);
-      expect(i).toBeLessThanOrEqual(255);
-      const best = Math.min(...PALETTE.map((p) => dist(rgb, p)));
-      // The cube's distance separates by channel and the nearest grey is the one nearest the mean.
-      expect(dist(rgb, PALETTE[i - 16] ?? 0)).toBe(best);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffff }), (rgb) => {
+        const i = rgbToXterm256(rgb);
+        expect(i).toBeGreaterThanOrEqual(16);
+        expect(i).toBeLessThanOrEqual(255);
+        const best = Math.min(...PALETTE.map((p) => dist(rgb, p)));
+        // The cube's distance separates by channel and the nearest grey is the one nearest the mean.
+        expect(dist(rgb, PALETTE[i - 16] ?? 0)).toBe(best);
+      }),
+    );
   });
 });

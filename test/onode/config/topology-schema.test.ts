@@ -22,19 +22,25 @@ const twoNodes = `${server}, o2: { role: 'node', addresses: ['10.0.0.2'] }`;
 describe('messages the schema adds', () => {
   it('refuses names a record would silently drop', () => {
     const node = refusal(`{ nodes: { ${server}, constructor: { role: 'node', addresses: ['10.0.0.2'] } } }`);
-    expect([node.where, node.problem, node.fix])
-      .toEqual(["node 'constructor'", "'constructor' cannot be used as a name here", 'choose another name']);
+    expect([node.where, node.problem, node.fix]).toEqual([
+      "node 'constructor'",
+      "'constructor' cannot be used as a name here",
+      'choose another name',
+    ]);
     const client = refusal(`{ nodes: { ${server} }, clients: { prototype: { addresses: ['10.0.0.9'] } } }`);
     expect(client.where).toBe("client 'prototype'");
     const text = JSON.stringify({ s1: { names: ['10.0.0.1'] }, constructor: { names: ['10.0.0.2'] } });
-    expect(refusal(text, 'legacy.json').message)
-      .toBe("legacy.json: node 'constructor': 'constructor' cannot be used as a name here. Fix: choose another name");
+    expect(refusal(text, 'legacy.json').message).toBe(
+      "legacy.json: node 'constructor': 'constructor' cannot be used as a name here. Fix: choose another name",
+    );
   });
 
   it('refuses numbers that are not finite', () => {
     const err = refusal(`{ nodes: { ${twoNodes} }, links: [ { between: ['s1', 'o2'], delayMs: Infinity } ] }`);
-    expect(err.message).toBe("bad.json5: links[0] between 's1' and 'o2', field 'delayMs': "
-      + 'expected a one-way delay in ms, 0 or more, got the number Infinity. Fix: write e.g. delayMs: 2');
+    expect(err.message).toBe(
+      "bad.json5: links[0] between 's1' and 'o2', field 'delayMs': " +
+        'expected a one-way delay in ms, 0 or more, got the number Infinity. Fix: write e.g. delayMs: 2',
+    );
     const nan = refusal(`{ nodes: { ${twoNodes} }, links: [ { between: ['s1', 'o2'], lossPct: NaN } ] }`);
     expect(nan.problem).toBe('expected a loss percentage from 0 to 100, got the number NaN');
   });
@@ -61,8 +67,10 @@ describe('which problem comes first', () => {
   it('an address keyed by a node that is not an end of the link', () => {
     const nodes = `${twoNodes}, o3: { role: 'node', addresses: ['10.0.0.3'] }`;
     const err = refusal(`{ nodes: { ${nodes} }, links: [ { between: ['s1', 'o2'], addresses: { o3: 5 } } ] }`);
-    expect(err.message).toBe("bad.json5: links[0] between 's1' and 'o2', field 'addresses.o3': "
-      + "'o3' is not an end of this link. Fix: key the addresses by 's1' or 'o2'");
+    expect(err.message).toBe(
+      "bad.json5: links[0] between 's1' and 'o2', field 'addresses.o3': " +
+        "'o3' is not an end of this link. Fix: key the addresses by 's1' or 'o2'",
+    );
   });
 
   it('a link naming an unknown node is refused for that, not for its addresses', () => {
@@ -74,18 +82,18 @@ describe('which problem comes first', () => {
 });
 
 describe('schema messages', () => {
-  it('round-trip a problem and a fix, and tell ours from valibot\'s own', () => {
+  it("round-trip a problem and a fix, and tell ours from valibot's own", () => {
     expect(unpackMessage(say('is missing', "add it: 'x'"))).toEqual({ problem: 'is missing', fix: "add it: 'x'" });
     expect(unpackMessage('Invalid type: Expected string but received 3')).toBeNull();
   });
 
-  it('every refusal of a mutated report.json5 has a place and a fix of its own (never valibot\'s text)', () => {
+  it("every refusal of a mutated report.json5 has a place and a fix of its own (never valibot's text)", () => {
     const file = fileURLToPath(new URL('../../../topologies/report.json5', import.meta.url));
     const report = JSON5.parse(readFileSync(file, 'utf8')) as unknown;
     const paths: (string | number)[][] = [];
     const walk = (value: unknown, path: (string | number)[]): void => {
       paths.push(path);
-      if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
+      if (Array.isArray(value)) for (const [i, item] of value.entries()) walk(item, [...path, i]);
       else if (typeof value === 'object' && value !== null) {
         for (const [k, item] of Object.entries(value)) walk(item, [...path, k]);
       }
@@ -95,21 +103,24 @@ describe('schema messages', () => {
       fc.jsonValue(),
       fc.constantFrom(undefined, NaN, Infinity, -1, '', '10.0.0.256', 'constructor', [], {}),
     );
-    fc.assert(fc.property(fc.constantFrom(...paths.filter((p) => p.length > 0)), junk, (path, value) => {
-      const mutated = structuredClone(report) as Record<string | number, unknown>;
-      let parent = mutated;
-      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
-      const last = path[path.length - 1] as string | number;
-      if (value === undefined) delete parent[last];
-      else parent[last] = value;
-      try {
-        parseTopology(JSON5.stringify(mutated), 'm.json5');
-      } catch (err) {
-        if (!(err instanceof TopologyError)) throw err;
-        expect(err.where).not.toBe('');
-        expect(err.fix).not.toBe('see topologies/README.md for the format');
-        expect(err.message).not.toMatch(/Invalid (type|key|input|length)/);
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.constantFrom(...paths.filter((p) => p.length > 0)), junk, (path, value) => {
+        const mutated = structuredClone(report) as Record<string | number, unknown>;
+        let parent = mutated;
+        for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+        const last = path[path.length - 1] as string | number;
+        if (value === undefined) delete parent[last];
+        else parent[last] = value;
+        try {
+          parseTopology(JSON5.stringify(mutated), 'm.json5');
+        } catch (err) {
+          if (!(err instanceof TopologyError)) throw err;
+          expect(err.where).not.toBe('');
+          expect(err.fix).not.toBe('see topologies/README.md for the format');
+          expect(err.message).not.toMatch(/Invalid (type|key|input|length)/);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

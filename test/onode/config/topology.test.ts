@@ -67,11 +67,18 @@ describe('shipped topologies', () => {
 
   it('report.json5 has the report roles, clients and link delays', () => {
     const topo = load('report.json5');
-    const byRole = (role: string): string[] => [...topo.nodes.values()].filter((n) => n.role === role).map((n) => n.name);
+    const byRole = (role: string): string[] =>
+      [...topo.nodes.values()].filter((n) => n.role === role).map((n) => n.name);
     expect(byRole('server')).toEqual(['s1', 's2']);
     expect(byRole('node')).toEqual(['o2', 'o3', 'o4', 'o8', 'o9']);
     expect(byRole('pop')).toEqual(['o5', 'o6', 'o7']);
-    expect([...topo.clients.values()].map((c) => `${c.name}@${c.pop}`).sort()).toEqual(['c1@o5', 'c2@o6', 'c3@o6', 'c4@o7', 'c5@o5']);
+    expect([...topo.clients.values()].map((c) => `${c.name}@${c.pop}`).sort()).toEqual([
+      'c1@o5',
+      'c2@o6',
+      'c3@o6',
+      'c4@o7',
+      'c5@o5',
+    ]);
     expect(topo.links.every((l) => l.delayMs >= 1 && l.delayMs <= 10)).toBe(true);
     // The report's one link across two different /24s keeps its addresses.
     expect(neighboursOf(topo, 'o3').find((n) => n.name === 'o7')?.address).toBe('10.0.14.1');
@@ -111,7 +118,9 @@ describe('topology errors name the file, the node and the field', () => {
   it('missing role', () => {
     const err = refusal(`{ nodes: { ${server}, o3: { addresses: ['10.0.0.2'] } } }`);
     expect([err.file, err.where, err.problem]).toEqual(['bad.json5', "node 'o3', field 'role'", 'is missing']);
-    expect(err.message).toBe("bad.json5: node 'o3', field 'role': is missing. Fix: set role to 'server', 'node' or 'pop'");
+    expect(err.message).toBe(
+      "bad.json5: node 'o3', field 'role': is missing. Fix: set role to 'server', 'node' or 'pop'",
+    );
   });
 
   it('bad address', () => {
@@ -149,7 +158,9 @@ describe('topology errors name the file, the node and the field', () => {
 
   it('addresses that collide on loopback', () => {
     const topo = parseTopology(`{ nodes: { ${server}, o3: { role: 'node', addresses: ['11.0.0.1'] } } }`, 'bad.json5');
-    expect(() => loopbackTopology(topo)).toThrow("bad.json5: node 'o3', field 'addresses[0]': '11.0.0.1' and '10.0.0.1'");
+    expect(() => loopbackTopology(topo)).toThrow(
+      "bad.json5: node 'o3', field 'addresses[0]': '11.0.0.1' and '10.0.0.1'",
+    );
   });
 
   it('a file on disk is named by its path', () => {
@@ -157,7 +168,9 @@ describe('topology errors name the file, the node and the field', () => {
     try {
       const path = join(dir, 'mine.json5');
       writeFileSync(path, `{ nodes: { ${server}, o3: { role: 'relay', addresses: ['10.0.0.2'] } } }`);
-      expect(() => loadTopologyFile(path)).toThrow(`${path}: node 'o3', field 'role': the string 'relay' is not a role`);
+      expect(() => loadTopologyFile(path)).toThrow(
+        `${path}: node 'o3', field 'role': the string 'relay' is not a role`,
+      );
       expect(() => loadTopologyFile(join(dir, 'missing.json5'))).toThrow(/missing\.json5: file: no such file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_PENDING, MAX_PENDING_PER_ADDRESS, PENDING_TIMEOUT_MS, REFUSAL_LOG_INTERVAL_MS, WELCOME_CACHE_MS,
+  MAX_PENDING,
+  MAX_PENDING_PER_ADDRESS,
+  PENDING_TIMEOUT_MS,
+  REFUSAL_LOG_INTERVAL_MS,
+  WELCOME_CACHE_MS,
 } from '../../../onode/core/bootstrap-desk.ts';
 import { Registrant } from '../../../onode/core/registrant.ts';
 import { ADDRESS, DeskHarness, signingKey } from './bootstrap-fixtures.ts';
@@ -159,16 +163,19 @@ describe('bootstrap desk', () => {
       fc.constant({ type: 'login' as const }),
       fc.string({ maxLength: 40 }),
     );
-    fc.assert(fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
-      const h = setup();
-      const c = h.connect(ADDRESS.n1);
-      for (const s of steps) {
-        if (typeof s === 'string') c.line(s);
-        else c.send(s);
-      }
-      expect(h.directory.isRegistered('n1')).toBe(false);
-      expect(c.inbox.some((m) => m.type === 'sealed')).toBe(false);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
+        const h = setup();
+        const c = h.connect(ADDRESS.n1);
+        for (const s of steps) {
+          if (typeof s === 'string') c.line(s);
+          else c.send(s);
+        }
+        expect(h.directory.isRegistered('n1')).toBe(false);
+        expect(c.inbox.some((m) => m.type === 'sealed')).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('stop() cancels every timer', () => {

@@ -4,7 +4,11 @@ import { parseTopology, type Topology } from '../../../onode/config/topology.ts'
 import { rawEd25519 } from '../../../common/security/server-keyring.ts';
 import { VirtualClock } from '../../../common/core/clock.ts';
 import {
-  decodeBootstrap, encodeBootstrap, MAX_LINE_TO_BOOTSTRAPPER, type BootstrapMessage, type SealedMessage,
+  decodeBootstrap,
+  encodeBootstrap,
+  MAX_LINE_TO_BOOTSTRAPPER,
+  type BootstrapMessage,
+  type SealedMessage,
 } from '../../../common/wire/bootstrap.ts';
 import { BootstrapDesk } from '../../../onode/core/bootstrap-desk.ts';
 import { Directory } from '../../../onode/core/directory.ts';
@@ -16,7 +20,8 @@ import type { Registrant } from '../../../onode/core/registrant.ts';
  *                               s2 (server)
  */
 export function smallTopology(): Topology {
-  return parseTopology(`{
+  return parseTopology(
+    `{
     bootstrapper: 'b',
     nodes: {
       b: { role: 'server', addresses: ['10.9.1.1'] },
@@ -29,7 +34,9 @@ export function smallTopology(): Topology {
       { between: ['s2', 'n1'], delayMs: 3, rateKbps: 10000 },
       { between: ['n1', 'p1'], delayMs: 4, lossPct: 1 },
     ],
-  }`, 'small.json5');
+  }`,
+    'small.json5',
+  );
 }
 
 export const ADDRESS = { b: '10.9.1.1', s2: '10.9.2.1', n1: '10.9.1.2', p1: '10.9.3.2' } as const;
@@ -54,11 +61,19 @@ export class DeskHarness {
   catalogueCalls = 0;
   private next = 1;
 
-  constructor(readonly secret: Buffer, topology = smallTopology()) {
+  constructor(
+    readonly secret: Buffer,
+    topology = smallTopology(),
+  ) {
     this.directory = new Directory(topology, false);
-    const log = (level: string) => (m: string): void => void this.logs.push(`${level}: ${m}`);
+    const log =
+      (level: string) =>
+      (m: string): void =>
+        void this.logs.push(`${level}: ${m}`);
     this.desk = new BootstrapDesk({
-      directory: this.directory, secret, clock: this.clock,
+      directory: this.directory,
+      secret,
+      clock: this.clock,
       catalogue: () => {
         this.catalogueCalls++;
         return [{ name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 }];
@@ -109,7 +124,11 @@ export class TestConn {
   destroyed = false;
   closed = false;
 
-  constructor(readonly id: number, readonly address: string, private readonly h: DeskHarness) {}
+  constructor(
+    readonly id: number,
+    readonly address: string,
+    private readonly h: DeskHarness,
+  ) {}
 
   send(msg: BootstrapMessage): void {
     this.line(encodeBootstrap(msg).trimEnd());
@@ -137,9 +156,12 @@ export class TestConn {
 
   /** The sealed messages received after `registered`, opened by the node's Registrant. */
   notices(me: Registrant): SealedMessage[] {
-    return this.inbox.filter((m) => m.type === 'sealed').slice(1).flatMap((m) => {
-      const o = m.type === 'sealed' ? me.open(m) : null;
-      return o?.ok ? [o.value] : [];
-    });
+    return this.inbox
+      .filter((m) => m.type === 'sealed')
+      .slice(1)
+      .flatMap((m) => {
+        const o = m.type === 'sealed' ? me.open(m) : null;
+        return o?.ok ? [o.value] : [];
+      });
   }
 }

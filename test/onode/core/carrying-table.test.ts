@@ -21,7 +21,11 @@ describe('CarryingTable', () => {
     const t = new CarryingTable();
     t.onCarrying('n1', { type: 'carrying', movies: ['old'], roots: ['s1'] });
     const movies = Array.from({ length: 10 }, (_, i) => long(i));
-    const parts = carryingParts(7, movies, movies.map(() => 's1'));
+    const parts = carryingParts(
+      7,
+      movies,
+      movies.map(() => 's1'),
+    );
     expect(parts.length).toBeGreaterThan(2);
     for (const p of [...parts].reverse().slice(0, -1)) t.onCarrying('n1', p);
     // Until the last part, the previous announcement stands.
@@ -35,8 +39,16 @@ describe('CarryingTable', () => {
   it('drops a partial announcement when a newer one starts, and one past MAX_CARRYING movies', () => {
     const t = new CarryingTable();
     const movies = Array.from({ length: 10 }, (_, i) => long(i));
-    const first = carryingParts(1, movies, movies.map(() => 's1'));
-    const second = carryingParts(2, movies.slice(0, 6), movies.slice(0, 6).map(() => 's2'));
+    const first = carryingParts(
+      1,
+      movies,
+      movies.map(() => 's1'),
+    );
+    const second = carryingParts(
+      2,
+      movies.slice(0, 6),
+      movies.slice(0, 6).map(() => 's2'),
+    );
     t.onCarrying('n1', first[0]!);
     for (const p of second) t.onCarrying('n1', p);
     for (const p of first.slice(1)) t.onCarrying('n1', p); // late parts of the old one: never complete

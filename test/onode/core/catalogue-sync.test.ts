@@ -30,14 +30,18 @@ function harness(own: readonly MovieInfo[] | null = null) {
   const routes = new RouteTable();
   const sent: Sent[] = [];
   const counters = { ...NO_CATALOGUE_COUNTERS };
-  const sync = new CatalogueSync({
-    self: 'me',
-    clock,
-    routes,
-    rttMs: () => RTT_MS,
-    send: (to, msg) => sent.push({ to, msg, at: clock.now() }),
-    ownCatalogue: () => own,
-  }, counters, RESTART_MS);
+  const sync = new CatalogueSync(
+    {
+      self: 'me',
+      clock,
+      routes,
+      rttMs: () => RTT_MS,
+      send: (to, msg) => sent.push({ to, msg, at: clock.now() }),
+      ownCatalogue: () => own,
+    },
+    counters,
+    RESTART_MS,
+  );
   /** A probe from `via` announcing `cv` for `server`, and the fetch it starts. */
   const announce = (server: string, cv: number, via = 'n1', seq = 1): void => {
     routes.update({ server, via, latencyMs: 1, hops: 1, seq, updatedAt: clock.now() }, cv);
@@ -69,7 +73,12 @@ describe('CatalogueSync: fetching', () => {
       for (const i of h.requests()[round]!.msg.parts!) h.sync.onCatalogue('n1', parts[i]!);
     }
     // No time passed in the loop: every round after the lost part was asked as the one before completed.
-    expect(h.requests().slice(1).every((r) => r.at === CATALOGUE_RETRY_MS + 2 * RTT_MS)).toBe(true);
+    expect(
+      h
+        .requests()
+        .slice(1)
+        .every((r) => r.at === CATALOGUE_RETRY_MS + 2 * RTT_MS),
+    ).toBe(true);
     expect(h.routes.catalogueOf('s1')?.movies).toEqual(catalogue);
     expect(h.counters).toMatchObject({ cataloguesInstalled: 1, catalogueRejected: 0, cataloguePartsIn: parts.length });
     expect(h.sync.pending()).toEqual([]);
@@ -119,8 +128,15 @@ describe('CatalogueSync: fetching', () => {
     const genuine = movies(5, 20);
     const cv = catalogueDigest(genuine);
     const forged: MovieInfo[] = [{ name: 'pwned.mjpeg', fps: 25, width: 1, height: 1, frames: 1 }];
-    const part = (fields: Partial<CatalogueMessage>): CatalogueMessage =>
-      ({ type: 'catalogue', server: 's1', cv, part: 0, parts: 1, movies: forged, ...fields });
+    const part = (fields: Partial<CatalogueMessage>): CatalogueMessage => ({
+      type: 'catalogue',
+      server: 's1',
+      cv,
+      part: 0,
+      parts: 1,
+      movies: forged,
+      ...fields,
+    });
     h.sync.onCatalogue('n1', part({})); // nothing asked
     h.announce('s1', cv);
     h.sync.onCatalogue('n2', part({})); // not asked of n2
@@ -166,7 +182,7 @@ describe('CatalogueSync: fetching', () => {
 });
 
 describe('CatalogueSync: serving', () => {
-  it("serves its own catalogue: the first window without part numbers, exactly the parts asked for with them", () => {
+  it('serves its own catalogue: the first window without part numbers, exactly the parts asked for with them', () => {
     const own = movies(1000, 100);
     const cv = catalogueDigest(own);
     const parts = catalogueParts('me', cv, own);
@@ -193,7 +209,10 @@ describe('CatalogueSync: serving', () => {
     h.sync.onCatalogue('n1', parts[2]!);
     h.sent.length = 0;
     h.sync.onRequest('p1', { type: 'catalogue-request', server: 's1', cv, parts: [0, 1, 2] });
-    expect(h.sent.map((s) => [s.to, s.msg])).toEqual([['p1', parts[0]], ['p1', parts[2]]]);
+    expect(h.sent.map((s) => [s.to, s.msg])).toEqual([
+      ['p1', parts[0]],
+      ['p1', parts[2]],
+    ]);
     h.sent.length = 0;
     h.sync.onCatalogue('n1', parts[1]!);
     expect(h.sent.filter((s) => s.to === 'p1').map((s) => s.msg)).toEqual([parts[1]]);

@@ -19,8 +19,13 @@ describe('Directory', () => {
     const d = new Directory(smallTopology(), true);
     const reg = d.register(3, 'n1');
     expect(reg?.reply).toEqual({
-      type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2', '10.9.2.2', '10.9.3.1'],
-      clientAddresses: [], emulateLinks: true, serverKeys: [],
+      type: 'registered',
+      name: 'n1',
+      role: 'node',
+      addresses: ['10.9.1.2', '10.9.2.2', '10.9.3.1'],
+      clientAddresses: [],
+      emulateLinks: true,
+      serverKeys: [],
       neighbours: [
         { name: 'b', role: 'server', address: '10.9.1.1', localAddress: '10.9.1.2', ...link(2, 0, null) },
         { name: 'p1', role: 'pop', address: '10.9.3.2', localAddress: '10.9.3.1', ...link(4, 1, null) },
@@ -38,7 +43,11 @@ describe('Directory', () => {
     d.register(0, 'b');
     d.register(5, 'p1');
     const reg = d.register(6, 'n1');
-    expect(reg?.reply.neighbours.map((n) => [n.name, n.up])).toEqual([['b', true], ['p1', true], ['s2', false]]);
+    expect(reg?.reply.neighbours.map((n) => [n.name, n.up])).toEqual([
+      ['b', true],
+      ['p1', true],
+      ['s2', false],
+    ]);
     expect(reg?.notices).toEqual([
       { to: 'b', msg: { type: 'neighbour-up', name: 'n1' } },
       { to: 'p1', msg: { type: 'neighbour-up', name: 'n1' } },
@@ -65,14 +74,17 @@ describe('Directory', () => {
     expect(new Directory(smallTopology(), false).register(1, 'x9')).toBeUndefined();
   });
 
-  it('keeps servers\' signing keys and tells every other registered node of a new or changed one', () => {
+  it("keeps servers' signing keys and tells every other registered node of a new or changed one", () => {
     const d = new Directory(smallTopology(), false);
     const kb = signingKey();
     const k2 = signingKey();
     d.register(0, 'b', kb);
     d.register(2, 'p1');
     const first = d.register(3, 's2', k2);
-    expect(first?.reply.serverKeys).toEqual([{ server: 'b', key: kb }, { server: 's2', key: k2 }]);
+    expect(first?.reply.serverKeys).toEqual([
+      { server: 'b', key: kb },
+      { server: 's2', key: k2 },
+    ]);
     expect(first?.notices.filter((n) => n.msg.type === 'server-key')).toEqual([
       { to: 'b', msg: { type: 'server-key', server: 's2', key: k2 } },
       { to: 'p1', msg: { type: 'server-key', server: 's2', key: k2 } },
@@ -82,7 +94,10 @@ describe('Directory', () => {
     // A restarted server has a new key.
     const k3 = signingKey();
     expect(d.register(5, 's2', k3)?.notices.filter((n) => n.msg.type === 'server-key')).toHaveLength(2);
-    expect(d.serverKeys()).toEqual([{ server: 'b', key: kb }, { server: 's2', key: k3 }]);
+    expect(d.serverKeys()).toEqual([
+      { server: 'b', key: kb },
+      { server: 's2', key: k3 },
+    ]);
   });
 
   it('only servers have signing keys', () => {
@@ -91,12 +106,14 @@ describe('Directory', () => {
     expect(d.serverKeys()).toEqual([]);
   });
 
-  it('welcomes a client with every POP\'s client addresses, the catalogue and the server keys', () => {
+  it("welcomes a client with every POP's client addresses, the catalogue and the server keys", () => {
     const d = new Directory(smallTopology(), false);
     const k = signingKey();
     d.register(0, 'b', k);
     expect(d.welcome([movie])).toEqual({
-      type: 'welcome', pops: [{ name: 'p1', addresses: ['10.9.100.1'] }], catalogue: [movie],
+      type: 'welcome',
+      pops: [{ name: 'p1', addresses: ['10.9.100.1'] }],
+      catalogue: [movie],
       serverKeys: [{ server: 'b', key: k }],
     });
     expect(d.infoFor(d.nodeAt(ADDRESS.p1)!).name).toBe('p1');

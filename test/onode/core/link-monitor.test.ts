@@ -5,9 +5,16 @@ import type { HelloMessage } from '../../../common/wire/overlay.ts';
 import { LinkMonitor } from '../../../onode/core/link-monitor.ts';
 
 class Offset implements Clock {
-  constructor(private readonly base: VirtualClock, private readonly offsetMs: number) {}
-  now(): number { return this.base.now() + this.offsetMs; }
-  setTimer(ms: number, fn: () => void): Timer { return this.base.setTimer(ms, fn); }
+  constructor(
+    private readonly base: VirtualClock,
+    private readonly offsetMs: number,
+  ) {}
+  now(): number {
+    return this.base.now() + this.offsetMs;
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms, fn);
+  }
 }
 
 /** Two monitors joined by a link of `delayMs` each way, with their own clock offsets. */
@@ -17,18 +24,31 @@ function pair(delayMs: number, offsetA: number, offsetB: number) {
   const events: string[] = [];
   let linkUp = true;
   const monitors: Record<string, LinkMonitor> = {};
-  const make = (self: string, peer: string, offset: number): LinkMonitor =>
-    new LinkMonitor(new Offset(clock, offset), (to, msg) => {
-      hellos.push(msg);
-      if (linkUp) clock.setTimer(delayMs, () => monitors[to]!.onHello(self, msg));
-    }, { up: (n) => events.push(`${self}:up:${n}`), down: (n) => events.push(`${self}:down:${n}`) });
+  const make = (self: string, _peer: string, offset: number): LinkMonitor =>
+    new LinkMonitor(
+      new Offset(clock, offset),
+      (to, msg) => {
+        hellos.push(msg);
+        if (linkUp) clock.setTimer(delayMs, () => monitors[to]!.onHello(self, msg));
+      },
+      { up: (n) => events.push(`${self}:up:${n}`), down: (n) => events.push(`${self}:down:${n}`) },
+    );
   monitors.a = make('a', 'b', offsetA);
   monitors.b = make('b', 'a', offsetB);
   monitors.a.add('b');
   monitors.b.add('a');
   monitors.a.start();
   monitors.b.start();
-  return { clock, hellos, events, a: monitors.a, b: monitors.b, cut: () => { linkUp = false; } };
+  return {
+    clock,
+    hellos,
+    events,
+    a: monitors.a,
+    b: monitors.b,
+    cut: () => {
+      linkUp = false;
+    },
+  };
 }
 
 describe('LinkMonitor', () => {

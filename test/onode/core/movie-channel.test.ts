@@ -28,7 +28,14 @@ describe('a server channel signing its frames', () => {
     const clock = new VirtualClock();
     const sent: Buffer[] = [];
     const sign = (m: string, p: readonly RtpPacket[]): Buffer[] => s1.signer.signFrame(m, p);
-    const channel = new MovieChannel(clock, movie, (rtp) => sent.push(rtp), 0xabc, () => 0.9999, sign);
+    const channel = new MovieChannel(
+      clock,
+      movie,
+      (rtp) => sent.push(rtp),
+      0xabc,
+      () => 0.9999,
+      sign,
+    );
     channel.start();
     clock.advance(1990); // 50 frames at 25 fps: the 30-frame movie loops once
     channel.stop();

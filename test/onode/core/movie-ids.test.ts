@@ -24,7 +24,7 @@ describe('MovieIds', () => {
 
   it('takes 255-byte names and refuses what DATA cannot name', () => {
     const t = new MovieIds();
-    const long = 'ç'.repeat(127) + 'x';
+    const long = `${'ç'.repeat(127)}x`;
     expect(t.learn(long)).toHaveLength(8);
     expect(t.nameOf(movieId(long))).toBe(long);
     expect(t.learn('')).toBeUndefined();

@@ -3,7 +3,15 @@ import { encodeRtp } from '../../../common/wire/rtp.ts';
 import { PacketCache } from '../../../onode/core/packet-cache.ts';
 
 const pkt = (seq: number, ts: number, marker = false, ssrc = 7): Buffer =>
-  encodeRtp({ marker, payloadType: 26, sequenceNumber: seq & 0xffff, timestamp: ts, ssrc, csrcs: [], payload: Buffer.alloc(4) });
+  encodeRtp({
+    marker,
+    payloadType: 26,
+    sequenceNumber: seq & 0xffff,
+    timestamp: ts,
+    ssrc,
+    csrcs: [],
+    payload: Buffer.alloc(4),
+  });
 const seqs = (list: Buffer[]): number[] => list.map((b) => b.readUInt16BE(2));
 
 describe('PacketCache', () => {
@@ -34,7 +42,9 @@ describe('PacketCache', () => {
 
   it('gives the newest whole frame, skipping one with a hole', () => {
     const c = new PacketCache(64);
-    [pkt(1, 100), pkt(2, 100), pkt(3, 100, true), pkt(4, 200), pkt(5, 200, true), pkt(7, 300, true)].forEach((p) => c.add(p));
+    for (const p of [pkt(1, 100), pkt(2, 100), pkt(3, 100, true), pkt(4, 200), pkt(5, 200, true), pkt(7, 300, true)]) {
+      c.add(p);
+    }
     expect(seqs(c.lastFrame())).toEqual([4, 5, 7]);
     c.add(pkt(6, 300));
     expect(seqs(c.lastFrame())).toEqual([6, 7]);

@@ -50,7 +50,7 @@ describe('registration handshake', () => {
     expect(h.logs).toContain(`warn: refused n1 from 10.9.1.2: ${WRONG_SECRET}`);
   });
 
-  it('a replayed proof (recorded on another connection) is refused: the bootstrapper\'s nonce is new each time', () => {
+  it("a replayed proof (recorded on another connection) is refused: the bootstrapper's nonce is new each time", () => {
     const h = setup();
     const me = new Registrant(SECRET, 1);
     const first = h.register(ADDRESS.n1, me);
@@ -71,7 +71,7 @@ describe('registration handshake', () => {
     expect(first.conn.destroyed).toBe(false);
   });
 
-  it('without proof, a connection from a registered node\'s address displaces nothing and learns no neighbour', () => {
+  it("without proof, a connection from a registered node's address displaces nothing and learns no neighbour", () => {
     const h = setup();
     h.register(ADDRESS.p1, new Registrant(SECRET, 1));
     const real = h.register(ADDRESS.n1, new Registrant(SECRET, 2));
@@ -137,8 +137,14 @@ describe('registration handshake', () => {
     const victim = new Registrant(SECRET, 1);
     victim.prove({ name: 'n1', nonce: Buffer.alloc(32, 1).toString('base64') });
     const forged = JSON.stringify({
-      type: 'registered', name: 'n1', role: 'node', addresses: ['10.9.1.2'], clientAddresses: [],
-      neighbours: [], emulateLinks: false, serverKeys: [{ server: 's2', key: signingKey() }],
+      type: 'registered',
+      name: 'n1',
+      role: 'node',
+      addresses: ['10.9.1.2'],
+      clientAddresses: [],
+      neighbours: [],
+      emulateLinks: false,
+      serverKeys: [{ server: 's2', key: signingKey() }],
     });
     const fakeKey = nodeKey(OTHER, 'n1');
     const session = { name: 'n1', nodeNonce: victim.nonce, bootNonce: Buffer.alloc(32, 1).toString('base64') };
@@ -170,7 +176,7 @@ describe('registration handshake', () => {
     expect(h.directory.serverKeys().map((k) => k.server)).toEqual(['b']);
   });
 
-  it('a server\'s key reaches every registered node, sealed, and the bootstrapper\'s own node', () => {
+  it("a server's key reaches every registered node, sealed, and the bootstrapper's own node", () => {
     const h = setup();
     const pop = new Registrant(SECRET, 1);
     const p1 = h.register(ADDRESS.p1, pop);
@@ -183,7 +189,7 @@ describe('registration handshake', () => {
     expect(h.desk.welcome().serverKeys).toContainEqual({ server: 's2', key });
   });
 
-  it('an address that is no node\'s, and the bootstrapper\'s own address, are refused before any challenge', () => {
+  it("an address that is no node's, and the bootstrapper's own address, are refused before any challenge", () => {
     const h = setup();
     const stranger = h.connect('10.9.99.99');
     stranger.send(new Registrant(SECRET, 1).register());
@@ -195,7 +201,7 @@ describe('registration handshake', () => {
     expect(h.desk.counters.refused).toBe(2);
   });
 
-  it('the bootstrapper\'s node hears when a registered node goes; a displaced connection closing says nothing', () => {
+  it("the bootstrapper's node hears when a registered node goes; a displaced connection closing says nothing", () => {
     const h = setup();
     const first = h.register(ADDRESS.n1, new Registrant(SECRET, 1));
     const second = h.register(ADDRESS.n1, new Registrant(SECRET, 2));

@@ -4,8 +4,14 @@ import { catalogueDigest } from '../../../onode/core/catalogue-digest.ts';
 import { MAX_KNOWN_MOVIES, MAX_SERVERS, RouteTable, UNREACHABLE_MEMORY_MS } from '../../../onode/core/route-table.ts';
 
 const movie = (name: string): MovieInfo => ({ name, fps: 25, width: 320, height: 240, frames: 10 });
-const entry = (via: string, latencyMs: number, hops: number, seq: number, updatedAt = 0) =>
-  ({ server: 's1', via, latencyMs, hops, seq, updatedAt });
+const entry = (via: string, latencyMs: number, hops: number, seq: number, updatedAt = 0) => ({
+  server: 's1',
+  via,
+  latencyMs,
+  hops,
+  seq,
+  updatedAt,
+});
 const CV_M = catalogueDigest([movie('m')]);
 
 /** A probe announcing `movies`' digest, then that catalogue installed (as catalogue-sync does once assembled). */

@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../common/core/clock.ts';
 import {
-  type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, IDLE_TIMEOUT_MS, MAX_CONNECTIONS_PER_ADDRESS, RtspConnections,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  IDLE_TIMEOUT_MS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  RtspConnections,
 } from '../../../onode/core/rtsp-connections.ts';
 
 function harness(limits: Partial<ConnectionLimits> = {}) {
   const clock = new VirtualClock();
   const withSessions = new Set<number>();
   const closed: number[] = [];
-  const table = new RtspConnections({
-    clock, hasSessions: (id) => withSessions.has(id), close: (id) => closed.push(id),
-  }, { ...DEFAULT_CONNECTION_LIMITS, ...limits });
+  const table = new RtspConnections(
+    {
+      clock,
+      hasSessions: (id) => withSessions.has(id),
+      close: (id) => closed.push(id),
+    },
+    { ...DEFAULT_CONNECTION_LIMITS, ...limits },
+  );
   table.start();
   return { clock, withSessions, closed, table };
 }

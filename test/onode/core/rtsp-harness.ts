@@ -5,7 +5,11 @@ import type { MovieInfo } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { RtspRequest } from '../../../common/wire/rtsp.ts';
 import {
-  type RtspPeer, type RtspReply, RtspSessions, type SendCallback, type SendTarget,
+  type RtspPeer,
+  type RtspReply,
+  RtspSessions,
+  type SendCallback,
+  type SendTarget,
 } from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 
@@ -15,7 +19,12 @@ export const UDP = 'RTP/AVP;unicast;client_port=5000-5001';
 
 export function rtp(seq: number, timestamp: number, opts: { marker?: boolean; bytes?: number } = {}): Buffer {
   return encodeRtp({
-    marker: opts.marker ?? false, payloadType: 26, sequenceNumber: seq, timestamp, ssrc: 0xabc, csrcs: [],
+    marker: opts.marker ?? false,
+    payloadType: 26,
+    sequenceNumber: seq,
+    timestamp,
+    ssrc: 0xabc,
+    csrcs: [],
     payload: Buffer.alloc(opts.bytes ?? 20),
   });
 }
@@ -84,7 +93,11 @@ export function rtspHarness(o: HarnessOptions = {}) {
   const ask = (method: string, uri: string, headers: Record<string, string> = {}, p = peer()): RtspReply[] => {
     const replies: RtspReply[] = [];
     const req: RtspRequest = {
-      type: 'request', method, uri, headers: new Map(Object.entries({ cseq: '1', ...headers })), body: Buffer.alloc(0),
+      type: 'request',
+      method,
+      uri,
+      headers: new Map(Object.entries({ cseq: '1', ...headers })),
+      body: Buffer.alloc(0),
     };
     sessions.handle(p, req, (r) => replies.push(r));
     return replies;
@@ -105,7 +118,22 @@ export function rtspHarness(o: HarnessOptions = {}) {
   };
   const play = (id: string, p = peer()): number => ask('PLAY', URL, { session: id }, p)[0]?.status ?? 0;
   return {
-    clock, sessions, joined, left, sent, rtcpSent, cache, latest, queued, closedConnections, badPorts,
-    ask, setup, play, peer, receiver, labelOf,
+    clock,
+    sessions,
+    joined,
+    left,
+    sent,
+    rtcpSent,
+    cache,
+    latest,
+    queued,
+    closedConnections,
+    badPorts,
+    ask,
+    setup,
+    play,
+    peer,
+    receiver,
+    labelOf,
   };
 }

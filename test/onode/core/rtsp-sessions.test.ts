@@ -4,7 +4,12 @@ import { decodeRtcp } from '../../../common/wire/rtcp.ts';
 import { decodeRtspMessage, encodeResponse, type RtspRequest } from '../../../common/wire/rtsp.ts';
 import type { NakReason } from '../../../common/wire/overlay.ts';
 import {
-  EVICTION_GRACE_MS, FAST_START_INTERVAL_MS, MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT, type RtspReply, SESSION_TIMEOUT_SEC,
+  EVICTION_GRACE_MS,
+  FAST_START_INTERVAL_MS,
+  MAX_SESSIONS,
+  MAX_SESSIONS_PER_CLIENT,
+  type RtspReply,
+  SESSION_TIMEOUT_SEC,
 } from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
 import { randomSessionId } from '../../../onode/net/rtsp-server.ts';
@@ -45,18 +50,26 @@ describe('RtspSessions', () => {
     expect(r?.headers.Transport).toContain('interleaved=2-3');
   });
 
-  it.each<[NakReason, number]>([['unknown-movie', 404], ['no-route', 503], ['timeout', 503], ['overloaded', 453]])(
-    'turns a NAK %s from the overlay into %i', (reason, status) => {
-      const h = harness({ onJoin: (r) => r.failed(reason, 'detail') });
-      const [r] = h.ask('SETUP', URL, { transport: UDP });
-      expect(r?.status).toBe(status);
-      expect(r?.headers['X-Nak-Reason']).toBe(reason);
-      expect(h.sessions.list()).toHaveLength(0);
-    });
+  it.each<[NakReason, number]>([
+    ['unknown-movie', 404],
+    ['no-route', 503],
+    ['timeout', 503],
+    ['overloaded', 453],
+  ])('turns a NAK %s from the overlay into %i', (reason, status) => {
+    const h = harness({ onJoin: (r) => r.failed(reason, 'detail') });
+    const [r] = h.ask('SETUP', URL, { transport: UDP });
+    expect(r?.status).toBe(status);
+    expect(r?.headers['X-Nak-Reason']).toBe(reason);
+    expect(h.sessions.list()).toHaveLength(0);
+  });
 
   it('answers SETUP only once the tree is joined', () => {
     let pending: LocalReceiver | undefined;
-    const h = harness({ onJoin: (r) => { pending = r; } });
+    const h = harness({
+      onJoin: (r) => {
+        pending = r;
+      },
+    });
     const replies = h.ask('SETUP', URL, { transport: UDP });
     expect(replies).toHaveLength(0);
     pending?.joined();
@@ -72,7 +85,13 @@ describe('RtspSessions', () => {
     expect(h.ask('PLAY', URL, { session: 'nope' })[0]?.status).toBe(454);
     expect(h.ask('RECORD', URL)[0]?.status).toBe(501);
     expect(h.ask('DESCRIBE', 'http://x/bars.mjpeg')[0]?.status).toBe(400);
-    const noCseq: RtspRequest = { type: 'request', method: 'OPTIONS', uri: '*', headers: new Map(), body: Buffer.alloc(0) };
+    const noCseq: RtspRequest = {
+      type: 'request',
+      method: 'OPTIONS',
+      uri: '*',
+      headers: new Map(),
+      body: Buffer.alloc(0),
+    };
     const replies: RtspReply[] = [];
     h.sessions.handle(h.peer(), noCseq, (r) => replies.push(r));
     expect(replies[0]?.status).toBe(400);
@@ -104,7 +123,7 @@ describe('RtspSessions', () => {
     expect(h.left).toEqual([h.labelOf.get(id)]);
   });
 
-  it('sends RTCP sender reports for playing sessions with the stream\'s SSRC', () => {
+  it("sends RTCP sender reports for playing sessions with the stream's SSRC", () => {
     const h = harness();
     const id = h.setup();
     h.play(id);
@@ -144,15 +163,19 @@ describe('RtspSessions', () => {
 
   it('never throws on random requests', () => {
     const h = harness();
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.string({ maxLength: 300 }), (bytes, text) => {
-      for (const input of [
-        Buffer.from(bytes), Buffer.from(`${text}\r\n\r\n`),
-        Buffer.from(`SETUP ${text} RTSP/1.0\r\nCSeq: 1\r\nTransport: ${text}\r\n\r\n`),
-      ]) {
-        const d = decodeRtspMessage(input);
-        if (d.ok && d.value.type === 'request') h.sessions.handle(h.peer(), d.value, () => {});
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.string({ maxLength: 300 }), (bytes, text) => {
+        for (const input of [
+          Buffer.from(bytes),
+          Buffer.from(`${text}\r\n\r\n`),
+          Buffer.from(`SETUP ${text} RTSP/1.0\r\nCSeq: 1\r\nTransport: ${text}\r\n\r\n`),
+        ]) {
+          const d = decodeRtspMessage(input);
+          if (d.ok && d.value.type === 'request') h.sessions.handle(h.peer(), d.value, () => {});
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -253,7 +276,11 @@ describe('RtspSessions against hostile clients', () => {
     expect(JSON.stringify(list)).not.toContain(tcp);
     expect(list).toEqual([
       expect.objectContaining({
-        client: '127.0.6.20', movie: 'bars.mjpeg', state: 'playing', transport: 'udp', packets: 0,
+        client: '127.0.6.20',
+        movie: 'bars.mjpeg',
+        state: 'playing',
+        transport: 'udp',
+        packets: 0,
       }),
       expect.objectContaining({ client: '127.0.7.20', movie: 'bars.mjpeg', state: 'ready', transport: 'tcp' }),
     ]);
@@ -329,7 +356,10 @@ describe('RtspSessions against hostile clients', () => {
     const [long] = h.ask('DESCRIBE', `${URL}?${'a'.repeat(8000)}`);
     expect(long?.status).toBe(414);
     const req: RtspRequest = {
-      type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', 'x'.repeat(8150)]]),
+      type: 'request',
+      method: 'OPTIONS',
+      uri: '*',
+      headers: new Map([['cseq', 'x'.repeat(8150)]]),
       body: Buffer.alloc(0),
     };
     const replies: RtspReply[] = [];
@@ -351,13 +381,19 @@ describe('RtspSessions against hostile clients', () => {
   it('answers exactly once even when the reply callback throws', () => {
     const h = harness();
     const req: RtspRequest = {
-      type: 'request', method: 'OPTIONS', uri: '*', headers: new Map([['cseq', '1']]), body: Buffer.alloc(0),
+      type: 'request',
+      method: 'OPTIONS',
+      uri: '*',
+      headers: new Map([['cseq', '1']]),
+      body: Buffer.alloc(0),
     };
     let calls = 0;
-    expect(() => h.sessions.handle(h.peer(), req, () => {
-      calls++;
-      throw new Error('socket gone');
-    })).not.toThrow();
+    expect(() =>
+      h.sessions.handle(h.peer(), req, () => {
+        calls++;
+        throw new Error('socket gone');
+      }),
+    ).not.toThrow();
     expect(calls).toBe(1);
     expect(h.sessions.counters.internalErrors).toBe(1);
   });

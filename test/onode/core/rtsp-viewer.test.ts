@@ -12,19 +12,27 @@ function distribute(h: ReturnType<typeof harness>, packet: Buffer): void {
 
 /** One frame of `packets` RTP packets, the last with the marker bit. */
 function frame(first: number, packets = 3): Buffer[] {
-  return Array.from({ length: packets }, (_, i) => rtp(first + i, first * 3000, {
-    marker: i === packets - 1, bytes: 1000,
-  }));
+  return Array.from({ length: packets }, (_, i) =>
+    rtp(first + i, first * 3000, {
+      marker: i === packets - 1,
+      bytes: 1000,
+    }),
+  );
 }
 
-describe('one viewer\'s failures stay its own', () => {
+describe("one viewer's failures stay its own", () => {
   it('closes a session whose send throws, and every other viewer keeps receiving', () => {
     const h = harness();
     h.badPorts.add(5000);
     const bad = h.setup(h.peer(1, '127.0.6.20'), 'RTP/AVP;unicast;client_port=5000-5001');
     const good = h.setup(h.peer(2, '127.0.7.20'), 'RTP/AVP;unicast;client_port=6000-6001');
     const later = h.setup(h.peer(3, '127.0.8.20'), 'RTP/AVP;unicast;client_port=6000-6001');
-    for (const [id, p] of [[bad, 1], [good, 2], [later, 3]] as const) h.play(id, h.peer(p, `127.0.${5 + p}.20`));
+    for (const [id, p] of [
+      [bad, 1],
+      [good, 2],
+      [later, 3],
+    ] as const)
+      h.play(id, h.peer(p, `127.0.${5 + p}.20`));
     expect(() => distribute(h, rtp(1, 0))).not.toThrow();
     expect(h.sent.map((s) => s.peer)).toEqual([2, 3]);
     h.clock.advance(0);
@@ -54,9 +62,14 @@ describe('one viewer\'s failures stay its own', () => {
     expect(h.sessions.counters.sessionsFailed).toBe(1);
   });
 
-  it('keeps an exception in one viewer\'s delivery inside that viewer', () => {
+  it("keeps an exception in one viewer's delivery inside that viewer", () => {
     // A sender whose bookkeeping throws for one connection, e.g. a socket torn down under it.
-    const h = harness({ queuedBytes: (p) => { if (p.id === 1) throw new Error('boom'); return 0; } });
+    const h = harness({
+      queuedBytes: (p) => {
+        if (p.id === 1) throw new Error('boom');
+        return 0;
+      },
+    });
     const a = h.setup(h.peer(1, '127.0.6.20'), TCP);
     const b = h.setup(h.peer(2, '127.0.7.20'));
     h.play(a, h.peer(1, '127.0.6.20'));

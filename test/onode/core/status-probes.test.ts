@@ -18,7 +18,8 @@ type RouteKey = `${string}->${string}`;
 function chosenRoutes(overlay: RandomOverlay): Map<RouteKey, { via: string; latencyMs: number; hops: number }> {
   const out = new Map<RouteKey, { via: string; latencyMs: number; hops: number }>();
   for (const name of overlay.net.names()) {
-    for (const r of overlay.net.node(name).bestRoutes()) out.set(`${name}->${r.server}`, { via: r.via, latencyMs: r.latencyMs, hops: r.hops });
+    for (const r of overlay.net.node(name).bestRoutes())
+      out.set(`${name}->${r.server}`, { via: r.via, latencyMs: r.latencyMs, hops: r.hops });
   }
   return out;
 }
@@ -40,7 +41,9 @@ function routeViolations(overlay: RandomOverlay): string[] {
       const within = chosen.latencyMs <= best.latencyMs * (1 + LATENCY_TOLERANCE) + 1e-9;
       const optimalOrShorter = Math.abs(chosen.latencyMs - best.latencyMs) < 1e-9 || chosen.hops < best.hops;
       if (chosen.latencyMs < best.latencyMs - 1e-9 || !within || !optimalOrShorter) {
-        problems.push(`${name}->${server}: chose ${chosen.latencyMs} ms/${chosen.hops} hops via ${chosen.via}, optimum ${best.latencyMs} ms/${best.hops} hops`);
+        problems.push(
+          `${name}->${server}: chose ${chosen.latencyMs} ms/${chosen.hops} hops via ${chosen.via}, optimum ${best.latencyMs} ms/${best.hops} hops`,
+        );
       }
     }
   }
@@ -54,7 +57,12 @@ describe('STATUS probes over a random overlay', () => {
     expect(routeViolations(overlay)).toEqual([]);
     // Each node's route table also knows every server's catalogue.
     for (const name of overlay.net.names()) {
-      expect(overlay.net.node(name).catalogue().map((m) => m.name)).toEqual(['alpha.mjpeg', 'beta.mjpeg']);
+      expect(
+        overlay.net
+          .node(name)
+          .catalogue()
+          .map((m) => m.name),
+      ).toEqual(['alpha.mjpeg', 'beta.mjpeg']);
     }
   });
 
@@ -64,7 +72,13 @@ describe('STATUS probes over a random overlay', () => {
       const overlay = converged(seed);
       for (const server of overlay.servers) {
         const optimal = shortestLatencies(overlay.edges, server);
-        for (const r of overlay.net.names().flatMap((n) => overlay.net.node(n).bestRoutes().filter((x) => x.server === server).map((x) => ({ n, ...x })))) {
+        for (const r of overlay.net.names().flatMap((n) =>
+          overlay.net
+            .node(n)
+            .bestRoutes()
+            .filter((x) => x.server === server)
+            .map((x) => ({ n, ...x })),
+        )) {
           if (r.latencyMs > optimal.get(r.n)!.latencyMs + 1e-9) fewerHops++;
         }
       }
@@ -104,7 +118,9 @@ describe('STATUS probes over a random overlay', () => {
     overlay.net.link(name, route.via)!.up = false;
     // Stale routes age out after the TTL (3.5 probe intervals).
     overlay.net.run(4 * DEFAULT_PROBES.intervalMs + 1000);
-    const remaining = overlay.edges.filter(([a, b]) => !((a === name && b === route.via) || (a === route.via && b === name)));
+    const remaining = overlay.edges.filter(
+      ([a, b]) => !((a === name && b === route.via) || (a === route.via && b === name)),
+    );
     const after = { ...overlay, edges: remaining };
     expect(chosenRoutes(overlay).get(`${name}->s1`)?.via).not.toBe(route.via);
     expect(routeViolations(after)).toEqual([]);
@@ -113,7 +129,14 @@ describe('STATUS probes over a random overlay', () => {
 
 describe('STATUS probes after a server restart', () => {
   function routesTo(overlay: RandomOverlay, server: string): number {
-    return overlay.net.names().filter((n) => n !== server && overlay.net.node(n).bestRoutes().some((r) => r.server === server)).length;
+    return overlay.net.names().filter(
+      (n) =>
+        n !== server &&
+        overlay.net
+          .node(n)
+          .bestRoutes()
+          .some((r) => r.server === server),
+    ).length;
   }
 
   it.each([

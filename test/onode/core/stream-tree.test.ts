@@ -44,7 +44,11 @@ function trafficOver(net: SimNetwork, ms: number): Map<string, number> {
   return out;
 }
 
-function emittedOver(net: SimNetwork, servers: readonly string[], ms: number): { links: Map<string, number>; emitted: Map<string, number> } {
+function emittedOver(
+  net: SimNetwork,
+  servers: readonly string[],
+  ms: number,
+): { links: Map<string, number>; emitted: Map<string, number> } {
   const before = new Map(servers.map((s) => [s, net.packetsEmitted(s, MOVIE)]));
   const links = trafficOver(net, ms);
   return { links, emitted: new Map(servers.map((s) => [s, net.packetsEmitted(s, MOVIE) - before.get(s)!])) };
@@ -70,9 +74,14 @@ describe('distribution trees over a random overlay', () => {
       expect(parents.get(to)).toBe(link.split('>')[0]);
     }
     // Every node in the tree has exactly one incoming copy.
-    for (const [child] of parents) expect([...links.keys()].filter((l) => l.endsWith(`>${child}`)), child).toHaveLength(1);
+    for (const [child] of parents)
+      expect(
+        [...links.keys()].filter((l) => l.endsWith(`>${child}`)),
+        child,
+      ).toHaveLength(1);
     // Servers nobody uses stay idle.
-    for (const s of servers) if (![...streams.values()].some((x) => x.rootPath[0] === s)) expect(net.channelRunning(s, MOVIE)).toBe(false);
+    for (const s of servers)
+      if (![...streams.values()].some((x) => x.rootPath[0] === s)) expect(net.channelRunning(s, MOVIE)).toBe(false);
 
     for (const v of viewers) {
       const seqs = sequenceNumbers(v);
@@ -138,7 +147,11 @@ describe('distribution trees over a random overlay', () => {
       const v = net.watch(p, MOVIE);
       net.run(1500);
       pathB = pathToRoot(net, MOVIE, p);
-      if (pathB.at(-1) === pathA.at(-1) && pathB.length > 2 && pathB.filter((n) => pathA.includes(n)).length < pathB.length - 1) {
+      if (
+        pathB.at(-1) === pathA.at(-1) &&
+        pathB.length > 2 &&
+        pathB.filter((n) => pathA.includes(n)).length < pathB.length - 1
+      ) {
         b = v;
         break;
       }
@@ -154,7 +167,11 @@ describe('distribution trees over a random overlay', () => {
     net.run(500);
     const after = trafficOver(net, 1000);
     // Links into B's own nodes went silent; A's path carries exactly what it did.
-    for (const n of onlyB) expect([...after.keys()].filter((l) => l.endsWith(`>${n}`)), n).toEqual([]);
+    for (const n of onlyB)
+      expect(
+        [...after.keys()].filter((l) => l.endsWith(`>${n}`)),
+        n,
+      ).toEqual([]);
     for (let i = 0; i + 1 < pathA.length; i++) {
       const link = `${pathA[i + 1]}>${pathA[i]}`;
       expect(after.get(link), link).toBe(before.get(link));
@@ -194,7 +211,9 @@ describe('join failures reach the viewer', () => {
   it('a relay that has not heard of the movie NAKs unknown-movie back to the requester', () => {
     const net = line();
     const naks: unknown[] = [];
-    net.tap = (from, to, msg) => { if (msg.type === 'nak') naks.push({ from, to, reason: msg.reason }); };
+    net.tap = (from, to, msg) => {
+      if (msg.type === 'nak') naks.push({ from, to, reason: msg.reason });
+    };
     // As if p1's catalogue were stale: its JOIN for a movie nobody has reaches n2.
     net.node('n2').receive('p1', { type: 'join', movie: 'nope.mjpeg', path: ['p1'] });
     expect(naks).toEqual([{ from: 'n2', to: 'p1', reason: 'unknown-movie' }]);
@@ -205,7 +224,12 @@ describe('join failures reach the viewer', () => {
     const net = line();
     net.link('s1', 'n1')!.up = false;
     net.run(3500); // n1 notices the dead (idle) link; p1 still holds its (soon stale) route via n2
-    expect(net.node('p1').bestRoutes().map((r) => r.server)).toEqual(['s1']);
+    expect(
+      net
+        .node('p1')
+        .bestRoutes()
+        .map((r) => r.server),
+    ).toEqual(['s1']);
     const v = net.watch('p1', MOVIE);
     net.run(500);
     expect(v.failure?.reason).toBe('no-route');
@@ -244,7 +268,9 @@ describe('relay failure on the tree path', () => {
     const viewers = pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
     net.run(2000);
     // The relay on some POP's path whose loss still leaves every watching POP connected to a server.
-    const candidates = viewers.flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1)).filter((n) => n.startsWith('n'));
+    const candidates = viewers
+      .flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1))
+      .filter((n) => n.startsWith('n'));
     const victim = candidates.find((r) => {
       const rest = edges.filter(([a, b]) => a !== r && b !== r);
       return o.servers.some((s) => viewers.every((v) => shortestLatencies(rest, s).has(v.pop)));
@@ -276,7 +302,8 @@ describe('relay failure on the tree path', () => {
     // Affected viewers stalled (detection takes 3 missed hellos) and resumed well within the run.
     for (const v of affected) expect(longestStall.get(v), v.pop).toBeGreaterThanOrEqual(200);
     for (const v of affected) expect(longestStall.get(v), v.pop).toBeLessThan(1500);
-    for (const v of viewers.filter((x) => !affected.includes(x))) expect(longestStall.get(v), v.pop).toBeLessThanOrEqual(40);
+    for (const v of viewers.filter((x) => !affected.includes(x)))
+      expect(longestStall.get(v), v.pop).toBeLessThanOrEqual(40);
     // Let any make-before-break moves onto better paths finish, then check the settled tree.
     net.run(12_000);
     const before = new Map(viewers.map((v) => [v, v.packets.length]));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../common/core/clock.ts';
-import { ServerKeyring } from '../../../common/security/server-keyring.ts';
+import type { ServerKeyring } from '../../../common/security/server-keyring.ts';
 import { MAX_HELD_PACKETS, StreamVerifier, VERIFY_HOLD_MS } from '../../../onode/core/stream-verifier.ts';
 import { keyringOf, signedFrame, testServer } from '../../common/security/signed-frames.ts';
 
@@ -94,7 +94,7 @@ describe('stream verifier (POP side, virtual time)', () => {
     expect(r.faulty).toEqual([{ from: 'o4', movie: MOVIE, why: expect.stringContaining('not signed by s1') }]);
   });
 
-  it('rejects a tampered packet (before or after its frame\'s first packet), and releases the rest', () => {
+  it("rejects a tampered packet (before or after its frame's first packet), and releases the rest", () => {
     const frame = signedFrame(s1, MOVIE, 5);
     const bad = Buffer.from(frame[3]!);
     bad[bad.length - 1]! ^= 1;
@@ -119,7 +119,7 @@ describe('stream verifier (POP side, virtual time)', () => {
     expect(r.faulty).toEqual([]);
   });
 
-  it('releases a held frame as soon as its server\'s key becomes known', () => {
+  it("releases a held frame as soon as its server's key becomes known", () => {
     const frame = signedFrame(stranger, MOVIE, 3);
     for (const p of frame) r.verifier.push('o4', MOVIE, p);
     r.clock.advance(100);

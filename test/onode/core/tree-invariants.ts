@@ -10,7 +10,10 @@ export function streamsOf(net: SimNetwork, movie: string): Map<string, StreamSna
   const out = new Map<string, StreamSnapshot>();
   for (const name of net.names()) {
     if (!net.isAlive(name)) continue;
-    const s = net.node(name).streams().find((x) => x.movie === movie);
+    const s = net
+      .node(name)
+      .streams()
+      .find((x) => x.movie === movie);
     if (s !== undefined) out.set(name, s);
   }
   return out;
@@ -30,8 +33,10 @@ export function activeLoops(net: SimNetwork, movie: string): string[] {
   const problems: string[] = [];
   for (const [name, s] of streams) {
     if (s.state !== 'active') continue;
-    if (s.rootPath.includes(name) && s.upstream !== null) problems.push(`${name}: own root path ${s.rootPath.join('>')} contains it`);
-    if (new Set(s.rootPath).size !== s.rootPath.length) problems.push(`${name}: root path repeats ${s.rootPath.join('>')}`);
+    if (s.rootPath.includes(name) && s.upstream !== null)
+      problems.push(`${name}: own root path ${s.rootPath.join('>')} contains it`);
+    if (new Set(s.rootPath).size !== s.rootPath.length)
+      problems.push(`${name}: root path repeats ${s.rootPath.join('>')}`);
     const seen = new Set<string>([name]);
     let at = s;
     while (at.upstream !== null) {
@@ -74,7 +79,8 @@ export function settledTree(net: SimNetwork, movie: string): { parents: Map<stri
     if (s.rootPath.join('>') !== expected.join('>')) {
       problems.push(`${name}: root path ${s.rootPath.join('>')} does not extend ${s.upstream}'s`);
     }
-    for (const d of s.downstream) if (streams.get(d)?.upstream !== name) problems.push(`${name}: downstream ${d} has another upstream`);
+    for (const d of s.downstream)
+      if (streams.get(d)?.upstream !== name) problems.push(`${name}: downstream ${d} has another upstream`);
   }
   // Following parents from any node ends at a source.
   for (const start of parents.keys()) {
@@ -91,7 +97,8 @@ export function settledTree(net: SimNetwork, movie: string): { parents: Map<stri
   }
   for (const link of net.linksCarrying(movie)) {
     const [from, to] = link.split('>') as [string, string];
-    if (parents.get(to) !== from) problems.push(`${link} carried ${movie} but ${to}'s upstream is ${parents.get(to) ?? 'none'}`);
+    if (parents.get(to) !== from)
+      problems.push(`${link} carried ${movie} but ${to}'s upstream is ${parents.get(to) ?? 'none'}`);
   }
   return { parents, problems };
 }

@@ -9,8 +9,11 @@ import { child, parseXml, type XmlElement } from './xml-tree.ts';
 
 const REPORT = fileURLToPath(new URL('../../../topologies/report.json5', import.meta.url));
 const OPTS: CoreOptions = {
-  root: '/opt/overlay cdn', file: '/opt/overlay cdn/topologies/report.json5', moviesDir: '/opt/overlay cdn/movies',
-  movies: ['bars.mjpeg', 'bounce.mjpeg'], secretFile: '/tmp/onode-logs/overlay.secret',
+  root: '/opt/overlay cdn',
+  file: '/opt/overlay cdn/topologies/report.json5',
+  moviesDir: '/opt/overlay cdn/movies',
+  movies: ['bars.mjpeg', 'bounce.mjpeg'],
+  secretFile: '/tmp/onode-logs/overlay.secret',
 };
 
 function report(): Topology {
@@ -30,9 +33,16 @@ describe('CORE XML scenario', () => {
 
   // The layout of coreemu/core's package/share/tutorials/*/scenario.xml: networks, devices,
   // links, then configurations; positions on devices; iface1/iface2 with ip4 and ip4_mask.
-  it('has the sections of CORE\'s own scenarios, in their order', () => {
+  it("has the sections of CORE's own scenarios, in their order", () => {
     expect(scenario.name).toBe('scenario');
-    expect(scenario.children.map((c) => c.name)).toEqual(['networks', 'devices', 'links', 'service_configurations', 'session_origin', 'default_services']);
+    expect(scenario.children.map((c) => c.name)).toEqual([
+      'networks',
+      'devices',
+      'links',
+      'service_configurations',
+      'session_origin',
+      'default_services',
+    ]);
   });
 
   it('has one device per node, router and client, typed for CORE, with only the start-up service', () => {
@@ -45,7 +55,13 @@ describe('CORE XML scenario', () => {
       expect(child(d, 'services').children.map((s) => s.attributes.name)).toEqual(['UserDefined']);
     }
     const type = (name: string): string | undefined => devices.find((d) => d.attributes.name === name)?.attributes.type;
-    expect([type('s1'), type('o3'), type('o5'), type('r1'), type('c1')]).toEqual([CORE_TYPES.server, 'router', 'router', 'router', 'PC']);
+    expect([type('s1'), type('o3'), type('o5'), type('r1'), type('c1')]).toEqual([
+      CORE_TYPES.server,
+      'router',
+      'router',
+      'router',
+      'PC',
+    ]);
     const ids = devices.map((d) => d.attributes.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -56,12 +72,13 @@ describe('CORE XML scenario', () => {
     expect(networks[0]?.attributes.type).toBe('SWITCH');
   });
 
-  it('has every network link with the file\'s addresses and parameters in CORE\'s units', () => {
+  it("has every network link with the file's addresses and parameters in CORE's units", () => {
     const links = child(scenario, 'links').children;
     const devices = new Map(child(scenario, 'devices').children.map((d) => [d.attributes.id, d.attributes.name]));
     // 21 point-to-point links and one three-member LAN: three links to its switch.
     expect(links).toHaveLength(21 + 3);
-    const find = (a: string, b: string): XmlElement | undefined => links.find((l) => devices.get(l.attributes.node1) === a && devices.get(l.attributes.node2) === b);
+    const find = (a: string, b: string): XmlElement | undefined =>
+      links.find((l) => devices.get(l.attributes.node1) === a && devices.get(l.attributes.node2) === b);
     const s1o9 = find('s1', 'o9');
     expect(s1o9).toBeDefined();
     if (s1o9 === undefined) return;
@@ -86,9 +103,15 @@ describe('CORE XML scenario', () => {
     const links = child(scenario, 'links').children;
     for (const host of emulatedHosts(topo)) {
       const id = child(scenario, 'devices').children.find((d) => d.attributes.name === host.name)?.attributes.id;
-      const ifaces = links.flatMap((l) => [l.attributes.node1 === id ? l.children.find((c) => c.name === 'iface1') : undefined,
-        l.attributes.node2 === id ? l.children.find((c) => c.name === 'iface2') : undefined]).filter((x) => x !== undefined);
-      expect(ifaces.map((f) => `${f.attributes.name}=${f.attributes.ip4}`).sort()).toEqual(host.interfaces.map((f) => `${f.name}=${f.address}`).sort());
+      const ifaces = links
+        .flatMap((l) => [
+          l.attributes.node1 === id ? l.children.find((c) => c.name === 'iface1') : undefined,
+          l.attributes.node2 === id ? l.children.find((c) => c.name === 'iface2') : undefined,
+        ])
+        .filter((x) => x !== undefined);
+      expect(ifaces.map((f) => `${f.attributes.name}=${f.attributes.ip4}`).sort()).toEqual(
+        host.interfaces.map((f) => `${f.name}=${f.address}`).sort(),
+      );
     }
   });
 
@@ -98,7 +121,9 @@ describe('CORE XML scenario', () => {
     const service = child(scenario, 'service_configurations').children[0];
     expect(service && child(child(service, 'startups'), 'startup').text).toBe('sh onode-start.sh');
     const s1 = startupOf(scenario, id('s1'));
-    expect(s1).toContain("'/opt/overlay cdn/scripts/run.sh' server --topology '/opt/overlay cdn/topologies/report.json5'");
+    expect(s1).toContain(
+      "'/opt/overlay cdn/scripts/run.sh' server --topology '/opt/overlay cdn/topologies/report.json5'",
+    );
     expect(s1.trimEnd().split('\n').at(-1)).toMatch(/--background$/);
     expect(s1.indexOf('ip route add')).toBeLessThan(s1.indexOf('run.sh'));
     expect(startupOf(scenario, id('o5'))).toContain(
@@ -131,7 +156,12 @@ describe('CORE XML scenario', () => {
   });
 
   it('derives the network of a file without one', () => {
-    const chain = parseXml(coreScenarioXml(loadTopologyFile(fileURLToPath(new URL('../../../topologies/chain.json5', import.meta.url))), OPTS));
+    const chain = parseXml(
+      coreScenarioXml(
+        loadTopologyFile(fileURLToPath(new URL('../../../topologies/chain.json5', import.meta.url))),
+        OPTS,
+      ),
+    );
     expect(child(chain, 'links').children).toHaveLength(4);
     expect(child(chain, 'networks').children).toHaveLength(0);
   });
@@ -152,9 +182,9 @@ describe('CORE .imn scenario', () => {
     expect([depth, lowest]).toEqual([0, 0]);
   });
 
-  it('has the nodes, a lanswitch and the links with the GUI\'s keys and units', () => {
+  it("has the nodes, a lanswitch and the links with the GUI's keys and units", () => {
     expect(imn.match(/^node n\d+ \{$/gm)).toHaveLength(17 + 1);
-    expect(imn).toMatch(/^    type lanswitch$/m);
+    expect(imn).toMatch(/^ {4}type lanswitch$/m);
     expect(imn.match(/^link l\d+ \{$/gm)).toHaveLength(24);
     expect(imn).toContain('link l2 {\n    nodes {n1 n7}\n    delay 8000\n}');
     expect(imn).toContain('\thostname o3\n\t!\n\tinterface eth0\n\t ip address 10.0.26.2/24\n');
@@ -164,12 +194,17 @@ describe('CORE .imn scenario', () => {
   });
 
   it('writes loss as ber, in percent', () => {
-    const lossy = parseTopology(`{
+    const lossy = parseTopology(
+      `{
       nodes: { s1: { role: 'server', addresses: ['10.3.1.1'] }, p1: { role: 'pop', addresses: ['10.3.1.2', '10.3.2.1'], clientAddresses: ['10.3.2.1'] } },
       links: [ { between: ['s1', 'p1'] } ],
       network: { links: [ { between: ['s1', 'p1'], delayMs: 2.5, lossPct: 1.5, rateKbps: 8000 } ] },
-    }`, 'lossy.json5');
-    expect(coreImn(lossy, OPTS)).toContain('link l1 {\n    nodes {n1 n2}\n    bandwidth 8000000\n    delay 2500\n    ber 1.5\n}');
+    }`,
+      'lossy.json5',
+    );
+    expect(coreImn(lossy, OPTS)).toContain(
+      'link l1 {\n    nodes {n1 n2}\n    bandwidth 8000000\n    delay 2500\n    ber 1.5\n}',
+    );
   });
 
   it('refuses a path it cannot hold', () => {

@@ -24,9 +24,13 @@ const secretFile = join(repo, 'overlay.secret');
 writeFileSync(secretFile, 'a secret for the run script test\n', { mode: 0o600 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
-function run(args: string[], env: Record<string, string> = {}): { code: number; stderr: string; log: (name: string) => string } {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number; stderr: string; log: (name: string) => string } {
   const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), ...args], {
-    encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs, ...env },
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs, ...env },
   });
   return { code: r.status ?? -1, stderr: r.stderr, log: (name) => readFileSync(join(logs, `${name}.log`), 'utf8') };
 }
@@ -43,7 +47,9 @@ describe('scripts/run.sh', () => {
     // Clients hold no overlay secret: one given is not passed on.
     const env = { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_MOVIE: 'bars.mjpeg' };
     const client = run(['client', '--name', 'c1', '--duration', '5', '--secret', secretFile], env);
-    expect(client.log('c1')).toContain('oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5\n');
+    expect(client.log('c1')).toContain(
+      'oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5\n',
+    );
   });
 
   it('takes arguments over the environment', () => {
@@ -53,23 +59,31 @@ describe('scripts/run.sh', () => {
   });
 
   it('says clearly what is missing', () => {
-    expect(run(['pop'])).toMatchObject({ code: 2, stderr: expect.stringContaining('pop needs --bootstrapper ADDR (or ONODE_BOOTSTRAPPER)') });
-    expect(run(['client', '--bootstrapper', '10.0.0.1']).stderr).toContain('client needs --movie NAME (or ONODE_MOVIE)');
+    expect(run(['pop'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('pop needs --bootstrapper ADDR (or ONODE_BOOTSTRAPPER)'),
+    });
+    expect(run(['client', '--bootstrapper', '10.0.0.1']).stderr).toContain(
+      'client needs --movie NAME (or ONODE_MOVIE)',
+    );
     expect(run(['server']).stderr).toContain('server needs --topology FILE');
     expect(run(['relay']).stderr).toContain("unknown role 'relay'");
     expect(run(['node', '--bootstrapper']).stderr).toContain('--bootstrapper needs a value');
     expect(run(['node', '--bootstrapper', '10.0.0.1'])).toMatchObject({
-      code: 2, stderr: expect.stringContaining('node needs the overlay secret: --secret FILE (or ONODE_SECRET)'),
+      code: 2,
+      stderr: expect.stringContaining('node needs the overlay secret: --secret FILE (or ONODE_SECRET)'),
     });
-    expect(run(['pop', '--bootstrapper', '10.0.0.1', '--secret', join(repo, 'missing')]).stderr)
-      .toContain(`cannot read the secret file '${join(repo, 'missing')}' (make one with: onode secret --out FILE)`);
+    expect(run(['pop', '--bootstrapper', '10.0.0.1', '--secret', join(repo, 'missing')]).stderr).toContain(
+      `cannot read the secret file '${join(repo, 'missing')}' (make one with: onode secret --out FILE)`,
+    );
     expect(run([]).code).toBe(2);
   });
 
   it('returns at once with --background', () => {
     const args = ['node', '--bootstrapper', '10.0.0.1', '--name', 'bg', '--secret', secretFile, '--background'];
     const r = spawnSync('sh', [join(repo, 'scripts/run.sh'), ...args], {
-      encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs },
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', ONODE_NODE: fakeNode, ONODE_LOG_DIR: logs },
     });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^onode node started \(pid \d+\), log .*bg\.log\n$/);

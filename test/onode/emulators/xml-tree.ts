@@ -11,7 +11,7 @@ export interface XmlElement {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-function unescape(s: string): string {
+function unescapeXml(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ENTITIES[e] ?? '');
 }
 
@@ -41,7 +41,7 @@ export function parseXml(xml: string): XmlElement {
       const attributes: Record<string, string> = {};
       for (const a of (m[2] ?? '').matchAll(/([A-Za-z_][\w.-]*)="([^"]*)"/g)) {
         if (a[1] === undefined || Object.hasOwn(attributes, a[1])) throw new Error(`duplicate attribute ${a[1]}`);
-        attributes[a[1]] = unescape(a[2] ?? '');
+        attributes[a[1]] = unescapeXml(a[2] ?? '');
       }
       const el: XmlElement = { name: m[1] ?? '', attributes, children: [], text: '' };
       const parent = stack.at(-1);
@@ -57,7 +57,7 @@ export function parseXml(xml: string): XmlElement {
       if (top === undefined) {
         if (text.trim() !== '') throw new Error('text outside the root');
       } else {
-        top.text += unescape(text);
+        top.text += unescapeXml(text);
       }
       i = next < 0 ? xml.length : next;
     }

@@ -98,9 +98,15 @@ describe('makeSampleMovies + loadMovieLibrary', () => {
     writeFileSync(Buffer.concat([Buffer.from(join(dir, 'caf')), Buffer.from([0xe9]), Buffer.from('.mjpeg')]), movie);
 
     const library = loadMovieLibrary(dir);
-    expect(library.catalogue.map((m) => m.name)).toEqual(
-      ['bars.mjpeg', 'bounce.mjpeg', 'filme-ação.mjpeg', 'gradient.mjpeg', 'my movie.mjpg', longest, long],
-    );
+    expect(library.catalogue.map((m) => m.name)).toEqual([
+      'bars.mjpeg',
+      'bounce.mjpeg',
+      'filme-ação.mjpeg',
+      'gradient.mjpeg',
+      'my movie.mjpg',
+      longest,
+      long,
+    ]);
     const reasons = Object.fromEntries(library.skipped.map((s) => [s.file, s.reason]));
     expect(Object.keys(reasons).sort()).toEqual([...refused.slice(0, 2), 'caf\ufffd.mjpeg', refused[2]]);
     expect(reasons['back\\slash.mjpeg']).toBe(

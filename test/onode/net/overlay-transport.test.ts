@@ -11,7 +11,11 @@ import { macKey, openOverlay, sealOverlay } from '../../../common/wire/overlay-a
 import { encodeOverlay, MAX_DATA_RTP_BYTES, type OverlayMessage } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { Logger } from '../../../common/net/logger.ts';
-import { DATA_SEND_CHECK_EVERY, MAX_PONGS_PER_ADDRESS, OverlayTransport } from '../../../onode/net/overlay-transport.ts';
+import {
+  DATA_SEND_CHECK_EVERY,
+  MAX_PONGS_PER_ADDRESS,
+  OverlayTransport,
+} from '../../../onode/net/overlay-transport.ts';
 
 const PORT = 24612;
 const SELF = { name: 'o5', address: '127.0.212.5' };
@@ -24,12 +28,24 @@ const key = macKey(rawKey);
 const wrongKey = macKey(overlayMacKey(Buffer.from('a secret the attacker guessed wrong')));
 const EPOCH = 1_764_000_000_000;
 const rtp = encodeRtp({
-  marker: true, payloadType: 26, sequenceNumber: 1, timestamp: 0, ssrc: 5, csrcs: [], payload: Buffer.alloc(500, 1),
+  marker: true,
+  payloadType: 26,
+  sequenceNumber: 1,
+  timestamp: 0,
+  ssrc: 5,
+  csrcs: [],
+  payload: Buffer.alloc(500, 1),
 });
 
 const neighbour = (n: { name: string; address: string }): NeighbourInfo => ({
-  name: n.name, role: 'node', address: n.address, localAddress: SELF.address,
-  delayMs: 0, lossPct: 0, rateKbps: null, up: true,
+  name: n.name,
+  role: 'node',
+  address: n.address,
+  localAddress: SELF.address,
+  delayMs: 0,
+  lossPct: 0,
+  rateKbps: null,
+  up: true,
 });
 
 /** A raw UDP endpoint that records what it receives. */
@@ -82,8 +98,14 @@ beforeEach(async () => {
   o4Counter = 0;
   const log: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
   transport = new OverlayTransport({
-    self: SELF.name, addresses: [SELF.address], port: PORT, emulateLinks: false, key: rawKey, log,
-    epoch: EPOCH + 5, now: () => now,
+    self: SELF.name,
+    addresses: [SELF.address],
+    port: PORT,
+    emulateLinks: false,
+    key: rawKey,
+    log,
+    epoch: EPOCH + 5,
+    now: () => now,
   });
   transport.onPacket = (from, msg) => delivered.push({ from, msg });
   await transport.start();
@@ -120,7 +142,12 @@ describe('OverlayTransport, authenticated', () => {
       { from: 'o4', msg: { type: 'leave', movie: 'bars.mjpeg' } },
     ]);
     expect(transport.counters).toMatchObject({
-      malformed: 0, unknownSender: 0, wrongSource: 0, badMac: 0, replayed: 0, unknownStream: 1,
+      malformed: 0,
+      unknownSender: 0,
+      wrongSource: 0,
+      badMac: 0,
+      replayed: 0,
+      unknownStream: 1,
     });
   });
 
@@ -200,12 +227,14 @@ describe('OverlayTransport, authenticated', () => {
     await until(() => o4.received.length === 2 && o6.received.length === 1, 'the datagrams');
     const [hello, data] = o4.received as [Buffer, Buffer];
     expect(openOverlay(key, O4.name, hello)).toMatchObject({
-      ok: true, value: { from: 'o5', nonce: { epoch: EPOCH + 5, counter: 0 } },
+      ok: true,
+      value: { from: 'o5', nonce: { epoch: EPOCH + 5, counter: 0 } },
     });
     expect(openOverlay(key, O6.name, hello)).toEqual({ ok: false, reason: 'bad-mac' });
     expect(o6.received[0]).toEqual(data);
     expect(openOverlay(key, O6.name, data)).toMatchObject({
-      ok: true, value: { nonce: { epoch: EPOCH + 5, counter: 1 }, message: { type: 'data', rtp } },
+      ok: true,
+      value: { nonce: { epoch: EPOCH + 5, counter: 1 }, message: { type: 'data', rtp } },
     });
   });
 
@@ -236,7 +265,8 @@ describe('OverlayTransport, pings', () => {
     o4.send(encodeOverlay(O4.name, { type: 'pong', id: 7, sentAt: 1.5, node: O4.name }));
     await until(() => client.received.length === 1, 'the pong');
     expect(openOverlay(key, 'client', client.received[0]!)).toEqual({
-      ok: true, value: { from: 'o5', nonce: null, message: { type: 'pong', id: 7, sentAt: 1.5, node: 'o5' } },
+      ok: true,
+      value: { from: 'o5', nonce: null, message: { type: 'pong', id: 7, sentAt: 1.5, node: 'o5' } },
     });
     await until(() => transport.counters.datagramsIn === 2, 'the pong to arrive');
     expect(delivered).toEqual([]);

@@ -29,17 +29,23 @@ afterEach(async () => {
 
 async function startServer(options: RtspServerOptions = {}) {
   const receivers = new Map<string, LocalReceiver>();
-  const server = new RtspServer([HOST], PORT, {
-    clock: new SystemClock(),
-    catalogue: () => [MOVIE],
-    join: (_m, id, r) => {
-      receivers.set(id, r);
-      r.joined();
+  const server = new RtspServer(
+    [HOST],
+    PORT,
+    {
+      clock: new SystemClock(),
+      catalogue: () => [MOVIE],
+      join: (_m, id, r) => {
+        receivers.set(id, r);
+        r.joined();
+      },
+      leave: (_m, id) => receivers.delete(id),
+      repair: () => [],
+      latestFrame: () => [],
     },
-    leave: (_m, id) => receivers.delete(id),
-    repair: () => [],
-    latestFrame: () => [],
-  }, silentLogger, options);
+    silentLogger,
+    options,
+  );
   await server.start();
   cleanups.push(() => server.stop());
   /** What the stream tree does with each packet. */
@@ -50,10 +56,17 @@ async function startServer(options: RtspServerOptions = {}) {
 }
 
 function frame(seq: number, packets: number, bytes: number): Buffer[] {
-  return Array.from({ length: packets }, (_, i) => encodeRtp({
-    marker: i === packets - 1, payloadType: 26, sequenceNumber: (seq + i) & 0xffff, timestamp: seq * 3600, ssrc: 7,
-    csrcs: [], payload: Buffer.alloc(bytes, i),
-  }));
+  return Array.from({ length: packets }, (_, i) =>
+    encodeRtp({
+      marker: i === packets - 1,
+      payloadType: 26,
+      sequenceNumber: (seq + i) & 0xffff,
+      timestamp: seq * 3600,
+      ssrc: 7,
+      csrcs: [],
+      payload: Buffer.alloc(bytes, i),
+    }),
+  );
 }
 
 async function client(localAddress: string): Promise<RtspClient> {
@@ -129,7 +142,9 @@ describe('RtspServer on loopback', () => {
     const chunk = Buffer.from('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n'.repeat(2000));
     let written = 0;
     let gone = false;
-    void closed.then(() => { gone = true; });
+    void closed.then(() => {
+      gone = true;
+    });
     // At most 64 MB of requests; the replies stop being accepted long before.
     while (!gone && written < 64 * 1024 * 1024) {
       if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
@@ -144,7 +159,9 @@ describe('RtspServer on loopback', () => {
     const { server, distribute } = await startServer();
     const { socket } = await rawConnection('127.0.77.40');
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+    });
     socket.write(`SETUP ${URL} RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`);
     await until('the SETUP reply', () => /Session: ([0-9A-F]+)/.test(text));
     const id = /Session: ([0-9A-F]+)/.exec(text)?.[1] ?? '';

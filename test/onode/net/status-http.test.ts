@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { MAX_CONNECTIONS_PER_ADDRESS, REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS, StatusHttp } from '../../../onode/net/status-http.ts';
+import {
+  MAX_CONNECTIONS_PER_ADDRESS,
+  REPORT_BUILDS_PER_WINDOW,
+  REPORT_WINDOW_MS,
+  StatusHttp,
+} from '../../../onode/net/status-http.ts';
 import type { FaultsRequest } from '../../../common/wire/ops-api.ts';
 
 const HOST = '127.0.93.1';
@@ -13,10 +18,16 @@ describe('StatusHttp: the operations API', () => {
   const calls: FaultsRequest[] = [];
 
   async function start(): Promise<void> {
-    http = new StatusHttp([HOST], PORT, () => ({ name: 'o4', role: 'node', pid: 1 }), TOKEN, (body) => {
-      calls.push(body);
-      return { status: 200, body: { name: 'o4', cut: body.cut ?? [] } };
-    });
+    http = new StatusHttp(
+      [HOST],
+      PORT,
+      () => ({ name: 'o4', role: 'node', pid: 1 }),
+      TOKEN,
+      (body) => {
+        calls.push(body);
+        return { status: 200, body: { name: 'o4', cut: body.cut ?? [] } };
+      },
+    );
     await http.start();
   }
 
@@ -41,8 +52,12 @@ describe('StatusHttp: the operations API', () => {
     await start();
     const body = JSON.stringify({ cut: ['o3'] });
     expect((await post({ 'content-type': 'application/json' }, body)).status).toBe(401);
-    expect((await post({ 'content-type': 'application/json', authorization: `Bearer ${'b'.repeat(64)}` }, body)).status).toBe(401);
-    expect((await post({ 'content-type': 'application/json', authorization: `Bearer ${TOKEN.slice(1)}` }, body)).status).toBe(401);
+    expect(
+      (await post({ 'content-type': 'application/json', authorization: `Bearer ${'b'.repeat(64)}` }, body)).status,
+    ).toBe(401);
+    expect(
+      (await post({ 'content-type': 'application/json', authorization: `Bearer ${TOKEN.slice(1)}` }, body)).status,
+    ).toBe(401);
     // A cross-site form or fetch without preflight can only send text/plain or form types.
     expect((await post({ 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` }, body)).status).toBe(415);
     expect(calls).toEqual([]);
@@ -66,7 +81,10 @@ describe('StatusHttp: the operations API', () => {
 
   it('answers a CORS preflight and other methods without allowing anything', async () => {
     await start();
-    const pre = await fetch(URL_FAULTS, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(URL_FAULTS, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(405);
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(URL_FAULTS)).status).toBe(405);
@@ -89,15 +107,26 @@ describe('StatusHttp: the operations API', () => {
 
   it(`closes an address's connections past ${MAX_CONNECTIONS_PER_ADDRESS}; others still get answers`, async () => {
     await start();
-    const sockets = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS + 2 }, () => new Promise<Socket>((resolve) => {
-      const s = connect({ host: HOST, port: PORT, localAddress: '127.0.93.7' }, () => resolve(s));
-      s.on('error', () => {});
-    })));
-    const closed = await Promise.all(sockets.map((s) => new Promise<boolean>((resolve) => {
-      if (s.destroyed) return resolve(true);
-      s.once('close', () => resolve(true));
-      setTimeout(() => resolve(false), 300);
-    })));
+    const sockets = await Promise.all(
+      Array.from(
+        { length: MAX_CONNECTIONS_PER_ADDRESS + 2 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect({ host: HOST, port: PORT, localAddress: '127.0.93.7' }, () => resolve(s));
+            s.on('error', () => {});
+          }),
+      ),
+    );
+    const closed = await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<boolean>((resolve) => {
+            if (s.destroyed) return resolve(true);
+            s.once('close', () => resolve(true));
+            setTimeout(() => resolve(false), 300);
+          }),
+      ),
+    );
     expect(closed.filter(Boolean)).toHaveLength(2);
     expect(http?.counters.refusedConnections).toBe(2);
     expect((await fetch(`http://${HOST}:${PORT}/status`)).status).toBe(200);

@@ -29,8 +29,15 @@ function overlay(big: readonly ChannelMovie[], lossPct = 0): SimNetwork {
   net.addNode('s2', [fakeMovie('alpha.mjpeg'), fakeMovie('beta.mjpeg')]);
   for (const n of ['n1', 'n2', 'n3', 'n4', 'p1', 'p2', 'p3']) net.addNode(n);
   const links: [string, string, number][] = [
-    ['s1', 'n1', 2], ['n1', 'n2', 3], ['n2', 'n3', 4], ['n3', 'p1', 5], ['n1', 'n4', 2], ['n4', 'p2', 3],
-    ['n2', 'p2', 4], ['n3', 'p3', 2], ['p3', 's2', 3],
+    ['s1', 'n1', 2],
+    ['n1', 'n2', 3],
+    ['n2', 'n3', 4],
+    ['n3', 'p1', 5],
+    ['n1', 'n4', 2],
+    ['n4', 'p2', 3],
+    ['n2', 'p2', 4],
+    ['n3', 'p3', 2],
+    ['p3', 's2', 3],
   ];
   for (const [a, b, d] of links) net.addLink(a, b, d, lossPct);
   return net;
@@ -59,7 +66,11 @@ describe('catalogues in parts', () => {
     net.start();
     const wall = performance.now();
     // Routes first (the first probes go out before hellos have measured any link)...
-    const routed = (p: string): boolean => net.node(p).bestRoutes().some((r) => r.server === 's1');
+    const routed = (p: string): boolean =>
+      net
+        .node(p)
+        .bestRoutes()
+        .some((r) => r.server === 's1');
     const routesMs = runUntil(net, () => POPS.every(routed), 10_000);
     // ...then the catalogue, asked for on the first probe that announced its digest.
     const tookMs = runUntil(net, () => POPS.every((p) => hasAll(net, p, MAX_CATALOGUE + 2)), 60_000);
@@ -69,7 +80,12 @@ describe('catalogues in parts', () => {
     const expected = [...big.map((m) => m.name), 'alpha.mjpeg', 'beta.mjpeg'].sort();
     const cv = catalogueDigest(big.map((m) => ({ name: m.name, fps: 25, width: 320, height: 240, frames: 1 })));
     for (const node of [...POPS, 'n1', 'n2', 'n3', 'n4']) {
-      expect(net.node(node).catalogue().map((m) => m.name)).toEqual(expected);
+      expect(
+        net
+          .node(node)
+          .catalogue()
+          .map((m) => m.name),
+      ).toEqual(expected);
       expect(net.node(node).routes.catalogueVersion('s1')).toBe(cv);
     }
     // Nothing refused by the encoder or the decoder, and every datagram leaves the headroom.
@@ -83,9 +99,9 @@ describe('catalogues in parts', () => {
     const perLink = net.node('n1').probes.counters.cataloguePartsIn;
     process.stdout.write(
       `10,000 x 255-byte catalogue to 3 POPs over 9 links: routes after ${routesMs} ms, the catalogue everywhere ` +
-      `${tookMs} ms later (virtual; ${Math.round(wallMs)} ms wall); ` +
-      `${parts.datagrams} catalogue datagrams, ${parts.bytes} bytes (n1 took ${perLink} parts); ` +
-      `${requests.datagrams} requests, ${requests.bytes} bytes; largest datagram ${net.largestDatagram} bytes\n`,
+        `${tookMs} ms later (virtual; ${Math.round(wallMs)} ms wall); ` +
+        `${parts.datagrams} catalogue datagrams, ${parts.bytes} bytes (n1 took ${perLink} parts); ` +
+        `${requests.datagrams} requests, ${requests.bytes} bytes; largest datagram ${net.largestDatagram} bytes\n`,
     );
     expect(tookMs).toBeLessThan(2000);
 
@@ -101,7 +117,7 @@ describe('catalogues in parts', () => {
     const six = expected.filter((n) => n.startsWith('m')).slice(0, 6);
     for (const name of six) net.watch('p1', name);
     net.run(2000);
-    expect((net.sentByType.get('carrying')?.datagrams ?? 0)).toBeGreaterThan(0);
+    expect(net.sentByType.get('carrying')?.datagrams ?? 0).toBeGreaterThan(0);
     for (const name of [last, ...six]) expect(net.node('n2').carrying.carriers(name, () => true)).toContain('n3');
     expect(net.oversize).toBe(0);
     expect(net.largestDatagram).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
@@ -122,7 +138,12 @@ describe('catalogues in parts', () => {
     runUntil(net, () => POPS.every((p) => hasAll(net, p, 302)), 20_000);
     net.restart('s1', movies(50, 60, 'new'));
     runUntil(net, () => POPS.every((p) => hasAll(net, p, 52)), 20_000);
-    expect(net.node('p1').catalogue().filter((m) => m.name.startsWith('new'))).toHaveLength(50);
+    expect(
+      net
+        .node('p1')
+        .catalogue()
+        .filter((m) => m.name.startsWith('new')),
+    ).toHaveLength(50);
     net.restart('s1', []);
     runUntil(net, () => POPS.every((p) => hasAll(net, p, 2)), 20_000);
     expect(net.node('p1').routes.catalogueVersion('s1')).toBe(catalogueDigest([]));
@@ -136,7 +157,13 @@ describe('forged and unsolicited catalogues', () => {
     const net = overlay(movies(100, 40));
     net.start();
     runUntil(net, () => POPS.every((p) => hasAll(net, p, 102)), 20_000);
-    return { net, genuine: net.node('p1').catalogue().map((m) => m.name) };
+    return {
+      net,
+      genuine: net
+        .node('p1')
+        .catalogue()
+        .map((m) => m.name),
+    };
   }
 
   it('drops a catalogue nobody asked for, empty or not, with the current digest or its own', () => {
@@ -175,12 +202,16 @@ describe('forged and unsolicited catalogues', () => {
       injected++;
     };
     const seen = new Set<number>();
-    runUntil(net, () => {
-      const names = p1.catalogue().map((m) => m.name);
-      expect(names).not.toContain('pwned.mjpeg');
-      seen.add(names.length);
-      return names.filter((n) => n.startsWith('v2')).length === 80;
-    }, 30_000);
+    runUntil(
+      net,
+      () => {
+        const names = p1.catalogue().map((m) => m.name);
+        expect(names).not.toContain('pwned.mjpeg');
+        seen.add(names.length);
+        return names.filter((n) => n.startsWith('v2')).length === 80;
+      },
+      30_000,
+    );
     net.tap = null;
     expect(injected).toBeGreaterThan(0);
     // The catalogue went from the old one straight to the new one: never empty, never partial.

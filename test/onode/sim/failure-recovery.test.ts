@@ -71,36 +71,42 @@ function runChecked(net: SimNetwork, viewers: Viewer[], ms: number): Map<Viewer,
 }
 
 describe('failure recovery in a 50-node overlay', () => {
-  it.each([1, 3, 8])('a killed relay costs viewers no packet: the new upstream resends what they missed (seed %i)', (seed) => {
-    const o = overlay(seed);
-    const { net, edges } = o;
-    const viewers = o.pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
-    net.run(2000);
-    const victim = viewers.flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1)).filter((n) => n.startsWith('n')).find((r) => {
-      const rest = edges.filter(([a, b]) => a !== r && b !== r);
-      // Only a failure another path survives, to the same server (a server switch restarts the sequence).
-      return viewers.every((v) => {
-        const root = pathToRoot(net, MOVIE, v.pop).at(-1)!;
-        return shortestLatencies(rest, root).has(v.pop);
-      });
-    });
-    expect(victim).toBeDefined();
-    const affected = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).includes(victim!));
-    const rootBefore = new Map(viewers.map((v) => [v, pathToRoot(net, MOVIE, v.pop).at(-1)]));
-    net.kill(victim!, { bootstrapperNotices: true });
-    const stall = runChecked(net, viewers, 3000);
-    const sameRoot = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).at(-1) === rootBefore.get(v));
-    for (const v of viewers) expect(v.failure, v.pop).toBeNull();
-    for (const v of sameRoot) expect(missing(v), `${v.pop} missed packets`).toBe(0);
-    // Detection (3 missed 100 ms hellos) plus the rejoin round trip.
-    for (const v of affected) expect(stall.get(v), v.pop).toBeLessThan(1000);
-    expect(net.duplicateDataPackets).toBe(0);
-    // Nodes that rerouted onto a slower path may move to a better one (make-before-break) once its links prove stable.
-    net.run(12_000);
-    net.resetCounters();
-    net.run(1000);
-    expect(settledTree(net, MOVIE).problems).toEqual([]);
-  });
+  it.each([1, 3, 8])(
+    'a killed relay costs viewers no packet: the new upstream resends what they missed (seed %i)',
+    (seed) => {
+      const o = overlay(seed);
+      const { net, edges } = o;
+      const viewers = o.pops.slice(0, 6).map((p) => net.watch(p, MOVIE));
+      net.run(2000);
+      const victim = viewers
+        .flatMap((v) => pathToRoot(net, MOVIE, v.pop).slice(1, -1))
+        .filter((n) => n.startsWith('n'))
+        .find((r) => {
+          const rest = edges.filter(([a, b]) => a !== r && b !== r);
+          // Only a failure another path survives, to the same server (a server switch restarts the sequence).
+          return viewers.every((v) => {
+            const root = pathToRoot(net, MOVIE, v.pop).at(-1)!;
+            return shortestLatencies(rest, root).has(v.pop);
+          });
+        });
+      expect(victim).toBeDefined();
+      const affected = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).includes(victim!));
+      const rootBefore = new Map(viewers.map((v) => [v, pathToRoot(net, MOVIE, v.pop).at(-1)]));
+      net.kill(victim!, { bootstrapperNotices: true });
+      const stall = runChecked(net, viewers, 3000);
+      const sameRoot = viewers.filter((v) => pathToRoot(net, MOVIE, v.pop).at(-1) === rootBefore.get(v));
+      for (const v of viewers) expect(v.failure, v.pop).toBeNull();
+      for (const v of sameRoot) expect(missing(v), `${v.pop} missed packets`).toBe(0);
+      // Detection (3 missed 100 ms hellos) plus the rejoin round trip.
+      for (const v of affected) expect(stall.get(v), v.pop).toBeLessThan(1000);
+      expect(net.duplicateDataPackets).toBe(0);
+      // Nodes that rerouted onto a slower path may move to a better one (make-before-break) once its links prove stable.
+      net.run(12_000);
+      net.resetCounters();
+      net.run(1000);
+      expect(settledTree(net, MOVIE).problems).toEqual([]);
+    },
+  );
 
   it('a relay failure with another path to the same server loses no packet (diamond)', () => {
     const { net, v } = diamond(5);
@@ -200,7 +206,12 @@ describe('failure recovery in a 50-node overlay', () => {
     net.restart(relay);
     net.run(3000);
     // It missed the probes that carry catalogues: it asked for them on seeing their digests.
-    expect(net.node(relay).catalogue().map((m) => m.name)).toContain(MOVIE);
+    expect(
+      net
+        .node(relay)
+        .catalogue()
+        .map((m) => m.name),
+    ).toContain(MOVIE);
     expect(net.node(relay).probes.counters.catalogueRequests).toBeGreaterThan(0);
     const near = o.pops.find((p) => net.neighboursOf(p).includes(relay));
     const probe = net.watch(near ?? viewers[0]!.pop, MOVIE, 'after-restart');

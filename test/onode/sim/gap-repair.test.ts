@@ -37,7 +37,9 @@ describe('repairing a long gap', () => {
     // The viewer's NACK for the whole gap, as the RTSP server passes it on.
     const ssrc = viewer.packets[0]!.readUInt32BE(8);
     const repairs: number[][] = [];
-    net.tap = (from, _to, msg) => { if (from === 'p1' && msg.type === 'repair') repairs.push([...(msg.seqs ?? [])]); };
+    net.tap = (from, _to, msg) => {
+      if (from === 'p1' && msg.type === 'repair') repairs.push([...(msg.seqs ?? [])]);
+    };
     expect(net.node('p1').tree.cached(MOVIE, ssrc, lost)).toEqual([]);
     net.run(500);
 

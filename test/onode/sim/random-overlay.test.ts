@@ -3,7 +3,14 @@ import { randomOverlay, shortestLatencies } from '../../../onode/sim/random-over
 
 describe('shortestLatencies', () => {
   it('finds the lowest-latency path, not the fewest hops', () => {
-    const edges = [['s', 'a', 10], ['a', 'b', 10], ['s', 'c', 2], ['c', 'd', 2], ['d', 'b', 2], ['x', 'y', 1]] as const;
+    const edges = [
+      ['s', 'a', 10],
+      ['a', 'b', 10],
+      ['s', 'c', 2],
+      ['c', 'd', 2],
+      ['d', 'b', 2],
+      ['x', 'y', 1],
+    ] as const;
     const d = shortestLatencies(edges, 's');
     expect(d.get('s')).toEqual({ latencyMs: 0, hops: 0 });
     expect(d.get('b')).toEqual({ latencyMs: 6, hops: 3 });

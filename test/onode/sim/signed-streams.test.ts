@@ -137,7 +137,9 @@ describe('signed streams in a simulated overlay', () => {
     liar.run(3000);
     const forged: Buffer[] = [];
     liar.watch('y', MOVIE);
-    liar.tap = (_f, _t, msg) => { if (msg.type === 'data') forged.push(msg.rtp); };
+    liar.tap = (_f, _t, msg) => {
+      if (msg.type === 'data') forged.push(msg.rtp);
+    };
     liar.run(200);
     // a replaces every packet it sends p by one of the forger's (same movie name, a valid signature of another key).
     let i = 0;

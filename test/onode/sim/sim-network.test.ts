@@ -49,7 +49,9 @@ describe('SimNetwork', () => {
   it('drops what the drop rule matches and shows every send to the tap', () => {
     const net = small();
     const seen: string[] = [];
-    net.tap = (from, to, msg) => { if (msg.type === 'join') seen.push(`${from}>${to}`); };
+    net.tap = (from, to, msg) => {
+      if (msg.type === 'join') seen.push(`${from}>${to}`);
+    };
     net.dropRule = (_from, _to, msg) => msg.type === 'join';
     net.watch('p1', MOVIE);
     net.run(300);
@@ -80,6 +82,11 @@ describe('SimNetwork', () => {
     expect(fresh.bestRoutes()).toEqual([]);
     net.run(2500);
     expect(net.node('p1').neighbours()[0]).toMatchObject({ name: 'n1', alive: true });
-    expect(net.node('p1').bestRoutes().map((r) => r.server)).toEqual(['s1']);
+    expect(
+      net
+        .node('p1')
+        .bestRoutes()
+        .map((r) => r.server),
+    ).toEqual(['s1']);
   });
 });
