@@ -6,6 +6,12 @@ import { createSocket } from 'node:dgram';
 import { decodeOverlay, encodeOverlay } from '../../common/wire/overlay.ts';
 
 export const PROBES_PER_POP = 5;
+/**
+ * A POP that answered none of the first probes within the timeout is asked again this often,
+ * until RETRY_TIMEOUT_MS in all: a busy or just-started POP is not written off after one second.
+ */
+export const RETRY_INTERVAL_MS = 250;
+export const RETRY_TIMEOUT_MS = 3000;
 
 export interface PopRtt {
   readonly name: string;
@@ -35,20 +41,25 @@ export async function probePops(
     const pop = Math.floor(id / PROBES_PER_POP);
     rtts.get(pop)?.push(performance.now() - sentAt);
   });
+  const ping = (i: number, round: number): void => {
+    const msg = encodeOverlay('client', { type: 'ping', id: i * PROBES_PER_POP + round, sentAt: performance.now() });
+    socket.send(msg, port, pops[i]!.address);
+  };
+  const silent = (): number[] => [...rtts].filter(([, r]) => r.length === 0).map(([i]) => i);
   try {
     for (let round = 0; round < PROBES_PER_POP; round++) {
-      pops.forEach((p, i) => {
-        const msg = encodeOverlay('client', {
-          type: 'ping',
-          id: i * PROBES_PER_POP + round,
-          sentAt: performance.now(),
-        });
-        socket.send(msg, port, p.address);
-      });
+      for (let i = 0; i < pops.length; i++) ping(i, round);
       await sleep(20);
     }
-    const deadline = performance.now() + timeoutMs;
+    const started = performance.now();
+    const deadline = started + timeoutMs;
     while (performance.now() < deadline && [...rtts.values()].some((r) => r.length < PROBES_PER_POP)) await sleep(10);
+    const retryDeadline = started + Math.max(timeoutMs, RETRY_TIMEOUT_MS);
+    for (let round = 0; silent().length > 0 && performance.now() < retryDeadline; round++) {
+      for (const i of silent()) ping(i, round % PROBES_PER_POP);
+      const next = performance.now() + RETRY_INTERVAL_MS;
+      while (performance.now() < next && silent().length > 0) await sleep(10);
+    }
   } finally {
     socket.close();
   }
