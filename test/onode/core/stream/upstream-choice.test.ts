@@ -63,7 +63,7 @@ describe('chooseUpstream', () => {
 });
 
 describe('alternativeUpstream', () => {
-  it('is the best route to the same server through a neighbour that is not the upstream, below us, dead or faulty', () => {
+  it('is the best route to the same server via a neighbour not upstream, not below us, alive and not faulty', () => {
     const h = new TreeHarness();
     for (const [via, ms] of [
       ['a', 10],
