@@ -95,7 +95,7 @@ describe('rerouting after losing the upstream (virtual time)', () => {
     expect(h.tree.counters).toMatchObject({ reroutes: 1, repairsRequested: 1 });
   });
 
-  it('keeps a viewer waiting while stale routes expire, releases the branches below, joins when a route appears', () => {
+  it('keeps a viewer waiting while stale routes expire, releases branches below, joins when a route appears', () => {
     const h = watching();
     h.join('d', ['d']);
     h.alive.delete('a');
