@@ -8,6 +8,7 @@
  */
 import type { JoinAckMessage } from '../../../common/wire/overlay.ts';
 import type { Timer } from '../../../common/core/clock.ts';
+import type { RouteEntry } from '../route-table.ts';
 import type { Repairs } from './repair.ts';
 import type { Stream } from './stream-state.ts';
 import type { StreamTable } from './stream-table.ts';
@@ -116,7 +117,7 @@ export class UpstreamSwitch {
     });
   }
 
-  private alternative(s: Stream, acceptable: (neighbour: string) => boolean) {
+  private alternative(s: Stream, acceptable: (neighbour: string) => boolean): RouteEntry | undefined {
     const now = this.table.now();
     return alternativeUpstream(this.table.deps, s, (n) => this.faulty.has(n, now), acceptable);
   }
