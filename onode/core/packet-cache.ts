@@ -4,7 +4,7 @@
  * viewer missed. A fixed-size ring, so memory per stream is bounded whatever the traffic; two
  * parallel arrays, so caching a packet on the forwarding path allocates nothing.
  */
-import { seqDiff } from '../../common/wire/rtp.ts';
+import { RTP_HEADER_BYTES, rtpMarker, rtpSequence, rtpSsrc, rtpTimestamp, seqDiff } from '../../common/wire/rtp.ts';
 
 /** About 3 s of a 25 fps 320x240 movie (~140 packets/s). */
 export const CACHE_PACKETS = 512;
@@ -38,9 +38,9 @@ export class PacketCache {
    * Packets shorter than an RTP header are passed (true) without being cached.
    */
   add(rtp: Buffer): boolean {
-    if (rtp.length < 12) return true;
-    const ssrc = rtp.readUInt32BE(8);
-    const seq = rtp.readUInt16BE(2);
+    if (rtp.length < RTP_HEADER_BYTES) return true;
+    const ssrc = rtpSsrc(rtp);
+    const seq = rtpSequence(rtp);
     if (ssrc !== this.ssrc) {
       this.seqs.fill(-1);
       this.packets.fill(undefined);
@@ -58,8 +58,8 @@ export class PacketCache {
 
   /** Whether add() would refuse this packet as a duplicate (same source, held or too old): no need to check it. */
   has(rtp: Buffer): boolean {
-    if (rtp.length < 12 || rtp.readUInt32BE(8) !== this.ssrc) return false;
-    const seq = rtp.readUInt16BE(2);
+    if (rtp.length < RTP_HEADER_BYTES || rtpSsrc(rtp) !== this.ssrc) return false;
+    const seq = rtpSequence(rtp);
     if (this.highest !== null && seqDiff(seq, this.highest) <= -this.size) return true;
     return this.seqs[seq % this.size] === seq;
   }
@@ -99,7 +99,7 @@ export class PacketCache {
     for (let back = 0; back < Math.min(this.size, LAST_FRAME_SEARCH); back++) {
       const seq = (this.highest - back) & 0xffff;
       const end = this.get(seq);
-      if (end === undefined || (end[1]! & 0x80) === 0) continue;
+      if (end === undefined || !rtpMarker(end)) continue;
       const frame = this.frameEndingAt(seq, end);
       // The frame in progress follows, so the viewer's next frame is whole too.
       if (frame !== null) return [...frame, ...this.after(this.ssrc ?? 0, seq)];
@@ -109,12 +109,12 @@ export class PacketCache {
 
   /** The frame whose marker packet is `end` (sequence `seq`), or null when a packet of it is missing. */
   private frameEndingAt(seq: number, end: Buffer): Buffer[] | null {
-    const ts = end.readUInt32BE(4);
+    const ts = rtpTimestamp(end);
     const frame = [end];
     for (let s = (seq - 1) & 0xffff; frame.length < this.size; s = (s - 1) & 0xffff) {
       const p = this.get(s);
       if (p === undefined) return null;
-      if (p.readUInt32BE(4) !== ts) return frame.reverse();
+      if (rtpTimestamp(p) !== ts) return frame.reverse();
       frame.push(p);
     }
     return null;

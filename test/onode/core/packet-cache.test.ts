@@ -40,6 +40,17 @@ describe('PacketCache', () => {
     expect(c.pick(1, [10])).toEqual([]);
   });
 
+  it('passes a packet shorter than an RTP header without caching it, and never throws on one', () => {
+    const c = new PacketCache(64);
+    c.add(pkt(10, 0));
+    for (const short of [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(11, 0xff)]) {
+      expect(c.has(short)).toBe(false);
+      expect(c.add(short)).toBe(true);
+    }
+    expect(c.source).toBe(7);
+    expect(c.highestSeq).toBe(10);
+  });
+
   it('gives the newest whole frame, skipping one with a hole', () => {
     const c = new PacketCache(64);
     for (const p of [pkt(1, 100), pkt(2, 100), pkt(3, 100, true), pkt(4, 200), pkt(5, 200, true), pkt(7, 300, true)]) {

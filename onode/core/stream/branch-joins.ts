@@ -1,0 +1,79 @@
+/**
+ * Joins and leaves from the neighbours below. A join is refused when its chain already passes
+ * through this node (a loop) or is too long; a stream this node carries acks it at once, one
+ * still being joined keeps it waiting, and an unknown one is created and joined upstream. The
+ * branches are soft state: a sweep every refreshMs drops those not refreshed within
+ * branchExpiryMs (the downstream died or lost our LEAVE).
+ */
+import type { Timer } from '../../../common/core/clock.ts';
+import type { JoinMessage } from '../../../common/wire/overlay.ts';
+import { MAX_PATH_LENGTH } from '../../../common/wire/overlay.ts';
+import { isActive, upstreamOf } from './stream-state.ts';
+import type { StreamTable } from './stream-table.ts';
+import type { UpstreamJoin } from './upstream-join.ts';
+
+export class BranchJoins {
+  private sweepTimer: Timer | null = null;
+
+  constructor(
+    private readonly table: StreamTable,
+    private readonly join: UpstreamJoin,
+  ) {}
+
+  onJoin(from: string, msg: JoinMessage): void {
+    const { table } = this;
+    const { self } = table.deps;
+    table.counters.joinsReceived++;
+    const path = msg.path;
+    if (path[path.length - 1] !== from || path.includes(self))
+      return table.nak(from, msg.movie, 'loop', `join path ${path.join('>')} already passes through ${self}`);
+    if (path.length >= MAX_PATH_LENGTH) return table.nak(from, msg.movie, 'loop', 'join path too long');
+    const s = table.get(msg.movie);
+    if (s === undefined) {
+      if (
+        !table.deps.isSource(msg.movie) &&
+        !table.deps.routes.knowsMovie(msg.movie) &&
+        table.deps.routes.knownServers().length > 0
+      ) {
+        return table.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
+      }
+      const created = table.create(msg.movie, [...path, self]);
+      if (msg.server !== undefined && msg.server !== self) created.preferredServer = msg.server;
+      if (isActive(created.feed)) return table.accept(created, from, path);
+      created.branches.wait(from, path);
+      this.join.begin(created);
+      return;
+    }
+    if (isActive(s.feed)) return table.accept(s, from, path);
+    if (s.branches.refresh(from, table.now())) return;
+    if (from === upstreamOf(s.feed))
+      return table.nak(from, msg.movie, 'loop', `${self} is joining ${msg.movie} through ${from}`);
+    s.branches.wait(from, path);
+  }
+
+  onLeave(from: string, movie: string): void {
+    const s = this.table.get(movie);
+    if (s === undefined) return;
+    s.branches.drop(from);
+    this.table.pruneIfUnused(s);
+  }
+
+  /** Sweeps now and every refreshMs until stop(). */
+  start(): void {
+    if (this.sweepTimer === null) this.sweep();
+  }
+
+  stop(): void {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = null;
+  }
+
+  /** Expires branches whose downstream stopped refreshing; a stream left unused lingers. */
+  private sweep(): void {
+    const now = this.table.now();
+    for (const s of this.table.all()) {
+      if (s.branches.expire(now, this.table.options.branchExpiryMs)) this.table.lingerIfUnused(s);
+    }
+    this.sweepTimer = this.table.deps.clock.setTimer(this.table.options.refreshMs, () => this.sweep());
+  }
+}

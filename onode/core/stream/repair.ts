@@ -1,0 +1,123 @@
+/**
+ * Repairs: packets a neighbour or a viewer missed are resent from this node's packet cache, and
+ * what the cache lacks (lost on a link above) is asked of the upstream, hop by hop; it comes back
+ * as ordinary data and flows down the tree. After a reroute or a switch the new upstream is asked
+ * for everything after the newest packet this node had.
+ */
+import type { RepairMessage } from '../../../common/wire/overlay.ts';
+import { repairRequests } from '../../../common/wire/control-split.ts';
+import { rtpSequence } from '../../../common/wire/rtp.ts';
+import type { Stream } from './stream-state.ts';
+import type { StreamTable } from './stream-table.ts';
+
+/** A lost packet is asked of upstream at most this often. */
+export const REPAIR_RETRY_MS = 150;
+/** Sequence numbers remembered as asked; past this many, those asked over REPAIR_RETRY_MS ago are forgotten. */
+export const MAX_ASKED_SEQS = 2048;
+
+/** One stream's repairs in progress. */
+export class RepairLedger {
+  /** A rerouted branch's repair that arrived before this node had any packets: asked upstream once joined. */
+  pending: RepairMessage | null = null;
+  /** Sequence numbers asked of upstream, and when. */
+  private readonly asked = new Map<number, number>();
+
+  /**
+   * Of `seqs`, those not among the `found` packets and not asked within REPAIR_RETRY_MS, in
+   * order; they count as asked from `now`.
+   */
+  due(seqs: readonly number[], found: readonly Buffer[], now: number): number[] {
+    const have = new Set(found.map(rtpSequence));
+    const missing = seqs.filter((q) => !have.has(q) && now - (this.asked.get(q) ?? -Infinity) >= REPAIR_RETRY_MS);
+    for (const q of missing) this.asked.set(q, now);
+    if (this.asked.size > MAX_ASKED_SEQS) {
+      for (const [q, at] of this.asked) if (now - at >= REPAIR_RETRY_MS) this.asked.delete(q);
+    }
+    return missing;
+  }
+}
+
+/** The repair protocol over every stream of the table. */
+export class Repairs {
+  constructor(private readonly table: StreamTable) {}
+
+  /** A neighbour (or viewer) missed packets: resend what the cache has, to it alone. */
+  onRepair(from: string, msg: RepairMessage): void {
+    const s = this.table.get(msg.movie);
+    const branch = s?.branches.downstream.get(from);
+    if (s === undefined || branch === undefined) return;
+    if (branch.attachedAtSeq === null && msg.after !== undefined) {
+      // The branch attached before this node had packets: what it missed is further up.
+      if (s.feed.kind === 'source') return;
+      if (s.feed.kind === 'flowing' || s.feed.kind === 'switching') {
+        this.table.counters.repairsRequested++;
+        this.table.deps.send(s.feed.via, msg);
+      } else {
+        s.repairs.pending = msg;
+      }
+      return;
+    }
+    // After a reroute, only what the branch missed before it attached: everything later reached it live.
+    const packets =
+      msg.after !== undefined
+        ? branch.attachedAtSeq === null
+          ? []
+          : s.cache.after(msg.ssrc, msg.after, branch.attachedAtSeq)
+        : s.cache.pick(msg.ssrc, msg.seqs ?? []);
+    for (const rtp of packets) this.table.deps.sendData([from], s.movie, rtp);
+    s.counters.repaired += packets.length;
+    this.table.counters.repairsServed++;
+    if (msg.seqs !== undefined) this.askUpstream(s, msg.ssrc, msg.seqs, packets);
+  }
+
+  /** Cached packets of a stream, for a local viewer's retransmission request (RTCP NACK). */
+  cached(movie: string, ssrc: number, seqs: readonly number[]): Buffer[] {
+    const s = this.table.get(movie);
+    if (s === undefined) return [];
+    const packets = s.cache.pick(ssrc, seqs);
+    s.counters.repaired += packets.length;
+    this.askUpstream(s, ssrc, seqs, packets);
+    return packets;
+  }
+
+  /**
+   * The stream has just been joined through `via`: after a reroute, ask it for what was sent while
+   * we had no upstream; else pass on a branch's repair that came before we had any packets.
+   */
+  joined(s: Stream, via: string): void {
+    const ssrc = s.cache.source;
+    const highest = s.cache.highestSeq;
+    if (ssrc !== null && highest !== null) {
+      this.table.counters.repairsRequested++;
+      this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
+      this.table.event(s.movie, `rerouted through ${via}; asked for packets after ${highest}`);
+    } else if (s.repairs.pending !== null) {
+      this.table.counters.repairsRequested++;
+      this.table.deps.send(via, s.repairs.pending);
+    }
+    s.repairs.pending = null;
+  }
+
+  /** The stream moved to `via` (make-before-break): ask for anything the new path had not yet delivered. */
+  switched(s: Stream, via: string): void {
+    const ssrc = s.cache.source;
+    const highest = s.cache.highestSeq;
+    if (ssrc !== null && highest !== null)
+      this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
+  }
+
+  /**
+   * Packets a viewer or branch asked for that this node never got (lost on a link above): ask
+   * upstream. The same number is not asked for again within REPAIR_RETRY_MS.
+   */
+  private askUpstream(s: Stream, ssrc: number, seqs: readonly number[], found: readonly Buffer[]): void {
+    if ((s.feed.kind !== 'flowing' && s.feed.kind !== 'switching') || s.cache.source !== ssrc) return;
+    const missing = s.repairs.due(seqs, found, this.table.now());
+    if (missing.length === 0) return;
+    // A long gap takes several requests: each datagram holds a few hundred sequence numbers.
+    for (const request of repairRequests(s.movie, ssrc, missing)) {
+      this.table.counters.repairsRequested++;
+      this.table.deps.send(s.feed.via, request);
+    }
+  }
+}
