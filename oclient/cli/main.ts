@@ -182,8 +182,14 @@ async function main(flags: Flags): Promise<number> {
   const chosen = answered[0];
   if (chosen === undefined)
     throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
+  // Where both players fail over to, in order: the other answering POPs by RTT, then every POP listed.
+  const fallbacks = [
+    ...answered.slice(1),
+    ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address }))),
+  ].filter((p) => p.address !== chosen.address);
   if (!flags.headless || flags.movie === undefined) {
-    return interactive(flags, welcome, rtts, chosen, { keys, ...(onUnknownKey ? { onUnknownKey } : {}) });
+    const verify = { keys, ...(onUnknownKey ? { onUnknownKey } : {}) };
+    return interactive(flags, welcome, rtts, { chosen, fallbacks }, verify);
   }
   process.stderr.write(`playing ${flags.movie} from ${chosen.name} (${chosen.address})\n`);
 
@@ -226,7 +232,7 @@ async function main(flags: Flags): Promise<number> {
       keys,
       ...(onUnknownKey ? { onUnknownKey } : {}),
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
-      fallbacks: [...answered.slice(1).map((r) => r.address), ...welcome.pops.flatMap((p) => p.addresses.slice(0, 1))],
+      fallbacks: fallbacks.map((p) => p.address),
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
       ...(out ? { onFrame: (jpeg: Buffer) => out.write(jpeg) } : {}),
       onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
@@ -265,7 +271,10 @@ async function interactive(
   flags: Flags,
   welcome: Welcome,
   rtts: readonly PopRtt[],
-  pop: PopRtt & { rttMs: number },
+  pops: {
+    readonly chosen: PopRtt & { rttMs: number };
+    readonly fallbacks: readonly { name: string; address: string }[];
+  },
   verify: { readonly keys: ServerKeyring | null; readonly onUnknownKey?: () => void },
 ): Promise<number> {
   if (welcome.catalogue.length === 0)
@@ -273,7 +282,7 @@ async function interactive(
   if (flags.player !== undefined) {
     const movie = flags.movie ?? (await pickMovieOnce(welcome.catalogue));
     if (movie === null) return EXIT.ok;
-    const url = new PlaySession({ popAddress: pop.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
+    const url = new PlaySession({ popAddress: pops.chosen.address, rtspPort: flags.rtspPort, movie }).rtspUrl;
     process.stderr.write(`playing ${url} with ${flags.player} (it does not check frame signatures; the POP does)\n`);
     try {
       return await runExternalPlayer(flags.player, url, flags.transport);
@@ -285,7 +294,8 @@ async function interactive(
   const outcome = await runPlayer({
     catalogue: welcome.catalogue,
     rtts,
-    pop,
+    pop: pops.chosen,
+    fallbacks: pops.fallbacks,
     popChosenBy: flags.pop !== undefined ? 'flag' : 'rtt',
     movie: flags.movie ?? null,
     rtspPort: flags.rtspPort,

@@ -40,6 +40,11 @@ export class RefusalRound {
     if (this.latest.has(pop)) this.latest.set(pop, null);
   }
 
+  /** A new round: no POP counts as refusing. */
+  reset(): void {
+    for (const pop of this.latest.keys()) this.latest.set(pop, null);
+  }
+
   hasRefused(pop: string): boolean {
     return (this.latest.get(pop) ?? null) !== null;
   }

@@ -1,10 +1,13 @@
 /**
  * Plays one movie without a screen: SETUP, PLAY, collect complete frames for a while, TEARDOWN.
  * Every frame is handed to onFrame as a rebuilt JPEG file. When the POP dies (its RTSP
- * connection drops) or goes silent, playback moves on to the next POP on the list and resumes.
+ * connection drops) or goes silent, playback moves on to the next POP on the list and resumes,
+ * as the failover policy (oclient/core/failover-policy.ts) decides.
  */
 import { buildJpeg } from '../../common/media/jpeg.ts';
-import { describeRefusals, RefusalRound, refusalReason, type Refusal } from '../core/refusal-round.ts';
+import { SystemClock } from '../../common/core/clock.ts';
+import { describeRefusals, refusalReason, type Refusal } from '../core/refusal-round.ts';
+import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
@@ -21,9 +24,6 @@ export class EveryPopRefused extends Error {
     super(describeRefusals(movie, refusals));
   }
 }
-
-/** No frame for this long from a POP that was streaming: treat it as dead and fail over. */
-export const STALL_FAILOVER_MS = 1500;
 
 export interface PlayOptions {
   readonly popAddress: string;
@@ -88,11 +88,16 @@ type Counts = Pick<SessionStats, (typeof COUNTS)[number]>;
  * @throws PlayRefused or RtspClientError when no POP could be played from for other reasons
  */
 export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
-  const pops = [opts.popAddress, ...(opts.fallbacks ?? []).filter((p) => p !== opts.popAddress)];
-  // A round covers each distinct POP once (the fallback list may name one twice).
-  const round = new RefusalRound(pops);
-  const deadline = performance.now() + opts.durationMs;
-  const startedAt = performance.now();
+  const clock = new SystemClock();
+  // Woken by the stall watch; each session's wait sets it.
+  let onStall: (decision: FailoverDecision) => void = () => {};
+  const policy = new FailoverPolicy({
+    pops: [opts.popAddress, ...(opts.fallbacks ?? [])],
+    clock,
+    onStall: (decision) => onStall(decision),
+  });
+  const deadline = clock.now() + opts.durationMs;
+  const startedAt = clock.now();
   let totals: Counts = {
     framesReceived: 0,
     framesLost: 0,
@@ -102,18 +107,13 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     bytesReceived: 0,
   };
   let nacks = 0;
-  let first: number | null = null;
-  let last = 0;
-  let longestGapMs = 0;
   let startupMs: number | null = null;
   let jitterMs = 0;
-  const used: string[] = [];
-  let failovers = 0;
   let lastError: Error | null = null;
 
   const aborted = (): boolean => opts.signal?.aborted ?? false;
-  for (let attempt = 0; performance.now() < deadline && attempt < pops.length * 3 && !aborted(); attempt++) {
-    const pop = pops[attempt % pops.length] as string;
+  while (clock.now() < deadline && !aborted()) {
+    const pop = policy.current;
     const session = new PlaySession({
       popAddress: pop,
       rtspPort: opts.rtspPort,
@@ -124,66 +124,59 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
     });
-    let lastFrameHere = 0;
     session.onFrame = (img) => {
-      const now = performance.now();
-      if (first !== null) longestGapMs = Math.max(longestGapMs, now - last);
-      first ??= now;
-      last = now;
-      lastFrameHere = now;
+      policy.frame();
       opts.onFrame?.(buildJpeg(img));
     };
-    let why: string | null = null;
+    // What ended the session, told to the policy once it is over (one failure per session).
+    let closedWhy: string | null = null;
+    let stalled: FailoverDecision | null = null;
+    let refusal: PlayRefused | null = null;
+    let failure: Error | null = null;
     let wake: () => void = () => {};
     session.onClose = (reason) => {
-      why = reason;
+      closedWhy ??= reason;
+      wake();
+    };
+    onStall = (d) => {
+      stalled = d;
       wake();
     };
     const progress = opts.onProgress
-      ? setInterval(() => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers }), 1000)
+      ? setInterval(
+          () => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers: policy.failovers }),
+          1000,
+        )
       : null;
-    let watchdog: NodeJS.Timeout | null = null;
     let stop: NodeJS.Timeout | null = null;
     const onAbort = (): void => wake();
-    let refusedSetup = false;
     try {
       try {
         await session.setup();
       } catch (err) {
-        if (err instanceof PlayRefused) {
-          refusedSetup = true;
-          round.refused(pop, err.status, refusalReason(err.status, err.nakReason));
-        }
+        if (err instanceof PlayRefused) refusal = err;
         throw err;
       }
-      round.cleared(pop);
       await session.play();
-      used.push(pop);
-      const playingSince = performance.now();
+      policy.playing();
       await new Promise<void>((resolve) => {
         wake = resolve;
         opts.signal?.addEventListener('abort', onAbort);
-        if (aborted()) resolve();
-        stop = setTimeout(resolve, Math.max(0, deadline - performance.now()));
-        watchdog = setInterval(() => {
-          const since = lastFrameHere > 0 ? lastFrameHere : playingSince;
-          if (performance.now() - since > STALL_FAILOVER_MS) {
-            why = `no frame from ${pop} for ${STALL_FAILOVER_MS} ms`;
-            resolve();
-          }
-        }, 100);
+        if (aborted() || closedWhy !== null) resolve();
+        stop = setTimeout(resolve, Math.max(0, deadline - clock.now()));
       });
-      if (why === null) await session.teardown();
+      if (closedWhy === null && stalled === null) {
+        policy.stopped();
+        await session.teardown();
+      }
     } catch (err) {
-      // A refused or unreachable POP is a reason to try the next; a full round of refusals ends it below.
+      // A refused or unreachable POP is a reason to try the next; the policy says when to stop.
       if (!(err instanceof RtspClientError || err instanceof PlayRefused)) throw err;
-      if (!refusedSetup) round.cleared(pop);
-      lastError = err;
-      why = err.message;
+      lastError = failure = err;
     } finally {
+      onStall = () => {};
       opts.signal?.removeEventListener('abort', onAbort);
       if (stop) clearTimeout(stop);
-      if (watchdog) clearInterval(watchdog);
       if (progress) clearInterval(progress);
       const s = session.stats();
       totals = plus(totals, s);
@@ -192,15 +185,22 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       if (s.framesReceived > 0) jitterMs = s.jitterMs;
       session.close();
     }
-    if (why === null || aborted()) break;
-    if (round.complete) throw new EveryPopRefused(opts.movie, round.refusals());
-    const next = pops[(attempt + 1) % pops.length] as string;
-    if (performance.now() >= deadline || (pops.length === 1 && used.length === 0)) break;
-    failovers++;
-    opts.onFailover?.(pop, next, why);
+    // Playback is over: a failure now is no failover (a refusal may still complete the round).
+    if (aborted() || (clock.now() >= deadline && refusal === null)) break;
+    const decision = decide(policy, { stalled, refusal, failure, closedWhy });
+    if (decision === null) break;
+    if (decision.action === 'give-up') {
+      if (decision.reason.kind === 'every-pop-refused') throw new EveryPopRefused(opts.movie, decision.reason.refusals);
+      break;
+    }
+    if (clock.now() >= deadline) break;
+    opts.onFailover?.(decision.from, decision.to, decision.why);
   }
+  policy.stopped();
+  const used = policy.popsUsed;
   if (used.length === 0 && lastError !== null) throw lastError;
-  const spanS = first === null ? 0 : (last - first) / 1000;
+  const span = policy.frameSpan;
+  const spanS = span === null ? 0 : (span.last - span.first) / 1000;
   return {
     framesReceived: totals.framesReceived,
     framesLost: totals.framesLost,
@@ -211,13 +211,30 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     startupMs,
     jitterMs,
     fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
-    bitrateKbps:
-      spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((performance.now() - startedAt) / 1000)) : 0,
-    failovers,
-    longestGapMs: Math.round(longestGapMs),
-    popsUsed: used,
+    bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((clock.now() - startedAt) / 1000)) : 0,
+    failovers: policy.failovers,
+    longestGapMs: Math.round(policy.longestGapMs),
+    popsUsed: [...used],
     nacksSent: nacks,
   };
+}
+
+/** Tells the policy what ended a session (null: nothing failed, playback is over) and returns its decision. */
+function decide(
+  policy: FailoverPolicy,
+  ended: {
+    readonly stalled: FailoverDecision | null;
+    readonly refusal: PlayRefused | null;
+    readonly failure: Error | null;
+    readonly closedWhy: string | null;
+  },
+): FailoverDecision | null {
+  // The stall watch has decided already; a request's error says more than the closed connection behind it.
+  if (ended.stalled !== null) return ended.stalled;
+  const r = ended.refusal;
+  if (r !== null) return policy.refused(r.status, refusalReason(r.status, r.nakReason), r.message);
+  const why = ended.failure?.message ?? ended.closedWhy;
+  return why === null ? null : policy.failed(why);
 }
 
 /** A session's statistics with the earlier sessions' counters added. */

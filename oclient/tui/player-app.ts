@@ -10,7 +10,9 @@ import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
-import { describeRefusals, RefusalRound, refusalReason } from '../core/refusal-round.ts';
+import { SystemClock } from '../../common/core/clock.ts';
+import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
+import { describeRefusals, refusalReason } from '../core/refusal-round.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { FramePacer } from './frame-pacer.ts';
@@ -24,6 +26,8 @@ export interface PlayerOptions {
   /** The POP to play from (client-facing address) and why it was chosen. */
   readonly pop: { readonly name: string; readonly address: string; readonly rttMs: number };
   readonly popChosenBy: 'rtt' | 'flag';
+  /** Further POPs to fail over to, best first (as for the headless player). */
+  readonly fallbacks: readonly { readonly name: string; readonly address: string }[];
   /** Start with this movie; null shows the picker first. */
   readonly movie: string | null;
   readonly rtspPort: number;
@@ -65,16 +69,30 @@ class Player {
   private readonly onSignal = (signal: NodeJS.Signals): void => this.quit(signal);
   private readonly onCrash = (err: Error): void => this.finish({ kind: 'error', message: err.stack ?? String(err) });
 
-  /** The POP in use: the chosen one, then the next-closest after a failover. */
-  private pop: { readonly name: string; readonly address: string };
-  private readonly failedPops = new Set<string>();
+  /** Which POP to play from, when to leave it and when to give up: the same policy as headless. */
+  private readonly policy: FailoverPolicy;
+  /** POP names by client-facing address. */
+  private readonly names = new Map<string, string>();
   /** Why the last SETUP found no POP serving the movie; cleared once one does. */
   private lastRefusal: string | null = null;
 
   constructor(private readonly opts: PlayerOptions) {
-    this.pop = opts.pop;
+    for (const p of [opts.pop, ...opts.rtts, ...opts.fallbacks]) {
+      if (!this.names.has(p.address)) this.names.set(p.address, p.name);
+    }
+    this.policy = new FailoverPolicy({
+      pops: [opts.pop.address, ...opts.fallbacks.map((p) => p.address)],
+      clock: new SystemClock(),
+      onStall: (decision) => this.stalled(decision),
+    });
     this.movie = opts.movie;
     this.ui = createLayout(createScreen(), opts.rtts.length);
+  }
+
+  /** The POP in use: the chosen one, then the next one after a failover. */
+  private get pop(): { readonly name: string; readonly address: string } {
+    const address = this.policy.current;
+    return { name: this.nameOf(address), address };
   }
 
   run(): Promise<PlayerOutcome> {
@@ -110,15 +128,6 @@ class Player {
     );
   }
 
-  /** The closest answering POP not yet failed, or null. */
-  private nextPop(failed: string): { name: string; address: string } | null {
-    this.failedPops.add(failed);
-    const next = [...this.opts.rtts]
-      .filter((r) => r.rttMs !== null && !this.failedPops.has(r.address))
-      .sort((a, b) => (a.rttMs ?? 0) - (b.rttMs ?? 0))[0];
-    return next === undefined ? null : { name: next.name, address: next.address };
-  }
-
   private bindInput(): void {
     const screen = this.ui.screen;
     const keys: [string[], () => void][] = [
@@ -135,7 +144,7 @@ class Player {
         if (!this.picking) action();
       });
     }
-    const actions: Record<Control, () => Promise<void>> = {
+    const actions: Record<Control, () => Promise<unknown>> = {
       setup: () => this.setup(),
       play: () => this.play(),
       pause: () => this.pause(),
@@ -145,7 +154,7 @@ class Player {
   }
 
   /** Queues an action; a failure of the POP ends the player with that failure. */
-  private enqueue(action: () => Promise<void>): void {
+  private enqueue(action: () => Promise<unknown>): void {
     this.queue = this.queue.then(async () => {
       if (this.finished || this.quitting) return;
       try {
@@ -167,49 +176,87 @@ class Player {
     return s !== null && s !== 'closed';
   }
 
-  /**
-   * SETUP at the current POP; a POP that refuses the movie hands over to the next-closest one,
-   * and once every answering POP has refused, the reasons are shown instead of trying again.
-   */
-  private async setup(): Promise<void> {
+  /** SETUP asked for by the user (or PLAY without a session): a new round of POPs, from the current one. */
+  private async setup(): Promise<boolean> {
     if (this.active()) {
       this.say('already set up (t tears it down)');
-      return;
+      return false;
     }
     const movie = this.movie;
-    if (movie === null) return this.choose();
-    const round = new RefusalRound([this.pop.address, ...this.byRtt().map((p) => p.address)]);
+    if (movie === null) {
+      await this.choose();
+      return false;
+    }
+    this.policy.restart();
+    return this.connect(movie);
+  }
+
+  /**
+   * SETUP at the policy's POP; a POP that refuses the movie or cannot be reached hands over to the
+   * next one. False when none could be set up: every POP's refusal is shown (the player stays
+   * open), or the last failure is thrown (it ends the player).
+   */
+  private async connect(movie: string): Promise<boolean> {
     for (;;) {
+      const from = this.pop.name;
       try {
         await this.open(movie);
         this.lastRefusal = null;
-        return;
+        return true;
       } catch (err) {
-        if (!(err instanceof PlayRefused)) throw err;
-        const reason = refusalReason(err.status, err.nakReason);
-        round.refused(this.pop.address, err.status, reason);
-        const next = this.byRtt().find((p) => !round.hasRefused(p.address));
-        if (round.complete || next === undefined) {
-          this.showRefusals(describeRefusals(movie, round.refusals(), (a) => this.nameOf(a)));
-          return;
+        let decision: FailoverDecision;
+        let what: string;
+        if (err instanceof PlayRefused) {
+          const reason = refusalReason(err.status, err.nakReason);
+          decision = this.policy.refused(err.status, reason, err.message);
+          what = `refused ${movie} (${err.status} ${reason})`;
+        } else if (err instanceof RtspClientError) {
+          decision = this.policy.failed(err.message);
+          what = `failed (${err.message})`;
+        } else {
+          throw err;
         }
-        this.say(`POP ${this.pop.name} refused ${movie} (${err.status} ${reason}); trying ${next.name}`);
-        this.pop = next;
-        this.showPops('after a refusal');
+        if (decision.action === 'give-up') {
+          if (decision.reason.kind !== 'every-pop-refused') throw err;
+          this.showRefusals(describeRefusals(movie, decision.reason.refusals, (a) => this.nameOf(a)));
+          return false;
+        }
+        this.say(`POP ${from} ${what}; trying ${this.pop.name}`);
+        this.showPops(err instanceof PlayRefused ? 'after a refusal' : 'after a failover');
       }
     }
   }
 
-  /** The answering POPs not known to be dead, closest first. */
-  private byRtt(): { name: string; address: string }[] {
-    return [...this.opts.rtts]
-      .filter((r) => r.rttMs !== null && !this.failedPops.has(r.address))
-      .sort((a, b) => (a.rttMs ?? 0) - (b.rttMs ?? 0))
-      .map((r) => ({ name: r.name, address: r.address }));
+  /** The POP in use died (its connection dropped, or it stopped sending): go on at the next one. */
+  private lost(decision: FailoverDecision, url: string): void {
+    if (decision.action === 'give-up') {
+      const why = decision.reason.kind === 'no-pop-plays' ? decision.reason.why : 'every POP refused';
+      this.finish({ kind: 'refused', message: `${why} (${url}); no other POP answered` });
+      return;
+    }
+    this.showPops('after a failover');
+    this.say(`POP ${this.nameOf(decision.from)} lost (${decision.why}); switching to ${this.pop.name}`);
+    this.enqueue(() => this.resume());
+  }
+
+  /** No frame for a while from the POP in use: drop its session and fail over. */
+  private stalled(decision: FailoverDecision): void {
+    if (this.quitting || this.finished) return;
+    const session = this.session;
+    this.pacer?.stop();
+    session?.close();
+    this.lost(decision, session?.rtspUrl ?? '');
+  }
+
+  /** After a failover: SETUP at the new POP and PLAY again. */
+  private async resume(): Promise<void> {
+    const movie = this.movie;
+    if (movie === null || this.active()) return;
+    if (await this.connect(movie)) await this.start();
   }
 
   private nameOf(address: string): string {
-    return this.opts.rtts.find((r) => r.address === address)?.name ?? address;
+    return this.names.get(address) ?? address;
   }
 
   private showRefusals(message: string): void {
@@ -239,20 +286,9 @@ class Player {
         whenReady: (cb) => process.stdout.once('drain', cb),
       },
     );
-    session.onFrame = (img) => pacer.push(img);
-    session.onClose = (why) => {
-      if (this.quitting || this.finished) return;
-      // The POP died: move on to the next-closest one and resume on our own.
-      const next = this.nextPop(this.pop.address);
-      if (next === null) {
-        this.finish({ kind: 'refused', message: `${why} (${session.rtspUrl}); no other POP answered` });
-        return;
-      }
-      const from = this.pop.name;
-      this.pop = next;
-      this.showPops('after a failover');
-      this.say(`POP ${from} lost (${why}); switching to ${next.name}`);
-      this.enqueue(() => this.play());
+    session.onFrame = (img) => {
+      this.policy.frame();
+      pacer.push(img);
     };
     this.pacer?.stop();
     this.session = session;
@@ -266,15 +302,39 @@ class Player {
       session.close();
       throw err;
     }
+    // Set only now: a connection lost during SETUP is the error SETUP throws, one failure, not two.
+    session.onClose = (why) => {
+      if (this.quitting || this.finished) return;
+      // The POP died: move on to the next one and resume on our own.
+      this.lost(this.policy.failed(why), session.rtspUrl);
+    };
     this.ui.video.showMessage('set up: press p to PLAY');
     this.say(`ready at ${this.pop.name}; PLAY to start`);
   }
 
   private async play(): Promise<void> {
-    if (!this.active()) await this.setup();
+    if (!this.active() && !(await this.setup())) return;
+    await this.start();
+  }
+
+  /** PLAY on the session set up; a POP that fails it hands over to the next one. */
+  private async start(): Promise<void> {
     const session = this.session;
     if (session === null || !this.active() || this.state() === 'playing') return;
-    await session.play();
+    try {
+      await session.play();
+    } catch (err) {
+      if (!(err instanceof PlayRefused || err instanceof RtspClientError) || this.quitting || this.finished) throw err;
+      // The POP closed the connection: onClose has failed over already.
+      if (session.stats().state === 'closed') return;
+      this.pacer?.stop();
+      session.close();
+      const decision = this.policy.failed(err.message);
+      if (decision.action === 'give-up') throw err;
+      this.lost(decision, session.rtspUrl);
+      return;
+    }
+    this.policy.playing();
     if (session.stats().framesReceived === 0) this.ui.video.showMessage('waiting for the first frame …');
     this.say(`playing ${this.movie ?? ''} from ${this.pop.name} (${this.pop.address})`);
   }
@@ -284,6 +344,7 @@ class Player {
       this.say('not playing');
       return;
     }
+    this.policy.idle(); // no frames are expected now
     await this.session?.pause();
     this.say('paused (p or space to resume)');
   }
@@ -293,6 +354,7 @@ class Player {
       this.say('no session to tear down');
       return;
     }
+    this.policy.stopped();
     this.pacer?.stop();
     await this.session?.teardown();
     this.ui.video.showMessage('torn down: s or p to start again, m for another movie');
@@ -347,6 +409,7 @@ class Player {
   private finish(outcome: PlayerOutcome): void {
     if (this.finished) return;
     this.finished = true;
+    this.policy.stopped();
     if (this.ticker) clearInterval(this.ticker);
     this.pacer?.stop();
     this.session?.close();

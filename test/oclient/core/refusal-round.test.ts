@@ -39,6 +39,14 @@ describe('a round of refusals', () => {
     expect(round.refusals()).toEqual([{ pop: 'a', status: 453, reason: 'Not Enough Bandwidth' }]);
   });
 
+  it('starts over on reset: no POP counts as refusing', () => {
+    const round = new RefusalRound(['a']);
+    round.refused('a', 404, 'Not Found');
+    round.reset();
+    expect(round.complete).toBe(false);
+    expect(round.refusals()).toEqual([]);
+  });
+
   it('is never complete without POPs', () => {
     expect(new RefusalRound([]).complete).toBe(false);
   });
