@@ -189,6 +189,32 @@ export function decodeRtp(buf: Buffer): Decoded<RtpPacket> {
   return ok(packet);
 }
 
+/*
+ * Header fields read straight from an encoded packet, for code that forwards packets without
+ * decoding them (relays, caches, POPs). They never throw: a buffer too short for the field
+ * reads as 0 (false for the marker).
+ */
+
+/** The M bit. */
+export function rtpMarker(buf: Buffer): boolean {
+  return buf.length >= RTP_HEADER_BYTES && ((buf[1] ?? 0) & 0x80) !== 0;
+}
+
+/** The 16-bit sequence number. */
+export function rtpSequence(buf: Buffer): number {
+  return buf.length >= RTP_HEADER_BYTES ? buf.readUInt16BE(2) : 0;
+}
+
+/** The 32-bit RTP timestamp. */
+export function rtpTimestamp(buf: Buffer): number {
+  return buf.length >= RTP_HEADER_BYTES ? buf.readUInt32BE(4) : 0;
+}
+
+/** The 32-bit SSRC. */
+export function rtpSsrc(buf: Buffer): number {
+  return buf.length >= RTP_HEADER_BYTES ? buf.readUInt32BE(8) : 0;
+}
+
 /** Signed distance a - b between 16-bit sequence numbers, in [-32768, 32767]. */
 export function seqDiff(a: number, b: number): number {
   return ((((a - b) & 0xffff) + 0x8000) & 0xffff) - 0x8000;
