@@ -9,7 +9,8 @@
  * `network` (topology-network.ts) is the underlay emulators build; with it, an overlay link
  * without delayMs/lossPct takes the delay and loss of its path through the network.
  */
-import type { Topology, TopologyOptions } from './topology.ts';
+import type { Topology } from './topology-model.ts';
+import type { TopologyOptions } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { validateTopology } from './topology-issues.ts';

@@ -10,7 +10,7 @@
  * address on the /24 all ends share. Two ends make a point-to-point link, more make a LAN (a
  * switch). Without `network`, the network is derived: one link per /24 two or more hosts share.
  */
-import type { NetworkEnd, NetworkLink, NetworkRouter, TopologyNetwork } from './topology.ts';
+import type { NetworkEnd, NetworkLink, NetworkRouter, TopologyNetwork } from './topology-model.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { slash24 } from './topology-ipv4.ts';
