@@ -21,6 +21,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseJpeg, type JpegImage, type JpegRejection } from './jpeg.ts';
+import { EOI, isRst, markerHex, SOI, SOS, TEM } from './jpeg-markers.ts';
 
 /** Largest movie file we read into memory (256 MiB); frames are kept in memory, twice once packetized. */
 export const MAX_MOVIE_FILE_BYTES = 256 * 1024 * 1024;
@@ -125,7 +126,7 @@ export function splitMovie(buf: Buffer, name: string): MovieSplitResult {
   if (isDigit(buf[0])) {
     format = 'lab';
     split = splitLab(buf);
-  } else if (buf[0] === 0xff && buf[1] === 0xd8) {
+  } else if (buf[0] === 0xff && buf[1] === SOI) {
     format = 'concatenated';
     split = splitConcatenated(buf);
   } else {
@@ -214,15 +215,6 @@ function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } 
   return { ok: true, jpegs };
 }
 
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOS = 0xda;
-const TEM = 0x01;
-
-function isRst(marker: number): boolean {
-  return marker >= 0xd0 && marker <= 0xd7;
-}
-
 function splitConcatenated(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } | Refusal {
   const jpegs: Buffer[] = [];
   let pos = 0;
@@ -261,7 +253,7 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
     pos++;
     if (marker === EOI) return { ok: true, next: pos };
     if (marker === 0x00 || marker === SOI || marker === TEM || isRst(marker)) {
-      return { ok: false, reason: 'malformed', detail: `unexpected marker FF ${hex(marker)} at byte ${pos - 2}` };
+      return { ok: false, reason: 'malformed', detail: `unexpected marker FF ${markerHex(marker)} at byte ${pos - 2}` };
     }
     if (buf.length < pos + 2) return truncated('inside a segment length');
     const length = buf.readUInt16BE(pos);
@@ -269,9 +261,9 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
       return {
         ok: false,
         reason: 'malformed',
-        detail: `segment FF ${hex(marker)} at byte ${pos - 2} has length ${length}`,
+        detail: `segment FF ${markerHex(marker)} at byte ${pos - 2} has length ${length}`,
       };
-    if (buf.length < pos + length) return truncated(`inside the FF ${hex(marker)} segment at byte ${pos - 2}`);
+    if (buf.length < pos + length) return truncated(`inside the FF ${markerHex(marker)} segment at byte ${pos - 2}`);
     pos += length;
     if (marker !== SOS) continue;
     // Entropy-coded data: skip FF 00 (a stuffed FF) and RSTn; any other marker ends it.
@@ -288,10 +280,6 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
       break;
     }
   }
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).toUpperCase().padStart(2, '0');
 }
 
 /**
