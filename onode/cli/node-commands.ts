@@ -9,7 +9,8 @@ import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { hostPort, intIn, ipv4, numberIn } from './options.ts';
-import { loadSecret, SECRET_HELP } from './secret-option.ts';
+import { loadSecret } from '../config/overlay-secret.ts';
+import { SECRET_HELP } from './secret-option.ts';
 
 interface NodeFlags {
   topology?: string;
