@@ -135,8 +135,10 @@ export interface CatalogueMessage {
   readonly parts: number;
   readonly movies: readonly MovieInfo[];
 }
-/** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
-/** `server`: the server the requester was attached to (a reroute prefers staying with it). */
+/**
+ * Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain,
+ * sender last. `server`: the server the requester was attached to (a reroute prefers staying with it).
+ */
 export interface JoinMessage {
   readonly type: 'join';
   readonly movie: string;

@@ -242,11 +242,11 @@ export class SimNetwork {
     this.clock.advance(ms);
   }
 
-  /** Crashes a node: it stops sending and everything addressed to it is lost. */
   /**
-   * Kills a node's process. With `bootstrapperNotices`, its live neighbours hear of it at once,
-   * as they do from the bootstrapper when a real process's connection drops; without, they find
-   * out from missed hellos only (a node that hangs, or a bootstrapper that is down too).
+   * Crashes a node's process: it stops sending and everything addressed to it is lost. With
+   * `bootstrapperNotices`, its live neighbours hear of it at once, as they do from the bootstrapper
+   * when a real process's connection drops; without, they find out from missed hellos only (a node
+   * that hangs, or a bootstrapper that is down too).
    */
   kill(name: string, options: { bootstrapperNotices?: boolean } = {}): void {
     const n = this.nodes.get(name);

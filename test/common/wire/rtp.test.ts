@@ -11,6 +11,7 @@ import {
   RTP_MAX_PACKET_BYTES,
   RtpEncodeError,
   type RtpPacket,
+  rtpHasExtension,
   rtpMarker,
   rtpSequence,
   rtpSsrc,
@@ -235,11 +236,13 @@ describe('header field accessors', () => {
     const packets = [
       hex('80 9a 1234 00015f90 deadbeef 0102 0304'),
       hex('82 1a ffff ffffffff 00000001 0000000a 0000000b 0506'),
+      hex('90 1a 0001 00000002 00000003 bede0001 10ff0000 07'),
     ];
     for (const buf of packets) {
       const d = decodeRtp(buf);
       if (!d.ok) throw new Error(d.reason);
       expect(rtpMarker(buf)).toBe(d.value.marker);
+      expect(rtpHasExtension(buf)).toBe(d.value.extension !== undefined);
       expect(rtpSequence(buf)).toBe(d.value.sequenceNumber);
       expect(rtpTimestamp(buf)).toBe(d.value.timestamp);
       expect(rtpSsrc(buf)).toBe(d.value.ssrc);
@@ -247,8 +250,9 @@ describe('header field accessors', () => {
   });
 
   it('read a buffer shorter than the fixed header as 0 and false, never throwing', () => {
-    for (const buf of [Buffer.alloc(0), hex('80 9a 1234 00015f90 deadbe')]) {
+    for (const buf of [Buffer.alloc(0), hex('90 9a 1234 00015f90 deadbe')]) {
       expect(rtpMarker(buf)).toBe(false);
+      expect(rtpHasExtension(buf)).toBe(false);
       expect(rtpSequence(buf)).toBe(0);
       expect(rtpTimestamp(buf)).toBe(0);
       expect(rtpSsrc(buf)).toBe(0);
@@ -260,6 +264,7 @@ describe('header field accessors', () => {
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
         const buf = Buffer.from(bytes);
         rtpMarker(buf);
+        rtpHasExtension(buf);
         rtpSequence(buf);
         rtpTimestamp(buf);
         rtpSsrc(buf);
