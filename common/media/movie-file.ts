@@ -122,7 +122,7 @@ export function splitMovie(buf: Buffer, name: string): MovieSplitResult {
     );
   }
   let format: MovieFileFormat;
-  let split: { readonly ok: true; readonly jpegs: Buffer[] } | Refusal;
+  let split: Split;
   if (isDigit(buf[0])) {
     format = 'lab';
     split = splitLab(buf);
@@ -182,13 +182,29 @@ function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x30 && byte <= 0x39;
 }
 
-function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } | Refusal {
+type Split = { readonly ok: true; readonly jpegs: Buffer[] } | Refusal;
+/** Where the frame starting at some byte ends (its JPEG is [start, end)), or why it cannot be read. */
+type FrameCut = { readonly ok: true; readonly start: number; readonly end: number } | Refusal;
+
+/** Cuts a movie into frames from the first byte to the last, `cut` reading each frame's extent. */
+function splitFrames(buf: Buffer, cut: (pos: number, frame: number) => FrameCut): Split {
   const jpegs: Buffer[] = [];
   let pos = 0;
   while (pos < buf.length) {
     const frame = jpegs.length;
     if (frame >= MAX_MOVIE_FRAMES)
       return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+    const c = cut(pos, frame);
+    if (!c.ok) return c;
+    jpegs.push(buf.subarray(c.start, c.end));
+    pos = c.end;
+  }
+  return { ok: true, jpegs };
+}
+
+/** Each frame: its length in LAB_LENGTH_DIGITS ASCII digits, then that many bytes of JPEG. */
+function splitLab(buf: Buffer): Split {
+  return splitFrames(buf, (pos, frame) => {
     if (buf.length < pos + LAB_LENGTH_DIGITS) {
       return refuse(
         'truncated',
@@ -204,33 +220,25 @@ function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } 
       }
       length = length * 10 + ((byte ?? 0x30) - 0x30);
     }
-    pos += LAB_LENGTH_DIGITS;
-    if (length === 0) return refuse('malformed', frame, `the frame length at byte ${pos - LAB_LENGTH_DIGITS} is 0`);
-    if (buf.length < pos + length) {
-      return refuse('truncated', frame, `the file ends after ${buf.length - pos} of the frame's ${length} bytes`);
+    const start = pos + LAB_LENGTH_DIGITS;
+    if (length === 0) return refuse('malformed', frame, `the frame length at byte ${pos} is 0`);
+    if (buf.length < start + length) {
+      return refuse('truncated', frame, `the file ends after ${buf.length - start} of the frame's ${length} bytes`);
     }
-    jpegs.push(buf.subarray(pos, pos + length));
-    pos += length;
-  }
-  return { ok: true, jpegs };
+    return { ok: true, start, end: start + length };
+  });
 }
 
-function splitConcatenated(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } | Refusal {
-  const jpegs: Buffer[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const frame = jpegs.length;
-    if (frame >= MAX_MOVIE_FRAMES)
-      return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+/** JPEG files back to back: each frame runs from its SOI to the end of its EOI. */
+function splitConcatenated(buf: Buffer): Split {
+  return splitFrames(buf, (pos, frame) => {
     if (buf[pos] !== 0xff || buf[pos + 1] !== SOI) {
       return refuse('malformed', frame, `expected the frame's JPEG start-of-image marker (FF D8) at byte ${pos}`);
     }
     const end = findEoi(buf, pos + 2);
     if (!end.ok) return refuse(end.reason, frame, end.detail);
-    jpegs.push(buf.subarray(pos, end.next));
-    pos = end.next;
-  }
-  return { ok: true, jpegs };
+    return { ok: true, start: pos, end: end.next };
+  });
 }
 
 type EoiSearch =
