@@ -36,7 +36,7 @@ describe('SimNetwork', () => {
     expect(viewer.packets.length).toBeGreaterThan(50);
   });
 
-  it("serves with the real ChannelSource: a channel restarted by a new viewer keeps its SSRC and clock", () => {
+  it('serves with the real ChannelSource: a channel restarted by a new viewer keeps its SSRC and clock', () => {
     const net = small();
     const first = net.watch('p1', MOVIE);
     net.run(1000);
