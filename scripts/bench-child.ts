@@ -8,7 +8,7 @@ import { setPriority } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, overlayMacKey, parseSecret } from '../common/security/overlay-keys.ts';
-import { SECRET_ENV } from '../onode/cli/secret-option.ts';
+import { SECRET_ENV } from '../onode/config/overlay-secret.ts';
 
 interface Request {
   readonly id: number;

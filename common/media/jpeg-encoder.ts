@@ -21,13 +21,10 @@ import {
   ZIGZAG,
   standardHuffmanTable,
 } from './jpeg-tables.ts';
+import { APP0, DHT, DQT, DRI, EOI, RST0, SOF0, SOI, SOS } from './jpeg-markers.ts';
+import type { RgbaImage } from './rgba-image.ts';
 
-export interface RgbaImage {
-  readonly width: number;
-  readonly height: number;
-  /** RGBA, 4 bytes per pixel, rows top to bottom; alpha is ignored. */
-  readonly data: Uint8Array;
-}
+export type { RgbaImage } from './rgba-image.ts';
 
 export interface JpegEncodeOptions {
   /** 1..100, default 75: IJG scaling of the Annex K tables (50 = the tables as printed). */
@@ -81,17 +78,6 @@ const COS_PI_4 = 0.707106781;
 const AAN_SCALE: readonly number[] = Array.from({ length: 8 }, (_, k) =>
   k === 0 ? 1 : Math.cos((k * Math.PI) / 16) * Math.SQRT2,
 );
-
-/** Marker bytes (T.81 table B.1). */
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOF0 = 0xc0;
-const DHT = 0xc4;
-const DQT = 0xdb;
-const DRI = 0xdd;
-const SOS = 0xda;
-const APP0 = 0xe0;
-const RST0 = 0xd0;
 
 /**
  * IJG quality scaling of an Annex K table (libjpeg jcparam.c), clamped to 1..255 so the table

@@ -18,6 +18,7 @@
  * is 8-bit baseline YCbCr, 4:2:2 or 4:2:0, in one interleaved scan, with the standard
  * Huffman tables and a size in multiples of 8 up to 2040 pixels.
  */
+import { DAC, DHP, DHT, DNL, DQT, DRI, EOI, EXP, isRst, markerHex, SOF0, SOF2, SOI, SOS, TEM } from './jpeg-markers.ts';
 import { standardHuffmanTable, STANDARD_HUFFMAN_TABLES } from './jpeg-tables.ts';
 
 /** RFC 2435 carries width/8 and height/8 in one byte each. */
@@ -59,20 +60,6 @@ export class JpegImageError extends Error {
   override readonly name = 'JpegImageError';
 }
 
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOS = 0xda;
-const DQT = 0xdb;
-const DNL = 0xdc;
-const DRI = 0xdd;
-const DHP = 0xde;
-const EXP = 0xdf;
-const DHT = 0xc4;
-const DAC = 0xcc;
-const SOF0 = 0xc0;
-const SOF2 = 0xc2;
-const TEM = 0x01;
-
 const SOF_NAMES: Readonly<Record<number, string>> = {
   0xc1: 'extended sequential JPEG (SOF1)',
   0xc2: 'progressive JPEG (SOF2)',
@@ -90,10 +77,6 @@ const SOF_NAMES: Readonly<Record<number, string>> = {
 
 function isSof(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== DHT && marker !== DAC && marker !== 0xc8;
-}
-
-function isRst(marker: number): boolean {
-  return marker >= 0xd0 && marker <= 0xd7;
 }
 
 type Rejected = { readonly ok: false; readonly reason: JpegRejection; readonly detail: string };
@@ -140,12 +123,13 @@ export function parseJpeg(buf: Buffer): JpegParseResult {
 
     if (marker === EOI) return reject('malformed', 'image ends before any scan');
     if (marker === SOI || marker === TEM || isRst(marker)) {
-      return reject('malformed', `unexpected marker 0xFF${hex(marker)} between segments`);
+      return reject('malformed', `unexpected marker 0xFF${markerHex(marker)} between segments`);
     }
-    if (buf.length < pos + 2) return reject('truncated', `file ends inside the 0xFF${hex(marker)} segment length`);
+    if (buf.length < pos + 2)
+      return reject('truncated', `file ends inside the 0xFF${markerHex(marker)} segment length`);
     const length = buf.readUInt16BE(pos);
-    if (length < 2) return reject('malformed', `segment 0xFF${hex(marker)} has invalid length ${length}`);
-    if (buf.length < pos + length) return reject('truncated', `file ends inside the 0xFF${hex(marker)} segment`);
+    if (length < 2) return reject('malformed', `segment 0xFF${markerHex(marker)} has invalid length ${length}`);
+    if (buf.length < pos + length) return reject('truncated', `file ends inside the 0xFF${markerHex(marker)} segment`);
     const body = buf.subarray(pos + 2, pos + length);
     pos += length;
 
@@ -183,7 +167,7 @@ function parseSegment(marker: number, body: Buffer, tables: Tables): Rejected | 
   }
   if (marker === SOF0) return parseSof0(body, tables);
   if (marker === SOF2) return reject('progressive', 'progressive JPEG (SOF2)');
-  if (isSof(marker)) return reject('not-baseline', SOF_NAMES[marker] ?? `JPEG process 0xFF${hex(marker)}`);
+  if (isSof(marker)) return reject('not-baseline', SOF_NAMES[marker] ?? `JPEG process 0xFF${markerHex(marker)}`);
   if (marker === DHP || marker === EXP) return reject('not-baseline', 'hierarchical JPEG');
   if (marker === DNL) return reject('malformed', 'number-of-lines segment (DNL) before the scan');
   // APPn, COM, DAC (only meaningful with arithmetic SOFs, rejected above) and
@@ -368,12 +352,13 @@ function parseScanAndTail(buf: Buffer, start: number, tables: Tables): JpegParse
       return reject('multiple-scans', 'more than one scan; RTP/JPEG needs a single interleaved scan');
     if (m.marker === DNL) return reject('unsupported-size', 'image height defined by a DNL segment');
     if (m.marker === SOI || m.marker === TEM || isRst(m.marker)) {
-      return reject('malformed', `unexpected marker 0xFF${hex(m.marker)} after the scan`);
+      return reject('malformed', `unexpected marker 0xFF${markerHex(m.marker)} after the scan`);
     }
     if (buf.length < pos + 2) return reject('truncated', 'file ends inside a segment length');
     const length = buf.readUInt16BE(pos);
-    if (length < 2) return reject('malformed', `segment 0xFF${hex(m.marker)} has invalid length ${length}`);
-    if (buf.length < pos + length) return reject('truncated', `file ends inside the 0xFF${hex(m.marker)} segment`);
+    if (length < 2) return reject('malformed', `segment 0xFF${markerHex(m.marker)} has invalid length ${length}`);
+    if (buf.length < pos + length)
+      return reject('truncated', `file ends inside the 0xFF${markerHex(m.marker)} segment`);
     pos += length;
   }
 
@@ -395,10 +380,6 @@ function parseScanAndTail(buf: Buffer, start: number, tables: Tables): JpegParse
       scan,
     },
   };
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).toUpperCase().padStart(2, '0');
 }
 
 function segment(marker: number, body: Buffer): Buffer {

@@ -21,6 +21,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseJpeg, type JpegImage, type JpegRejection } from './jpeg.ts';
+import { EOI, isRst, markerHex, SOI, SOS, TEM } from './jpeg-markers.ts';
 
 /** Largest movie file we read into memory (256 MiB); frames are kept in memory, twice once packetized. */
 export const MAX_MOVIE_FILE_BYTES = 256 * 1024 * 1024;
@@ -121,11 +122,11 @@ export function splitMovie(buf: Buffer, name: string): MovieSplitResult {
     );
   }
   let format: MovieFileFormat;
-  let split: { readonly ok: true; readonly jpegs: Buffer[] } | Refusal;
+  let split: Split;
   if (isDigit(buf[0])) {
     format = 'lab';
     split = splitLab(buf);
-  } else if (buf[0] === 0xff && buf[1] === 0xd8) {
+  } else if (buf[0] === 0xff && buf[1] === SOI) {
     format = 'concatenated';
     split = splitConcatenated(buf);
   } else {
@@ -181,13 +182,29 @@ function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x30 && byte <= 0x39;
 }
 
-function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } | Refusal {
+type Split = { readonly ok: true; readonly jpegs: Buffer[] } | Refusal;
+/** Where the frame starting at some byte ends (its JPEG is [start, end)), or why it cannot be read. */
+type FrameCut = { readonly ok: true; readonly start: number; readonly end: number } | Refusal;
+
+/** Cuts a movie into frames from the first byte to the last, `cut` reading each frame's extent. */
+function splitFrames(buf: Buffer, cut: (pos: number, frame: number) => FrameCut): Split {
   const jpegs: Buffer[] = [];
   let pos = 0;
   while (pos < buf.length) {
     const frame = jpegs.length;
     if (frame >= MAX_MOVIE_FRAMES)
       return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+    const c = cut(pos, frame);
+    if (!c.ok) return c;
+    jpegs.push(buf.subarray(c.start, c.end));
+    pos = c.end;
+  }
+  return { ok: true, jpegs };
+}
+
+/** Each frame: its length in LAB_LENGTH_DIGITS ASCII digits, then that many bytes of JPEG. */
+function splitLab(buf: Buffer): Split {
+  return splitFrames(buf, (pos, frame) => {
     if (buf.length < pos + LAB_LENGTH_DIGITS) {
       return refuse(
         'truncated',
@@ -203,42 +220,25 @@ function splitLab(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } 
       }
       length = length * 10 + ((byte ?? 0x30) - 0x30);
     }
-    pos += LAB_LENGTH_DIGITS;
-    if (length === 0) return refuse('malformed', frame, `the frame length at byte ${pos - LAB_LENGTH_DIGITS} is 0`);
-    if (buf.length < pos + length) {
-      return refuse('truncated', frame, `the file ends after ${buf.length - pos} of the frame's ${length} bytes`);
+    const start = pos + LAB_LENGTH_DIGITS;
+    if (length === 0) return refuse('malformed', frame, `the frame length at byte ${pos} is 0`);
+    if (buf.length < start + length) {
+      return refuse('truncated', frame, `the file ends after ${buf.length - start} of the frame's ${length} bytes`);
     }
-    jpegs.push(buf.subarray(pos, pos + length));
-    pos += length;
-  }
-  return { ok: true, jpegs };
+    return { ok: true, start, end: start + length };
+  });
 }
 
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOS = 0xda;
-const TEM = 0x01;
-
-function isRst(marker: number): boolean {
-  return marker >= 0xd0 && marker <= 0xd7;
-}
-
-function splitConcatenated(buf: Buffer): { readonly ok: true; readonly jpegs: Buffer[] } | Refusal {
-  const jpegs: Buffer[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const frame = jpegs.length;
-    if (frame >= MAX_MOVIE_FRAMES)
-      return refuse('too-many-frames', null, `it has more than ${MAX_MOVIE_FRAMES} frames`);
+/** JPEG files back to back: each frame runs from its SOI to the end of its EOI. */
+function splitConcatenated(buf: Buffer): Split {
+  return splitFrames(buf, (pos, frame) => {
     if (buf[pos] !== 0xff || buf[pos + 1] !== SOI) {
       return refuse('malformed', frame, `expected the frame's JPEG start-of-image marker (FF D8) at byte ${pos}`);
     }
     const end = findEoi(buf, pos + 2);
     if (!end.ok) return refuse(end.reason, frame, end.detail);
-    jpegs.push(buf.subarray(pos, end.next));
-    pos = end.next;
-  }
-  return { ok: true, jpegs };
+    return { ok: true, start: pos, end: end.next };
+  });
 }
 
 type EoiSearch =
@@ -261,7 +261,7 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
     pos++;
     if (marker === EOI) return { ok: true, next: pos };
     if (marker === 0x00 || marker === SOI || marker === TEM || isRst(marker)) {
-      return { ok: false, reason: 'malformed', detail: `unexpected marker FF ${hex(marker)} at byte ${pos - 2}` };
+      return { ok: false, reason: 'malformed', detail: `unexpected marker FF ${markerHex(marker)} at byte ${pos - 2}` };
     }
     if (buf.length < pos + 2) return truncated('inside a segment length');
     const length = buf.readUInt16BE(pos);
@@ -269,9 +269,9 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
       return {
         ok: false,
         reason: 'malformed',
-        detail: `segment FF ${hex(marker)} at byte ${pos - 2} has length ${length}`,
+        detail: `segment FF ${markerHex(marker)} at byte ${pos - 2} has length ${length}`,
       };
-    if (buf.length < pos + length) return truncated(`inside the FF ${hex(marker)} segment at byte ${pos - 2}`);
+    if (buf.length < pos + length) return truncated(`inside the FF ${markerHex(marker)} segment at byte ${pos - 2}`);
     pos += length;
     if (marker !== SOS) continue;
     // Entropy-coded data: skip FF 00 (a stuffed FF) and RSTn; any other marker ends it.
@@ -288,10 +288,6 @@ function findEoi(buf: Buffer, pos: number): EoiSearch {
       break;
     }
   }
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).toUpperCase().padStart(2, '0');
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Promise wrappers for binding sockets, with errors that say what could not listen where. */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import type { Server } from 'node:net';
 
 /** Starts a TCP (or HTTP) server on address:port; rejects with a message naming `what`. */
@@ -15,10 +15,17 @@ export function listenOn(server: Server, port: number, address: string, what: st
   });
 }
 
-/** A UDP socket bound to address:port (port 0: any free one); later errors are ignored. */
-export function bindUdp(address: string | undefined, port = 0): Promise<Socket> {
+/**
+ * A UDP socket bound to address:port (port 0: any free one); later errors are ignored unless the
+ * caller adds its own listener. `options` go to dgram.createSocket (e.g. a custom `lookup`).
+ */
+export function bindUdp(
+  address: string | undefined,
+  port = 0,
+  options: Omit<SocketOptions, 'type'> = {},
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    const s = createSocket({ ...options, type: 'udp4' });
     s.once('error', (err) => {
       s.close();
       reject(err);

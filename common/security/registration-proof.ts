@@ -10,7 +10,8 @@
  * the exact body the node parses, so an impostor can feed neither neighbours nor keys. Each part
  * is length-prefixed, so no two different inputs hash the same bytes.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { equalBytes } from './equal-bytes.ts';
 
 export const NONCE_BYTES = 32;
 const PROVE_LABEL = 'onode/register/prove/v1';
@@ -39,7 +40,7 @@ export function sealMac(key: Buffer, s: Session, seq: number, body: string): str
 export function macEquals(expected: string, got: string): boolean {
   const a = Buffer.from(expected, 'base64');
   const b = Buffer.from(got, 'base64');
-  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
+  return a.length === 32 && equalBytes(a, b);
 }
 
 function mac(key: Buffer, label: string, parts: readonly string[]): string {

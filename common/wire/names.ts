@@ -11,6 +11,20 @@ export const MAX_MOVIE_NAME_BYTES = 255;
 /** What a topology may call a node (the bootstrapper only ever hands out those names). */
 export const TOPOLOGY_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Bytes as a name, or undefined when they are not valid UTF-8. Names are map keys: lenient
+ * decoding would collapse distinct byte strings into one U+FFFD name.
+ */
+export function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** C0 and C1 controls, DEL, path separators, and lone surrogates (which have no UTF-8 form). */
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]|\p{Cs}/u;
 

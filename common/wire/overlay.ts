@@ -27,7 +27,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Decoded, fail, ok } from './result.ts';
-import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES } from './names.ts';
+import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES, strictUtf8 } from './names.ts';
 import { decodeControlBody, encodeControlBody, type NAK_REASONS } from './overlay-control.ts';
 
 export const OVERLAY_MAGIC = 0x4f;
@@ -135,8 +135,10 @@ export interface CatalogueMessage {
   readonly parts: number;
   readonly movies: readonly MovieInfo[];
 }
-/** Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain, sender last. */
-/** `server`: the server the requester was attached to (a reroute prefers staying with it). */
+/**
+ * Asks the receiver to add the sender's branch to movie's tree; `path` = the requesting chain,
+ * sender last. `server`: the server the requester was attached to (a reroute prefers staying with it).
+ */
 export interface JoinMessage {
   readonly type: 'join';
   readonly movie: string;
@@ -269,10 +271,15 @@ export function encodeHeader(type: number, from: string): Buffer {
 
 /** The 8 bytes that stand for a movie in DATA: the first 8 of SHA-256 of its name. */
 export function movieId(movie: string): Buffer {
+  const id = movieIdOrUndefined(movie);
+  if (id === undefined) throw new OverlayEncodeError(`movie name must be 1..${MAX_MOVIE_BYTES} bytes: ${movie}`);
+  return id;
+}
+
+/** movieId for a name that may not fit: undefined instead of a throw. */
+export function movieIdOrUndefined(movie: string): Buffer | undefined {
   const name = Buffer.from(movie, 'utf8');
-  if (name.length === 0 || name.length > MAX_MOVIE_BYTES) {
-    throw new OverlayEncodeError(`movie name must be 1..${MAX_MOVIE_BYTES} bytes: ${movie}`);
-  }
+  if (name.length === 0 || name.length > MAX_MOVIE_BYTES) return undefined;
   return Buffer.from(createHash('sha256').update(name).digest().subarray(0, MOVIE_ID_BYTES));
 }
 
@@ -442,22 +449,11 @@ function decodeMessage(type: number, body: Buffer): Decoded<WireMessage> {
   return kind === undefined ? fail('unsupported') : decodeControlBody(kind, body);
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** A name in buf[start, end): ASCII (nearly always) read at once, anything else strictly as UTF-8. */
 function nameAt(buf: Buffer, start: number, end: number): string | undefined {
   let ascii = true;
   for (let i = start; i < end && ascii; i++) ascii = buf[i]! < 0x80;
   return ascii ? buf.toString('latin1', start, end) : strictUtf8(buf.subarray(start, end));
-}
-
-/** Names are map keys: invalid UTF-8 would collapse distinct byte strings into one U+FFFD name. */
-function strictUtf8(bytes: Buffer): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 const CONTROL_BY_CODE = new Map<number, ControlMessage['type']>([

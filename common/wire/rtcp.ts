@@ -144,11 +144,6 @@ export function ntpFromUnixMs(ms: number): { ntpSec: number; ntpFrac: number } {
   return { ntpSec: (sec + NTP_UNIX_EPOCH_OFFSET_SEC) >>> 0, ntpFrac: frac };
 }
 
-/** The middle 32 bits of an NTP timestamp: the LSR field, in 1/65536 seconds. */
-export function middle32(ntpSec: number, ntpFrac: number): number {
-  return (((ntpSec & 0xffff) << 16) | (ntpFrac >>> 16)) >>> 0;
-}
-
 // ---------------------------------------------------------------------------------------
 // Generic NACK packing (RFC 4585 section 6.2.1)
 //

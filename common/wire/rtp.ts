@@ -200,6 +200,11 @@ export function rtpMarker(buf: Buffer): boolean {
   return buf.length >= RTP_HEADER_BYTES && ((buf[1] ?? 0) & 0x80) !== 0;
 }
 
+/** The X bit: a header extension follows the CSRCs. */
+export function rtpHasExtension(buf: Buffer): boolean {
+  return buf.length >= RTP_HEADER_BYTES && ((buf[0] ?? 0) & 0x10) !== 0;
+}
+
 /** The 16-bit sequence number. */
 export function rtpSequence(buf: Buffer): number {
   return buf.length >= RTP_HEADER_BYTES ? buf.readUInt16BE(2) : 0;

@@ -1,7 +1,7 @@
 /**
- * Structured RTSP 1.0 header values (RFC 2326 §12): Transport, Session, Range, and the
- * request URI. Parsers return results and never throw; formatters throw RtspEncodeError on
- * values that cannot be written.
+ * Structured RTSP 1.0 header values (RFC 2326 §12): Transport and Session, and the request
+ * URI. Parsers return results and never throw; formatters throw RtspEncodeError on values that
+ * cannot be written. (Range is never parsed: every stream is live, and PLAY answers npt=now-.)
  */
 import { type Decoded, fail, ok } from './result.ts';
 import { RtspEncodeError } from './rtsp.ts';
@@ -205,44 +205,6 @@ export function formatSession(id: string, timeoutSec: number): string {
   if (!Number.isInteger(timeoutSec) || timeoutSec < 0)
     throw new RtspEncodeError(`invalid session timeout ${timeoutSec}`);
   return `${id};timeout=${timeoutSec}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Range (RFC 2326 §12.29, §3.6), npt only:
-//
-//   npt-range   = ( npt-time "-" [ npt-time ] ) | ( "-" npt-time )
-//   npt-time    = "now" | npt-sec | npt-hhmmss
-//   npt-sec     = 1*DIGIT [ "." *DIGIT ]
-//   npt-hhmmss  = npt-hh ":" npt-mm ":" npt-ss [ "." *DIGIT ]
-
-/**
- * "now" (live) reads as start 0. Other units (smpte, clock) are 'unsupported'; a trailing
- * ";time=..." parameter is ignored.
- */
-export function parseRange(value: string): Decoded<{ startSec: number; endSec?: number }> {
-  const spec = (value.split(';')[0] ?? '').trim();
-  const m = /^([A-Za-z0-9-]+)[ \t]*=[ \t]*([^-]*)-([^-]*)$/.exec(spec);
-  if (m === null) return fail('malformed');
-  if ((m[1] ?? '').toLowerCase() !== 'npt') return fail('unsupported');
-  const startText = (m[2] ?? '').trim();
-  const endText = (m[3] ?? '').trim();
-  if (startText.length === 0 && endText.length === 0) return fail('malformed');
-  const startSec = startText.length === 0 ? 0 : parseNptTime(startText);
-  if (startSec === undefined) return fail('malformed');
-  // An end of "now" is as open as no end at all.
-  if (endText.length === 0 || endText.toLowerCase() === 'now') return ok({ startSec });
-  const endSec = parseNptTime(endText);
-  if (endSec === undefined || endSec < startSec) return fail('malformed');
-  return ok({ startSec, endSec });
-}
-
-/** Seconds; "now" is 0 (the start of what is live). */
-function parseNptTime(text: string): number | undefined {
-  if (text.toLowerCase() === 'now') return 0;
-  if (/^\d+(\.\d*)?$/.test(text)) return Number(text);
-  const m = /^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)$/.exec(text);
-  if (m === null) return undefined;
-  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,9 +18,8 @@
  *   a=extmap:1 URI              optional: RTP header extensions (RFC 8285) the packets carry
  */
 import { type Decoded, fail, ok } from './result.ts';
+import { RTP_JPEG_CLOCK_RATE, RTP_JPEG_PAYLOAD_TYPE } from './rtp-jpeg.ts';
 
-export const JPEG_PAYLOAD_TYPE = 26;
-export const JPEG_CLOCK_RATE = 90000;
 /** SDP rides in one RTSP body. */
 export const MAX_SDP_BYTES = 65536;
 
@@ -77,11 +76,11 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
     't=0 0',
     'a=control:*',
     `a=range:npt=${range}`,
-    `m=video 0 RTP/AVP ${JPEG_PAYLOAD_TYPE}`,
-    `a=rtpmap:${JPEG_PAYLOAD_TYPE} JPEG/${JPEG_CLOCK_RATE}`,
+    `m=video 0 RTP/AVP ${RTP_JPEG_PAYLOAD_TYPE}`,
+    `a=rtpmap:${RTP_JPEG_PAYLOAD_TYPE} JPEG/${RTP_JPEG_CLOCK_RATE}`,
     `a=control:${p.control}`,
     `a=framerate:${decimal(p.fps)}`,
-    `a=framesize:${JPEG_PAYLOAD_TYPE} ${p.width}-${p.height}`,
+    `a=framesize:${RTP_JPEG_PAYLOAD_TYPE} ${p.width}-${p.height}`,
     `a=x-dimensions:${p.width},${p.height}`,
     ...(p.extensions ?? []).map((e) => `a=extmap:${e.id} ${e.uri}`),
   ];

@@ -12,6 +12,7 @@ import {
   assembleJpeg,
   decodeJpegFragment,
   type JpegFragment,
+  RTP_JPEG_CLOCK_RATE,
   RTP_JPEG_PAYLOAD_TYPE,
 } from '../../common/wire/rtp-jpeg.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
@@ -75,7 +76,7 @@ export class FrameAssembler {
    */
   constructor(
     private readonly onFrame: (img: JpegImage, timestamp: number) => void,
-    private readonly clockRate = 90_000,
+    private readonly clockRate = RTP_JPEG_CLOCK_RATE,
     private readonly verify: ((packets: readonly Buffer[]) => boolean) | null = null,
   ) {}
 

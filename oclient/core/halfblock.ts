@@ -8,15 +8,9 @@
  * Downscaling averages every source pixel that falls in an output pixel (a box filter), so thin
  * lines and text do not flicker in and out as nearest-neighbour sampling would make them.
  */
+import type { RgbaImage } from '../../common/media/rgba-image.ts';
 
 export const HALF_BLOCK = '▀';
-
-/** 4 bytes per pixel (R, G, B, A), rows top to bottom: what jpeg-js decodes to with formatAsRGBA. */
-export interface RgbaImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
 
 export interface HalfBlockCell {
   /** Upper pixel, 0xRRGGBB. */

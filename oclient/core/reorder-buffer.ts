@@ -5,7 +5,7 @@
  * counts the loss. Duplicates and packets older than what was delivered are dropped.
  * Time is passed in, so the buffer is deterministic; the caller calls tick() periodically.
  */
-import { seqDiff } from '../../common/wire/rtp.ts';
+import { seqDiff, seqNewer } from '../../common/wire/rtp.ts';
 
 /** Held packets beyond this are flushed regardless of time: a burst must not grow memory. */
 export const MAX_HELD_PACKETS = 2048;
@@ -87,11 +87,11 @@ export class ReorderBuffer<T = Buffer> {
         ? (this.highestSeen + 1) & 0xffff
         : this.next;
     if (from === null || seqDiff(seq, from) <= 0) {
-      if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
+      if (this.highestSeen === null || seqNewer(seq, this.highestSeen)) this.highestSeen = seq;
       return;
     }
     const missing: number[] = [];
-    for (let s = from; seqDiff(seq, s) > 0 && missing.length < MAX_HELD_PACKETS; s = (s + 1) & 0xffff) {
+    for (let s = from; seqNewer(seq, s) && missing.length < MAX_HELD_PACKETS; s = (s + 1) & 0xffff) {
       if (!this.held.has(s)) missing.push(s);
     }
     this.highestSeen = seq;
@@ -99,7 +99,7 @@ export class ReorderBuffer<T = Buffer> {
   }
 
   private emit(seq: number, packet: T): void {
-    if (this.highestSeen === null || seqDiff(seq, this.highestSeen) > 0) this.highestSeen = seq;
+    if (this.highestSeen === null || seqNewer(seq, this.highestSeen)) this.highestSeen = seq;
     this.next = (seq + 1) & 0xffff;
     this.deliver(seq, packet);
   }

@@ -8,8 +8,7 @@ import { buildJpeg } from '../../common/media/jpeg.ts';
 import { SystemClock } from '../../common/core/clock.ts';
 import { describeRefusals, refusalReason, type Refusal } from '../core/refusal-round.ts';
 import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
-import type { ServerKeyring } from '../../common/security/server-keyring.ts';
-import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from './play-session.ts';
+import { PlayRefused, PlaySession, type SessionOptions, type SessionStats } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
 
 export { PlayRefused } from './play-session.ts';
@@ -25,23 +24,11 @@ export class EveryPopRefused extends Error {
   }
 }
 
-export interface PlayOptions {
-  readonly popAddress: string;
+/** A session's options (popAddress: the POP tried first), and what playing through failovers adds. */
+export interface PlayOptions extends SessionOptions {
   /** Further POPs to fail over to, best first. */
   readonly fallbacks?: readonly string[];
-  readonly rtspPort: number;
-  readonly movie: string;
   readonly durationMs: number;
-  readonly localAddress?: string;
-  readonly transport?: TransportKind;
-  readonly jitterBufferMs?: number;
-  /**
-   * The servers' keys from the login: frames not signed by one of them are neither shown nor
-   * written. Absent or null: frames are not checked.
-   */
-  readonly keys?: ServerKeyring | null;
-  /** A frame named a key `keys` lacks: fetch the keys again (they are checked against `keys` as it is then). */
-  readonly onUnknownKey?: () => void;
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
   readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
@@ -50,20 +37,10 @@ export interface PlayOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface PlayResult {
-  framesReceived: number;
-  framesLost: number;
-  /** Frames whose signature or hashes did not check out: not shown, not written. */
-  framesRejected: number;
-  /** Whether frames were checked against the servers' keys. */
-  verifying: boolean;
-  packetsReceived: number;
-  packetsLost: number;
-  startupMs: number | null;
-  jitterMs: number;
-  /** Average over the session. */
+/** A session's statistics, over the whole playback and every POP it played from. */
+export interface PlayResult extends Omit<SessionStats, 'bytesReceived' | 'state' | 'fps'> {
+  /** Average over the whole playback. */
   fps: number;
-  bitrateKbps: number;
   failovers: number;
   /** The longest time without a frame after the first one, ms (a failover's interruption). */
   longestGapMs: number;

@@ -7,7 +7,8 @@
 import blessed from 'blessed';
 import jpeg from 'jpeg-js';
 import { buildJpeg, type JpegImage } from '../../common/media/jpeg.ts';
-import { HALF_BLOCK, toHalfBlocks, type HalfBlockFrame, type RgbaImage } from '../core/halfblock.ts';
+import type { RgbaImage } from '../../common/media/rgba-image.ts';
+import { HALF_BLOCK, toHalfBlocks, type HalfBlockFrame } from '../core/halfblock.ts';
 import { rgbToXterm256 } from './xterm-colors.ts';
 
 /** blessed's cell attribute: flags << 18 | fg << 9 | bg, with 0x1ff meaning the default colour. */

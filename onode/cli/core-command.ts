@@ -11,7 +11,7 @@ import { listMovies } from '../emulators/mininet-runner.ts';
 import { repositoryRoot } from './mininet-command.ts';
 import { intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
-import { loadSecret } from './secret-option.ts';
+import { loadSecret } from '../config/overlay-secret.ts';
 
 interface CoreFlags {
   imn?: boolean;

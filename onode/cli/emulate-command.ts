@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../../common/security/overlay-keys.ts';
-import { loadSecret, SECRET_ENV } from './secret-option.ts';
+import { loadSecret, SECRET_ENV } from '../config/overlay-secret.ts';
 import { type Command, Option } from 'commander';
 import { BOOTSTRAP_PORT } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';

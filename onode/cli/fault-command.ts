@@ -10,7 +10,8 @@ import { STATUS_PORT } from '../../common/net/ports.ts';
 import { postFaults } from '../../common/net/ops-client.ts';
 import { opsToken } from '../../common/security/overlay-keys.ts';
 import { hostPort } from './options.ts';
-import { loadSecret, SECRET_HELP } from './secret-option.ts';
+import { loadSecret } from '../config/overlay-secret.ts';
+import { SECRET_HELP } from './secret-option.ts';
 
 const collect = (v: string, all: string[]): string[] => [...all, ...v.split(',').filter((x) => x !== '')];
 

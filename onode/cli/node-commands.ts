@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { createLogger, type LogLevel } from '../../common/net/logger.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, RTSP_PORT, STATUS_PORT } from '../../common/net/ports.ts';
-import { loadTopologyFile, loopbackTopology, type Role, type Topology } from '../config/topology.ts';
+import { loadTopologyFile, loopbackTopology, type NodeRole, type Topology } from '../config/topology.ts';
 import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { hostPort, intIn, ipv4, numberIn } from './options.ts';
-import { loadSecret, SECRET_HELP } from './secret-option.ts';
+import { loadSecret } from '../config/overlay-secret.ts';
+import { SECRET_HELP } from './secret-option.ts';
 
 interface NodeFlags {
   topology?: string;
@@ -103,7 +104,7 @@ function addCommon(cmd: Command): Command {
     );
 }
 
-async function run(role: Role, flags: NodeFlags): Promise<void> {
+async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
   let topology: Topology | undefined;
   let bootstrapper: { host: string; port: number } | undefined;
   let address = flags.address;

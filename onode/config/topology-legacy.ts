@@ -9,7 +9,8 @@
  * addresses of a POP. A key starting with "s", or a node someone marks with "s", is a server.
  * There are no link parameters (delay, loss, rate) and no clients in this format.
  */
-import type { Topology, TopologyOptions } from './topology.ts';
+import type { Topology } from './topology-model.ts';
+import type { TopologyOptions } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at, isRecord } from './topology-fields.ts';
 import { validateTopology } from './topology-issues.ts';

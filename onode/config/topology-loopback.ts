@@ -3,7 +3,7 @@
  * a distinct address of its own on the loopback interface and the same file works in an
  * emulator and on a laptop.
  */
-import type { NetworkRouter, Topology, TopologyClient, TopologyNode } from './topology.ts';
+import type { NetworkRouter, Topology, TopologyClient, TopologyNode } from './topology-model.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { lastOctet, toLoopback } from './topology-ipv4.ts';

@@ -9,11 +9,12 @@
  * `network` (topology-network.ts) is the underlay emulators build; with it, an overlay link
  * without delayMs/lossPct takes the delay and loss of its path through the network.
  */
-import type { Topology, TopologyOptions } from './topology.ts';
+import type { Topology } from './topology-model.ts';
+import type { TopologyOptions } from './topology.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { validateTopology } from './topology-issues.ts';
-import { readNetwork } from './topology-network.ts';
+import { readEndAddresses, readNetwork } from './topology-network.ts';
 import { nativeSchema, type NativeFile } from './topology-schema.ts';
 import {
   buildTopology,
@@ -95,7 +96,13 @@ function readLinks(specs: NonNullable<NativeFile['links']>, nodes: readonly Draf
       );
     }
     seen.set(key, index);
-    const addresses = readLinkAddresses(spec.addresses ?? {}, byName, file, owner);
+    const addresses = readEndAddresses(
+      spec.addresses ?? {},
+      (n) => byName.get(n),
+      file,
+      owner,
+      (n) => `node '${n}'`,
+    );
     return {
       a,
       b,
@@ -126,31 +133,6 @@ function readBetween(
     throw new TopologyError(file, at(owner, 'between'), `links '${a}' to itself`, 'name two different nodes');
   }
   return [a, b];
-}
-
-function readLinkAddresses(
-  spec: Readonly<Record<string, string>>,
-  byName: ReadonlyMap<string, DraftNode>,
-  file: string,
-  owner: string,
-): Map<string, string> {
-  const chosen = new Map<string, string>();
-  // The schema checked each key is an end of the link.
-  for (const [name, address] of Object.entries(spec)) {
-    const field = `addresses.${name}`;
-    const node = byName.get(name);
-    if (node === undefined) continue;
-    if (!node.addresses.includes(address)) {
-      throw new TopologyError(
-        file,
-        at(owner, field),
-        `'${address}' is not one of node '${name}''s addresses`,
-        `use one of ${node.addresses.join(', ')}, or add it to the node's addresses`,
-      );
-    }
-    chosen.set(name, address);
-  }
-  return chosen;
 }
 
 type ClientSpecs = NonNullable<NativeFile['clients']>;

@@ -10,7 +10,7 @@
  * address on the /24 all ends share. Two ends make a point-to-point link, more make a LAN (a
  * switch). Without `network`, the network is derived: one link per /24 two or more hosts share.
  */
-import type { NetworkEnd, NetworkLink, NetworkRouter, TopologyNetwork } from './topology.ts';
+import type { NetworkEnd, NetworkLink, NetworkRouter, TopologyNetwork } from './topology-model.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { slash24 } from './topology-ipv4.ts';
@@ -94,7 +94,7 @@ function readLink(spec: LinkSpec, hosts: ReadonlyMap<string, NetworkHost>, file:
     throw new TopologyError(file, at(owner, 'between'), `names '${m.name}' twice`, 'name each host once');
   });
   const named = `${owner} between ${members.map((m) => `'${m.name}'`).join(', ')}`;
-  const explicit = readEndAddresses(spec.addresses ?? {}, members, file, named);
+  const explicit = readEndAddresses(spec.addresses ?? {}, (name) => members.find((m) => m.name === name), file, named);
   const subnet = chooseSubnet(members, explicit, file, named);
   const ends: NetworkEnd[] = members.map((m) => {
     const given = explicit.get(m.name);
@@ -129,23 +129,27 @@ function readLink(spec: LinkSpec, hosts: ReadonlyMap<string, NetworkHost>, file:
   return { ends, subnet, delayMs: spec.delayMs ?? 0, lossPct: spec.lossPct ?? 0, rateKbps: spec.rateKbps ?? null };
 }
 
-function readEndAddresses(
+/**
+ * The addresses a link's `addresses` field gives some of its ends (overlay and network links
+ * alike), each checked to be one of that host's. `what` names a host in messages.
+ */
+export function readEndAddresses(
   spec: Readonly<Record<string, string>>,
-  members: readonly NetworkHost[],
+  hostOf: (name: string) => NetworkHost | undefined,
   file: string,
   owner: string,
+  what: (name: string) => string = (name) => `'${name}'`,
 ): Map<string, string> {
   const chosen = new Map<string, string>();
   // The schema checked each key is an end of the link.
   for (const [name, address] of Object.entries(spec)) {
-    const field = `addresses.${name}`;
-    const host = members.find((m) => m.name === name);
+    const host = hostOf(name);
     if (host === undefined) continue;
     if (!host.addresses.includes(address))
       throw new TopologyError(
         file,
-        at(owner, field),
-        `'${address}' is not one of '${name}''s addresses`,
+        at(owner, `addresses.${name}`),
+        `'${address}' is not one of ${what(name)}'s addresses`,
         `use one of ${host.addresses.join(', ')}, or add it to its addresses`,
       );
     chosen.set(name, address);

@@ -5,7 +5,7 @@
  * clients only send and receive. Both emulators (Mininet, CORE) install exactly these routes,
  * and the loader uses the same paths to derive an overlay link's delay from the underlay.
  */
-import type { HostRole, NetworkLink, Topology, TopologyNetwork } from './topology.ts';
+import type { HostRole, NetworkLink, Topology, TopologyNetwork } from './topology-model.ts';
 
 export interface HostInterface {
   /** 'eth0', 'eth1'... in the order of the host's addresses. */

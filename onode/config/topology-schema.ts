@@ -11,7 +11,7 @@
  * rather than silently dropped.
  */
 import * as v from 'valibot';
-import type { Role } from './topology.ts';
+import type { NodeRole } from './topology-model.ts';
 import { TOPOLOGY_NAME } from '../../common/wire/names.ts';
 import { closestKey, describeValue, IPV4_FIX, isRecord, MAX_NAME_LENGTH, unknownFieldFix } from './topology-fields.ts';
 import { checkIPv4 } from './topology-ipv4.ts';
@@ -222,7 +222,7 @@ function endAddresses(ends: readonly string[], wanted: string, example: string, 
   return byName(address, expected(wanted, `write it as addresses: ${example}`), key);
 }
 
-const ROLES: readonly Role[] = ['server', 'node', 'pop'];
+const ROLES: readonly NodeRole[] = ['server', 'node', 'pop'];
 const ROLE_CHOICES = "set role to 'server', 'node' or 'pop'";
 
 const role = v.picklist(ROLES, (issue) => {

@@ -7,12 +7,12 @@ import type {
   NetworkLink,
   NetworkRouter,
   OverlayLink,
-  Role,
+  NodeRole,
   Topology,
   TopologyClient,
   TopologyNetwork,
   TopologyNode,
-} from './topology.ts';
+} from './topology-model.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
 import { sameSlash24 } from './topology-ipv4.ts';
@@ -21,7 +21,7 @@ import { hostAddresses, UnderlayRouter } from './topology-routes.ts';
 
 export interface DraftNode {
   readonly name: string;
-  readonly role: Role;
+  readonly role: NodeRole;
   readonly addresses: readonly string[];
   readonly clientAddresses: readonly string[];
 }

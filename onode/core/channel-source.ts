@@ -43,6 +43,11 @@ export class ChannelSource implements MovieSource {
     return [...this.channels].filter(([, c]) => c.running).map(([n]) => n);
   }
 
+  /** RTP packets the movie's channel has emitted since this source was made (0 for a movie it lacks). */
+  packetsSent(movie: string): number {
+    return this.channels.get(movie)?.packetsSent ?? 0;
+  }
+
   stopAll(): void {
     for (const c of this.channels.values()) c.stop();
   }

@@ -14,7 +14,7 @@ import type {
   WelcomeMessage,
 } from '../../common/wire/bootstrap.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
-import { nodeByAddress, type Topology, type TopologyNode } from '../config/topology.ts';
+import { nodeByAddress, type Topology, type TopologyNode } from '../config/topology-model.ts';
 
 export interface Notice {
   readonly to: string;

@@ -3,7 +3,8 @@
  * hello echoes the last hello heard from that peer and how long it was held, so the peer computes
  * RTT = now - echoedSentAt - hold on its own clock. Clocks of different hosts are never compared.
  */
-import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { Clock } from '../../common/core/clock.ts';
+import { Interval } from '../../common/core/interval.ts';
 import type { HelloMessage } from '../../common/wire/overlay.ts';
 
 export interface LinkMonitorOptions {
@@ -46,7 +47,7 @@ const US_WRAP = 0x1_0000_0000;
 export class LinkMonitor {
   private readonly links = new Map<string, LinkState>();
   private seq = 0;
-  private timer: Timer | null = null;
+  private readonly hellos: Interval;
 
   constructor(
     private readonly clock: Clock,
@@ -55,16 +56,17 @@ export class LinkMonitor {
     private readonly options: LinkMonitorOptions = DEFAULT_LINK_MONITOR,
     /** True while a stream crosses the link (either way): hellos go at the fast rate. */
     private readonly busy: (neighbour: string) => boolean = () => true,
-  ) {}
+  ) {
+    this.hellos = new Interval(clock, options.helloIntervalMs, () => this.tick());
+  }
 
+  /** Hellos go at once, then every helloIntervalMs. */
   start(): void {
-    if (this.timer !== null) return;
-    this.tick();
+    this.hellos.start(true);
   }
 
   stop(): void {
-    this.timer?.cancel();
-    this.timer = null;
+    this.hellos.stop();
   }
 
   add(neighbour: string): void {
@@ -192,7 +194,6 @@ export class LinkMonitor {
         holdUs: Math.min(holdUs, US_WRAP - 1),
       });
     }
-    this.timer = this.clock.setTimer(this.options.helloIntervalMs, () => this.tick());
   }
 }
 

@@ -4,10 +4,10 @@
  * or it is told; DATA whose id it never learnt cannot be delivered. Bounded: the least recently
  * used name goes first.
  */
-import { MAX_MOVIE_BYTES, MOVIE_ID_BYTES, movieId } from '../../common/wire/overlay.ts';
+import { MOVIE_ID_BYTES, movieIdOrUndefined } from '../../common/wire/overlay.ts';
 
 /** Names remembered: far more than the streams a node carries at once. */
-export const MAX_KNOWN_MOVIES = 4096;
+export const MAX_MOVIE_IDS = 4096;
 
 interface Entry {
   readonly name: string;
@@ -29,14 +29,13 @@ export class MovieIds {
       this.touch(known);
       return known.id;
     }
-    const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes === 0 || bytes > MAX_MOVIE_BYTES) return undefined;
-    const id = movieId(name);
+    const id = movieIdOrUndefined(name);
+    if (id === undefined) return undefined;
     const entry: Entry = { name, id, key: keyOf(id, 0) };
     // Two names sharing 48 bits of id (odds 2^-48 a pair): the newer wins, the older's DATA goes unknown.
     const clash = this.byKey.get(entry.key);
     if (clash !== undefined) this.byName.delete(clash.name);
-    if (this.byName.size >= MAX_KNOWN_MOVIES) {
+    if (this.byName.size >= MAX_MOVIE_IDS) {
       const oldest = this.byName.values().next().value;
       if (oldest !== undefined) this.forget(oldest);
     }

@@ -5,7 +5,7 @@
  * its sends; tests drive many of them in virtual time.
  */
 import type { Clock } from '../../common/core/clock.ts';
-import { carryingParts } from '../../common/wire/control-split.ts';
+import { carryingParts, sortCatalogue } from '../../common/wire/control-split.ts';
 import type { ControlMessage, HelloMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import { type CarryingCounters, CarryingTable } from './carrying-table.ts';
 import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
@@ -243,7 +243,7 @@ export class OverlayNode {
     if (merged !== null && merged.generation === generation && merged.own === own) return merged.movies;
     const all = new Map<string, MovieInfo>();
     for (const m of [...own, ...this.routes.catalogue()]) if (!all.has(m.name)) all.set(m.name, m);
-    const movies = [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const movies = sortCatalogue([...all.values()]);
     this.merged = { generation, own, movies };
     return movies;
   }

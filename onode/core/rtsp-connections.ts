@@ -6,7 +6,8 @@
  * descriptors. When the table is full, the longest-idle connection without a session makes room.
  */
 import { decrementCount } from '../../common/core/counts.ts';
-import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { Clock } from '../../common/core/clock.ts';
+import { Interval } from '../../common/core/interval.ts';
 
 /** A player needs one or two; NAT gateways and test rigs share an address among a few dozen. */
 export const MAX_CONNECTIONS_PER_ADDRESS = 32;
@@ -64,29 +65,25 @@ export class RtspConnections {
   /** In order of last activity, oldest first (an active connection moves to the end). */
   private readonly open = new Map<number, Entry>();
   private readonly perAddress = new Map<string, number>();
-  private sweeper: Timer | null = null;
+  private readonly sweeper: Interval;
 
   constructor(
     private readonly deps: RtspConnectionDeps,
     readonly limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
-  ) {}
+  ) {
+    this.sweeper = new Interval(deps.clock, SWEEP_INTERVAL_MS, () => this.closeIdle());
+  }
 
   get size(): number {
     return this.open.size;
   }
 
   start(): void {
-    if (this.sweeper !== null) return;
-    const sweep = (): void => {
-      this.closeIdle();
-      this.sweeper = this.deps.clock.setTimer(SWEEP_INTERVAL_MS, sweep);
-    };
-    this.sweeper = this.deps.clock.setTimer(SWEEP_INTERVAL_MS, sweep);
+    this.sweeper.start();
   }
 
   stop(): void {
-    this.sweeper?.cancel();
-    this.sweeper = null;
+    this.sweeper.stop();
   }
 
   /** A new connection: admitted (perhaps after evicting an idle one), or to be closed at once. */

@@ -11,7 +11,7 @@
  * frames (rtsp-send-gate.ts), not the POP's memory. A full table evicts sessions that never
  * played before it refuses a viewer.
  */
-import type { Timer } from '../../common/core/clock.ts';
+import { Interval } from '../../common/core/interval.ts';
 import { decrementCount } from '../../common/core/counts.ts';
 import type { MovieInfo, NakReason } from '../../common/wire/overlay.ts';
 import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
@@ -37,6 +37,8 @@ export { MAX_NACKED_PACKETS } from '../../common/wire/rtcp.ts';
 export const SENDER_REPORT_INTERVAL_MS = 5000;
 
 export const SESSION_TIMEOUT_SEC = 60;
+/** How often sessions past their timeout are looked for. */
+const REAP_INTERVAL_MS = 1000;
 /** Sessions one client address may hold at once (a player needs one per movie). */
 export const MAX_SESSIONS_PER_CLIENT = 16;
 export const MAX_SESSIONS = 1024;
@@ -145,39 +147,32 @@ export class RtspSessions {
     retransmitted: 0,
     retransmitsLimited: 0,
   };
-  private reportTimer: Timer | null = null;
+  private readonly reports: Interval;
   /** In creation order, oldest first (eviction relies on it). */
   private readonly sessions = new Map<string, Session>();
   /** Sessions by where their RTCP comes from (every receiver report looks one up). */
   private readonly byRtcp = new Map<string, Session>();
   private readonly perClient = new Map<string, number>();
   private readonly perConnection = new Map<number, number>();
-  private reaper: Timer | null = null;
+  private readonly reaper: Interval;
   private serial = 0;
 
   constructor(
     private readonly deps: RtspDeps,
     private readonly timeoutSec = SESSION_TIMEOUT_SEC,
-  ) {}
+  ) {
+    this.reaper = new Interval(deps.clock, REAP_INTERVAL_MS, () => this.reap());
+    this.reports = new Interval(deps.clock, SENDER_REPORT_INTERVAL_MS, () => this.sendReports());
+  }
 
   start(): void {
-    const sweep = (): void => {
-      this.reap();
-      this.reaper = this.deps.clock.setTimer(1000, sweep);
-    };
-    this.reaper = this.deps.clock.setTimer(1000, sweep);
-    const report = (): void => {
-      this.sendReports();
-      this.reportTimer = this.deps.clock.setTimer(SENDER_REPORT_INTERVAL_MS, report);
-    };
-    this.reportTimer = this.deps.clock.setTimer(SENDER_REPORT_INTERVAL_MS, report);
+    this.reaper.start();
+    this.reports.start();
   }
 
   stop(): void {
-    this.reaper?.cancel();
-    this.reaper = null;
-    this.reportTimer?.cancel();
-    this.reportTimer = null;
+    this.reaper.stop();
+    this.reports.stop();
     for (const s of [...this.sessions.values()]) this.close(s);
   }
 

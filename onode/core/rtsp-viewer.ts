@@ -6,7 +6,8 @@
  */
 import { RateWindow } from '../../common/core/rate-window.ts';
 import { MAX_NACKED_PACKETS } from '../../common/wire/rtcp.ts';
-import { RTP_HEADER_BYTES } from '../../common/wire/rtp.ts';
+import { RTP_HEADER_BYTES, rtpMarker, rtpSsrc, rtpTimestamp } from '../../common/wire/rtp.ts';
+import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
 import type { Clock } from '../../common/core/clock.ts';
 import { encodeRtcp } from '../../common/wire/rtcp.ts';
 import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
@@ -93,7 +94,7 @@ export class Viewer implements SendTarget {
     const now = this.deps.clock.now();
     if (this.gate !== null) {
       const framesBefore = this.gate.framesDropped;
-      const decision = this.gate.decide(this.deps.queuedBytes(this.peer), ((rtp[1] ?? 0) & 0x80) !== 0, now);
+      const decision = this.gate.decide(this.deps.queuedBytes(this.peer), rtpMarker(rtp), now);
       this.counters.framesDropped += this.gate.framesDropped - framesBefore;
       if (decision !== 'send') {
         this.counters.packetsDropped++;
@@ -103,8 +104,8 @@ export class Viewer implements SendTarget {
     }
     this.packets++;
     this.octets += rtp.length - RTP_HEADER_BYTES;
-    this.lastSsrc = rtp.readUInt32BE(8);
-    this.lastTimestamp = rtp.readUInt32BE(4);
+    this.lastSsrc = rtpSsrc(rtp);
+    this.lastTimestamp = rtpTimestamp(rtp);
     this.lastAt = now;
     this.send('rtp', rtp);
   }
@@ -128,7 +129,7 @@ export class Viewer implements SendTarget {
   /** An RFC 3550 sender report, so players can sync and measure. */
   report(now: number, ntpSec: number, ntpFrac: number): void {
     if (!this.playing || this.closing || this.lastSsrc === null || !this.hasRoom()) return;
-    const rtpTimestamp = (this.lastTimestamp + Math.round((now - this.lastAt) * 90)) >>> 0;
+    const rtpTimestamp = (this.lastTimestamp + Math.round((now - this.lastAt) * (RTP_JPEG_CLOCK_RATE / 1000))) >>> 0;
     const sr = encodeRtcp([
       {
         type: 'sr',

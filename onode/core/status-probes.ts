@@ -6,7 +6,8 @@
  * Probes carry the digest of the server's catalogue, never the catalogue: a node whose copy
  * differs fetches it in parts (catalogue-sync.ts).
  */
-import type { Clock, Timer } from '../../common/core/clock.ts';
+import type { Clock } from '../../common/core/clock.ts';
+import { Interval } from '../../common/core/interval.ts';
 import type { CatalogueMessage, CatalogueRequestMessage, MovieInfo, StatusMessage } from '../../common/wire/overlay.ts';
 import { catalogueDigest } from './catalogue-digest.ts';
 import { type CatalogueCounters, CatalogueSync, NO_CATALOGUE_COUNTERS } from './catalogue-sync.ts';
@@ -69,27 +70,27 @@ export class StatusProbes {
   readonly catalogues: CatalogueSync;
   private readonly seen = new Map<string, SeenProbe>();
   private seq = 0;
-  private timer: Timer | null = null;
+  private readonly ticker: Interval;
 
   constructor(
     private readonly deps: ProbeDeps,
     private readonly options: ProbeOptions = DEFAULT_PROBES,
   ) {
     this.catalogues = new CatalogueSync(deps, this.counters, options.intervalMs);
+    this.ticker = new Interval(deps.clock, options.intervalMs, () => this.tick());
   }
 
   get ttlMs(): number {
     return this.options.intervalMs * this.options.ttlIntervals;
   }
 
+  /** Originates (servers) and expires routes at once, then every intervalMs. */
   start(): void {
-    if (this.timer !== null) return;
-    this.tick();
+    this.ticker.start(true);
   }
 
   stop(): void {
-    this.timer?.cancel();
-    this.timer = null;
+    this.ticker.stop();
     this.catalogues.stop();
   }
 
@@ -179,7 +180,6 @@ export class StatusProbes {
   private tick(): void {
     this.originate();
     this.deps.routes.expire(this.deps.clock.now(), this.ttlMs);
-    this.timer = this.deps.clock.setTimer(this.options.intervalMs, () => this.tick());
   }
 }
 

@@ -16,7 +16,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { packetHash, verifyHead } from '../../common/security/frame-signature.ts';
 import { decodeFrameAuth, type FrameAuth } from '../../common/wire/frame-auth.ts';
-import { decodeRtp, RTP_HEADER_BYTES } from '../../common/wire/rtp.ts';
+import { decodeRtp, RTP_HEADER_BYTES, rtpHasExtension, rtpSequence, rtpSsrc } from '../../common/wire/rtp.ts';
 
 /** How long a packet may wait for the packet that vouches for it, or for its server's key. */
 export const VERIFY_HOLD_MS = 500;
@@ -133,7 +133,7 @@ export class StreamVerifier {
   }
 
   private check(s: StreamState, from: string, rtp: Buffer, now: number, wasHeld: boolean): void {
-    const k = slot(rtp.readUInt32BE(8), rtp.readUInt16BE(2));
+    const k = slot(rtpSsrc(rtp), rtpSequence(rtp));
     const want = s.expected.get(k);
     if (want !== undefined) {
       if (!want.equals(packetHash(rtp))) return this.reject(s, from, HASH_MISMATCH);
@@ -157,7 +157,7 @@ export class StreamVerifier {
 
   /** The packet's frame-signature elements, or null when it is not RTP or they do not parse. */
   private authOf(rtp: Buffer): FrameAuth | null {
-    if (((rtp[0] ?? 0) & 0x10) === 0) return { head: null, hashes: [] }; // no extension: nothing to read
+    if (!rtpHasExtension(rtp)) return { head: null, hashes: [] }; // no extension: nothing to read
     const d = decodeRtp(rtp);
     if (!d.ok) return null;
     const auth = decodeFrameAuth(d.value.extension);
@@ -172,8 +172,8 @@ export class StreamVerifier {
       const item = work[i]!;
       this.counters.verified++;
       this.deps.release(item.from, s.movie, item.rtp);
-      const ssrc = item.rtp.readUInt32BE(8);
-      const seq = item.rtp.readUInt16BE(2);
+      const ssrc = rtpSsrc(item.rtp);
+      const seq = rtpSequence(item.rtp);
       item.hashes.forEach((h, j) => {
         const next = slot(ssrc, (seq + 1 + j) & 0xffff);
         this.expect(s, next, Buffer.from(h)); // a copy, so the table does not keep whole packets alive

@@ -5,7 +5,7 @@
  * side forwards SIGTERM to it and, on Ctrl-C (which the driver receives too), just waits.
  */
 import { generateSecret } from '../../common/security/overlay-keys.ts';
-import { SECRET_ENV } from '../cli/secret-option.ts';
+import { SECRET_ENV } from '../config/overlay-secret.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

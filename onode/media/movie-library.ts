@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JpegImage } from '../../common/media/jpeg.ts';
 import { convertedName, ffmpegFixCommand, MovieError, readMovieFile } from '../../common/media/movie-file.ts';
-import { movieNameProblem } from '../../common/wire/names.ts';
+import { movieNameProblem, strictUtf8 } from '../../common/wire/names.ts';
 import { MAX_CATALOGUE, MAX_DATA_RTP_BYTES, type MovieInfo } from '../../common/wire/overlay.ts';
 import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
 import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, packetizeJpegFitted, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
@@ -152,16 +152,6 @@ function listFiles(dir: string): { file: string; utf8: boolean }[] {
       return file === undefined ? { file: name.toString('utf8'), utf8: false } : { file, utf8: true };
     })
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function strictUtf8(bytes: Buffer): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 function notUtf8(file: string): string {

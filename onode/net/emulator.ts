@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { generateSecret } from '../../common/security/overlay-keys.ts';
 import type { Topology } from '../config/topology.ts';
-import { SECRET_ENV } from '../cli/secret-option.ts';
+import { SECRET_ENV } from '../config/overlay-secret.ts';
 
 export interface EmulatorOptions {
   /** The topology file as given (the bootstrapper child loads it itself). */

@@ -12,7 +12,7 @@ import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
-import type { Role, Topology } from '../config/topology.ts';
+import type { NodeRole, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
 import type { FrameSigning } from '../core/movie-channel.ts';
@@ -37,7 +37,7 @@ export interface Ports {
 
 export interface NodeProcessOptions {
   /** The role the process was started as; it must match the topology's. */
-  readonly role: Role;
+  readonly role: NodeRole;
   /** Where the bootstrapper is; absent when this process is the bootstrapper. */
   readonly bootstrapper?: { readonly host: string; readonly port: number };
   /** The bootstrapper's topology (already mapped to loopback when running on one machine). */

@@ -14,7 +14,7 @@
  * Clients' pings are answered with a pong (rate-limited) and nothing else; pongs are ignored.
  * When the network cannot, it applies each link's delay and loss to what it sends.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
@@ -34,6 +34,7 @@ import {
   type OverlayHeader,
   type OverlayMessage,
 } from '../../common/wire/overlay.ts';
+import { bindUdp } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 import { KeyedRateWindows, RateWindow } from '../../common/core/rate-window.ts';
@@ -161,18 +162,10 @@ export class OverlayTransport implements Outbox {
   async start(): Promise<void> {
     for (const address of this.opts.addresses) {
       if (this.sockets.has(address)) continue;
-      const socket = createSocket({ type: 'udp4', lookup: literalLookup });
-      socket.on('message', (buf, rinfo) => this.receive(socket, buf, rinfo));
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(this.opts.port, address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      }).catch((err: Error) => {
-        socket.close();
+      const socket = await bindUdp(address, this.opts.port, { lookup: literalLookup }).catch((err: Error) => {
         throw new Error(`cannot listen on udp ${address}:${this.opts.port}: ${err.message}`);
       });
+      socket.on('message', (buf, rinfo) => this.receive(socket, buf, rinfo));
       socket.on('error', (err) => this.log.warn(`udp ${address}:${this.opts.port}: ${err.message}`));
       // The default buffer (~200 KB) holds well under a second of a few streams; a busy host that
       // stalls this process briefly would drop packets in the kernel. The kernel may cap it lower.

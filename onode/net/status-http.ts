@@ -4,13 +4,13 @@
  * for experiments, `onode fault`). Every mutating request needs the bearer token and a JSON
  * body; no CORS headers are ever sent, so a web page elsewhere can neither read nor forge.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import * as v from 'valibot';
 import { decrementCount, incrementCount } from '../../common/core/counts.ts';
 import { RateWindow } from '../../common/core/rate-window.ts';
 import { listenOn } from '../../common/net/listen.ts';
+import { equalBytes } from '../../common/security/equal-bytes.ts';
 import {
   describeIssue,
   FaultsRequestSchema,
@@ -151,7 +151,7 @@ export class StatusHttp {
   ): { status: number; error: string; headers?: Record<string, string> } | null {
     const auth = req.headers.authorization ?? '';
     const given = Buffer.from(auth.startsWith('Bearer ') ? auth.slice(7).trim() : '', 'utf8');
-    if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+    if (!equalBytes(given, this.token)) {
       this.counters.unauthorized++;
       return {
         status: 401,

@@ -1,7 +1,8 @@
 /**
  * A simulated overlay: real OverlayNode logic, messages delivered in virtual time over links with
  * delay, loss and up/down state. Deterministic (seeded loss), so tests and benchmarks can run
- * hundreds of nodes through failures in milliseconds of wall time.
+ * hundreds of nodes through failures in milliseconds of wall time. Servers stream through the
+ * real ChannelSource and MovieChannel.
  *
  * Every control message goes through the real codec: encoded (a message the encoder refuses,
  * too big for a datagram, is counted in `oversize` and lost, as the real transport loses it),
@@ -27,8 +28,9 @@ import {
   OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
-import { type ChannelMovie, type FrameSigning, MovieChannel } from '../core/movie-channel.ts';
-import { DEFAULT_OVERLAY, type MovieSource, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
+import { ChannelSource } from '../core/channel-source.ts';
+import type { ChannelMovie, FrameSigning } from '../core/movie-channel.ts';
+import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 
 /** A node's own view of time: the shared virtual clock plus a fixed offset (unsynchronised hosts). */
 class OffsetClock implements Clock {
@@ -56,7 +58,8 @@ interface SimNode {
   readonly name: string;
   node: OverlayNode;
   alive: boolean;
-  readonly channels: Map<string, MovieChannel>;
+  /** A server's movies, as a real server's (null for other nodes); a restart makes a new one. */
+  source: ChannelSource | null;
   movies: readonly ChannelMovie[];
   /** A server (probes, serves its catalogue) even with no movies. */
   readonly server: boolean;
@@ -117,7 +120,8 @@ export class SimNetwork {
   /** The servers' public keys every verifying node knows (signed simulations). */
   readonly keyring = new ServerKeyring();
   private rngState: number;
-  private channelStarts = 0;
+  /** Servers' sources made so far: each gets its own SSRCs and sequence bases, as a real process would. */
+  private sourcesMade = 0;
 
   constructor(
     private readonly options: OverlayOptions = DEFAULT_OVERLAY,
@@ -129,9 +133,9 @@ export class SimNetwork {
 
   /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
   addNode(name: string, movies: readonly ChannelMovie[] = [], clockOffsetMs = 0): OverlayNode {
-    const channels = new Map<string, MovieChannel>();
-    const node = this.makeNode(name, movies, movies.length > 0, clockOffsetMs, channels);
-    this.nodes.set(name, { name, node, alive: true, channels, movies, server: movies.length > 0, clockOffsetMs });
+    const server = movies.length > 0;
+    const { node, source } = this.makeNode(name, movies, server, clockOffsetMs);
+    this.nodes.set(name, { name, node, alive: true, source, movies, server, clockOffsetMs });
     return node;
   }
 
@@ -140,32 +144,18 @@ export class SimNetwork {
     movies: readonly ChannelMovie[],
     server: boolean,
     clockOffsetMs: number,
-    channels: Map<string, MovieChannel>,
-  ): OverlayNode {
+  ): { node: OverlayNode; source: ChannelSource | null } {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;
-    const infos = movies.map(toInfo); // one array, as a real server's: its digest is computed once
-    const byName = new Map(movies.map((m) => [m.name, m]));
     const sign = server && this.signing !== null ? this.signerFor(name) : null;
-    const source: MovieSource | null = !server
-      ? null
-      : {
-          catalogue: () => infos,
-          start: (movie) => {
-            const m = byName.get(movie);
-            if (m === undefined) return;
-            // Like real servers, each channel start gets its own SSRC and sequence base (deterministic here).
-            const h = fnv1a(`${name}|${movie}|${this.channelStarts++}`);
-            const random = (): number => (fnv1a(String(h)) % 1000) / 1000;
-            const ch = new MovieChannel(clock, m, (rtp) => node?.onSourcePacket(movie, rtp), h, random, sign);
-            channels.set(movie, ch);
-            ch.start();
-          },
-          stop: (movie) => {
-            channels.get(movie)?.stop();
-            channels.delete(movie);
-          },
-        };
+    // The real server's source, with SSRCs and sequence bases drawn from a seeded generator.
+    let h = fnv1a(`${name}|${this.sourcesMade++}`);
+    const random = (): number => {
+      h = fnv1a(String(h));
+      return h / 0x1_0000_0000;
+    };
+    const emit = (movie: string, rtp: Buffer): void => node?.onSourcePacket(movie, rtp);
+    const source = server ? new ChannelSource(clock, movies, movies.map(toInfo), emit, random, sign) : null;
     node = new OverlayNode(
       name,
       clock,
@@ -179,7 +169,7 @@ export class SimNetwork {
       this.options,
       this.verifies(name, movies) ? this.keyring : null,
     );
-    return node;
+    return { node, source };
   }
 
   /** A (restarted) server's new key: known to the verifying nodes unless SimSigning.known says otherwise. */
@@ -242,17 +232,17 @@ export class SimNetwork {
     this.clock.advance(ms);
   }
 
-  /** Crashes a node: it stops sending and everything addressed to it is lost. */
   /**
-   * Kills a node's process. With `bootstrapperNotices`, its live neighbours hear of it at once,
-   * as they do from the bootstrapper when a real process's connection drops; without, they find
-   * out from missed hellos only (a node that hangs, or a bootstrapper that is down too).
+   * Crashes a node's process: it stops sending and everything addressed to it is lost. With
+   * `bootstrapperNotices`, its live neighbours hear of it at once, as they do from the bootstrapper
+   * when a real process's connection drops; without, they find out from missed hellos only (a node
+   * that hangs, or a bootstrapper that is down too).
    */
   kill(name: string, options: { bootstrapperNotices?: boolean } = {}): void {
     const n = this.nodes.get(name);
     if (n === undefined || !n.alive) return;
     n.alive = false;
-    for (const ch of n.channels.values()) ch.stop();
+    n.source?.stopAll();
     n.node.stop();
     if (options.bootstrapperNotices) {
       for (const other of this.neighboursOf(name)) if (this.isAlive(other)) this.node(other).neighbourLost(name);
@@ -268,9 +258,8 @@ export class SimNetwork {
     const n = this.nodes.get(name);
     if (n === undefined) throw new Error(`no node ${name}`);
     if (n.alive) this.kill(name);
-    n.channels.clear();
     if (movies !== undefined && n.server) n.movies = movies;
-    n.node = this.makeNode(name, n.movies, n.server, n.clockOffsetMs, n.channels);
+    ({ node: n.node, source: n.source } = this.makeNode(name, n.movies, n.server, n.clockOffsetMs));
     n.alive = true;
     n.node.setNeighbours(this.neighboursOf(name));
     n.node.start();
@@ -313,12 +302,12 @@ export class SimNetwork {
   }
 
   channelRunning(server: string, movie: string): boolean {
-    return this.nodes.get(server)?.channels.get(movie)?.running ?? false;
+    return this.nodes.get(server)?.source?.running().includes(movie) ?? false;
   }
 
-  /** RTP packets a server's channel for the movie has emitted since it (last) started; 0 when stopped. */
+  /** RTP packets a server's channel for the movie has emitted since the server (last) started. */
   packetsEmitted(server: string, movie: string): number {
-    return this.nodes.get(server)?.channels.get(movie)?.packetsSent ?? 0;
+    return this.nodes.get(server)?.source?.packetsSent(movie) ?? 0;
   }
 
   /** Sum of data packets sent over every directed link for a movie since the last reset. */

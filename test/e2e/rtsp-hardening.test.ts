@@ -81,9 +81,8 @@ class Viewer {
   }
 }
 
-/** Sends raw bytes on a new connection and collects what comes back for `ms`. */
 /**
- * Sends requests on a new connection and collects the replies: done when as many replies as
+ * Sends raw requests on a new connection and collects the replies: done when as many replies as
  * requests have come (or the connection closed), or after `ms` at most, so a loaded machine
  * only makes it slower, never emptier.
  */

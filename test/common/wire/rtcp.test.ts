@@ -5,7 +5,6 @@ import {
   decodeRtcp,
   encodeRtcp,
   type GenericNack,
-  middle32,
   ntpFromUnixMs,
   packNack,
   type ReceiverReport,
@@ -490,11 +489,5 @@ describe('NTP timestamps', () => {
         expect(ntpFrac).toBeLessThanOrEqual(0xffffffff);
       }),
     );
-  });
-
-  it('takes the middle 32 bits for LSR (RFC 3550 6.4.1)', () => {
-    expect(middle32(0xe8a1b2c3, 0x80000000)).toBe(0xb2c38000);
-    expect(middle32(0xffffffff, 0xffffffff)).toBe(0xffffffff);
-    expect(middle32(0x12340000, 0x0000ffff)).toBe(0);
   });
 });

@@ -11,6 +11,11 @@ import {
   RTP_MAX_PACKET_BYTES,
   RtpEncodeError,
   type RtpPacket,
+  rtpHasExtension,
+  rtpMarker,
+  rtpSequence,
+  rtpSsrc,
+  rtpTimestamp,
   seqDiff,
   seqNewer,
 } from '../../../common/wire/rtp.ts';
@@ -223,6 +228,48 @@ describe('encodeRtp', () => {
     expect(() => encodeRtp({ ...base, extension: { profile: 0, data: Buffer.alloc(3) } })).toThrow(RtpEncodeError);
     expect(() => encodeRtp({ ...base, paddingBytes: 256 })).toThrow(RtpEncodeError);
     expect(() => encodeRtp({ ...base, payload: Buffer.alloc(RTP_MAX_PACKET_BYTES) })).toThrow(RtpEncodeError);
+  });
+});
+
+describe('header field accessors', () => {
+  it('read the fields decodeRtp reads, from the encoded bytes', () => {
+    const packets = [
+      hex('80 9a 1234 00015f90 deadbeef 0102 0304'),
+      hex('82 1a ffff ffffffff 00000001 0000000a 0000000b 0506'),
+      hex('90 1a 0001 00000002 00000003 bede0001 10ff0000 07'),
+    ];
+    for (const buf of packets) {
+      const d = decodeRtp(buf);
+      if (!d.ok) throw new Error(d.reason);
+      expect(rtpMarker(buf)).toBe(d.value.marker);
+      expect(rtpHasExtension(buf)).toBe(d.value.extension !== undefined);
+      expect(rtpSequence(buf)).toBe(d.value.sequenceNumber);
+      expect(rtpTimestamp(buf)).toBe(d.value.timestamp);
+      expect(rtpSsrc(buf)).toBe(d.value.ssrc);
+    }
+  });
+
+  it('read a buffer shorter than the fixed header as 0 and false, never throwing', () => {
+    for (const buf of [Buffer.alloc(0), hex('90 9a 1234 00015f90 deadbe')]) {
+      expect(rtpMarker(buf)).toBe(false);
+      expect(rtpHasExtension(buf)).toBe(false);
+      expect(rtpSequence(buf)).toBe(0);
+      expect(rtpTimestamp(buf)).toBe(0);
+      expect(rtpSsrc(buf)).toBe(0);
+    }
+  });
+
+  it('never throw on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        const buf = Buffer.from(bytes);
+        rtpMarker(buf);
+        rtpHasExtension(buf);
+        rtpSequence(buf);
+        rtpTimestamp(buf);
+        rtpSsrc(buf);
+      }),
+    );
   });
 });
 

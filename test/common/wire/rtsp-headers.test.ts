@@ -4,7 +4,6 @@ import {
   DEFAULT_RTSP_PORT,
   formatSession,
   formatTransport,
-  parseRange,
   parseRtspUrl,
   parseSession,
   parseTransport,
@@ -170,41 +169,6 @@ describe('Session', () => {
   });
 });
 
-describe('Range', () => {
-  it('reads npt seconds, hh:mm:ss, now and open ends', () => {
-    expect(parseRange('npt=0.000-')).toEqual({ ok: true, value: { startSec: 0 } });
-    expect(parseRange('npt=10-20.5')).toEqual({ ok: true, value: { startSec: 10, endSec: 20.5 } });
-    expect(parseRange('npt = 1:02:03.5-')).toEqual({ ok: true, value: { startSec: 3723.5 } });
-    expect(parseRange('npt=now-')).toEqual({ ok: true, value: { startSec: 0 } });
-    expect(parseRange('npt=-30')).toEqual({ ok: true, value: { startSec: 0, endSec: 30 } });
-    expect(parseRange('npt=5-now;time=19970123T143720Z')).toEqual({ ok: true, value: { startSec: 5 } });
-    expect(parseRange('NPT=5.-')).toEqual({ ok: true, value: { startSec: 5 } });
-  });
-
-  it("'unsupported' for other units", () => {
-    expect(parseRange('smpte=10:07:00-10:07:33:05.01')).toEqual({ ok: false, reason: 'unsupported' });
-    expect(parseRange('clock=19961108T142300Z-19961108T143520Z')).toEqual({ ok: false, reason: 'unsupported' });
-  });
-
-  it("'malformed' for broken ranges", () => {
-    for (const v of [
-      '',
-      'npt',
-      'npt=',
-      'npt=-',
-      'npt=5',
-      'npt=a-b',
-      'npt=20-10',
-      'npt=1:60:00-',
-      'npt=1-2-3',
-      'npt=.5-',
-      '=1-2',
-    ]) {
-      expect(parseRange(v), v).toEqual({ ok: false, reason: 'malformed' });
-    }
-  });
-});
-
 describe('Request URI', () => {
   it('reads host, port, path and track control', () => {
     expect(parseRtspUrl('rtsp://10.0.0.1:8554/bars')).toEqual({
@@ -274,11 +238,9 @@ describe('header parsers never throw', () => {
       fc.property(fc.string({ maxLength: 120 }), (s) => {
         parseTransport(s);
         parseSession(s);
-        parseRange(s);
         parseRtspUrl(s);
         parseRtspUrl(`rtsp://h/${s}`);
         parseTransport(`RTP/AVP;${s}`);
-        parseRange(`npt=${s}`);
       }),
       { numRuns: 3000 },
     );

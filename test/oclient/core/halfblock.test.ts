@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fitPixels, HalfBlockError, toHalfBlocks, type RgbaImage } from '../../../oclient/core/halfblock.ts';
+import type { RgbaImage } from '../../../common/media/rgba-image.ts';
+import { fitPixels, HalfBlockError, toHalfBlocks } from '../../../oclient/core/halfblock.ts';
 
 /** An image whose pixel (x, y) is colour(x, y) (0xRRGGBB), alpha 255. */
 function image(width: number, height: number, colour: (x: number, y: number) => number): RgbaImage {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { movieId } from '../../../common/wire/overlay.ts';
-import { MAX_KNOWN_MOVIES, MovieIds } from '../../../onode/core/movie-ids.ts';
+import { MAX_MOVIE_IDS, MovieIds } from '../../../onode/core/movie-ids.ts';
 
 describe('MovieIds', () => {
   it('maps an id back to the name it was learnt from, anywhere in a buffer', () => {
@@ -35,12 +35,12 @@ describe('MovieIds', () => {
     const t = new MovieIds();
     t.learn('keep');
     t.learn('drop');
-    for (let i = 0; i < MAX_KNOWN_MOVIES - 2; i++) t.learn(`m${i}`);
-    expect(t.size).toBe(MAX_KNOWN_MOVIES);
+    for (let i = 0; i < MAX_MOVIE_IDS - 2; i++) t.learn(`m${i}`);
+    expect(t.size).toBe(MAX_MOVIE_IDS);
     // A packet of 'keep' makes it recent; the next new name pushes out 'drop'.
     expect(t.nameOf(movieId('keep'))).toBe('keep');
     t.learn('new');
-    expect(t.size).toBe(MAX_KNOWN_MOVIES);
+    expect(t.size).toBe(MAX_MOVIE_IDS);
     expect(t.nameOf(movieId('drop'))).toBeUndefined();
     expect(t.nameOf(movieId('keep'))).toBe('keep');
     expect(t.nameOf(movieId('new'))).toBe('new');

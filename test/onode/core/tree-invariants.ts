@@ -19,7 +19,6 @@ export function streamsOf(net: SimNetwork, movie: string): Map<string, StreamSna
   return out;
 }
 
-/** Problems with the active part of the tree; empty when every active node has a loop-free way to a source. */
 /** Nodes on the tree path from a POP up to its source, POP first. */
 export function pathToRoot(net: SimNetwork, movie: string, pop: string): string[] {
   const streams = streamsOf(net, movie);
@@ -28,6 +27,7 @@ export function pathToRoot(net: SimNetwork, movie: string, pop: string): string[
   return path;
 }
 
+/** Problems with the active part of the tree; empty when every active node has a loop-free way to a source. */
 export function activeLoops(net: SimNetwork, movie: string): string[] {
   const streams = streamsOf(net, movie);
   const problems: string[] = [];

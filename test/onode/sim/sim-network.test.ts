@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fakeMovie, SimNetwork } from '../../../onode/sim/sim-network.ts';
 import { DEFAULT_LINK_MONITOR } from '../../../onode/core/link-monitor.ts';
+import { rtpSsrc, rtpTimestamp } from '../../../common/wire/rtp.ts';
+import { RTP_JPEG_CLOCK_RATE } from '../../../common/wire/rtp-jpeg.ts';
 
 const MOVIE = 'alpha.mjpeg';
 
@@ -32,6 +34,35 @@ describe('SimNetwork', () => {
     expect(net.totalDataPackets(MOVIE)).toBe(100);
     expect(net.duplicateDataPackets).toBe(0);
     expect(viewer.packets.length).toBeGreaterThan(50);
+  });
+
+  it('serves with the real ChannelSource: a channel restarted by a new viewer keeps its SSRC and clock', () => {
+    const net = small();
+    const first = net.watch('p1', MOVIE);
+    net.run(1000);
+    net.unwatch(first);
+    net.run(5000);
+    expect(net.channelRunning('s1', MOVIE)).toBe(false);
+    const second = net.watch('p1', MOVIE, 'again');
+    net.run(1000);
+    expect(net.channelRunning('s1', MOVIE)).toBe(true);
+    expect(second.packets.length).toBeGreaterThan(0);
+    expect(rtpSsrc(second.packets[0]!)).toBe(rtpSsrc(first.packets[0]!));
+    // The RTP clock ran on while the channel was stopped (modulo 2^32).
+    const elapsed = (rtpTimestamp(second.packets[0]!) - rtpTimestamp(first.packets.at(-1)!)) >>> 0;
+    expect(elapsed).toBeGreaterThan(5 * RTP_JPEG_CLOCK_RATE);
+  });
+
+  it('gives a restarted server new SSRCs, as a new process draws', () => {
+    const net = small();
+    const before = net.watch('p1', MOVIE);
+    net.run(1000);
+    net.restart('s1');
+    net.run(3000);
+    const after = net.watch('p2', MOVIE);
+    net.run(1000);
+    expect(after.packets.length).toBeGreaterThan(0);
+    expect(rtpSsrc(after.packets.at(-1)!)).not.toBe(rtpSsrc(before.packets[0]!));
   });
 
   it('notices a packet crossing the same directed link twice', () => {

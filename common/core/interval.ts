@@ -1,0 +1,46 @@
+/**
+ * A recurring timer on an injected Clock: `fn` runs every `ms` from start() until stop(). Both
+ * are safe to call twice, and from inside `fn`. The next run is scheduled after `fn` returns, so
+ * a slow run delays the next rather than piling up.
+ */
+import type { Clock, Timer } from './clock.ts';
+
+export class Interval {
+  private timer: Timer | null = null;
+  private active = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ms: number,
+    private readonly fn: () => void,
+  ) {}
+
+  get running(): boolean {
+    return this.active;
+  }
+
+  /** Starts the timer; with `now`, `fn` also runs at once (then every `ms`). */
+  start(now = false): void {
+    if (this.active) return;
+    this.active = true;
+    if (now) this.fire();
+    else this.schedule();
+  }
+
+  stop(): void {
+    this.active = false;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    this.fn();
+    // Not if `fn` stopped it, nor twice if `fn` stopped and restarted it.
+    if (this.active && this.timer === null) this.schedule();
+  };
+
+  private schedule(): void {
+    this.timer = this.clock.setTimer(this.ms, this.fire);
+  }
+}
