@@ -41,7 +41,7 @@ import {
   simLinkFailure,
   simOfTopology,
 } from './bench-failures-sim.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');

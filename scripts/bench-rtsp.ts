@@ -27,7 +27,7 @@ import { GstRtspServerProcess, gstUnavailable, stopGstServers, writeFrames } fro
 import type { LoadConfig } from './bench-rtsp-load.ts';
 import { measureStartup } from './bench-rtsp-startup.ts';
 import { writePathTopology } from './bench-rtsp-topology.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');

@@ -19,7 +19,7 @@ import { RTP_HEADER_BYTES, type RtpPacket } from '../common/wire/rtp.ts';
 import { RTP_JPEG_PAYLOAD_TYPE } from '../common/wire/rtp-jpeg.ts';
 import { StreamVerifier } from '../onode/core/stream-verifier.ts';
 import { loadMovieLibrary } from '../onode/media/movie-library.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const FPS = 25;
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });

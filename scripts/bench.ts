@@ -23,7 +23,7 @@ import type { BenchPorts } from './bench-emulation.ts';
 import { type DelayStats, measureChain, perHop } from './bench-latency.ts';
 import { measureRss } from './bench-rss.ts';
 import { measureThroughput, type RelayThroughput } from './bench-throughput.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');

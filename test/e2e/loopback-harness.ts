@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
 import { Emulator } from '../../onode/net/emulator.ts';
 import { splitMovie } from '../../common/media/movie-file.ts';

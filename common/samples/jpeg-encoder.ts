@@ -20,7 +20,7 @@ import {
   STANDARD_HUFFMAN_TABLES,
   ZIGZAG,
   standardHuffmanTable,
-} from './jpeg-tables.ts';
+} from '../media/jpeg-tables.ts';
 
 export interface RgbaImage {
   readonly width: number;
