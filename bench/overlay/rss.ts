@@ -4,8 +4,8 @@
  * (VmRSS) read from /proc while the stream flows, with its peak (VmHWM) at the end.
  */
 import { join } from 'node:path';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
-import { processMemory } from './bench-proc.ts';
+import { type BenchPorts, EmulatedRun } from '../common/emulation.ts';
+import { processMemory } from '../common/proc.ts';
 
 export interface NodeMemory {
   readonly node: string;

@@ -9,8 +9,8 @@
  * Repetitions rotate over the movies; before each cold start the bench waits until no node on
  * the path carries the movie any more (GET /status), so every cold start is really cold.
  */
-import { PlaySession } from '../oclient/net/play-session.ts';
-import type { EmulatedRun } from './bench-emulation.ts';
+import { PlaySession } from '../../oclient/net/play-session.ts';
+import type { EmulatedRun } from '../common/emulation.ts';
 
 export interface StartupOptions {
   readonly run: EmulatedRun;

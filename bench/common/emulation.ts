@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { loadTopologyFile, loopbackTopology, type Topology } from '../onode/config/topology.ts';
-import { Emulator } from '../onode/net/emulator.ts';
-import { opsToken } from '../common/security/overlay-keys.ts';
+import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
+import { Emulator } from '../../onode/net/emulator.ts';
+import { opsToken } from '../../common/security/overlay-keys.ts';
 
 export interface BenchPorts {
   readonly bootstrap: number;

@@ -11,9 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LATENCY_TOLERANCE } from '../onode/core/route-choice.ts';
-import { randomOverlay, type RandomOverlay, shortestLatencies } from '../onode/sim/random-overlay.ts';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
+import { LATENCY_TOLERANCE } from '../../onode/core/route-choice.ts';
+import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../onode/sim/random-overlay.ts';
+import { type BenchPorts, EmulatedRun } from '../common/emulation.ts';
 
 export const OVERLAY_SPEC = { nodes: 50, servers: 3, pops: 10, seed: 7 } as const;
 
@@ -124,5 +124,5 @@ function topologyFile(o: RandomOverlay): string {
     }),
   );
   const links = o.edges.map(([a, b, delayMs]) => ({ between: [a, b], delayMs }));
-  return `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by scripts/bench.ts\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
+  return `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by bench/overlay/main.ts\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
 }

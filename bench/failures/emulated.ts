@@ -5,10 +5,10 @@
  * POP, a cut of the POP's uplink (POST /faults at both ends), kill -9 of the POP, or kill -9 of
  * the stream's server. Also the idle control traffic from the nodes' transport counters.
  */
-import { playHeadless } from '../oclient/net/headless-player.ts';
-import { postFaults } from '../common/net/ops-client.ts';
-import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './bench-failures-frames.ts';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
+import { playHeadless } from '../../oclient/net/headless-player.ts';
+import { postFaults } from '../../common/net/ops-client.ts';
+import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './frames.ts';
+import { type BenchPorts, EmulatedRun } from '../common/emulation.ts';
 
 export type FailureKind = 'relay' | 'link' | 'pop' | 'server';
 export const FAILURE_KINDS: readonly FailureKind[] = ['relay', 'link', 'pop', 'server'];
