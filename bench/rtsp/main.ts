@@ -20,7 +20,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchChild, stopAllChildren } from '../common/child.ts';
-import { type BenchPorts, EmulatedRun } from '../common/emulation.ts';
+import { type BenchPorts, benchRun } from '../common/emulation.ts';
+import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 import { type CapacityResult, LOSS_TARGET_PCT, measureCapacity, type StepResult } from './capacity.ts';
 import { GstRtspServerProcess, gstUnavailable, stopGstServers, writeFrames } from './gst.ts';
 import type { LoadConfig } from './load.ts';
@@ -75,14 +76,14 @@ function pin(pid: number, cpu: number): boolean {
 
 /** Routes come first; the POP answers 404 until the servers' catalogue has reached it too. */
 async function untilCatalogued(
-  run: EmulatedRun,
+  run: LoopbackRun,
   pop: string,
   movies: readonly string[],
   timeoutMs: number,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const catalogue = (await run.status(pop))?.catalogue;
+    const catalogue = (await run.statusOrNull(pop))?.catalogue;
     const names = Array.isArray(catalogue) ? catalogue.map((m: { name?: unknown }) => m.name) : [];
     if (movies.every((m) => names.includes(m))) return;
     if (performance.now() > deadline)
@@ -168,7 +169,7 @@ async function main(): Promise<number> {
   const movies = join(root, 'movies');
   makeSampleMovies(movies);
   const path = writePathTopology(tmp, HOPS);
-  const run = new EmulatedRun(path.file, dist, PORTS, movies, ['--probe-interval', '300']);
+  const run = benchRun(path.file, dist, PORTS, movies, ['--probe-interval', '300']);
   cleanups.push(
     () => run.stop(),
     () => rmSync(tmp, { recursive: true, force: true }),
@@ -176,7 +177,7 @@ async function main(): Promise<number> {
   const rows: [string, string, string, string][] = [];
   try {
     run.emulator.start();
-    await run.waitConverged(30_000);
+    await run.converged(30_000, { catalogue: false });
     await untilCatalogued(run, path.pop, STARTUP_MOVIES, 10_000);
     say(
       `\noverlay: ${path.nodes.join(' - ')} (${HOPS} hops, no emulated delay), converged after ${((performance.now() - started) / 1000).toFixed(1)} s`,
