@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { LATENCY_TOLERANCE } from '../../onode/core/route-choice.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../onode/sim/random-overlay.ts';
 import { type BenchPorts, benchRun } from '../common/emulation.ts';
-import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 
 export const OVERLAY_SPEC = { nodes: 50, servers: 3, pops: 10, seed: 7 } as const;
 

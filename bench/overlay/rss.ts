@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { type BenchPorts, benchRun } from '../common/emulation.ts';
-import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 import { processMemory } from '../common/proc.ts';
 
 export interface NodeMemory {
