@@ -124,5 +124,6 @@ function topologyFile(o: RandomOverlay): string {
     }),
   );
   const links = o.edges.map(([a, b, delayMs]) => ({ between: [a, b], delayMs }));
-  return `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by bench/overlay/main.ts\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
+  const header = `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by bench/overlay/main.ts`;
+  return `${header}\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
 }

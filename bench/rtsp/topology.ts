@@ -32,7 +32,8 @@ export function writePathTopology(dir: string, hops: number): PathTopology {
     return `    ${name}: { role: '${i === 0 ? 'server' : 'node'}', addresses: ['${addresses.join("', '")}'] },`;
   });
   const links = names.slice(1).map((name, i) => `    { between: ['${names[i]}', '${name}'] },`);
-  const text = `// ${hops}-hop path for bench/rtsp/main.ts (generated).\n{\n  nodes: {\n${nodes.join('\n')}\n  },\n  links: [\n${links.join('\n')}\n  ],\n}\n`;
+  const header = `// ${hops}-hop path for bench/rtsp/main.ts (generated).`;
+  const text = `${header}\n{\n  nodes: {\n${nodes.join('\n')}\n  },\n  links: [\n${links.join('\n')}\n  ],\n}\n`;
   const file = join(dir, `path-${hops}.json5`);
   writeFileSync(file, text);
   return { file, server: 's1', pop: 'p1', nodes: names };
