@@ -14,7 +14,7 @@ import { BOOTSTRAP_PORT, STATUS_PORT } from '../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/config/topology.ts';
 import { Emulator } from '../onode/net/emulator.ts';
 import { renderFlows, table, type NodeStatus } from './demo-view.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');

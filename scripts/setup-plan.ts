@@ -28,7 +28,8 @@ export const DEBIAN_PARTS: readonly DebianPart[] = [
   { package: 'procps', command: 'ps', usedBy: 'Mininet test (leftover processes)' },
   { package: 'chromium', command: 'chromium', usedBy: 'dashboard tests (headless browser)' },
   { package: 'prometheus', command: 'promtool', usedBy: 'metrics tests (promtool, a real scrape)' },
-  // The reference server of `npm run bench:rtsp` (scripts/gst-rtsp-server.py).
+  { package: 'pyflakes3', command: 'pyflakes3', usedBy: 'CI lint of the Python files (.ci/run)' },
+  // The reference server of `npm run bench:rtsp` (bench/rtsp/gst-rtsp-server.py).
   { package: 'python3-gi', usedBy: 'bench:rtsp reference server' },
   { package: 'gir1.2-gst-rtsp-server-1.0', usedBy: 'bench:rtsp reference server' },
   { package: 'gstreamer1.0-plugins-bad', usedBy: 'bench:rtsp reference server (jpegparse)' },

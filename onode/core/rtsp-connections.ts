@@ -11,7 +11,7 @@ import { Interval } from '../../common/core/interval.ts';
 
 /** A player needs one or two; NAT gateways and test rigs share an address among a few dozen. */
 export const MAX_CONNECTIONS_PER_ADDRESS = 32;
-/** Above the 1024-session table with one connection per session (scripts/bench-rtsp.ts opens 1000). */
+/** Above the 1024-session table with one connection per session (bench/rtsp/main.ts opens 1000). */
 export const MAX_CONNECTIONS = 2048;
 export const IDLE_TIMEOUT_MS = 30_000;
 const SWEEP_INTERVAL_MS = 1000;

@@ -1,21 +1,23 @@
 /**
  * Runs a topology in Mininet: checks the machine can (root, the mininet package), writes the
- * plan and the driver into the output directory, runs the driver with the system python3 and
+ * plan and copies the driver (mininet-driver.py, a real Python file so that pyflakes checks it)
+ * into the output directory, runs the driver with the system python3 and
  * reads back what happened. The driver owns the network and cleans it up however it ends; this
  * side forwards SIGTERM to it and, on Ctrl-C (which the driver receives too), just waits.
  */
 import { generateSecret } from '../../common/security/overlay-keys.ts';
 import { SECRET_ENV } from '../config/overlay-secret.ts';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Topology } from '../config/topology.ts';
-import { MININET_DRIVER } from './mininet-driver.ts';
 import { mininetPlan, type MininetPlan, type PlanOptions } from './mininet-plan.ts';
 import { summarizeRun, type ClientStats, type DriverResult, type RunSummary } from './run-summary.ts';
 
 /** Debian's mininet package installs its Python API for the system interpreter, not for pyenv's. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
+/** The driver, from the repository root: the source tree is there whether onode runs from dist/ or not. */
+export const MININET_DRIVER = join('onode', 'emulators', 'mininet-driver.py');
 
 export class MininetUnavailable extends Error {
   override readonly name = 'MininetUnavailable';
@@ -25,7 +27,7 @@ export interface MininetRunOptions extends Omit<PlanOptions, 'movies' | 'out' | 
   readonly file: string;
   readonly moviesDir: string;
   readonly out: string;
-  /** The repository root (holds scripts/run.sh and dist/). */
+  /** The repository root (holds scripts/run.sh, the driver and dist/). */
   readonly root: string;
   readonly python?: string;
   /** Where the driver's own lines go (default: stdout). */
@@ -81,7 +83,8 @@ export async function runInMininet(topo: Topology, opts: MininetRunOptions): Pro
   const driverFile = join(out, 'mininet-driver.py');
   const resultFile = join(out, 'result.json');
   writeFileSync(planFile, `${JSON.stringify(plan, null, 2)}\n`);
-  writeFileSync(driverFile, MININET_DRIVER, { mode: 0o755 });
+  // A copy beside the plan: the run's directory shows what ran, and the file cannot change under it.
+  copyFileSync(join(resolve(opts.root), MININET_DRIVER), driverFile);
   writeFileSync(resultFile, '');
   // A previous run's stats must not pass for this one's.
   for (const c of topo.clients.keys()) rmSync(join(out, `${c}.stats.json`), { force: true });

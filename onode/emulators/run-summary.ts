@@ -3,7 +3,7 @@
  * get. Pure: takes what the driver recorded (RESULT.json) and the clients' stats files.
  */
 
-/** What the Mininet driver records (see mininet-driver.ts). */
+/** What the Mininet driver records (see mininet-driver.py). */
 export interface DriverResult {
   readonly ready: boolean;
   /** null when the driver failed before it could tell. */

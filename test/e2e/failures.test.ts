@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { decodedFrames, LoopbackRun, ROOT } from './loopback-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));

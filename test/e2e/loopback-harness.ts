@@ -2,30 +2,20 @@
  * Runs a topology on loopback with real processes (the compiled CLI in dist/, which `npm test`
  * builds first) on ports of its own, so a demo running on the same machine does not collide.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
-import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/config/topology.ts';
-import { Emulator } from '../../onode/net/emulator.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { LoopbackRun as Run, type RunPorts } from '../../onode/emulators/loopback-run.ts';
 import { splitMovie } from '../../common/media/movie-file.ts';
-import { type FaultsOutcome, postFaults } from '../../common/net/ops-client.ts';
-import { opsToken } from '../../common/security/overlay-keys.ts';
-import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
 export const OCLIENT = join(ROOT, 'dist/oclient/cli/main.js');
 
-export interface TestPorts {
-  bootstrap: number;
-  overlay: number;
-  status: number;
-  rtsp: number;
-}
+export type TestPorts = RunPorts;
 
 /**
  * One overlay for a whole test file: sample movies (`frames` each) in a temporary directory, the
@@ -51,109 +41,15 @@ export function suiteRun(
   return run;
 }
 
-export class LoopbackRun {
-  readonly dir = mkdtempSync(join(tmpdir(), 'onode-e2e-'));
-  readonly topology: Topology;
-  readonly emulator: Emulator;
-  readonly lines: string[] = [];
+/**
+ * The shared loopback run (onode/emulators/loopback-run.ts) with the tests' defaults: this
+ * checkout's dist/, and probes every 300 ms so failures are noticed quickly.
+ */
+export class LoopbackRun extends Run {
+  declare readonly moviesDir: string;
 
-  constructor(
-    readonly file: string,
-    readonly moviesDir: string,
-    readonly ports: TestPorts,
-    extraArgs: string[] = [],
-  ) {
-    this.topology = loopbackTopology(loadTopologyFile(file));
-    this.emulator = new Emulator({
-      file,
-      topology: this.topology,
-      cli: ONODE,
-      moviesDir,
-      bootstrapPort: ports.bootstrap,
-      childArgs: [
-        '--bootstrap-port',
-        String(ports.bootstrap),
-        '--overlay-port',
-        String(ports.overlay),
-        '--status-port',
-        String(ports.status),
-        '--rtsp-port',
-        String(ports.rtsp),
-        '--probe-interval',
-        '300',
-        ...extraArgs,
-      ],
-      onLine: (node, line) => this.lines.push(`[${node}] ${line}`),
-    });
-  }
-
-  address(node: string): string {
-    return this.topology.nodes.get(node)?.addresses[0] ?? '';
-  }
-
-  /** POST /faults at a node with this run's operations token. */
-  faults(node: string, body: FaultsRequest): Promise<FaultsOutcome> {
-    return postFaults(
-      { host: this.address(node), port: this.ports.status },
-      opsToken(Buffer.from(this.emulator.secret)),
-      body,
-    );
-  }
-
-  async status(node: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
-      signal: AbortSignal.timeout(2000),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  }
-
-  /** Waits until every POP has a route to every server and knows the catalogue. */
-  async converged(timeoutMs = 20_000): Promise<void> {
-    const servers = [...this.topology.nodes.values()].filter((n) => n.role === 'server').length;
-    const pops = [...this.topology.nodes.values()].filter((n) => n.role === 'pop').map((n) => n.name);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const ok = await Promise.all(
-        pops.map(async (p) => {
-          try {
-            const st = await this.status(p);
-            return (st.routes as unknown[]).length >= servers && (st.catalogue as unknown[]).length > 0;
-          } catch {
-            return false;
-          }
-        }),
-      );
-      if (ok.every(Boolean)) return;
-      if (Date.now() > deadline)
-        throw new Error(`not converged after ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  client(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolvePromise) => {
-      execFile(
-        process.execPath,
-        [
-          OCLIENT,
-          '--bootstrapper',
-          `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
-          '--rtsp-port',
-          String(this.ports.rtsp),
-          '--overlay-port',
-          String(this.ports.overlay),
-          ...args,
-        ],
-        { timeout: 60_000 },
-        (err, stdout, stderr) =>
-          resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.emulator.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+  constructor(file: string, moviesDir: string, ports: TestPorts, extraArgs: readonly string[] = []) {
+    super(file, ports, { dist: join(ROOT, 'dist'), moviesDir, nodeArgs: ['--probe-interval', '300', ...extraArgs] });
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeJpeg } from '../../common/media/jpeg-encoder.ts';
+import { encodeJpeg } from '../../common/samples/jpeg-encoder.ts';
 import { encodeMovie } from '../../common/media/movie-file.ts';
-import { renderPattern } from '../../common/media/test-pattern.ts';
+import { renderPattern } from '../../common/samples/test-pattern.ts';
 import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
 
 const MOVIES = 2000;

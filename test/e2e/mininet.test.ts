@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverResult } from '../../onode/emulators/run-summary.ts';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { hasCommand, namespacesProblem, requireCommands, skippedTitle } from '../capabilities.ts';
 import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness.ts';
 

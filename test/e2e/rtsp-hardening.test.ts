@@ -14,7 +14,7 @@ import { header } from '../../common/wire/rtsp.ts';
 import { MAX_SESSIONS, MAX_SESSIONS_PER_CLIENT } from '../../onode/core/rtsp-sessions.ts';
 import type { RtspReport } from '../../onode/net/rtsp-server.ts';
 import { RtspClient } from '../../oclient/net/rtsp-client.ts';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { LoopbackRun, ROOT } from './loopback-harness.ts';
 
 const PORTS = { bootstrap: 17357, overlay: 14757, status: 17457, rtsp: 18757 };

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { requireCommands } from '../capabilities.ts';
 import { LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
 

@@ -1,4 +1,6 @@
 /** The decisions of `npm run setup`: given what dpkg and PATH report, what it installs. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   corePackagesFromScript,
@@ -48,6 +50,18 @@ describe('planSetup', () => {
     expect(plan.aptInstall).toEqual([]);
     expect(plan.present).toContainEqual({ name: 'mininet', how: 'path' });
     expect(plan.present).toContainEqual({ name: 'ffmpeg', how: 'path' });
+  });
+
+  it('installs pyflakes3, the Python linter .ci/run calls, when it is missing', () => {
+    const ci = readFileSync(fileURLToPath(new URL('../../.ci/run', import.meta.url)), 'utf8');
+    expect(ci).toMatch(/^pyflakes3 /m);
+    const plan = planSetup(
+      input(
+        ALL_PACKAGES.filter((p) => p !== 'pyflakes3'),
+        ['core-daemon'],
+      ),
+    );
+    expect(plan.aptInstall).toEqual(['pyflakes3']);
   });
 
   it('judges a package without a command by dpkg alone: gst-launch-1.0 on PATH does not bring the plugins', () => {

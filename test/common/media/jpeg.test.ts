@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import jpegJs from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg } from '../../../common/media/jpeg-encoder.ts';
+import { encodeJpeg } from '../../../common/samples/jpeg-encoder.ts';
 import {
   buildJpeg,
   JPEG_MAX_DIMENSION,
@@ -9,7 +9,7 @@ import {
   type JpegImage,
   parseJpeg,
 } from '../../../common/media/jpeg.ts';
-import { renderPattern } from '../../../common/media/test-pattern.ts';
+import { renderPattern } from '../../../common/samples/test-pattern.ts';
 
 const pixels = (jpeg: Buffer): Uint8Array => jpegJs.decode(jpeg, { useTArray: true, formatAsRGBA: true }).data;
 

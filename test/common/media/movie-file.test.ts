@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import jpegJs from 'jpeg-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeJpeg } from '../../../common/media/jpeg-encoder.ts';
+import { encodeJpeg } from '../../../common/samples/jpeg-encoder.ts';
 import {
   LAB_MAX_FRAME_BYTES,
   MovieError,
@@ -14,7 +14,7 @@ import {
   readMovieFile,
   splitMovie,
 } from '../../../common/media/movie-file.ts';
-import { renderPattern } from '../../../common/media/test-pattern.ts';
+import { renderPattern } from '../../../common/samples/test-pattern.ts';
 
 const FIX_FILTER = '-vf "scale=trunc(iw/16)*16:trunc(ih/16)*16,format=yuvj420p" -q:v 3 -huffman default -f mjpeg';
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import jpegJs from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg, type JpegEncodeOptions } from '../../../common/media/jpeg-encoder.ts';
+import { encodeJpeg, type JpegEncodeOptions } from '../../../common/samples/jpeg-encoder.ts';
 import { CHROMA_QUANT_K2, LUMA_QUANT_K1, ZIGZAG } from '../../../common/media/jpeg-tables.ts';
 import { buildJpeg, type JpegImage, parseJpeg } from '../../../common/media/jpeg.ts';
-import { renderPattern } from '../../../common/media/test-pattern.ts';
+import { renderPattern } from '../../../common/samples/test-pattern.ts';
 import { decodeRtp, encodeRtp } from '../../../common/wire/rtp.ts';
 import {
   assembleJpeg,

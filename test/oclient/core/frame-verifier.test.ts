@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg } from '../../../common/media/jpeg-encoder.ts';
+import { encodeJpeg } from '../../../common/samples/jpeg-encoder.ts';
 import { buildJpeg, parseJpeg, type JpegImage } from '../../../common/media/jpeg.ts';
-import { renderPattern } from '../../../common/media/test-pattern.ts';
+import { renderPattern } from '../../../common/samples/test-pattern.ts';
 import { signedPayloadLimit } from '../../../common/wire/frame-auth.ts';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../../../common/wire/rtp.ts';
 import { packetizeJpegFitted, RTP_JPEG_PAYLOAD_TYPE } from '../../../common/wire/rtp-jpeg.ts';

@@ -7,7 +7,7 @@ import { verifyFrame } from '../../../common/security/frame-signature.ts';
 import { type RtpPacket, seqDiff } from '../../../common/wire/rtp.ts';
 import { MovieChannel } from '../../../onode/core/movie-channel.ts';
 import { loadMovieLibrary, SERVER_RTP_PACKET_BYTES, type MovieLibrary } from '../../../onode/media/movie-library.ts';
-import { makeSampleMovies } from '../../../scripts/make-movies.ts';
+import { makeSampleMovies } from '../../../common/samples/sample-movies.ts';
 import { keyringOf, testServer } from '../../common/security/signed-frames.ts';
 
 describe('a server channel signing its frames', () => {

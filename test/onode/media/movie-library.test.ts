@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MovieError, readMovieFile } from '../../../common/media/movie-file.ts';
 import { decodeJpegFragment } from '../../../common/wire/rtp-jpeg.ts';
 import { loadMovieLibrary } from '../../../onode/media/movie-library.ts';
-import { makeSampleMovies, SAMPLE_MOVIES } from '../../../scripts/make-movies.ts';
+import { makeSampleMovies, SAMPLE_MOVIES } from '../../../common/samples/sample-movies.ts';
 
 describe('makeSampleMovies + loadMovieLibrary', () => {
   let dir: string;

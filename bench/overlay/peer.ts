@@ -11,8 +11,8 @@
  * Peers hold the run's overlay key (the relay checks every datagram) and seal what they send.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { catalogueParts } from '../common/wire/control-split.ts';
-import { macKey, openOverlay, seal, sealOverlay, type OverlayMacKey } from '../common/wire/overlay-auth.ts';
+import { catalogueParts } from '../../common/wire/control-split.ts';
+import { macKey, openOverlay, seal, sealOverlay, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
 import {
   encodeData,
   encodeHeader,
@@ -24,8 +24,8 @@ import {
   type MovieInfo,
   type Nonce,
   type OverlayMessage,
-} from '../common/wire/overlay.ts';
-import { catalogueDigest } from '../onode/core/catalogue-digest.ts';
+} from '../../common/wire/overlay.ts';
+import { catalogueDigest } from '../../onode/core/catalogue-digest.ts';
 
 export type PeerRole = 'source' | 'sink';
 

@@ -9,11 +9,11 @@
  * Repetitions rotate over the movies; before each cold start the bench waits until no node on
  * the path carries the movie any more (GET /status), so every cold start is really cold.
  */
-import { PlaySession } from '../oclient/net/play-session.ts';
-import type { EmulatedRun } from './bench-emulation.ts';
+import { PlaySession } from '../../oclient/net/play-session.ts';
+import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 
 export interface StartupOptions {
-  readonly run: EmulatedRun;
+  readonly run: LoopbackRun;
   /** Every node of the path, to check that a movie is no longer carried anywhere. */
   readonly nodes: readonly string[];
   readonly popAddress: string;
@@ -108,7 +108,7 @@ async function startViewer(o: StartupOptions, movie: string): Promise<{ session:
 async function untilNotCarried(o: StartupOptions, movie: string): Promise<number> {
   const started = performance.now();
   for (;;) {
-    const reports = await Promise.all(o.nodes.map((n) => o.run.status(n)));
+    const reports = await Promise.all(o.nodes.map((n) => o.run.statusOrNull(n)));
     const carried = reports.some(
       (r) => r === null || (Array.isArray(r.streams) && r.streams.some((s: { movie?: unknown }) => s.movie === movie)),
     );

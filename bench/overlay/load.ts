@@ -1,14 +1,14 @@
 /**
- * Child process: the load side of a benchmark, a set of BenchPeers (scripts/bench-peer.ts).
+ * Child process: the load side of a benchmark, a set of BenchPeers (bench/overlay/peer.ts).
  * A source peer blasts DATA at the relay it is linked to; sink peers count what arrives and,
  * when recording, each packet's one-way delay (source and sink in one process share a clock).
  *
  * Commands: 'blast' {rate, ms, target?} → datagrams sent; 'counts' → per-sink counts and socket
  * drops; 'record' {on} starts/stops delay recording; 'delays' → recorded delays (µs).
  */
-import { childConfig, childMacKey, serveRequests } from './bench-child.ts';
-import { BenchPeer, benchRtp, dataTemplate, type PeerSpec, stampRtp } from './bench-peer.ts';
-import { udpSockets } from './bench-proc.ts';
+import { childConfig, childMacKey, serveRequests } from '../common/child.ts';
+import { BenchPeer, benchRtp, dataTemplate, type PeerSpec, stampRtp } from './peer.ts';
+import { udpSockets } from '../common/proc.ts';
 
 export interface LoadConfig {
   readonly port: number;

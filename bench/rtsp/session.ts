@@ -1,16 +1,16 @@
 /**
- * One light RTSP viewer for the load generator (scripts/bench-rtsp-load.ts): DESCRIBE, SETUP
+ * One light RTSP viewer for the load generator (bench/rtsp/load.ts): DESCRIBE, SETUP
  * (RTP over UDP), PLAY, a receiver report every few seconds as a keep-alive, TEARDOWN; and
  * per-packet counting only (no reordering, no frame assembly), so one process can drive
  * hundreds of sessions. Loss is counted from RTP sequence numbers, as RFC 3550 §A.3 does:
  * expected = extended highest sequence number received − the first one + 1.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { encodeRtcp } from '../common/wire/rtcp.ts';
-import { header } from '../common/wire/rtsp.ts';
-import { parseTransport } from '../common/wire/rtsp-headers.ts';
-import { parseSdp } from '../common/wire/sdp.ts';
-import { RtspClient } from '../oclient/net/rtsp-client.ts';
+import { encodeRtcp } from '../../common/wire/rtcp.ts';
+import { header } from '../../common/wire/rtsp.ts';
+import { parseTransport } from '../../common/wire/rtsp-headers.ts';
+import { parseSdp } from '../../common/wire/sdp.ts';
+import { RtspClient } from '../../oclient/net/rtsp-client.ts';
 
 /** RFC 3550's smallest regular RTCP interval; both servers time sessions out after 60 s of silence. */
 const RECEIVER_REPORT_MS = 5000;

@@ -10,24 +10,22 @@
  * 27080, RTSP 28554), so a demo can keep running; every process started is stopped on exit,
  * errors and Ctrl-C. Details: BENCHMARKS.md.
  *
- *   node dist/scripts/bench.js [--skip-emulated] [--only throughput|latency|memory|convergence]
+ *   node dist/bench/overlay/main.js [--skip-emulated] [--only throughput|latency|memory|convergence]
  */
 import { cpus, loadavg, totalmem } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopAllChildren } from './bench-child.ts';
-import { emulateConvergence, OVERLAY_SPEC, simulateConvergence } from './bench-convergence.ts';
-import type { BenchPorts } from './bench-emulation.ts';
-import { type DelayStats, measureChain, perHop } from './bench-latency.ts';
-import { measureRss } from './bench-rss.ts';
-import { measureThroughput, type RelayThroughput } from './bench-throughput.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { stopAllChildren } from '../common/child.ts';
+import { emulateConvergence, OVERLAY_SPEC, simulateConvergence } from './convergence.ts';
+import type { BenchPorts } from '../common/emulation.ts';
+import { type DelayStats, measureChain, perHop } from './latency.ts';
+import { measureRss } from './rss.ts';
+import { measureThroughput, type RelayThroughput } from './throughput.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { DIST, ROOT } from '../common/paths.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');
-const dist = join(root, 'dist');
+const root = ROOT;
+const dist = DIST;
 
 const PORTS: BenchPorts = { bootstrap: 27000, overlay: 24444, status: 27080, rtsp: 28554 };
 /** RTP packet size inside each overlay DATA datagram (an MJPEG fragment near the MTU). */

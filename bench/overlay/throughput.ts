@@ -10,10 +10,10 @@
  * relay's forwarding rate is taken in the middle of the round, per sink, as datagrams that reached
  * the sink's socket (read, or dropped by the kernel at its full buffer: a slow sink hides nothing).
  */
-import { BenchChild } from './bench-child.ts';
-import type { SinkCounts } from './bench-load.ts';
-import type { PeerSpec } from './bench-peer.ts';
-import type { RelayConfig, RelayStats } from './bench-relay.ts';
+import { BenchChild } from '../common/child.ts';
+import type { SinkCounts } from './load.ts';
+import type { PeerSpec } from './peer.ts';
+import type { RelayConfig, RelayStats } from './relay.ts';
 
 export interface ThroughputOptions {
   readonly port: number;
@@ -70,14 +70,14 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     return c;
   };
   try {
-    const overlayRelay = await start('overlay relay', 'bench-relay', {
+    const overlayRelay = await start('overlay relay', 'overlay/relay', {
       mode: 'overlay',
       ...OVERLAY_RELAY,
       port: opts.port,
       neighbours: [{ ...SOURCE, role: 'server' }, ...SINKS.map((s) => ({ ...s, role: 'pop' as const }))],
       forwardTo: [],
     } satisfies RelayConfig);
-    const bareRelay = await start('bare relay', 'bench-relay', {
+    const bareRelay = await start('bare relay', 'overlay/relay', {
       mode: 'bare',
       ...BARE_RELAY,
       port: opts.port,
@@ -85,12 +85,12 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
       forwardTo: SINKS.map((s) => s.address),
     } satisfies RelayConfig);
     const link = { neighbour: OVERLAY_RELAY };
-    const sinks = await start('sinks', 'bench-load', {
+    const sinks = await start('sinks', 'overlay/load', {
       port: opts.port,
       rtpBytes: opts.rtpBytes,
       peers: SINKS.map((s): PeerSpec => ({ ...s, role: 'sink', movie: MOVIE, ...link })),
     });
-    const source = await start('source', 'bench-load', {
+    const source = await start('source', 'overlay/load', {
       port: opts.port,
       rtpBytes: opts.rtpBytes,
       peers: [{ ...SOURCE, role: 'source', movie: MOVIE, ...link } satisfies PeerSpec],

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""gst-rtsp-server serving a movie's JPEG frames: the reference server of `scripts/bench-rtsp.ts`.
+"""gst-rtsp-server serving a movie's JPEG frames: the reference server of `bench/rtsp/main.ts`.
 
 One shared media factory (every client joins the same pipeline; RTP leaves through one
 multiudpsink) with a looping source of the movie's own JPEG files:
@@ -18,7 +18,7 @@ parent leaves no process behind), on SIGTERM and on SIGINT.
 
 Needs Debian's python3-gi and gir1.2-gst-rtsp-server-1.0 (run it with /usr/bin/python3):
 
-    /usr/bin/python3 scripts/gst-rtsp-server.py --frames DIR --address 127.0.220.1 --port 38600
+    /usr/bin/python3 bench/rtsp/gst-rtsp-server.py --frames DIR --address 127.0.220.1 --port 38600
 """
 import argparse
 import os

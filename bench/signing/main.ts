@@ -5,21 +5,21 @@
  * frame (median and mean over every frame of each movie, several rounds) and the share of one
  * core at 25 fps, plus what the extension adds to the stream. CPU only: no sockets, no processes.
  *
- *   npm run bench:signing            (node dist/scripts/bench-signing.js [--rounds 5])
+ *   npm run bench:signing            (node dist/bench/signing/main.js [--rounds 5])
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { VirtualClock } from '../common/core/clock.ts';
-import { FrameSigner, verifyFrame } from '../common/security/frame-signature.ts';
-import { rawEd25519, ServerKeyring } from '../common/security/server-keyring.ts';
-import { RTP_HEADER_BYTES, type RtpPacket } from '../common/wire/rtp.ts';
-import { RTP_JPEG_PAYLOAD_TYPE } from '../common/wire/rtp-jpeg.ts';
-import { StreamVerifier } from '../onode/core/stream-verifier.ts';
-import { loadMovieLibrary } from '../onode/media/movie-library.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { VirtualClock } from '../../common/core/clock.ts';
+import { FrameSigner, verifyFrame } from '../../common/security/frame-signature.ts';
+import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
+import { RTP_HEADER_BYTES, type RtpPacket } from '../../common/wire/rtp.ts';
+import { RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import { StreamVerifier } from '../../onode/core/stream-verifier.ts';
+import { loadMovieLibrary } from '../../onode/media/movie-library.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 
 const FPS = 25;
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });

@@ -7,8 +7,8 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSecret, overlayMacKey, parseSecret } from '../common/security/overlay-keys.ts';
-import { SECRET_ENV } from '../onode/config/overlay-secret.ts';
+import { generateSecret, overlayMacKey, parseSecret } from '../../common/security/overlay-keys.ts';
+import { SECRET_ENV } from '../../onode/config/overlay-secret.ts';
 
 interface Request {
   readonly id: number;
@@ -48,12 +48,15 @@ export class BenchChild {
     });
   }
 
-  /** Forks `script` (a sibling of this file) with `config` as its only argument; waits for its 'ready' reply. */
+  /**
+   * Forks `script` (its path under bench/ without extension, e.g. 'overlay/relay') with `config` as its only
+   * argument; waits for its 'ready' reply.
+   */
   static async start(label: string, script: string, config: unknown): Promise<BenchChild> {
     const here = dirname(fileURLToPath(import.meta.url));
     const ext = extname(fileURLToPath(import.meta.url));
     runSecret ??= process.env[SECRET_ENV] ?? generateSecret();
-    const child = fork(join(here, `${script}${ext}`), [JSON.stringify(config)], {
+    const child = fork(join(here, '..', `${script}${ext}`), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [SECRET_ENV]: runSecret },
     });
@@ -149,6 +152,6 @@ export function childMacKey(): Buffer {
 /** The config a child was started with. */
 export function childConfig<T>(): T {
   const raw = process.argv[2];
-  if (raw === undefined) throw new Error('this script is started by scripts/bench.ts');
+  if (raw === undefined) throw new Error('this script is started by a benchmark (bench/*/main.ts)');
   return JSON.parse(raw) as T;
 }

@@ -1,7 +1,7 @@
 import jpegJs from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg, type RgbaImage } from '../../../common/media/jpeg-encoder.ts';
-import { renderPattern } from '../../../common/media/test-pattern.ts';
+import { encodeJpeg, type RgbaImage } from '../../../common/samples/jpeg-encoder.ts';
+import { renderPattern } from '../../../common/samples/test-pattern.ts';
 
 /** Peak signal-to-noise ratio of the RGB channels, in dB. */
 function psnr(a: RgbaImage, decoded: Uint8Array): number {

@@ -11,15 +11,14 @@
  * Binds only to 127.0.0.0/8: bootstrap 47000, overlay 44444, status 47080, RTSP 48554 (run k of
  * the benchmark adds k to each). Every process stops on exit, on errors and on Ctrl-C.
  *
- *   npm run build && node dist/scripts/bench-failures.js [--trials 3] [--idle-seconds 20] [--skip-emulated]
+ *   npm run build && node dist/bench/failures/main.js [--trials 3] [--idle-seconds 20] [--skip-emulated]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTopologyFile } from '../onode/config/topology.ts';
-import { loadMovieLibrary } from '../onode/media/movie-library.ts';
+import { loadTopologyFile } from '../../onode/config/topology.ts';
+import { loadMovieLibrary } from '../../onode/media/movie-library.ts';
 import {
   type EmulatedSetup,
   type EmulatedTrial,
@@ -31,8 +30,8 @@ import {
   liveRuns,
   measureIdleTraffic,
   withRun,
-} from './bench-failures-emulated.ts';
-import { FrameIndex } from './bench-failures-frames.ts';
+} from './emulated.ts';
+import { FrameIndex } from './frames.ts';
 import {
   randomSim,
   type SimIdleTraffic,
@@ -40,12 +39,12 @@ import {
   type SimLinkTrial,
   simLinkFailure,
   simOfTopology,
-} from './bench-failures-sim.ts';
-import { makeSampleMovies } from './make-movies.ts';
+} from './sim.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { DIST, ROOT } from '../common/paths.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');
-const dist = join(root, 'dist');
+const root = ROOT;
+const dist = DIST;
 
 const MOVIE = 'bars.mjpeg';
 /** 6 s of movie at 25 fps: frame numbers stay unambiguous across any interruption shorter than that. */
@@ -147,7 +146,7 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    say('usage: node dist/scripts/bench-failures.js [--trials N] [--idle-seconds S] [--skip-emulated]');
+    say('usage: node dist/bench/failures/main.js [--trials N] [--idle-seconds S] [--skip-emulated]');
     say('  --trials N        failures of each kind with real processes (default 3)');
     say('  --idle-seconds S  how long to count idle control traffic with real processes (default 20)');
     say('  --skip-emulated   only the simulator');

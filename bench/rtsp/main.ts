@@ -12,26 +12,26 @@
  * overlay share CPU 1. Every process started stops on exit, errors and Ctrl-C. Details:
  * BENCHMARKS.md, section 5.
  *
- *   node dist/scripts/bench-rtsp.js [--steps 10,25,50,…] [--window-ms 4000] [--repetitions 9] [--skip-gst]
+ *   node dist/bench/rtsp/main.js [--steps 10,25,50,…] [--window-ms 4000] [--repetitions 9] [--skip-gst]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BenchChild, stopAllChildren } from './bench-child.ts';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
-import { type CapacityResult, LOSS_TARGET_PCT, measureCapacity, type StepResult } from './bench-rtsp-capacity.ts';
-import { GstRtspServerProcess, gstUnavailable, stopGstServers, writeFrames } from './bench-rtsp-gst.ts';
-import type { LoadConfig } from './bench-rtsp-load.ts';
-import { measureStartup } from './bench-rtsp-startup.ts';
-import { writePathTopology } from './bench-rtsp-topology.ts';
-import { makeSampleMovies } from './make-movies.ts';
+import { BenchChild, stopAllChildren } from '../common/child.ts';
+import { type BenchPorts, benchRun } from '../common/emulation.ts';
+import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
+import { type CapacityResult, LOSS_TARGET_PCT, measureCapacity, type StepResult } from './capacity.ts';
+import { GstRtspServerProcess, gstUnavailable, stopGstServers, writeFrames } from './gst.ts';
+import type { LoadConfig } from './load.ts';
+import { measureStartup } from './startup.ts';
+import { writePathTopology } from './topology.ts';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { DIST, ROOT } from '../common/paths.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');
-const dist = join(root, 'dist');
+const root = ROOT;
+const dist = DIST;
 
 const PORTS: BenchPorts = { bootstrap: 37000, overlay: 34444, status: 37080, rtsp: 38554 };
 const GST = { address: '127.37.220.1', port: 38600 } as const;
@@ -76,14 +76,14 @@ function pin(pid: number, cpu: number): boolean {
 
 /** Routes come first; the POP answers 404 until the servers' catalogue has reached it too. */
 async function untilCatalogued(
-  run: EmulatedRun,
+  run: LoopbackRun,
   pop: string,
   movies: readonly string[],
   timeoutMs: number,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const catalogue = (await run.status(pop))?.catalogue;
+    const catalogue = (await run.statusOrNull(pop))?.catalogue;
     const names = Array.isArray(catalogue) ? catalogue.map((m: { name?: unknown }) => m.name) : [];
     if (movies.every((m) => names.includes(m))) return;
     if (performance.now() > deadline)
@@ -138,7 +138,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     say(
-      'usage: node dist/scripts/bench-rtsp.js [options]\n' +
+      'usage: node dist/bench/rtsp/main.js [options]\n' +
         `  --steps LIST        viewer counts to step through (default ${DEFAULT_STEPS.join(',')})\n` +
         '  --window-ms MS      measurement window per step (default 4000; 1 s of settling comes first)\n' +
         '  --repetitions N     cold and warm starts each (default 9)\n' +
@@ -169,7 +169,7 @@ async function main(): Promise<number> {
   const movies = join(root, 'movies');
   makeSampleMovies(movies);
   const path = writePathTopology(tmp, HOPS);
-  const run = new EmulatedRun(path.file, dist, PORTS, movies, ['--probe-interval', '300']);
+  const run = benchRun(path.file, dist, PORTS, movies, ['--probe-interval', '300']);
   cleanups.push(
     () => run.stop(),
     () => rmSync(tmp, { recursive: true, force: true }),
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
   const rows: [string, string, string, string][] = [];
   try {
     run.emulator.start();
-    await run.waitConverged(30_000);
+    await run.converged(30_000, { catalogue: false });
     await untilCatalogued(run, path.pop, STARTUP_MOVIES, 10_000);
     say(
       `\noverlay: ${path.nodes.join(' - ')} (${HOPS} hops, no emulated delay), converged after ${((performance.now() - started) / 1000).toFixed(1)} s`,
@@ -233,7 +233,7 @@ async function main(): Promise<number> {
     say(
       `\n2. concurrent viewers of ${MOVIE} (${FPS} fps, 320x240) over RTP/UDP; per step 1 s to settle, then a ${windowMs} ms window`,
     );
-    const load = await BenchChild.start('rtsp load', 'bench-rtsp-load', LOAD);
+    const load = await BenchChild.start('rtsp load', 'rtsp/load', LOAD);
     const popPid = run.emulator.pids().get(path.pop);
     if (popPid === undefined) throw new Error('the POP is not running');
     // The server under test alone on CPU 0; the generator and the relays (a few hundred packets/s) on CPU 1.
@@ -261,7 +261,7 @@ async function main(): Promise<number> {
       const frames = join(tmp, 'frames');
       writeFrames(join(movies, MOVIE), frames);
       const server = await GstRtspServerProcess.start({
-        script: join(root, 'scripts/gst-rtsp-server.py'),
+        script: join(root, 'bench/rtsp/gst-rtsp-server.py'),
         framesDir: frames,
         address: GST.address,
         port: GST.port,

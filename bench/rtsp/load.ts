@@ -1,15 +1,15 @@
 /**
- * Child process: the RTSP load generator of scripts/bench-rtsp.ts. One Node process drives N
- * viewers (scripts/bench-rtsp-session.ts), each with its own RTSP connection and RTP/RTCP
+ * Child process: the RTSP load generator of bench/rtsp/main.ts. One Node process drives N
+ * viewers (bench/rtsp/session.ts), each with its own RTSP connection and RTP/RTCP
  * sockets, spread over many loopback addresses (a POP admits a few sessions per client address).
  *
  * Commands: 'open' {url, total} → opens sessions until `total` play; 'mark' starts a measurement
  * window; 'measure' → WindowStats since the mark; 'close' tears every session down.
  */
-import { childConfig, serveRequests } from './bench-child.ts';
-import { LOSS_TARGET_PCT } from './bench-rtsp-capacity.ts';
-import { udpSockets } from './bench-proc.ts';
-import { LoadSession, type SessionCounters } from './bench-rtsp-session.ts';
+import { childConfig, serveRequests } from '../common/child.ts';
+import { LOSS_TARGET_PCT } from './capacity.ts';
+import { udpSockets } from '../common/proc.ts';
+import { LoadSession, type SessionCounters } from './session.ts';
 
 export interface LoadConfig {
   /** First two octets of the client addresses, e.g. "127.37". */

@@ -6,15 +6,15 @@
  *   bare     the comparison: a plain Node.js UDP relay that sends every datagram it receives,
  *            untouched, to each of `forwardTo`
  *
- * Started by scripts/bench.ts with a RelayConfig as argv[2]; answers 'stats'.
+ * Started by bench/overlay/main.ts with a RelayConfig as argv[2]; answers 'stats'.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { SystemClock } from '../common/core/clock.ts';
-import { silentLogger } from '../common/net/logger.ts';
-import type { NodeRole } from '../common/wire/bootstrap.ts';
-import { OverlayNode } from '../onode/core/overlay-node.ts';
-import { OverlayTransport } from '../onode/net/overlay-transport.ts';
-import { childConfig, childMacKey, serveRequests } from './bench-child.ts';
+import { SystemClock } from '../../common/core/clock.ts';
+import { silentLogger } from '../../common/net/logger.ts';
+import type { NodeRole } from '../../common/wire/bootstrap.ts';
+import { OverlayNode } from '../../onode/core/overlay-node.ts';
+import { OverlayTransport } from '../../onode/net/overlay-transport.ts';
+import { childConfig, childMacKey, serveRequests } from '../common/child.ts';
 
 export interface RelayConfig {
   readonly mode: 'overlay' | 'bare';

@@ -5,10 +5,11 @@
  * POP, a cut of the POP's uplink (POST /faults at both ends), kill -9 of the POP, or kill -9 of
  * the stream's server. Also the idle control traffic from the nodes' transport counters.
  */
-import { playHeadless } from '../oclient/net/headless-player.ts';
-import { postFaults } from '../common/net/ops-client.ts';
-import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './bench-failures-frames.ts';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
+import { playHeadless } from '../../oclient/net/headless-player.ts';
+import { postFaults } from '../../common/net/ops-client.ts';
+import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './frames.ts';
+import { type BenchPorts, benchRun } from '../common/emulation.ts';
+import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 
 export type FailureKind = 'relay' | 'link' | 'pop' | 'server';
 export const FAILURE_KINDS: readonly FailureKind[] = ['relay', 'link', 'pop', 'server'];
@@ -61,15 +62,15 @@ function portsFor(base: BenchPorts, k: number): BenchPorts {
 }
 
 /** The live runs, so an interrupted benchmark can stop them. */
-export const liveRuns = new Set<EmulatedRun>();
+export const liveRuns = new Set<LoopbackRun>();
 
 /** Starts the topology as run k, waits for routes everywhere, calls `use`, and stops every process. */
-export async function withRun<T>(setup: EmulatedSetup, k: number, use: (run: EmulatedRun) => Promise<T>): Promise<T> {
-  const run = new EmulatedRun(setup.topologyFile, setup.dist, portsFor(setup.basePorts, k), setup.moviesDir);
+export async function withRun<T>(setup: EmulatedSetup, k: number, use: (run: LoopbackRun) => Promise<T>): Promise<T> {
+  const run = benchRun(setup.topologyFile, setup.dist, portsFor(setup.basePorts, k), setup.moviesDir);
   liveRuns.add(run);
   try {
     run.emulator.start();
-    await run.waitConverged(30_000);
+    await run.converged(30_000, { catalogue: false });
     return await use(run);
   } finally {
     await run.stop();
@@ -83,12 +84,12 @@ interface StreamView {
   rootPath: string[];
 }
 
-async function streamAt(run: EmulatedRun, node: string, movie: string): Promise<StreamView | null> {
-  const streams = (await run.status(node))?.streams as StreamView[] | undefined;
+async function streamAt(run: LoopbackRun, node: string, movie: string): Promise<StreamView | null> {
+  const streams = (await run.statusOrNull(node))?.streams as StreamView[] | undefined;
   return streams?.find((s) => s.movie === movie) ?? null;
 }
 
-async function cutLink(run: EmulatedRun, a: string, b: string): Promise<void> {
+async function cutLink(run: LoopbackRun, a: string, b: string): Promise<void> {
   const post = async (at: string, other: string): Promise<void> => {
     const out = await postFaults(
       { host: run.address(at), port: run.ports.status },
@@ -102,7 +103,7 @@ async function cutLink(run: EmulatedRun, a: string, b: string): Promise<void> {
 }
 
 /** Whether the nodes accept POST /faults (link cuts); older builds answer 404. */
-export async function faultsSupported(run: EmulatedRun): Promise<boolean> {
+export async function faultsSupported(run: LoopbackRun): Promise<boolean> {
   const node = run.names('pop')[0] ?? '';
   try {
     const out = await postFaults({ host: run.address(node), port: run.ports.status }, run.opsToken, {}, 2000);
@@ -113,7 +114,7 @@ export async function faultsSupported(run: EmulatedRun): Promise<boolean> {
 }
 
 /** One failure of `kind` while a viewer plays; the run is fresh and stopped by the caller. */
-export async function failureTrial(setup: EmulatedSetup, run: EmulatedRun, kind: FailureKind): Promise<EmulatedTrial> {
+export async function failureTrial(setup: EmulatedSetup, run: LoopbackRun, kind: FailureKind): Promise<EmulatedTrial> {
   const { pop, fallbacks } = VIEWER[kind];
   const clientAddress = (p: string): string => run.topology.nodes.get(p)?.clientAddresses[0] ?? run.address(p);
   const localAddress = [...run.topology.clients.values()].find((c) => c.pop === pop)?.addresses[0];
@@ -208,8 +209,8 @@ interface TransportSnapshot {
   neighbours: number;
 }
 
-async function transportSnapshot(run: EmulatedRun, node: string): Promise<TransportSnapshot> {
-  const s = await run.status(node);
+async function transportSnapshot(run: LoopbackRun, node: string): Promise<TransportSnapshot> {
+  const s = await run.statusOrNull(node);
   const t = (s?.counters as { transport?: { bytesOut: number; datagramsOut: number } } | undefined)?.transport;
   const n = s?.neighbours;
   if (t === undefined || !Array.isArray(n)) throw new Error(`${node}: no transport counters in GET /status`);
@@ -217,7 +218,7 @@ async function transportSnapshot(run: EmulatedRun, node: string): Promise<Transp
 }
 
 /** Control traffic of an overlay with no viewer: every node's transport counters over `seconds`. */
-export async function measureIdleTraffic(run: EmulatedRun, seconds: number): Promise<IdleTraffic> {
+export async function measureIdleTraffic(run: LoopbackRun, seconds: number): Promise<IdleTraffic> {
   const names = [...run.topology.nodes.keys()];
   const before = await Promise.all(names.map((n) => transportSnapshot(run, n)));
   const t0 = performance.now();

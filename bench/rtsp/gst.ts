@@ -1,5 +1,5 @@
 /**
- * The reference server of scripts/bench-rtsp.ts: gst-rtsp-server (scripts/gst-rtsp-server.py,
+ * The reference server of bench/rtsp/main.ts: gst-rtsp-server (bench/rtsp/gst-rtsp-server.py,
  * run by Debian's /usr/bin/python3 with python3-gi) serving a movie's own JPEG frames at the
  * movie's frame rate. The process exits when its stdin closes, so it never outlives the bench.
  */
@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { splitMovie } from '../common/media/movie-file.ts';
+import { splitMovie } from '../../common/media/movie-file.ts';
 
 /** Debian's interpreter: python3-gi is installed for it, not for a pyenv python3 on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -44,7 +44,7 @@ export function writeFrames(movieFile: string, dir: string): number {
 }
 
 export interface GstServerOptions {
-  /** scripts/gst-rtsp-server.py. */
+  /** bench/rtsp/gst-rtsp-server.py. */
   readonly script: string;
   readonly framesDir: string;
   readonly address: string;

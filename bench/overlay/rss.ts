@@ -4,8 +4,8 @@
  * (VmRSS) read from /proc while the stream flows, with its peak (VmHWM) at the end.
  */
 import { join } from 'node:path';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
-import { processMemory } from './bench-proc.ts';
+import { type BenchPorts, benchRun } from '../common/emulation.ts';
+import { processMemory } from '../common/proc.ts';
 
 export interface NodeMemory {
   readonly node: string;
@@ -31,18 +31,18 @@ export interface RssOptions {
 const MB = 1024;
 
 export async function measureRss(opts: RssOptions): Promise<RssResult> {
-  const run = new EmulatedRun(join(opts.root, 'topologies/report.json5'), opts.dist, opts.ports, opts.moviesDir, [
+  const run = benchRun(join(opts.root, 'topologies/report.json5'), opts.dist, opts.ports, opts.moviesDir, [
     '--probe-interval',
     '500',
   ]);
   try {
     run.emulator.start();
-    await run.waitConverged(30_000);
+    await run.converged(30_000, { catalogue: false });
     const pop = run.topology.nodes.get('o5');
     const viewer = run.topology.clients.get('c1');
     if (pop === undefined || viewer === undefined)
       throw new Error('topologies/report.json5 no longer has POP o5 and client c1');
-    const { child, done } = run.client([
+    const { child, done } = run.startClient([
       '--address',
       viewer.addresses[0] ?? '',
       '--pop',

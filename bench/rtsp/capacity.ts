@@ -1,6 +1,6 @@
 /**
  * How many concurrent RTSP viewers one server sustains: the load generator
- * (scripts/bench-rtsp-load.ts) steps the number of sessions up, and at each step measures a
+ * (bench/rtsp/load.ts) steps the number of sessions up, and at each step measures a
  * window of per-session loss (RTP sequence numbers) and received frame rate. A step is sustained
  * when every session is playing, loss over all sessions is under 0.1 % and frames arrive at
  * nearly the full rate (95 % of fps × sessions): a server that cannot keep up shows as a falling
@@ -8,9 +8,9 @@
  * failed step is measured once more and counts as failed only if the second window fails too.
  */
 import { readFileSync } from 'node:fs';
-import type { BenchChild } from './bench-child.ts';
-import { udpSockets } from './bench-proc.ts';
-import type { OpenResult, WindowStats } from './bench-rtsp-load.ts';
+import type { BenchChild } from '../common/child.ts';
+import { udpSockets } from '../common/proc.ts';
+import type { OpenResult, WindowStats } from './load.ts';
 
 export interface CapacityTarget {
   readonly label: string;

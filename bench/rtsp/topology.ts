@@ -1,5 +1,5 @@
 /**
- * The overlay of scripts/bench-rtsp.ts: a path of `hops` overlay links from a server to a POP,
+ * The overlay of bench/rtsp/main.ts: a path of `hops` overlay links from a server to a POP,
  *
  *   s1 -- n1 -- n2 -- … -- p1 -- clients
  *
@@ -32,7 +32,8 @@ export function writePathTopology(dir: string, hops: number): PathTopology {
     return `    ${name}: { role: '${i === 0 ? 'server' : 'node'}', addresses: ['${addresses.join("', '")}'] },`;
   });
   const links = names.slice(1).map((name, i) => `    { between: ['${names[i]}', '${name}'] },`);
-  const text = `// ${hops}-hop path for scripts/bench-rtsp.ts (generated).\n{\n  nodes: {\n${nodes.join('\n')}\n  },\n  links: [\n${links.join('\n')}\n  ],\n}\n`;
+  const header = `// ${hops}-hop path for bench/rtsp/main.ts (generated).`;
+  const text = `${header}\n{\n  nodes: {\n${nodes.join('\n')}\n  },\n  links: [\n${links.join('\n')}\n  ],\n}\n`;
   const file = join(dir, `path-${hops}.json5`);
   writeFileSync(file, text);
   return { file, server: 's1', pop: 'p1', nodes: names };

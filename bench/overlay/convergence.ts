@@ -11,9 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LATENCY_TOLERANCE } from '../onode/core/route-choice.ts';
-import { randomOverlay, type RandomOverlay, shortestLatencies } from '../onode/sim/random-overlay.ts';
-import { type BenchPorts, EmulatedRun } from './bench-emulation.ts';
+import { LATENCY_TOLERANCE } from '../../onode/core/route-choice.ts';
+import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../onode/sim/random-overlay.ts';
+import { type BenchPorts, benchRun } from '../common/emulation.ts';
 
 export const OVERLAY_SPEC = { nodes: 50, servers: 3, pops: 10, seed: 7 } as const;
 
@@ -85,7 +85,7 @@ export async function emulateConvergence(
   const file = join(dir, 'random-50.json5');
   const overlay = randomOverlay(OVERLAY_SPEC);
   writeFileSync(file, topologyFile(overlay));
-  const run = new EmulatedRun(file, dist, ports, undefined, ['--probe-interval', '1000']);
+  const run = benchRun(file, dist, ports, undefined, ['--probe-interval', '1000']);
   try {
     const t0 = performance.now();
     run.emulator.start();
@@ -95,10 +95,10 @@ export async function emulateConvergence(
     let convergedSec: number | null = null;
     while (performance.now() - t0 < limitMs) {
       if (registeredSec === null) {
-        const registered = (await run.status(run.topology.bootstrapper))?.registered;
+        const registered = (await run.statusOrNull(run.topology.bootstrapper))?.registered;
         if (Array.isArray(registered) && registered.length >= everyone) registeredSec = sec();
       }
-      if (registeredSec !== null && (await run.converged())) {
+      if (registeredSec !== null && (await run.isConverged({ catalogue: false }))) {
         convergedSec = sec();
         break;
       }
@@ -124,5 +124,6 @@ function topologyFile(o: RandomOverlay): string {
     }),
   );
   const links = o.edges.map(([a, b, delayMs]) => ({ between: [a, b], delayMs }));
-  return `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by scripts/bench.ts\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
+  const header = `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by bench/overlay/main.ts`;
+  return `${header}\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
 }

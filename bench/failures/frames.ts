@@ -4,8 +4,8 @@
  * Pure functions over an arrival log, so the same analysis serves real processes and the simulator.
  */
 import { createHash } from 'node:crypto';
-import { buildJpeg, type JpegImage } from '../common/media/jpeg.ts';
-import { readMovieFile } from '../common/media/movie-file.ts';
+import { buildJpeg, type JpegImage } from '../../common/media/jpeg.ts';
+import { readMovieFile } from '../../common/media/movie-file.ts';
 
 /** One complete frame at the client: when (ms, any monotonic clock) and which frame of the movie. */
 export interface Arrival {

@@ -7,16 +7,16 @@
  * - control traffic per directed link with no viewer, every message encoded with the real wire
  *   encoder (payload), plus 28 bytes of IPv4/UDP header per datagram (wire).
  */
-import { decodeRtp } from '../common/wire/rtp.ts';
-import { encodeOverlay } from '../common/wire/overlay.ts';
-import type { Topology } from '../onode/config/topology.ts';
-import type { ChannelMovie } from '../onode/core/movie-channel.ts';
-import { type SimLink, SimNetwork } from '../onode/sim/sim-network.ts';
-import { randomOverlay } from '../onode/sim/random-overlay.ts';
-import { FrameAssembler } from '../oclient/core/frame-assembler.ts';
-import { ReorderBuffer } from '../oclient/core/reorder-buffer.ts';
-import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './bench-failures-frames.ts';
-import { IP_UDP_HEADER_BYTES } from './bench-failures-emulated.ts';
+import { decodeRtp } from '../../common/wire/rtp.ts';
+import { encodeOverlay } from '../../common/wire/overlay.ts';
+import type { Topology } from '../../onode/config/topology.ts';
+import type { ChannelMovie } from '../../onode/core/movie-channel.ts';
+import { type SimLink, SimNetwork } from '../../onode/sim/sim-network.ts';
+import { randomOverlay } from '../../onode/sim/random-overlay.ts';
+import { FrameAssembler } from '../../oclient/core/frame-assembler.ts';
+import { ReorderBuffer } from '../../oclient/core/reorder-buffer.ts';
+import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './frames.ts';
+import { IP_UDP_HEADER_BYTES } from './emulated.ts';
 
 const JITTER_BUFFER_MS = 500;
 /** The client's reorder buffer is ticked this often, as PlaySession does. */

@@ -20,11 +20,11 @@ import {
   STANDARD_HUFFMAN_TABLES,
   ZIGZAG,
   standardHuffmanTable,
-} from './jpeg-tables.ts';
-import { APP0, DHT, DQT, DRI, EOI, RST0, SOF0, SOI, SOS } from './jpeg-markers.ts';
-import type { RgbaImage } from './rgba-image.ts';
+} from '../media/jpeg-tables.ts';
+import { APP0, DHT, DQT, DRI, EOI, RST0, SOF0, SOI, SOS } from '../media/jpeg-markers.ts';
+import type { RgbaImage } from '../media/rgba-image.ts';
 
-export type { RgbaImage } from './rgba-image.ts';
+export type { RgbaImage } from '../media/rgba-image.ts';
 
 export interface JpegEncodeOptions {
   /** 1..100, default 75: IJG scaling of the Annex K tables (50 = the tables as printed). */

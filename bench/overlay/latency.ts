@@ -7,9 +7,9 @@
  * The per-hop figure at a percentile is (delay through the long chain − delay through the short
  * one) / (difference in relays), which removes the endpoints' own send and receive costs.
  */
-import { BenchChild } from './bench-child.ts';
-import type { PeerSpec } from './bench-peer.ts';
-import type { RelayConfig, RelayStats } from './bench-relay.ts';
+import { BenchChild } from '../common/child.ts';
+import type { PeerSpec } from './peer.ts';
+import type { RelayConfig, RelayStats } from './relay.ts';
 
 export interface LatencyOptions {
   readonly port: number;
@@ -49,7 +49,7 @@ export async function measureChain(
     const started = names.map((r, i) => {
       const up = i === 0 ? { ...SOURCE, role: 'server' as const } : { ...names[i - 1]!, role: 'node' as const };
       const down = i === relays - 1 ? { ...SINK, role: 'pop' as const } : { ...names[i + 1]!, role: 'node' as const };
-      const c = BenchChild.start(r.name, 'bench-relay', {
+      const c = BenchChild.start(r.name, 'overlay/relay', {
         mode,
         ...r,
         port: opts.port,
@@ -70,7 +70,7 @@ export async function measureChain(
       { ...SOURCE, role: 'source', movie: MOVIE, ...(first && overlay ? { neighbour: first } : {}) },
       { ...SINK, role: 'sink', movie: MOVIE, ...(last && overlay ? { neighbour: last } : {}) },
     ];
-    const load = await BenchChild.start('chain ends', 'bench-load', {
+    const load = await BenchChild.start('chain ends', 'overlay/load', {
       port: opts.port,
       rtpBytes: opts.rtpBytes,
       peers: ends,
