@@ -4,10 +4,11 @@
  * hundreds of nodes through failures in milliseconds of wall time. Servers stream through the
  * real ChannelSource and MovieChannel.
  *
- * Every control message goes through the real codec: encoded (a message the encoder refuses,
- * too big for a datagram, is counted in `oversize` and lost, as the real transport loses it),
- * decoded, and the decoded copy delivered. DATA is only measured (the RTP buffer itself travels,
- * so the one-copy-per-link check can use its identity).
+ * Every message, DATA included, goes through the real codec: encoded as a datagram (a message the
+ * encoder refuses, too big for a datagram, is counted in `oversize` and lost, as the real
+ * transport loses it), decoded, and the decoded copy delivered. Datagrams are not sealed (no MAC:
+ * overlay-auth has its own tests). Each decoded RTP buffer remembers the packet it was sent as,
+ * so the one-copy-per-link check still knows a packet that crossed a link twice.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { Clock, Timer } from '../../common/core/clock.ts';
@@ -15,18 +16,17 @@ import { VirtualClock } from '../../common/core/clock.ts';
 import { fnv1a } from '../../common/core/fnv1a.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
-import type { MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
+import type { DataMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
 import {
   decodeOverlay,
+  encodeData,
   encodeHeader,
   MessageType,
-  movieId,
-  NONCE_BYTES,
-  TAG_BYTES,
   encodeOverlay,
-  MAX_OVERLAY_DATAGRAM,
+  MAX_NONCE_COUNTER,
   OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
+import { MovieIds } from '../core/movie-ids.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import type { ChannelMovie, FrameSigning } from '../core/movie-channel.ts';
@@ -104,7 +104,13 @@ export class SimNetwork {
   readonly oversizeReasons: string[] = [];
   /** Encoded messages the decoder refused (lost): must stay 0. */
   undecodable = 0;
-  private readonly dataPrefixes = new Map<string, number>();
+  /** Each sender's DATA header, built once (as the real transport does). */
+  private readonly dataHeaders = new Map<string, Buffer>();
+  /** Movie names by the id DATA carries: every name any node sent DATA of. */
+  private readonly movieIds = new MovieIds();
+  /** The packet each decoded RTP buffer was first sent as: its identity across hops. */
+  private readonly packetOrigin = new WeakMap<Buffer, Buffer>();
+  private dataCounter = 0;
   /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
   duplicateDataPackets = 0;
   /** Distinct forwarded copies of each STATUS probe, keyed "node|server|seq" (originals excluded). */
@@ -349,14 +355,16 @@ export class SimNetwork {
         this.dataPackets.set(key, perMovie);
       }
       perMovie.set(msg.movie, (perMovie.get(msg.movie) ?? 0) + 1);
-      // The sim hands the same Buffer from hop to hop, so identity tells a packet crossing twice.
+      // Every hop decodes a fresh buffer; its origin tells a packet crossing the same link twice.
       let seen = this.seenData.get(key);
       if (seen === undefined) {
         seen = new WeakSet();
         this.seenData.set(key, seen);
       }
-      if (seen.has(msg.rtp)) this.duplicateDataPackets++;
-      seen.add(msg.rtp);
+      const origin = this.packetOrigin.get(msg.rtp) ?? msg.rtp;
+      if (seen.has(origin)) this.duplicateDataPackets++;
+      seen.add(origin);
+      if (wire.message.type === 'data') this.packetOrigin.set(wire.message.rtp, origin);
     } else {
       // A forward sends one message object to several neighbours: count objects, not sends.
       if (msg.type === 'status' && msg.server !== from && !this.seenProbeCopies.has(msg)) {
@@ -378,40 +386,46 @@ export class SimNetwork {
 
   /** The message as the receiver would decode it from the datagram, and its size; null when it could not be sent. */
   private onTheWire(from: string, msg: OverlayMessage): { message: OverlayMessage; bytes: number } | null {
-    let bytes: number;
-    let message = msg;
-    if (msg.type === 'data') {
-      const key = `${from}\n${msg.movie}`;
-      let prefix = this.dataPrefixes.get(key);
-      if (prefix === undefined) {
-        // What the real transport adds around an RTP packet: header, nonce, movie id, tag.
-        const built = this.encodes(
-          () => encodeHeader(MessageType.data, from).length + NONCE_BYTES + movieId(msg.movie).length + TAG_BYTES,
-        );
-        if (built === null) return null;
-        if (this.dataPrefixes.size > 4096) this.dataPrefixes.clear();
-        this.dataPrefixes.set(key, built);
-        prefix = built;
-      }
-      bytes = prefix + msg.rtp.length;
-      if (bytes > MAX_OVERLAY_DATAGRAM) return this.refused(`data of ${bytes} bytes exceeds ${MAX_OVERLAY_DATAGRAM}`);
-    } else {
-      const datagram = this.encodes(() => encodeOverlay(from, msg));
-      if (datagram === null) return null;
-      const decoded = decodeOverlay(datagram);
-      if (!decoded.ok || decoded.value.message.type === 'data') {
+    const datagram = this.encodes(() => (msg.type === 'data' ? this.encodeData(from, msg) : encodeOverlay(from, msg)));
+    if (datagram === null) return null;
+    const decoded = decodeOverlay(datagram);
+    if (!decoded.ok || (decoded.value.message.type === 'data') !== (msg.type === 'data')) {
+      this.undecodable++;
+      return null;
+    }
+    let message: OverlayMessage;
+    const got = decoded.value.message;
+    if (got.type === 'data') {
+      const movie = this.movieIds.nameOf(got.movieId);
+      if (movie === undefined) {
         this.undecodable++;
         return null;
       }
-      message = decoded.value.message;
-      bytes = datagram.length;
+      message = { type: 'data', movie, rtp: got.rtp };
+    } else {
+      message = got;
     }
+    const bytes = datagram.length;
     const t = this.sentByType.get(msg.type) ?? { datagrams: 0, bytes: 0 };
     t.datagrams++;
     t.bytes += bytes;
     this.sentByType.set(msg.type, t);
     this.largestDatagram = Math.max(this.largestDatagram, bytes);
     return { message, bytes };
+  }
+
+  /** DATA as the real transport builds it: the sender's header, a nonce, the movie's id, the RTP packet, a tag. */
+  private encodeData(from: string, msg: DataMessage): Buffer {
+    let header = this.dataHeaders.get(from);
+    if (header === undefined) {
+      header = encodeHeader(MessageType.data, from);
+      this.dataHeaders.set(from, header);
+    }
+    const id = this.movieIds.learn(msg.movie);
+    if (id === undefined) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${msg.movie}`);
+    const counter = this.dataCounter;
+    this.dataCounter = (this.dataCounter + 1) % (MAX_NONCE_COUNTER + 1);
+    return encodeData(header, { epoch: 1, counter }, id, msg.rtp);
   }
 
   private encodes<T>(build: () => T): T | null {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Attacker, foreignFrames } from './attacker.ts';
 import { decodedFrames, matchConsecutive, ROOT, suiteRun } from './loopback-harness.ts';
+import { StallMeter } from './stall-meter.ts';
 
 const PORTS = { bootstrap: 17400, overlay: 14800, status: 17480, rtsp: 18900 };
 const STRANGER = '127.0.99.99';
@@ -40,6 +41,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
   const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS);
   const movies = run.moviesDir;
   let extraPort = 41_000;
+  /** Measures the machine's stalls during the last watchUnder: wall-clock bounds widen by them. */
+  let meter = new StallMeter();
 
   /** Where a node listens on the link to a neighbour (its overlay address there). */
   function linkAddress(node: string, neighbour: string): string {
@@ -63,6 +66,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       { address: linkAddress(impostorOf, 'o5' === impostorOf ? 'o4' : 'o5'), port: extraPort++ },
     ]);
     const out = join(run.dir, `viewer-${Date.now()}.mjpeg`);
+    meter.stop();
+    meter = new StallMeter();
     const client = run.client([
       '--address',
       '127.0.6.20',
@@ -89,11 +94,15 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       await attacker.close();
     }
     const c = await client;
+    meter.stop();
     expect(c.code, c.stderr).toBe(0);
     const stats = JSON.parse(c.stdout) as Stats;
     expect(stats.framesLost).toBe(0);
     expect(stats.popsUsed).toEqual(['o5']);
-    expect(stats.longestGapMs).toBeLessThanOrEqual(JITTER_MS + 50);
+    const gapBound = meter.bound(JITTER_MS + 50);
+    expect(stats.longestGapMs, `bound ${gapBound} ms (worst stall ${meter.worstLateMs} ms)`).toBeLessThanOrEqual(
+      gapBound,
+    );
     // Every frame is the source's next one, pixel for pixel: nothing foreign, nothing skipped.
     expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, MOVIE)))).toBe(stats.framesReceived);
     expect(stats.framesReceived).toBeGreaterThan(80);
@@ -147,8 +156,14 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
       a.control(at('o5', 'o4'), 'o4', { type: 'catalogue', server: 's2', cv: 7, part: 0, parts: 1, movies: [] });
     }, 'o4');
     const routeAfter = ((await run.status('o4')).routes as Route[]).find((r) => r.server === 's1')?.via;
-    expect(routeAfter).toBe(routeBefore);
+    // o4 has two routes to s1 within a few ms (via o3 and via o8): on a loaded machine the measured
+    // latencies move and it may switch between them. Any real route will do; the forged one, via o5, must not.
     expect(routeAfter).not.toBe('o5');
+    if (routeAfter !== routeBefore) {
+      expect(['o3', 'o8'], `o4 switched from ${routeBefore} to ${routeAfter}`).toContain(routeAfter);
+      const theirs = ((await run.status(routeAfter ?? '')).routes as Route[]).find((r) => r.server === 's1');
+      expect(theirs?.via).not.toBe('o4');
+    }
     for (const node of ['s1', 'o4', 'o5']) {
       const names = ((await run.status(node)).catalogue as { name: string }[]).map((m) => m.name);
       expect(names).toContain(MOVIE);
@@ -180,7 +195,8 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     }, 'o4');
     const o3 = ((await run.status('o4')).neighbours as Neighbour[]).find((n) => n.name === 'o3');
     expect(o3?.alive).toBe(true);
-    expect(o3?.rttMs).toBeLessThan(50);
+    // Random echo times would make it anything up to 2^32 µs; a loaded machine adds its stalls.
+    expect(o3?.rttMs).toBeLessThan(meter.bound(50));
   }, 60_000);
 
   it('a stranger can neither cut links through the operations API nor read session ids', async () => {

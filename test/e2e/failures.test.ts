@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { decodedFrames, LoopbackRun, ROOT } from './loopback-harness.ts';
+import { StallMeter } from './stall-meter.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 /** The mesh without its lossy link, so a loss counted here is the failure's, not the link's. */
@@ -30,6 +31,13 @@ interface Stats {
   popsUsed: string[];
 }
 
+/**
+ * The client's jitter buffer where a test asserts that no frame is lost: no frame may go missing
+ * for good, and the longest gap (bounded separately) shows that repairs are prompt. With 500 ms, a
+ * repair delayed by a loaded machine counted as a lost frame although the overlay delivered it.
+ */
+const LOSSLESS_HOLD_MS = 2000;
+
 let port = 0;
 function fresh(): LoopbackRun {
   port++;
@@ -47,6 +55,21 @@ async function upstreamOf(run: LoopbackRun, node: string, movie: string): Promis
   return stream?.upstream ?? null;
 }
 
+/** The node's upstream for the movie once it has one: a loaded machine may take longer than usual to join. */
+async function joinedUpstream(
+  run: LoopbackRun,
+  node: string,
+  movie: string,
+  timeoutMs = 10_000,
+): Promise<string | null> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const up = await upstreamOf(run, node, movie);
+    if (up !== null || performance.now() > deadline) return up;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 /** Every received frame is one of the source's frames, pixel for pixel (a switch may skip ahead). */
 function allIntact(file: string, source: string): number {
   const src = decodedFrames(source);
@@ -58,10 +81,20 @@ function allIntact(file: string, source: string): number {
 
 describe('failures on loopback (mesh topology)', () => {
   let run: LoopbackRun | null = null;
+  /** Started with each viewer: the longest gap a viewer may see grows with the stalls measured. */
+  let meter: StallMeter | null = null;
   afterEach(async () => {
+    meter?.stop();
+    meter = null;
     await run?.stop();
     run = null;
   });
+
+  /** The viewer's longest gap stays under baseMs on an idle machine, plus what the machine stalled. */
+  function expectGapUnder(stats: Stats | null | undefined, baseMs: number): void {
+    const bound = meter?.bound(baseMs) ?? baseMs;
+    expect(stats?.longestGapMs, `bound ${bound} ms (worst stall ${meter?.worstLateMs} ms)`).toBeLessThan(bound);
+  }
 
   async function start(): Promise<LoopbackRun> {
     const r = fresh();
@@ -71,8 +104,10 @@ describe('failures on loopback (mesh topology)', () => {
     return r;
   }
 
-  function watch(r: LoopbackRun, pop: string, seconds: number, extra: string[] = []) {
+  function watch(r: LoopbackRun, pop: string, seconds: number, holdMs = 500) {
     const out = join(r.dir, `${pop}-${Date.now()}.mjpeg`);
+    meter?.stop();
+    meter = new StallMeter();
     const client = r.client([
       '--address',
       '127.1.103.20',
@@ -84,10 +119,9 @@ describe('failures on loopback (mesh topology)', () => {
       '--duration',
       String(seconds),
       '--jitter-buffer',
-      '500',
+      String(holdMs),
       '--output',
       out,
-      ...extra,
     ]);
     return { out, done: client.then((c) => ({ ...c, stats: c.code === 0 ? (JSON.parse(c.stdout) as Stats) : null })) };
   }
@@ -95,15 +129,15 @@ describe('failures on loopback (mesh topology)', () => {
   /** p3 plays; `fail` breaks its path at its upstream relay; the viewer must lose nothing. */
   async function failUpstreamOfP3(fail: (r: LoopbackRun, relay: string) => Promise<void>): Promise<void> {
     const r = await start();
-    const w = watch(r, 'p3', 6);
+    const w = watch(r, 'p3', 6, LOSSLESS_HOLD_MS);
     await new Promise((res) => setTimeout(res, 2500));
-    const relay = await upstreamOf(r, 'p3', 'bars.mjpeg');
+    const relay = await joinedUpstream(r, 'p3', 'bars.mjpeg');
     expect(relay).toMatch(/^r/);
     await fail(r, relay!);
     const c = await w.done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stats?.framesLost).toBe(0);
-    expect(c.stats?.longestGapMs).toBeLessThan(1000);
+    expectGapUnder(c.stats, 1000);
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
     expect(await upstreamOf(r, 'p3', 'bars.mjpeg')).not.toBe(relay);
   }
@@ -131,7 +165,7 @@ describe('failures on loopback (mesh topology)', () => {
     expect(c.stats?.failovers).toBeGreaterThanOrEqual(1);
     expect(c.stats?.popsUsed[0]).toBe('p2');
     expect(c.stats?.popsUsed.length).toBeGreaterThanOrEqual(2);
-    expect(c.stats?.longestGapMs).toBeLessThan(1000);
+    expectGapUnder(c.stats, 1000);
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
   }, 60_000);
 
@@ -141,7 +175,7 @@ describe('failures on loopback (mesh topology)', () => {
     const cut = await r.faults('s1', { cut: ['r1', 'r2'] });
     expect(cut.ok).toBe(true);
     await new Promise((res) => setTimeout(res, 2500)); // hello timeouts on the idle links
-    const w = watch(r, 'p3', 7);
+    const w = watch(r, 'p3', 7, LOSSLESS_HOLD_MS);
     let root: string | undefined;
     for (let i = 0; i < 50 && root === undefined; i++) {
       await new Promise((res) => setTimeout(res, 100));
@@ -155,7 +189,7 @@ describe('failures on loopback (mesh topology)', () => {
     const c = await w.done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stats?.framesLost).toBe(0);
-    expect(c.stats?.longestGapMs).toBeLessThan(300);
+    expectGapUnder(c.stats, 300);
     const deadline = Date.now() + 10_000;
     let registered: string[] = [];
     while (Date.now() < deadline) {
@@ -171,12 +205,13 @@ describe('failures on loopback (mesh topology)', () => {
     const r = await start();
     const w = watch(r, 'p1', 7);
     await new Promise((res) => setTimeout(res, 2500));
+    expect(await joinedUpstream(r, 'p1', 'bars.mjpeg')).not.toBeNull();
     const root = ((await r.status('p1')).streams as { rootPath: string[] }[])[0]?.rootPath[0];
     expect(root).toMatch(/^s/);
     r.emulator.kill(root!);
     const c = await w.done;
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stats?.longestGapMs).toBeLessThan(1500);
+    expectGapUnder(c.stats, 1500);
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
     const after = ((await r.status('p1')).streams as { rootPath: string[] }[])[0]?.rootPath[0];
     expect(after === undefined || after !== root).toBe(true);

@@ -118,6 +118,18 @@ describe('the terminal player in tmux', () => {
   }
 
   const frames = (s: string): number => Number(/frames\s+(\d+)/.exec(s)?.[1] ?? NaN);
+
+  /** The frame count once two readings 500 ms apart agree (within timeoutMs). */
+  async function steadyFrames(name: string, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = frames(screen(name));
+    for (;;) {
+      await sleep(500);
+      const now = frames(screen(name));
+      if (now === last || Date.now() > deadline) return now;
+      last = now;
+    }
+  }
   const chosenPop = (s: string): string => /▶ (\S+)/.exec(s)?.[1] ?? '';
 
   async function popIdle(pop: string, timeoutMs = 5000): Promise<{ streams: unknown[]; sessions: unknown[] }> {
@@ -142,15 +154,15 @@ describe('the terminal player in tmux', () => {
     expect(s).toContain('▀'); // the picture, in half blocks
     const pop = chosenPop(s);
     expect(['o5', 'o6', 'o7']).toContain(pop);
+    // Frames keep coming (25 fps). Waited for rather than counted over a fixed sleep: on a loaded
+    // machine the screen may fall behind for a while, which says nothing about playback.
     const before = frames(s);
-    await sleep(1500);
-    const after = frames(screen(name));
-    expect(after).toBeGreaterThan(before + 15); // 25 fps
+    await waitFor(name, 'more frames', (x) => frames(x) > before + 15);
 
     tmux('send-keys', '-t', name, 'a');
     s = await waitFor(name, 'paused', (x) => /state\s+paused/.test(x));
-    await sleep(500); // packets already in flight
-    const paused = frames(screen(name));
+    // Packets already in flight may still be drawn: wait until the count holds, then it must stay.
+    const paused = await steadyFrames(name);
     await sleep(1500);
     expect(frames(screen(name))).toBe(paused);
     expect(((await run.status(pop)).sessions as unknown[]).length).toBe(1);

@@ -5,6 +5,7 @@ import {
   MAX_DETAIL_CHARS,
   MAX_NEIGHBOURS,
   MAX_POPS,
+  MAX_REASON_CHARS,
   MAX_SERVER_KEYS,
   MAX_WELCOME_MOVIES,
 } from '../../../common/wire/bootstrap-schema.ts';
@@ -252,5 +253,82 @@ describe('LineSplitter', () => {
     expect(lines).toHaveLength(1);
     expect(lines?.[0]?.length).toBe(MAX_LINE_FROM_BOOTSTRAPPER);
     expect(scanned).toBe(MAX_LINE_FROM_BOOTSTRAPPER);
+  });
+});
+
+describe('bootstrap codec: the rejections not covered above', () => {
+  const malformed: [string, string][] = [
+    ['error reason empty', '{"type":"error","reason":"","detail":"x"}'],
+    ['error reason too long', `{"type":"error","reason":"${'r'.repeat(MAX_REASON_CHARS + 1)}","detail":"x"}`],
+    ['register pid over 2^31 - 1', `{"type":"register","pid":${2 ** 31},"nonce":"${B32}"}`],
+    ['register pid a string', `{"type":"register","pid":"1","nonce":"${B32}"}`],
+    ['challenge nonce short', '{"type":"challenge","name":"o4","nonce":"AAAA"}'],
+    ['challenge name not a topology name', `{"type":"challenge","name":"4o","nonce":"${B32}"}`],
+    ['sealed seq fractional', `{"type":"sealed","seq":1.5,"body":"{}","mac":"${B32}"}`],
+    ['sealed seq past 2^53', `{"type":"sealed","seq":${2 ** 53},"body":"{}","mac":"${B32}"}`],
+    ['sealed without mac', '{"type":"sealed","seq":0,"body":"{}"}'],
+    ['neighbour-down name empty', '{"type":"neighbour-down","name":""}'],
+    ['server-key key short', `{"type":"server-key","server":"s1","key":"${B31}"}`],
+    ['registered emulateLinks a string', line(registered, { emulateLinks: 'yes' })],
+    ['registered clientAddresses a string', line(registered, { clientAddresses: '10.0.0.1' })],
+    ['neighbour localAddress not IPv4', line(registered, { neighbours: [{ ...neighbour, localAddress: '::1' }] })],
+    ['welcome pops not a list', line(welcome, { pops: {} })],
+  ];
+  it.each(malformed)('%s', (_what, text) => {
+    expect(decodeBootstrap(text)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('a line past the default limit (what the bootstrapper may send) is oversize, unparsed', () => {
+    const text = `{"type":"login","x":"${'a'.repeat(MAX_LINE_FROM_BOOTSTRAPPER)}"}`;
+    expect(decodeBootstrap(text)).toEqual({ ok: false, reason: 'oversize' });
+    expect(decodeBootstrap('{"type":"login"}', MAX_LINE_TO_BOOTSTRAPPER)).toEqual({
+      ok: true,
+      value: { type: 'login' },
+    });
+  });
+
+  it('a sealed body that is not JSON, or not a message, is refused as such', () => {
+    expect(decodeSealedBody('{"type":"neighbour-up"')).toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeSealedBody('{"type":"reboot"}')).toEqual({ ok: false, reason: 'unsupported' });
+    expect(decodeSealedBody('{"type":"login"}')).toEqual({ ok: false, reason: 'unsupported' });
+  });
+});
+
+describe('bootstrap lines over TCP, split anyhow', () => {
+  it('every message comes back whole, however the byte stream is cut into chunks', () => {
+    const stream = Buffer.from(messages.map(encodeBootstrap).join(''));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), stream.length];
+        const s = new LineSplitter(MAX_LINE_FROM_BOOTSTRAPPER);
+        const lines: string[] = [];
+        for (let i = 1; i < points.length; i++)
+          lines.push(...(s.push(stream.subarray(points[i - 1], points[i])) ?? []));
+        expect(lines.map((l) => decodeBootstrap(l))).toEqual(messages.map((value) => ({ ok: true, value })));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random bytes in random chunks never throw: the splitter yields lines or refuses, the decoder a result', () => {
+    const chunk = fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b));
+    const newlines = fc
+      .array(chunk, { maxLength: 20 })
+      .map((cs) => cs.map((c, i) => (i % 3 === 0 || c.length === 0 ? c : c.fill(0x0a, 0, 1))));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), newlines, (limit, chunks) => {
+        const s = new LineSplitter(limit);
+        for (const c of chunks) {
+          const lines = s.push(c);
+          if (lines === null) continue; // an oversize line: the caller closes the connection
+          for (const l of lines) {
+            expect(Buffer.byteLength(l)).toBeLessThanOrEqual(limit * 3); // U+FFFD for a bad byte is 3 bytes
+            expect(typeof decodeBootstrap(l, limit).ok).toBe('boolean');
+            expect(typeof decodeSealedBody(l).ok).toBe('boolean');
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { decodeBootstrap, encodeBootstrap, type BootstrapMessage } from '../../../common/wire/bootstrap.ts';
+import { parseTopology, type Topology } from '../../../onode/config/topology.ts';
 import { Directory, normalise } from '../../../onode/core/directory.ts';
 import { ADDRESS, signingKey, smallTopology } from './bootstrap-fixtures.ts';
 
@@ -117,5 +119,92 @@ describe('Directory', () => {
       serverKeys: [{ server: 'b', key: k }],
     });
     expect(d.infoFor(d.nodeAt(ADDRESS.p1)!).name).toBe('p1');
+  });
+});
+
+/**
+ *   s1 ── a ── pa (POP, client address)
+ *          \── pb (POP without client addresses: clients use its first address)
+ */
+function twoPops(): Topology {
+  const t = parseTopology(
+    `{
+    bootstrapper: 's1',
+    nodes: {
+      s1: { role: 'server', addresses: ['10.8.1.1'] },
+      a: { role: 'node', addresses: ['10.8.1.2', '10.8.2.1', '10.8.3.1'] },
+      pa: { role: 'pop', addresses: ['10.8.2.2', '10.8.100.1'], clientAddresses: ['10.8.100.1'] },
+      pb: { role: 'pop', addresses: ['10.8.3.2', '10.8.101.1'], clientAddresses: ['10.8.101.1'] },
+    },
+    links: [{ between: ['s1', 'a'] }, { between: ['a', 'pa'] }, { between: ['a', 'pb'] }],
+  }`,
+    'two-pops.json5',
+  );
+  // As a legacy file loads a POP: no client addresses of its own.
+  const nodes = new Map(t.nodes);
+  const pb = nodes.get('pb');
+  if (pb !== undefined) nodes.set('pb', { ...pb, clientAddresses: [] });
+  return { ...t, nodes };
+}
+
+/** What the receiver decodes from the line the bootstrapper writes. */
+const overTheWire = (msg: BootstrapMessage): unknown => decodeBootstrap(encodeBootstrap(msg).trimEnd());
+
+describe('Directory answers', () => {
+  it('lists every POP for a client: its client addresses, or else its first address', () => {
+    const d = new Directory(twoPops(), false);
+    expect(d.welcome([]).pops).toEqual([
+      { name: 'pa', addresses: ['10.8.100.1'] },
+      { name: 'pb', addresses: ['10.8.3.2'] },
+    ]);
+  });
+
+  it('tells a POP its client addresses', () => {
+    const reply = new Directory(twoPops(), false).register(1, 'pa')?.reply;
+    expect(reply).toMatchObject({
+      role: 'pop',
+      addresses: ['10.8.2.2', '10.8.100.1'],
+      clientAddresses: ['10.8.100.1'],
+    });
+    expect(reply?.neighbours.map((n) => [n.name, n.address, n.localAddress])).toEqual([['a', '10.8.2.1', '10.8.2.2']]);
+  });
+
+  it("keeps a departed node's neighbours informed: down, then up again when it re-registers", () => {
+    const d = new Directory(twoPops(), false);
+    d.register(1, 'a');
+    d.register(2, 'pa');
+    expect(d.lost(1)).toEqual([{ to: 'pa', msg: { type: 'neighbour-down', name: 'a' } }]);
+    expect(d.neighbours('pa')).toMatchObject([{ name: 'a', up: false }]);
+    expect(d.register(3, 'a')?.notices).toEqual([{ to: 'pa', msg: { type: 'neighbour-up', name: 'a' } }]);
+    expect(d.neighbours('pa')).toMatchObject([{ name: 'a', up: true }]);
+  });
+
+  it("keeps a server's key after its connection closes, until it registers a new one", () => {
+    const d = new Directory(twoPops(), false);
+    const k = signingKey();
+    d.register(1, 's1', k);
+    d.lost(1);
+    expect(d.isRegistered('s1')).toBe(false);
+    expect(d.serverKeys()).toEqual([{ server: 's1', key: k }]);
+    expect(d.welcome([]).serverKeys).toEqual([{ server: 's1', key: k }]);
+  });
+
+  it('answers with nothing the codec would refuse: every reply, notice and welcome decodes to itself', () => {
+    const d = new Directory(smallTopology(), true);
+    const sent: BootstrapMessage[] = [];
+    for (const [conn, name] of [
+      [1, 'b'],
+      [2, 'p1'],
+      [3, 'n1'],
+      [4, 's2'],
+    ] as const) {
+      const reg = d.register(conn, name, name === 'b' || name === 's2' ? signingKey() : undefined);
+      if (reg === undefined) throw new Error(`${name} did not register`);
+      sent.push(reg.reply, ...reg.notices.map((n) => n.msg));
+    }
+    sent.push(...d.lost(3).map((n) => n.msg), d.welcome([movie]));
+    expect(sent.map((m) => m.type)).toContain('server-key');
+    expect(sent.map((m) => m.type)).toContain('neighbour-down');
+    for (const msg of sent) expect(overTheWire(msg), msg.type).toEqual({ ok: true, value: msg });
   });
 });

@@ -4,6 +4,7 @@
  * run under the e2e lock (flock /tmp/onode-e2e.lock).
  */
 import { createSocket, type Socket } from 'node:dgram';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { overlayMacKey } from '../../../common/security/overlay-keys.ts';
 import type { NeighbourInfo } from '../../../common/wire/bootstrap.ts';
@@ -286,5 +287,121 @@ describe('OverlayTransport, pings', () => {
     now += 1000;
     flooder.send(ping);
     await until(() => transport.counters.pings === MAX_PONGS_PER_ADDRESS + 2, 'a ping in the next second');
+  });
+});
+
+/** Every datagram the transport refused, whatever the reason. */
+const refused = (c: OverlayTransport['counters']): number =>
+  c.malformed + c.unknownSender + c.wrongSource + c.badMac + c.replayed + c.unknownStream;
+
+describe('OverlayTransport, hostile input', () => {
+  it('drops random bytes and every one-bit corruption of a genuine datagram, counting each, never throwing', async () => {
+    transport.learnMovie('bars.mjpeg');
+    const junk = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 1500 }), { numRuns: 150, seed: 14 });
+    const genuine = fromO4({ type: 'data', movie: 'bars.mjpeg', rtp });
+    // Every bit of the header, nonce and movie id, and a sample of the rest.
+    const bits = [...Array.from({ length: 8 * 40 }, (_, i) => i), ...fc.sample(fc.nat(genuine.length * 8 - 1), 100)];
+    for (const b of junk) o4.send(Buffer.from(b));
+    for (const bit of bits) {
+      const bad = Buffer.from(genuine);
+      bad[bit >> 3] = (bad[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+      o4.send(bad);
+    }
+    const sent = junk.length + bits.length;
+    const c = transport.counters;
+    await until(() => refused(c) + c.pings + c.pingsDropped === sent, `${sent} refusals`);
+    expect(delivered).toEqual([]);
+    expect(c.malformed).toBeGreaterThan(junk.length - 5);
+    expect(c.badMac).toBeGreaterThan(100);
+    // The genuine datagram itself still counts: no corruption moved o4's replay window.
+    o4.send(genuine);
+    await until(() => delivered.length === 1, 'the genuine DATA');
+  });
+
+  it("refuses a genuine datagram from the sender's previous epoch once a newer one arrived", async () => {
+    const old = fromO4({ type: 'leave', movie: 'bars.mjpeg' });
+    const newer = sealOverlay(key, O4.name, SELF.name, { epoch: EPOCH + 1, counter: 0 }, { type: 'leave', movie: 'm' });
+    o4.send(newer);
+    await until(() => delivered.length === 1, 'the newer epoch');
+    o4.send(old);
+    await until(() => transport.counters.replayed === 1, 'the old epoch refused');
+    expect(delivered).toHaveLength(1);
+  });
+
+  it('answers no malformed ping, and a pong from anyone is never acted on', async () => {
+    const client = await extra(OUTSIDER, 40_003);
+    const ping = encodeOverlay('client', { type: 'ping', id: 1, sentAt: 0 });
+    client.send(ping.subarray(0, ping.length - 3));
+    client.send(Buffer.concat([ping.subarray(0, ping.length - 1), Buffer.from('x}')]));
+    await until(() => transport.counters.malformed === 2, 'two malformed pings');
+    expect(transport.counters.pings).toBe(0);
+    expect(client.received).toEqual([]);
+  });
+
+  it('a listener that throws is logged; the next datagram is delivered', async () => {
+    let calls = 0;
+    transport.onPacket = (from, msg) => {
+      if (++calls === 1) throw new Error('handler bug');
+      delivered.push({ from, msg });
+    };
+    o4.send(fromO4({ type: 'leave', movie: 'a.mjpeg' }));
+    o4.send(fromO4({ type: 'leave', movie: 'b.mjpeg' }));
+    await until(() => delivered.length === 1, 'the second leave');
+    expect(delivered[0]?.msg).toEqual({ type: 'leave', movie: 'b.mjpeg' });
+    expect(warnings.some((w) => w.includes('handling leave from o4') && w.includes('handler bug'))).toBe(true);
+  });
+
+  it('a cut link passes nothing either way; sends to a non-neighbour go nowhere', async () => {
+    transport.cut.add(O4.name);
+    o4.send(fromO4({ type: 'leave', movie: 'bars.mjpeg' }));
+    transport.send(O4.name, { type: 'leave', movie: 'bars.mjpeg' });
+    transport.sendData([O4.name], 'bars.mjpeg', rtp);
+    transport.send('x9', { type: 'leave', movie: 'bars.mjpeg' });
+    await until(() => transport.counters.faultDrops === 3, 'three fault drops');
+    transport.cut.delete(O4.name);
+    transport.send(O4.name, { type: 'leave', movie: 'after.mjpeg' });
+    await until(() => o4.received.length === 1, 'the send after the cut healed');
+    expect(openOverlay(key, O4.name, o4.received[0]!)).toMatchObject({
+      ok: true,
+      value: { message: { type: 'leave', movie: 'after.mjpeg' } },
+    });
+    expect(delivered).toEqual([]);
+    expect(transport.counters.datagramsOut).toBe(1);
+  });
+});
+
+describe('OverlayTransport, emulated links', () => {
+  it("applies a link's loss to what it sends, and stop() cancels what its delay still holds", async () => {
+    const lossy = new OverlayTransport({
+      self: O6.name,
+      addresses: ['127.0.212.7'],
+      port: PORT,
+      emulateLinks: true,
+      key: rawKey,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+      random: () => 0.5,
+    });
+    await lossy.start();
+    try {
+      const to = (name: string, lossPct: number, delayMs: number): NeighbourInfo => ({
+        ...neighbour({ name, address: O4.address }),
+        localAddress: '127.0.212.7',
+        lossPct,
+        delayMs,
+      });
+      lossy.setNeighbours([to('lost', 60, 0), to('kept', 40, 0), to('late', 0, 10_000)]);
+      lossy.send('lost', { type: 'leave', movie: 'bars.mjpeg' });
+      lossy.send('kept', { type: 'leave', movie: 'bars.mjpeg' });
+      lossy.send('late', { type: 'leave', movie: 'bars.mjpeg' });
+      expect(lossy.counters.emulatedLoss).toBe(1);
+      expect((lossy as unknown as { pendingDelays: Set<unknown> }).pendingDelays.size).toBe(1);
+      await until(() => o4.received.length === 1, "the 'kept' link's datagram");
+      expect(openOverlay(key, 'kept', o4.received[0]!).ok).toBe(true);
+    } finally {
+      await lossy.stop();
+    }
+    // The delayed datagram went with the sockets: no timer is left to keep the process alive.
+    expect((lossy as unknown as { pendingDelays: Set<unknown> }).pendingDelays.size).toBe(0);
+    expect(lossy.counters.datagramsOut).toBe(1);
   });
 });

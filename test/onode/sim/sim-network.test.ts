@@ -3,6 +3,7 @@ import { fakeMovie, SimNetwork } from '../../../onode/sim/sim-network.ts';
 import { DEFAULT_LINK_MONITOR } from '../../../onode/core/link-monitor.ts';
 import { rtpSsrc, rtpTimestamp } from '../../../common/wire/rtp.ts';
 import { RTP_JPEG_CLOCK_RATE } from '../../../common/wire/rtp-jpeg.ts';
+import { MAX_DATA_RTP_BYTES, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM } from '../../../common/wire/overlay.ts';
 
 const MOVIE = 'alpha.mjpeg';
 
@@ -67,7 +68,7 @@ describe('SimNetwork', () => {
 
   it('notices a packet crossing the same directed link twice', () => {
     const net = small();
-    const rtp = Buffer.from('x');
+    const rtp = Buffer.alloc(20); // an RTP header's worth: the sim encodes DATA with the real codec
     // No correct node sends a duplicate, so drive the private transport directly, as a doubled branch would.
     const transport = net as unknown as { deliver(from: string, to: string, msg: unknown): void };
     transport.deliver('n1', 'p1', { type: 'data', movie: MOVIE, rtp });
@@ -75,6 +76,35 @@ describe('SimNetwork', () => {
     expect(net.duplicateDataPackets).toBe(0);
     transport.deliver('n1', 'p1', { type: 'data', movie: MOVIE, rtp });
     expect(net.duplicateDataPackets).toBe(1);
+  });
+
+  it('carries DATA as real datagrams: a packet too big for one is counted and lost, the rest arrive intact', () => {
+    const net = new SimNetwork();
+    // RTP header (12) + payload: the first fits any sender's datagram, the second fits none.
+    const fits = Buffer.alloc(MAX_DATA_RTP_BYTES - 12, 1);
+    const tooBig = Buffer.alloc(MAX_DATA_RTP_BYTES + MAX_NAME_BYTES, 2);
+    net.addNode('s1', [{ name: MOVIE, fps: 25, frames: [[fits], [tooBig]] }]);
+    net.addNode('p1');
+    net.addLink('s1', 'p1', 2);
+    net.start();
+    net.run(3000);
+    const sent: Buffer[] = [];
+    net.tap = (_from, _to, msg) => {
+      if (msg.type === 'data') sent.push(msg.rtp);
+    };
+    const viewer = net.watch('p1', MOVIE);
+    net.run(1000);
+    expect(viewer.packets.length).toBeGreaterThan(5);
+    expect(net.oversize).toBe(sent.length - viewer.packets.length);
+    expect(net.oversizeReasons[0]).toMatch(/over 1472/);
+    for (const p of viewer.packets) expect(p.subarray(12)).toEqual(fits);
+    // What the viewer got was decoded from a datagram: the same bytes, not the sender's buffer.
+    expect(sent).toContainEqual(viewer.packets[0]);
+    expect(sent).not.toContain(viewer.packets[0]);
+    const data = net.sentByType.get('data');
+    expect(data?.datagrams).toBe(viewer.packets.length);
+    expect(net.largestDatagram).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM);
+    expect(net.undecodable).toBe(0);
   });
 
   it('drops what the drop rule matches and shows every send to the tap', () => {
