@@ -68,7 +68,8 @@ export class Lifecycle {
           this.starting = null;
           this.current = 'stopped';
         }
-        throw err;
+        // Cut short by stop(): whatever the start-up threw on the way out, that is the reason.
+        throw abort.signal.aborted ? abort.signal.reason : err;
       }
       if (this.starting === promise) this.current = 'started';
     };

@@ -107,7 +107,7 @@ beforeEach(async () => {
     epoch: EPOCH + 5,
     now: () => now,
   });
-  transport.onPacket = (from, msg) => delivered.push({ from, msg });
+  transport.events.on('packet', (from, msg) => delivered.push({ from, msg }));
   await transport.start();
   transport.setNeighbours([neighbour(O4), neighbour(O6)]);
   o4 = await Endpoint.bind(O4.address, PORT);
