@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../onode/config/topology.ts';
 import { Emulator } from '../onode/net/emulator.ts';
 import { opsToken } from '../common/security/overlay-keys.ts';
+import { fetchStatus } from '../common/net/status-client.ts';
+import type { StatusReport } from '../common/wire/status-api.ts';
 
 export interface BenchPorts {
   readonly bootstrap: number;
@@ -70,15 +72,8 @@ export class EmulatedRun {
   }
 
   /** GET /status of a node, or null while it is not answering. */
-  async status(node: string): Promise<Record<string, unknown> | null> {
-    try {
-      const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      return (await res.json()) as Record<string, unknown>;
-    } catch {
-      return null;
-    }
+  async status(node: string): Promise<StatusReport | null> {
+    return fetchStatus({ host: this.address(node), port: this.ports.status }).catch(() => null);
   }
 
   /** True when every POP has a route to every server. */
@@ -86,8 +81,8 @@ export class EmulatedRun {
     const servers = this.names('server').length;
     const ok = await Promise.all(
       this.names('pop').map(async (p) => {
-        const routes = (await this.status(p))?.routes;
-        return Array.isArray(routes) && routes.length >= servers;
+        const routes = (await this.status(p))?.routes ?? [];
+        return routes.length >= servers;
       }),
     );
     return ok.every(Boolean);

@@ -23,10 +23,10 @@ import { Registrant } from '../core/registrant.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
-import { RtspServer } from './rtsp-server.ts';
+import { RtspServer, type RtspReport } from './rtsp-server.ts';
 import { StatusHttp } from './status-http.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { StatusReport } from '../../common/wire/status-api.ts';
+import type { CountersStatus, StatusReport } from '../../common/wire/status-api.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -267,19 +267,20 @@ export class NodeProcess {
       },
       catalogue: node.catalogue(),
       sessions,
+      // Copies: counter interfaces are not index signatures, and the report must not alias live state.
       counters: {
-        transport: this.transport?.counters,
-        tree: node.tree.counters,
-        probes: node.probes.counters,
-        node: node.counters,
+        ...(this.transport ? { transport: { ...this.transport.counters } } : {}),
+        tree: { ...node.tree.counters },
+        probes: { ...node.probes.counters },
+        node: { ...node.counters },
         routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
-        ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
+        ...(this.rtsp ? { rtsp: rtspCounters(this.rtsp.report()) } : {}),
         ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
         ...(this.signing ? { sign: this.signReport() } : {}),
         ...(this.bootstrapServer
-          ? { bootstrapper: this.bootstrapServer.counters }
-          : { registration: this.registrationCounters }),
-        ...(this.http ? { ops: this.http.counters } : {}),
+          ? { bootstrapper: { ...this.bootstrapServer.counters } }
+          : { registration: { ...this.registrationCounters } }),
+        ...(this.http ? { ops: { ...this.http.counters } } : {}),
       },
       ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
     };
@@ -495,6 +496,10 @@ export class NodeProcess {
     this.transport?.setNeighbours(list);
     this.node?.setNeighbours(list.map((n) => n.name));
   }
+}
+
+function rtspCounters(r: RtspReport): NonNullable<CountersStatus['rtsp']> {
+  return { ...r, connections: { ...r.connections } };
 }
 
 function round(x: number): number {

@@ -13,8 +13,10 @@ import { loadTopologyFile, loopbackTopology, type Topology } from '../../onode/c
 import { Emulator } from '../../onode/net/emulator.ts';
 import { splitMovie } from '../../common/media/movie-file.ts';
 import { type FaultsOutcome, postFaults } from '../../common/net/ops-client.ts';
+import { fetchStatus } from '../../common/net/status-client.ts';
 import { opsToken } from '../../common/security/overlay-keys.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ONODE = join(ROOT, 'dist/onode/cli/main.js');
@@ -100,11 +102,16 @@ export class LoopbackRun {
     );
   }
 
-  async status(node: string): Promise<Record<string, unknown>> {
+  status(node: string): Promise<StatusReport> {
+    return fetchStatus({ host: this.address(node), port: this.ports.status });
+  }
+
+  /** GET /status as sent, unparsed: for checks of what a node must never publish. */
+  async statusText(node: string): Promise<string> {
     const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
       signal: AbortSignal.timeout(2000),
     });
-    return (await res.json()) as Record<string, unknown>;
+    return res.text();
   }
 
   /** Waits until every POP has a route to every server and knows the catalogue. */
@@ -117,7 +124,7 @@ export class LoopbackRun {
         pops.map(async (p) => {
           try {
             const st = await this.status(p);
-            return (st.routes as unknown[]).length >= servers && (st.catalogue as unknown[]).length > 0;
+            return (st.routes ?? []).length >= servers && (st.catalogue ?? []).length > 0;
           } catch {
             return false;
           }
