@@ -16,6 +16,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 
 /**
  * Frames the output stream may hold unwritten before the client gives up: a disk slower than
@@ -132,9 +133,13 @@ export function writeStatsFile(path: string, stats: object): void {
 }
 
 /** The --output file: concatenated JPEG frames. The first failure is kept and reported once. */
+export interface FrameFileEvents {
+  /** Once, on the first failure (the file is closed by then). */
+  error: [err: OutputError];
+}
+
 export class FrameFile {
-  /** Called once, on the first failure (the file is closed by then). */
-  onError: (err: OutputError) => void = () => {};
+  readonly events = new TypedEmitter<FrameFileEvents>();
   private readonly stream: WriteStream;
   private failure: OutputError | null = null;
 
@@ -176,6 +181,6 @@ export class FrameFile {
     if (this.failure !== null) return;
     this.failure = new OutputError('--output', this.path, reason);
     this.stream.destroy();
-    this.onError(this.failure);
+    this.events.emit('error', this.failure);
   }
 }

@@ -55,7 +55,7 @@ class Viewer {
       pair.rtp.on('message', (b) => counted.count(b));
       spec = `RTP/AVP;unicast;client_port=${pair.rtp.address().port}-${pair.rtcp.address().port}`;
     } else {
-      client.onInterleaved = (channel, payload) => channel === 0 && counted.count(payload);
+      client.events.on('interleaved', (channel, payload) => channel === 0 && counted.count(payload));
     }
     const setup = await client.request('SETUP', `${url()}/trackID=0`, { Transport: spec }, 10_000);
     if (setup.status !== 200) throw new Error(`SETUP from ${localAddress}: ${setup.status} ${setup.reason}`);
