@@ -105,7 +105,7 @@ export class PlaySession {
   constructor(private readonly opts: SessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
     const verifier = opts.keys ? new FrameVerifier(opts.movie, opts.keys) : null;
-    if (verifier !== null && opts.onUnknownKey) verifier.onUnknownKey = opts.onUnknownKey;
+    if (verifier !== null && opts.onUnknownKey) verifier.events.on('unknown-key', opts.onUnknownKey);
     this.verifier = verifier;
     this.assembler = new FrameAssembler(
       (img) => {
@@ -123,13 +123,13 @@ export class PlaySession {
       opts.jitterBufferMs ?? DEFAULT_HOLD_MS,
     );
     // Ask the POP to resend what went missing (RFC 4585 generic NACK); the hold gives it time to arrive.
-    this.reorder.onMissing = (seqs) => {
+    this.reorder.events.on('missing', (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
       this.nacksSent++;
       this.sendRtcp([
         { type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, MAX_NACKED_PACKETS) },
       ]);
-    };
+    });
   }
 
   get rtspUrl(): string {
