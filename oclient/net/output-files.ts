@@ -142,6 +142,7 @@ export class FrameFile {
   readonly events = new TypedEmitter<FrameFileEvents>();
   private readonly stream: WriteStream;
   private failure: OutputError | null = null;
+  private closing: Promise<OutputError | null> | null = null;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path);
@@ -162,9 +163,9 @@ export class FrameFile {
     this.stream.write(jpeg);
   }
 
-  /** Flushes and closes; resolves with the first failure, if any. */
+  /** Flushes and closes; resolves with the first failure, if any. Later calls share the first close. */
   close(): Promise<OutputError | null> {
-    return new Promise((done) => {
+    this.closing ??= new Promise((done) => {
       if (this.stream.destroyed) {
         done(this.failure);
         return;
@@ -175,6 +176,7 @@ export class FrameFile {
         done(this.failure);
       });
     });
+    return this.closing;
   }
 
   private fail(reason: string): void {
