@@ -23,10 +23,11 @@ import { Registrant } from '../core/registrant.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
-import { RtspServer, type RtspReport } from './rtsp-server.ts';
+import { RtspServer } from './rtsp-server.ts';
+import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { CountersStatus, StatusReport } from '../../common/wire/status-api.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -217,73 +218,31 @@ export class NodeProcess {
     );
   }
 
+  /** GET /status: this node's view; `state: 'starting'` until it has registered and bound. */
   report(): StatusReport {
     const node = this.node;
     const info = this.info;
     if (node === null || info === null)
       return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
-    const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
-    const sessions = this.rtsp?.sessions.list() ?? [];
-    // Viewers are named by a label, never by session id: ids are capabilities over a viewer's playback.
-    const clientOf = new Map(sessions.map((s) => [s.viewer, s.client]));
-    return {
-      name: info.name,
-      role: info.role,
-      pid: process.pid,
-      addresses: info.addresses,
+    const b = this.opts.bootstrapper;
+    return buildStatusReport({
+      info,
+      node,
+      now: this.clock.now(),
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-      bootstrapper:
-        this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
-      serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
-      ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
-      neighbours: node.neighbours().map((n) => ({
-        name: n.name,
-        address: addressOf.get(n.name) ?? null,
-        alive: n.alive,
-        rttMs: n.rttMs === null ? null : round(n.rttMs),
-        failures: n.failures,
-      })),
-      routes: node.bestRoutes().map((r) => ({ ...r, latencyMs: round(r.latencyMs) })),
-      streams: node.streams().map((s) => ({
-        movie: s.movie,
-        state: s.state,
-        upstream: s.upstream,
-        rootPath: s.rootPath,
-        downstream: s.downstream,
-        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'),
-        ...s.counters,
-      })),
-      faults: { cut: [...(this.transport?.cut ?? [])] },
-      recovery: {
-        linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
-        reroutes: node.tree.counters.reroutes,
-        switches: node.tree.counters.switches,
-        repairsRequested: node.tree.counters.repairsRequested,
-        repairsServed: node.tree.counters.repairsServed,
-        lastEvent:
-          node.tree.lastEvent === null
-            ? null
-            : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
-      },
-      catalogue: node.catalogue(),
-      sessions,
-      // Copies: counter interfaces are not index signatures, and the report must not alias live state.
-      counters: {
-        ...(this.transport ? { transport: { ...this.transport.counters } } : {}),
-        tree: { ...node.tree.counters },
-        probes: { ...node.probes.counters },
-        node: { ...node.counters },
-        routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
-        ...(this.rtsp ? { rtsp: rtspCounters(this.rtsp.report()) } : {}),
-        ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
-        ...(this.signing ? { sign: this.signReport() } : {}),
-        ...(this.bootstrapServer
-          ? { bootstrapper: { ...this.bootstrapServer.counters } }
-          : { registration: { ...this.registrationCounters } }),
-        ...(this.http ? { ops: { ...this.http.counters } } : {}),
-      },
-      ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
-    };
+      bootstrapper: b === undefined ? 'self' : `${b.host}:${b.port}`,
+      keyring: this.keyring,
+      signingKeyId: this.signing === null ? null : keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex'),
+      sign: this.signing === null ? null : this.signReport(),
+      transport: this.transport,
+      rtsp: this.rtsp,
+      http: this.http,
+      desk:
+        this.bootstrapServer === null
+          ? null
+          : { counters: this.bootstrapServer.counters, registered: this.directoryNames() },
+      registration: this.registrationCounters,
+    });
   }
 
   private directoryNames: () => string[] = () => [];
@@ -496,12 +455,4 @@ export class NodeProcess {
     this.transport?.setNeighbours(list);
     this.node?.setNeighbours(list.map((n) => n.name));
   }
-}
-
-function rtspCounters(r: RtspReport): NonNullable<CountersStatus['rtsp']> {
-  return { ...r, connections: { ...r.connections } };
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
