@@ -1,32 +1,17 @@
 /** Renders the demo's live view: what each node carries, from its GET /status. */
+import type { StatusReport } from '../common/wire/status-api.ts';
 
-export interface StreamStatus {
-  movie: string;
-  upstream: string | null;
-  downstream: string[];
-  clients: string[];
-  packetsIn: number;
-  packetsOut: number;
-  bytesOut: number;
-}
-
-export interface NodeStatus {
-  name: string;
-  role: string;
-  streams: StreamStatus[];
-  routes: { server: string; via: string; latencyMs: number; hops: number }[];
-}
-
-/** Rows of "node  movie  from → to  pkt/s  kbit/s", rates from the previous poll. */
-export function renderFlows(now: NodeStatus[], before: Map<string, NodeStatus>, intervalS: number): string {
+/** Rows of "node  movie  from → to  pkt/s  kbit/s", rates from the previous poll (nodes by name). */
+export function renderFlows(now: StatusReport[], before: Map<string, StatusReport>, intervalS: number): string {
   const rows: string[][] = [['node', 'role', 'movie', 'from', 'to', 'pkt/s out', 'kbit/s out']];
   for (const n of now) {
-    for (const s of n.streams) {
-      const prev = before.get(n.name)?.streams.find((p) => p.movie === s.movie);
+    const name = n.name ?? '?';
+    for (const s of n.streams ?? []) {
+      const prev = before.get(name)?.streams?.find((p) => p.movie === s.movie);
       const pps = prev ? (s.packetsOut - prev.packetsOut) / intervalS : 0;
       const kbps = prev ? ((s.bytesOut - prev.bytesOut) * 8) / 1000 / intervalS : 0;
       const to = [...s.downstream, ...s.clients.map((c) => `client ${c}`)].join(', ');
-      rows.push([n.name, n.role, s.movie, s.upstream ?? '(source)', to || '-', pps.toFixed(0), kbps.toFixed(0)]);
+      rows.push([name, n.role, s.movie, s.upstream ?? '(source)', to || '-', pps.toFixed(0), kbps.toFixed(0)]);
     }
   }
   if (rows.length === 1) rows.push(['-', '', 'nothing flowing yet', '', '', '', '']);

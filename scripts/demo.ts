@@ -11,9 +11,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BOOTSTRAP_PORT, STATUS_PORT } from '../common/net/ports.ts';
+import { fetchStatus } from '../common/net/status-client.ts';
+import type { StatusReport } from '../common/wire/status-api.ts';
 import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/config/topology.ts';
 import { Emulator } from '../onode/net/emulator.ts';
-import { renderFlows, table, type NodeStatus } from './demo-view.ts';
+import { renderFlows, table } from './demo-view.ts';
 import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -91,26 +93,16 @@ async function main(): Promise<number> {
   process.stdout.write(
     `started ${topo.nodes.size} onode processes from ${file} on loopback; bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`,
   );
-  const statusOf = async (name: string): Promise<NodeStatus | null> => {
-    const address = topo.nodes.get(name)?.addresses[0];
-    try {
-      const res = await fetch(`http://${address}:${STATUS_PORT}/status`, { signal: AbortSignal.timeout(1000) });
-      return (await res.json()) as NodeStatus;
-    } catch {
-      return null;
-    }
-  };
+  const statusOf = (name: string): Promise<StatusReport | null> =>
+    fetchStatus({ host: topo.nodes.get(name)?.addresses[0] ?? '', port: STATUS_PORT }, 1000).catch(() => null);
   const names = [...topo.nodes.keys()];
   const servers = [...topo.nodes.values()].filter((n) => n.role === 'server').length;
   const t0 = Date.now();
   for (;;) {
     const all = await Promise.all(names.map(statusOf));
-    const catalogued = (s: NodeStatus): boolean =>
-      ((s as unknown as { catalogue?: unknown[] }).catalogue ?? []).length > 0;
-    if (
-      all.every((s) => s !== null && s.routes.length >= (s.role === 'server' ? servers - 1 : servers) && catalogued(s))
-    )
-      break;
+    const routed = (s: StatusReport): boolean =>
+      (s.routes ?? []).length >= (s.role === 'server' ? servers - 1 : servers);
+    if (all.every((s) => s !== null && routed(s) && (s.catalogue ?? []).length > 0)) break;
     if (Date.now() - t0 > 30_000) {
       process.stdout.write(`the overlay did not converge in 30 s; last log lines:\n${logs.slice(-20).join('\n')}\n`);
       await stopAll();
@@ -168,16 +160,16 @@ async function main(): Promise<number> {
     `${clientList.length} clients watching for ${duration} s: ${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`,
   );
 
-  let before = new Map<string, NodeStatus>();
+  let before = new Map<string, StatusReport>();
   const interactive = process.stdout.isTTY;
   const view = setInterval(() => {
     void Promise.all(names.map(statusOf)).then((all) => {
-      const now = all.filter((s): s is NodeStatus => s !== null);
+      const now = all.filter((s): s is StatusReport => s !== null);
       const text = `${clientTable(
         clientList.map((c) => c.name),
         out,
       )}\n\n${renderFlows(now, before, 1)}`;
-      before = new Map(now.map((s) => [s.name, s]));
+      before = new Map(now.map((s) => [s.name ?? '?', s]));
       const elapsed = Math.round((Date.now() - t0) / 1000);
       if (interactive)
         process.stdout.write(`\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops)\n\n${text}\n`);
@@ -253,9 +245,8 @@ function clientTable(names: string[], dir: string): string {
   return table(rows);
 }
 
-function readCatalogue(s: NodeStatus | null): string[] {
-  const cat = (s as unknown as { catalogue?: { name: string }[] } | null)?.catalogue ?? [];
-  return cat.map((m) => m.name);
+function readCatalogue(s: StatusReport | null): string[] {
+  return (s?.catalogue ?? []).map((m) => m.name);
 }
 
 main().then(

@@ -7,6 +7,7 @@
  */
 import { playHeadless } from '../../oclient/net/headless-player.ts';
 import { postFaults } from '../../common/net/ops-client.ts';
+import type { StreamStatus } from '../../common/wire/status-api.ts';
 import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './frames.ts';
 import { type BenchPorts, benchRun } from '../common/emulation.ts';
 import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
@@ -78,15 +79,8 @@ export async function withRun<T>(setup: EmulatedSetup, k: number, use: (run: Loo
   }
 }
 
-interface StreamView {
-  movie: string;
-  upstream: string | null;
-  rootPath: string[];
-}
-
-async function streamAt(run: LoopbackRun, node: string, movie: string): Promise<StreamView | null> {
-  const streams = (await run.statusOrNull(node))?.streams as StreamView[] | undefined;
-  return streams?.find((s) => s.movie === movie) ?? null;
+async function streamAt(run: LoopbackRun, node: string, movie: string): Promise<StreamStatus | null> {
+  return (await run.statusOrNull(node))?.streams?.find((s) => s.movie === movie) ?? null;
 }
 
 async function cutLink(run: LoopbackRun, a: string, b: string): Promise<void> {
@@ -211,10 +205,14 @@ interface TransportSnapshot {
 
 async function transportSnapshot(run: LoopbackRun, node: string): Promise<TransportSnapshot> {
   const s = await run.statusOrNull(node);
-  const t = (s?.counters as { transport?: { bytesOut: number; datagramsOut: number } } | undefined)?.transport;
+  const t = s?.counters?.transport;
   const n = s?.neighbours;
-  if (t === undefined || !Array.isArray(n)) throw new Error(`${node}: no transport counters in GET /status`);
-  return { bytesOut: t.bytesOut, datagramsOut: t.datagramsOut, neighbours: n.length };
+  const bytesOut = t?.bytesOut;
+  const datagramsOut = t?.datagramsOut;
+  if (bytesOut === undefined || datagramsOut === undefined || n === undefined) {
+    throw new Error(`${node}: no transport counters in GET /status`);
+  }
+  return { bytesOut, datagramsOut, neighbours: n.length };
 }
 
 /** Control traffic of an overlay with no viewer: every node's transport counters over `seconds`. */

@@ -73,7 +73,7 @@ export function simLinkFailure(
     reorder.push(d.value.sequenceNumber, rtp, clock.now());
   };
   // The client's NACK reaches the POP, which answers from its cache (and asks upstream for the rest).
-  reorder.onMissing = (seqs) => {
+  reorder.events.on('missing', (seqs) => {
     const asked = ssrc;
     if (asked === null) return;
     clock.setTimer(CLIENT_ONE_WAY_MS, () => {
@@ -82,7 +82,7 @@ export function simLinkFailure(
         for (const p of packets) receive(p);
       });
     });
-  };
+  });
   let ticking = true;
   const tick = (): void => {
     if (!ticking) return;

@@ -96,7 +96,7 @@ export async function emulateConvergence(
     while (performance.now() - t0 < limitMs) {
       if (registeredSec === null) {
         const registered = (await run.statusOrNull(run.topology.bootstrapper))?.registered;
-        if (Array.isArray(registered) && registered.length >= everyone) registeredSec = sec();
+        if (registered !== undefined && registered.length >= everyone) registeredSec = sec();
       }
       if (registeredSec !== null && (await run.isConverged({ catalogue: false }))) {
         convergedSec = sec();

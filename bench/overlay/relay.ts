@@ -63,7 +63,7 @@ async function startOverlay(): Promise<void> {
     log: silentLogger,
   });
   const node = new OverlayNode(config.name, new SystemClock(), transport);
-  transport.onPacket = (from, msg) => node.receive(from, msg);
+  transport.events.on('packet', (from, msg) => node.receive(from, msg));
   await transport.start();
   transport.setNeighbours(
     config.neighbours.map((n) => ({

@@ -83,8 +83,7 @@ async function untilCatalogued(
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const catalogue = (await run.statusOrNull(pop))?.catalogue;
-    const names = Array.isArray(catalogue) ? catalogue.map((m: { name?: unknown }) => m.name) : [];
+    const names = ((await run.statusOrNull(pop))?.catalogue ?? []).map((m) => m.name);
     if (movies.every((m) => names.includes(m))) return;
     if (performance.now() > deadline)
       throw new Error(

@@ -48,6 +48,7 @@ export class LoadSession {
   private offsetMax = -Infinity;
   private reports: NodeJS.Timeout | null = null;
   private closed = false;
+  private offClientClose: () => void = () => {};
   /** The local RTP port (RTCP is the next one). */
   readonly rtpPort: number;
 
@@ -59,7 +60,7 @@ export class LoadSession {
   ) {
     this.rtpPort = rtp.address().port;
     rtp.on('message', (buf) => this.receive(buf));
-    client.onClose = () => this.close();
+    this.offClientClose = client.events.on('close', () => this.close());
   }
 
   /**
@@ -115,7 +116,7 @@ export class LoadSession {
     this.closed = true;
     if (this.reports !== null) clearInterval(this.reports);
     this.reports = null;
-    this.client.onClose = () => {};
+    this.offClientClose();
     this.client.close();
     this.rtp.close();
     this.rtcp.close();

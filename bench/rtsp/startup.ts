@@ -109,9 +109,7 @@ async function untilNotCarried(o: StartupOptions, movie: string): Promise<number
   const started = performance.now();
   for (;;) {
     const reports = await Promise.all(o.nodes.map((n) => o.run.statusOrNull(n)));
-    const carried = reports.some(
-      (r) => r === null || (Array.isArray(r.streams) && r.streams.some((s: { movie?: unknown }) => s.movie === movie)),
-    );
+    const carried = reports.some((r) => r === null || (r.streams ?? []).some((s) => s.movie === movie));
     if (!carried) return performance.now() - started;
     if (performance.now() - started > PRUNE_TIMEOUT_MS)
       throw new Error(`${movie} still carried on the path ${PRUNE_TIMEOUT_MS} ms after its last viewer left`);

@@ -4,12 +4,10 @@
  * it needs, and new counters never break an older reader.
  */
 import * as v from 'valibot';
+import { describeIssue } from './ops-api.ts';
 
-/** A group of counters: an object of numbers (or nested groups), read by name. */
-const Counters = v.custom<object>(
-  (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
-  'expected an object',
-);
+/** A group of counters, read by name: a reader names the ones it needs, new ones never break it. */
+const CounterGroup = v.record(v.string(), v.number());
 const Strings = v.pipe(v.array(v.string()), v.readonly());
 
 export const NeighbourStatusSchema = v.object({
@@ -39,6 +37,9 @@ export const StreamStatusSchema = v.object({
   bytesIn: v.number(),
   packetsOut: v.number(),
   bytesOut: v.number(),
+  strayPackets: v.number(),
+  duplicates: v.number(),
+  repaired: v.number(),
 });
 
 export const MovieStatusSchema = v.object({
@@ -49,11 +50,43 @@ export const MovieStatusSchema = v.object({
   frames: v.number(),
 });
 
+/** A viewer's RTSP session, named by a label: never by its id, which is the viewer's credential. */
 export const SessionStatusSchema = v.object({
+  viewer: v.string(),
   movie: v.string(),
   client: v.string(),
+  transport: v.string(),
   state: v.string(),
   packets: v.number(),
+  retransmitted: v.number(),
+  packetsDropped: v.number(),
+  framesDropped: v.number(),
+});
+
+/** Failures survived, and the last tree event worth showing (reroute, repair, failure). */
+export const RecoveryStatusSchema = v.object({
+  linkFailures: v.number(),
+  reroutes: v.number(),
+  switches: v.number(),
+  repairsRequested: v.number(),
+  repairsServed: v.number(),
+  lastEvent: v.nullable(v.object({ at: v.number(), movie: v.string(), what: v.string(), agoMs: v.number() })),
+});
+
+/** The node's counters by part; a part the node does not have (RTSP on a relay) is absent. */
+export const CountersStatusSchema = v.object({
+  transport: v.optional(CounterGroup),
+  tree: v.optional(CounterGroup),
+  probes: v.optional(CounterGroup),
+  node: v.optional(CounterGroup),
+  routes: v.optional(CounterGroup),
+  /** POPs: the RTSP sessions' counters (numbers, read by name), and the connections' as a group. */
+  rtsp: v.optional(v.looseObject({ connections: CounterGroup })),
+  verify: v.optional(CounterGroup),
+  sign: v.optional(CounterGroup),
+  bootstrapper: v.optional(CounterGroup),
+  registration: v.optional(CounterGroup),
+  ops: v.optional(CounterGroup),
 });
 
 export const StatusReportSchema = v.object({
@@ -68,10 +101,10 @@ export const StatusReportSchema = v.object({
   routes: v.optional(v.array(RouteStatusSchema)),
   streams: v.optional(v.array(StreamStatusSchema)),
   faults: v.optional(v.object({ cut: Strings })),
-  recovery: v.optional(Counters),
+  recovery: v.optional(RecoveryStatusSchema),
   catalogue: v.optional(v.pipe(v.array(MovieStatusSchema), v.readonly())),
   sessions: v.optional(v.array(SessionStatusSchema)),
-  counters: v.optional(v.record(v.string(), v.optional(Counters))),
+  counters: v.optional(CountersStatusSchema),
   registered: v.optional(Strings),
   /** The stream-signing keys this node knows (key ids, never key material it should not share). */
   serverKeys: v.optional(v.array(v.object({ server: v.string(), keyId: v.string() }))),
@@ -79,13 +112,16 @@ export const StatusReportSchema = v.object({
   signingKeyId: v.optional(v.string()),
 });
 
+/** What GET /status answers and NodeProcess.report() returns: the one type every reader uses. */
 export type StatusReport = v.InferOutput<typeof StatusReportSchema>;
+export type NeighbourStatus = v.InferOutput<typeof NeighbourStatusSchema>;
+export type RouteStatus = v.InferOutput<typeof RouteStatusSchema>;
+export type StreamStatus = v.InferOutput<typeof StreamStatusSchema>;
+export type SessionStatus = v.InferOutput<typeof SessionStatusSchema>;
+export type CountersStatus = v.InferOutput<typeof CountersStatusSchema>;
 
 /** Parses GET /status's body; the error names the first field that does not fit. */
 export function parseStatusReport(json: unknown): { ok: true; value: StatusReport } | { ok: false; error: string } {
   const r = v.safeParse(StatusReportSchema, json);
-  if (r.success) return { ok: true, value: r.output };
-  const first = r.issues[0];
-  const path = first?.path?.map((p) => String(p.key)).join('.') ?? '';
-  return { ok: false, error: `${path === '' ? '' : `${path}: `}${first?.message ?? 'invalid'}` };
+  return r.success ? { ok: true, value: r.output } : { ok: false, error: describeIssue(r.issues) };
 }

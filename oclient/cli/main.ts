@@ -211,7 +211,7 @@ async function main(flags: Flags): Promise<number> {
     }
   };
   const out = flags.output ? new FrameFile(flags.output) : null;
-  if (out) out.onError = failWrite;
+  out?.events.on('error', failWrite);
   const base = {
     movie: flags.movie,
     pop: chosen.name,

@@ -6,6 +6,7 @@
  */
 import { type FrameRejection, verifyFrame } from '../../common/security/frame-signature.ts';
 import { ServerKeyring } from '../../common/security/server-keyring.ts';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 
 /** The servers' keys as the login welcome lists them: base64 of the raw 32-byte Ed25519 key. */
 export interface ServerKeyText {
@@ -20,10 +21,14 @@ export interface FrameVerifyCounters {
   readonly reasons: Partial<Record<FrameRejection, number>>;
 }
 
+export interface FrameVerifierEvents {
+  /** A frame named a key the login did not list (a server that restarted since, with a new key): time to ask again. */
+  'unknown-key': [];
+}
+
 export class FrameVerifier {
   readonly counters: FrameVerifyCounters = { framesVerified: 0, framesRejected: 0, reasons: {} };
-  /** A frame named a key the login did not list (a server that restarted since, with a new key): time to ask again. */
-  onUnknownKey: () => void = () => {};
+  readonly events = new TypedEmitter<FrameVerifierEvents>();
 
   constructor(
     private readonly movie: string,
@@ -39,7 +44,7 @@ export class FrameVerifier {
     }
     this.counters.framesRejected++;
     this.counters.reasons[verdict.reason] = (this.counters.reasons[verdict.reason] ?? 0) + 1;
-    if (verdict.reason === 'unknown-key') this.onUnknownKey();
+    if (verdict.reason === 'unknown-key') this.events.emit('unknown-key');
     return false;
   }
 }

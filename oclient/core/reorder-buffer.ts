@@ -5,6 +5,7 @@
  * counts the loss. Duplicates and packets older than what was delivered are dropped.
  * Time is passed in, so the buffer is deterministic; the caller calls tick() periodically.
  */
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { seqDiff, seqNewer } from '../../common/wire/rtp.ts';
 
 /** Held packets beyond this are flushed regardless of time: a burst must not grow memory. */
@@ -18,14 +19,18 @@ export interface ReorderCounters {
   skipped: number;
 }
 
+export interface ReorderBufferEvents {
+  missing: [seqs: number[]];
+}
+
 export class ReorderBuffer<T = Buffer> {
   readonly counters: ReorderCounters = { reordered: 0, duplicates: 0, late: 0, skipped: 0 };
   private next: number | null = null;
   private readonly held = new Map<number, T>();
   private gapSince: number | null = null;
 
-  /** Called with sequence numbers that just went missing (a gap opened), to ask for a retransmission. */
-  onMissing: (seqs: number[]) => void = () => {};
+  /** `missing`: sequence numbers that just went missing (a gap opened), to ask for a retransmission. */
+  readonly events = new TypedEmitter<ReorderBufferEvents>();
   private highestSeen: number | null = null;
 
   constructor(
@@ -95,7 +100,7 @@ export class ReorderBuffer<T = Buffer> {
       if (!this.held.has(s)) missing.push(s);
     }
     this.highestSeen = seq;
-    if (missing.length > 0) this.onMissing(missing);
+    if (missing.length > 0) this.events.emit('missing', missing);
   }
 
   private emit(seq: number, packet: T): void {

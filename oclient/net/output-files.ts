@@ -16,6 +16,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 
 /**
  * Frames the output stream may hold unwritten before the client gives up: a disk slower than
@@ -132,11 +133,16 @@ export function writeStatsFile(path: string, stats: object): void {
 }
 
 /** The --output file: concatenated JPEG frames. The first failure is kept and reported once. */
+export interface FrameFileEvents {
+  /** Once, on the first failure (the file is closed by then). */
+  error: [err: OutputError];
+}
+
 export class FrameFile {
-  /** Called once, on the first failure (the file is closed by then). */
-  onError: (err: OutputError) => void = () => {};
+  readonly events = new TypedEmitter<FrameFileEvents>();
   private readonly stream: WriteStream;
   private failure: OutputError | null = null;
+  private closing: Promise<OutputError | null> | null = null;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path);
@@ -157,9 +163,9 @@ export class FrameFile {
     this.stream.write(jpeg);
   }
 
-  /** Flushes and closes; resolves with the first failure, if any. */
+  /** Flushes and closes; resolves with the first failure, if any. Later calls share the first close. */
   close(): Promise<OutputError | null> {
-    return new Promise((done) => {
+    this.closing ??= new Promise((done) => {
       if (this.stream.destroyed) {
         done(this.failure);
         return;
@@ -170,12 +176,13 @@ export class FrameFile {
         done(this.failure);
       });
     });
+    return this.closing;
   }
 
   private fail(reason: string): void {
     if (this.failure !== null) return;
     this.failure = new OutputError('--output', this.path, reason);
     this.stream.destroy();
-    this.onError(this.failure);
+    this.events.emit('error', this.failure);
   }
 }

@@ -79,6 +79,8 @@ export class PlaySession {
   private readonly reorder: ReorderBuffer<{ readonly packet: RtpPacket; readonly raw: Buffer }>;
   private readonly verifier: FrameVerifier | null;
   private rtp: Socket | null = null;
+  /** Stops hearing the RTSP connection's close: set once it is open, so close() is not reported as the POP's. */
+  private offClientClose: () => void = () => {};
   private rtcp: Socket | null = null;
   private client: RtspClient | null = null;
   private keepalive: NodeJS.Timeout | null = null;
@@ -103,7 +105,7 @@ export class PlaySession {
   constructor(private readonly opts: SessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
     const verifier = opts.keys ? new FrameVerifier(opts.movie, opts.keys) : null;
-    if (verifier !== null && opts.onUnknownKey) verifier.onUnknownKey = opts.onUnknownKey;
+    if (verifier !== null && opts.onUnknownKey) verifier.events.on('unknown-key', opts.onUnknownKey);
     this.verifier = verifier;
     this.assembler = new FrameAssembler(
       (img) => {
@@ -121,13 +123,13 @@ export class PlaySession {
       opts.jitterBufferMs ?? DEFAULT_HOLD_MS,
     );
     // Ask the POP to resend what went missing (RFC 4585 generic NACK); the hold gives it time to arrive.
-    this.reorder.onMissing = (seqs) => {
+    this.reorder.events.on('missing', (seqs) => {
       if (this.mediaSsrc === null || this.state !== 'playing') return;
       this.nacksSent++;
       this.sendRtcp([
         { type: 'nack', senderSsrc: this.ssrc, mediaSsrc: this.mediaSsrc, lost: seqs.slice(0, MAX_NACKED_PACKETS) },
       ]);
-    };
+    });
   }
 
   get rtspUrl(): string {
@@ -137,7 +139,7 @@ export class PlaySession {
   async setup(): Promise<void> {
     const o = this.opts;
     this.client = await RtspClient.open(o.popAddress, o.rtspPort, o.localAddress);
-    this.client.onClose = () => this.closed('the POP closed the RTSP connection');
+    this.offClientClose = this.client.events.on('close', () => this.closed('the POP closed the RTSP connection'));
     let transport: string;
     if ((o.transport ?? 'udp') === 'udp') {
       // POPs require RTP on an even port and RTCP on the next one.
@@ -156,9 +158,9 @@ export class PlaySession {
       });
       transport = `RTP/AVP;unicast;client_port=${pair.rtp.address().port}-${pair.rtcp.address().port}`;
     } else {
-      this.client.onInterleaved = (channel, payload) => {
+      this.client.events.on('interleaved', (channel, payload) => {
         if (channel === 0) this.receive(payload);
-      };
+      });
       transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
     }
     this.setupAt = performance.now();
@@ -209,7 +211,7 @@ export class PlaySession {
     if (this.reports) clearInterval(this.reports);
     this.keepalive = this.ticker = this.reports = null;
     if (this.client) {
-      this.client.onClose = () => {};
+      this.offClientClose();
       this.client.close();
     }
     this.rtp?.close();

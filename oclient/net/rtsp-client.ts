@@ -7,9 +7,17 @@ import {
   RtspStreamDecoder,
   type RtspResponse,
 } from '../../common/wire/rtsp.ts';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 
 export class RtspClientError extends Error {
   override readonly name = 'RtspClientError';
+}
+
+export interface RtspClientEvents {
+  /** RTP/RTCP arriving interleaved on the connection (TCP transport). */
+  interleaved: [channel: number, payload: Buffer];
+  /** The connection ended (after any pending requests were failed). */
+  close: [];
 }
 
 export class RtspClient {
@@ -17,17 +25,15 @@ export class RtspClient {
   private readonly waiting = new Map<number, { resolve: (r: RtspResponse) => void; reject: (e: Error) => void }>();
   private closed = false;
   session: string | null = null;
-  /** RTP/RTCP arriving interleaved on the connection (TCP transport). */
-  onInterleaved: (channel: number, payload: Buffer) => void = () => {};
-  /** The connection ended (after any pending requests were failed). */
-  onClose: () => void = () => {};
+  /** A listener that throws is counted (events.listenerErrors); the connection reads on. */
+  readonly events = new TypedEmitter<RtspClientEvents>();
 
   private constructor(private readonly socket: Socket) {
     const decoder = new RtspStreamDecoder();
     socket.on('data', (chunk: Buffer) => {
       const { messages, error } = decoder.push(chunk);
       for (const m of messages) {
-        if (m.type === 'interleaved') this.onInterleaved(m.channel, m.payload);
+        if (m.type === 'interleaved') this.events.emit('interleaved', m.channel, m.payload);
         else if (m.type === 'response') {
           const seq = Number(header(m, 'cseq'));
           const w = this.waiting.get(seq);
@@ -40,7 +46,7 @@ export class RtspClient {
     socket.on('error', (err) => this.fail(new RtspClientError(`RTSP connection failed: ${err.message}`)));
     socket.on('close', () => {
       this.fail(new RtspClientError('the POP closed the RTSP connection'));
-      this.onClose();
+      this.events.emit('close');
     });
   }
 

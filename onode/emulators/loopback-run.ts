@@ -9,8 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FaultsOutcome, postFaults } from '../../common/net/ops-client.ts';
+import { fetchStatus } from '../../common/net/status-client.ts';
 import { opsToken } from '../../common/security/overlay-keys.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 import { loadTopologyFile, loopbackTopology, type Topology } from '../config/topology.ts';
 import { Emulator } from '../net/emulator.ts';
 
@@ -102,21 +104,22 @@ export class LoopbackRun {
     return this.topology.nodes.get(node)?.addresses[0] ?? '';
   }
 
-  /** GET /status of a node; rejects while the node is not answering. */
-  async status(node: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
-      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
-    });
-    return (await res.json()) as Record<string, unknown>;
+  /** GET /status of a node, checked against the status schema; rejects while the node is not answering. */
+  status(node: string): Promise<StatusReport> {
+    return fetchStatus({ host: this.address(node), port: this.ports.status }, STATUS_TIMEOUT_MS);
   }
 
   /** GET /status of a node, or null while it is not answering. */
-  async statusOrNull(node: string): Promise<Record<string, unknown> | null> {
-    try {
-      return await this.status(node);
-    } catch {
-      return null;
-    }
+  statusOrNull(node: string): Promise<StatusReport | null> {
+    return this.status(node).catch(() => null);
+  }
+
+  /** GET /status as sent, unparsed: for checks of what a node must never publish. */
+  async statusText(node: string): Promise<string> {
+    const res = await fetch(`http://${this.address(node)}:${this.ports.status}/status`, {
+      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+    });
+    return res.text();
   }
 
   /** POST /faults at a node with this run's operations token. */
@@ -133,8 +136,8 @@ export class LoopbackRun {
     const ok = await Promise.all(
       this.names('pop').map(async (p) => {
         const st = await this.statusOrNull(p);
-        if (st === null || !Array.isArray(st.routes) || st.routes.length < servers) return false;
-        return opts.catalogue === false || (Array.isArray(st.catalogue) && st.catalogue.length > 0);
+        if (st === null || (st.routes ?? []).length < servers) return false;
+        return opts.catalogue === false || (st.catalogue ?? []).length > 0;
       }),
     );
     return ok.every(Boolean);

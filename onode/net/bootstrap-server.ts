@@ -6,6 +6,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { SystemClock, type Clock } from '../../common/core/clock.ts';
+import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import {
@@ -33,8 +35,12 @@ export interface BootstrapServerOptions {
   readonly clock?: Clock;
 }
 
+export interface BootstrapServerEvents {
+  'local-notice': [msg: BootstrapMessage];
+}
+
 export class BootstrapServer {
-  private readonly servers: Server[] = [];
+  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
   private readonly sockets = new Map<number, Socket>();
   /** Connections the desk has answered for the last time: their input is no longer read. */
   private readonly ended = new Set<number>();
@@ -42,10 +48,11 @@ export class BootstrapServer {
   private readonly encoded = new WeakMap<object, Buffer>();
   private readonly desk: BootstrapDesk;
   private nextConn = 1;
-  /** Notices for the bootstrapper's own node, which is in this process. */
-  onLocalNotice: (msg: BootstrapMessage) => void = () => {};
+  /** `local-notice`: notices for the bootstrapper's own node, which is in this process. */
+  readonly events: TypedEmitter<BootstrapServerEvents>;
 
   constructor(private readonly opts: BootstrapServerOptions) {
+    this.events = new TypedEmitter((err) => opts.log.error(`handling a local notice: ${(err as Error).stack ?? err}`));
     this.desk = new BootstrapDesk({
       directory: opts.directory,
       secret: opts.secret,
@@ -59,7 +66,7 @@ export class BootstrapServer {
           this.sockets.get(conn)?.end(this.encode(msg));
         },
         destroy: (conn) => this.sockets.get(conn)?.destroy(),
-        local: (msg) => this.onLocalNotice(msg),
+        local: (msg) => this.events.emit('local-notice', msg),
       },
     });
   }
@@ -73,21 +80,31 @@ export class BootstrapServer {
     return this.desk.registerSelf(name, signingKey);
   }
 
-  async start(): Promise<void> {
+  /** Listens on every address; idempotent, and a failure closes the listeners already open. */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Closes every connection and listener and forgets pending registrations. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  private async listen(ctx: StartContext): Promise<void> {
+    ctx.defer(() => this.desk.stop());
     for (const address of this.opts.addresses) {
       const server = createServer((socket) => this.accept(socket));
       await listenOn(server, this.opts.port, address, 'the bootstrapper');
       server.on('error', (err) => this.opts.log.warn(`bootstrapper ${address}: ${err.message}`));
-      this.servers.push(server);
+      ctx.defer(() => this.closeListener(server));
     }
   }
 
-  async stop(): Promise<void> {
-    this.desk.stop();
+  /** Closes a listener; its open connections first, since close() waits for them. */
+  private closeListener(server: Server): Promise<void> {
     for (const s of this.sockets.values()) s.destroy();
     this.sockets.clear();
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    this.servers.length = 0;
+    return new Promise<void>((r) => server.close(() => r()));
   }
 
   private accept(socket: Socket): void {

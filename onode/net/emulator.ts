@@ -32,6 +32,9 @@ export class Emulator {
   private readonly children = new Map<string, ChildProcess>();
   private readonly argsOf = new Map<string, string[]>();
   private stopping = false;
+  private started = false;
+  /** The one stop: stop() is final, and a second call waits for the first. */
+  private stopped: Promise<void> | null = null;
   /** This run's overlay secret: what a test or tool needs to speak to the nodes (e.g. onode fault). */
   readonly secret: string;
 
@@ -50,7 +53,10 @@ export class Emulator {
     );
   }
 
+  /** Spawns every node, once: a second call (or one after stop()) does nothing. */
   start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
     const topo = this.opts.topology;
     const movies = this.opts.moviesDir !== undefined ? ['--movies', this.opts.moviesDir] : [];
     const extra = this.opts.childArgs ?? [];
@@ -96,7 +102,13 @@ export class Emulator {
     return this.children.get(name)?.kill(signal) ?? false;
   }
 
-  async stop(): Promise<void> {
+  /** Ends every node's process (SIGTERM, SIGKILL after 2.5 s). Idempotent: later calls share the first. */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopAll();
+    return this.stopped;
+  }
+
+  private async stopAll(): Promise<void> {
     this.stopping = true;
     const exits = [...this.children.values()].map(
       (c) =>

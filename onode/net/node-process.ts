@@ -6,7 +6,8 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
-import { overlayMacKey } from '../../common/security/overlay-keys.ts';
+import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { opsToken, overlayMacKey } from '../../common/security/overlay-keys.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
@@ -23,8 +24,8 @@ import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
 import { RtspServer } from './rtsp-server.ts';
+import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
-import { opsToken } from '../../common/security/overlay-keys.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 import type { StatusReport } from '../../common/wire/status-api.ts';
 
@@ -72,12 +73,6 @@ export interface KeyPair {
 /** How long each step of the registration handshake may take. */
 const REGISTER_STEP_TIMEOUT_MS = 5000;
 
-/** A server's stream-signing key pair (Ed25519). */
-export interface KeyPair {
-  readonly publicKey: KeyObject;
-  readonly privateKey: KeyObject;
-}
-
 export class NodeProcess {
   private readonly clock = new SystemClock();
   private node: OverlayNode | null = null;
@@ -85,10 +80,14 @@ export class NodeProcess {
   private transport: OverlayTransport | null = null;
   private bootstrapServer: BootstrapServer | null = null;
   private connection: BootstrapConnection | null = null;
+  /** The connection of a registration in progress (not yet `connection`). */
+  private registering: BootstrapConnection | null = null;
   private rtsp: RtspServer | null = null;
   private http: StatusHttp | null = null;
   private info: Registered | null = null;
+  /** True from stop() (or a failed start) on: the registration loop and re-registration give up. */
   private stopping = false;
+  private readonly life = new Lifecycle((ctx) => this.startUp(ctx));
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
   /** A server's stream-signing key pair, made at start; its public half goes to the bootstrapper. */
@@ -108,12 +107,30 @@ export class NodeProcess {
     return this.info?.name ?? null;
   }
 
-  async start(): Promise<void> {
-    if (this.node !== null) return;
-    const info = this.opts.bootstrapper === undefined ? await this.becomeBootstrapper() : await this.register();
+  /**
+   * Registers (or becomes the bootstrapper), then binds the overlay, RTSP (POPs) and status ports.
+   * Concurrent calls share one start; a start that fails releases what it opened and rethrows.
+   */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Releases every socket, timer and connection; a start in progress is cut short first. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  /** Each step registers its release as it opens something; stop() runs them last-first. */
+  private async startUp(ctx: StartContext): Promise<void> {
+    this.stopping = false;
+    ctx.signal.addEventListener('abort', () => this.disconnect(), { once: true });
+    ctx.defer(() => this.disconnect());
+    const info = this.opts.bootstrapper === undefined ? await this.becomeBootstrapper(ctx) : await this.register();
+    ctx.signal.throwIfAborted();
     if (info.role !== this.opts.role) {
       throw new NodeStartError(
-        `the topology says ${info.name} (${info.addresses.join(', ')}) is a ${info.role}, but this process was started as a ${this.opts.role}; run 'onode ${info.role} ...' on that host`,
+        `the topology says ${info.name} (${info.addresses.join(', ')}) is a ${info.role}, ` +
+          `but this process was started as a ${this.opts.role}; run 'onode ${info.role} ...' on that host`,
       );
     }
     this.info = info;
@@ -126,7 +143,6 @@ export class NodeProcess {
       key: overlayMacKey(this.opts.secret),
       log,
     });
-    this.transport = transport;
     if (info.role === 'server') {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
       const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
@@ -137,121 +153,96 @@ export class NodeProcess {
     const verifyWith = info.role === 'pop' ? this.keyring : null;
     const options = this.opts.overlay ?? DEFAULT_OVERLAY;
     const node = new OverlayNode(info.name, this.clock, transport, this.source, options, verifyWith);
-    this.node = node;
-    transport.onPacket = (from, msg) => node.receive(from, msg);
+    transport.events.on('packet', (from, msg) => node.receive(from, msg));
     await transport.start();
+    ctx.defer(() => transport.stop());
+    ctx.signal.throwIfAborted();
+    this.transport = transport;
+    this.node = node;
     this.applyNeighbours(info.neighbours);
     node.start();
+    ctx.defer(() => {
+      this.source?.stopAll();
+      node.stop();
+    });
     if (info.role === 'pop') {
-      const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
-      const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
-      this.rtsp = new RtspServer(
-        addresses,
-        this.opts.ports.rtsp,
-        {
-          clock: this.clock,
-          catalogue: () => node.catalogue(),
-          join: (m, id, r) => node.localJoin(m, id, r),
-          leave: (m, id) => node.localLeave(m, id),
-          repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
-          latestFrame: (m) => node.tree.latestFrame(m),
-        },
-        log,
-        idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } },
-      );
-      await this.rtsp.start();
+      const rtsp = this.rtspServer(info, node);
+      await rtsp.start();
+      ctx.defer(() => rtsp.stop());
+      ctx.signal.throwIfAborted();
+      this.rtsp = rtsp;
     }
-    this.http = new StatusHttp(
+    const http = new StatusHttp(
       info.addresses,
       this.opts.ports.status,
       () => this.report(),
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
-    await this.http.start();
+    await http.start();
+    ctx.defer(() => http.stop());
+    this.http = http;
+    // Last registered, first run: stop() leaves the bootstrapper before anything else, as it always has.
+    ctx.defer(() => this.disconnect());
     log.info(
-      `${info.name} (${info.role}) up on ${info.addresses.join(', ')}; neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`,
+      `${info.name} (${info.role}) up on ${info.addresses.join(', ')}; ` +
+        `neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`,
     );
   }
 
-  async stop(): Promise<void> {
+  /** Stops talking to the bootstrapper: no more retries, no more notices. Safe to call again. */
+  private disconnect(): void {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.registering?.close();
     this.connection?.close();
-    this.source?.stopAll();
-    this.node?.stop();
-    await this.rtsp?.stop();
-    await this.http?.stop();
-    await this.bootstrapServer?.stop();
-    await this.transport?.stop();
   }
 
+  private rtspServer(info: Registered, node: OverlayNode): RtspServer {
+    const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
+    const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
+    return new RtspServer(
+      addresses,
+      this.opts.ports.rtsp,
+      {
+        clock: this.clock,
+        catalogue: () => node.catalogue(),
+        join: (m, id, r) => node.localJoin(m, id, r),
+        leave: (m, id) => node.localLeave(m, id),
+        repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
+        latestFrame: (m) => node.tree.latestFrame(m),
+      },
+      this.opts.log,
+      idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } },
+    );
+  }
+
+  /** GET /status: this node's view; `state: 'starting'` until it has registered and bound. */
   report(): StatusReport {
     const node = this.node;
     const info = this.info;
     if (node === null || info === null)
       return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
-    const addressOf = new Map(info.neighbours.map((n) => [n.name, n.address]));
-    const sessions = this.rtsp?.sessions.list() ?? [];
-    // Viewers are named by a label, never by session id: ids are capabilities over a viewer's playback.
-    const clientOf = new Map(sessions.map((s) => [s.viewer, s.client]));
-    return {
-      name: info.name,
-      role: info.role,
-      pid: process.pid,
-      addresses: info.addresses,
+    const b = this.opts.bootstrapper;
+    return buildStatusReport({
+      info,
+      node,
+      now: this.clock.now(),
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-      bootstrapper:
-        this.opts.bootstrapper === undefined ? 'self' : `${this.opts.bootstrapper.host}:${this.opts.bootstrapper.port}`,
-      serverKeys: this.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
-      ...(this.signing !== null ? { signingKeyId: keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex') } : {}),
-      neighbours: node.neighbours().map((n) => ({
-        name: n.name,
-        address: addressOf.get(n.name) ?? null,
-        alive: n.alive,
-        rttMs: n.rttMs === null ? null : round(n.rttMs),
-        failures: n.failures,
-      })),
-      routes: node.bestRoutes().map((r) => ({ ...r, latencyMs: round(r.latencyMs) })),
-      streams: node.streams().map((s) => ({
-        movie: s.movie,
-        state: s.state,
-        upstream: s.upstream,
-        rootPath: s.rootPath,
-        downstream: s.downstream,
-        clients: s.clients.map((id) => clientOf.get(id) ?? 'viewer'),
-        ...s.counters,
-      })),
-      faults: { cut: [...(this.transport?.cut ?? [])] },
-      recovery: {
-        linkFailures: node.neighbours().reduce((n, x) => n + x.failures, 0),
-        reroutes: node.tree.counters.reroutes,
-        switches: node.tree.counters.switches,
-        repairsRequested: node.tree.counters.repairsRequested,
-        repairsServed: node.tree.counters.repairsServed,
-        lastEvent:
-          node.tree.lastEvent === null
-            ? null
-            : { ...node.tree.lastEvent, agoMs: Math.round(this.clock.now() - node.tree.lastEvent.at) },
-      },
-      catalogue: node.catalogue(),
-      sessions,
-      counters: {
-        transport: this.transport?.counters,
-        tree: node.tree.counters,
-        probes: node.probes.counters,
-        node: node.counters,
-        routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
-        ...(this.rtsp ? { rtsp: this.rtsp.report() } : {}),
-        ...(node.verifier ? { verify: { ...node.verifier.counters, holding: node.verifier.holding } } : {}),
-        ...(this.signing ? { sign: this.signReport() } : {}),
-        ...(this.bootstrapServer
-          ? { bootstrapper: this.bootstrapServer.counters }
-          : { registration: this.registrationCounters }),
-        ...(this.http ? { ops: this.http.counters } : {}),
-      },
-      ...(this.bootstrapServer ? { registered: this.directoryNames() } : {}),
-    };
+      bootstrapper: b === undefined ? 'self' : `${b.host}:${b.port}`,
+      keyring: this.keyring,
+      signingKeyId: this.signing === null ? null : keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex'),
+      sign: this.signing === null ? null : this.signReport(),
+      transport: this.transport,
+      rtsp: this.rtsp,
+      http: this.http,
+      desk:
+        this.bootstrapServer === null
+          ? null
+          : { counters: this.bootstrapServer.counters, registered: this.directoryNames() },
+      registration: this.registrationCounters,
+    });
   }
 
   private directoryNames: () => string[] = () => [];
@@ -293,7 +284,7 @@ export class NodeProcess {
     return { status: 200, body: { name: this.info?.name, cut: [...transport.cut] } };
   }
 
-  private async becomeBootstrapper(): Promise<Registered> {
+  private async becomeBootstrapper(ctx: StartContext): Promise<Registered> {
     const topo = this.opts.topology;
     if (topo === undefined) throw new NodeStartError('the bootstrapper needs --topology FILE');
     const me = topo.nodes.get(topo.bootstrapper);
@@ -313,8 +304,9 @@ export class NodeProcess {
       catalogue: () => this.node?.catalogue() ?? [],
       log: this.opts.log,
     });
-    server.onLocalNotice = (msg) => this.onNotice(msg);
+    server.events.on('local-notice', (msg) => this.onNotice(msg));
     await server.start();
+    ctx.defer(() => server.stop());
     this.bootstrapServer = server;
     const info = server.registerSelf(me.name, this.signingKey()) ?? directory.infoFor(me);
     this.learnKeys(info.serverKeys);
@@ -362,12 +354,17 @@ export class NodeProcess {
       port: b.port,
       ...(this.opts.address ? { localAddress: this.opts.address } : {}),
     });
+    // stop() closes it mid-handshake (disconnect), rather than wait out the step timeouts.
+    this.registering = conn;
     try {
+      if (this.stopping) throw new BootstrapUnreachable('stopped');
       const info = await this.handshake(conn, new Registrant(this.opts.secret, process.pid, this.signingKey()));
       return info;
     } catch (err) {
       conn.close();
       throw err;
+    } finally {
+      this.registering = null;
     }
   }
 
@@ -458,8 +455,4 @@ export class NodeProcess {
     this.transport?.setNeighbours(list);
     this.node?.setNeighbours(list.map((n) => n.name));
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }

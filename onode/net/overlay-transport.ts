@@ -38,6 +38,8 @@ import { bindUdp } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 import { KeyedRateWindows, RateWindow } from '../../common/core/rate-window.ts';
+import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { MovieIds } from '../core/movie-ids.ts';
 import { ReplayWindows } from '../core/replay-window.ts';
 
@@ -85,6 +87,10 @@ export interface TransportCounters {
   faultDrops: number;
 }
 
+export interface OverlayTransportEvents {
+  packet: [from: string, msg: OverlayMessage];
+}
+
 export interface OverlayTransportOptions {
   /** This node's name: the sender of everything it sends, the recipient it checks tags for. */
   readonly self: string;
@@ -126,8 +132,9 @@ export class OverlayTransport implements Outbox {
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
   /** Neighbours whose link is cut on purpose (fault injection): nothing goes or comes through. */
   readonly cut = new Set<string>();
-  /** Receives every authenticated overlay packet from a neighbour. */
-  onPacket: (from: string, msg: OverlayMessage) => void = () => {};
+  /** `packet`: every authenticated overlay packet from a neighbour. */
+  readonly events: TypedEmitter<OverlayTransportEvents>;
+  private readonly life = new Lifecycle((ctx) => this.bind(ctx));
 
   private readonly self: string;
   private readonly key: OverlayMacKey;
@@ -157,9 +164,27 @@ export class OverlayTransport implements Outbox {
     this.now = opts.now ?? (() => performance.now());
     this.epoch = opts.epoch ?? Date.now();
     this.dataHeader = encodeHeader(MessageType.data, opts.self);
+    // A listener that throws (a bug) is logged; the socket handler goes on with the next datagram.
+    this.events = new TypedEmitter((err, event) =>
+      this.log.error(`handling an overlay ${String(event)}: ${(err as Error).stack ?? String(err)}`),
+    );
   }
 
-  async start(): Promise<void> {
+  /** Binds a socket per address; idempotent, and a failure closes the sockets already bound. */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Closes every socket and drops the datagrams still held back for emulated delay. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  private async bind(ctx: StartContext): Promise<void> {
+    ctx.defer(() => {
+      for (const t of this.pendingDelays) clearTimeout(t);
+      this.pendingDelays.clear();
+    });
     for (const address of this.opts.addresses) {
       if (this.sockets.has(address)) continue;
       const socket = await bindUdp(address, this.opts.port, { lookup: literalLookup }).catch((err: Error) => {
@@ -176,14 +201,11 @@ export class OverlayTransport implements Outbox {
         // not fatal: the kernel's limit (net.core.rmem_max) applies
       }
       this.sockets.set(address, socket);
+      ctx.defer(() => {
+        this.sockets.delete(address);
+        socket.close();
+      });
     }
-  }
-
-  async stop(): Promise<void> {
-    for (const t of this.pendingDelays) clearTimeout(t);
-    this.pendingDelays.clear();
-    for (const s of this.sockets.values()) s.close();
-    this.sockets.clear();
   }
 
   setNeighbours(list: readonly NeighbourInfo[]): void {
@@ -327,11 +349,7 @@ export class OverlayTransport implements Outbox {
       message = body.value;
       this.learnFrom(message);
     }
-    try {
-      this.onPacket(from, message);
-    } catch (err) {
-      this.log.error(`handling ${message.type} from ${from}: ${(err as Error).stack ?? String(err)}`);
-    }
+    this.events.emit('packet', from, message);
   }
 
   /**

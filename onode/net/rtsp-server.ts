@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
+import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
 import { bindUdp, listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
@@ -81,7 +82,7 @@ export class RtspServer {
     handlerErrors: 0,
     acceptErrors: 0,
   };
-  private readonly servers: Server[] = [];
+  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
   private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
   private nextId = 1;
@@ -124,15 +125,35 @@ export class RtspServer {
     );
   }
 
-  async start(): Promise<void> {
+  /** Listens on every address; idempotent, and a failure releases what it had opened. */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Ends every session and connection, then closes the listeners and UDP pairs. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  /** Opens the UDP pair and the listener of each address, then the timers; stop() undoes it last-first. */
+  private async listen(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
       const rtp = await bindUdp(address, 0);
+      ctx.defer(() => {
+        rtp.close();
+      });
       const rtcp = await bindUdp(address, 0);
+      ctx.defer(() => {
+        rtcp.close();
+      });
       // Clients send RTCP (receiver reports, NACKs) to either port of the pair.
       for (const sock of [rtp, rtcp]) {
         sock.on('message', (buf, rinfo) => this.onRtcp(buf, { address: rinfo.address, port: rinfo.port }));
       }
       this.udp.set(address, { rtp, rtcp });
+      ctx.defer(() => {
+        this.udp.delete(address);
+      });
       const server = createServer((socket) => this.accept(socket));
       await listenOn(server, this.port, address, 'RTSP');
       // Out of descriptors, accept() fails: an 'error' with no listener would end the process.
@@ -140,24 +161,19 @@ export class RtspServer {
         this.counters.acceptErrors++;
         this.log.debug(`RTSP listener on ${address}: ${err.message}`);
       });
-      this.servers.push(server);
+      ctx.defer(() => this.closeListener(server));
     }
     this.sessions.start();
+    ctx.defer(() => this.sessions.stop());
     this.connections.start();
+    ctx.defer(() => this.connections.stop());
   }
 
-  async stop(): Promise<void> {
-    this.connections.stop();
-    this.sessions.stop();
+  /** Closes a listener; its open connections first, since close() waits for them. */
+  private closeListener(server: Server): Promise<void> {
     for (const s of this.sockets.values()) s.destroy();
     this.sockets.clear();
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    this.servers.length = 0;
-    for (const { rtp, rtcp } of this.udp.values()) {
-      rtp.close();
-      rtcp.close();
-    }
-    this.udp.clear();
+    return new Promise<void>((r) => server.close(() => r()));
   }
 
   /** Counters for GET /status: sessions, then connections. */

@@ -4,10 +4,11 @@
  * for experiments, `onode fault`). Every mutating request needs the bearer token and a JSON
  * body; no CORS headers are ever sent, so a web page elsewhere can neither read nor forge.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import * as v from 'valibot';
 import { decrementCount, incrementCount } from '../../common/core/counts.ts';
+import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
 import { RateWindow } from '../../common/core/rate-window.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import { equalBytes } from '../../common/security/equal-bytes.ts';
@@ -46,7 +47,7 @@ export type FaultsHandler = (body: FaultsRequest) => { status: number; body: unk
 
 export class StatusHttp {
   readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
-  private readonly servers: Server[] = [];
+  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
   private readonly token: Buffer;
   private readonly perAddress = new Map<string, number>();
   private cached: string | null = null;
@@ -62,8 +63,17 @@ export class StatusHttp {
     this.token = Buffer.from(token, 'utf8');
   }
 
-  async start(): Promise<void> {
-    if (this.servers.length > 0) return;
+  /** Listens on every address; idempotent, and a failure closes the servers already listening. */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Closes every server and connection; waits for a start in progress. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  private async listen(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
       const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) =>
         this.handle(req, res),
@@ -74,21 +84,14 @@ export class StatusHttp {
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.maxConnections = MAX_CONNECTIONS;
       await listenOn(server, this.port, address, 'GET /status');
-      this.servers.push(server);
-    }
-  }
-
-  async stop(): Promise<void> {
-    const servers = this.servers.splice(0);
-    await Promise.all(
-      servers.map(
-        (s) =>
+      ctx.defer(
+        () =>
           new Promise<void>((r) => {
-            s.closeAllConnections();
-            s.close(() => r());
+            server.closeAllConnections();
+            server.close(() => r());
           }),
-      ),
-    );
+      );
+    }
   }
 
   /** Counts a new connection against its address; over the cap it is closed at once (its fd freed). */

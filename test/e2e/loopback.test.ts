@@ -75,7 +75,7 @@ describe('the report topology on loopback', () => {
     // Every frame was checked against the servers' keys, by the POP and by the client.
     for (const s of [s1, s4]) expect([s.verifying, s.framesRejected]).toEqual([true, 0]);
     for (const pop of ['o5', 'o7']) {
-      const verify = ((await run.status(pop)).counters as Record<string, Record<string, number>>).verify;
+      const verify = (await run.status(pop)).counters?.verify;
       expect(verify?.verified, pop).toBeGreaterThan(100);
       expect([verify?.rejected, verify?.unknownKey], pop).toEqual([0, 0]);
     }
@@ -93,7 +93,7 @@ describe('the report topology on loopback', () => {
     await new Promise((r) => setTimeout(r, 500));
     for (const node of ['o5', 'o7', 'o4', 'o3', 's1', 's2']) {
       const s = await run.status(node);
-      expect((s.streams as unknown[]).length, node).toBe(0);
+      expect(s.streams, node).toEqual([]);
     }
   });
 

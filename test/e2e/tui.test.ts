@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import type { StatusReport } from '../../common/wire/status-api.ts';
 import { requireCommands } from '../capabilities.ts';
 import { LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
 
@@ -132,11 +133,11 @@ describe('the terminal player in tmux', () => {
   }
   const chosenPop = (s: string): string => /▶ (\S+)/.exec(s)?.[1] ?? '';
 
-  async function popIdle(pop: string, timeoutMs = 5000): Promise<{ streams: unknown[]; sessions: unknown[] }> {
+  async function popIdle(pop: string, timeoutMs = 5000): Promise<StatusReport> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = (await run.status(pop)) as { streams: unknown[]; sessions: unknown[] };
-      if ((s.streams.length === 0 && s.sessions.length === 0) || Date.now() > deadline) return s;
+      const s = await run.status(pop);
+      if ((s.streams?.length === 0 && s.sessions?.length === 0) || Date.now() > deadline) return s;
       await sleep(100);
     }
   }
@@ -165,7 +166,7 @@ describe('the terminal player in tmux', () => {
     const paused = await steadyFrames(name);
     await sleep(1500);
     expect(frames(screen(name))).toBe(paused);
-    expect(((await run.status(pop)).sessions as unknown[]).length).toBe(1);
+    expect((await run.status(pop)).sessions).toHaveLength(1);
 
     tmux('send-keys', '-t', name, 't');
     await waitFor(name, 'torn down', (x) => /state\s+closed/.test(x) && x.includes('torn down'));
@@ -184,7 +185,7 @@ describe('the terminal player in tmux', () => {
     await waitFor(name, 'playing', (x) => /state\s+playing/.test(x) && frames(x) > 5);
     await clickUntil(name, 'PAUSE [a]', 'paused by a click', (x) => /state\s+paused/.test(x));
     await clickUntil(name, 'PLAY [p]', 'playing again after a click', (x) => /state\s+playing/.test(x));
-    expect(((await run.status('o7')).sessions as unknown[]).length).toBe(1);
+    expect((await run.status('o7')).sessions).toHaveLength(1);
     tmux('send-keys', '-t', name, 'q');
     expect(await exitCode(exitFile)).toBe(0);
     expect(await popIdle('o7')).toMatchObject({ streams: [], sessions: [] });

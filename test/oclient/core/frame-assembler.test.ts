@@ -126,7 +126,7 @@ describe('ReorderBuffer loss reports', () => {
   it('reports each missing sequence number once, when the gap opens', () => {
     const reported: number[][] = [];
     const rb = new ReorderBuffer(() => {}, 200);
-    rb.onMissing = (s) => reported.push(s);
+    rb.events.on('missing', (s) => reported.push(s));
     rb.push(10, Buffer.alloc(0), 0);
     rb.push(13, Buffer.alloc(0), 0);
     rb.push(14, Buffer.alloc(0), 0);

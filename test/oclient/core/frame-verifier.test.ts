@@ -131,9 +131,9 @@ describe('client frame verification', () => {
     const { keyring } = keyringFromLogin([{ server: 's1', key: s1.raw.toString('base64') }]);
     const verifier = new FrameVerifier(MOVIE, keyring);
     let asked = 0;
-    verifier.onUnknownKey = () => {
+    verifier.events.on('unknown-key', () => {
       asked++;
-    };
+    });
     const shown: Buffer[] = [];
     const asm = new FrameAssembler(
       (img) => shown.push(buildJpeg(img)),
