@@ -81,12 +81,11 @@ async function startViewer(o: StartupOptions, movie: string): Promise<{ session:
         () => reject(new Error(`no frame of ${movie} within ${FIRST_FRAME_TIMEOUT_MS} ms of SETUP`)),
         FIRST_FRAME_TIMEOUT_MS,
       );
-      session.onFrame = () => {
+      session.events.once('frame', () => {
         const at = performance.now();
         clearTimeout(timer);
-        session.onFrame = () => {};
         resolve(at);
-      };
+      });
     });
     await session.setup();
     const setupEnd = performance.now();

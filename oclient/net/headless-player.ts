@@ -101,20 +101,20 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
     });
-    session.onFrame = (img) => {
+    session.events.on('frame', (img) => {
       policy.frame();
       opts.onFrame?.(buildJpeg(img));
-    };
+    });
     // What ended the session, told to the policy once it is over (one failure per session).
     let closedWhy: string | null = null;
     let stalled: FailoverDecision | null = null;
     let refusal: PlayRefused | null = null;
     let failure: Error | null = null;
     let wake: () => void = () => {};
-    session.onClose = (reason) => {
+    session.events.on('close', (reason) => {
       closedWhy ??= reason;
       wake();
-    };
+    });
     onStall = (d) => {
       stalled = d;
       wake();

@@ -4,6 +4,7 @@
  * (jitter) buffer → frame assembler → complete frames. Both the headless client and the
  * terminal UI drive it.
  */
+import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import type { Socket } from 'node:dgram';
 import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
@@ -72,9 +73,17 @@ const KEEPALIVE_MS = 20_000;
 /** Receiver reports keep the session alive at the POP between keep-alives. */
 const RECEIVER_REPORT_MS = 2000;
 
+export interface SessionEvents {
+  frame: [img: JpegImage];
+  close: [why: string];
+}
+
 export class PlaySession {
-  onFrame: (img: JpegImage) => void = () => {};
-  onClose: (why: string) => void = () => {};
+  /** `frame`: a complete, verified frame in order; `close`: the session ended, and why. */
+  // A listener that throws is a bug in the player: said on stderr, and the stream goes on.
+  readonly events = new TypedEmitter<SessionEvents>((err, event) =>
+    process.emitWarning(`oclient: a '${String(event)}' listener threw: ${(err as Error).stack ?? String(err)}`),
+  );
   private readonly assembler: FrameAssembler;
   private readonly reorder: ReorderBuffer<{ readonly packet: RtpPacket; readonly raw: Buffer }>;
   private readonly verifier: FrameVerifier | null;
@@ -113,7 +122,7 @@ export class PlaySession {
         this.firstFrameAt ??= now;
         this.recentFrames.push(now);
         while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
-        this.onFrame(img);
+        this.events.emit('frame', img);
       },
       undefined,
       verifier === null ? null : (packets) => verifier.check(packets),
@@ -277,6 +286,6 @@ export class PlaySession {
   private closed(why: string): void {
     if (this.state === 'closed') return;
     this.close();
-    this.onClose(why);
+    this.events.emit('close', why);
   }
 }

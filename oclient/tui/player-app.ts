@@ -286,10 +286,10 @@ class Player {
         whenReady: (cb) => process.stdout.once('drain', cb),
       },
     );
-    session.onFrame = (img) => {
+    session.events.on('frame', (img) => {
       this.policy.frame();
       pacer.push(img);
-    };
+    });
     this.pacer?.stop();
     this.session = session;
     this.pacer = pacer;
@@ -303,11 +303,11 @@ class Player {
       throw err;
     }
     // Set only now: a connection lost during SETUP is the error SETUP throws, one failure, not two.
-    session.onClose = (why) => {
+    session.events.on('close', (why) => {
       if (this.quitting || this.finished) return;
       // The POP died: move on to the next one and resume on our own.
       this.lost(this.policy.failed(why), session.rtspUrl);
-    };
+    });
     this.ui.video.showMessage('set up: press p to PLAY');
     this.say(`ready at ${this.pop.name}; PLAY to start`);
   }
@@ -325,7 +325,7 @@ class Player {
       await session.play();
     } catch (err) {
       if (!(err instanceof PlayRefused || err instanceof RtspClientError) || this.quitting || this.finished) throw err;
-      // The POP closed the connection: onClose has failed over already.
+      // The POP closed the connection: the close listener has failed over already.
       if (session.stats().state === 'closed') return;
       this.pacer?.stop();
       session.close();
