@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-/** The house limit (biome.jsonc lineWidth); the formatter cannot wrap long strings and comments, so this checks them. */
+/** The house limit (biome.jsonc lineWidth): the formatter cannot wrap long strings and comments, so check them. */
 const MAX_LINE_CHARS = 120;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Temporarily exempt: another change (issue 14, lifecycle) wraps their long lines; remove once it is merged. */
