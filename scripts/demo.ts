@@ -46,7 +46,8 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(
       'usage: npm run demo [-- --duration S] [-- --keep] [-- --topology FILE]\n' +
-        '  --duration S   how long the clients watch (default 20)\n  --keep         keep the overlay running after the clients finish, until Ctrl-C\n',
+        '  --duration S   how long the clients watch (default 20)\n' +
+        '  --keep         keep the overlay running after the clients finish, until Ctrl-C\n',
     );
     return 0;
   }
@@ -91,7 +92,8 @@ async function main(): Promise<number> {
   emulator.start();
   const bootstrapper = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
   process.stdout.write(
-    `started ${topo.nodes.size} onode processes from ${file} on loopback; bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`,
+    `started ${topo.nodes.size} onode processes from ${file} on loopback; ` +
+      `bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`,
   );
   const statusOf = (name: string): Promise<StatusReport | null> =>
     fetchStatus({ host: topo.nodes.get(name)?.addresses[0] ?? '', port: STATUS_PORT }, 1000).catch(() => null);
@@ -157,7 +159,8 @@ async function main(): Promise<number> {
       }),
   );
   process.stdout.write(
-    `${clientList.length} clients watching for ${duration} s: ${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`,
+    `${clientList.length} clients watching for ${duration} s: ` +
+      `${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`,
   );
 
   let before = new Map<string, StatusReport>();
@@ -205,7 +208,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\nsummary (stats and received frames in ${out}):\n${table(rows)}\n`);
   if (values.keep) {
     process.stdout.write(
-      `\nthe overlay keeps running; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} --headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n`,
+      `\nthe overlay keeps running; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} ` +
+        '--headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n',
     );
     await new Promise<void>((r) => process.once('SIGINT', () => r()));
   }

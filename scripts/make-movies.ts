@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
-/** The repository root: the nearest folder above this file with a package.json (works from scripts/ and dist/scripts/). */
+/**
+ * The repository root: the nearest folder above this file with a package.json (works from scripts/ and
+ * dist/scripts/).
+ */
 function repositoryRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (let dir = here; ; dir = dirname(dir)) {

@@ -178,7 +178,8 @@ async function main(): Promise<number> {
 
     // --- simulator ---
     say(
-      "\nsimulator: a link on the viewer's path stops carrying anything (500 ms client buffer, NACKs answered by the POP)",
+      "\nsimulator: a link on the viewer's path stops carrying anything " +
+        '(500 ms client buffer, NACKs answered by the POP)',
     );
     const mesh = loadTopologyFile(topologyFile);
     const meshServers = [...mesh.nodes.values()].filter((n) => n.role === 'server').map((n) => n.name);
@@ -222,7 +223,8 @@ async function main(): Promise<number> {
         t.rejoinMs === null || t.outcome.nextFrameMs === null ? [] : [t.outcome.nextFrameMs - t.rejoinMs],
       );
       say(
-        `  failure → first rejoin (detection): median ${ms(median(rejoins))}, max ${ms(max(rejoins))}; rejoin → next frame: median ${ms(median(repairs))}, max ${ms(max(repairs))}`,
+        `  failure → first rejoin (detection): median ${ms(median(rejoins))}, max ${ms(max(rejoins))}; ` +
+          `rejoin → next frame: median ${ms(median(repairs))}, max ${ms(max(repairs))}`,
       );
     }
     rows.push(
@@ -243,12 +245,15 @@ async function main(): Promise<number> {
         .sort((a, b) => b[1].share - a[1].share)
         .map(
           ([t, x]) =>
-            `${t} ${Math.round(x.share * 100)} % (${Math.round(x.meanBytes)} B payload, ${x.perLinkPerS.toFixed(2)}/s per link)`,
+            `${t} ${Math.round(x.share * 100)} % ` +
+            `(${Math.round(x.meanBytes)} B payload, ${x.perLinkPerS.toFixed(2)}/s per link)`,
         )
         .join(', ');
       say(
-        `  ${s.network}, ${s.directedLinks} directed links: payload mean ${kbps(s.payloadMeanKbps)}, max ${kbps(s.payloadMaxKbps)}; ` +
-          `with IP/UDP headers mean ${kbps(s.wireMeanKbps)}, max ${kbps(s.wireMaxKbps)} (${s.maxLink}); controlBytes estimate mean ${kbps(s.estimateMeanKbps)}`,
+        `  ${s.network}, ${s.directedLinks} directed links: ` +
+          `payload mean ${kbps(s.payloadMeanKbps)}, max ${kbps(s.payloadMaxKbps)}; ` +
+          `with IP/UDP headers mean ${kbps(s.wireMeanKbps)}, max ${kbps(s.wireMaxKbps)} (${s.maxLink}); ` +
+          `controlBytes estimate mean ${kbps(s.estimateMeanKbps)}`,
       );
       say(`    wire bytes: ${types}`);
       rows.push({
@@ -277,7 +282,8 @@ async function main(): Promise<number> {
       let linkCuts = true;
       let k = 0;
       say(
-        `\nreal processes: the mesh made lossless, ${trials} failure(s) of each kind, a viewer with a 500 ms jitter buffer`,
+        `\nreal processes: the mesh made lossless, ${trials} failure(s) of each kind, ` +
+          'a viewer with a 500 ms jitter buffer',
       );
       for (let t = 0; t < trials; t++) {
         for (const kind of FAILURE_KINDS) {
@@ -298,8 +304,10 @@ async function main(): Promise<number> {
           if (trial === null) continue;
           results.push(trial);
           say(
-            `  ${kind.padEnd(6)} ${trial.target.padEnd(6)} ${describeTrial(trial)}; assembler lost ${trial.assemblerLost}, NACKs ${trial.nacksSent}, ` +
-              `failovers ${trial.failovers}${trial.failovers > 0 ? ` (${trial.popsUsed.join(' → ')})` : ''}, played ${ms(trial.playedAfterMs)} after`,
+            `  ${kind.padEnd(6)} ${trial.target.padEnd(6)} ${describeTrial(trial)}; ` +
+              `assembler lost ${trial.assemblerLost}, NACKs ${trial.nacksSent}, ` +
+              `failovers ${trial.failovers}${trial.failovers > 0 ? ` (${trial.popsUsed.join(' → ')})` : ''}, ` +
+              `played ${ms(trial.playedAfterMs)} after`,
           );
         }
       }
@@ -328,7 +336,8 @@ async function main(): Promise<number> {
         const worst = per.reduce((a, b) => (b.wireKbps > a.wireKbps ? b : a));
         const mean = per.reduce((s, p) => s + p.wireKbps, 0) / per.length;
         say(
-          `  payload only: max ${kbps(max(per.map((p) => p.payloadKbps)))}; datagrams per link per second: max ${max(per.map((p) => p.datagramsPerS)).toFixed(1)}`,
+          `  payload only: max ${kbps(max(per.map((p) => p.payloadKbps)))}; ` +
+            `datagrams per link per second: max ${max(per.map((p) => p.datagramsPerS)).toFixed(1)}`,
         );
         rows.push({
           what: 'idle control traffic per link, real mesh, max node (mean)',
@@ -340,7 +349,8 @@ async function main(): Promise<number> {
     }
 
     say(
-      `\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s; * = frame periods without a frame: the stream came from another server's channel):`,
+      `\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s; ` +
+        "* = frame periods without a frame: the stream came from another server's channel):",
     );
     printTable(rows);
     return 0;

@@ -124,6 +124,7 @@ function topologyFile(o: RandomOverlay): string {
     }),
   );
   const links = o.edges.map(([a, b, delayMs]) => ({ between: [a, b], delayMs }));
-  const header = `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by bench/overlay/main.ts`;
+  const writer = 'bench/overlay/main.ts';
+  const header = `// ${OVERLAY_SPEC.nodes}-node random overlay (seed ${OVERLAY_SPEC.seed}) written by ${writer}`;
   return `${header}\n${JSON.stringify({ bootstrapper: o.servers[0], nodes, links }, null, 1)}\n`;
 }

@@ -78,17 +78,21 @@ async function main(): Promise<number> {
   const started = performance.now();
   const cpu = cpus();
   say(
-    `overlay-cdn benchmarks: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}; load average ${loadavg()[0]?.toFixed(2)}`,
+    `overlay-cdn benchmarks: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ` +
+      `${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}; ` +
+      `load average ${loadavg()[0]?.toFixed(2)}`,
   );
   const rows: Row[] = [];
 
   if (want('throughput')) {
     say(
-      '\n1. relay throughput: 1 upstream, 3 downstreams, DATA with a 1100-byte RTP packet; source sends as fast as it can',
+      '\n1. relay throughput: 1 upstream, 3 downstreams, DATA with a 1100-byte RTP packet; ' +
+        'source sends as fast as it can',
     );
     const tp = await measureThroughput({ port: PORTS.overlay, rtpBytes: RTP_BYTES, rounds: 7, roundMs: 1000 });
     say(
-      `   relays ${tp.pinned ? 'pinned to CPU 1, load to CPU 0' : 'not pinned (no taskset)'}; per round: forwarded pps per sink (relay CPU %, CPU µs per packet)`,
+      `   relays ${tp.pinned ? 'pinned to CPU 1, load to CPU 0' : 'not pinned (no taskset)'}; ` +
+        'per round: forwarded pps per sink (relay CPU %, CPU µs per packet)',
     );
     const roundsOf = (r: RelayThroughput): string =>
       r.rounds
@@ -99,14 +103,17 @@ async function main(): Promise<number> {
     const failures = tp.overlay.rounds.reduce((n, r) => n + r.linkFailures, 0);
     if (failures > 0)
       say(
-        `   the overloaded overlay relay declared a link dead ${failures} time(s): hellos share its receive buffer with the flood`,
+        `   the overloaded overlay relay declared a link dead ${failures} time(s): ` +
+          'hellos share its receive buffer with the flood',
       );
     const ratio = tp.overlay.best.forwardedPps / tp.bare.best.forwardedPps;
     // A best round in which a relay did not get most of its core measured the machine, not the relay.
     const starved = Math.min(tp.overlay.best.cpuPct, tp.bare.best.cpuPct) < 50;
     const medianRatio = tp.overlay.median.forwardedPps / tp.bare.median.forwardedPps;
     say(
-      `   best rounds: overlay ${int(tp.overlay.best.forwardedPps)}, bare ${int(tp.bare.best.forwardedPps)} pps (${pct(ratio)}); medians ${int(tp.overlay.median.forwardedPps)}, ${int(tp.bare.median.forwardedPps)} pps (${pct(medianRatio)})`,
+      `   best rounds: overlay ${int(tp.overlay.best.forwardedPps)}, ` +
+        `bare ${int(tp.bare.best.forwardedPps)} pps (${pct(ratio)}); ` +
+        `medians ${int(tp.overlay.median.forwardedPps)}, ${int(tp.bare.median.forwardedPps)} pps (${pct(medianRatio)})`,
     );
     rows.push(
       {
@@ -129,7 +136,9 @@ async function main(): Promise<number> {
       },
       {
         what: 'relay CPU per packet in (CPU use), best rounds, overlay / bare',
-        value: `${tp.overlay.best.cpuUsPerPacket.toFixed(0)} µs (${Math.round(tp.overlay.best.cpuPct)} %) / ${tp.bare.best.cpuUsPerPacket.toFixed(0)} µs (${Math.round(tp.bare.best.cpuPct)} %)`,
+        value:
+          `${tp.overlay.best.cpuUsPerPacket.toFixed(0)} µs (${Math.round(tp.overlay.best.cpuPct)} %) / ` +
+          `${tp.bare.best.cpuUsPerPacket.toFixed(0)} µs (${Math.round(tp.bare.best.cpuPct)} %)`,
         target: '',
         verdict: '',
       },
@@ -150,13 +159,16 @@ async function main(): Promise<number> {
       const d = await measureChain(n, latency, mode === 'direct' ? 'overlay' : mode);
       chains[`${mode}${n}`] = d;
       say(
-        `   ${mode === 'direct' ? 'no relay' : `${n} ${mode} relay${n > 1 ? 's' : ''}`}: p50 ${ms(d.p50Us)}, p99 ${ms(d.p99Us)}, max ${ms(d.maxUs)} (${d.samples} packets${d.linkFailures > 0 ? `; ${d.linkFailures} link(s) declared dead` : ''})`,
+        `   ${mode === 'direct' ? 'no relay' : `${n} ${mode} relay${n > 1 ? 's' : ''}`}: ` +
+          `p50 ${ms(d.p50Us)}, p99 ${ms(d.p99Us)}, max ${ms(d.maxUs)} ` +
+          `(${d.samples} packets${d.linkFailures > 0 ? `; ${d.linkFailures} link(s) declared dead` : ''})`,
       );
     }
     const hop = perHop(chains.overlay1!, chains.overlay4!);
     const bareHop = perHop(chains.bare1!, chains.bare4!);
     say(
-      `   per hop ((4 relays - 1 relay) / 3): overlay p50 ${ms(hop.p50Us)}, p99 ${ms(hop.p99Us)}; bare p50 ${ms(bareHop.p50Us)}, p99 ${ms(bareHop.p99Us)}`,
+      `   per hop ((4 relays - 1 relay) / 3): overlay p50 ${ms(hop.p50Us)}, p99 ${ms(hop.p99Us)}; ` +
+        `bare p50 ${ms(bareHop.p50Us)}, p99 ${ms(bareHop.p99Us)}`,
     );
     rows.push(
       {
@@ -183,7 +195,8 @@ async function main(): Promise<number> {
     makeSampleMovies(movies);
     const rss = await measureRss({ root, dist, moviesDir: movies, ports: PORTS, watchSeconds: 6 });
     say(
-      `   VmRSS mid-stream (peak VmHWM): ${rss.nodes.map((n) => `${n.node} ${n.rssMb.toFixed(0)} (${n.peakMb.toFixed(0)})`).join(', ')} MB`,
+      '   VmRSS mid-stream (peak VmHWM): ' +
+        `${rss.nodes.map((n) => `${n.node} ${n.rssMb.toFixed(0)} (${n.peakMb.toFixed(0)})`).join(', ')} MB`,
     );
     if (rss.client)
       say(`   the client: ${rss.client.rssMb.toFixed(0)} MB, ${rss.client.framesReceived} frames received`);
@@ -199,12 +212,15 @@ async function main(): Promise<number> {
 
   if (want('convergence')) {
     say(
-      `\n4. convergence of a ${OVERLAY_SPEC.nodes}-node random overlay (${OVERLAY_SPEC.servers} servers, ${OVERLAY_SPEC.pops} POPs, seed ${OVERLAY_SPEC.seed}), STATUS probes every 1000 ms`,
+      `\n4. convergence of a ${OVERLAY_SPEC.nodes}-node random overlay ` +
+        `(${OVERLAY_SPEC.servers} servers, ${OVERLAY_SPEC.pops} POPs, seed ${OVERLAY_SPEC.seed}), ` +
+        'STATUS probes every 1000 ms',
     );
     const sim = simulateConvergence();
     const virt = (t: number | null): string => (t === null ? 'not within 30 s' : `${int(t)} ms`);
     say(
-      `   simulated (${sim.links} links, 1-20 ms): every POP routed to every server at ${virt(sim.popRoutesMs)}, every route optimal at ${virt(sim.optimalMs)} virtual (${int(sim.wallMs)} ms wall)`,
+      `   simulated (${sim.links} links, 1-20 ms): every POP routed to every server at ${virt(sim.popRoutesMs)}, ` +
+        `every route optimal at ${virt(sim.optimalMs)} virtual (${int(sim.wallMs)} ms wall)`,
     );
     rows.push({
       what: '50-node convergence, simulated: all routes optimal',
@@ -216,7 +232,8 @@ async function main(): Promise<number> {
       const em = await emulateConvergence(dist, PORTS);
       const wall = (t: number | null): string => (t === null ? 'not within 60 s' : `${t.toFixed(1)} s`);
       say(
-        `   ${em.processes} real processes: all registered at ${wall(em.registeredSec)}, every POP routed to every server at ${wall(em.convergedSec)} (wall, from spawning)`,
+        `   ${em.processes} real processes: all registered at ${wall(em.registeredSec)}, ` +
+          `every POP routed to every server at ${wall(em.convergedSec)} (wall, from spawning)`,
       );
       rows.push({
         what: '50-node convergence, 50 processes: POP routes',

@@ -17,7 +17,10 @@ export interface CapacityTarget {
   readonly url: string;
   /** The server process, for its CPU use. */
   readonly pid: number;
-  /** "address:port" of UDP sockets the stream crosses before the server fans it out (the overlay path), for their kernel drops; none for gst's in-process source. */
+  /**
+   * "address:port" of UDP sockets the stream crosses before the server fans it out (the overlay path), for their
+   * kernel drops; none for gst's in-process source.
+   */
   readonly inboundSockets?: readonly string[];
 }
 
@@ -41,7 +44,10 @@ export interface StepResult {
   readonly serverCpuPct: number;
   /** The whole machine's CPU use over the window, % of all cores: near 100, the machine was the limit. */
   readonly machineBusyPct: number;
-  /** Datagrams the kernel dropped at full inbound sockets in the window: lost before the fan-out, so for every viewer. */
+  /**
+   * Datagrams the kernel dropped at full inbound sockets in the window: lost before the fan-out, so for every
+   * viewer.
+   */
   readonly inboundDrops: number;
   /** The kernel's UDP RcvbufErrors and SndbufErrors over the window, machine-wide (other jobs included). */
   readonly udpRcvbufErrors: number;

@@ -39,13 +39,26 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--frames", required=True, help="directory of one JPEG per frame, played in name order (00000.jpg, 00001.jpg, ...)")
+    p.add_argument(
+        "--frames",
+        required=True,
+        help="directory of one JPEG per frame, played in name order (00000.jpg, 00001.jpg, ...)",
+    )
     p.add_argument("--address", default="127.0.0.1", help="address for RTSP, RTP and RTCP (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=38600, help="RTSP port (default 38600)")
     p.add_argument("--mount", default="/movie", help="path clients ask for (default /movie)")
     p.add_argument("--fps", type=int, default=25, help="frame rate (default 25)")
-    p.add_argument("--mtu", type=int, default=1412, help="largest RTP packet, header included (default 1412: 1400 bytes of payload, as onode sends)")
-    p.add_argument("--rtp-ports", default="39000-59000", help="UDP port range for the server's RTP/RTCP sockets (default 39000-59000)")
+    p.add_argument(
+        "--mtu",
+        type=int,
+        default=1412,
+        help="largest RTP packet, header included (default 1412: 1400 bytes of payload, as onode sends)",
+    )
+    p.add_argument(
+        "--rtp-ports",
+        default="39000-59000",
+        help="UDP port range for the server's RTP/RTCP sockets (default 39000-59000)",
+    )
     return p.parse_args()
 
 
@@ -152,7 +165,11 @@ def main():
     GLib.io_add_watch(0, GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, loop.quit)
-    print(f"ready rtsp://{args.address}:{args.port}{args.mount} ({len(frames)} frames, {width}x{height}, {args.fps} fps)", flush=True)
+    print(
+        f"ready rtsp://{args.address}:{args.port}{args.mount} "
+        f"({len(frames)} frames, {width}x{height}, {args.fps} fps)",
+        flush=True,
+    )
     loop.run()
     return 0
 

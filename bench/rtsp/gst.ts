@@ -22,14 +22,18 @@ export function gstUnavailable(): string | null {
       SYSTEM_PYTHON,
       [
         '-c',
-        "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+        "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); " +
+          'from gi.repository import GstRtspServer',
       ],
       { stdio: 'pipe', timeout: 10_000 },
     );
     return null;
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop();
-    return `${SYSTEM_PYTHON} cannot load GstRtspServer (${stderr ?? (err instanceof Error ? err.message : String(err))}); apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad`;
+    return (
+      `${SYSTEM_PYTHON} cannot load GstRtspServer (${stderr ?? (err instanceof Error ? err.message : String(err))}); ` +
+      'apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad'
+    );
   }
 }
 

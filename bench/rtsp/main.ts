@@ -87,7 +87,8 @@ async function untilCatalogued(
     if (movies.every((m) => names.includes(m))) return;
     if (performance.now() > deadline)
       throw new Error(
-        `${pop} has no catalogue entry for ${movies.join(', ')} after ${timeoutMs} ms (it has ${names.join(', ') || 'none'})`,
+        `${pop} has no catalogue entry for ${movies.join(', ')} after ${timeoutMs} ms ` +
+          `(it has ${names.join(', ') || 'none'})`,
       );
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -96,10 +97,26 @@ async function untilCatalogued(
 function describeStep(label: string, s: StepResult): string {
   const w = s.window;
   return (
-    `   ${label} ${String(s.clients).padStart(5)}: ${w.sessions} playing, loss ${w.lossPct.toFixed(3)} % (worst session ${w.worstLossPct.toFixed(2)} %, ${w.sessionsOverTarget} at >= ${LOSS_TARGET_PCT} %), ` +
-    `${(w.fpsTotal / Math.max(1, w.sessions)).toFixed(1)} fps/session (min ${w.fpsMin.toFixed(1)}), ${w.ppsPerSession.toFixed(0)} pps, ${w.kbpsPerSession.toFixed(0)} kbit/s each, ` +
-    `delay spread p50 ${w.delaySpreadP50Ms.toFixed(0)} / max ${w.delaySpreadMaxMs.toFixed(0)} ms, CPU: server ${s.serverCpuPct.toFixed(0)} %, generator ${w.generatorCpuPct.toFixed(0)} %, machine ${s.machineBusyPct.toFixed(0)} %` +
-    `${w.receiverDrops > 0 ? `, ${w.receiverDrops} dropped at the generator's sockets` : ''}${s.inboundDrops > 0 ? `, ${s.inboundDrops} dropped at overlay sockets on the path` : ''}${s.udpRcvbufErrors + s.udpSndbufErrors > 0 ? `, kernel UDP buffer errors (machine-wide) ${s.udpRcvbufErrors} receive / ${s.udpSndbufErrors} send` : ''}, opened in ${(s.opened.ms / 1000).toFixed(1)} s${s.retried ? ' (second window)' : ''}${s.sustained ? '' : `  NOT SUSTAINED: ${s.why}${s.limitedBy === null ? '' : ` (the ${s.limitedBy} was at its limit)`}`}`
+    `   ${label} ${String(s.clients).padStart(5)}: ${w.sessions} playing, loss ${w.lossPct.toFixed(3)} % ` +
+    `(worst session ${w.worstLossPct.toFixed(2)} %, ${w.sessionsOverTarget} at >= ${LOSS_TARGET_PCT} %), ` +
+    `${(w.fpsTotal / Math.max(1, w.sessions)).toFixed(1)} fps/session (min ${w.fpsMin.toFixed(1)}), ` +
+    `${w.ppsPerSession.toFixed(0)} pps, ${w.kbpsPerSession.toFixed(0)} kbit/s each, ` +
+    `delay spread p50 ${w.delaySpreadP50Ms.toFixed(0)} / max ${w.delaySpreadMaxMs.toFixed(0)} ms, ` +
+    `CPU: server ${s.serverCpuPct.toFixed(0)} %, generator ${w.generatorCpuPct.toFixed(0)} %, ` +
+    `machine ${s.machineBusyPct.toFixed(0)} %` +
+    `${w.receiverDrops > 0 ? `, ${w.receiverDrops} dropped at the generator's sockets` : ''}` +
+    `${s.inboundDrops > 0 ? `, ${s.inboundDrops} dropped at overlay sockets on the path` : ''}` +
+    `${
+      s.udpRcvbufErrors + s.udpSndbufErrors > 0
+        ? `, kernel UDP buffer errors (machine-wide) ${s.udpRcvbufErrors} receive / ${s.udpSndbufErrors} send`
+        : ''
+    }` +
+    `, opened in ${(s.opened.ms / 1000).toFixed(1)} s${s.retried ? ' (second window)' : ''}` +
+    `${
+      s.sustained
+        ? ''
+        : `  NOT SUSTAINED: ${s.why}${s.limitedBy === null ? '' : ` (the ${s.limitedBy} was at its limit)`}`
+    }`
   );
 }
 
@@ -159,7 +176,8 @@ async function main(): Promise<number> {
   const started = performance.now();
   const cpu = cpus();
   say(
-    `overlay-cdn RTSP benchmarks: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; load average ${loadavg()[0]?.toFixed(2)}`,
+    `overlay-cdn RTSP benchmarks: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ` +
+      `${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; load average ${loadavg()[0]?.toFixed(2)}`,
   );
   const gstProblem = values['skip-gst'] ? 'skipped (--skip-gst)' : gstUnavailable();
   if (gstProblem !== null) say(`gst-rtsp-server: ${gstProblem}`);
@@ -179,11 +197,13 @@ async function main(): Promise<number> {
     await run.converged(30_000, { catalogue: false });
     await untilCatalogued(run, path.pop, STARTUP_MOVIES, 10_000);
     say(
-      `\noverlay: ${path.nodes.join(' - ')} (${HOPS} hops, no emulated delay), converged after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `\noverlay: ${path.nodes.join(' - ')} (${HOPS} hops, no emulated delay), ` +
+        `converged after ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
 
     say(
-      `\n1. startup, SETUP -> first complete frame (PlaySession.stats().startupMs), ${repetitions} cold and ${repetitions} warm starts`,
+      '\n1. startup, SETUP -> first complete frame (PlaySession.stats().startupMs), ' +
+        `${repetitions} cold and ${repetitions} warm starts`,
     );
     const startup = await measureStartup({
       run,
@@ -202,7 +222,8 @@ async function main(): Promise<number> {
       const p50 = percentile(xs, 50);
       const max = Math.max(...xs);
       say(
-        `   ${kind}: ${xs.map((x) => x.toFixed(1)).join(' ')} ms; p50 ${p50.toFixed(1)}, max ${max.toFixed(1)} ms (target < ${target} ms)`,
+        `   ${kind}: ${xs.map((x) => x.toFixed(1)).join(' ')} ms; ` +
+          `p50 ${p50.toFixed(1)}, max ${max.toFixed(1)} ms (target < ${target} ms)`,
       );
       say(
         `         of which SETUP answered at p50 ${percentile(
@@ -226,11 +247,13 @@ async function main(): Promise<number> {
     }
     if (startup.pruneMs.length > 0)
       say(
-        `   (the path dropped a movie ${percentile(startup.pruneMs, 50).toFixed(0)} ms (p50) after its last viewer left)`,
+        `   (the path dropped a movie ${percentile(startup.pruneMs, 50).toFixed(0)} ms (p50) ` +
+          'after its last viewer left)',
       );
 
     say(
-      `\n2. concurrent viewers of ${MOVIE} (${FPS} fps, 320x240) over RTP/UDP; per step 1 s to settle, then a ${windowMs} ms window`,
+      `\n2. concurrent viewers of ${MOVIE} (${FPS} fps, 320x240) over RTP/UDP; ` +
+        `per step 1 s to settle, then a ${windowMs} ms window`,
     );
     const load = await BenchChild.start('rtsp load', 'rtsp/load', LOAD);
     const popPid = run.emulator.pids().get(path.pop);
@@ -239,7 +262,9 @@ async function main(): Promise<number> {
     const pinned = pin(popPid, SERVER_CPU) && load.pin(LOAD_CPU);
     for (const [node, pid] of run.emulator.pids()) if (node !== path.pop) pin(pid, LOAD_CPU);
     say(
-      `   ${pinned ? `server under test pinned to CPU ${SERVER_CPU}, load generator and relays to CPU ${LOAD_CPU}` : 'not pinned (no taskset or a single CPU)'}`,
+      pinned
+        ? `   server under test pinned to CPU ${SERVER_CPU}, load generator and relays to CPU ${LOAD_CPU}`
+        : '   not pinned (no taskset or a single CPU)',
     );
     const options = { steps, settleMs: 1000, windowMs, fps: FPS };
     const popUrl = `rtsp://${POP_CLIENT_ADDRESS}:${PORTS.rtsp}/${MOVIE}`;

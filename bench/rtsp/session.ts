@@ -220,7 +220,8 @@ async function bindPair(address: string, port: number): Promise<[Socket, Socket]
     }
   }
   throw new Error(
-    `no free UDP port pair on ${address} from ${port}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+    `no free UDP port pair on ${address} from ${port}: ` +
+      `${lastError instanceof Error ? lastError.message : String(lastError)}`,
   );
 }
 

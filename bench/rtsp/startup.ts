@@ -37,7 +37,10 @@ export interface StartupResult {
   /** One per repetition. */
   readonly cold: readonly StartupSample[];
   readonly warm: readonly StartupSample[];
-  /** How long the tree took to be pruned from the path after the last viewer left, ms (the wait before each cold start but the first of each movie). */
+  /**
+   * How long the tree took to be pruned from the path after the last viewer left, ms (the wait before each cold start
+   * but the first of each movie).
+   */
   readonly pruneMs: readonly number[];
 }
 

@@ -28,7 +28,10 @@ export function writePathTopology(dir: string, hops: number): PathTopology {
   const nodes = names.map((name, i) => {
     const addresses = [...(i > 0 ? [`10.37.${i}.2`] : []), ...(i < hops ? [`10.37.${i + 1}.1`] : [])];
     if (name === 'p1')
-      return `    p1: { role: 'pop', addresses: ['${addresses.join("', '")}', '10.37.100.1'], clientAddresses: ['10.37.100.1'] },`;
+      return (
+        `    p1: { role: 'pop', addresses: ['${addresses.join("', '")}', '10.37.100.1'], ` +
+        "clientAddresses: ['10.37.100.1'] },"
+      );
     return `    ${name}: { role: '${i === 0 ? 'server' : 'node'}', addresses: ['${addresses.join("', '")}'] },`;
   });
   const links = names.slice(1).map((name, i) => `    { between: ['${names[i]}', '${name}'] },`);

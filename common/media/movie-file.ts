@@ -147,7 +147,8 @@ export function splitMovie(buf: Buffer, name: string): MovieSplitResult {
       return refuse(
         'mixed-sizes',
         i,
-        `it is ${parsed.value.width}x${parsed.value.height} pixels but frame 1 is ${first.width}x${first.height}; all frames of a movie must have one size`,
+        `it is ${parsed.value.width}x${parsed.value.height} pixels but frame 1 is ${first.width}x${first.height}; ` +
+          'all frames of a movie must have one size',
       );
     }
     frames.push({ jpeg, image: parsed.value });
@@ -324,7 +325,10 @@ function fixFor(reason: MovieRejection, path: string): string {
   switch (reason) {
     case 'empty':
     case 'unknown-format':
-      return `convert a video into an MJPEG movie with: ${ffmpegFixCommand('VIDEO', convertedName(path))} (or run 'npm run movies' for samples)`;
+      return (
+        `convert a video into an MJPEG movie with: ${ffmpegFixCommand('VIDEO', convertedName(path))} ` +
+        "(or run 'npm run movies' for samples)"
+      );
     case 'truncated':
     case 'malformed':
       return `re-create the file from its source; ffmpeg salvages what it can with: ${convert}`;

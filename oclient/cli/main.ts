@@ -156,7 +156,8 @@ async function main(flags: Flags): Promise<number> {
     );
   if (flags.movie !== undefined && !catalogue.includes(flags.movie)) {
     throw new ClientFailure(
-      `no movie '${flags.movie}'; the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`,
+      `no movie '${flags.movie}'; ` +
+        `the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`,
       EXIT.unknownMovie,
     );
   }

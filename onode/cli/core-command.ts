@@ -55,7 +55,8 @@ export function addCoreCommand(program: Command, cli: string): void {
       const movies = flags.movie ?? (existsSync(moviesDir) ? listMovies(moviesDir) : []);
       if (movies.length === 0 && topo.clients.size > 0) {
         process.stderr.write(
-          `warning: no movies in ${moviesDir}, so the clients are not started (make samples with: npm run movies, or pass --movie NAME)\n`,
+          `warning: no movies in ${moviesDir}, so the clients are not started ` +
+            '(make samples with: npm run movies, or pass --movie NAME)\n',
         );
       }
       const secretFile = scenarioSecret(flags.secret, flags.logDir, (line) => process.stderr.write(`${line}\n`));

@@ -39,7 +39,8 @@ export function addMininetCommand(program: Command, cli: string): void {
     .argument('<file>', 'topology file (its `network`, else one link per shared /24)')
     .option(
       '--duration <s>',
-      'run this long, print a per-client summary and exit (non-zero if a client got no stream); default: open the Mininet CLI',
+      'run this long, print a per-client summary and exit (non-zero if a client got no stream); ' +
+        'default: open the Mininet CLI',
       intIn(5, 86_400, 'seconds'),
     )
     .option(
@@ -88,7 +89,8 @@ export function addMininetCommand(program: Command, cli: string): void {
       ];
       process.stdout.write(
         `mininet: ${topo.nodes.size} nodes, ${topo.network.routers.size} routers, ${topo.clients.size} clients, ` +
-          `${topo.network.links.length} links (${topo.network.declared ? "the file's network" : 'derived from shared /24s'}); logs in ${out}\n`,
+          `${topo.network.links.length} links ` +
+          `(${topo.network.declared ? "the file's network" : 'derived from shared /24s'}); logs in ${out}\n`,
       );
       const run = await runInMininet(topo, {
         file,

@@ -40,7 +40,8 @@ export function addNodeCommands(program: Command): void {
     .option('--topology <file>', 'topology file (JSON5 or the legacy JSON); makes this server the bootstrapper')
     .option(
       '--bootstrapper <addr|name>',
-      "with --topology: which server is the bootstrapper (default: the file's, else the first server); without: the bootstrapper's ADDRESS[:PORT]",
+      "with --topology: which server is the bootstrapper (default: the file's, else the first server); " +
+        "without: the bootstrapper's ADDRESS[:PORT]",
     )
     .option('--movies <dir>', 'directory of .mjpeg movies (default: ./movies if it exists)')
     .option('--fps <n>', 'frame rate movies play at', numberIn(1, 120, 'frames per second'), DEFAULT_FPS)

@@ -20,7 +20,8 @@ export function addSecretCommand(program: Command): void {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         throw new UsageError(
-          `--out ${flags.out}: ${code === 'EEXIST' ? 'already exists (a secret is never overwritten)' : (err as Error).message}`,
+          `--out ${flags.out}: ` +
+            `${code === 'EEXIST' ? 'already exists (a secret is never overwritten)' : (err as Error).message}`,
         );
       }
       process.stderr.write(`wrote a new overlay secret to ${flags.out}\n`);

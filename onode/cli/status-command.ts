@@ -55,7 +55,8 @@ export function formatStatus(s: StatusReport): string {
   out.push('', 'neighbours:');
   for (const n of s.neighbours ?? [])
     out.push(
-      `  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`,
+      `  ${pad(n.name, 8)} ${pad(n.address ?? '-', 15)} ${n.alive ? 'alive' : 'DEAD '} ` +
+        `${n.rttMs === null ? '' : `rtt ${n.rttMs.toFixed(2)} ms`}`,
     );
   out.push('', 'routes (best per server):');
   for (const r of s.routes ?? [])
@@ -64,7 +65,8 @@ export function formatStatus(s: StatusReport): string {
   if ((s.streams ?? []).length === 0) out.push('  none');
   for (const t of s.streams ?? []) {
     out.push(
-      `  ${t.movie}: from ${t.upstream ?? '(source)'} to [${t.downstream.join(', ')}]${t.clients.length ? ` clients [${t.clients.join(', ')}]` : ''}; ${t.packetsIn} in, ${t.packetsOut} out`,
+      `  ${t.movie}: from ${t.upstream ?? '(source)'} to [${t.downstream.join(', ')}]` +
+        `${t.clients.length ? ` clients [${t.clients.join(', ')}]` : ''}; ${t.packetsIn} in, ${t.packetsOut} out`,
     );
   }
   if (s.catalogue) out.push('', `movies: ${s.catalogue.map((m) => m.name).join(', ') || 'none'}`);

@@ -29,7 +29,9 @@ const SYNTAX: Syntax = {
   addressesField: 'names',
   clientAddressesField: 'pop',
   nodesWhere: 'top level',
-  serverFix: `name a server with a key starting with 's' (e.g. "s1"), or mark its address with a trailing 's' in a neighbour's list`,
+  serverFix:
+    `name a server with a key starting with 's' (e.g. "s1"), ` +
+    "or mark its address with a trailing 's' in a neighbour's list",
 };
 
 interface LegacyEntry {
@@ -122,7 +124,8 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
       const back = listed.get(other)?.get(e.name) ?? null;
       if (back === null) {
         warnings.push(
-          `${nodeWhere(other)}: does not list '${e.name}' as a neighbour although '${e.name}' lists it (as ${address}); loaded as a link both ways`,
+          `${nodeWhere(other)}: does not list '${e.name}' as a neighbour ` +
+            `although '${e.name}' lists it (as ${address}); loaded as a link both ways`,
         );
       }
       links.push({

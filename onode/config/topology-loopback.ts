@@ -26,7 +26,8 @@ export function loopbackTopology(topo: Topology): Topology {
       const last = lastOctet(mapped);
       if (last === 0 || last === 255) {
         warnings.push(
-          `${at(owner, field)}: '${address}' becomes ${mapped} on loopback, which ends in .${last} and may be taken for a network or broadcast address`,
+          `${at(owner, field)}: '${address}' becomes ${mapped} on loopback, which ends in .${last} ` +
+            'and may be taken for a network or broadcast address',
         );
       }
     } else if (earlier.original !== address) {

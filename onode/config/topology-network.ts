@@ -175,7 +175,8 @@ function chooseSubnet(
       file,
       owner,
       'the hosts share no /24',
-      `give each an address on one /24 (e.g. ${members.map((m, i) => `${m.name} 10.9.9.${i + 1}`).join(', ')}), or set addresses: { ... }`,
+      `give each an address on one /24 (e.g. ${members.map((m, i) => `${m.name} 10.9.9.${i + 1}`).join(', ')}), ` +
+        'or set addresses: { ... }',
     );
   }
   if (shared.length > 1)

@@ -149,7 +149,8 @@ export function buildTopology(draft: Draft): Topology {
   const links: OverlayLink[] = draft.links.map((l) => {
     const a = byName.get(l.a);
     const b = byName.get(l.b);
-    if (a === undefined || b === undefined) throw new Error(`draft link ${l.a}-${l.b} names an unknown node`); // parsers check this
+    // The parsers check this.
+    if (a === undefined || b === undefined) throw new Error(`draft link ${l.a}-${l.b} names an unknown node`);
     const addressOfA = l.addressOfA ?? addressToReach(b, a);
     const addressOfB = l.addressOfB ?? addressToReach(a, b);
     let path = null;
@@ -311,7 +312,8 @@ function clientWarnings({ clients }: Draft, byName: ReadonlyMap<string, DraftNod
     const onLink = client.addresses.some((c) => pop.clientAddresses.some((p) => sameSlash24(c, p)));
     if (!onLink) {
       warnings.push(
-        `${clientWhere(client.name)}: shares no /24 with the client addresses of POP '${pop.name}' (${pop.clientAddresses.join(', ')})`,
+        `${clientWhere(client.name)}: shares no /24 with the client addresses of POP '${pop.name}' ` +
+          `(${pop.clientAddresses.join(', ')})`,
       );
     }
   }

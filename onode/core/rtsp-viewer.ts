@@ -21,7 +21,10 @@ export const MAX_RETRANSMITS_PER_SEC = 128;
  * JavaScript per packet whenever the socket queues.
  */
 export const SEND_CHECK_INTERVAL = 16;
-/** Checked sends failed in a row before a viewer is closed (one may be a passing ENOBUFS); a throw closes it at once. */
+/**
+ * Checked sends failed in a row before a viewer is closed (one may be a passing ENOBUFS); a throw closes it at
+ * once.
+ */
 export const MAX_SEND_FAILURES = 8;
 
 export interface ViewerDeps {

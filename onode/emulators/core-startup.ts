@@ -48,7 +48,8 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   const boot = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
   const lines = [
     '#!/bin/sh',
-    `# ${host.name} (${host.role}${host.name === topo.bootstrapper ? ', the bootstrapper' : ''}): written by onode core; it forwards, routes, and starts its role.`,
+    `# ${host.name} (${host.role}${host.name === topo.bootstrapper ? ', the bootstrapper' : ''}): ` +
+      'written by onode core; it forwards, routes, and starts its role.',
     `sysctl -qw net.ipv4.ip_forward=${host.role === 'client' ? 0 : 1}`,
     'sysctl -qw net.ipv4.conf.all.rp_filter=0',
     'sysctl -qw net.ipv4.conf.default.rp_filter=0',

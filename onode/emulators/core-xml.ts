@@ -50,7 +50,8 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
   for (const h of hosts) {
     const p = positions.get(h.name) ?? { x: 100, y: 100 };
     out.push(
-      `    <device id="${id.get(h.name)}" name="${attr(h.name)}" icon="" canvas="1" type="${CORE_TYPES[h.role]}" class="" image="">`,
+      `    <device id="${id.get(h.name)}" name="${attr(h.name)}" icon="" canvas="1" ` +
+        `type="${CORE_TYPES[h.role]}" class="" image="">`,
       `      <position x="${p.x}" y="${p.y}"/>`,
       '      <services>',
       '        <service name="UserDefined"/>',
@@ -122,14 +123,20 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
 function iface(element: string, hosts: readonly EmulatedHost[], host: string, link: number): string {
   const f = hosts.find((h) => h.name === host)?.interfaces.find((i) => i.link === link);
   if (f === undefined) return '';
-  return `      <${element} id="${f.name.replace('eth', '')}" name="${f.name}" ip4="${f.address}" ip4_mask="${f.prefixLength}"/>`;
+  return (
+    `      <${element} id="${f.name.replace('eth', '')}" name="${f.name}" ` +
+    `ip4="${f.address}" ip4_mask="${f.prefixLength}"/>`
+  );
 }
 
 /** CORE's units: delay in microseconds, bandwidth in bit/s (0 = unlimited), loss in %. */
 function options(i: Impairment): string {
   const delay = Math.round(i.delayMs * 1000);
   const bandwidth = i.rateKbps === null ? 0 : Math.round(i.rateKbps * 1000);
-  return `      <options delay="${delay}" bandwidth="${bandwidth}" loss="${i.lossPct}" dup="0" jitter="0" unidirectional="0" buffer="0"/>`;
+  return (
+    `      <options delay="${delay}" bandwidth="${bandwidth}" loss="${i.lossPct}" ` +
+    'dup="0" jitter="0" unidirectional="0" buffer="0"/>'
+  );
 }
 
 function scenarioName(topo: Topology): string {

@@ -248,8 +248,8 @@ function extension(movie: string): string {
 }
 
 /**
- * 'HOST-ethN' when it fits in 15 bytes, else '_hI-ethN' (I: the host's index; no topology name starts with _), so long host
- * names still make valid and unique interface names.
+ * 'HOST-ethN' when it fits in 15 bytes, else '_hI-ethN' (I: the host's index; no topology name starts with _), so
+ * long host names still make valid and unique interface names.
  */
 function interfaceNamer(names: readonly string[]): (index: number, host: string, eth: string) => string {
   const long = new Set(names.filter((n) => n.length + '-eth99'.length > MAX_INTERFACE_NAME));

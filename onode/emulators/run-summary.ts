@@ -65,7 +65,11 @@ export function summarizeRun(
     const missing = result.missing ?? [];
     const unrouted = result.unrouted ?? [];
     lines.push(
-      `the overlay never became ready: ${missing.length > 0 ? `not registered: ${missing.join(', ')}` : `POPs without a route to every server: ${unrouted.join(', ')}`} (see their logs)`,
+      `the overlay never became ready: ${
+        missing.length > 0
+          ? `not registered: ${missing.join(', ')}`
+          : `POPs without a route to every server: ${unrouted.join(', ')}`
+      } (see their logs)`,
     );
   }
   if (result.netem === false)

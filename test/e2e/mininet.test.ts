@@ -100,7 +100,8 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
           return matchConsecutive(decodedFrames(join(out, `${client}.mjpeg`)), source);
         } catch (err) {
           throw new Error(
-            `${client}: ${(err as Error).message}; its stats: ${readFileSync(join(out, `${client}.stats.json`), 'utf8')}`,
+            `${client}: ${(err as Error).message}; ` +
+              `its stats: ${readFileSync(join(out, `${client}.stats.json`), 'utf8')}`,
           );
         }
       })();

@@ -37,7 +37,8 @@ describe('Transport', () => {
   it('reads a server reply with every parameter, case-insensitively', () => {
     expect(
       parseTransport(
-        'rtp/avp;Unicast;destination=10.0.0.9;source=10.0.0.1;Client_Port=5000;server_port=6970-6971;ssrc=1A2B;mode=play',
+        'rtp/avp;Unicast;destination=10.0.0.9;source=10.0.0.1;' +
+          'Client_Port=5000;server_port=6970-6971;ssrc=1A2B;mode=play',
       ),
     ).toEqual({
       ok: true,

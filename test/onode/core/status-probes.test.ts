@@ -42,7 +42,8 @@ function routeViolations(overlay: RandomOverlay): string[] {
       const optimalOrShorter = Math.abs(chosen.latencyMs - best.latencyMs) < 1e-9 || chosen.hops < best.hops;
       if (chosen.latencyMs < best.latencyMs - 1e-9 || !within || !optimalOrShorter) {
         problems.push(
-          `${name}->${server}: chose ${chosen.latencyMs} ms/${chosen.hops} hops via ${chosen.via}, optimum ${best.latencyMs} ms/${best.hops} hops`,
+          `${name}->${server}: chose ${chosen.latencyMs} ms/${chosen.hops} hops via ${chosen.via}, ` +
+            `optimum ${best.latencyMs} ms/${best.hops} hops`,
         );
       }
     }

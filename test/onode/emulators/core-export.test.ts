@@ -127,10 +127,12 @@ describe('CORE XML scenario', () => {
     expect(s1.trimEnd().split('\n').at(-1)).toMatch(/--background$/);
     expect(s1.indexOf('ip route add')).toBeLessThan(s1.indexOf('run.sh'));
     expect(startupOf(scenario, id('o5'))).toContain(
-      "run.sh' pop --bootstrapper 10.0.25.10 --secret /tmp/onode-logs/overlay.secret --log-dir /tmp/onode-logs --name o5 --background",
+      "run.sh' pop --bootstrapper 10.0.25.10 --secret /tmp/onode-logs/overlay.secret " +
+        '--log-dir /tmp/onode-logs --name o5 --background',
     );
     expect(startupOf(scenario, id('s2'))).toContain(
-      "run.sh' server --bootstrapper 10.0.25.10 --movies '/opt/overlay cdn/movies' --secret /tmp/onode-logs/overlay.secret",
+      "run.sh' server --bootstrapper 10.0.25.10 --movies '/opt/overlay cdn/movies' " +
+        '--secret /tmp/onode-logs/overlay.secret',
     );
     expect(s1).toContain('--secret /tmp/onode-logs/overlay.secret');
     expect(startupOf(scenario, id('r1'))).not.toContain('run.sh');
@@ -196,7 +198,8 @@ describe('CORE .imn scenario', () => {
   it('writes loss as ber, in percent', () => {
     const lossy = parseTopology(
       `{
-      nodes: { s1: { role: 'server', addresses: ['10.3.1.1'] }, p1: { role: 'pop', addresses: ['10.3.1.2', '10.3.2.1'], clientAddresses: ['10.3.2.1'] } },
+      nodes: { s1: { role: 'server', addresses: ['10.3.1.1'] }, ` +
+        `p1: { role: 'pop', addresses: ['10.3.1.2', '10.3.2.1'], clientAddresses: ['10.3.2.1'] } },
       links: [ { between: ['s1', 'p1'] } ],
       network: { links: [ { between: ['s1', 'p1'], delayMs: 2.5, lossPct: 1.5, rateKbps: 8000 } ] },
     }`,

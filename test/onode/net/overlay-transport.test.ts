@@ -295,7 +295,9 @@ const refused = (c: OverlayTransport['counters']): number =>
   c.malformed + c.unknownSender + c.wrongSource + c.badMac + c.replayed + c.unknownStream;
 
 describe('OverlayTransport, hostile input', () => {
-  it('drops random bytes and every one-bit corruption of a genuine datagram, counting each, never throwing', async () => {
+  const corruptionTitle =
+    'drops random bytes and every one-bit corruption of a genuine datagram, counting each, never throwing';
+  it(corruptionTitle, async () => {
     transport.learnMovie('bars.mjpeg');
     const junk = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 1500 }), { numRuns: 150, seed: 14 });
     const genuine = fromO4({ type: 'data', movie: 'bars.mjpeg', rtp });

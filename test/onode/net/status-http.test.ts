@@ -90,7 +90,10 @@ describe('StatusHttp: the operations API', () => {
     expect((await fetch(URL_FAULTS)).status).toBe(405);
   });
 
-  it(`builds a fresh report for each read, and past ${REPORT_BUILDS_PER_WINDOW} per window serves the last one`, async () => {
+  const burstTitle = `builds a fresh report for each read, and past ${
+    REPORT_BUILDS_PER_WINDOW
+  } per window serves the last one`;
+  it(burstTitle, async () => {
     let builds = 0;
     let now = 0;
     http = new StatusHttp(

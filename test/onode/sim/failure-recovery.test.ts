@@ -100,7 +100,8 @@ describe('failure recovery in a 50-node overlay', () => {
       // Detection (3 missed 100 ms hellos) plus the rejoin round trip.
       for (const v of affected) expect(stall.get(v), v.pop).toBeLessThan(1000);
       expect(net.duplicateDataPackets).toBe(0);
-      // Nodes that rerouted onto a slower path may move to a better one (make-before-break) once its links prove stable.
+      // Nodes that rerouted onto a slower path may move to a better one (make-before-break) once its links prove
+      // stable.
       net.run(12_000);
       net.resetCounters();
       net.run(1000);

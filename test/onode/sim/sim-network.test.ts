@@ -136,7 +136,8 @@ describe('SimNetwork', () => {
     const net = small();
     net.kill('n1');
     expect(net.isAlive('n1')).toBe(false);
-    net.run(3 * (DEFAULT_LINK_MONITOR.idleHelloIntervalMs ?? 0) + 500); // an idle link: slow hellos, dead after 3 missed
+    // An idle link: slow hellos, dead after 3 missed.
+    net.run(3 * (DEFAULT_LINK_MONITOR.idleHelloIntervalMs ?? 0) + 500);
     expect(net.node('p1').neighbours()[0]).toMatchObject({ name: 'n1', alive: false, failures: 1 });
     const fresh = net.restart('n1');
     expect(net.isAlive('n1')).toBe(true);
