@@ -291,7 +291,8 @@ export class NodeProcess {
     if (me === undefined) throw new NodeStartError(`bootstrapper ${topo.bootstrapper} is not in ${topo.source}`);
     if (this.opts.address !== undefined && !me.addresses.includes(this.opts.address)) {
       throw new NodeStartError(
-        `--address ${this.opts.address} is not an address of the bootstrapper ${me.name} in ${topo.source} (it has ${me.addresses.join(', ')})`,
+        `--address ${this.opts.address} is not an address of the bootstrapper ${me.name} in ${topo.source} ` +
+          `(it has ${me.addresses.join(', ')})`,
       );
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);

@@ -150,7 +150,10 @@ export class StatusHttp {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
   }
 
-  /** Token first (a stranger learns nothing else), then the content type browsers cannot send cross-site without asking. */
+  /**
+   * Token first (a stranger learns nothing else), then the content type browsers cannot send
+   * cross-site without asking.
+   */
   private refuseMutation(
     req: IncomingMessage,
   ): { status: number; error: string; headers?: Record<string, string> } | null {
@@ -162,7 +165,8 @@ export class StatusHttp {
         status: 401,
         headers: { 'www-authenticate': 'Bearer' },
         error:
-          'needs Authorization: Bearer TOKEN (onode fault derives it from the overlay secret: --secret FILE or ONODE_SECRET)',
+          'needs Authorization: Bearer TOKEN ' +
+          '(onode fault derives it from the overlay secret: --secret FILE or ONODE_SECRET)',
       };
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
