@@ -109,3 +109,23 @@ async function releaseAll(releases: (() => void | Promise<void>)[]): Promise<voi
   }
   if (first !== null) throw first;
 }
+
+/**
+ * A component with the Startable shape: start() runs `open`, which registers a release for each
+ * thing it opens; stop() runs them last-first. Both idempotent and safe under concurrent calls.
+ */
+export abstract class Service {
+  private readonly life = new Lifecycle((ctx) => this.open(ctx));
+
+  /** Opens everything; a second call shares the first; a failure releases what was opened, then rejects. */
+  start(): Promise<void> {
+    return this.life.start();
+  }
+
+  /** Releases everything, waiting for a start in progress. Idempotent. */
+  stop(): Promise<void> {
+    return this.life.stop();
+  }
+
+  protected abstract open(ctx: StartContext): Promise<void>;
+}

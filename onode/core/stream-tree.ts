@@ -45,17 +45,8 @@ export {
   SWITCH_MARGIN,
   SWITCH_STABLE_MS,
 } from './stream/switch-policy.ts';
-export {
-  DEFAULT_TREE,
-  type LocalReceiver,
-  type StreamCounters,
-  type StreamSnapshot,
-  type TreeCounters,
-  type TreeDeps,
-  type TreeEvent,
-  type TreeMessage,
-  type TreeOptions,
-} from './stream/tree-api.ts';
+// The tree's public types and defaults, importable from here as before the split.
+export * from './stream/tree-api.ts';
 export { FAULTY_UPSTREAM_MS } from './stream/upstream-choice.ts';
 export { REROUTE_GRACE_MS, SUSPECT_SILENCE_MS } from './stream/upstream-join.ts';
 

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { SystemClock, type Clock } from '../../common/core/clock.ts';
-import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
@@ -39,8 +39,7 @@ export interface BootstrapServerEvents {
   'local-notice': [msg: BootstrapMessage];
 }
 
-export class BootstrapServer {
-  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
+export class BootstrapServer extends Service {
   private readonly sockets = new Map<number, Socket>();
   /** Connections the desk has answered for the last time: their input is no longer read. */
   private readonly ended = new Set<number>();
@@ -52,6 +51,7 @@ export class BootstrapServer {
   readonly events: TypedEmitter<BootstrapServerEvents>;
 
   constructor(private readonly opts: BootstrapServerOptions) {
+    super();
     this.events = new TypedEmitter((err) => opts.log.error(`handling a local notice: ${(err as Error).stack ?? err}`));
     this.desk = new BootstrapDesk({
       directory: opts.directory,
@@ -80,17 +80,7 @@ export class BootstrapServer {
     return this.desk.registerSelf(name, signingKey);
   }
 
-  /** Listens on every address; idempotent, and a failure closes the listeners already open. */
-  start(): Promise<void> {
-    return this.life.start();
-  }
-
-  /** Closes every connection and listener and forgets pending registrations. Idempotent. */
-  stop(): Promise<void> {
-    return this.life.stop();
-  }
-
-  private async listen(ctx: StartContext): Promise<void> {
+  protected async open(ctx: StartContext): Promise<void> {
     ctx.defer(() => this.desk.stop());
     for (const address of this.opts.addresses) {
       const server = createServer((socket) => this.accept(socket));

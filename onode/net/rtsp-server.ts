@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
-import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { bindUdp, listenOn } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
@@ -73,7 +73,7 @@ export interface RtspAdapterCounters {
 
 export type RtspReport = RtspCounters & { connections: ConnectionCounters & RtspAdapterCounters & { open: number } };
 
-export class RtspServer {
+export class RtspServer extends Service {
   readonly sessions: RtspSessions;
   readonly connections: RtspConnections;
   readonly counters: RtspAdapterCounters = {
@@ -82,7 +82,6 @@ export class RtspServer {
     handlerErrors: 0,
     acceptErrors: 0,
   };
-  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
   private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
   private nextId = 1;
@@ -94,6 +93,7 @@ export class RtspServer {
     private readonly log: Logger,
     options: RtspServerOptions = {},
   ) {
+    super();
     this.sessions = new RtspSessions({
       clock: deps.clock,
       catalogue: () => deps.catalogue(),
@@ -125,18 +125,8 @@ export class RtspServer {
     );
   }
 
-  /** Listens on every address; idempotent, and a failure releases what it had opened. */
-  start(): Promise<void> {
-    return this.life.start();
-  }
-
-  /** Ends every session and connection, then closes the listeners and UDP pairs. Idempotent. */
-  stop(): Promise<void> {
-    return this.life.stop();
-  }
-
   /** Opens the UDP pair and the listener of each address, then the timers; stop() undoes it last-first. */
-  private async listen(ctx: StartContext): Promise<void> {
+  protected async open(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
       const rtp = await bindUdp(address, 0);
       ctx.defer(() => {

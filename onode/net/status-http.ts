@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import * as v from 'valibot';
 import { decrementCount, incrementCount } from '../../common/core/counts.ts';
-import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { RateWindow } from '../../common/core/rate-window.ts';
 import { listenOn } from '../../common/net/listen.ts';
 import { equalBytes } from '../../common/security/equal-bytes.ts';
@@ -45,9 +45,8 @@ export interface OpsCounters {
 
 export type FaultsHandler = (body: FaultsRequest) => { status: number; body: unknown };
 
-export class StatusHttp {
+export class StatusHttp extends Service {
   readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
-  private readonly life = new Lifecycle((ctx) => this.listen(ctx));
   private readonly token: Buffer;
   private readonly perAddress = new Map<string, number>();
   private cached: string | null = null;
@@ -62,20 +61,11 @@ export class StatusHttp {
     /** The clock the report build budget is counted on (tests pass a virtual one). */
     private readonly now: () => number = () => performance.now(),
   ) {
+    super();
     this.token = Buffer.from(token, 'utf8');
   }
 
-  /** Listens on every address; idempotent, and a failure closes the servers already listening. */
-  start(): Promise<void> {
-    return this.life.start();
-  }
-
-  /** Closes every server and connection; waits for a start in progress. Idempotent. */
-  stop(): Promise<void> {
-    return this.life.stop();
-  }
-
-  private async listen(ctx: StartContext): Promise<void> {
+  protected async open(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
       const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) =>
         this.handle(req, res),
