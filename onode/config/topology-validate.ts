@@ -7,7 +7,6 @@ import type {
   NetworkLink,
   NetworkRouter,
   OverlayLink,
-  NodeRole,
   Topology,
   TopologyClient,
   TopologyNetwork,
@@ -19,12 +18,8 @@ import { sameSlash24 } from './topology-ipv4.ts';
 import { deriveNetwork, routerWhere } from './topology-network.ts';
 import { hostAddresses, UnderlayRouter } from './topology-routes.ts';
 
-export interface DraftNode {
-  readonly name: string;
-  readonly role: NodeRole;
-  readonly addresses: readonly string[];
-  readonly clientAddresses: readonly string[];
-}
+/** A node as the file states it: nothing to fill in, so the same shape as the loaded one. */
+export type DraftNode = TopologyNode;
 
 export interface DraftLink {
   readonly a: string;

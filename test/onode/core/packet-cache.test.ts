@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRtp } from '../../../common/wire/rtp.ts';
 import { PacketCache } from '../../../onode/core/packet-cache.ts';
+import { rtp as pkt } from './stream/tree-harness.ts';
 
-const pkt = (seq: number, ts: number, marker = false, ssrc = 7): Buffer =>
-  encodeRtp({
-    marker,
-    payloadType: 26,
-    sequenceNumber: seq & 0xffff,
-    timestamp: ts,
-    ssrc,
-    csrcs: [],
-    payload: Buffer.alloc(4),
-  });
 const seqs = (list: Buffer[]): number[] => list.map((b) => b.readUInt16BE(2));
 
 describe('PacketCache', () => {
