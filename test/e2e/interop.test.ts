@@ -19,6 +19,12 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
+/** ffmpeg as an RTSP client: `frames` frames of `url`, copied (not re-encoded) into an MJPEG file. */
+function ffmpegCopy(transport: 'udp' | 'tcp', url: string, frames: number, out: string) {
+  const args = ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', transport, '-i', url];
+  return run('ffmpeg', [...args, '-frames:v', String(frames), '-c', 'copy', '-f', 'mjpeg', '-y', out], 20_000);
+}
+
 describe('real RTSP players', () => {
   const ports = { bootstrap: 17010, overlay: 14454, status: 17090, rtsp: 18564 };
   const overlay = suiteRun(join(ROOT, 'topologies/report.json5'), ports);
@@ -30,27 +36,7 @@ describe('real RTSP players', () => {
     it(`ffmpeg over ${transport} receives pixel-identical frames`, async () => {
       requireCommands('ffmpeg');
       const out = join(overlay.dir, `ffmpeg-${transport}.mjpeg`);
-      const r = await run(
-        'ffmpeg',
-        [
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-rtsp_transport',
-          transport,
-          '-i',
-          url(transport === 'udp' ? 'o5' : 'o6', 'bars.mjpeg'),
-          '-frames:v',
-          '25',
-          '-c',
-          'copy',
-          '-f',
-          'mjpeg',
-          '-y',
-          out,
-        ],
-        20_000,
-      );
+      const r = await ffmpegCopy(transport, url(transport === 'udp' ? 'o5' : 'o6', 'bars.mjpeg'), 25, out);
       expect(r.code, r.stderr).toBe(0);
       expect(matchConsecutive(decodedFrames(out), decodedFrames(join(movies, 'bars.mjpeg')))).toBe(25);
     }, 30_000);
@@ -59,27 +45,7 @@ describe('real RTSP players', () => {
   it('garbage, unknown methods and oversize requests get 4xx/5xx while another session keeps playing', async () => {
     requireCommands('ffmpeg');
     const out = join(overlay.dir, 'ffmpeg-during-abuse.mjpeg');
-    const player = run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-rtsp_transport',
-        'tcp',
-        '-i',
-        url('o6', 'bounce.mjpeg'),
-        '-frames:v',
-        '50',
-        '-c',
-        'copy',
-        '-f',
-        'mjpeg',
-        '-y',
-        out,
-      ],
-      20_000,
-    );
+    const player = ffmpegCopy('tcp', url('o6', 'bounce.mjpeg'), 50, out);
     const host = overlay.topology.nodes.get('o6')?.clientAddresses[0] ?? '';
     const ask = (payload: Buffer): Promise<string> =>
       new Promise((resolve) => {
