@@ -27,7 +27,6 @@ import {
   TAG_BYTES,
   type DataFrame,
   type Nonce,
-  type OverlayHeader,
   type OverlayMessage,
   type WireMessage,
 } from './overlay.ts';
@@ -151,23 +150,10 @@ export function sealOverlay(
 export function openOverlay(key: OverlayMacKey, self: string, buf: Buffer): Decoded<OpenedPacket, OpenFailure> {
   const header = decodeHeader(buf);
   if (!header.ok) return header;
-  const message = openBody(key, self, buf, header.value);
+  if (header.value.nonce !== null && !verify(key, self, buf)) return fail('bad-mac');
+  const message = decodeBody(buf, header.value);
   if (!message.ok) return message;
   return ok({ from: header.value.from, nonce: header.value.nonce, message: message.value });
-}
-
-/**
- * The second half of openOverlay, for a receiver that checks the header's sender first (the
- * transport): the tag, then the body. Both paths run this one function, which the fuzz tests cover.
- */
-export function openBody(
-  key: OverlayMacKey,
-  self: string,
-  buf: Buffer,
-  header: OverlayHeader,
-): Decoded<WireMessage, OpenFailure> {
-  if (header.nonce !== null && !verify(key, self, buf)) return fail('bad-mac');
-  return decodeBody(buf, header);
 }
 
 /** DATA goes to every branch alike: its recipient is the empty name. */

@@ -18,7 +18,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { NeighbourInfo } from '../../common/wire/bootstrap.ts';
-import { macKey, openBody, seal, sealOverlay, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
+import { macKey, seal, sealOverlay, verify, type OverlayMacKey } from '../../common/wire/overlay-auth.ts';
 import {
   decodeBody,
   decodeHeader,
@@ -323,10 +323,9 @@ export class OverlayTransport implements Outbox {
       this.counters.wrongSource++;
       return;
     }
-    const body = openBody(this.key, this.self, buf, header);
-    if (!body.ok) {
-      if (body.reason === 'bad-mac') this.counters.badMac++;
-      else this.counters.malformed++;
+    // The cheap checks first: a replayed or cut datagram is dropped before its body is parsed.
+    if (!verify(this.key, this.self, buf)) {
+      this.counters.badMac++;
       return;
     }
     if (this.replay.check(from, nonce) !== 'fresh') {
@@ -335,6 +334,11 @@ export class OverlayTransport implements Outbox {
     }
     if (this.cut.has(from)) {
       this.counters.faultDrops++;
+      return;
+    }
+    const body = decodeBody(buf, header);
+    if (!body.ok) {
+      this.counters.malformed++;
       return;
     }
     let message: OverlayMessage;

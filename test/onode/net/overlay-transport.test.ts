@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { overlayMacKey } from '../../../common/security/overlay-keys.ts';
 import type { NeighbourInfo } from '../../../common/wire/bootstrap.ts';
-import { macKey, openOverlay, sealOverlay } from '../../../common/wire/overlay-auth.ts';
+import { macKey, openOverlay, seal, sealOverlay } from '../../../common/wire/overlay-auth.ts';
 import { encodeOverlay, MAX_DATA_RTP_BYTES, type OverlayMessage } from '../../../common/wire/overlay.ts';
 import { encodeRtp } from '../../../common/wire/rtp.ts';
 import type { Logger } from '../../../common/net/logger.ts';
@@ -220,6 +220,21 @@ describe('OverlayTransport, authenticated', () => {
     o4.send(hello);
     await until(() => transport.counters.replayed === 2, 'two replays');
     expect(delivered).toHaveLength(2);
+  });
+
+  it('checks tag and replay window before parsing: an authentic but malformed datagram spends its nonce', async () => {
+    // A genuine sender's datagram whose body is not a message, sealed properly: parsed once (malformed),
+    // and its replay is dropped as replayed before any parsing.
+    const bad = fromO4({ type: 'leave', movie: 'bars.mjpeg' });
+    bad[bad.indexOf('{')] = 0x58; // the body's JSON no longer parses
+    seal(key, SELF.name, bad);
+    o4.send(bad);
+    await until(() => transport.counters.malformed === 1, 'the malformed original');
+    o4.send(bad);
+    await until(() => transport.counters.replayed === 1, 'its replay');
+    expect(transport.counters.malformed).toBe(1);
+    expect(transport.counters.badMac).toBe(0);
+    expect(delivered).toEqual([]);
   });
 
   it('seals what it sends: control for its recipient only, DATA one datagram for every branch', async () => {
