@@ -47,9 +47,8 @@ export class PacketCache {
       this.ssrc = ssrc;
       this.highest = null;
     }
-    if (this.highest !== null && seqDiff(seq, this.highest) <= -this.size) return false;
+    if (this.holds(seq)) return false;
     const slot = seq % this.size;
-    if (this.seqs[slot] === seq) return false;
     this.seqs[slot] = seq;
     this.packets[slot] = rtp;
     if (this.highest === null || seqDiff(seq, this.highest) > 0) this.highest = seq;
@@ -59,7 +58,21 @@ export class PacketCache {
   /** Whether add() would refuse this packet as a duplicate (same source, held or too old): no need to check it. */
   has(rtp: Buffer): boolean {
     if (rtp.length < RTP_HEADER_BYTES || rtpSsrc(rtp) !== this.ssrc) return false;
-    const seq = rtpSequence(rtp);
+    return this.holds(rtpSequence(rtp));
+  }
+
+  /**
+   * Whether `seq` could be missing from the cache's source: not newer than the newest packet and
+   * not older than the window. Nothing outside it was ever lost here, so no one may ask for it.
+   */
+  inWindow(seq: number): boolean {
+    if (this.highest === null) return false;
+    const d = seqDiff(seq, this.highest);
+    return d <= 0 && d > -this.size;
+  }
+
+  /** The duplicate test of add() and has(): held already, or too old to hold (same source). */
+  private holds(seq: number): boolean {
     if (this.highest !== null && seqDiff(seq, this.highest) <= -this.size) return true;
     return this.seqs[seq % this.size] === seq;
   }

@@ -122,9 +122,12 @@ export class Viewer implements SendTarget {
     const wanted = [...new Set(lost.slice(0, MAX_NACKED_PACKETS))];
     if (wanted.length > budget) this.counters.retransmitsLimited += wanted.length - budget;
     if (budget === 0 || !this.hasRoom()) return;
-    const resend = this.deps.repair(this.movie, ssrc, wanted.slice(0, budget));
+    const asked = wanted.slice(0, budget);
+    const resend = this.deps.repair(this.movie, ssrc, asked);
     for (const rtp of resend) this.send('rtp', rtp);
-    this.retransmits.spend(now, resend.length);
+    // Charged for what was asked, found or not: what the POP lacks it asks upstream for, which is
+    // the costlier part, so asking for packets nobody has must spend the budget too.
+    this.retransmits.spend(now, asked.length);
     this.retransmitted += resend.length;
     this.counters.retransmitted += resend.length;
   }

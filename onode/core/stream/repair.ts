@@ -112,7 +112,13 @@ export class Repairs {
    */
   private askUpstream(s: Stream, ssrc: number, seqs: readonly number[], found: readonly Buffer[]): void {
     if ((s.feed.kind !== 'flowing' && s.feed.kind !== 'switching') || s.cache.source !== ssrc) return;
-    const missing = s.repairs.due(seqs, found, this.table.now());
+    // Only what this node could have lost: a request for numbers not yet sent or long gone (a
+    // forged or confused NACK) stops here instead of travelling up to the server.
+    const missing = s.repairs.due(
+      seqs.filter((q) => s.cache.inWindow(q)),
+      found,
+      this.table.now(),
+    );
     if (missing.length === 0) return;
     // A long gap takes several requests: each datagram holds a few hundred sequence numbers.
     for (const request of repairRequests(s.movie, ssrc, missing)) {

@@ -184,6 +184,24 @@ describe('retransmissions', () => {
   });
 });
 
+describe('retransmissions of what the POP lacks', () => {
+  it('spend the budget too: NACKs for packets nobody has cannot keep the POP asking upstream', () => {
+    const h = harness();
+    const id = h.setup();
+    h.play(id);
+    h.cache.set(7, rtp(7, 0));
+    const from = { address: '127.0.6.20', port: 5001 };
+    const nack = (lost: number[]) => h.sessions.rtcp(from, [{ type: 'nack', senderSsrc: 1, mediaSsrc: 0xabc, lost }]);
+    for (let i = 0; i < 50; i++) nack(Array.from({ length: 256 }, (_, k) => 1000 + k));
+    nack([7]);
+    expect(h.sent).toEqual([]);
+    expect(h.sessions.counters.retransmitsLimited).toBeGreaterThan(0);
+    h.clock.advance(1000);
+    nack([7]);
+    expect(h.sent.map((s) => s.rtp.readUInt16BE(2))).toEqual([7]);
+  });
+});
+
 describe('FrameGate', () => {
   it('decides at frame starts only, and reports stuck after the bound', () => {
     const gate = new FrameGate(100, 1000);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { RepairMessage } from '../../../../common/wire/overlay.ts';
 import { MAX_REPAIR_SEQS } from '../../../../common/wire/overlay-control.ts';
 import { rtpSequence } from '../../../../common/wire/rtp.ts';
+import { CACHE_PACKETS } from '../../../../onode/core/packet-cache.ts';
 import { REPAIR_RETRY_MS, RepairLedger } from '../../../../onode/core/stream/repair.ts';
+import { DEFAULT_TREE, type TreeOptions } from '../../../../onode/core/stream/tree-api.ts';
 import { MOVIE, rtp, TreeHarness } from './tree-harness.ts';
 
 describe('RepairLedger', () => {
@@ -14,13 +16,16 @@ describe('RepairLedger', () => {
   });
 });
 
-/** Relay n1 carries MOVIE from u to branch d; it got packets 0..19 except 5..7 (lost above it). */
-function relay(): TreeHarness {
-  const h = new TreeHarness('n1', ['u', 'd']);
+/**
+ * Relay n1 carries MOVIE from u to branch d; it got packets 0..`last` except 5..7 (lost above it),
+ * and `missing` too.
+ */
+function relay(last = 19, missing: (seq: number) => boolean = () => false, options?: TreeOptions): TreeHarness {
+  const h = new TreeHarness('n1', ['u', 'd'], options);
   h.route('s1', 'u', 10);
   h.join('d');
   h.ack('u', ['s1', 'u']);
-  for (let seq = 0; seq < 20; seq++) if (seq < 5 || seq > 7) h.tree.onData('u', MOVIE, rtp(seq));
+  for (let seq = 0; seq <= last; seq++) if ((seq < 5 || seq > 7) && !missing(seq)) h.tree.onData('u', MOVIE, rtp(seq));
   h.take();
   h.data.length = 0;
   return h;
@@ -54,9 +59,15 @@ describe('repairs in a tree (virtual time)', () => {
     expect(h.stream()?.counters.duplicates).toBe(1);
   });
 
-  it('asks for a long gap in several requests, each within the repair size limit', () => {
+  it('never asks upstream for numbers it could not have lost: newer than its newest, or older than its cache', () => {
     const h = relay();
+    h.tree.cached(MOVIE, 7, [6, 20, 21, 40_000, (19 - CACHE_PACKETS) & 0xffff]);
+    expect(asked(h)).toEqual([6]);
+  });
+
+  it('asks for a long gap in several requests, each within the repair size limit', () => {
     const gap = Array.from({ length: 1000 }, (_, i) => 100 + i);
+    const h = relay(1200, (seq) => seq >= 100 && seq < 1100, { ...DEFAULT_TREE, cachePackets: 2048 });
     h.tree.cached(MOVIE, 7, gap);
     const requests = h.take('u', 'repair').map((s) => s.msg as RepairMessage);
     expect(requests.length).toBeGreaterThan(1);
