@@ -170,8 +170,8 @@ export class StreamTree {
     if (s === undefined || !takesFrom(s.feed, from)) return this.stray(s, from, movie);
     s.counters.packetsIn++;
     s.counters.bytesIn += rtp.length;
-    if (from === upstreamOf(s.feed)) s.arrivals.arrived(this.table.now());
-    this.distribute(s, rtp);
+    // Only new packets count as data arriving: an upstream resending old ones is silent all the same.
+    if (this.distribute(s, rtp) && from === upstreamOf(s.feed)) s.arrivals.arrived(this.table.now());
   }
 
   /** True when data of `movie` from `from` would be taken (it is the upstream, or the one being switched to). */
@@ -254,11 +254,11 @@ export class StreamTree {
     return m;
   }
 
-  /** Caches a packet (dropping a duplicate) and sends it to every branch and local viewer. */
-  private distribute(s: Stream, rtp: Buffer): void {
+  /** Caches a packet and sends it to every branch and local viewer; false for a duplicate (dropped). */
+  private distribute(s: Stream, rtp: Buffer): boolean {
     if (!s.cache.add(rtp)) {
       s.counters.duplicates++;
-      return;
+      return false;
     }
     const targets = s.branches.targets;
     if (targets.length > 0) {
@@ -267,5 +267,6 @@ export class StreamTree {
       s.counters.bytesOut += rtp.length * targets.length;
     }
     for (const r of s.local.values()) r.deliver(rtp);
+    return true;
   }
 }

@@ -111,6 +111,24 @@ describe('make-before-break switch (virtual time)', () => {
     expect(h.tree.lastEvent?.what).toMatch(/^no data from a for 150 ms; joining through b/);
   });
 
+  it('counts an upstream that only resends old packets as silent', () => {
+    const h = flowingThroughA();
+    offerB(h, 80);
+    let seq = 0;
+    for (let frame = 0; frame < 10; frame++) {
+      h.tree.onData('a', MOVIE, rtp(seq++, frame));
+      h.clock.advance(40);
+    }
+    h.take();
+    // Replays of an old packet, at the frame rate, keep nothing flowing to the viewers.
+    for (let i = 0; i < 10; i++) {
+      h.tree.onData('a', MOVIE, rtp(0, 0));
+      h.clock.advance(40);
+    }
+    expect(joinsTo(h, 'b')).toHaveLength(1);
+    expect(h.tree.lastEvent?.what).toMatch(/^no data from a for 150 ms; joining through b/);
+  });
+
   it('moves away from an upstream that sent forged data, and avoids it for other joins', () => {
     const h = flowingThroughA();
     offerB(h, 80);
