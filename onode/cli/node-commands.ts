@@ -1,4 +1,5 @@
 /** `onode server|node|pop`: one overlay process, running until SIGINT/SIGTERM (or its parent goes). */
+import { StartAbortedError } from '../../common/core/lifecycle.ts';
 import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { createLogger, type LogLevel } from '../../common/net/logger.ts';
@@ -187,7 +188,13 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
     process.stdin.on('error', () => shutdown('parent gone'));
     process.stdin.resume();
   }
-  await proc.start();
+  try {
+    await proc.start();
+  } catch (err) {
+    // Stopped while starting (a signal, or the parent gone): shutdown() ends the process cleanly.
+    if (stopping && err instanceof StartAbortedError) return;
+    throw err;
+  }
 }
 
 function fail(msg: string): never {
