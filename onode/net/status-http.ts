@@ -19,8 +19,13 @@ import {
   MAX_OPS_BODY_BYTES,
 } from '../../common/wire/ops-api.ts';
 
-/** Requests and idle keep-alive connections end quickly: nothing here is long-running. */
-const REQUEST_TIMEOUT_MS = 5000;
+/**
+ * Requests and idle keep-alive connections end quickly: nothing here is long-running. A connection
+ * that makes no progress for REQUEST_TIMEOUT_MS (a client that asks and never reads) is closed too.
+ */
+export const REQUEST_TIMEOUT_MS = 5000;
+/** Requests one connection may pipeline before it is closed: a poller asks one at a time. */
+const MAX_REQUESTS_PER_SOCKET = 100;
 const KEEP_ALIVE_MS = 1000;
 /** Connections at once per server, and per client address: pollers are few, and one address cannot take them all. */
 const MAX_CONNECTIONS = 256;
@@ -49,7 +54,8 @@ export class StatusHttp extends Service {
   readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
   private readonly token: Buffer;
   private readonly perAddress = new Map<string, number>();
-  private cached: string | null = null;
+  /** The last report built, encoded once for every response that reuses it. */
+  private cached: Buffer | null = null;
   private readonly builds = new RateWindow(REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS);
 
   constructor(
@@ -74,6 +80,8 @@ export class StatusHttp extends Service {
       server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.headersTimeout = REQUEST_TIMEOUT_MS;
       server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.timeout = REQUEST_TIMEOUT_MS;
+      server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
       server.maxConnections = MAX_CONNECTIONS;
       await listenOn(server, this.port, address, 'GET /status');
       ctx.defer(
@@ -99,9 +107,9 @@ export class StatusHttp extends Service {
   }
 
   /** The report as JSON: built fresh while the build budget lasts, else the last one built. */
-  private reportBody(): string {
+  private reportBody(): Buffer {
     if (this.builds.take(this.now()) || this.cached === null) {
-      this.cached = `${JSON.stringify(this.report(), null, 2)}\n`;
+      this.cached = Buffer.from(`${JSON.stringify(this.report(), null, 2)}\n`);
     }
     return this.cached;
   }
@@ -130,7 +138,7 @@ export class StatusHttp extends Service {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /status\n');
       return;
     }
-    let body: string;
+    let body: Buffer;
     try {
       body = this.reportBody();
     } catch (err) {

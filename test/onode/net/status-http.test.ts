@@ -4,6 +4,7 @@ import {
   MAX_CONNECTIONS_PER_ADDRESS,
   REPORT_BUILDS_PER_WINDOW,
   REPORT_WINDOW_MS,
+  REQUEST_TIMEOUT_MS,
   StatusHttp,
 } from '../../../onode/net/status-http.ts';
 import type { FaultsRequest } from '../../../common/wire/ops-api.ts';
@@ -114,6 +115,41 @@ describe('StatusHttp: the operations API', () => {
     now += REPORT_WINDOW_MS;
     expect(await read()).toEqual({ builds: REPORT_BUILDS_PER_WINDOW + 1 });
   });
+
+  it('frees the slots of connections that pipeline requests and never read the answers', async () => {
+    // A large report, so the answers fill the socket buffers and the server can make no progress.
+    const big = { blob: 'x'.repeat(200_000) };
+    http = new StatusHttp([HOST], PORT, () => big, TOKEN);
+    await http.start();
+    const from = '127.0.93.8';
+    const open = (): Promise<Socket> =>
+      new Promise((resolve) => {
+        const s = connect({ host: HOST, port: PORT, localAddress: from }, () => resolve(s));
+        s.on('error', () => {});
+      });
+    const stalled = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS }, open));
+    for (const s of stalled) {
+      s.pause();
+      s.write('GET /status HTTP/1.1\r\nhost: x\r\n\r\n'.repeat(200));
+    }
+    /** Whether a new connection from the same address gets an answer (the address's slots are free). */
+    const answered = async (): Promise<boolean> => {
+      const s = await open();
+      s.write('GET /status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      return new Promise((resolve) => {
+        s.once('data', (b: Buffer) => resolve(b.toString().startsWith('HTTP/1.1 200')));
+        s.once('close', () => resolve(false));
+      }).finally(() => s.destroy()) as Promise<boolean>;
+    };
+    const deadline = Date.now() + 3 * REQUEST_TIMEOUT_MS;
+    let ok = false;
+    while (!ok && Date.now() < deadline) {
+      ok = await answered();
+      if (!ok) await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const s of stalled) s.destroy();
+    expect(ok).toBe(true);
+  }, 30_000);
 
   it(`closes an address's connections past ${MAX_CONNECTIONS_PER_ADDRESS}; others still get answers`, async () => {
     await start();
