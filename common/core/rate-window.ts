@@ -43,21 +43,33 @@ export class RateWindow {
 export class KeyedRateWindows {
   private startedAt = -Infinity;
   private readonly used = new Map<string, number>();
+  private overflowUsed = 0;
 
+  /**
+   * Keys that find the table full share one budget of `overflow` units a window: with 0, they wait
+   * for the next window; with more, many keys (spoofable addresses) cannot shut new ones out, while
+   * the table still bounds memory.
+   */
   constructor(
     private readonly perKey: number,
     private readonly maxKeys: number,
     private readonly windowMs = 1000,
+    private readonly overflow = 0,
   ) {}
 
-  /** Spends one unit of `key`'s budget; false when it is spent, or the table is full of other keys. */
+  /** Spends one unit of `key`'s budget (or of the shared overflow when the table is full of others). */
   take(now: number, key: string): boolean {
     if (now - this.startedAt >= this.windowMs) {
       this.startedAt = now;
       this.used.clear();
+      this.overflowUsed = 0;
     }
     const n = this.used.get(key);
-    if (n === undefined && this.used.size >= this.maxKeys) return false;
+    if (n === undefined && this.used.size >= this.maxKeys) {
+      if (this.overflowUsed >= this.overflow) return false;
+      this.overflowUsed++;
+      return true;
+    }
     if ((n ?? 0) >= this.perKey) return false;
     this.used.set(key, (n ?? 0) + 1);
     return true;

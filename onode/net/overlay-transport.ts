@@ -50,7 +50,11 @@ export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
  * throttles one, while a flood (or spoofed pings reflected at a victim) gets no more from a POP.
  */
 export const MAX_PONGS_PER_ADDRESS = 20;
-/** Addresses answered within one second; past it new addresses wait for the next second. */
+/**
+ * Addresses with a budget of their own within one second (the table's memory bound); past it, new
+ * addresses share what is left of MAX_PONGS_PER_SECOND, so filling the table with spoofed
+ * addresses shuts no client out.
+ */
 export const MAX_PING_ADDRESSES = 4096;
 /**
  * Pongs per second in all: a bandwidth ceiling (about 1 MB/s) that many addresses together reach,
@@ -146,7 +150,12 @@ export class OverlayTransport implements Outbox {
   private readonly replay = new ReplayWindows();
   private epoch: number;
   private counter = 0;
-  private readonly pongsByAddress = new KeyedRateWindows(MAX_PONGS_PER_ADDRESS, MAX_PING_ADDRESSES);
+  private readonly pongsByAddress = new KeyedRateWindows(
+    MAX_PONGS_PER_ADDRESS,
+    MAX_PING_ADDRESSES,
+    1000,
+    MAX_PONGS_PER_SECOND,
+  );
   private readonly pongs = new RateWindow(MAX_PONGS_PER_SECOND);
   private dataSends = 0;
   /** Message types whose encode failure was logged already (one line per type, not per datagram). */

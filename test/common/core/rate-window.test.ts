@@ -33,4 +33,12 @@ describe('KeyedRateWindows', () => {
     expect(w.take(0, 'a')).toBe(true);
     expect(w.take(1000, 'c')).toBe(true);
   });
+
+  it('lets keys that find the table full share the overflow budget, the table staying bounded', () => {
+    const w = new KeyedRateWindows(5, 2, 1000, 3);
+    expect([w.take(0, 'a'), w.take(0, 'b')]).toEqual([true, true]);
+    expect(['c', 'd', 'e', 'f'].map((k) => w.take(0, k))).toEqual([true, true, true, false]);
+    expect(w.take(0, 'a')).toBe(true);
+    expect(w.take(1000, 'f')).toBe(true);
+  });
 });
