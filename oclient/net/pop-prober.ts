@@ -2,13 +2,15 @@
  * Measures the RTT to each POP with small UDP pings to its overlay port (the POP answers with a
  * pong at once): no ICMP, no root. The median of several probes smooths out one slow answer.
  */
+import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { decodeOverlay, encodeOverlay } from '../../common/wire/overlay.ts';
 
 export const PROBES_PER_POP = 5;
 /**
- * A POP that answered none of the first probes within the timeout is asked again this often,
- * until RETRY_TIMEOUT_MS in all: a busy or just-started POP is not written off after one second.
+ * When no POP at all answered the first probes within the timeout, they are all asked again this
+ * often, until RETRY_TIMEOUT_MS in all: a lone busy or just-started POP is not written off after one
+ * second. Once any POP answered, silent ones are left to failover (they are on its list anyway).
  */
 export const RETRY_INTERVAL_MS = 250;
 export const RETRY_TIMEOUT_MS = 3000;
@@ -21,6 +23,11 @@ export interface PopRtt {
   readonly answered: number;
 }
 
+/**
+ * A pong counts only if it answers a ping this client sent (a random id, used once), comes from
+ * that POP's address, and is timed by the client's own clock: a forged pong can neither pick the
+ * POP (a negative RTT) nor count twice.
+ */
 export async function probePops(
   pops: readonly { name: string; address: string }[],
   port: number,
@@ -33,38 +40,44 @@ export async function probePops(
     socket.bind(0, localAddress, () => resolve());
   });
   socket.on('error', () => {});
-  const rtts = new Map<number, number[]>(pops.map((_, i) => [i, []]));
-  socket.on('message', (buf) => {
+  const rtts = pops.map((): number[] => []);
+  const inFlight = new Map<number, { pop: number; sentAt: number }>();
+  let nextId = randomInt(0x1_0000_0000);
+  socket.on('message', (buf, rinfo) => {
     const d = decodeOverlay(buf);
     if (!d.ok || d.value.message.type !== 'pong') return;
-    const { id, sentAt } = d.value.message;
-    const pop = Math.floor(id / PROBES_PER_POP);
-    rtts.get(pop)?.push(performance.now() - sentAt);
+    const sent = inFlight.get(d.value.message.id);
+    if (sent === undefined || rinfo.address !== pops[sent.pop]?.address || rinfo.port !== port) return;
+    inFlight.delete(d.value.message.id);
+    rtts[sent.pop]?.push(performance.now() - sent.sentAt);
   });
-  const ping = (i: number, round: number): void => {
-    const msg = encodeOverlay('client', { type: 'ping', id: i * PROBES_PER_POP + round, sentAt: performance.now() });
-    socket.send(msg, port, pops[i]!.address);
+  const ping = (pop: number): void => {
+    const id = nextId;
+    nextId = (nextId + 1) >>> 0;
+    const sentAt = performance.now();
+    inFlight.set(id, { pop, sentAt });
+    socket.send(encodeOverlay('client', { type: 'ping', id, sentAt }), port, pops[pop]!.address);
   };
-  const silent = (): number[] => [...rtts].filter(([, r]) => r.length === 0).map(([i]) => i);
+  const noneAnswered = (): boolean => rtts.every((r) => r.length === 0);
   try {
     for (let round = 0; round < PROBES_PER_POP; round++) {
-      for (let i = 0; i < pops.length; i++) ping(i, round);
+      for (let i = 0; i < pops.length; i++) ping(i);
       await sleep(20);
     }
     const started = performance.now();
     const deadline = started + timeoutMs;
-    while (performance.now() < deadline && [...rtts.values()].some((r) => r.length < PROBES_PER_POP)) await sleep(10);
+    while (performance.now() < deadline && rtts.some((r) => r.length < PROBES_PER_POP)) await sleep(10);
     const retryDeadline = started + Math.max(timeoutMs, RETRY_TIMEOUT_MS);
-    for (let round = 0; silent().length > 0 && performance.now() < retryDeadline; round++) {
-      for (const i of silent()) ping(i, round % PROBES_PER_POP);
+    while (noneAnswered() && performance.now() < retryDeadline) {
+      for (let i = 0; i < pops.length; i++) ping(i);
       const next = performance.now() + RETRY_INTERVAL_MS;
-      while (performance.now() < next && silent().length > 0) await sleep(10);
+      while (performance.now() < next && noneAnswered()) await sleep(10);
     }
   } finally {
     socket.close();
   }
   return pops.map((p, i) => {
-    const r = (rtts.get(i) ?? []).sort((a, b) => a - b);
+    const r = (rtts[i] ?? []).sort((a, b) => a - b);
     return {
       name: p.name,
       address: p.address,
