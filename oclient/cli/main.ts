@@ -234,6 +234,7 @@ async function main(flags: Flags): Promise<number> {
       ...(onUnknownKey ? { onUnknownKey } : {}),
       // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
       fallbacks: fallbacks.map((p) => p.address),
+      answered: answered.map((p) => p.address),
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
       ...(out ? { onFrame: (jpeg: Buffer) => out.write(jpeg) } : {}),
       onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),

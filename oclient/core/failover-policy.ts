@@ -6,7 +6,9 @@
  * - POPs are tried in the order given (best RTT first), wrapping around, so a POP that failed
  *   earlier is asked again once the others have had their turn (it may have come back).
  * - Once every POP's latest answer is a refusal of the movie (one round), asking again would only
- *   repeat the answers: give up with each POP's reason.
+ *   repeat the answers: give up with each POP's reason. A round covers the POPs known to be up
+ *   (`roundPops`: those that answered the RTT probe), so one POP that is down cannot hide that
+ *   every POP that answers refuses the movie.
  * - Any other failure (unreachable, a dropped connection, no frame for STALL_FAILOVER_MS while
  *   playing) moves on to the next POP. Give up once every POP has failed in a row before any
  *   played (one round: a wrong address or port fails the same way again), or, once one has
@@ -45,6 +47,8 @@ export interface FailoverOptions {
   readonly stallMs?: number;
   /** Rounds of failures before giving up once a POP has played; default FAILOVER_ROUNDS. */
   readonly rounds?: number;
+  /** The POPs whose refusals make a refusal round (those known to be up); default every POP. */
+  readonly roundPops?: readonly string[];
 }
 
 export class PolicyError extends Error {
@@ -75,7 +79,8 @@ export class FailoverPolicy {
   constructor(private readonly opts: FailoverOptions) {
     this.pops = [...new Set(opts.pops)];
     if (this.pops.length === 0) throw new PolicyError('a failover policy needs at least one POP');
-    this.round = new RefusalRound(this.pops);
+    const up = (opts.roundPops ?? []).filter((p) => this.pops.includes(p));
+    this.round = new RefusalRound(up.length > 0 ? up : this.pops);
     this.stallMs = opts.stallMs ?? STALL_FAILOVER_MS;
     this.rounds = opts.rounds ?? FAILOVER_ROUNDS;
   }

@@ -28,6 +28,8 @@ export class EveryPopRefused extends Error {
 export interface PlayOptions extends SessionOptions {
   /** Further POPs to fail over to, best first. */
   readonly fallbacks?: readonly string[];
+  /** The POPs that answered the RTT probe: their refusals alone make a refusal round (default all). */
+  readonly answered?: readonly string[];
   readonly durationMs: number;
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
@@ -70,6 +72,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   let onStall: (decision: FailoverDecision) => void = () => {};
   const policy = new FailoverPolicy({
     pops: [opts.popAddress, ...(opts.fallbacks ?? [])],
+    ...(opts.answered ? { roundPops: opts.answered } : {}),
     clock,
     onStall: (decision) => onStall(decision),
   });

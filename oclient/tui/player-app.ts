@@ -82,6 +82,7 @@ class Player {
     }
     this.policy = new FailoverPolicy({
       pops: [opts.pop.address, ...opts.fallbacks.map((p) => p.address)],
+      roundPops: opts.rtts.filter((r) => r.rttMs !== null).map((r) => r.address),
       clock: new SystemClock(),
       onStall: (decision) => this.stalled(decision),
     });

@@ -9,11 +9,12 @@ import {
 } from '../../../oclient/core/failover-policy.ts';
 
 /** A policy over POPs a, b, c (best first) in virtual time; stalls land in `stalls`. */
-function setup(pops = ['a', 'b', 'c']) {
+function setup(pops = ['a', 'b', 'c'], roundPops?: string[]) {
   const clock = new VirtualClock(1000);
   const stalls: { at: number; decision: FailoverDecision }[] = [];
   const policy = new FailoverPolicy({
     pops,
+    ...(roundPops ? { roundPops } : {}),
     clock,
     onStall: (decision) => stalls.push({ at: clock.now(), decision }),
   });
@@ -88,6 +89,22 @@ describe('the failover policy', () => {
       },
     });
     expect(policy.failovers).toBe(2); // one hand-over per POP after the first, none after the last
+  });
+
+  it('makes the refusal round of the POPs known to be up: one POP down cannot hide the refusals', () => {
+    // c did not answer the RTT probe: it is only a fallback, and its refusal is not waited for.
+    const { policy } = setup(['a', 'b', 'c'], ['a', 'b']);
+    expect(policy.refused(404, 'unknown-movie', 'a refused')).toMatchObject({ action: 'switch', to: 'b' });
+    expect(policy.refused(404, 'unknown-movie', 'b refused')).toEqual({
+      action: 'give-up',
+      reason: {
+        kind: 'every-pop-refused',
+        refusals: [
+          { pop: 'a', status: 404, reason: 'unknown-movie' },
+          { pop: 'b', status: 404, reason: 'unknown-movie' },
+        ],
+      },
+    });
   });
 
   it('counts a refusal round only when every POP refused; asking again starts a new round', () => {
