@@ -342,7 +342,7 @@ export function encodeOverlay(from: string, msg: OverlayMessage | DataFrame, non
     default: {
       const body = encodeControlBody(msg);
       if (!body.ok) throw new OverlayEncodeError(body.problem);
-      return assemble(encodeHeader(controlTypeCode(msg.type), from), nonce, body.body);
+      return assemble(encodeHeader(CONTROL_CODES[msg.type], from), nonce, body.body);
     }
   }
 }
@@ -363,32 +363,20 @@ function assemble(head: Buffer, nonce: Nonce, body: Buffer): Buffer {
   return out;
 }
 
-function controlTypeCode(type: ControlMessage['type']): number {
-  switch (type) {
-    case 'status':
-      return MessageType.status;
-    case 'join':
-      return MessageType.join;
-    case 'join-ack':
-      return MessageType.joinAck;
-    case 'nak':
-      return MessageType.nak;
-    case 'leave':
-      return MessageType.leave;
-    case 'ping':
-      return MessageType.ping;
-    case 'pong':
-      return MessageType.pong;
-    case 'carrying':
-      return MessageType.carrying;
-    case 'repair':
-      return MessageType.repair;
-    case 'catalogue-request':
-      return MessageType.catalogueRequest;
-    case 'catalogue':
-      return MessageType.catalogue;
-  }
-}
+/** Each control message's type code: one table, read both ways (the compiler checks it is complete). */
+const CONTROL_CODES: { readonly [T in ControlMessage['type']]: number } = {
+  status: MessageType.status,
+  join: MessageType.join,
+  'join-ack': MessageType.joinAck,
+  nak: MessageType.nak,
+  leave: MessageType.leave,
+  ping: MessageType.ping,
+  pong: MessageType.pong,
+  carrying: MessageType.carrying,
+  repair: MessageType.repair,
+  'catalogue-request': MessageType.catalogueRequest,
+  catalogue: MessageType.catalogue,
+};
 
 /**
  * Reads everything but the body: enough to find the sender's key and check the tag before the
@@ -456,16 +444,6 @@ function nameAt(buf: Buffer, start: number, end: number): string | undefined {
   return ascii ? buf.toString('latin1', start, end) : strictUtf8(buf.subarray(start, end));
 }
 
-const CONTROL_BY_CODE = new Map<number, ControlMessage['type']>([
-  [MessageType.status, 'status'],
-  [MessageType.join, 'join'],
-  [MessageType.joinAck, 'join-ack'],
-  [MessageType.nak, 'nak'],
-  [MessageType.leave, 'leave'],
-  [MessageType.ping, 'ping'],
-  [MessageType.pong, 'pong'],
-  [MessageType.carrying, 'carrying'],
-  [MessageType.repair, 'repair'],
-  [MessageType.catalogueRequest, 'catalogue-request'],
-  [MessageType.catalogue, 'catalogue'],
-]);
+const CONTROL_BY_CODE = new Map<number, ControlMessage['type']>(
+  Object.entries(CONTROL_CODES).map(([type, code]) => [code, type as ControlMessage['type']]),
+);
