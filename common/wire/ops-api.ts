@@ -4,13 +4,15 @@
  * tests and benchmarks.
  */
 import * as v from 'valibot';
+import { isNodeName } from './names.ts';
 
 /** A mutating request carries `Authorization: Bearer TOKEN` (opsToken of the overlay secret). */
 export const OPS_AUTH_SCHEME = 'Bearer';
 export const MAX_OPS_BODY_BYTES = 4096;
 const MAX_FAULT_NAMES = 256;
 
-const NodeName = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+/** The names of the topology's nodes, by the one rule every codec uses (names.ts). */
+const NodeName = v.custom<string>(isNodeName, 'not a node name');
 
 export const FaultsRequestSchema = v.strictObject({
   cut: v.optional(v.pipe(v.array(NodeName), v.maxLength(MAX_FAULT_NAMES))),
