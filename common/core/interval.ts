@@ -35,9 +35,13 @@ export class Interval {
 
   private readonly fire = (): void => {
     this.timer = null;
-    this.fn();
-    // Not if `fn` stopped it, nor twice if `fn` stopped and restarted it.
-    if (this.active && this.timer === null) this.schedule();
+    try {
+      this.fn();
+    } finally {
+      // Even after `fn` threw (the error still propagates); not if `fn` stopped it, nor twice if it
+      // stopped and restarted it.
+      if (this.active && this.timer === null) this.schedule();
+    }
   };
 
   private schedule(): void {

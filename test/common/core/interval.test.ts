@@ -60,6 +60,21 @@ describe('Interval', () => {
     expect(clock.pending()).toBe(1);
   });
 
+  it('keeps running after a run that threw (the error still reaches the caller)', () => {
+    const clock = new VirtualClock();
+    const at: number[] = [];
+    const interval = new Interval(clock, 100, () => {
+      at.push(clock.now());
+      if (at.length === 1) throw new Error('a bug in one run');
+    });
+    interval.start();
+    expect(() => clock.advance(100)).toThrow('a bug in one run');
+    clock.advance(200);
+    expect(at).toEqual([100, 200, 300]);
+    expect(interval.running).toBe(true);
+    interval.stop();
+  });
+
   it('starts again after a stop', () => {
     const clock = new VirtualClock();
     const at: number[] = [];
