@@ -5,7 +5,7 @@
  * branches are soft state: a sweep every refreshMs drops those not refreshed within
  * branchExpiryMs (the downstream died or lost our LEAVE).
  */
-import type { Timer } from '../../../common/core/clock.ts';
+import { Interval } from '../../../common/core/interval.ts';
 import type { JoinMessage } from '../../../common/wire/overlay.ts';
 import { MAX_PATH_LENGTH } from '../../../common/wire/overlay.ts';
 import { isActive, upstreamOf } from './stream-state.ts';
@@ -13,12 +13,14 @@ import type { StreamTable } from './stream-table.ts';
 import type { UpstreamJoin } from './upstream-join.ts';
 
 export class BranchJoins {
-  private sweepTimer: Timer | null = null;
+  private readonly sweeper: Interval;
 
   constructor(
     private readonly table: StreamTable,
     private readonly join: UpstreamJoin,
-  ) {}
+  ) {
+    this.sweeper = new Interval(table.deps.clock, table.options.refreshMs, () => this.sweep());
+  }
 
   onJoin(from: string, msg: JoinMessage): void {
     const { table } = this;
@@ -60,12 +62,11 @@ export class BranchJoins {
 
   /** Sweeps now and every refreshMs until stop(). */
   start(): void {
-    if (this.sweepTimer === null) this.sweep();
+    this.sweeper.start(true);
   }
 
   stop(): void {
-    this.sweepTimer?.cancel();
-    this.sweepTimer = null;
+    this.sweeper.stop();
   }
 
   /** Expires branches whose downstream stopped refreshing; a stream left unused lingers. */
@@ -74,6 +75,5 @@ export class BranchJoins {
     for (const s of this.table.all()) {
       if (s.branches.expire(now, this.table.options.branchExpiryMs)) this.table.lingerIfUnused(s);
     }
-    this.sweepTimer = this.table.deps.clock.setTimer(this.table.options.refreshMs, () => this.sweep());
   }
 }
