@@ -8,6 +8,7 @@ import type { NakReason } from '../../../common/wire/overlay.ts';
 import { CACHE_PACKETS } from '../packet-cache.ts';
 import { isActive, newStream, type Stream, upstreamOf } from './stream-state.ts';
 import type { TreeCounters, TreeDeps, TreeEvent, TreeOptions } from './tree-api.ts';
+import { joinChain } from './upstream-choice.ts';
 
 /** How long a server keeps a channel whose last branch failed (not left) running, for it to come back. */
 export const SOURCE_LINGER_MS = 3000;
@@ -58,6 +59,17 @@ export class StreamTable {
 
   event(movie: string, what: string): void {
     this.lastEvent = { at: this.now(), movie, what };
+  }
+
+  /** Sends `to` a JOIN for the stream (a first join, a switch's, or a refresh), naming `server` if known. */
+  sendJoin(s: Stream, to: string, server: string | undefined): void {
+    this.counters.joinsSent++;
+    this.deps.send(to, {
+      type: 'join',
+      movie: s.movie,
+      path: joinChain(s, this.deps.self),
+      ...(server !== undefined ? { server } : {}),
+    });
   }
 
   nak(to: string, movie: string, reason: NakReason, detail: string): void {

@@ -178,13 +178,7 @@ export class UpstreamJoin {
 
   private sendJoin(s: Stream): void {
     if (s.feed.kind !== 'joining') return;
-    this.table.counters.joinsSent++;
-    this.table.deps.send(s.feed.via, {
-      type: 'join',
-      movie: s.movie,
-      path: joinChain(s, this.table.deps.self),
-      ...(s.preferredServer !== null ? { server: s.preferredServer } : {}),
-    });
+    this.table.sendJoin(s, s.feed.via, s.preferredServer ?? undefined);
     this.table.schedule(s, this.table.options.joinRetryMs, () => this.retry(s));
   }
 
@@ -216,13 +210,7 @@ export class UpstreamJoin {
     this.switcher.consider(s);
     const via = upstreamOf(s.feed);
     if (via === null) return;
-    this.table.counters.joinsSent++;
-    this.table.deps.send(via, {
-      type: 'join',
-      movie: s.movie,
-      path: joinChain(s, this.table.deps.self),
-      ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}),
-    });
+    this.table.sendJoin(s, via, s.rootPath[0]);
     this.table.schedule(s, this.table.options.refreshMs, () => this.refresh(s));
   }
 }

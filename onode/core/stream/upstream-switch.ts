@@ -13,7 +13,7 @@ import type { Repairs } from './repair.ts';
 import type { Stream } from './stream-state.ts';
 import type { StreamTable } from './stream-table.ts';
 import { clearlyFaster, SWITCH_STABLE_MS } from './switch-policy.ts';
-import { alternativeUpstream, type FaultyNeighbours, joinChain } from './upstream-choice.ts';
+import { alternativeUpstream, type FaultyNeighbours } from './upstream-choice.ts';
 
 /** How often the silence watch looks at the streams: a fraction of the shortest silence limit. */
 export const SILENCE_CHECK_MS = 25;
@@ -108,13 +108,7 @@ export class UpstreamSwitch {
   private start(s: Stream, to: string): void {
     if (s.feed.kind !== 'flowing') return;
     s.feed = { kind: 'switching', via: s.feed.via, to, since: this.table.now() };
-    this.table.counters.joinsSent++;
-    this.table.deps.send(to, {
-      type: 'join',
-      movie: s.movie,
-      path: joinChain(s, this.table.deps.self),
-      ...(s.rootPath[0] !== undefined ? { server: s.rootPath[0] } : {}),
-    });
+    this.table.sendJoin(s, to, s.rootPath[0]);
   }
 
   private alternative(s: Stream, acceptable: (neighbour: string) => boolean): RouteEntry | undefined {
