@@ -85,11 +85,8 @@ export class Repairs {
    * we had no upstream; else pass on a branch's repair that came before we had any packets.
    */
   joined(s: Stream, via: string): void {
-    const ssrc = s.cache.source;
-    const highest = s.cache.highestSeq;
-    if (ssrc !== null && highest !== null) {
-      this.table.counters.repairsRequested++;
-      this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
+    const highest = this.askAfterNewest(s, via);
+    if (highest !== null) {
       this.table.event(s.movie, `rerouted through ${via}; asked for packets after ${highest}`);
     } else if (s.repairs.pending !== null) {
       this.table.counters.repairsRequested++;
@@ -100,10 +97,17 @@ export class Repairs {
 
   /** The stream moved to `via` (make-before-break): ask for anything the new path had not yet delivered. */
   switched(s: Stream, via: string): void {
+    this.askAfterNewest(s, via);
+  }
+
+  /** Asks `via` for every packet after the newest cached one; that newest, or null with none cached. */
+  private askAfterNewest(s: Stream, via: string): number | null {
     const ssrc = s.cache.source;
     const highest = s.cache.highestSeq;
-    if (ssrc !== null && highest !== null)
-      this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
+    if (ssrc === null || highest === null) return null;
+    this.table.counters.repairsRequested++;
+    this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
+    return highest;
   }
 
   /**
