@@ -24,6 +24,7 @@ import {
   MessageType,
   encodeOverlay,
   MAX_NONCE_COUNTER,
+  movieId,
   OverlayEncodeError,
 } from '../../common/wire/overlay.ts';
 import { MovieIds } from '../core/movie-ids.ts';
@@ -421,8 +422,8 @@ export class SimNetwork {
       header = encodeHeader(MessageType.data, from);
       this.dataHeaders.set(from, header);
     }
-    const id = this.movieIds.learn(msg.movie);
-    if (id === undefined) throw new OverlayEncodeError(`movie name must be 1..255 bytes: ${msg.movie}`);
+    // A name that cannot have an id throws the codec's own OverlayEncodeError.
+    const id = this.movieIds.learn(msg.movie) ?? movieId(msg.movie);
     const counter = this.dataCounter;
     this.dataCounter = (this.dataCounter + 1) % (MAX_NONCE_COUNTER + 1);
     return encodeData(header, { epoch: 1, counter }, id, msg.rtp);
