@@ -1,4 +1,5 @@
 /** Renders the demo's live view: what each node carries, from its GET /status. */
+import { textTable } from '../common/core/text-table.ts';
 import type { StatusReport } from '../common/wire/status-api.ts';
 
 /** RTP packets a node has sent its RTSP viewers of `movie` (sessions ended since are no longer counted). */
@@ -27,17 +28,5 @@ export function renderFlows(now: StatusReport[], before: Map<string, StatusRepor
     }
   }
   if (rows.length === 1) rows.push(['-', '', 'nothing flowing yet', '', '', '', '']);
-  return table(rows);
-}
-
-export function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(rows);
 }

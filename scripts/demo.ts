@@ -15,7 +15,8 @@ import { fetchStatus } from '../common/net/status-client.ts';
 import type { StatusReport } from '../common/wire/status-api.ts';
 import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/config/topology.ts';
 import { Emulator } from '../onode/net/emulator.ts';
-import { renderFlows, table } from './demo-view.ts';
+import { textTable as table } from '../common/core/text-table.ts';
+import { renderFlows } from './demo-view.ts';
 import { makeSampleMovies } from '../common/samples/sample-movies.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -2,6 +2,7 @@
  * The end of an emulator run, for people: did the overlay come up, and what did each client
  * get. Pure: takes what the driver recorded (RESULT.json) and the clients' stats files.
  */
+import { textTable } from '../../common/core/text-table.ts';
 
 /** What the Mininet driver records (see mininet-driver.py). */
 export interface DriverResult {
@@ -103,7 +104,7 @@ export function summarizeRun(
           ],
     );
   }
-  if (clients.length > 0) lines.push(table(rows));
+  if (clients.length > 0) lines.push(textTable(rows));
   const failed = clients.filter((c) => (stats.get(c)?.framesReceived ?? 0) === 0);
   if (ok)
     lines.push(`every client received its stream${result.clientSeconds ? ` (${result.clientSeconds} s each)` : ''}`);
@@ -115,16 +116,4 @@ export function summarizeRun(
 
 function num(n: number | undefined, digits: number): string {
   return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
