@@ -13,6 +13,7 @@
  *
  *   npm run build && node dist/bench/failures/main.js [--trials 3] [--idle-seconds 20] [--skip-emulated]
  */
+import { printSummary, type SummaryRow, say, verdict } from '../common/report.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,26 +55,9 @@ const TARGETS = { repairMs: 300, popMs: 1000, serverMs: 1000, idleKbps: 2 } as c
 const BEFORE_MS = 2000;
 const AFTER_MS = 3000;
 
-const say = (s = ''): void => {
-  process.stdout.write(`${s}\n`);
-};
 const ms = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'none' : `${Math.round(x)} ms`);
 const kbps = (x: number): string => `${x.toFixed(2)} kbit/s`;
 
-interface Row {
-  readonly what: string;
-  readonly value: string;
-  readonly target: string;
-  readonly verdict: string;
-}
-
-function printTable(rows: readonly Row[]): void {
-  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => [r.what, r.value, r.target][i]!.length)));
-  for (const r of rows)
-    say(`  ${r.what.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.target.padEnd(w[2]!)}  ${r.verdict}`.trimEnd());
-}
-
-const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 const max = (xs: readonly number[]): number => Math.max(...xs);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -97,7 +81,7 @@ function listOrSummary(xs: readonly number[]): string {
 }
 
 /** Summary of one failure kind over its trials (real or simulated). */
-function kindRows(label: string, outcomes: readonly EmulatedTrial['outcome'][], kind: FailureKind): Row[] {
+function kindRows(label: string, outcomes: readonly EmulatedTrial['outcome'][], kind: FailureKind): SummaryRow[] {
   if (outcomes.length === 0) return [{ what: label, value: 'not measured', target: '', verdict: '' }];
   const next = outcomes.map((o) => o.nextFrameMs ?? Infinity);
   const gaps = outcomes.map((o) => o.interruptionMs);
@@ -174,7 +158,7 @@ async function main(): Promise<number> {
     const movie = library.movies.find((m) => m.name === MOVIE);
     if (movie === undefined)
       throw new Error(`${MOVIE} did not load: ${library.skipped.map((s) => s.reason).join('; ')}`);
-    const rows: Row[] = [];
+    const rows: SummaryRow[] = [];
 
     // --- simulator ---
     say(
@@ -352,7 +336,7 @@ async function main(): Promise<number> {
       `\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s; ` +
         "* = frame periods without a frame: the stream came from another server's channel):",
     );
-    printTable(rows);
+    printSummary(rows);
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -12,6 +12,7 @@
  *
  *   node dist/bench/overlay/main.js [--skip-emulated] [--only throughput|latency|memory|convergence]
  */
+import { printSummary, type SummaryRow, say, verdict } from '../common/report.ts';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,29 +34,9 @@ const RTP_BYTES = 1100;
 /** Throughput: the security issue asks 0.8 of the bare relay with authentication and signing on. */
 const TARGETS = { throughputRatio: 0.8, hopP99Us: 1000, rssMb: 80 } as const;
 
-const say = (s = ''): void => {
-  process.stdout.write(`${s}\n`);
-};
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
 const ms = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`);
-
-interface Row {
-  readonly what: string;
-  readonly value: string;
-  readonly target: string;
-  readonly verdict: string;
-}
-
-function verdict(ok: boolean | null): string {
-  return ok === null ? '' : ok ? 'met' : 'MISSED';
-}
-
-function printTable(rows: readonly Row[]): void {
-  const w = [0, 0, 0].map((_, i) => Math.max(...rows.map((r) => [r.what, r.value, r.target][i]!.length)));
-  for (const r of rows)
-    say(`  ${r.what.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.target.padEnd(w[2]!)}  ${r.verdict}`.trimEnd());
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -82,7 +63,7 @@ async function main(): Promise<number> {
       `${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}; ` +
       `load average ${loadavg()[0]?.toFixed(2)}`,
   );
-  const rows: Row[] = [];
+  const rows: SummaryRow[] = [];
 
   if (want('throughput')) {
     say(
@@ -245,7 +226,7 @@ async function main(): Promise<number> {
   }
 
   say(`\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s):`);
-  printTable(rows);
+  printSummary(rows);
   return 0;
 }
 

@@ -14,6 +14,7 @@
  *
  *   node dist/bench/rtsp/main.js [--steps 10,25,50,…] [--window-ms 4000] [--repetitions 9] [--skip-gst]
  */
+import { printSummary, say } from '../common/report.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -54,10 +55,6 @@ const LOAD: LoadConfig = {
 const TARGETS = { coldMs: 100, warmMs: 30 } as const;
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
-
-const say = (s = ''): void => {
-  process.stdout.write(`${s}\n`);
-};
 
 function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -318,9 +315,7 @@ async function main(): Promise<number> {
   }
 
   say(`\nsummary (${((performance.now() - started) / 1000).toFixed(0)} s):`);
-  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    say(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padEnd(w[2]!)}  ${r[3]}`.trimEnd());
+  printSummary(rows.map(([what, value, target, verdict]) => ({ what, value, target, verdict })));
   return 0;
 }
 
