@@ -6,9 +6,8 @@
  *   node dist/scripts/demo.js [--duration S] [--keep] [--topology FILE]
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BOOTSTRAP_PORT, STATUS_PORT } from '../common/net/ports.ts';
 import { fetchStatus } from '../common/net/status-client.ts';
@@ -17,11 +16,8 @@ import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/conf
 import { Emulator } from '../onode/net/emulator.ts';
 import { textTable as table } from '../common/core/text-table.ts';
 import { renderFlows } from './demo-view.ts';
+import { DIST as dist, ROOT as root } from './repository-root.ts';
 import { makeSampleMovies } from '../common/samples/sample-movies.ts';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');
-const dist = join(root, 'dist');
 
 interface ClientStats {
   movie: string;

@@ -6,33 +6,10 @@
  *
  * DIR defaults to movies/ at the repository root. Existing files are kept unless --force.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeSampleMovies } from '../common/samples/sample-movies.ts';
-
-/**
- * The repository root: the nearest folder above this file with a package.json (works from scripts/ and
- * dist/scripts/).
- */
-function repositoryRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return resolve(here, '..');
-  }
-}
-
-function isMain(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
+import { ROOT } from './repository-root.ts';
 
 function main(): void {
   const usage = 'usage: make-movies [DIR] [--force]   (DIR defaults to movies/ at the repository root)';
@@ -57,10 +34,10 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  const dir = resolve(parsed.positionals[0] ?? join(repositoryRoot(), 'movies'));
+  const dir = resolve(parsed.positionals[0] ?? join(ROOT, 'movies'));
   const { written, kept } = makeSampleMovies(dir, { force: parsed.values.force === true });
   for (const path of written) console.log(`wrote ${path}`);
   for (const path of kept) console.log(`kept ${path} (exists; --force rewrites it)`);
 }
 
-if (isMain()) main();
+main();

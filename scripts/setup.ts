@@ -9,8 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CORE_COMMAND,
@@ -26,9 +25,7 @@ import {
   type SetupPlan,
   corePackagesFromScript,
 } from './setup-plan.ts';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '../..');
+import { ROOT as root } from './repository-root.ts';
 
 /** Where CORE's source is looked for, in order: the shared folder beside the project, then a copy in it. */
 const CORE_SOURCE_DIRS = [join(root, '..', 'shared', 'vendor', 'core'), join(root, 'vendor', 'core')];

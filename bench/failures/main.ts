@@ -42,7 +42,7 @@ import {
   simOfTopology,
 } from './sim.ts';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { DIST, ROOT } from '../common/paths.ts';
+import { DIST, ROOT } from '../../scripts/repository-root.ts';
 
 const root = ROOT;
 const dist = DIST;

@@ -23,7 +23,7 @@ import { type DelayStats, measureChain, perHop } from './latency.ts';
 import { measureRss } from './rss.ts';
 import { measureThroughput, type RelayThroughput } from './throughput.ts';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { DIST, ROOT } from '../common/paths.ts';
+import { DIST, ROOT } from '../../scripts/repository-root.ts';
 
 const root = ROOT;
 const dist = DIST;

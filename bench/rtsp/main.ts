@@ -29,7 +29,7 @@ import type { LoadConfig } from './load.ts';
 import { measureStartup } from './startup.ts';
 import { writePathTopology } from './topology.ts';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { DIST, ROOT } from '../common/paths.ts';
+import { DIST, ROOT } from '../../scripts/repository-root.ts';
 
 const root = ROOT;
 const dist = DIST;

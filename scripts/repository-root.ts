@@ -1,4 +1,7 @@
-/** Where a benchmark finds the repository, from bench/ (tsx) or from dist/bench/ (compiled). */
+/**
+ * Where the repository's tools (scripts, benchmarks) find it, run from source (tsx) or compiled
+ * (dist/): the nearest folder above that holds package.json.
+ */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,5 +16,5 @@ function repositoryRoot(): string {
 }
 
 export const ROOT = repositoryRoot();
-/** The compiled tree the benchmarks start nodes, clients and their own children from. */
+/** The compiled tree that demos and benchmarks start nodes, clients and their own children from. */
 export const DIST = join(ROOT, 'dist');
