@@ -7,8 +7,8 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSecret, overlayMacKey, parseSecret } from '../../common/security/overlay-keys.ts';
-import { SECRET_ENV } from '../../onode/config/overlay-secret.ts';
+import { overlayMacKey, parseSecret } from '../../common/security/overlay-keys.ts';
+import { runSecretText, SECRET_ENV } from '../../onode/config/overlay-secret.ts';
 
 interface Request {
   readonly id: number;
@@ -55,7 +55,7 @@ export class BenchChild {
   static async start(label: string, script: string, config: unknown): Promise<BenchChild> {
     const here = dirname(fileURLToPath(import.meta.url));
     const ext = extname(fileURLToPath(import.meta.url));
-    runSecret ??= process.env[SECRET_ENV] ?? generateSecret();
+    runSecret ??= runSecretText();
     const child = fork(join(here, '..', `${script}${ext}`), [JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [SECRET_ENV]: runSecret },

@@ -2,8 +2,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSecret } from '../../common/security/overlay-keys.ts';
-import { loadSecret, SECRET_ENV } from '../config/overlay-secret.ts';
+import { loadSecret, runSecretText } from '../config/overlay-secret.ts';
 import { type Command, Option } from 'commander';
 import { BOOTSTRAP_PORT } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
@@ -98,7 +97,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
  */
 function runSecret(file: string | undefined): { text: string; file: string; remove: () => void } {
   if (file !== undefined) return { text: loadSecret(file).toString('utf8'), file, remove: () => {} };
-  const text = process.env[SECRET_ENV]?.trim() || generateSecret();
+  const text = runSecretText();
   const dir = mkdtempSync(join(tmpdir(), 'onode-emulate-'));
   const path = join(dir, 'overlay.secret');
   writeFileSync(path, `${text}\n`, { mode: 0o600 });

@@ -1,6 +1,6 @@
 /** Where a node's overlay secret comes from: --secret FILE, else ONODE_SECRET, else a clear error. */
 import { readFileSync, statSync } from 'node:fs';
-import { parseSecret, SecretError } from '../../common/security/overlay-keys.ts';
+import { generateSecret, parseSecret, SecretError } from '../../common/security/overlay-keys.ts';
 
 /** The environment variable that hands the secret to nodes (emulators set it for their children). */
 export const SECRET_ENV = 'ONODE_SECRET';
@@ -30,4 +30,15 @@ export function loadSecret(file: string | undefined, env: NodeJS.ProcessEnv = pr
     `no overlay secret: give every node the same one with --secret FILE or ${SECRET_ENV}; ` +
       'make one with: onode secret > overlay.secret (onode emulate, mininet and core make their own)',
   );
+}
+
+/**
+ * The secret an emulated run hands its nodes: ONODE_SECRET when set (checked here, so a bad one is
+ * one clear error rather than every node failing), else a new one.
+ * @throws SecretError when ONODE_SECRET is set but too short
+ */
+export function runSecretText(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[SECRET_ENV];
+  if (value === undefined || value.trim() === '') return generateSecret();
+  return parseSecret(value, SECRET_ENV).toString('utf8');
 }

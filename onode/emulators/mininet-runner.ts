@@ -5,8 +5,7 @@
  * reads back what happened. The driver owns the network and cleans it up however it ends; this
  * side forwards SIGTERM to it and, on Ctrl-C (which the driver receives too), just waits.
  */
-import { generateSecret } from '../../common/security/overlay-keys.ts';
-import { SECRET_ENV } from '../config/overlay-secret.ts';
+import { runSecretText, SECRET_ENV } from '../config/overlay-secret.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -96,7 +95,7 @@ export async function runInMininet(topo: Topology, opts: MininetRunOptions): Pro
     env: {
       ...process.env,
       ONODE_NODE: process.execPath,
-      [SECRET_ENV]: opts.secret ?? process.env[SECRET_ENV] ?? generateSecret(),
+      [SECRET_ENV]: opts.secret ?? runSecretText(),
     },
   });
   const print = opts.onLine ?? ((line: string) => process.stdout.write(`${line}\n`));
