@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SystemClock } from '../../common/core/clock.ts';
-import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { opsToken, overlayMacKey } from '../../common/security/overlay-keys.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
@@ -73,7 +73,7 @@ export interface KeyPair {
 /** How long each step of the registration handshake may take. */
 const REGISTER_STEP_TIMEOUT_MS = 5000;
 
-export class NodeProcess {
+export class NodeProcess extends Service {
   private readonly clock = new SystemClock();
   private node: OverlayNode | null = null;
   private source: ChannelSource | null = null;
@@ -87,7 +87,6 @@ export class NodeProcess {
   private info: Registered | null = null;
   /** True from stop() (or a failed start) on: the registration loop and re-registration give up. */
   private stopping = false;
-  private readonly life = new Lifecycle((ctx) => this.startUp(ctx));
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
   /** A server's stream-signing key pair, made at start; its public half goes to the bootstrapper. */
@@ -100,6 +99,7 @@ export class NodeProcess {
   private readonly signCost = { frames: 0, totalMs: 0 };
 
   constructor(private readonly opts: NodeProcessOptions) {
+    super();
     this.signing = opts.role === 'server' ? generateKeyPairSync('ed25519') : null;
   }
 
@@ -109,19 +109,9 @@ export class NodeProcess {
 
   /**
    * Registers (or becomes the bootstrapper), then binds the overlay, RTSP (POPs) and status ports.
-   * Concurrent calls share one start; a start that fails releases what it opened and rethrows.
+   * Each step registers its release as it opens something; stop() runs them last-first.
    */
-  start(): Promise<void> {
-    return this.life.start();
-  }
-
-  /** Releases every socket, timer and connection; a start in progress is cut short first. Idempotent. */
-  stop(): Promise<void> {
-    return this.life.stop();
-  }
-
-  /** Each step registers its release as it opens something; stop() runs them last-first. */
-  private async startUp(ctx: StartContext): Promise<void> {
+  protected async open(ctx: StartContext): Promise<void> {
     this.stopping = false;
     ctx.signal.addEventListener('abort', () => this.disconnect(), { once: true });
     ctx.defer(() => this.disconnect());

@@ -38,7 +38,7 @@ import { bindUdp } from '../../common/net/listen.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { Outbox } from '../core/overlay-node.ts';
 import { KeyedRateWindows, RateWindow } from '../../common/core/rate-window.ts';
-import { Lifecycle, type StartContext } from '../../common/core/lifecycle.ts';
+import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { MovieIds } from '../core/movie-ids.ts';
 import { ReplayWindows } from '../core/replay-window.ts';
@@ -112,7 +112,7 @@ export interface OverlayTransportOptions {
   readonly now?: () => number;
 }
 
-export class OverlayTransport implements Outbox {
+export class OverlayTransport extends Service implements Outbox {
   readonly counters: TransportCounters = {
     datagramsIn: 0,
     datagramsOut: 0,
@@ -138,7 +138,6 @@ export class OverlayTransport implements Outbox {
   readonly cut = new Set<string>();
   /** `packet`: every authenticated overlay packet from a neighbour. */
   readonly events: TypedEmitter<OverlayTransportEvents>;
-  private readonly life = new Lifecycle((ctx) => this.bind(ctx));
 
   private readonly self: string;
   private readonly key: OverlayMacKey;
@@ -166,6 +165,7 @@ export class OverlayTransport implements Outbox {
   };
 
   constructor(private readonly opts: OverlayTransportOptions) {
+    super();
     this.self = opts.self;
     this.key = macKey(opts.key);
     this.log = opts.log;
@@ -179,17 +179,8 @@ export class OverlayTransport implements Outbox {
     );
   }
 
-  /** Binds a socket per address; idempotent, and a failure closes the sockets already bound. */
-  start(): Promise<void> {
-    return this.life.start();
-  }
-
-  /** Closes every socket and drops the datagrams still held back for emulated delay. Idempotent. */
-  stop(): Promise<void> {
-    return this.life.stop();
-  }
-
-  private async bind(ctx: StartContext): Promise<void> {
+  /** Binds a socket per address; stop() closes them and drops the datagrams held back for emulated delay. */
+  protected async open(ctx: StartContext): Promise<void> {
     ctx.defer(() => {
       for (const t of this.pendingDelays) clearTimeout(t);
       this.pendingDelays.clear();
