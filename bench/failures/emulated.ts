@@ -70,7 +70,7 @@ export async function withRun<T>(setup: EmulatedSetup, k: number, use: (run: Loo
   const run = benchRun(setup.topologyFile, setup.dist, portsFor(setup.basePorts, k), setup.moviesDir);
   liveRuns.add(run);
   try {
-    run.emulator.start();
+    run.start();
     await run.converged(30_000, { catalogue: false });
     return await use(run);
   } finally {

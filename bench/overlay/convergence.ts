@@ -88,7 +88,7 @@ export async function emulateConvergence(
   const run = benchRun(file, dist, ports, undefined, ['--probe-interval', '1000']);
   try {
     const t0 = performance.now();
-    run.emulator.start();
+    run.start();
     const sec = (): number => (performance.now() - t0) / 1000;
     const everyone = run.topology.nodes.size;
     let registeredSec: number | null = null;

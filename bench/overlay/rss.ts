@@ -36,7 +36,7 @@ export async function measureRss(opts: RssOptions): Promise<RssResult> {
     '500',
   ]);
   try {
-    run.emulator.start();
+    run.start();
     await run.converged(30_000, { catalogue: false });
     const pop = run.topology.nodes.get('o5');
     const viewer = run.topology.clients.get('c1');

@@ -190,7 +190,7 @@ async function main(): Promise<number> {
   );
   const rows: [string, string, string, string][] = [];
   try {
-    run.emulator.start();
+    run.start();
     await run.converged(30_000, { catalogue: false });
     await untilCatalogued(run, path.pop, STARTUP_MOVIES, 10_000);
     say(

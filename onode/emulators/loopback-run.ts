@@ -49,8 +49,7 @@ const CLIENT_TIMEOUT_MS = 60_000;
 const POLL_MS = 200;
 
 export class LoopbackRun {
-  /** Scratch space for this run's outputs (recorded movies, fake players); removed by stop(). */
-  readonly dir = mkdtempSync(join(tmpdir(), 'onode-run-'));
+  private scratch: string | null = null;
   readonly topology: Topology;
   readonly emulator: Emulator;
   /** What the nodes printed, each line prefixed with its node's name, oldest first. */
@@ -89,6 +88,17 @@ export class LoopbackRun {
         if (this.lines.length > MAX_RUN_LINES) this.lines.shift();
       },
     });
+  }
+
+  /** Scratch space for this run's outputs (recorded movies, fake players): made on first use, removed by stop(). */
+  get dir(): string {
+    this.scratch ??= mkdtempSync(join(tmpdir(), 'onode-run-'));
+    return this.scratch;
+  }
+
+  /** Starts every node of the topology (stop() ends them). */
+  start(): void {
+    this.emulator.start();
   }
 
   /** The operations token of this run's nodes (POST /faults). */
@@ -195,6 +205,7 @@ export class LoopbackRun {
     for (const c of this.clients) c.kill('SIGKILL');
     this.clients.clear();
     await this.emulator.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.scratch !== null) rmSync(this.scratch, { recursive: true, force: true });
+    this.scratch = null;
   }
 }

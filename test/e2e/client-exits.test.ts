@@ -39,7 +39,7 @@ afterAll(() => rmSync(movies, { recursive: true, force: true }));
 describe('oclient exit codes on loopback', () => {
   const run = new LoopbackRun(topology, movies, PORTS);
   beforeAll(async () => {
-    run.emulator.start();
+    run.start();
     await run.converged();
   }, 30_000);
   afterAll(async () => {

@@ -99,7 +99,7 @@ describe('failures on loopback (mesh topology)', () => {
   async function start(): Promise<LoopbackRun> {
     const r = fresh();
     run = r;
-    r.emulator.start();
+    r.start();
     await r.converged();
     return r;
   }

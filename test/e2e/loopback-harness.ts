@@ -31,7 +31,7 @@ export function suiteRun(
   const run = new LoopbackRun(file, movies, ports, opts.extraArgs);
   beforeAll(async () => {
     makeSampleMovies(movies, { frames: opts.frames ?? 40 });
-    run.emulator.start();
+    run.start();
     await run.converged();
   }, 60_000);
   afterAll(async () => {

@@ -20,7 +20,7 @@ describe('the report topology on loopback', () => {
     rtsp: 18554,
   });
   beforeAll(async () => {
-    run.emulator.start();
+    run.start();
     await run.converged();
   }, 30_000);
   afterAll(() => run.stop());
@@ -112,7 +112,7 @@ describe('the legacy Figure 4 file on loopback', () => {
     rtsp: 18555,
   });
   beforeAll(async () => {
-    run.emulator.start();
+    run.start();
     await run.converged();
   }, 30_000);
   afterAll(() => run.stop());

@@ -41,7 +41,7 @@ afterAll(() => rmSync(movies, { recursive: true, force: true }));
 describe('a server with 2,000 movies on loopback', () => {
   const ports = { bootstrap: 17400, overlay: 14844, status: 17480, rtsp: 18954 };
   const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, ports);
-  beforeAll(() => run.emulator.start());
+  beforeAll(() => run.start());
   afterAll(() => run.stop());
 
   it('gets its whole catalogue to the POP, which serves the last movie of the list', async () => {

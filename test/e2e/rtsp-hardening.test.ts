@@ -162,7 +162,7 @@ function stalledViewer(localAddress: string): Promise<Socket> {
 beforeAll(async () => {
   // 640x480 at quality 90: ~20 kB frames, so a viewer that does not read falls behind fast.
   makeSampleMovies(movies, { frames: 50, width: 640, height: 480, quality: 90 });
-  run.emulator.start();
+  run.start();
   await run.converged();
 }, 40_000);
 

@@ -35,7 +35,7 @@ describe('the terminal player in tmux', () => {
 
   beforeAll(async () => {
     makeSampleMovies(movies, { frames: 40 });
-    run.emulator.start();
+    run.start();
     await run.converged();
   }, 40_000);
 
