@@ -2,13 +2,15 @@
  * How oclient ends when it cannot do its job: an output it cannot write (refused before it logs
  * in, or failing while it plays) and a movie every POP refuses (one round, then the reasons).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { LoopbackRun, OCLIENT } from './loopback-harness.ts';
+import { TmuxPanes } from './tmux-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 const topology = join(movies, 'fork.json5');
@@ -26,9 +28,6 @@ const FORK = `{
 const CLIENT = '127.31.100.20';
 const PORTS = { bootstrap: 17300, overlay: 14700, status: 17400, rtsp: 18800 };
 const HAS_TMUX = spawnSync('tmux', ['-V']).status === 0;
-const SOCKET = `oclient-exits-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 writeFileSync(topology, FORK); // now: the run below loads it as the suite is collected
 
 beforeAll(() => {
@@ -38,19 +37,13 @@ afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
 describe('oclient exit codes on loopback', () => {
   const run = new LoopbackRun(topology, movies, PORTS);
+  const panes = new TmuxPanes('oclient-exits', () => run.dir);
   beforeAll(async () => {
     run.start();
     await run.converged();
   }, 30_000);
   afterAll(async () => {
-    if (HAS_TMUX) {
-      try {
-        tmux('kill-server');
-      } catch {
-        // no session was left
-      }
-      rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
-    }
+    if (HAS_TMUX) panes.close();
     await run.stop();
   });
 
@@ -135,43 +128,32 @@ describe('oclient exit codes on loopback', () => {
     "the terminal player shows every POP's refusal, stays open, exits 8 on q",
     async () => {
       await isolatePops();
-      const exitFile = join(run.dir, 'tui.exit');
-      const cmd = [
-        process.execPath,
-        OCLIENT,
-        '--bootstrapper',
-        `${run.address('s1')}:${PORTS.bootstrap}`,
-        '--rtsp-port',
-        String(PORTS.rtsp),
-        '--overlay-port',
-        String(PORTS.overlay),
-        '--address',
-        CLIENT,
-        '--movie',
-        'bars.mjpeg',
-      ]
-        .map((a) => `'${a}'`)
-        .join(' ');
-      tmux('new-session', '-d', '-s', 'refused', '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
-      const screen = (): string => tmux('capture-pane', '-p', '-t', 'refused');
-      const deadline = Date.now() + 15_000;
-      while (!screen().includes('every POP refused bars.mjpeg')) {
-        if (Date.now() > deadline) throw new Error(`no refusal on the screen:\n${screen()}`);
-        await sleep(100);
-      }
+      const { name, exitFile } = panes.start(
+        [
+          process.execPath,
+          OCLIENT,
+          '--bootstrapper',
+          `${run.address('s1')}:${PORTS.bootstrap}`,
+          '--rtsp-port',
+          String(PORTS.rtsp),
+          '--overlay-port',
+          String(PORTS.overlay),
+          '--address',
+          CLIENT,
+          '--movie',
+          'bars.mjpeg',
+        ],
+        'refused',
+      );
+      await panes.waitFor(name, 'the refusals', (x) => x.includes('every POP refused bars.mjpeg'), 15_000);
       await sleep(1000); // it must not go on trying
-      const s = screen();
+      const s = panes.screen(name);
       expect(s).toMatch(/every POP refused bars\.mjpeg: p[12] (404|503) [\w -]+, p[12] (404|503)/);
       expect(s).toContain('q: quit');
       expect(existsSync(exitFile)).toBe(false);
-      tmux('send-keys', '-t', 'refused', 'q');
-      const exitDeadline = Date.now() + 10_000;
-      while (!existsSync(exitFile) || readFileSync(exitFile, 'utf8').trim() === '') {
-        if (Date.now() > exitDeadline) throw new Error('oclient did not exit');
-        await sleep(100);
-      }
-      expect(Number(readFileSync(exitFile, 'utf8').trim())).toBe(8);
-      expect(screen()).toContain('oclient: every POP refused bars.mjpeg');
+      panes.tmux('send-keys', '-t', name, 'q');
+      expect(await panes.exitCode(exitFile)).toBe(8);
+      expect(panes.screen(name)).toContain('oclient: every POP refused bars.mjpeg');
     },
     40_000,
   );

@@ -3,21 +3,19 @@
  * topology on loopback, driven with send-keys and read back with capture-pane. tmux runs on a
  * socket of its own, so a user's tmux sessions are neither seen nor touched.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import type { StatusReport } from '../../common/wire/status-api.ts';
 import { requireCommands } from '../capabilities.ts';
 import { LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
+import { TmuxPanes } from './tmux-harness.ts';
 
 const PORTS = { bootstrap: 17030, overlay: 14474, status: 17110, rtsp: 18584 };
-const SOCKET = `oclient-e2e-${process.pid}`;
-
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('the terminal player in tmux', () => {
   const movies = mkdtempSync(join(tmpdir(), 'oclient-movies-'));
@@ -31,7 +29,8 @@ describe('the terminal player in tmux', () => {
     '--overlay-port',
     String(PORTS.overlay),
   ];
-  let sessions = 0;
+  const panes = new TmuxPanes('oclient-e2e', () => run.dir);
+  const tmux = (...args: string[]): string => panes.tmux(...args);
 
   beforeAll(async () => {
     makeSampleMovies(movies, { frames: 40 });
@@ -43,51 +42,17 @@ describe('the terminal player in tmux', () => {
   beforeEach(() => requireCommands('tmux'));
 
   afterAll(async () => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // no session was left
-    }
-    // tmux leaves its socket file behind.
-    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+    panes.close();
     await run.stop();
     rmSync(movies, { recursive: true, force: true });
   });
 
   /** Starts oclient in a new pane; its exit code lands in the returned file. */
-  function start(args: string[]): { name: string; exitFile: string } {
-    const name = `oc${++sessions}`;
-    const exitFile = join(run.dir, `${name}.exit`);
-    const cmd = [process.execPath, OCLIENT, ...common(), ...args].map((a) => `'${a}'`).join(' ');
-    tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `${cmd}; echo $? > '${exitFile}'; sleep 120`);
-    return { name, exitFile };
-  }
-
-  const screen = (name: string): string => tmux('capture-pane', '-p', '-t', name);
-
-  async function waitFor(
-    name: string,
-    what: string,
-    test: (s: string) => boolean,
-    timeoutMs = 10_000,
-  ): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = screen(name);
-      if (test(s)) return s;
-      if (Date.now() > deadline) throw new Error(`waiting for ${what}; the screen:\n${s}`);
-      await sleep(100);
-    }
-  }
-
-  async function exitCode(file: string, timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
-      if (Date.now() > deadline) throw new Error('oclient did not exit');
-      await sleep(100);
-    }
-    return Number(readFileSync(file, 'utf8').trim());
-  }
+  const start = (args: string[]) => panes.start([process.execPath, OCLIENT, ...common(), ...args]);
+  const screen = (name: string): string => panes.screen(name);
+  const waitFor = (name: string, what: string, test: (s: string) => boolean, timeoutMs?: number) =>
+    panes.waitFor(name, what, test, timeoutMs);
+  const exitCode = (file: string, timeoutMs?: number) => panes.exitCode(file, timeoutMs);
 
   /**
    * Clicks the middle of the first occurrence of label, as an SGR mouse press and release. They
