@@ -11,6 +11,7 @@ import type { StreamStatus } from '../../common/wire/status-api.ts';
 import { analyseFailure, type Arrival, type FailureOutcome, type FrameIndex } from './frames.ts';
 import { type BenchPorts, benchRun } from '../common/emulation.ts';
 import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type FailureKind = 'relay' | 'link' | 'pop' | 'server';
 export const FAILURE_KINDS: readonly FailureKind[] = ['relay', 'link', 'pop', 'server'];
@@ -55,8 +56,6 @@ export interface EmulatedTrial {
   /** Played after the failure, ms (less than asked when startup was slow). */
   readonly playedAfterMs: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function portsFor(base: BenchPorts, k: number): BenchPorts {
   return { bootstrap: base.bootstrap + k, overlay: base.overlay + k, status: base.status + k, rtsp: base.rtsp + k };

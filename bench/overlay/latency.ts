@@ -10,6 +10,7 @@
 import { BenchChild } from '../common/child.ts';
 import type { PeerSpec } from './peer.ts';
 import type { RelayConfig, RelayStats } from './relay.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LatencyOptions {
   readonly port: number;
@@ -34,8 +35,6 @@ const SOURCE = { name: 's1', address: '127.0.201.10' };
 const SINK = { name: 'p1', address: '127.0.201.20' };
 /** The first packets warm up the JIT and the tree; they are not counted. */
 const WARMUP_FRACTION = 0.1;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One-way delay from s1 to p1 through `relays` overlay relays. */
 export async function measureChain(

@@ -14,6 +14,7 @@ import { BenchChild } from '../common/child.ts';
 import type { SinkCounts } from './load.ts';
 import type { PeerSpec } from './peer.ts';
 import type { RelayConfig, RelayStats } from './relay.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ThroughputOptions {
   readonly port: number;
@@ -59,8 +60,6 @@ const OVERLAY_RELAY = { name: 'n1', address: '127.0.200.1' };
 const BARE_RELAY = { name: 'bare', address: '127.0.200.2' };
 const SOURCE = { name: 's1', address: '127.0.200.10' };
 const SINKS = ['p1', 'p2', 'p3'].map((name, i) => ({ name, address: `127.0.200.${21 + i}` }));
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function measureThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
   const children: BenchChild[] = [];

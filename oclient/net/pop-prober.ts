@@ -4,6 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeOverlay, encodeOverlay } from '../../common/wire/overlay.ts';
 
 export const PROBES_PER_POP = 5;
@@ -85,8 +86,4 @@ export async function probePops(
       answered: r.length,
     };
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -8,6 +8,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Attacker, foreignFrames } from './attacker.ts';
 import { decodedFrames, matchConsecutive, ROOT, suiteRun } from './loopback-harness.ts';
@@ -25,8 +26,6 @@ interface Stats {
   popsUsed: string[];
   framesRejected?: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('an attacker without the overlay secret (report topology, loopback)', () => {
   const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import { header } from '../../common/wire/rtsp.ts';
@@ -34,7 +35,6 @@ const url = (): string => `rtsp://${pop()}:${PORTS.rtsp}/${MOVIE}`;
 
 /** Everything a test opened; closed in afterEach. */
 const open: { close(): void }[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A minimal player: RTSP SETUP/PLAY, then counts RTP packets and frames (marker bits). */
 class Viewer {
