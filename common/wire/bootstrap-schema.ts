@@ -27,6 +27,13 @@ const Name = v.pipe(v.string(), v.regex(TOPOLOGY_NAME), v.maxBytes(MAX_NODE_NAME
 const Ipv4 = v.pipe(v.string(), v.ipv4());
 const Bytes32 = v.pipe(v.string(), v.regex(BASE64_32));
 const Role = v.picklist(['server', 'node', 'pop']);
+/**
+ * The longest emulated one-way delay a link may carry: an hour per link in the topology file, and
+ * what a timer can hold (2^31 - 1 ms; Node runs longer timeouts after 1 ms) for a path's sum.
+ */
+export const MAX_LINK_DELAY_MS = 3_600_000;
+export const MAX_PATH_DELAY_MS = 2 ** 31 - 1;
+
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const list = <T extends v.GenericSchema>(item: T, max: number) => v.pipe(v.array(item), v.maxLength(max));
@@ -37,7 +44,7 @@ const Neighbour = v.object({
   address: Ipv4,
   localAddress: Ipv4,
   // The topology's own bounds (topology-schema.ts): whatever loads there must travel here.
-  delayMs: v.pipe(v.number(), v.finite(), v.minValue(0)),
+  delayMs: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_PATH_DELAY_MS)),
   lossPct: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(100)),
   rateKbps: v.nullable(v.pipe(v.number(), v.finite(), v.gtValue(0))),
   up: v.boolean(),

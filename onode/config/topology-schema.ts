@@ -10,6 +10,7 @@
  * object. Names valibot's records skip (`constructor`, `prototype`, `__proto__`) are refused
  * rather than silently dropped.
  */
+import { MAX_LINK_DELAY_MS } from '../../common/wire/bootstrap-schema.ts';
 import * as v from 'valibot';
 import type { NodeRole } from './topology-model.ts';
 import { TOPOLOGY_NAME } from '../../common/wire/names.ts';
@@ -162,7 +163,14 @@ function numberField(wanted: string, example: string, valid: (n: number) => bool
   );
 }
 
-const delayMs = numberField('a one-way delay in ms, 0 or more', 'delayMs: 2', (n) => n >= 0);
+const delayMs = v.pipe(
+  numberField('a one-way delay in ms, 0 or more', 'delayMs: 2', (n) => n >= 0),
+  // Longer would not fit a timer once summed along a path (Node turns it into 1 ms).
+  v.check(
+    (n) => n <= MAX_LINK_DELAY_MS,
+    expected(`a one-way delay of at most ${MAX_LINK_DELAY_MS} ms (an hour)`, 'write e.g. delayMs: 2'),
+  ),
+);
 const lossPct = numberField('a loss percentage from 0 to 100', 'lossPct: 1.5', (n) => n >= 0 && n <= 100);
 /** null (or absent): unlimited. */
 const rateKbps = v.nullable(

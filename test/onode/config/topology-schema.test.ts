@@ -44,6 +44,11 @@ describe('messages the schema adds', () => {
     const nan = refusal(`{ nodes: { ${twoNodes} }, links: [ { between: ['s1', 'o2'], lossPct: NaN } ] }`);
     expect(nan.problem).toBe('expected a loss percentage from 0 to 100, got the number NaN');
   });
+
+  it('refuses a delay longer than an hour (a timer could not hold it once summed along a path)', () => {
+    const err = refusal(`{ nodes: { ${twoNodes} }, links: [ { between: ['s1', 'o2'], delayMs: 1e10 } ] }`);
+    expect(err.problem).toBe('expected a one-way delay of at most 3600000 ms (an hour), got the number 10000000000');
+  });
 });
 
 describe('which problem comes first', () => {
