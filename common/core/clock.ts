@@ -98,3 +98,17 @@ export class VirtualClock implements Clock {
     this.queue.splice(lo, 0, entry);
   }
 }
+
+/** A host's own view of time: a shared clock plus a fixed offset (unsynchronised hosts, in simulations). */
+export class OffsetClock implements Clock {
+  constructor(
+    private readonly base: Clock,
+    private readonly offsetMs: number,
+  ) {}
+  now(): number {
+    return this.base.now() + this.offsetMs;
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms, fn);
+  }
+}

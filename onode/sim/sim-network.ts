@@ -11,8 +11,7 @@
  * so the one-copy-per-link check still knows a packet that crossed a link twice.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import type { Clock, Timer } from '../../common/core/clock.ts';
-import { VirtualClock } from '../../common/core/clock.ts';
+import { OffsetClock, VirtualClock } from '../../common/core/clock.ts';
 import { fnv1a } from '../../common/core/fnv1a.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
@@ -32,20 +31,6 @@ import type { NakReason } from '../../common/wire/overlay.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import type { ChannelMovie, FrameSigning } from '../core/movie-channel.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
-
-/** A node's own view of time: the shared virtual clock plus a fixed offset (unsynchronised hosts). */
-class OffsetClock implements Clock {
-  constructor(
-    private readonly base: Clock,
-    private readonly offsetMs: number,
-  ) {}
-  now(): number {
-    return this.base.now() + this.offsetMs;
-  }
-  setTimer(ms: number, fn: () => void): Timer {
-    return this.base.setTimer(ms, fn);
-  }
-}
 
 export interface SimLink {
   readonly a: string;

@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock, Timer } from '../../../common/core/clock.ts';
-import { VirtualClock } from '../../../common/core/clock.ts';
+import { OffsetClock, VirtualClock } from '../../../common/core/clock.ts';
 import type { HelloMessage } from '../../../common/wire/overlay.ts';
 import { LinkMonitor } from '../../../onode/core/link-monitor.ts';
-
-class Offset implements Clock {
-  constructor(
-    private readonly base: VirtualClock,
-    private readonly offsetMs: number,
-  ) {}
-  now(): number {
-    return this.base.now() + this.offsetMs;
-  }
-  setTimer(ms: number, fn: () => void): Timer {
-    return this.base.setTimer(ms, fn);
-  }
-}
 
 /** Two monitors joined by a link of `delayMs` each way, with their own clock offsets. */
 function pair(delayMs: number, offsetA: number, offsetB: number) {
@@ -26,7 +12,7 @@ function pair(delayMs: number, offsetA: number, offsetB: number) {
   const monitors: Record<string, LinkMonitor> = {};
   const make = (self: string, _peer: string, offset: number): LinkMonitor =>
     new LinkMonitor(
-      new Offset(clock, offset),
+      new OffsetClock(clock, offset),
       (to, msg) => {
         hellos.push(msg);
         if (linkUp) clock.setTimer(delayMs, () => monitors[to]!.onHello(self, msg));
