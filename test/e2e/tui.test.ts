@@ -4,22 +4,19 @@
  * socket of its own, so a user's tmux sessions are neither seen nor touched.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../common/wire/status-api.ts';
 import { requireCommands } from '../capabilities.ts';
-import { LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
+import { OCLIENT, ROOT, suiteRun } from './loopback-harness.ts';
 import { TmuxPanes } from './tmux-harness.ts';
 
 const PORTS = { bootstrap: 17030, overlay: 14474, status: 17110, rtsp: 18584 };
 
 describe('the terminal player in tmux', () => {
-  const movies = mkdtempSync(join(tmpdir(), 'oclient-movies-'));
-  const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, PORTS);
+  const run = suiteRun(join(ROOT, 'topologies/report.json5'), PORTS);
   const bootstrapper = (): string => `${run.address(run.topology.bootstrapper)}:${PORTS.bootstrap}`;
   const common = (): string[] => [
     '--bootstrapper',
@@ -32,20 +29,10 @@ describe('the terminal player in tmux', () => {
   const panes = new TmuxPanes('oclient-e2e', () => run.dir);
   const tmux = (...args: string[]): string => panes.tmux(...args);
 
-  beforeAll(async () => {
-    makeSampleMovies(movies, { frames: 40 });
-    run.start();
-    await run.converged();
-  }, 40_000);
-
   // Without tmux each test fails (not skips), naming what `npm run setup` installs.
   beforeEach(() => requireCommands('tmux'));
 
-  afterAll(async () => {
-    panes.close();
-    await run.stop();
-    rmSync(movies, { recursive: true, force: true });
-  });
+  afterAll(() => panes.close());
 
   /** Starts oclient in a new pane; its exit code lands in the returned file. */
   const start = (args: string[]) => panes.start([process.execPath, OCLIENT, ...common(), ...args]);
