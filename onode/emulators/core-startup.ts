@@ -1,13 +1,18 @@
 /**
- * What a CORE scenario needs besides nodes and links, whichever file format carries it: each
- * host's start-up script (forwarding, static routes, then its role through scripts/run.sh) and
- * a readable layout on the canvas. CORE nodes share the machine's file system, so the scripts
+ * What a CORE scenario needs besides nodes and links: each host's start-up script (forwarding,
+ * static routes, rate limits when CORE does not apply them, then its role through scripts/run.sh)
+ * and a readable layout on the canvas. CORE nodes share the machine's file system, so the scripts
  * call the repository in place.
  */
 import type { EmulatedHost, Topology } from '../config/topology.ts';
 
-/** The file the UserDefined service writes in each node's directory and runs with sh. */
-export const STARTUP_FILE = 'onode-start.sh';
+/**
+ * Stock CORE 9 has no service that runs a script of ours (9.1 removed UserDefined), but its
+ * StaticRoute service writes staticroute.sh from a template a scenario may replace, then runs it
+ * with bash: every host carries its start-up script there.
+ */
+export const CORE_SERVICE = 'StaticRoute';
+export const STARTUP_FILE = 'staticroute.sh';
 
 export interface CoreOptions {
   /** Absolute path of the repository (scripts/run.sh, dist/). */
@@ -22,8 +27,15 @@ export interface CoreOptions {
   readonly secretFile: string;
   /** Where every node writes its log (default /tmp/onode-logs). */
   readonly logDir?: string;
-  /** Tell the nodes to apply delay and loss themselves (a CORE host without netem). Default false. */
+  /**
+   * The nodes apply delay and loss themselves and the start-up scripts limit rates with tbf, for a
+   * kernel without netem (CORE applies every link option with netem). Default false.
+   */
   readonly emulateLinks?: boolean;
+  /** The node binary the scripts use when it exists on the CORE machine (ONODE_NODE of run.sh). */
+  readonly nodeBinary?: string;
+  /** Clients start from their scripts after --client-delay. False: a runner starts them. Default true. */
+  readonly startClients?: boolean;
   /** Seconds a client waits before it starts, so the overlay is up (default 15). */
   readonly clientDelay?: number;
   /** Seconds a client plays (default 60). */
@@ -45,17 +57,21 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   const q = shellQuote;
   const logDir = opts.logDir ?? DEFAULT_LOG_DIR;
   const run = `${opts.root}/scripts/run.sh`;
-  const boot = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
+  const boot = bootstrapperAddress(topo);
   const lines = [
     '#!/bin/sh',
     `# ${host.name} (${host.role}${host.name === topo.bootstrapper ? ', the bootstrapper' : ''}): ` +
       'written by onode core; it forwards, routes, and starts its role.',
+    "# Errors go to the node's log: CORE only logs a failed start-up in its daemon's log.",
+    `mkdir -p ${q(logDir)} && exec 2>>${q(`${logDir}/${host.name}.log`)}`,
+    ...(opts.nodeBinary ? [`[ -x ${q(opts.nodeBinary)} ] && export ONODE_NODE=${q(opts.nodeBinary)}`] : []),
     `sysctl -qw net.ipv4.ip_forward=${host.role === 'client' ? 0 : 1}`,
     'sysctl -qw net.ipv4.conf.all.rp_filter=0',
     'sysctl -qw net.ipv4.conf.default.rp_filter=0',
     ...host.interfaces.map((i) => `sysctl -qw net.ipv4.conf.${i.name}.rp_filter=0`),
     ...host.loopbackAddresses.map((a) => `ip addr add ${a}/32 dev lo`),
     ...host.routes.map((r) => `ip route add ${r.subnet} via ${r.via} dev ${r.dev}`),
+    ...(opts.emulateLinks ? rateLimits(topo, host) : []),
   ];
   const common = ['--log-dir', logDir, '--name', host.name];
   const secret = ['--secret', opts.secretFile];
@@ -78,37 +94,79 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
     command = [run, 'server', '--bootstrapper', boot, '--movies', opts.moviesDir, ...secret, ...common, '--background'];
   } else if (host.role === 'node' || host.role === 'pop') {
     command = [run, host.role, '--bootstrapper', boot, ...secret, ...common, '--background'];
-  } else if (host.role === 'client' && opts.movies.length > 0) {
-    const movie = opts.movies[clientIndex % opts.movies.length] ?? '';
-    const pop = topo.clients.get(host.name)?.pop;
-    const popNode = pop === null || pop === undefined ? undefined : topo.nodes.get(pop);
-    const mine = host.interfaces.map((i) => i.address.split('.').slice(0, 3).join('.'));
-    const popAddress =
-      popNode?.clientAddresses.find((a) => mine.includes(a.split('.').slice(0, 3).join('.'))) ??
-      popNode?.clientAddresses[0];
-    const client = [
-      run,
-      'client',
-      '--bootstrapper',
-      boot,
-      '--movie',
-      movie,
-      ...common,
-      '--duration',
-      String(opts.clientDuration ?? 60),
-      '--stats',
-      `${logDir}/${host.name}.stats.json`,
-      '--output',
-      `${logDir}/${host.name}.mjpeg`,
-      ...(popAddress ? ['--pop', popAddress] : []),
-    ];
+  } else if (host.role === 'client' && opts.movies.length > 0 && opts.startClients !== false) {
+    const client = clientCommand(topo, host, clientIndex, opts, opts.clientDuration ?? 60);
     lines.push(`# Plays once the overlay is up; stats and frames in ${logDir}.`);
     lines.push(
       `nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >/dev/null 2>&1 &`,
     );
   }
-  if (command !== null) lines.push(command.map(q).join(' '));
+  // Its status is the script's: CORE logs a start-up that fails.
+  lines.push(command === null ? 'exit 0' : command.map(q).join(' '));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Egress rate limits by tbf, one per interface on a rated link: each end limits what it sends, so
+ * both directions get the link's rate. The burst holds 10 ms at that rate (at least 16 KiB, so a
+ * whole video frame passes), the queue 50 ms. A kernel without tbf leaves the link unlimited.
+ */
+export function rateLimits(topo: Topology, host: EmulatedHost): string[] {
+  return host.interfaces.flatMap((i) => {
+    const rate = topo.network.links[i.link]?.rateKbps ?? null;
+    if (rate === null) return [];
+    const burst = Math.max(16 * 1024, Math.round((rate * 1000) / 8 / 100));
+    return [
+      `tc qdisc replace dev ${i.name} root tbf rate ${rate}kbit burst ${burst} latency 50ms ` +
+        `|| echo "${host.name}: no rate limit on ${i.name} (tc tbf failed)" >&2`,
+    ];
+  });
+}
+
+/**
+ * The command line of a headless client: the run script's client role on the movie of its turn,
+ * through the POP address on its own LAN, writing stats and frames next to the logs.
+ */
+export function clientCommand(
+  topo: Topology,
+  host: EmulatedHost,
+  clientIndex: number,
+  opts: CoreOptions,
+  durationSec: number,
+): string[] {
+  const logDir = opts.logDir ?? DEFAULT_LOG_DIR;
+  const movie = opts.movies[clientIndex % opts.movies.length] ?? '';
+  const pop = topo.clients.get(host.name)?.pop;
+  const popNode = pop === null || pop === undefined ? undefined : topo.nodes.get(pop);
+  const mine = host.interfaces.map((i) => subnet24(i.address));
+  const popAddress = popNode?.clientAddresses.find((a) => mine.includes(subnet24(a))) ?? popNode?.clientAddresses[0];
+  return [
+    `${opts.root}/scripts/run.sh`,
+    'client',
+    '--bootstrapper',
+    bootstrapperAddress(topo),
+    '--movie',
+    movie,
+    '--log-dir',
+    logDir,
+    '--name',
+    host.name,
+    '--duration',
+    String(durationSec),
+    '--stats',
+    `${logDir}/${host.name}.stats.json`,
+    '--output',
+    `${logDir}/${host.name}.mjpeg`,
+    ...(popAddress ? ['--pop', popAddress] : []),
+  ];
+}
+
+export function bootstrapperAddress(topo: Topology): string {
+  return topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
+}
+
+function subnet24(address: string): string {
+  return address.split('.').slice(0, 3).join('.');
 }
 
 export interface Position {

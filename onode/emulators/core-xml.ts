@@ -1,19 +1,23 @@
 /**
- * A CORE scenario (the XML that CORE 7 and later open and save, as in coreemu/core's
- * package/share/tutorials/<name>/scenario.xml):
+ * A CORE scenario that stock CORE 9.2 loads and starts (the XML of coreemu/core's
+ * package/share/tutorials/<name>/scenario.xml, read by core/xml/corexml.py):
  *
  *   <scenario name>
  *     <networks>  one SWITCH per LAN </networks>
  *     <devices>   one device per node, router and client, type router|host|PC, with the
- *                 UserDefined service only (no OSPF: routes are static) </devices>
+ *                 StaticRoute service only (no OSPF: routes are static) </devices>
  *     <links>     <link node1 node2> <iface1 id name ip4 ip4_mask/> [<iface2 .../>]
- *                 <options delay(us) bandwidth(bit/s) loss(%) .../> </link> </links>
- *     <service_configurations> per device: UserDefined with a start-up file and command
- *     <session_origin/> <default_services/>
+ *                 [<options delay(us) bandwidth(bit/s) loss(%) .../>] </link> </links>
+ *     <service_configurations> per device: StaticRoute with its staticroute.sh template replaced
+ *                 by the host's start-up script </service_configurations>
+ *     <session_origin/>
  *   </scenario>
+ *
+ * CORE applies link options with netem, and a kernel without netem aborts the whole start: with
+ * emulateLinks the links carry none, and the nodes emulate them (see core-startup.ts).
  */
 import { emulatedHosts, type EmulatedHost, type HostRole, type Topology } from '../config/topology.ts';
-import { layout, startupScript, STARTUP_FILE, type CoreOptions } from './core-startup.ts';
+import { CORE_SERVICE, layout, startupScript, STARTUP_FILE, type CoreOptions } from './core-startup.ts';
 import { lanMember, pointToPoint, type Impairment } from './link-impairment.ts';
 
 /** CORE's node type for each host role (icons: router, server, PC). */
@@ -54,7 +58,7 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
         `type="${CORE_TYPES[h.role]}" class="" image="">`,
       `      <position x="${p.x}" y="${p.y}"/>`,
       '      <services>',
-      '        <service name="UserDefined"/>',
+      `        <service name="${CORE_SERVICE}"/>`,
       '      </services>',
       '    </device>',
     );
@@ -69,7 +73,7 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
         `    <link node1="${id.get(a.host)}" node2="${id.get(b.host)}">`,
         iface('iface1', hosts, a.host, index),
         iface('iface2', hosts, b.host, index),
-        options(pointToPoint(link)),
+        ...options(pointToPoint(link), opts),
         '    </link>',
       );
       return;
@@ -78,7 +82,7 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
       out.push(
         `    <link node1="${id.get(end.host)}" node2="${sw.id}">`,
         iface('iface1', hosts, end.host, index),
-        options(lanMember(link)),
+        ...options(lanMember(link), opts),
         '    </link>',
       );
     }
@@ -88,33 +92,16 @@ export function coreScenarioXml(topo: Topology, opts: CoreOptions): string {
   for (const h of hosts) {
     const script = startupScript(topo, h, h.role === 'client' ? clientIndex++ : 0, opts);
     out.push(
-      `    <service name="UserDefined" node="${id.get(h.name)}">`,
-      '      <startups>',
-      `        <startup>sh ${STARTUP_FILE}</startup>`,
-      '      </startups>',
-      '      <files>',
-      `        <file name="${STARTUP_FILE}">${cdata(script)}</file>`,
-      '      </files>',
+      `    <service name="${CORE_SERVICE}" node="${id.get(h.name)}">`,
+      '      <templates>',
+      `        <template name="${STARTUP_FILE}">${cdata(makoVerbatim(script, h.name))}</template>`,
+      '      </templates>',
       '    </service>',
     );
   }
   out.push(
     '  </service_configurations>',
     '  <session_origin lat="47.579166412353516" lon="-122.13232421875" alt="2.0" scale="150.0"/>',
-    '  <default_services>',
-    '    <node type="router">',
-    '      <service name="zebra"/>',
-    '      <service name="OSPFv2"/>',
-    '      <service name="IPForward"/>',
-    '    </node>',
-    '    <node type="host">',
-    '      <service name="DefaultRoute"/>',
-    '      <service name="SSH"/>',
-    '    </node>',
-    '    <node type="PC">',
-    '      <service name="DefaultRoute"/>',
-    '    </node>',
-    '  </default_services>',
     '</scenario>',
   );
   return `${out.join('\n')}\n`;
@@ -129,14 +116,32 @@ function iface(element: string, hosts: readonly EmulatedHost[], host: string, li
   );
 }
 
-/** CORE's units: delay in microseconds, bandwidth in bit/s (0 = unlimited), loss in %. */
-function options(i: Impairment): string {
+/**
+ * A link's options in CORE's units (delay in microseconds, bandwidth in bit/s, 0 = unlimited, loss
+ * in %); none when the nodes emulate links, or when there is nothing to apply.
+ */
+function options(i: Impairment, opts: CoreOptions): string[] {
   const delay = Math.round(i.delayMs * 1000);
   const bandwidth = i.rateKbps === null ? 0 : Math.round(i.rateKbps * 1000);
-  return (
+  if (opts.emulateLinks || (delay === 0 && bandwidth === 0 && i.lossPct === 0)) return [];
+  return [
     `      <options delay="${delay}" bandwidth="${bandwidth}" loss="${i.lossPct}" ` +
-    'dup="0" jitter="0" unidirectional="0" buffer="0"/>'
-  );
+      'dup="0" jitter="0" unidirectional="0" buffer="0"/>',
+  ];
+}
+
+export class CoreExportError extends Error {
+  override readonly name = 'CoreExportError';
+}
+
+/**
+ * CORE renders every service file with Mako, where `${...}`, `<%`, a trailing backslash and lines
+ * starting with `%` or `##` mean something: a <%text> block passes the script through as it is.
+ */
+export function makoVerbatim(script: string, host: string): string {
+  if (script.includes('</%text>'))
+    throw new CoreExportError(`the start-up script of ${host} contains "</%text>" (check the paths given)`);
+  return `<%text>${script}</%text>`;
 }
 
 function scenarioName(topo: Topology): string {

@@ -2,10 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { emulatedHosts, loadTopologyFile, parseTopology, type Topology } from '../../../onode/config/topology.ts';
-import { coreImn, CoreExportError } from '../../../onode/emulators/core-imn.ts';
-import { shellQuote, startupScript, type CoreOptions } from '../../../onode/emulators/core-startup.ts';
-import { CORE_TYPES, coreScenarioXml } from '../../../onode/emulators/core-xml.ts';
+import { shellQuote, startupScript, STARTUP_FILE, type CoreOptions } from '../../../onode/emulators/core-startup.ts';
+import { CORE_TYPES, CoreExportError, coreScenarioXml, makoVerbatim } from '../../../onode/emulators/core-xml.ts';
 import { child, parseXml, type XmlElement } from './xml-tree.ts';
+
+/**
+ * The services of stock CORE 9.2.1 that a scenario may name without configuring CORE
+ * (daemon/core/services/defaults/utilservices): 9.1 removed UserDefined and the other legacy ones.
+ */
+const STOCK_CORE_SERVICES = ['DefaultRoute', 'DefaultMulticastRoute', 'StaticRoute', 'IPForward', 'SSH'];
 
 const REPORT = fileURLToPath(new URL('../../../topologies/report.json5', import.meta.url));
 const OPTS: CoreOptions = {
@@ -20,11 +25,15 @@ function report(): Topology {
   return loadTopologyFile(REPORT);
 }
 
-/** The start-up file of a device, from the scenario's service configurations. */
+/** The start-up script of a device: its StaticRoute template, out of the Mako <%text> block. */
 function startupOf(scenario: XmlElement, deviceId: string): string {
   const service = child(scenario, 'service_configurations').children.find((s) => s.attributes.node === deviceId);
   if (service === undefined) throw new Error(`no service configuration for device ${deviceId}`);
-  return child(child(service, 'files'), 'file').text;
+  const template = child(child(service, 'templates'), 'template');
+  expect(template.attributes.name).toBe(STARTUP_FILE);
+  const m = /^<%text>([\s\S]*)<\/%text>$/.exec(template.text);
+  if (m === null) throw new Error(`the template of device ${deviceId} is not one <%text> block`);
+  return m[1] ?? '';
 }
 
 describe('CORE XML scenario', () => {
@@ -41,18 +50,18 @@ describe('CORE XML scenario', () => {
       'links',
       'service_configurations',
       'session_origin',
-      'default_services',
     ]);
   });
 
-  it('has one device per node, router and client, typed for CORE, with only the start-up service', () => {
+  it('has one device per node, router and client, typed for CORE, with only the stock StaticRoute service', () => {
     const devices = child(scenario, 'devices').children;
     expect(devices.map((d) => d.attributes.name)).toEqual([...topo.nodes.keys(), 'r1', 'r2', ...topo.clients.keys()]);
     for (const d of devices) {
       expect(d.name).toBe('device');
       expect(Object.keys(d.attributes).sort()).toEqual(['canvas', 'class', 'icon', 'id', 'image', 'name', 'type']);
       expect(Object.keys(child(d, 'position').attributes).sort()).toEqual(['x', 'y']);
-      expect(child(d, 'services').children.map((s) => s.attributes.name)).toEqual(['UserDefined']);
+      expect(child(d, 'services').children.map((s) => s.attributes.name)).toEqual(['StaticRoute']);
+      expect(STOCK_CORE_SERVICES).toContain('StaticRoute');
     }
     const type = (name: string): string | undefined => devices.find((d) => d.attributes.name === name)?.attributes.type;
     expect([type('s1'), type('o3'), type('o5'), type('r1'), type('c1')]).toEqual([
@@ -119,12 +128,14 @@ describe('CORE XML scenario', () => {
     const devices = child(scenario, 'devices').children;
     const id = (name: string): string => devices.find((d) => d.attributes.name === name)?.attributes.id ?? '';
     const service = child(scenario, 'service_configurations').children[0];
-    expect(service && child(child(service, 'startups'), 'startup').text).toBe('sh onode-start.sh');
+    // CORE 9.1+ reads <templates> and ignores the old <startups>/<files>.
+    expect(service?.children.map((c) => c.name)).toEqual(['templates']);
     const s1 = startupOf(scenario, id('s1'));
     expect(s1).toContain(
       "'/opt/overlay cdn/scripts/run.sh' server --topology '/opt/overlay cdn/topologies/report.json5'",
     );
     expect(s1.trimEnd().split('\n').at(-1)).toMatch(/--background$/);
+    expect(s1).toContain('exec 2>>/tmp/onode-logs/s1.log');
     expect(s1.indexOf('ip route add')).toBeLessThan(s1.indexOf('run.sh'));
     expect(startupOf(scenario, id('o5'))).toContain(
       "run.sh' pop --bootstrapper 10.0.25.10 --secret /tmp/onode-logs/overlay.secret " +
@@ -136,10 +147,11 @@ describe('CORE XML scenario', () => {
     );
     expect(s1).toContain('--secret /tmp/onode-logs/overlay.secret');
     expect(startupOf(scenario, id('r1'))).not.toContain('run.sh');
+    expect(startupOf(scenario, id('r1')).trimEnd().split('\n').at(-1)).toBe('exit 0');
     const c4 = startupOf(scenario, id('c4'));
     expect(c4).toContain('sleep 15; exec');
     expect(c4).toContain('--pop 10.0.9.2');
-    expect(c4).toMatch(/&\n$/);
+    expect(c4).toMatch(/&\nexit 0\n$/);
     // Clients hold no overlay secret.
     expect(c4).not.toContain('--secret');
   });
@@ -157,6 +169,40 @@ describe('CORE XML scenario', () => {
     expect(startupOf(scenario, '1')).not.toContain('--emulate-links');
   });
 
+  it('carries no link option CORE would hand to netem when the nodes emulate the links', () => {
+    const emulated = parseXml(coreScenarioXml(topo, { ...OPTS, emulateLinks: true }));
+    const links = child(emulated, 'links').children;
+    expect(links).toHaveLength(24);
+    for (const l of links) expect(l.children.map((c) => c.name)).not.toContain('options');
+    // The rated links are limited by tbf from both ends instead: o6-c2 (20 Mbit/s) among them.
+    const devices = child(emulated, 'devices').children;
+    const id = (name: string): string => devices.find((d) => d.attributes.name === name)?.attributes.id ?? '';
+    expect(startupOf(emulated, id('c2'))).toMatch(/^tc qdisc replace dev eth0 root tbf rate 20000kbit burst 25000 /m);
+    expect(startupOf(emulated, id('o6'))).toContain('tbf rate 20000kbit');
+    expect(startupOf(scenario, id('o6'))).not.toContain('tbf');
+  });
+
+  it('leaves out the options of a link that has nothing to apply', () => {
+    const plain = parseTopology(
+      `{
+      nodes: { s1: { role: 'server', addresses: ['10.3.1.1'] }, ` +
+        `p1: { role: 'pop', addresses: ['10.3.1.2'], clientAddresses: ['10.3.1.2'] } },
+      links: [ { between: ['s1', 'p1'] } ],
+      network: { links: [ { between: ['s1', 'p1'] } ] },
+    }`,
+      'plain.json5',
+    );
+    const link = child(parseXml(coreScenarioXml(plain, OPTS)), 'links').children[0];
+    expect(link?.children.map((c) => c.name)).toEqual(['iface1', 'iface2']);
+  });
+
+  it('wraps every script in one Mako <%text> block, which passes it through as it is', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Mako syntax, on purpose
+    expect(makoVerbatim('echo ${HOME}\n## two\n% one\n', 'h')).toBe('<%text>echo ${HOME}\n## two\n% one\n</%text>');
+    expect(() => makoVerbatim('x</%text>y', 'h')).toThrow(CoreExportError);
+    expect(() => coreScenarioXml(topo, { ...OPTS, root: '/opt/</%text>' })).toThrow(/check the paths/);
+  });
+
   it('derives the network of a file without one', () => {
     const chain = parseXml(
       coreScenarioXml(
@@ -166,52 +212,6 @@ describe('CORE XML scenario', () => {
     );
     expect(child(chain, 'links').children).toHaveLength(4);
     expect(child(chain, 'networks').children).toHaveLength(0);
-  });
-});
-
-describe('CORE .imn scenario', () => {
-  const topo = report();
-  const imn = coreImn(topo, OPTS);
-
-  it('balances its braces', () => {
-    let depth = 0;
-    let lowest = 0;
-    for (const ch of imn) {
-      if (ch === '{') depth++;
-      if (ch === '}') depth--;
-      lowest = Math.min(lowest, depth);
-    }
-    expect([depth, lowest]).toEqual([0, 0]);
-  });
-
-  it("has the nodes, a lanswitch and the links with the GUI's keys and units", () => {
-    expect(imn.match(/^node n\d+ \{$/gm)).toHaveLength(17 + 1);
-    expect(imn).toMatch(/^ {4}type lanswitch$/m);
-    expect(imn.match(/^link l\d+ \{$/gm)).toHaveLength(24);
-    expect(imn).toContain('link l2 {\n    nodes {n1 n7}\n    delay 8000\n}');
-    expect(imn).toContain('\thostname o3\n\t!\n\tinterface eth0\n\t ip address 10.0.26.2/24\n');
-    expect(imn).toContain('    bandwidth 20000000\n    delay 1000\n');
-    expect(imn).toContain("\tcmdup=('sh onode-start.sh', )");
-    expect(imn).toMatch(/^canvas c1 \{$/m);
-  });
-
-  it('writes loss as ber, in percent', () => {
-    const lossy = parseTopology(
-      `{
-      nodes: { s1: { role: 'server', addresses: ['10.3.1.1'] }, ` +
-        `p1: { role: 'pop', addresses: ['10.3.1.2', '10.3.2.1'], clientAddresses: ['10.3.2.1'] } },
-      links: [ { between: ['s1', 'p1'] } ],
-      network: { links: [ { between: ['s1', 'p1'], delayMs: 2.5, lossPct: 1.5, rateKbps: 8000 } ] },
-    }`,
-      'lossy.json5',
-    );
-    expect(coreImn(lossy, OPTS)).toContain(
-      'link l1 {\n    nodes {n1 n2}\n    bandwidth 8000000\n    delay 2500\n    ber 1.5\n}',
-    );
-  });
-
-  it('refuses a path it cannot hold', () => {
-    expect(() => coreImn(topo, { ...OPTS, root: '/opt/{cdn}' })).toThrow(CoreExportError);
   });
 });
 
