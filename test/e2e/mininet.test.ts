@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverResult } from '../../onode/emulators/run-summary.ts';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { hasCommand, namespacesProblem, requireCommands, skippedTitle } from '../capabilities.ts';
+import { holdEmulatorLock } from './emulator-lock.ts';
 import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness.ts';
 
 function rootInterfaces(): string[] {
@@ -38,10 +39,14 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
   let run: { code: number; stdout: string; stderr: string };
   let result: DriverResult;
   const seenInRoot = new Set<string>();
-  const before = new Set(rootInterfaces());
+  let before = new Set<string>();
+  let leftInterfaces: string[] = [];
+  let leftProcesses: string[] = [];
 
   beforeAll(async () => {
     if (!TOOLS.every(hasCommand)) return; // each test fails in beforeEach, naming what setup installs
+    const release = await holdEmulatorLock();
+    before = new Set(rootInterfaces());
     makeSampleMovies(movies, { frames: 40 });
     // Sample the machine's own namespace all along: the emulated network must never appear in it.
     const sampler = setInterval(() => {
@@ -68,6 +73,10 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
       });
     } finally {
       clearInterval(sampler);
+      // What is left is looked at before another emulator test may start.
+      leftInterfaces = rootInterfaces().filter((i) => !before.has(i));
+      leftProcesses = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.split('\n');
+      await release();
     }
     result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as DriverResult;
   }, 180_000);
@@ -126,9 +135,10 @@ describe.skipIf(problem !== null)(skippedTitle('Mininet: the report topology', p
   });
 
   it('removes everything when it ends', () => {
-    expect(rootInterfaces().filter((i) => !before.has(i))).toEqual([]);
-    // Loopback runs use 127.0.25.10; 10.0.25.10 is only ever the bootstrapper inside Mininet.
-    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.split('\n');
-    expect(ps.filter((p) => p.includes('10.0.25.10') || p.includes(out) || p.startsWith('mnexec'))).toEqual([]);
+    expect(leftInterfaces).toEqual([]);
+    // Loopback runs use 127.0.25.10; 10.0.25.10 is only ever the bootstrapper inside an emulator.
+    expect(leftProcesses.filter((p) => p.includes('10.0.25.10') || p.includes(out) || p.startsWith('mnexec'))).toEqual(
+      [],
+    );
   });
 });

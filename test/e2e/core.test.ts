@@ -1,0 +1,143 @@
+/**
+ * The report's topology in real, stock CORE 9.2 (npm run setup builds it from the vendored
+ * source): `onode core --run` starts a daemon when none runs, loads and starts the scenario with
+ * core-cli, five clients play, and everything it made is gone afterwards. Skipped, with the reason
+ * printed, only where the machine cannot create network namespaces; anywhere else a missing CORE
+ * is a failure, not a skip.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import type { CoreResult } from '../../onode/emulators/core-runner.ts';
+import { hasCommand, namespacesProblem, requireCommands, skippedTitle } from '../capabilities.ts';
+import { holdEmulatorLock } from './emulator-lock.ts';
+import { decodedFrames, matchConsecutive, ONODE, ROOT } from './loopback-harness.ts';
+
+const problem = namespacesProblem();
+const TOOLS = ['core-daemon', 'core-cli', 'vcmd', 'ip', 'ps'];
+
+function rootInterfaces(): string[] {
+  const out = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout ?? '';
+  return out
+    .split('\n')
+    .filter((l) => l.includes(':'))
+    .map((l) => (l.split(':')[1] ?? '').trim().split('@')[0] ?? '');
+}
+
+/** Live processes (zombies are only waiting for their parent to read them). */
+function processes(): string[] {
+  return spawnSync('ps', ['-eo', 'stat=,args='], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.trim() !== '' && !l.trim().startsWith('Z'))
+    .map((l) => l.trim().replace(/^\S+\s+/, ''));
+}
+
+const sessionDirs = (): string[] => readdirSync('/tmp').filter((f) => /^pycore\.\d+$/.test(f));
+
+interface Stats {
+  pop: string;
+  movie: string;
+  framesReceived: number;
+}
+
+describe.skipIf(problem !== null)(skippedTitle('CORE: the report topology', problem), () => {
+  const movies = mkdtempSync(join(tmpdir(), 'onode-core-movies-'));
+  const out = mkdtempSync(join(tmpdir(), 'onode-core-out-'));
+  let run: { code: number; stdout: string; stderr: string };
+  let result: CoreResult;
+  let daemonBefore = false;
+  let left: { interfaces: string[]; processes: string[]; sessions: string[]; daemon: boolean };
+
+  beforeAll(async () => {
+    if (!TOOLS.every(hasCommand)) return; // each test fails in beforeEach, naming what setup installs
+    const release = await holdEmulatorLock();
+    try {
+      makeSampleMovies(movies, { frames: 40 });
+      const interfaces = new Set(rootInterfaces());
+      const sessions = new Set(sessionDirs());
+      daemonBefore = processes().some((p) => p.includes('core-daemon'));
+      run = await new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [
+            ONODE,
+            'core',
+            join(ROOT, 'topologies/report.json5'),
+            '--run',
+            '--duration',
+            '40',
+            '--out',
+            out,
+            '--movies',
+            movies,
+          ],
+          { timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as CoreResult;
+      const ours = `/tmp/pycore.${result.session}/`;
+      // What is left is looked at before another emulator test may start.
+      left = {
+        interfaces: rootInterfaces().filter((i) => !interfaces.has(i)),
+        processes: processes().filter((p) => p.includes(out) || p.includes('10.0.25.10') || p.includes(ours)),
+        sessions: sessionDirs().filter((s) => !sessions.has(s)),
+        daemon: processes().some((p) => p.includes('core-daemon')),
+      };
+    } finally {
+      await release();
+    }
+  }, 180_000);
+
+  beforeEach(() => requireCommands(...TOOLS));
+
+  afterAll(() => {
+    rmSync(movies, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const stats = (client: string): Stats => JSON.parse(readFileSync(join(out, `${client}.stats.json`), 'utf8')) as Stats;
+
+  it('loads the scenario in stock CORE and exits 0 with every node registered', () => {
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(result.ready).toBe(true);
+    expect(result.session).toBeGreaterThan(0);
+    expect([...(result.registered ?? [])].sort()).toEqual(['o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9', 's1', 's2']);
+    expect(run.stdout).toContain('every client received its stream');
+    // The scenario names only stock services: nothing of CORE was configured for it.
+    const xml = readFileSync(join(out, 'scenario.xml'), 'utf8');
+    expect(new Set([...xml.matchAll(/<service name="([^"]+)"/g)].map((m) => m[1]))).toEqual(new Set(['StaticRoute']));
+    expect(existsSync('/opt/core/custom_services/userdefined.py')).toBe(false);
+  });
+
+  it('three clients on three different POPs receive frames identical to the source', () => {
+    const seen = new Map<string, string>();
+    for (const client of ['c1', 'c2', 'c4']) {
+      const s = stats(client);
+      expect(s.framesReceived, client).toBeGreaterThan(100);
+      const source = decodedFrames(join(movies, s.movie));
+      const compared = (() => {
+        try {
+          return matchConsecutive(decodedFrames(join(out, `${client}.mjpeg`)), source);
+        } catch (err) {
+          throw new Error(`${client}: ${(err as Error).message}; its stats: ${JSON.stringify(s)}`);
+        }
+      })();
+      expect(compared).toBe(s.framesReceived);
+      seen.set(s.pop, client);
+    }
+    expect([...seen.keys()].sort()).toEqual(['o5', 'o6', 'o7']);
+  });
+
+  it('leaves no CORE session, bridge or process behind', () => {
+    expect(run.stdout).toMatch(/CORE session \d+ deleted/);
+    expect(left.sessions).toEqual([]);
+    expect(left.interfaces).toEqual([]);
+    expect(left.processes).toEqual([]);
+    // The daemon is stopped only if this run started it.
+    expect(left.daemon).toBe(daemonBefore);
+  });
+});
