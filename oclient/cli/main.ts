@@ -219,6 +219,8 @@ async function main(flags: Flags): Promise<number> {
     popAddress: chosen.address,
     popRttMs: Math.round(chosen.rttMs * 100) / 100,
   };
+  // Wall-clock time of the first frame, so that runs can be timed from outside (bench:emulators).
+  let firstFrameAt: number | null = null;
   let result: PlayResult;
   try {
     result = await playHeadless({
@@ -236,7 +238,10 @@ async function main(flags: Flags): Promise<number> {
       fallbacks: fallbacks.map((p) => p.address),
       answered: answered.map((p) => p.address),
       onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
-      ...(out ? { onFrame: (jpeg: Buffer) => out.write(jpeg) } : {}),
+      onFrame: (jpeg: Buffer) => {
+        firstFrameAt ??= Date.now();
+        out?.write(jpeg);
+      },
       onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
     });
   } catch (err) {
@@ -260,6 +265,7 @@ async function main(flags: Flags): Promise<number> {
     })),
     durationS: flags.duration,
     ...result,
+    firstFrameAt,
     popsUsed: result.popsUsed.map(nameOf),
   };
   saveStats(stats);

@@ -42,10 +42,8 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 export interface CoreResult extends Writable<Omit<DriverResult, 'clients'>> {
   clients: Record<string, number | null>;
   session?: number;
-  /** Wall-clock times (ms since the epoch), for the start-up benchmark. */
+  /** When the run began (ms since the epoch). */
   startedAt?: number;
-  readyAt?: number;
-  clientsStartedAt?: number;
 }
 
 export interface CoreRunResult {

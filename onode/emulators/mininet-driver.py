@@ -216,6 +216,7 @@ def run(net, plan, result):
     ready = wait_ready(hosts, plan, result)
     result['ready'] = ready
     result['readySeconds'] = round(time.time() - began, 1)
+    result['readyAt'] = int(time.time() * 1000)  # wall clock, for bench:emulators
     if not ready:
         say('the overlay is not ready after %ds: not registered %s, POPs without routes %s' % (
             plan['readySeconds'], result.get('missing'), result.get('unrouted')))
@@ -229,6 +230,7 @@ def run(net, plan, result):
     for proc in clients:
         procs[proc['host']] = start(hosts[proc['host']], proc, plan['out'], ['--duration', str(play)])
     result['clientSeconds'] = play
+    result['clientsStartedAt'] = int(time.time() * 1000)
     say('%d clients playing for %ds' % (len(clients), play))
     if duration is None:
         from mininet.cli import CLI

@@ -11,6 +11,9 @@ export interface DriverResult {
   readonly netem: boolean | null;
   readonly readySeconds?: number;
   readonly clientSeconds?: number;
+  /** Wall-clock times (ms since the epoch): every POP routed, clients started (bench:emulators). */
+  readonly readyAt?: number;
+  readonly clientsStartedAt?: number;
   readonly registered?: readonly string[];
   readonly missing?: readonly string[];
   readonly unrouted?: readonly string[];
@@ -32,6 +35,8 @@ export interface ClientStats {
   readonly startupMs?: number | null;
   readonly fps?: number;
   readonly jitterMs?: number;
+  /** Wall-clock time of the first frame (ms since the epoch). */
+  readonly firstFrameAt?: number | null;
 }
 
 /** What oclient's exit codes mean (see README, Client). */
