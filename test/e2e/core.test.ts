@@ -1,16 +1,18 @@
 /**
  * The report's topology in real, stock CORE 9.2 (npm run setup builds it from the vendored
  * source): `onode core --run` starts a daemon when none runs, loads and starts the scenario with
- * core-cli, five clients play, and everything it made is gone afterwards. Skipped, with the reason
+ * core-cli, five clients play, and everything it made is gone afterwards; and the scenario
+ * written for the GUI starts through the GUI's own gRPC calls and plays. Skipped, with the reason
  * printed, only where the machine cannot create network namespaces; anywhere else a missing CORE
  * is a failure, not a skip.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
+import { deleteSession, ensureDaemon } from '../../onode/emulators/core-daemon.ts';
 import type { CoreResult } from '../../onode/emulators/core-runner.ts';
 import { hasCommand, namespacesProblem, requireCommands, skippedTitle } from '../capabilities.ts';
 import { holdEmulatorLock } from './emulator-lock.ts';
@@ -139,5 +141,86 @@ describe.skipIf(problem !== null)(skippedTitle('CORE: the report topology', prob
     expect(left.processes).toEqual([]);
     // The daemon is stopped only if this run started it.
     expect(left.daemon).toBe(daemonBefore);
+  });
+});
+
+const CORE_PYTHON = '/opt/core/venv/bin/python';
+
+describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start", problem), () => {
+  const movies = mkdtempSync(join(tmpdir(), 'onode-coregui-movies-'));
+  const logs = mkdtempSync(join(tmpdir(), 'onode-coregui-logs-'));
+  let started: { session: number; opened: boolean; started: boolean; exceptions: string[]; nodes: number };
+  let configured: string[] = [];
+  let stats: Map<string, Stats | null>;
+
+  beforeAll(async () => {
+    if (!TOOLS.every(hasCommand) || !existsSync(CORE_PYTHON)) return; // beforeEach fails, naming it
+    const release = await holdEmulatorLock();
+    const daemon = await ensureDaemon(join(logs, 'core-daemon.log'));
+    let session: number | null = null;
+    try {
+      makeSampleMovies(movies, { frames: 40 });
+      const scenario = spawnSync(
+        process.execPath,
+        [ONODE, 'core', join(ROOT, 'topologies/report.json5'), '--movies', movies, '--log-dir', logs].concat([
+          '--client-delay',
+          '4',
+          '--client-duration',
+          '6',
+        ]),
+        { encoding: 'utf8' },
+      );
+      if (scenario.status !== 0) throw new Error(`onode core: ${scenario.stderr}`);
+      writeFileSync(join(logs, 'scenario.xml'), scenario.stdout);
+      const gui = spawnSync(CORE_PYTHON, [join(ROOT, 'test/e2e/core-gui-start.py'), join(logs, 'scenario.xml')], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const reply = JSON.parse(gui.stdout.trim().split('\n').at(-1) ?? '{}') as typeof started & {
+        configuredServices: string[];
+      };
+      started = reply;
+      configured = reply.configuredServices;
+      session = reply.session;
+      // Clients start 4 s after their node and play 6 s: wait until each has written its final stats.
+      const clients = ['c1', 'c2', 'c3', 'c4', 'c5'];
+      const read = (c: string): (Stats & { durationS?: number }) | null => {
+        try {
+          return JSON.parse(readFileSync(join(logs, `${c}.stats.json`), 'utf8')) as Stats & { durationS?: number };
+        } catch {
+          return null;
+        }
+      };
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !clients.every((c) => read(c)?.durationS !== undefined)) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      stats = new Map(clients.map((c) => [c, read(c)]));
+    } finally {
+      if (session !== null) await deleteSession(session);
+      await daemon.stop();
+      await release();
+    }
+  }, 180_000);
+
+  beforeEach(() => {
+    requireCommands(...TOOLS);
+    if (!existsSync(CORE_PYTHON)) throw new Error(`no ${CORE_PYTHON}: npm run setup installs CORE`);
+  });
+
+  afterAll(() => {
+    rmSync(movies, { recursive: true, force: true });
+    rmSync(logs, { recursive: true, force: true });
+  });
+
+  it('opens without starting, then starts the session the GUI holds, with its StaticRoute templates', () => {
+    expect(started).toMatchObject({ opened: true, started: true, exceptions: [], nodes: 18 });
+    expect(configured).toEqual(['StaticRoute']);
+  });
+
+  it('plays on every client, each from the POP on its LAN', () => {
+    const pops = Object.fromEntries([...stats].map(([c, s]) => [c, s?.pop]));
+    expect(pops).toEqual({ c1: 'o5', c2: 'o6', c3: 'o6', c4: 'o7', c5: 'o5' });
+    for (const [c, s] of stats) expect(s?.framesReceived ?? 0, c).toBeGreaterThan(100);
   });
 });
