@@ -120,6 +120,47 @@ export type StreamStatus = v.InferOutput<typeof StreamStatusSchema>;
 export type SessionStatus = v.InferOutput<typeof SessionStatusSchema>;
 export type CountersStatus = v.InferOutput<typeof CountersStatusSchema>;
 
+/**
+ * One viewer's playback as its POP knows it: from the oclient's own reports (player "oclient"),
+ * or from the RTCP receiver reports of any other player (player "rtsp", fewer fields). POPs list
+ * theirs; the bootstrapper's GET /viewers lists every POP's. Named by a label, never by the RTSP
+ * session id (the viewer's credential). Times are the POP's clock, ms since the epoch.
+ */
+export const ViewerStatsSchema = v.object({
+  /** Unique at the POP: "POP/label". */
+  id: v.string(),
+  pop: v.string(),
+  movie: v.string(),
+  /** The viewer's address:port as the POP sees it. */
+  client: v.string(),
+  player: v.picklist(['oclient', 'rtsp']),
+  /** PLAY accepted (the POP's clock). */
+  startedAt: v.number(),
+  /** The last report or receiver report. */
+  updatedAt: v.number(),
+  /** Playing, paused, or gone (TEARDOWN or timeout; kept a while so the end shows). */
+  state: v.picklist(['playing', 'paused', 'gone']),
+  startupMs: v.nullable(v.number()),
+  fps: v.nullable(v.number()),
+  bitrateKbps: v.nullable(v.number()),
+  framesReceived: v.nullable(v.number()),
+  framesLost: v.nullable(v.number()),
+  /** Cumulative packets lost (RTCP RR) and the last interval's fraction lost, 0..1. */
+  packetsLost: v.number(),
+  fractionLost: v.number(),
+  jitterMs: v.nullable(v.number()),
+  longestStallMs: v.nullable(v.number()),
+  failovers: v.nullable(v.number()),
+});
+export type ViewerStats = v.InferOutput<typeof ViewerStatsSchema>;
+
+/** GET /viewers, on a POP (its own) and on the bootstrapper (every POP's). */
+export const ViewersReportSchema = v.object({
+  at: v.number(),
+  viewers: v.array(ViewerStatsSchema),
+});
+export type ViewersReport = v.InferOutput<typeof ViewersReportSchema>;
+
 /** Parses GET /status's body; the error names the first field that does not fit. */
 export function parseStatusReport(json: unknown): { ok: true; value: StatusReport } | { ok: false; error: string } {
   const r = v.safeParse(StatusReportSchema, json);
