@@ -50,6 +50,12 @@ export interface OpsCounters {
 
 export type FaultsHandler = (body: FaultsRequest) => { status: number; body: unknown };
 
+/**
+ * A GET route besides /status (/metrics, /viewers, the dashboard): it answers within the same
+ * connection limits and timeouts. A handler that throws answers 500, never ends the node.
+ */
+export type GetRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
 export class StatusHttp extends Service {
   readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
   private readonly token: Buffer;
@@ -57,6 +63,7 @@ export class StatusHttp extends Service {
   /** The last report built, encoded once for every response that reuses it. */
   private cached: Buffer | null = null;
   private readonly builds = new RateWindow(REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS);
+  private readonly routes = new Map<string, GetRoute>();
 
   constructor(
     private readonly addresses: readonly string[],
@@ -92,6 +99,11 @@ export class StatusHttp extends Service {
           }),
       );
     }
+  }
+
+  /** Serves GET `path` (exact, query ignored) with `route`; call before start. */
+  addRoute(path: string, route: GetRoute): void {
+    this.routes.set(path, route);
   }
 
   /** Counts a new connection against its address; over the cap it is closed at once (its fd freed). */
@@ -133,6 +145,16 @@ export class StatusHttp extends Service {
         this.cached = null; // the next GET /status shows the change
         this.reply(res, out.status, out.body);
       });
+    }
+    const route = req.method === 'GET' ? this.routes.get(path ?? '') : undefined;
+    if (route !== undefined) {
+      try {
+        route(req, res);
+      } catch (err) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`${(err as Error).message}\n`);
+      }
+      return;
     }
     if (req.method !== 'GET' || (path !== '/status' && path !== '/status/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /status\n');
