@@ -4,7 +4,13 @@
  * desk. Names follow Prometheus conventions: `onode_` prefix, base units (seconds, bytes),
  * `_total` on counters. The registry adds the labels node and role to every series.
  */
-import type { NeighbourStatus, RouteStatus, StatusReport, StreamStatus } from '../../common/wire/status-api.ts';
+import type {
+  NeighbourStatus,
+  RouteStatus,
+  SessionStatus,
+  StatusReport,
+  StreamStatus,
+} from '../../common/wire/status-api.ts';
 import { type MetricSpec, perItem, seconds, single } from './metric-spec.ts';
 
 /**
@@ -15,6 +21,8 @@ import { type MetricSpec, perItem, seconds, single } from './metric-spec.ts';
 export const MAX_EXPORTED_STREAMS = 200;
 export const MAX_EXPORTED_NEIGHBOURS = 64;
 export const MAX_EXPORTED_ROUTES = 64;
+/** RTSP sessions exported one by one (POPs hold up to 1024). */
+export const MAX_EXPORTED_SESSIONS = 256;
 
 /** A node's report with its lists cut to the bounds above, and what was cut. */
 export interface NodeSnapshot {
@@ -22,22 +30,31 @@ export interface NodeSnapshot {
   readonly streams: readonly StreamStatus[];
   readonly neighbours: readonly NeighbourStatus[];
   readonly routes: readonly RouteStatus[];
-  readonly omitted: { readonly stream: number; readonly neighbour: number; readonly route: number };
+  readonly sessions: readonly SessionStatus[];
+  readonly omitted: {
+    readonly stream: number;
+    readonly neighbour: number;
+    readonly route: number;
+    readonly session: number;
+  };
 }
 
 export function nodeSnapshot(report: StatusReport): NodeSnapshot {
   const streams = report.streams ?? [];
   const neighbours = report.neighbours ?? [];
   const routes = report.routes ?? [];
+  const sessions = report.sessions ?? [];
   return {
     report,
     streams: streams.slice(0, MAX_EXPORTED_STREAMS),
     neighbours: neighbours.slice(0, MAX_EXPORTED_NEIGHBOURS),
     routes: routes.slice(0, MAX_EXPORTED_ROUTES),
+    sessions: sessions.slice(0, MAX_EXPORTED_SESSIONS),
     omitted: {
       stream: Math.max(0, streams.length - MAX_EXPORTED_STREAMS),
       neighbour: Math.max(0, neighbours.length - MAX_EXPORTED_NEIGHBOURS),
       route: Math.max(0, routes.length - MAX_EXPORTED_ROUTES),
+      session: Math.max(0, sessions.length - MAX_EXPORTED_SESSIONS),
     },
   };
 }
@@ -65,6 +82,19 @@ function stream(name: string, help: string, value: (st: StreamStatus) => number,
     ['movie'],
     (s) => s.streams,
     (st) => ({ movie: st.movie }),
+    value,
+  );
+}
+
+/** Per RTSP session, labelled by its viewer label (never the session id, the viewer's credential). */
+function session(name: string, help: string, value: (x: SessionStatus) => number): Spec {
+  return perItem(
+    'counter',
+    name,
+    help,
+    ['viewer', 'movie', 'transport'],
+    (s) => s.sessions,
+    (x) => ({ viewer: x.viewer, movie: x.movie, transport: x.transport }),
     value,
   );
 }
@@ -125,7 +155,7 @@ export const NODE_METRICS: readonly Spec[] = [
   stream('onode_stream_bytes_in_total', 'RTP bytes of the movie received.', (st) => st.bytesIn, 'counter'),
   stream(
     'onode_stream_packets_out_total',
-    'RTP packets of the movie sent (to downstream nodes and viewers).',
+    'RTP packets of the movie sent to downstream nodes (to viewers: onode_rtsp_session_*).',
     (st) => st.packetsOut,
     'counter',
   ),
@@ -284,6 +314,9 @@ export const NODE_METRICS: readonly Spec[] = [
   // RTSP (POPs).
   single('gauge', 'onode_rtsp_sessions', 'RTSP sessions open.', (s) => s.report.sessions?.length),
   single('gauge', 'onode_rtsp_connections', 'RTSP connections open.', (s) => s.report.counters?.rtsp?.connections.open),
+  session('onode_rtsp_session_packets_sent_total', 'RTP packets sent in the session.', (x) => x.packets),
+  session('onode_rtsp_session_retransmitted_packets_total', 'Packets resent in the session.', (x) => x.retransmitted),
+  session('onode_rtsp_session_dropped_frames_total', 'Frames not sent to the slow viewer.', (x) => x.framesDropped),
   single('counter', 'onode_rtsp_sessions_opened_total', 'RTSP sessions set up.', rtsp('sessionsOpened')),
   byReason(
     'onode_rtsp_sessions_ended_total',

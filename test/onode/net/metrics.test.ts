@@ -125,6 +125,8 @@ describe('NodeMetrics', () => {
     expect(value(text, `onode_transport_dropped_datagrams_total{reason="bad_mac",${L}}`)).toBe(3);
     expect(value(text, `onode_transport_dropped_datagrams_total{reason="replayed",${L}}`)).toBe(4);
     expect(value(text, `onode_rtsp_sessions{${L}}`)).toBe(1);
+    const S = `viewer="v1",movie="bars.mjpeg",transport="udp",${L}`;
+    expect(value(text, `onode_rtsp_session_packets_sent_total{${S}}`)).toBe(5);
     expect(value(text, `onode_rtsp_sessions_ended_total{reason="timeout",${L}}`)).toBe(1);
     expect(value(text, `onode_verify_packets_total{result="verified",${L}}`)).toBe(50);
     const V = `viewer="o5/v1",movie="bars.mjpeg",player="oclient",${L}`;
