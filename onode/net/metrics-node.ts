@@ -1,78 +1,12 @@
 /**
- * The node's metrics (every role), read from its GET /status report at scrape time: streams,
- * links, routes, tree recovery, transport drops, RTSP (POPs), stream checks, the bootstrapper's
- * desk. Names follow Prometheus conventions: `onode_` prefix, base units (seconds, bytes),
- * `_total` on counters. The registry adds the labels node and role to every series.
+ * The metrics of every node, read from its GET /status report at scrape time: streams, links,
+ * routes, tree recovery, transport drops, the bootstrapper's desk. Names follow Prometheus
+ * conventions: `onode_` prefix, base units (seconds, bytes), `_total` on counters. The registry
+ * adds the labels node and role to every series; POPs add metrics-pop.ts.
  */
-import type {
-  NeighbourStatus,
-  RouteStatus,
-  SessionStatus,
-  StatusReport,
-  StreamStatus,
-} from '../../common/wire/status-api.ts';
-import { type MetricSpec, perItem, seconds, single } from './metric-spec.ts';
-
-/**
- * Series per labelled family at most, so that a node with a huge catalogue or a hostile
- * neighbour set cannot make a scrape unbounded: movies streamed, neighbours, servers routed.
- * Whatever is left out is counted in onode_metrics_omitted_series.
- */
-export const MAX_EXPORTED_STREAMS = 200;
-export const MAX_EXPORTED_NEIGHBOURS = 64;
-export const MAX_EXPORTED_ROUTES = 64;
-/** RTSP sessions exported one by one (POPs hold up to 1024). */
-export const MAX_EXPORTED_SESSIONS = 256;
-
-/** A node's report with its lists cut to the bounds above, and what was cut. */
-export interface NodeSnapshot {
-  readonly report: StatusReport;
-  readonly streams: readonly StreamStatus[];
-  readonly neighbours: readonly NeighbourStatus[];
-  readonly routes: readonly RouteStatus[];
-  readonly sessions: readonly SessionStatus[];
-  readonly omitted: {
-    readonly stream: number;
-    readonly neighbour: number;
-    readonly route: number;
-    readonly session: number;
-  };
-}
-
-export function nodeSnapshot(report: StatusReport): NodeSnapshot {
-  const streams = report.streams ?? [];
-  const neighbours = report.neighbours ?? [];
-  const routes = report.routes ?? [];
-  const sessions = report.sessions ?? [];
-  return {
-    report,
-    streams: streams.slice(0, MAX_EXPORTED_STREAMS),
-    neighbours: neighbours.slice(0, MAX_EXPORTED_NEIGHBOURS),
-    routes: routes.slice(0, MAX_EXPORTED_ROUTES),
-    sessions: sessions.slice(0, MAX_EXPORTED_SESSIONS),
-    omitted: {
-      stream: Math.max(0, streams.length - MAX_EXPORTED_STREAMS),
-      neighbour: Math.max(0, neighbours.length - MAX_EXPORTED_NEIGHBOURS),
-      route: Math.max(0, routes.length - MAX_EXPORTED_ROUTES),
-      session: Math.max(0, sessions.length - MAX_EXPORTED_SESSIONS),
-    },
-  };
-}
-
-type Spec = MetricSpec<NodeSnapshot>;
-type Group = keyof NonNullable<StatusReport['counters']>;
-
-/** A counter the report keeps in counters[group][key] (absent on roles without that part). */
-function counted(group: Exclude<Group, 'rtsp'>, key: string) {
-  return (s: NodeSnapshot): number | undefined => s.report.counters?.[group]?.[key];
-}
-
-function rtsp(key: string) {
-  return (s: NodeSnapshot): number | undefined => {
-    const v = s.report.counters?.rtsp?.[key];
-    return typeof v === 'number' ? v : undefined;
-  };
-}
+import type { StreamStatus } from '../../common/wire/status-api.ts';
+import { perItem, seconds, single } from './metric-spec.ts';
+import { byReason, counted, type Spec } from './metrics-snapshot.ts';
 
 function stream(name: string, help: string, value: (st: StreamStatus) => number, type: 'counter' | 'gauge'): Spec {
   return perItem(
@@ -82,19 +16,6 @@ function stream(name: string, help: string, value: (st: StreamStatus) => number,
     ['movie'],
     (s) => s.streams,
     (st) => ({ movie: st.movie }),
-    value,
-  );
-}
-
-/** Per RTSP session, labelled by its viewer label (never the session id, the viewer's credential). */
-function session(name: string, help: string, value: (x: SessionStatus) => number): Spec {
-  return perItem(
-    'counter',
-    name,
-    help,
-    ['viewer', 'movie', 'transport'],
-    (s) => s.sessions,
-    (x) => ({ viewer: x.viewer, movie: x.movie, transport: x.transport }),
     value,
   );
 }
@@ -112,41 +33,6 @@ const TRANSPORT_DROPS: readonly (readonly [reason: string, counter: string])[] =
   ['ping_over_budget', 'pingsDropped'],
   ['oversize', 'oversize'],
 ];
-
-/** How POPs' stream checks ended, per packet. */
-const VERIFY_RESULTS: readonly (readonly [result: string, counter: string])[] = [
-  ['verified', 'verified'],
-  ['rejected', 'rejected'],
-  ['unknown_key', 'unknownKey'],
-  ['expired', 'expired'],
-  ['malformed', 'malformed'],
-];
-
-/** Why RTSP sessions ended other than by TEARDOWN. */
-const SESSION_ENDS: readonly (readonly [reason: string, counter: string])[] = [
-  ['timeout', 'sessionsReaped'],
-  ['evicted', 'sessionsEvicted'],
-  ['send_failed', 'sessionsFailed'],
-  ['stuck', 'sessionsStuck'],
-];
-
-function byReason(
-  name: string,
-  help: string,
-  label: string,
-  pairs: readonly (readonly [string, string])[],
-  read: (s: NodeSnapshot, counter: string) => number | undefined,
-): Spec {
-  return perItem(
-    'counter',
-    name,
-    help,
-    [label],
-    (s) => pairs.map(([value, counter]) => [value, read(s, counter)] as const),
-    ([value]) => ({ [label]: value }),
-    ([, v]) => v,
-  );
-}
 
 export const NODE_METRICS: readonly Spec[] = [
   single('gauge', 'onode_uptime_seconds', 'Seconds since the node process started.', (s) => s.report.uptimeSec),
@@ -303,34 +189,6 @@ export const NODE_METRICS: readonly Spec[] = [
     TRANSPORT_DROPS,
     (s, c) => s.report.counters?.transport?.[c],
   ),
-  // Stream checks (POPs).
-  byReason(
-    'onode_verify_packets_total',
-    "Packets checked against the servers' signatures, by result.",
-    'result',
-    VERIFY_RESULTS,
-    (s, c) => s.report.counters?.verify?.[c],
-  ),
-  // RTSP (POPs).
-  single('gauge', 'onode_rtsp_sessions', 'RTSP sessions open.', (s) => s.report.sessions?.length),
-  single('gauge', 'onode_rtsp_connections', 'RTSP connections open.', (s) => s.report.counters?.rtsp?.connections.open),
-  session('onode_rtsp_session_packets_sent_total', 'RTP packets sent in the session.', (x) => x.packets),
-  session('onode_rtsp_session_retransmitted_packets_total', 'Packets resent in the session.', (x) => x.retransmitted),
-  session('onode_rtsp_session_dropped_frames_total', 'Frames not sent to the slow viewer.', (x) => x.framesDropped),
-  single('counter', 'onode_rtsp_sessions_opened_total', 'RTSP sessions set up.', rtsp('sessionsOpened')),
-  byReason(
-    'onode_rtsp_sessions_ended_total',
-    'RTSP sessions closed by the POP, by reason.',
-    'reason',
-    SESSION_ENDS,
-    (s, c) => rtsp(c)(s),
-  ),
-  single('counter', 'onode_rtsp_requests_total', 'RTSP requests.', rtsp('requests')),
-  single('counter', 'onode_rtsp_bad_requests_total', 'RTSP requests answered 4xx.', rtsp('badRequests')),
-  single('counter', 'onode_rtsp_nacks_total', 'RTCP NACKs from viewers.', rtsp('nacks')),
-  single('counter', 'onode_rtsp_retransmitted_packets_total', 'Packets resent to viewers.', rtsp('retransmitted')),
-  single('counter', 'onode_rtsp_dropped_packets_total', 'Packets not sent to slow viewers.', rtsp('packetsDropped')),
-  single('counter', 'onode_rtsp_dropped_frames_total', 'Frames not sent to slow viewers.', rtsp('framesDropped')),
   // The bootstrapper.
   single('gauge', 'onode_bootstrapper_registered_nodes', 'Nodes registered (the bootstrapper only).', (s) =>
     s.report.registered === undefined ? null : s.report.registered.length,

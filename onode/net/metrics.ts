@@ -10,7 +10,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { RateWindow } from '../../common/core/rate-window.ts';
 import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
 import type { MetricSpec } from './metric-spec.ts';
-import { NODE_METRICS, type NodeSnapshot, nodeSnapshot } from './metrics-node.ts';
+import { NODE_METRICS } from './metrics-node.ts';
+import { POP_METRICS } from './metrics-pop.ts';
+import { type NodeSnapshot, nodeSnapshot } from './metrics-snapshot.ts';
 import { VIEWER_METRICS, type ViewersSnapshot, viewersSnapshot } from './metrics-viewers.ts';
 import { REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS } from './status-http.ts';
 
@@ -48,7 +50,7 @@ export class NodeMetrics {
     this.registry.setDefaultLabels({ node: opts.node, role: opts.role });
     this.viewers = opts.viewers ?? (() => []);
     this.now = opts.now ?? (() => performance.now());
-    this.nodeMetrics = NODE_METRICS.map((spec) => this.bind(spec));
+    this.nodeMetrics = [...NODE_METRICS, ...POP_METRICS].map((spec) => this.bind(spec));
     this.viewerMetrics = VIEWER_METRICS.map((spec) => this.bind(spec));
   }
 

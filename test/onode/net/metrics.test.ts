@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusReport, ViewerStats } from '../../../common/wire/status-api.ts';
 import { NodeMetrics } from '../../../onode/net/metrics.ts';
-import { MAX_EXPORTED_STREAMS } from '../../../onode/net/metrics-node.ts';
+import { MAX_EXPORTED_STREAMS } from '../../../onode/net/metrics-snapshot.ts';
 import { MAX_EXPORTED_VIEWERS } from '../../../onode/net/metrics-viewers.ts';
 import { promtoolProblems } from './promtool.ts';
 
