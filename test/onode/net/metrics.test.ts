@@ -3,11 +3,14 @@
  * report (ms turned into seconds), series that vanish from the report vanish from the scrape,
  * the cardinality bounds, and `promtool check metrics` accepting the text. No sockets.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StatusReport, ViewerStats } from '../../../common/wire/status-api.ts';
 import { NodeMetrics } from '../../../onode/net/metrics.ts';
 import { MAX_EXPORTED_STREAMS } from '../../../onode/net/metrics-snapshot.ts';
-import { MAX_EXPORTED_VIEWERS } from '../../../onode/net/metrics-viewers.ts';
+import { NODE_METRICS } from '../../../onode/net/metrics-node.ts';
+import { POP_METRICS } from '../../../onode/net/metrics-pop.ts';
+import { MAX_EXPORTED_VIEWERS, VIEWER_METRICS } from '../../../onode/net/metrics-viewers.ts';
 import { promtoolProblems } from './promtool.ts';
 
 function stream(movie: string, packetsOut = 10): NonNullable<StatusReport['streams']>[number] {
@@ -187,5 +190,12 @@ describe('NodeMetrics', () => {
     for (let i = 0; i < 8; i++) texts.push(await m.text());
     const outs = texts.map((t) => value(t, 'onode_stream_packets_out_total{movie="a.mjpeg",node="o5",role="pop"}'));
     expect(outs).toEqual([1, 2, 3, 4, 5, 5, 5, 5]);
+  });
+
+  it('the README documents every metric with its type and labels', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const m of [...NODE_METRICS, ...POP_METRICS, ...VIEWER_METRICS]) {
+      expect(readme, m.name).toContain(`| \`${m.name}\` | ${m.type} | ${m.labels.join(', ') || '—'} |`);
+    }
   });
 });
