@@ -16,11 +16,11 @@ import { type MetricSpec, perItem } from './metric-spec.ts';
  * neighbour set cannot make a scrape unbounded: movies streamed, neighbours, servers routed.
  * Whatever is left out is counted in onode_metrics_omitted_series.
  */
-export const MAX_EXPORTED_STREAMS = 200;
+export const MAX_EXPORTED_STREAMS = 100;
 export const MAX_EXPORTED_NEIGHBOURS = 64;
 export const MAX_EXPORTED_ROUTES = 64;
 /** RTSP sessions exported one by one (POPs hold up to 1024). */
-export const MAX_EXPORTED_SESSIONS = 256;
+export const MAX_EXPORTED_SESSIONS = 128;
 
 /** A node's report with its lists cut to the bounds above, and what was cut. */
 export interface NodeSnapshot {

@@ -10,7 +10,7 @@ import { type MetricSpec, perItem, seconds } from './metric-spec.ts';
  * Viewers exported per scrape at most (the POP's own table is bounded too): a POP with more
  * counts the rest in onode_metrics_omitted_series{family="viewer"}. Playing viewers come first.
  */
-export const MAX_EXPORTED_VIEWERS = 256;
+export const MAX_EXPORTED_VIEWERS = 128;
 
 export interface ViewersSnapshot {
   readonly viewers: readonly ViewerStats[];

@@ -3,7 +3,7 @@
  * has its own Registry (tests run many nodes in one process, so never the global one) with its
  * name and role as default labels. Collect-on-scrape: the values come from the node's status
  * report and viewer table when a scrape asks, so the packet path does no extra work; and a scrape
- * budget (as for GET /status) bounds what a flood of requests can cost the relaying thread.
+ * budget (like GET /status's) bounds what a flood of requests can cost the relaying thread.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -14,7 +14,6 @@ import { NODE_METRICS } from './metrics-node.ts';
 import { POP_METRICS } from './metrics-pop.ts';
 import { type NodeSnapshot, nodeSnapshot } from './metrics-snapshot.ts';
 import { VIEWER_METRICS, type ViewersSnapshot, viewersSnapshot } from './metrics-viewers.ts';
-import { REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS } from './status-http.ts';
 
 export interface NodeMetricsOptions {
   readonly node: string;
@@ -26,6 +25,14 @@ export interface NodeMetricsOptions {
   /** The clock the scrape budget is counted on (ms); default performance.now. */
   readonly now?: () => number;
 }
+
+/**
+ * Fresh builds per METRICS_WINDOW_MS at most; other requests get the last text. At the export
+ * bounds a build is tens of ms of the relaying thread (BENCHMARKS.md, "Metrics"), so a flood of
+ * GET /metrics costs at most a few % of a core; Prometheus asks every few seconds.
+ */
+export const METRICS_BUILDS_PER_WINDOW = 2;
+export const METRICS_WINDOW_MS = 1000;
 
 interface Bound<S> {
   readonly spec: MetricSpec<S>;
@@ -41,7 +48,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private readonly nodeMetrics: Bound<NodeSnapshot>[];
   private readonly viewerMetrics: Bound<ViewersSnapshot>[];
-  private readonly builds = new RateWindow(REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS);
+  private readonly builds = new RateWindow(METRICS_BUILDS_PER_WINDOW, METRICS_WINDOW_MS);
   private cached: Promise<string> | null = null;
   private readonly viewers: () => readonly ViewerStats[];
   private readonly now: () => number;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StatusReport, ViewerStats } from '../../../common/wire/status-api.ts';
-import { NodeMetrics } from '../../../onode/net/metrics.ts';
+import { METRICS_BUILDS_PER_WINDOW, NodeMetrics } from '../../../onode/net/metrics.ts';
 import { MAX_EXPORTED_STREAMS } from '../../../onode/net/metrics-snapshot.ts';
 import { NODE_METRICS } from '../../../onode/net/metrics-node.ts';
 import { POP_METRICS } from '../../../onode/net/metrics-pop.ts';
@@ -189,7 +189,8 @@ describe('NodeMetrics', () => {
     const texts: string[] = [];
     for (let i = 0; i < 8; i++) texts.push(await m.text());
     const outs = texts.map((t) => value(t, 'onode_stream_packets_out_total{movie="a.mjpeg",node="o5",role="pop"}'));
-    expect(outs).toEqual([1, 2, 3, 4, 5, 5, 5, 5]);
+    expect(outs).toEqual([1, 2, 2, 2, 2, 2, 2, 2]);
+    expect(METRICS_BUILDS_PER_WINDOW).toBe(2);
   });
 
   it('the README documents every metric with its type and labels', () => {
