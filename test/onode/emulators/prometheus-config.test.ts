@@ -95,3 +95,15 @@ describe('onode core --prometheus FILE', () => {
     );
   });
 });
+
+describe('--prometheus FILE', () => {
+  it('is an option of onode emulate, mininet and core', () => {
+    for (const command of ['emulate', 'mininet', 'core']) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', ONODE, command, '--help'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.stdout, command).toContain('--prometheus <file>');
+    }
+  });
+});
