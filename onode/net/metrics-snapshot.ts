@@ -34,10 +34,12 @@ export interface NodeSnapshot {
     readonly neighbour: number;
     readonly route: number;
     readonly session: number;
+    /** Counted by the viewer table's own snapshot (metrics-viewers.ts). */
+    readonly viewer: number;
   };
 }
 
-export function nodeSnapshot(report: StatusReport): NodeSnapshot {
+export function nodeSnapshot(report: StatusReport, viewersOmitted = 0): NodeSnapshot {
   const streams = report.streams ?? [];
   const neighbours = report.neighbours ?? [];
   const routes = report.routes ?? [];
@@ -53,6 +55,7 @@ export function nodeSnapshot(report: StatusReport): NodeSnapshot {
       neighbour: Math.max(0, neighbours.length - MAX_EXPORTED_NEIGHBOURS),
       route: Math.max(0, routes.length - MAX_EXPORTED_ROUTES),
       session: Math.max(0, sessions.length - MAX_EXPORTED_SESSIONS),
+      viewer: viewersOmitted,
     },
   };
 }

@@ -90,7 +90,8 @@ export class NodeMetrics {
   };
 
   private snapshot(): Snapshot {
-    return { node: nodeSnapshot(this.opts.report()), viewers: viewersSnapshot(this.viewers()) };
+    const viewers = viewersSnapshot(this.viewers());
+    return { node: nodeSnapshot(this.opts.report(), viewers.omitted), viewers };
   }
 
   private bind<S>(spec: MetricSpec<S>): Bound<S> {
@@ -102,8 +103,6 @@ export class NodeMetrics {
   private refresh(s: Snapshot): void {
     for (const b of this.nodeMetrics) apply(b, s.node);
     for (const b of this.viewerMetrics) apply(b, s.viewers);
-    const omitted = this.nodeMetrics.find((b) => b.spec.name === 'onode_metrics_omitted_series')?.metric;
-    if (omitted instanceof Gauge) omitted.set({ family: 'viewer' }, s.viewers.omitted);
   }
 }
 
