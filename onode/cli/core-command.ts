@@ -16,6 +16,7 @@ import { listMovies } from '../emulators/mininet-runner.ts';
 import { linkEmulation, type NetemMode, probeNetem } from '../emulators/netem-probe.ts';
 import { repositoryRoot } from './mininet-command.ts';
 import { UsageError } from './node-commands.ts';
+import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 import { intIn } from './options.ts';
 
 interface CoreFlags {
@@ -34,6 +35,7 @@ interface CoreFlags {
   duration?: number;
   out?: string;
   readyTimeout: number;
+  prometheus?: string;
 }
 
 /** The secret file a scenario uses when --secret is not given: next to the nodes' logs. */
@@ -89,6 +91,7 @@ export function addCoreCommand(program: Command, cli: string): void {
       intIn(5, 3600, 'seconds'),
       90,
     )
+    .option('--prometheus <file>', PROMETHEUS_HELP)
     .addOption(new Option('--imn').hideHelp())
     .action(async (file: string, flags: CoreFlags) => {
       if (flags.imn) throw new UsageError(IMN_GONE);
@@ -114,6 +117,7 @@ export function addCoreCommand(program: Command, cli: string): void {
         nodeBinary: process.execPath,
         clientDelay: flags.clientDelay,
       };
+      if (flags.prometheus) process.stderr.write(`${writePrometheusConfig(flags.prometheus, topo, 'CORE')}\n`);
       if (!flags.run) {
         process.stderr.write(`${links.says}\n`);
         try {

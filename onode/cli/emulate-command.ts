@@ -9,6 +9,7 @@ import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
 import { Emulator } from '../net/emulator.ts';
 import { intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
+import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 
 interface EmulateFlags {
   loopback?: boolean;
@@ -20,6 +21,7 @@ interface EmulateFlags {
   logLevel: string;
   probeInterval?: number;
   secret?: string;
+  prometheus?: string;
 }
 
 export function addEmulateCommand(program: Command, cli: string): void {
@@ -39,6 +41,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
       'the overlay secret for the nodes (default: $ONODE_SECRET, else a new one, written to a ' +
         'file only you can read, removed at the end, for onode fault --secret)',
     )
+    .option('--prometheus <file>', PROMETHEUS_HELP)
     .addOption(
       new Option('--log-level <level>', "the nodes' log detail")
         .choices(['debug', 'info', 'warn', 'error'])
@@ -73,6 +76,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
         onExit: (node, code, signal) => process.stderr.write(`[${node}] exited (${signal ?? `code ${code}`})\n`),
       });
       emulator.start();
+      if (flags.prometheus) process.stdout.write(`${writePrometheusConfig(flags.prometheus, topo, 'loopback')}\n`);
       const pops = [...topo.nodes.values()].filter((n) => n.role === 'pop');
       process.stdout.write(
         `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +

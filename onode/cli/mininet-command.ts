@@ -7,6 +7,7 @@ import { PlanError } from '../emulators/mininet-plan.ts';
 import { MininetUnavailable, runInMininet } from '../emulators/mininet-runner.ts';
 import { intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
+import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 
 interface MininetFlags {
   duration?: number;
@@ -19,6 +20,7 @@ interface MininetFlags {
   logLevel: string;
   python?: string;
   readyTimeout: number;
+  prometheus?: string;
 }
 
 /** The repository root: the nearest folder above `cli` that holds scripts/run.sh. */
@@ -71,6 +73,7 @@ export function addMininetCommand(program: Command, cli: string): void {
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
     )
+    .option('--prometheus <file>', PROMETHEUS_HELP)
     .option('--python <path>', 'the python3 that has the mininet package (default: /usr/bin/python3)')
     .action(async (file: string, flags: MininetFlags) => {
       const root = repositoryRoot(cli);
@@ -92,6 +95,7 @@ export function addMininetCommand(program: Command, cli: string): void {
           `${topo.network.links.length} links ` +
           `(${topo.network.declared ? "the file's network" : 'derived from shared /24s'}); logs in ${out}\n`,
       );
+      if (flags.prometheus) process.stdout.write(`${writePrometheusConfig(flags.prometheus, topo, 'Mininet')}\n`);
       const run = await runInMininet(topo, {
         file,
         moviesDir,

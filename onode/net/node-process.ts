@@ -26,6 +26,7 @@ import { OverlayTransport } from './overlay-transport.ts';
 import { RtspServer } from './rtsp-server.ts';
 import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
+import { metricsRoute } from './metrics-route.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 import type { StatusReport } from '../../common/wire/status-api.ts';
 
@@ -169,6 +170,8 @@ export class NodeProcess extends Service {
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
+    // GET /metrics (Prometheus); POPs' viewer QoE comes from a `viewers` provider (default none).
+    http.addRoute('/metrics', metricsRoute({ node: info.name, role: info.role, report: () => this.report() }));
     await http.start();
     ctx.defer(() => http.stop());
     this.http = http;
