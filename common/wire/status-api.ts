@@ -151,6 +151,8 @@ export const ViewerStatsSchema = v.object({
   jitterMs: v.nullable(v.number()),
   longestStallMs: v.nullable(v.number()),
   failovers: v.nullable(v.number()),
+  /** The oclient's counters over every session of its playback (all POPs), when it reports them. */
+  total: v.optional(v.object({ framesReceived: v.number(), framesLost: v.number() })),
 });
 export type ViewerStats = v.InferOutput<typeof ViewerStatsSchema>;
 

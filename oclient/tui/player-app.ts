@@ -34,6 +34,8 @@ export interface PlayerOptions {
   readonly localAddress?: string;
   readonly transport: TransportKind;
   readonly jitterBufferMs: number;
+  /** Playback reports to the POP every this many ms while playing (0: none); default 2000. */
+  readonly reportIntervalMs?: number;
   /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
   readonly keys: ServerKeyring | null;
   /** A frame named a key `keys` lacks: fetch the keys again. */
@@ -277,6 +279,8 @@ class Player {
       jitterBufferMs: this.opts.jitterBufferMs,
       keys: this.opts.keys,
       ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
+      ...(this.opts.reportIntervalMs !== undefined ? { reportIntervalMs: this.opts.reportIntervalMs } : {}),
+      playback: () => ({ failovers: this.policy.failovers }),
     });
     const pacer = new FramePacer<JpegImage>(
       (img) => {

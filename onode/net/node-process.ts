@@ -27,7 +27,9 @@ import { RtspServer } from './rtsp-server.ts';
 import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { StatusReport } from '../../common/wire/status-api.ts';
+import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
+import { ViewerTable } from '../core/viewer-table.ts';
+import { viewersRoute } from './viewers-route.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -84,6 +86,8 @@ export class NodeProcess extends Service {
   private registering: BootstrapConnection | null = null;
   private rtsp: RtspServer | null = null;
   private http: StatusHttp | null = null;
+  /** POPs: the viewer statistics their RTSP sessions feed (GET /viewers). */
+  private viewerTable: ViewerTable | null = null;
   private info: Registered | null = null;
   /** True from stop() (or a failed start) on: the registration loop and re-registration give up. */
   private stopping = false;
@@ -169,6 +173,11 @@ export class NodeProcess extends Service {
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
+    if (this.viewerTable !== null)
+      http.addRoute(
+        '/viewers',
+        viewersRoute(() => this.viewers()),
+      );
     await http.start();
     ctx.defer(() => http.stop());
     this.http = http;
@@ -192,6 +201,7 @@ export class NodeProcess extends Service {
   private rtspServer(info: Registered, node: OverlayNode): RtspServer {
     const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
     const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
+    this.viewerTable = new ViewerTable({ pop: info.name, clock: this.clock, wallClockMs: () => Date.now() });
     return new RtspServer(
       addresses,
       this.opts.ports.rtsp,
@@ -202,6 +212,7 @@ export class NodeProcess extends Service {
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
         latestFrame: (m) => node.tree.latestFrame(m),
+        viewers: this.viewerTable,
       },
       this.opts.log,
       idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } },
@@ -236,6 +247,11 @@ export class NodeProcess extends Service {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  /** A POP's viewers (GET /viewers), gone ones for a while too; empty on other nodes. */
+  viewers(): ViewerStats[] {
+    return this.viewerTable?.list() ?? [];
+  }
 
   private signReport(): { frames: number; usPerFrame: number } {
     const { frames, totalMs } = this.signCost;

@@ -32,6 +32,7 @@ import {
   type SendTarget,
 } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
+import type { ViewerSink } from '../core/viewer-table.ts';
 
 /**
  * A connection with this much unsent is cut when it asks for more: a client that pipelines
@@ -53,6 +54,8 @@ export interface RtspServerDeps {
   leave(movie: string, id: string): void;
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
   latestFrame(movie: string): Buffer[];
+  /** The POP's viewer statistics (GET /viewers), fed by the sessions. */
+  readonly viewers?: ViewerSink;
 }
 
 export interface RtspServerOptions {
@@ -114,6 +117,7 @@ export class RtspServer extends Service {
         return pair === undefined ? [0, 0] : [pair.rtp.address().port, pair.rtcp.address().port];
       },
       randomId: randomSessionId,
+      ...(deps.viewers === undefined ? {} : { viewers: deps.viewers }),
     });
     this.connections = new RtspConnections(
       {
@@ -183,6 +187,7 @@ export class RtspServer extends Service {
     const peer: RtspPeer = {
       id: this.nextId++,
       remoteAddress: socket.remoteAddress.replace(/^::ffff:/, ''),
+      ...(socket.remotePort === undefined ? {} : { remotePort: socket.remotePort }),
       localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
     };
     if (!this.connections.admit(peer.id, peer.remoteAddress).ok) {
