@@ -10,7 +10,8 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
 import { Service, type StartContext } from '../../common/core/lifecycle.ts';
-import { bindUdp, listenOn } from '../../common/net/listen.ts';
+import { listenOn } from '../../common/net/listen.ts';
+import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
@@ -132,11 +133,12 @@ export class RtspServer extends Service {
   /** Opens the UDP pair and the listener of each address, then the timers; stop() undoes it last-first. */
   protected async open(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
-      const rtp = await bindUdp(address, 0);
+      // RTCP on the port after RTP's (RFC 3550 §11): ffmpeg sends its receiver reports to
+      // server_port's RTP port + 1, whatever the second number says.
+      const { rtp, rtcp } = await bindRtpPortPair(address);
       ctx.defer(() => {
         rtp.close();
       });
-      const rtcp = await bindUdp(address, 0);
       ctx.defer(() => {
         rtcp.close();
       });
