@@ -229,6 +229,8 @@ async function main(flags: Flags): Promise<number> {
     pop: chosen.name,
     popAddress: chosen.address,
     popRttMs: Math.round(chosen.rttMs * 100) / 100,
+    /** Playback reports to the POP (GET /viewers there): every this many ms, 0 for none. */
+    reportIntervalMs: flags.reportInterval,
   };
   // Wall-clock time of the first frame, so that runs can be timed from outside (bench:emulators).
   let firstFrameAt: number | null = null;

@@ -435,7 +435,11 @@ class Player {
     if (this.finished) return;
     const stats = this.session?.stats() ?? null;
     this.ui.stats.setContent(
-      statsLines(stats, { shown: this.pacer?.shown ?? 0, skipped: this.pacer?.skipped ?? 0 }).join('\n'),
+      statsLines(stats, {
+        shown: this.pacer?.shown ?? 0,
+        skipped: this.pacer?.skipped ?? 0,
+        reporting: this.session?.reporting ?? false,
+      }).join('\n'),
     );
     const state = stats?.state ?? null;
     const live = state !== null && state !== 'closed';

@@ -33,7 +33,7 @@ import {
   type SendTarget,
 } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
-import type { ViewerSink } from '../core/viewer-table.ts';
+import type { ViewerSink, ViewerTableCounters } from '../core/viewer-table.ts';
 
 /**
  * A connection with this much unsent is cut when it asks for more: a client that pipelines
@@ -55,8 +55,8 @@ export interface RtspServerDeps {
   leave(movie: string, id: string): void;
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
   latestFrame(movie: string): Buffer[];
-  /** The POP's viewer statistics (GET /viewers), fed by the sessions. */
-  readonly viewers?: ViewerSink;
+  /** The POP's viewer statistics (GET /viewers), fed by the sessions; its counters go in report(). */
+  readonly viewers?: ViewerSink & { readonly counters: ViewerTableCounters };
 }
 
 export interface RtspServerOptions {
@@ -75,7 +75,11 @@ export interface RtspAdapterCounters {
   acceptErrors: number;
 }
 
-export type RtspReport = RtspCounters & { connections: ConnectionCounters & RtspAdapterCounters & { open: number } };
+export type RtspReport = RtspCounters & {
+  connections: ConnectionCounters & RtspAdapterCounters & { open: number };
+  /** Viewer reports and receiver reports taken and refused (GET /viewers). */
+  viewers?: ViewerTableCounters;
+};
 
 export class RtspServer extends Service {
   readonly sessions: RtspSessions;
@@ -89,6 +93,7 @@ export class RtspServer extends Service {
   private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
   private nextId = 1;
+  private readonly viewerCounters: ViewerTableCounters | null;
 
   constructor(
     private readonly addresses: readonly string[],
@@ -98,6 +103,7 @@ export class RtspServer extends Service {
     options: RtspServerOptions = {},
   ) {
     super();
+    this.viewerCounters = deps.viewers?.counters ?? null;
     this.sessions = new RtspSessions({
       clock: deps.clock,
       catalogue: () => deps.catalogue(),
@@ -177,6 +183,7 @@ export class RtspServer extends Service {
     return {
       ...this.sessions.counters,
       connections: { open: this.connections.size, ...this.connections.counters, ...this.counters },
+      ...(this.viewerCounters === null ? {} : { viewers: { ...this.viewerCounters } }),
     };
   }
 

@@ -69,6 +69,10 @@ describe('GET /viewers on a POP', () => {
     expect(later.bitrateKbps).toBeGreaterThan(0);
     expect(later.framesLost).toBe(0);
     expect(later.total?.framesReceived).toBeGreaterThanOrEqual(later.framesReceived ?? 0);
+    // GET /status counts the reports the POP took.
+    const counted = (await run.status('o5')).counters?.rtsp?.viewers;
+    expect(counted?.reportsAccepted).toBeGreaterThanOrEqual(2);
+    expect(counted?.reportsMalformed).toBe(0);
     const done = await client.done;
     expect(done.code, done.stderr).toBe(0);
     const gone = await waitFor('o5', (rows) => rows.find((r) => r.id === first.id && r.state === 'gone'));
