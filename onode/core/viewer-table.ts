@@ -174,6 +174,8 @@ export class ViewerTable implements ViewerSink {
       this.counters.reportsLimited++;
       return 'limited';
     }
+    // Any report past the limit spends it, good or bad: parsing costs a session at most 1/interval.
+    row.lastReportAt = now;
     const decoded = decodeViewerReport(body);
     if (!decoded.ok) {
       if (decoded.reason === 'oversize') this.counters.reportsOversize++;
@@ -181,7 +183,6 @@ export class ViewerTable implements ViewerSink {
       else this.counters.reportsMalformed++;
       return decoded.reason;
     }
-    row.lastReportAt = now;
     const r = decoded.value;
     // The interval's loss from the difference of the counters; a reset (fewer than before) starts over.
     const prev = row.packets;

@@ -157,6 +157,8 @@ describe('ViewerTable', () => {
     const { clock, t } = table();
     t.played('v1', 'm', 'c');
     expect(t.report('v1', Buffer.from('nonsense'))).toBe('malformed');
+    // A bad report spends the budget too: a flood of them is not parsed.
+    expect(t.report('v1', Buffer.from('nonsense'))).toBe('limited');
     clock.advance(MIN_REPORT_INTERVAL_MS);
     expect(t.report('v1', Buffer.alloc(5000, 0x20))).toBe('oversize');
     clock.advance(MIN_REPORT_INTERVAL_MS);
@@ -168,6 +170,7 @@ describe('ViewerTable', () => {
       reportsOversize: 1,
       reportsUnsupported: 1,
       reportsUnknown: 1,
+      reportsLimited: 1,
       reportsAccepted: 0,
     });
   });
