@@ -80,8 +80,8 @@ export const CountersStatusSchema = v.object({
   probes: v.optional(CounterGroup),
   node: v.optional(CounterGroup),
   routes: v.optional(CounterGroup),
-  /** POPs: the RTSP sessions' counters (numbers, read by name), and the connections' as a group. */
-  rtsp: v.optional(v.looseObject({ connections: CounterGroup })),
+  /** POPs: the RTSP sessions' counters (numbers, read by name); the connections' and the viewer table's as groups. */
+  rtsp: v.optional(v.looseObject({ connections: CounterGroup, viewers: v.optional(CounterGroup) })),
   verify: v.optional(CounterGroup),
   sign: v.optional(CounterGroup),
   bootstrapper: v.optional(CounterGroup),
@@ -151,6 +151,8 @@ export const ViewerStatsSchema = v.object({
   jitterMs: v.nullable(v.number()),
   longestStallMs: v.nullable(v.number()),
   failovers: v.nullable(v.number()),
+  /** The oclient's counters over every session of its playback (all POPs), when it reports them. */
+  total: v.optional(v.object({ framesReceived: v.number(), framesLost: v.number() })),
 });
 export type ViewerStats = v.InferOutput<typeof ViewerStatsSchema>;
 

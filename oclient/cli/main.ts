@@ -67,6 +67,7 @@ interface Flags {
   overlayPort: number;
   transport: 'udp' | 'tcp';
   jitterBuffer: number;
+  reportInterval: number;
   player?: ExternalPlayer;
 }
 
@@ -112,6 +113,16 @@ const program = new Command('oclient')
     'how long a gap in the packet sequence may wait for the missing packet',
     positive('milliseconds'),
     200,
+  )
+  .option(
+    '--report-interval <ms>',
+    'send the POP playback statistics (for its GET /viewers) every MS ms while playing; 0: never',
+    (v: string): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected milliseconds, 0 or more');
+      return n;
+    },
+    2000,
   )
   .option('--rtsp-port <port>', "the POPs' RTSP port", port, RTSP_PORT)
   .option('--overlay-port <port>', "the POPs' UDP port answering RTT probes", port, OVERLAY_PORT)
@@ -218,6 +229,8 @@ async function main(flags: Flags): Promise<number> {
     pop: chosen.name,
     popAddress: chosen.address,
     popRttMs: Math.round(chosen.rttMs * 100) / 100,
+    /** Playback reports to the POP (GET /viewers there): every this many ms, 0 for none. */
+    reportIntervalMs: flags.reportInterval,
   };
   // Wall-clock time of the first frame, so that runs can be timed from outside (bench:emulators).
   let firstFrameAt: number | null = null;
@@ -231,6 +244,7 @@ async function main(flags: Flags): Promise<number> {
       ...(flags.address ? { localAddress: flags.address } : {}),
       transport: flags.transport,
       jitterBufferMs: flags.jitterBuffer,
+      reportIntervalMs: flags.reportInterval,
       signal: abort.signal,
       keys,
       ...(onUnknownKey ? { onUnknownKey } : {}),
@@ -310,6 +324,7 @@ async function interactive(
     ...(flags.address ? { localAddress: flags.address } : {}),
     transport: flags.transport,
     jitterBufferMs: flags.jitterBuffer,
+    reportIntervalMs: flags.reportInterval,
     ...verify,
   });
   switch (outcome.kind) {

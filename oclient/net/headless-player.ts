@@ -103,6 +103,8 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
+      ...(opts.reportIntervalMs !== undefined ? { reportIntervalMs: opts.reportIntervalMs } : {}),
+      playback: () => ({ failovers: policy.failovers, earlier: totals }),
     });
     session.events.on('frame', (img) => {
       policy.frame();

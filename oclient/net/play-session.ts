@@ -17,6 +17,8 @@ import { FrameAssembler } from '../core/frame-assembler.ts';
 import { FrameVerifier } from '../core/frame-verifier.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
+import { DEFAULT_REPORT_INTERVAL_MS, StatsReporter } from './stats-reporter.ts';
+import { VIEWER_REPORT_VERSION, type ViewerReport } from '../../common/wire/viewer-report.ts';
 
 export type TransportKind = 'udp' | 'tcp';
 
@@ -35,6 +37,16 @@ export interface SessionOptions {
   readonly keys?: ServerKeyring | null;
   /** Called when a frame names a key `keys` lacks, so the caller can fetch the servers' keys again. */
   readonly onUnknownKey?: () => void;
+  /** Playback reports to the POP (SET_PARAMETER) every this many ms while playing; default 2000, 0: none. */
+  readonly reportIntervalMs?: number;
+  /** What the playback counted before this session (other POPs), for the reports. */
+  readonly playback?: () => PlaybackSoFar;
+}
+
+/** The client's figures beyond one session: failovers so far, and what earlier sessions counted. */
+export interface PlaybackSoFar {
+  readonly failovers: number;
+  readonly earlier?: { readonly framesReceived: number; readonly framesLost: number };
 }
 
 export interface SessionStats {
@@ -96,6 +108,10 @@ export class PlaySession {
   private ticker: NodeJS.Timeout | null = null;
   private setupAt = 0;
   private firstFrameAt: number | null = null;
+  /** The last frame's arrival, and the longest time between two (a stall), ms. */
+  private lastFrameAt: number | null = null;
+  private longestStall = 0;
+  private reporter: StatsReporter | null = null;
   private bytes = 0;
   private readonly recentFrames: number[] = [];
   private readonly recentBytes: { at: number; n: number }[] = [];
@@ -120,6 +136,8 @@ export class PlaySession {
       (img) => {
         const now = performance.now();
         this.firstFrameAt ??= now;
+        if (this.lastFrameAt !== null) this.longestStall = Math.max(this.longestStall, now - this.lastFrameAt);
+        this.lastFrameAt = now;
         this.recentFrames.push(now);
         while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
         this.events.emit('frame', img);
@@ -193,16 +211,67 @@ export class PlaySession {
       this.client?.request('GET_PARAMETER', this.url).catch(() => {});
     }, KEEPALIVE_MS);
     this.ticker = setInterval(() => this.reorder.tick(performance.now()), 20);
+    const client = this.client;
+    this.reporter = new StatsReporter(
+      (type, body) =>
+        client.request('SET_PARAMETER', this.url, { 'Content-Type': type }, 5000, body).then((r) => r.status),
+      () => this.viewerReport(),
+      o.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
+    );
   }
 
   async play(): Promise<void> {
     await this.control('PLAY', { Range: 'npt=now-' });
     this.state = 'playing';
+    // A pause is no stall: the gap is measured from PLAY on.
+    if (this.lastFrameAt !== null) this.lastFrameAt = performance.now();
+    this.reporter?.start();
   }
 
   async pause(): Promise<void> {
     await this.control('PAUSE');
     this.state = 'paused';
+    this.reporter?.stop();
+  }
+
+  /** Whether playback reports are going to the POP (off, or refused by an older POP: false). */
+  get reporting(): boolean {
+    return this.reporter?.reporting ?? false;
+  }
+
+  /** The longest time without a frame since the first, ms, counting one going on now while playing. */
+  longestStallMs(): number {
+    const last = this.lastFrameAt;
+    const now = this.state === 'playing' && last !== null ? performance.now() - last : 0;
+    return Math.round(Math.max(this.longestStall, now));
+  }
+
+  /** This session's report to the POP (common/wire/viewer-report.ts). */
+  private viewerReport(): ViewerReport {
+    const s = this.stats();
+    const before = this.opts.playback?.();
+    const earlier = before?.earlier;
+    return {
+      v: VIEWER_REPORT_VERSION,
+      startupMs: s.startupMs,
+      fps: s.fps,
+      bitrateKbps: s.bitrateKbps,
+      framesReceived: s.framesReceived,
+      framesLost: s.framesLost,
+      packetsReceived: s.packetsReceived,
+      packetsLost: s.packetsLost,
+      jitterMs: Math.max(0, s.jitterMs),
+      longestStallMs: this.longestStallMs(),
+      failovers: before?.failovers ?? 0,
+      ...(earlier === undefined
+        ? {}
+        : {
+            total: {
+              framesReceived: earlier.framesReceived + s.framesReceived,
+              framesLost: earlier.framesLost + s.framesLost,
+            },
+          }),
+    };
   }
 
   /** Ends the session at the POP (which prunes the branch if it was the last viewer) and releases everything. */
@@ -218,6 +287,7 @@ export class PlaySession {
     if (this.keepalive) clearInterval(this.keepalive);
     if (this.ticker) clearInterval(this.ticker);
     if (this.reports) clearInterval(this.reports);
+    this.reporter?.stop();
     this.keepalive = this.ticker = this.reports = null;
     if (this.client) {
       this.offClientClose();

@@ -78,6 +78,7 @@ export class RtspClient {
     uri: string,
     headers: Record<string, string | number> = {},
     timeoutMs = 5000,
+    body?: Buffer,
   ): Promise<RtspResponse> {
     if (this.closed) return Promise.reject(new RtspClientError('the RTSP connection is closed'));
     const cseq = ++this.cseq;
@@ -98,7 +99,7 @@ export class RtspClient {
           reject(e);
         },
       });
-      this.socket.write(encodeRequest({ method, uri, headers: all }));
+      this.socket.write(encodeRequest({ method, uri, headers: all, ...(body ? { body } : {}) }));
     });
   }
 

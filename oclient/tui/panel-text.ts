@@ -27,6 +27,8 @@ export interface ViewCounters {
   readonly shown: number;
   /** Frames replaced by a newer one before they could be drawn. */
   readonly skipped: number;
+  /** Whether playback reports go to the POP (its GET /viewers); shown when true. */
+  readonly reporting?: boolean;
 }
 
 export function statsLines(s: SessionStats | null, view: ViewCounters): string[] {
@@ -34,7 +36,8 @@ export function statsLines(s: SessionStats | null, view: ViewCounters): string[]
   const total = s.packetsReceived + s.packetsLost;
   const lossPct = total === 0 ? 0 : (100 * s.packetsLost) / total;
   return [
-    `state     {bold}${s.state}{/bold}`,
+    // On the state line: the panel has no room for another.
+    `state     {bold}${s.state}{/bold}${view.reporting === true ? '  {gray-fg}stats to POP{/gray-fg}' : ''}`,
     `frames    ${s.framesReceived}`,
     `shown     ${view.shown} (skipped ${view.skipped})`,
     `lost      ${s.framesLost} frames`,

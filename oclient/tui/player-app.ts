@@ -34,6 +34,8 @@ export interface PlayerOptions {
   readonly localAddress?: string;
   readonly transport: TransportKind;
   readonly jitterBufferMs: number;
+  /** Playback reports to the POP every this many ms while playing (0: none); default 2000. */
+  readonly reportIntervalMs?: number;
   /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
   readonly keys: ServerKeyring | null;
   /** A frame named a key `keys` lacks: fetch the keys again. */
@@ -277,6 +279,8 @@ class Player {
       jitterBufferMs: this.opts.jitterBufferMs,
       keys: this.opts.keys,
       ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
+      ...(this.opts.reportIntervalMs !== undefined ? { reportIntervalMs: this.opts.reportIntervalMs } : {}),
+      playback: () => ({ failovers: this.policy.failovers }),
     });
     const pacer = new FramePacer<JpegImage>(
       (img) => {
@@ -431,7 +435,11 @@ class Player {
     if (this.finished) return;
     const stats = this.session?.stats() ?? null;
     this.ui.stats.setContent(
-      statsLines(stats, { shown: this.pacer?.shown ?? 0, skipped: this.pacer?.skipped ?? 0 }).join('\n'),
+      statsLines(stats, {
+        shown: this.pacer?.shown ?? 0,
+        skipped: this.pacer?.skipped ?? 0,
+        reporting: this.session?.reporting ?? false,
+      }).join('\n'),
     );
     const state = stats?.state ?? null;
     const live = state !== null && state !== 'closed';

@@ -14,6 +14,8 @@ export type Delivery =
 export interface RtspPeer {
   readonly id: number;
   readonly remoteAddress: string;
+  /** The connection's port at the client (names the viewer in GET /viewers). */
+  readonly remotePort?: number;
   readonly localAddress: string;
 }
 

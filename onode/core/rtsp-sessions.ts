@@ -28,6 +28,8 @@ import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts';
 import { Viewer, type ViewerCounters, type ViewerDeps } from './rtsp-viewer.ts';
 import type { LocalReceiver } from './stream-tree.ts';
+import type { ReportVerdict, ViewerSink } from './viewer-table.ts';
+import { VIEWER_STATS_CONTENT_TYPE } from '../../common/wire/viewer-report.ts';
 
 export type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
 export { MAX_RETRANSMITS_PER_SEC, MAX_SEND_FAILURES, SEND_CHECK_INTERVAL } from './rtsp-viewer.ts';
@@ -52,7 +54,7 @@ export const MAX_REQUEST_URI_CHARS = 2048;
 const SESSION_ID = /^[0-9A-Fa-f]{16,64}$/;
 const ID_ATTEMPTS = 4;
 const MAX_NAK_DETAIL_CHARS = 256;
-const METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
+const METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
 
 export interface RtspReply {
   readonly status: number;
@@ -73,6 +75,8 @@ export interface RtspDeps extends ViewerDeps {
   serverPorts(localAddress: string): readonly [number, number];
   /** A fresh session id: 16 or more hex digits from a cryptographic source. */
   randomId(): string;
+  /** The viewer statistics (viewer-table.ts): told of PLAY, PAUSE, the end, reports and RTCP RRs. */
+  readonly viewers?: ViewerSink;
 }
 
 /** Where RTCP came from: the client's RTCP port over UDP, or an interleaved channel on a connection. */
@@ -208,6 +212,7 @@ export class RtspSessions {
     if (session === undefined) return;
     session.lastSeen = this.deps.clock.now();
     for (const p of packets) {
+      if (p.type === 'rr' || p.type === 'sr') this.deps.viewers?.receiverReport(session.label, p.reports);
       if (p.type !== 'nack') continue;
       this.counters.nacks++;
       session.media.retransmit(p.mediaSsrc, p.lost);
@@ -265,6 +270,8 @@ export class RtspSessions {
         return answer(200, { Public: METHODS });
       case 'GET_PARAMETER':
         return answer(200, session ? { Session: formatSession(session.id, this.timeoutSec) } : {});
+      case 'SET_PARAMETER':
+        return this.setParameter(peer, req, session, answer);
       case 'DESCRIBE':
         return this.describe(peer, req, answer);
       case 'SETUP':
@@ -290,12 +297,33 @@ export class RtspSessions {
     session.state = method === 'PLAY' ? 'playing' : 'ready';
     session.media.playing = method === 'PLAY';
     if (method === 'PLAY') session.everPlayed = true;
+    if (method === 'PLAY') this.deps.viewers?.played(session.label, session.movie, clientOf(session.peer));
+    else this.deps.viewers?.paused(session.label);
     answer(200, method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
     // Fast start: the newest complete frame now, then the live stream continues from it.
     const now = this.deps.clock.now();
     if (!starting || now - session.lastFastStartAt < FAST_START_INTERVAL_MS) return;
     session.lastFastStartAt = now;
     for (const rtp of this.deps.latestFrame(session.movie)) session.media.deliver(rtp);
+  }
+
+  /**
+   * SET_PARAMETER: an empty body is a keep-alive (some players send one); an oclient's playback
+   * report (viewer-report.ts) counts only on the connection that made the session, not merely
+   * from its address, and the table caps, checks and rate-limits it.
+   */
+  private setParameter(peer: RtspPeer, req: RtspRequest, session: Session | undefined, answer: Answer): void {
+    if (session === undefined) return answer(454);
+    const sessionHeader = { Session: formatSession(session.id, this.timeoutSec) };
+    if (req.body.length === 0) return answer(200, sessionHeader);
+    const type = header(req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+    const viewers = this.deps.viewers;
+    if (type !== VIEWER_STATS_CONTENT_TYPE || viewers === undefined) return answer(451, sessionHeader);
+    if (session.peer.id !== peer.id) {
+      this.counters.sessionNotFound++;
+      return answer(454);
+    }
+    answer(statusForReport(viewers.report(session.label, req.body)), sessionHeader);
   }
 
   private movieOf(req: RtspRequest): MovieInfo | 'bad-url' | undefined {
@@ -479,6 +507,7 @@ export class RtspSessions {
   private forget(s: Session): boolean {
     if (this.sessions.get(s.id) !== s) return false;
     this.sessions.delete(s.id);
+    this.deps.viewers?.gone(s.label);
     s.media.closing = true; // a send already under way must not reopen it
     if (this.byRtcp.get(rtcpKey(s)) === s) this.byRtcp.delete(rtcpKey(s));
     decrementCount(this.perClient, s.peer.remoteAddress);
@@ -500,6 +529,28 @@ export class RtspSessions {
 function rtcpKey(s: Session): string {
   const d = s.media.delivery;
   return d.kind === 'udp' ? `udp ${d.address} ${d.rtcpPort}` : `tcp ${s.peer.id} ${d.rtcpChannel}`;
+}
+
+/** The viewer as GET /viewers names it: its control connection's address and port. */
+function clientOf(peer: RtspPeer): string {
+  return peer.remotePort === undefined ? peer.remoteAddress : `${peer.remoteAddress}:${peer.remotePort}`;
+}
+
+function statusForReport(verdict: ReportVerdict): number {
+  switch (verdict) {
+    case 'accepted':
+      return 200;
+    case 'unknown':
+      return 455; // not playing (yet)
+    case 'limited':
+      return 503;
+    case 'oversize':
+      return 413;
+    case 'unsupported':
+      return 451;
+    case 'malformed':
+      return 400;
+  }
 }
 
 function statusForNak(reason: NakReason): number {

@@ -28,7 +28,9 @@ import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import { metricsRoute } from './metrics-route.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { StatusReport } from '../../common/wire/status-api.ts';
+import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
+import { ViewerTable } from '../core/viewer-table.ts';
+import { viewersRoute } from './viewers-route.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -85,6 +87,8 @@ export class NodeProcess extends Service {
   private registering: BootstrapConnection | null = null;
   private rtsp: RtspServer | null = null;
   private http: StatusHttp | null = null;
+  /** POPs: the viewer statistics their RTSP sessions feed (GET /viewers). */
+  private viewerTable: ViewerTable | null = null;
   private info: Registered | null = null;
   /** True from stop() (or a failed start) on: the registration loop and re-registration give up. */
   private stopping = false;
@@ -170,8 +174,16 @@ export class NodeProcess extends Service {
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
-    // GET /metrics (Prometheus); POPs' viewer QoE comes from a `viewers` provider (default none).
-    http.addRoute('/metrics', metricsRoute({ node: info.name, role: info.role, report: () => this.report() }));
+    // GET /metrics (Prometheus), with the viewers' QoE on POPs; GET /viewers on POPs.
+    http.addRoute(
+      '/metrics',
+      metricsRoute({ node: info.name, role: info.role, report: () => this.report(), viewers: () => this.viewers() }),
+    );
+    if (this.viewerTable !== null)
+      http.addRoute(
+        '/viewers',
+        viewersRoute(() => this.viewers()),
+      );
     await http.start();
     ctx.defer(() => http.stop());
     this.http = http;
@@ -195,6 +207,7 @@ export class NodeProcess extends Service {
   private rtspServer(info: Registered, node: OverlayNode): RtspServer {
     const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
     const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
+    this.viewerTable = new ViewerTable({ pop: info.name, clock: this.clock, wallClockMs: () => Date.now() });
     return new RtspServer(
       addresses,
       this.opts.ports.rtsp,
@@ -205,6 +218,7 @@ export class NodeProcess extends Service {
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
         latestFrame: (m) => node.tree.latestFrame(m),
+        viewers: this.viewerTable,
       },
       this.opts.log,
       idleTimeoutMs === undefined ? {} : { connections: { idleTimeoutMs } },
@@ -239,6 +253,11 @@ export class NodeProcess extends Service {
   }
 
   private directoryNames: () => string[] = () => [];
+
+  /** A POP's viewers (GET /viewers), gone ones for a while too; empty on other nodes. */
+  viewers(): ViewerStats[] {
+    return this.viewerTable?.list() ?? [];
+  }
 
   private signReport(): { frames: number; usPerFrame: number } {
     const { frames, totalMs } = this.signCost;

@@ -10,7 +10,8 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../../common/core/clock.ts';
 import { Service, type StartContext } from '../../common/core/lifecycle.ts';
-import { bindUdp, listenOn } from '../../common/net/listen.ts';
+import { listenOn } from '../../common/net/listen.ts';
+import { bindRtpPortPair } from '../../common/net/rtp-port-pair.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { decodeRtcp } from '../../common/wire/rtcp.ts';
@@ -32,6 +33,7 @@ import {
   type SendTarget,
 } from '../core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../core/stream-tree.ts';
+import type { ViewerSink, ViewerTableCounters } from '../core/viewer-table.ts';
 
 /**
  * A connection with this much unsent is cut when it asks for more: a client that pipelines
@@ -53,6 +55,8 @@ export interface RtspServerDeps {
   leave(movie: string, id: string): void;
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
   latestFrame(movie: string): Buffer[];
+  /** The POP's viewer statistics (GET /viewers), fed by the sessions; its counters go in report(). */
+  readonly viewers?: ViewerSink & { readonly counters: ViewerTableCounters };
 }
 
 export interface RtspServerOptions {
@@ -71,7 +75,11 @@ export interface RtspAdapterCounters {
   acceptErrors: number;
 }
 
-export type RtspReport = RtspCounters & { connections: ConnectionCounters & RtspAdapterCounters & { open: number } };
+export type RtspReport = RtspCounters & {
+  connections: ConnectionCounters & RtspAdapterCounters & { open: number };
+  /** Viewer reports and receiver reports taken and refused (GET /viewers). */
+  viewers?: ViewerTableCounters;
+};
 
 export class RtspServer extends Service {
   readonly sessions: RtspSessions;
@@ -85,6 +93,7 @@ export class RtspServer extends Service {
   private readonly sockets = new Map<number, Socket>();
   private readonly udp = new Map<string, { rtp: UdpSocket; rtcp: UdpSocket }>();
   private nextId = 1;
+  private readonly viewerCounters: ViewerTableCounters | null;
 
   constructor(
     private readonly addresses: readonly string[],
@@ -94,6 +103,7 @@ export class RtspServer extends Service {
     options: RtspServerOptions = {},
   ) {
     super();
+    this.viewerCounters = deps.viewers?.counters ?? null;
     this.sessions = new RtspSessions({
       clock: deps.clock,
       catalogue: () => deps.catalogue(),
@@ -114,6 +124,7 @@ export class RtspServer extends Service {
         return pair === undefined ? [0, 0] : [pair.rtp.address().port, pair.rtcp.address().port];
       },
       randomId: randomSessionId,
+      ...(deps.viewers === undefined ? {} : { viewers: deps.viewers }),
     });
     this.connections = new RtspConnections(
       {
@@ -128,11 +139,12 @@ export class RtspServer extends Service {
   /** Opens the UDP pair and the listener of each address, then the timers; stop() undoes it last-first. */
   protected async open(ctx: StartContext): Promise<void> {
     for (const address of this.addresses) {
-      const rtp = await bindUdp(address, 0);
+      // RTCP on the port after RTP's (RFC 3550 §11): ffmpeg sends its receiver reports to
+      // server_port's RTP port + 1, whatever the second number says.
+      const { rtp, rtcp } = await bindRtpPortPair(address);
       ctx.defer(() => {
         rtp.close();
       });
-      const rtcp = await bindUdp(address, 0);
       ctx.defer(() => {
         rtcp.close();
       });
@@ -171,6 +183,7 @@ export class RtspServer extends Service {
     return {
       ...this.sessions.counters,
       connections: { open: this.connections.size, ...this.connections.counters, ...this.counters },
+      ...(this.viewerCounters === null ? {} : { viewers: { ...this.viewerCounters } }),
     };
   }
 
@@ -183,6 +196,7 @@ export class RtspServer extends Service {
     const peer: RtspPeer = {
       id: this.nextId++,
       remoteAddress: socket.remoteAddress.replace(/^::ffff:/, ''),
+      ...(socket.remotePort === undefined ? {} : { remotePort: socket.remotePort }),
       localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
     };
     if (!this.connections.admit(peer.id, peer.remoteAddress).ok) {

@@ -94,7 +94,9 @@ export function buildStatusReport(p: ReportParts): StatusReport {
 
 function rtspCounters(rtsp: RtspServer): NonNullable<NonNullable<StatusReport['counters']>['rtsp']> {
   const r = rtsp.report();
-  return { ...r, connections: { ...r.connections } };
+  const { viewers, ...rest } = r;
+  const group: Record<string, number> | undefined = viewers === undefined ? undefined : { ...viewers };
+  return { ...rest, connections: { ...r.connections }, ...(group ? { viewers: group } : {}) };
 }
 
 export function round(x: number): number {

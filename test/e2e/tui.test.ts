@@ -111,6 +111,16 @@ describe('the terminal player in tmux', () => {
     // machine the screen may fall behind for a while, which says nothing about playback.
     const before = frames(s);
     await waitFor(name, 'more frames', (x) => frames(x) > before + 15);
+    // It reports its playback to the POP, which lists it in GET /viewers with its own figures.
+    await waitFor(name, 'reports on', (x) => x.includes('stats to POP'));
+    const reported = async (): Promise<boolean> => {
+      const res = await fetch(`http://${run.address(pop)}:${PORTS.status}/viewers`);
+      const body = (await res.json()) as { viewers: { player: string; movie: string; fps: number | null }[] };
+      return body.viewers.some((r) => r.player === 'oclient' && r.movie === 'bounce.mjpeg' && (r.fps ?? 0) > 0);
+    };
+    const reportBy = Date.now() + 10_000;
+    while (!(await reported()) && Date.now() < reportBy) await sleep(200);
+    expect(await reported()).toBe(true);
 
     tmux('send-keys', '-t', name, 'a');
     s = await waitFor(name, 'paused', (x) => /state\s+paused/.test(x));

@@ -47,6 +47,9 @@ describe('panel text', () => {
     expect(text).toContain('jitter    0.50 ms');
     expect(text).toContain('startup   85.3 ms');
     expect(text).toContain('{bold}playing{/bold}');
+    expect(text).not.toContain('stats to POP');
+    expect(statsLines(stats, { shown: 0, skipped: 0, reporting: true })[0]).toContain('stats to POP');
+    expect(statsLines(stats, { shown: 0, skipped: 0, reporting: false })[0]).not.toContain('stats to POP');
   });
 
   it("says whether frames are checked against the servers' keys, and how many were rejected", () => {

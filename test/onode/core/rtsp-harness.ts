@@ -12,6 +12,7 @@ import {
   type SendTarget,
 } from '../../../onode/core/rtsp-sessions.ts';
 import type { LocalReceiver } from '../../../onode/core/stream-tree.ts';
+import type { ViewerSink } from '../../../onode/core/viewer-table.ts';
 
 export const MOVIE: MovieInfo = { name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 };
 export const URL = 'rtsp://127.0.6.2:8554/bars.mjpeg';
@@ -43,6 +44,8 @@ export interface HarnessOptions {
   readonly catalogue?: readonly MovieInfo[];
   /** Replaces the fake socket's queue report (e.g. to make it throw). */
   readonly queuedBytes?: (peer: RtspPeer) => number;
+  /** The viewer statistics the sessions feed, if the test wants them. */
+  readonly viewers?: (clock: VirtualClock) => ViewerSink;
 }
 
 export function rtspHarness(o: HarnessOptions = {}) {
@@ -87,6 +90,7 @@ export function rtspHarness(o: HarnessOptions = {}) {
     latestFrame: () => latest,
     serverPorts: () => [6000, 6001],
     randomId: o.randomId ?? (() => (++n).toString(16).toUpperCase().padStart(16, '0')),
+    ...(o.viewers ? { viewers: o.viewers(clock) } : {}),
   });
   sessions.start();
   const peer = (id = 1, remoteAddress = '127.0.6.20'): RtspPeer => ({ id, remoteAddress, localAddress: '127.0.6.2' });
