@@ -30,6 +30,25 @@ const MARGIN = { left: 60, right: 150, top: 36, bottom: 44 };
 /** Marker labels beyond this many are left out (the lines stay): a chart must stay readable. */
 export const MAX_MARKER_LABELS = 12;
 
+/**
+ * Markers closer than `gap` become one, labelled by the first with how many more: a failure sets
+ * off several events at once (every neighbour sees the link go down), and their labels would overlap.
+ */
+export function clusterMarkers(markers: readonly Marker[], gap: number): Marker[] {
+  const sorted = [...markers].sort((a, b) => a.at - b.at);
+  const out: { at: number; labels: string[] }[] = [];
+  for (const m of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && m.at - last.at <= gap) {
+      if (!last.labels.includes(m.label)) last.labels.push(m.label);
+    } else out.push({ at: m.at, labels: [m.label] });
+  }
+  return out.map((c) => ({
+    at: c.at,
+    label: c.labels.length > 1 ? `${c.labels[0]} (+${c.labels.length - 1})` : (c.labels[0] ?? ''),
+  }));
+}
+
 export function lineChartSvg(chart: LineChart): string {
   const width = chart.width ?? 820;
   const height = chart.height ?? 320;
@@ -63,7 +82,7 @@ export function lineChartSvg(chart: LineChart): string {
     `<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">` +
       `${esc(chart.yLabel)}</text>`,
   );
-  (chart.markers ?? []).forEach((m, i) => {
+  clusterMarkers(chart.markers ?? [], (x1 - x0) / 50).forEach((m, i) => {
     const x = sx(m.at);
     body.push(
       `<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#999" stroke-dasharray="4 3"/>`,

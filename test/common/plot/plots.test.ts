@@ -1,7 +1,7 @@
 /** The SVG plots a report includes: well-formed, with what they claim to draw. */
 import { describe, expect, it } from 'vitest';
 import { barChartSvg } from '../../../common/plot/bar-chart.ts';
-import { lineChartSvg } from '../../../common/plot/line-chart.ts';
+import { clusterMarkers, lineChartSvg } from '../../../common/plot/line-chart.ts';
 import { layers, overlayGraphSvg } from '../../../common/plot/overlay-graph.ts';
 import { niceTicks } from '../../../common/plot/svg.ts';
 import { parseXml, type XmlElement } from '../../onode/emulators/xml-tree.ts';
@@ -106,5 +106,23 @@ describe('plots', () => {
     expect(lines.filter((l) => l.attributes['marker-end'] === 'url(#arrow0)')).toHaveLength(2);
     expect(lines.filter((l) => l.attributes['stroke-dasharray'] === '6 4')).toHaveLength(1);
     expect(all(doc, 'text').map((t) => t.text)).toContain('bars.mjpeg from s1');
+  });
+});
+
+describe('event markers', () => {
+  it('become one when they fall together, labelled by the first with how many more', () => {
+    const marks = clusterMarkers(
+      [
+        { at: 9.6, label: 'o4: link-down' },
+        { at: 9.5, label: 'o2: link-down' },
+        { at: 9.7, label: 'o4: reroute' },
+        { at: 15, label: 'o5: failover' },
+      ],
+      0.4,
+    );
+    expect(marks).toEqual([
+      { at: 9.5, label: 'o2: link-down (+2)' },
+      { at: 15, label: 'o5: failover' },
+    ]);
   });
 });
