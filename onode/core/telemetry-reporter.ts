@@ -1,0 +1,223 @@
+/**
+ * A node's telemetry for the bootstrapper's dashboard, without I/O: samples the node every
+ * SAMPLE_MS, turns changes into events (telemetry-events.ts), and hands `send` a report body (JSON
+ * text) at most once per `pushEveryMs`, or sooner (not before `minGapMs`) when an event is waiting.
+ *
+ * To stay cheap on the wire (the budget is 2 kbit/s per node) a report carries only the parts that
+ * changed: neighbours and routes when their shape changes or an RTT or latency moves by a quarter,
+ * streams when their shape changes or every `countersEveryMs` for the rates, viewers when one comes,
+ * goes or changes state, or every `countersEveryMs`; and everything every `fullEveryMs`.
+ */
+import type { Clock, Timer } from '../../common/core/clock.ts';
+import {
+  MAX_REPORT_EVENTS,
+  MAX_REPORT_NEIGHBOURS,
+  MAX_REPORT_ROUTES,
+  MAX_REPORT_STREAMS,
+  MAX_REPORT_VIEWERS,
+  type ReportNeighbour,
+  type ReportRoute,
+  type ReportStream,
+  type TelemetryReport,
+} from '../../common/wire/dashboard-api.ts';
+import type { ViewerStats } from '../../common/wire/status-api.ts';
+import { diffSamples, EventQueue, type NodeSample } from './telemetry-events.ts';
+
+export interface TelemetryOptions {
+  /** How often the node is sampled for events (ms); default 250. */
+  readonly sampleMs: number;
+  /** The longest gap between reports while anything changes (ms); default 1000. */
+  readonly pushEveryMs: number;
+  /** The shortest gap between reports, even with events waiting (ms); default 250 (4 per second). */
+  readonly minGapMs: number;
+  /** Stream counters and viewer rows are resent at most this often when only numbers changed (ms); default 3000. */
+  readonly countersEveryMs: number;
+  /** Every part is resent this often, changed or not (ms); default 10 000. */
+  readonly fullEveryMs: number;
+  /** Events kept for the next report; older ones are dropped and counted. Default 256. */
+  readonly maxQueuedEvents: number;
+  /** The largest body sent (UTF-8 bytes of the JSON as it travels, escaped inside the report line). */
+  readonly maxBodyBytes: number;
+}
+
+export const DEFAULT_TELEMETRY: TelemetryOptions = {
+  sampleMs: 250,
+  pushEveryMs: 1000,
+  minGapMs: 250,
+  countersEveryMs: 3000,
+  fullEveryMs: 10_000,
+  maxQueuedEvents: 256,
+  maxBodyBytes: 60 * 1024,
+};
+
+/** What the reporter reads from the node. */
+export interface TelemetrySource {
+  neighbours(): readonly ReportNeighbour[];
+  routes(): readonly ReportRoute[];
+  streams(): readonly ReportStream[];
+  /** The tree's cumulative NAKs (sent and received) and make-before-break switches. */
+  treeCounters(): { readonly naks: number; readonly switches: number };
+  /** POPs: their viewers (default none). */
+  viewers(): readonly ViewerStats[];
+}
+
+export interface TelemetryCounters {
+  reports: number;
+  /** Reports cut down to fit maxBodyBytes (viewers or events left out). */
+  trimmed: number;
+  bytes: number;
+}
+
+type Part = 'neighbours' | 'routes' | 'streams' | 'viewers';
+
+export class TelemetryReporter {
+  readonly counters: TelemetryCounters = { reports: 0, trimmed: 0, bytes: 0 };
+  private readonly queue: EventQueue;
+  private last: NodeSample | null = null;
+  private timer: Timer | null = null;
+  private lastPush = -Infinity;
+  private lastFull = -Infinity;
+  /** Per part: the shape and numbers last sent, and when. */
+  private readonly sent = new Map<Part, { shape: string; numbers: string; at: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly source: TelemetrySource,
+    private readonly send: (body: string) => void,
+    private readonly o: TelemetryOptions = DEFAULT_TELEMETRY,
+  ) {
+    this.queue = new EventQueue(o.maxQueuedEvents);
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    const tick = (): void => {
+      this.timer = this.clock.setTimer(this.o.sampleMs, tick);
+      this.sample();
+    };
+    this.timer = this.clock.setTimer(0, tick);
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** The next report carries everything (a new connection: the bootstrapper may know nothing). */
+  resync(): void {
+    this.lastFull = -Infinity;
+    this.sent.clear();
+  }
+
+  get droppedEvents(): number {
+    return this.queue.dropped;
+  }
+
+  /** Samples the node, queues what changed, and reports when due. */
+  sample(): void {
+    const now = this.clock.now();
+    const tree = this.source.treeCounters();
+    const next: NodeSample = {
+      at: now,
+      neighbours: this.source.neighbours(),
+      streams: this.source.streams(),
+      naks: tree.naks,
+      switches: tree.switches,
+    };
+    if (this.last !== null) this.queue.push(diffSamples(this.last, next));
+    this.last = next;
+    const since = now - this.lastPush;
+    if (since >= this.o.pushEveryMs || (this.queue.length > 0 && since >= this.o.minGapMs)) this.push(next);
+  }
+
+  private push(s: NodeSample): void {
+    const now = s.at;
+    const full = now - this.lastFull >= this.o.fullEveryMs;
+    if (full) this.lastFull = now;
+    const report: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] } = {
+      at: round(now),
+      events: this.queue.take(MAX_REPORT_EVENTS).map(({ at, ...e }) => ({ ...e, agoMs: round(Math.max(0, now - at)) })),
+      droppedEvents: this.queue.dropped,
+    };
+    const neighbours = s.neighbours.slice(0, MAX_REPORT_NEIGHBOURS).map((n) => ({ ...n, rttMs: roundOrNull(n.rttMs) }));
+    if (
+      this.due(
+        'neighbours',
+        neighbours.map((n) => `${n.name}:${n.alive}:${n.cut}:${bucket(n.rttMs)}`),
+        full,
+        now,
+      )
+    )
+      report.neighbours = neighbours;
+    const routes = this.source
+      .routes()
+      .slice(0, MAX_REPORT_ROUTES)
+      .map((r) => ({ ...r, latencyMs: round(r.latencyMs) }));
+    if (
+      this.due(
+        'routes',
+        routes.map((r) => `${r.server}:${r.via}:${r.hops}:${bucket(r.latencyMs)}`),
+        full,
+        now,
+      )
+    )
+      report.routes = routes;
+    const streams = s.streams.slice(0, MAX_REPORT_STREAMS);
+    const shape = streams.map((x) => `${x.movie}:${x.state}:${x.upstream}:${x.downstream.join(',')}:${x.clients}`);
+    const numbers = streams.map((x) => `${x.bytesIn}:${x.bytesOut}`).join();
+    if (this.due('streams', shape, full, now, numbers, this.o.countersEveryMs)) report.streams = streams;
+    const viewers = this.source.viewers().slice(0, MAX_REPORT_VIEWERS);
+    const vShape = viewers.map((v) => `${v.id}:${v.state}:${v.failovers}`);
+    const vNumbers = viewers.map((v) => v.updatedAt).join();
+    if (this.due('viewers', vShape, full, now, vNumbers, this.o.countersEveryMs)) report.viewers = viewers;
+    if (report.events.length === 0 && !full && Object.keys(report).length === 3) return;
+    this.lastPush = now;
+    const body = this.fit(report);
+    this.counters.reports++;
+    this.counters.bytes += Buffer.byteLength(body);
+    this.send(body);
+  }
+
+  /**
+   * True when a part should be sent: a full report, its shape changed, or its numbers changed and
+   * the ones sent are `refreshMs` old.
+   */
+  private due(part: Part, shape: readonly string[], full: boolean, now: number, numbers = '', refreshMs = 0): boolean {
+    const key = shape.join('|');
+    const prev = this.sent.get(part);
+    const stale = prev !== undefined && prev.numbers !== numbers && now - prev.at >= refreshMs;
+    if (!full && prev !== undefined && prev.shape === key && !stale) return false;
+    this.sent.set(part, { shape: key, numbers, at: now });
+    return true;
+  }
+
+  /** The body as JSON, halving viewers, then events, then streams until it fits maxBodyBytes. */
+  private fit(r: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] }): string {
+    for (;;) {
+      const body = JSON.stringify(r);
+      // Inside the report line the body is a JSON string: quotes and backslashes double.
+      if (Buffer.byteLength(JSON.stringify(body)) <= this.o.maxBodyBytes) return body;
+      this.counters.trimmed++;
+      if (r.viewers !== undefined && r.viewers.length > 0) r.viewers = r.viewers.slice(0, r.viewers.length >> 1);
+      else if (r.events.length > 0) r.events = r.events.slice(r.events.length >> 1);
+      else if (r.streams !== undefined && r.streams.length > 0) r.streams = r.streams.slice(0, r.streams.length >> 1);
+      else if (r.routes !== undefined && r.routes.length > 0) r.routes = r.routes.slice(0, r.routes.length >> 1);
+      else if (r.neighbours !== undefined && r.neighbours.length > 0)
+        r.neighbours = r.neighbours.slice(0, r.neighbours.length >> 1);
+      else return body;
+    }
+  }
+}
+
+/** Groups values a quarter apart, so RTT jitter does not count as a change. */
+function bucket(x: number | null): number {
+  return x === null ? -1 : Math.round(Math.log1p(Math.max(0, x)) / Math.log(1.25));
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function roundOrNull(x: number | null): number | null {
+  return x === null ? null : round(x);
+}
