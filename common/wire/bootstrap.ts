@@ -148,7 +148,8 @@ export class LineSplitter {
   private parts: Buffer[] = [];
   private size = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /** @param maxBytes the longest line accepted; a reader may raise it (a node's reports, once registered) */
+  constructor(public maxBytes: number) {}
 
   /** Returns complete non-blank lines, or null when the peer sent an oversize line (close it). */
   push(chunk: Buffer): string[] | null {

@@ -224,7 +224,26 @@ export class TelemetryStore {
         if (n.role === 'pop' && s.clients > 0) t.pops.push(n.name);
       }
     }
+    for (const t of byMovie.values()) t.server = this.rootOf(t) ?? t.server;
     return [...byMovie.values()].sort((x, y) => (x.movie < y.movie ? -1 : 1));
+  }
+
+  /**
+   * The server the POPs' viewers are fed from: the root above a POP. A server whose branch was cut
+   * keeps its channel a little while, so "a server without upstream" alone may name the old one.
+   */
+  private rootOf(t: MovieTree): string | null {
+    const parent = new Map(t.edges.map((e) => [e.to, e.from]));
+    for (const pop of t.pops) {
+      let at = pop;
+      for (let hops = 0; hops <= parent.size; hops++) {
+        const up = parent.get(at);
+        if (up === undefined) break;
+        at = up;
+      }
+      if (at !== pop && this.nodes.get(at)?.role === 'server') return at;
+    }
+    return null;
   }
 }
 

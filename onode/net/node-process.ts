@@ -27,7 +27,12 @@ import { RtspServer } from './rtsp-server.ts';
 import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { StatusReport } from '../../common/wire/status-api.ts';
+import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
+import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
+import { TelemetryReporter } from '../core/telemetry-reporter.ts';
+import { TelemetryStore } from '../core/telemetry-store.ts';
+import { DashboardHttp } from './dashboard-http.ts';
+import { nodeTelemetrySource, sessionViewers } from './telemetry-source.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -55,6 +60,8 @@ export interface NodeProcessOptions {
   /** The overlay secret every node shares: authenticates datagrams, registrations and operations. */
   readonly secret: Buffer;
   readonly log: Logger;
+  /** POPs: their viewers, for the dashboard's telemetry (default none). */
+  readonly viewerStats?: () => readonly ViewerStats[];
 }
 
 /** A start-up problem the user must fix (wrong role, unknown address...): message, no stack. */
@@ -95,6 +102,10 @@ export class NodeProcess extends Service {
   readonly keyring = new ServerKeyring();
   /** Sealed bootstrapper messages that failed their check (dropped). */
   private readonly registrationCounters = { badSeal: 0 };
+  /** The dashboard's telemetry: the reporter, where it sends (this registration's sealer), the bootstrapper's store. */
+  private reporter: TelemetryReporter | null = null;
+  private reportVia: ((body: string) => void) | null = null;
+  private telemetryStore: TelemetryStore | null = null;
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
 
@@ -169,6 +180,14 @@ export class NodeProcess extends Service {
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
+    this.startTelemetry(node, transport);
+    ctx.defer(() => this.reporter?.stop());
+    const store = this.telemetryStore;
+    if (store !== null) {
+      const dashboard = new DashboardHttp(store, () => this.deskReportCounters());
+      dashboard.attach(http);
+      ctx.defer(() => dashboard.stop());
+    }
     await http.start();
     ctx.defer(() => http.stop());
     this.http = http;
@@ -237,6 +256,30 @@ export class NodeProcess extends Service {
 
   private directoryNames: () => string[] = () => [];
 
+  /** Reports to the bootstrapper (over the registration, sealed) or, on the bootstrapper, to its own store. */
+  private startTelemetry(node: OverlayNode, transport: OverlayTransport): void {
+    const rtsp = this.rtsp;
+    const viewers =
+      this.opts.viewerStats ?? (rtsp === null ? () => [] : sessionViewers(node.name, () => rtsp.sessions.list()));
+    const source = nodeTelemetrySource(node, () => transport.cut, viewers);
+    const store = this.telemetryStore;
+    const name = node.name;
+    const send =
+      store === null
+        ? (body: string) => this.reportVia?.(body)
+        : (body: string) => {
+            const r = decodeTelemetryReport(body);
+            if (r.ok) store.ingest(name, r.value);
+          };
+    this.reporter = new TelemetryReporter(this.clock, source, send);
+    this.reporter.start();
+  }
+
+  private deskReportCounters(): Record<string, number> {
+    const c = this.bootstrapServer?.counters;
+    return c === undefined ? {} : { deskReports: c.reports, badReports: c.badReports };
+  }
+
   private signReport(): { frames: number; usPerFrame: number } {
     const { frames, totalMs } = this.signCost;
     return { frames, usPerFrame: round((1000 * totalMs) / Math.max(1, frames)) };
@@ -287,6 +330,15 @@ export class NodeProcess extends Service {
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);
     this.directoryNames = () => directory.registered().sort();
+    const store = new TelemetryStore(
+      {
+        bootstrapper: topo.bootstrapper,
+        nodes: [...topo.nodes.values()].map((n) => ({ name: n.name, role: n.role })),
+        links: topo.links.map((l) => ({ a: l.a, b: l.b })),
+      },
+      this.clock,
+    );
+    this.telemetryStore = store;
     const server = new BootstrapServer({
       directory,
       secret: this.opts.secret,
@@ -294,6 +346,8 @@ export class NodeProcess extends Service {
       port: this.opts.ports.bootstrap,
       catalogue: () => this.node?.catalogue() ?? [],
       log: this.opts.log,
+      report: (name, r) => store.ingest(name, r),
+      membership: (name, change) => store.membership(name, change),
     });
     server.events.on('local-notice', (msg) => this.onNotice(msg));
     await server.start();
@@ -383,6 +437,12 @@ export class NodeProcess extends Service {
     const info = opened.value;
     this.learnKeys(info.serverKeys);
     this.connection = conn;
+    // Reports go sealed on this registration; the bootstrapper (perhaps restarted) gets everything again.
+    this.reportVia = (body) => {
+      const m = me.report(body);
+      if (m !== null) conn.send(m);
+    };
+    this.reporter?.resync();
     conn.listen(
       (m) => this.onSealed(me, m),
       () => this.bootstrapperLost(),
