@@ -132,6 +132,7 @@
   function drawGraph() {
     const wanted = elements();
     const ids = new Set(wanted.map((e) => e.data.id));
+    let added = false;
     cy.batch(() => {
       cy.elements().forEach((el) => {
         if (!ids.has(el.id())) el.remove();
@@ -139,10 +140,11 @@
       for (const e of wanted) {
         const el = cy.getElementById(e.data.id);
         if (el.empty()) {
-          const added = cy.add(e);
+          const fresh = cy.add(e);
           if (e.classes === 'viewer') {
+            added = true;
             const pop = cy.getElementById(e.data.pop).position();
-            added.position({ x: pop.x + 30 + Math.random() * 30, y: pop.y + 30 + Math.random() * 30 });
+            fresh.position({ x: pop.x + 30 + Math.random() * 30, y: pop.y + 30 + Math.random() * 30 });
           }
         } else {
           el.data(e.data);
@@ -154,8 +156,10 @@
     if (names !== laidOut) {
       laidOut = names;
       cy.layout({ name: 'cose', animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90 }).run();
-      cy.fit(undefined, 30);
+      added = true;
     }
+    // Zoom to everything only when something new appears, not under the user's feet on every update.
+    if (added) cy.fit(undefined, 30);
   }
 
   function drawMoviePicker() {
@@ -212,6 +216,13 @@
     ui.viewers.replaceChildren(...rows);
   }
 
+  /** hh:mm:ss.t in the browser's time zone. */
+  function clock(ms) {
+    const d = new Date(ms);
+    const two = (n) => String(n).padStart(2, '0');
+    return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${Math.floor(d.getMilliseconds() / 100)}`;
+  }
+
   function describe(e) {
     const parts = [e.node];
     if (e.kind === 'reroute' || e.kind === 'switch') parts.push(`${e.movie}: ${e.from ?? '–'} → ${e.to ?? '–'}`);
@@ -232,7 +243,7 @@
         li.dataset.node = e.node;
         if (selectedEvent !== null && selectedEvent.id === e.id) li.classList.add('selected');
         const time = document.createElement('time');
-        time.textContent = new Date(e.at).toLocaleTimeString(undefined, { hour12: false, fractionalSecondDigits: 1 });
+        time.textContent = clock(e.at);
         const kind = document.createElement('span');
         kind.className = `kind kind-${e.kind}`;
         kind.textContent = e.kind;
@@ -248,19 +259,27 @@
     selectedEvent = e;
     if (e.movie !== undefined && [...ui.movie.options].some((o) => o.value === e.movie)) ui.movie.value = e.movie;
     render();
+    const lit = cy.elements('.flash');
+    if (lit.nonempty()) cy.animate({ center: { eles: lit }, duration: 200 });
+  }
+
+  /** Marks the selected event's node, its peer or old and new upstream, and the links to them. */
+  function flashEvent() {
     cy.elements().removeClass('flash');
+    const e = selectedEvent;
+    if (e === null) return;
     const lit = cy.collection().merge(cy.getElementById(e.node));
     for (const other of [e.peer, e.from, e.to]) {
       if (typeof other !== 'string') continue;
       lit.merge(cy.getElementById(other)).merge(cy.getElementById(linkId(e.node, other)));
     }
     lit.addClass('flash');
-    if (lit.nonempty()) cy.animate({ center: { eles: lit }, duration: 200 });
   }
 
   function render() {
     if (state === null) return;
     drawGraph();
+    flashEvent();
     drawMoviePicker();
     drawViewers();
     drawEvents();
@@ -280,7 +299,7 @@
     const feed = new EventSource('/feed');
     feed.addEventListener('state', (msg) => {
       state = JSON.parse(msg.data);
-      ui.status.textContent = `live · ${new Date(state.at).toLocaleTimeString(undefined, { hour12: false })}`;
+      ui.status.textContent = `live · ${clock(state.at)}`;
       ui.status.className = 'status live';
       render();
     });
