@@ -220,7 +220,8 @@
   function clock(ms) {
     const d = new Date(ms);
     const two = (n) => String(n).padStart(2, '0');
-    return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${Math.floor(d.getMilliseconds() / 100)}`;
+    const tenths = Math.floor(d.getMilliseconds() / 100);
+    return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${tenths}`;
   }
 
   function describe(e) {
