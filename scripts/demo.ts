@@ -209,7 +209,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\nsummary (stats and received frames in ${out}):\n${table(rows)}\n`);
   if (values.keep) {
     process.stdout.write(
-      `\nthe overlay keeps running, dashboard at ${dashboard}; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} ` +
+      `\nthe overlay keeps running, dashboard at ${dashboard}\n` +
+        `try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} ` +
         '--headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n',
     );
     await new Promise<void>((r) => process.once('SIGINT', () => r()));
