@@ -60,9 +60,9 @@ export interface DashboardCounters {
 
 export class DashboardHttp {
   readonly counters: DashboardCounters = { feedClients: 0, feedRefused: 0, feedUpdates: 0, slowClients: 0 };
-  private readonly clients = new Set<ServerResponse>();
+  /** Each feed client and the store version it was last sent. */
+  private readonly clients = new Map<ServerResponse, number>();
   private timer: NodeJS.Timeout | null = null;
-  private sentVersion = -1;
   private lastWrite = 0;
 
   constructor(
@@ -86,7 +86,7 @@ export class DashboardHttp {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    for (const c of this.clients) c.end();
+    for (const c of this.clients.keys()) c.end();
     this.clients.clear();
     this.counters.feedClients = 0;
   }
@@ -113,8 +113,9 @@ export class DashboardHttp {
     });
     // Reconnect quickly after a restart of the bootstrapper.
     res.write('retry: 1000\n\n');
+    const version = this.store.version;
     res.write(this.message(JSON.stringify(this.state())));
-    this.clients.add(res);
+    this.clients.set(res, version);
     this.counters.feedClients = this.clients.size;
     const gone = (): void => {
       this.clients.delete(res);
@@ -128,29 +129,29 @@ export class DashboardHttp {
     return `event: state\ndata: ${data}\n\n`;
   }
 
-  /** Sends the state when it changed (one JSON for every client), else a heartbeat when due. */
+  /** Sends the state to each client it changed for (one JSON for all), else a heartbeat when due. */
   private tick(): void {
     if (this.clients.size === 0) return;
     const now = Date.now();
-    let text: string | null = null;
-    if (this.store.version !== this.sentVersion) {
-      this.sentVersion = this.store.version;
-      text = this.message(JSON.stringify(this.state()));
-      this.counters.feedUpdates++;
-    } else if (now - this.lastWrite >= FEED_HEARTBEAT_MS) {
-      text = ': heartbeat\n\n';
-    }
-    if (text === null) return;
-    this.lastWrite = now;
-    for (const c of this.clients) {
+    const version = this.store.version;
+    const beat = now - this.lastWrite >= FEED_HEARTBEAT_MS;
+    let update: string | null = null;
+    for (const [c, sent] of this.clients) {
       if (c.writableLength > MAX_FEED_BACKLOG_BYTES) {
         this.counters.slowClients++;
         this.clients.delete(c);
         c.destroy();
-        continue;
+      } else if (sent !== version) {
+        // Built once per change, whatever the number of clients.
+        update ??= this.message(JSON.stringify(this.state()));
+        c.write(update);
+        this.clients.set(c, version);
+      } else if (beat) {
+        c.write(': heartbeat\n\n');
       }
-      c.write(text);
     }
+    if (update !== null) this.counters.feedUpdates++;
+    if (update !== null || beat) this.lastWrite = now;
     this.counters.feedClients = this.clients.size;
   }
 }
