@@ -93,6 +93,8 @@ export const TelemetryReportSchema = v.object({
   events: list(ReportEventSchema, MAX_REPORT_EVENTS),
   /** Events this node dropped (queue full), since it started. */
   droppedEvents: Count,
+  /** What reporting costs the node, cumulative since it started (sent with full reports). */
+  cost: v.optional(v.object({ sentBytes: Count, busyMs: Ms })),
 });
 export type TelemetryReport = v.InferOutput<typeof TelemetryReportSchema>;
 export type ReportNeighbour = v.InferOutput<typeof ReportNeighbourSchema>;
@@ -120,6 +122,8 @@ export const DashboardNodeSchema = v.object({
   bootstrapper: v.boolean(),
   /** How long ago its last report arrived (ms), null before the first. */
   reportAgoMs: v.nullable(v.number()),
+  /** The node's last reported reporting cost: its clock (ms), bytes sent and time spent, cumulative. */
+  cost: v.nullable(v.object({ at: v.number(), sentBytes: v.number(), busyMs: v.number() })),
 });
 
 export const DashboardLinkSchema = v.object({

@@ -63,6 +63,8 @@ export interface TelemetrySource {
 
 export interface TelemetryCounters {
   reports: number;
+  /** Time spent sampling and building reports (ms of this thread). */
+  busyMs: number;
   /** Reports cut down to fit maxBodyBytes (viewers or events left out). */
   trimmed: number;
   bytes: number;
@@ -71,7 +73,7 @@ export interface TelemetryCounters {
 type Part = 'neighbours' | 'routes' | 'streams' | 'viewers';
 
 export class TelemetryReporter {
-  readonly counters: TelemetryCounters = { reports: 0, trimmed: 0, bytes: 0 };
+  readonly counters: TelemetryCounters = { reports: 0, busyMs: 0, trimmed: 0, bytes: 0 };
   private readonly queue: EventQueue;
   private last: NodeSample | null = null;
   private timer: Timer | null = null;
@@ -83,8 +85,11 @@ export class TelemetryReporter {
   constructor(
     private readonly clock: Clock,
     private readonly source: TelemetrySource,
-    private readonly send: (body: string) => void,
+    /** Sends a report body; returns the bytes it took on the wire (default: the body's). */
+    private readonly send: (body: string) => number | undefined,
     private readonly o: TelemetryOptions = DEFAULT_TELEMETRY,
+    /** Where the reporter's own cost is timed (ms); real nodes pass performance.now. */
+    private readonly cpuNow: () => number = () => 0,
   ) {
     this.queue = new EventQueue(o.maxQueuedEvents);
   }
@@ -115,6 +120,12 @@ export class TelemetryReporter {
 
   /** Samples the node, queues what changed, and reports when due. */
   sample(): void {
+    const t0 = this.cpuNow();
+    this.sampleNow();
+    this.counters.busyMs += this.cpuNow() - t0;
+  }
+
+  private sampleNow(): void {
     const now = this.clock.now();
     const tree = this.source.treeCounters();
     const next: NodeSample = {
@@ -171,11 +182,11 @@ export class TelemetryReporter {
     const vNumbers = viewers.map((v) => v.updatedAt).join();
     if (this.due('viewers', vShape, full, now, vNumbers, this.o.countersEveryMs)) report.viewers = viewers;
     if (report.events.length === 0 && !full && Object.keys(report).length === 3) return;
+    if (full) report.cost = { sentBytes: this.counters.bytes, busyMs: round(this.counters.busyMs) };
     this.lastPush = now;
     const body = this.fit(report);
     this.counters.reports++;
-    this.counters.bytes += Buffer.byteLength(body);
-    this.send(body);
+    this.counters.bytes += this.send(body) ?? Buffer.byteLength(body);
   }
 
   /**

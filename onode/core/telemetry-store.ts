@@ -38,6 +38,7 @@ interface NodeRecord {
   readonly rates: Map<string, { at: number; bytesIn: number; kbps: number }>;
   viewers: readonly ViewerStats[];
   droppedEvents: number;
+  cost: { at: number; sentBytes: number; busyMs: number } | null;
 }
 
 export class TelemetryStore {
@@ -64,6 +65,7 @@ export class TelemetryStore {
         rates: new Map(),
         viewers: [],
         droppedEvents: 0,
+        cost: null,
       });
     }
   }
@@ -97,6 +99,7 @@ export class TelemetryStore {
     n.registered = true;
     n.reportAt = this.clock.now();
     n.droppedEvents = r.droppedEvents;
+    if (r.cost !== undefined) n.cost = { at: r.at, ...r.cost };
     const wall = this.wall();
     for (const e of r.events) {
       const { agoMs, ...rest } = e;
@@ -167,6 +170,7 @@ export class TelemetryStore {
       registered: n.registered,
       bootstrapper: n.name === this.topo.bootstrapper,
       reportAgoMs: n.reportAt === null ? null : Math.round(now - n.reportAt),
+      cost: n.cost,
     }));
     const movies = this.trees();
     const traffic = new Map<string, number>();

@@ -12,7 +12,13 @@ import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/boot
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
-import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
+import {
+  type BootstrapMessage,
+  encodeBootstrap,
+  type NeighbourInfo,
+  type RegisteredMessage,
+  type ServerKeyInfo,
+} from '../../common/wire/bootstrap.ts';
 import type { NodeRole, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
@@ -104,7 +110,8 @@ export class NodeProcess extends Service {
   private readonly registrationCounters = { badSeal: 0 };
   /** The dashboard's telemetry: the reporter, where it sends (this registration's sealer), the bootstrapper's store. */
   private reporter: TelemetryReporter | null = null;
-  private reportVia: ((body: string) => void) | null = null;
+  /** Sends a report on the current registration; returns the bytes of the line. */
+  private reportVia: ((body: string) => number) | null = null;
   private telemetryStore: TelemetryStore | null = null;
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
@@ -270,8 +277,9 @@ export class NodeProcess extends Service {
         : (body: string) => {
             const r = decodeTelemetryReport(body);
             if (r.ok) store.ingest(name, r.value);
+            return 0;
           };
-    this.reporter = new TelemetryReporter(this.clock, source, send);
+    this.reporter = new TelemetryReporter(this.clock, source, send, undefined, () => performance.now());
     this.reporter.start();
   }
 
@@ -440,7 +448,9 @@ export class NodeProcess extends Service {
     // Reports go sealed on this registration; the bootstrapper (perhaps restarted) gets everything again.
     this.reportVia = (body) => {
       const m = me.report(body);
-      if (m !== null) conn.send(m);
+      if (m === null) return 0;
+      conn.send(m);
+      return Buffer.byteLength(encodeBootstrap(m));
     };
     this.reporter?.resync();
     conn.listen(

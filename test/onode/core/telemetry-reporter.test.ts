@@ -77,6 +77,7 @@ function setup(opts = DEFAULT_TELEMETRY) {
       const d = decodeTelemetryReport(body);
       if (!d.ok) throw new Error(`undecodable report: ${body}`);
       sent.push({ at: clock.now(), report: d.value, bytes: Buffer.byteLength(body) });
+      return undefined;
     },
     opts,
   );
@@ -206,6 +207,7 @@ describe('TelemetryReporter', () => {
     reporter.resync();
     clock.advance(250);
     expect(sent.at(-1)?.report.neighbours).toHaveLength(2);
+    expect(sent.at(-1)?.report.cost?.sentBytes).toBe(reporter.counters.bytes - (sent.at(-1)?.bytes ?? 0));
     reporter.stop();
     const n = sent.length;
     clock.advance(60_000);
