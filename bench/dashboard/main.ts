@@ -13,7 +13,7 @@
  * Ports of its own (bootstrap 27100, overlay 24544, status 27180, RTSP 28654); every process
  * started is stopped at the end, on errors and on Ctrl-C.
  *
- *   node dist/bench/dashboard/main.js [--seconds S]
+ *   node dist/bench/dashboard/main.js [--seconds S] [--viewers-per-pop N]   (defaults 40, 5)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -30,14 +30,19 @@ import { OVERLAY_SPEC, topologyFile } from '../overlay/convergence.ts';
 import { LoadSession } from '../rtsp/session.ts';
 
 const PORTS: BenchPorts = { bootstrap: 27100, overlay: 24544, status: 27180, rtsp: 28654 };
-const VIEWERS_PER_POP = 5;
 const TARGETS = { lagMs: 1000, kbpsPerNode: 2, cpuPct: 1 } as const;
 
 /** Follows GET /feed: the latest state, and the lag of every event that arrives after the first state. */
-function follow(url: string): { latest: () => DashboardState | null; lags: number[]; stop(): void } {
+function follow(url: string): {
+  latest: () => DashboardState | null;
+  lags: number[];
+  kinds: Map<string, number>;
+  stop(): void;
+} {
   let latest: DashboardState | null = null;
   let seen = -1;
   const lags: number[] = [];
+  const kinds = new Map<string, number>();
   const req = request(url, (res) => {
     let buf = '';
     res.setEncoding('utf8');
@@ -49,7 +54,11 @@ function follow(url: string): { latest: () => DashboardState | null; lags: numbe
         if (data === undefined) continue;
         const state = JSON.parse(data) as DashboardState;
         const now = Date.now();
-        for (const e of state.events) if (seen >= 0 && e.id > seen) lags.push(now - e.at);
+        for (const e of state.events) {
+          if (seen < 0 || e.id <= seen) continue;
+          lags.push(now - e.at);
+          kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+        }
         seen = Math.max(seen, ...state.events.map((e) => e.id), 0);
         latest = state;
       }
@@ -58,7 +67,7 @@ function follow(url: string): { latest: () => DashboardState | null; lags: numbe
   });
   req.on('error', () => {});
   req.end();
-  return { latest: () => latest, lags, stop: () => req.destroy() };
+  return { latest: () => latest, lags, kinds, stop: () => req.destroy() };
 }
 
 function quantile(xs: readonly number[], q: number): number {
@@ -68,9 +77,24 @@ function quantile(xs: readonly number[], q: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A POP answers 503 while its tree for the movie is still forming (a loaded machine): try again. */
+async function openRetrying(url: string, address: string, rtpPort: number): Promise<LoadSession> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await LoadSession.open(url, address, rtpPort);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(1000);
+    }
+  }
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '40' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '40' }, 'viewers-per-pop': { type: 'string', default: '5' } },
+  });
   const seconds = Number(values.seconds);
+  const VIEWERS_PER_POP = Number(values['viewers-per-pop']);
   const dir = mkdtempSync(join(tmpdir(), 'onode-bench-dashboard-'));
   const file = join(dir, 'random-50.json5');
   writeFileSync(file, topologyFile(randomOverlay(OVERLAY_SPEC)));
@@ -98,7 +122,7 @@ async function main(): Promise<number> {
     for (const pop of pops) {
       for (let k = 0; k < VIEWERS_PER_POP; k++, i++) {
         const url = `rtsp://${run.address(pop)}:${PORTS.rtsp}/${catalogue[i % catalogue.length]}`;
-        sessions.push(await LoadSession.open(url, `127.61.${Math.floor(i / 200)}.${(i % 200) + 1}`, 30_000 + 2 * i));
+        sessions.push(await openRetrying(url, `127.61.${Math.floor(i / 200)}.${(i % 200) + 1}`, 30_000 + 2 * i));
       }
     }
     say(`${sessions.length} viewers playing ${catalogue.length} movies; measuring ${seconds} s`);
@@ -127,6 +151,7 @@ async function main(): Promise<number> {
     const lags = feed.lags;
     const viewers = last.viewers.length;
     say(`${lags.length} events through the feed; ${kbps.length} nodes measured; ${viewers} viewers listed`);
+    say(`events: ${[...feed.kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     const maxLag = Math.max(...lags);
     const maxKbps = Math.max(...kbps);
     const maxCpu = Math.max(...cpu);

@@ -4,7 +4,7 @@
  * text) at most once per `pushEveryMs`, or sooner (not before `minGapMs`) when an event is waiting.
  *
  * To stay cheap on the wire (the budget is 2 kbit/s per node) a report carries only the parts that
- * changed: neighbours and routes when their shape changes or an RTT or latency moves by a quarter,
+ * changed: neighbours and routes when their shape changes or an RTT or latency moves by half,
  * streams when their shape changes or every `countersEveryMs` for the rates, viewers when one comes,
  * goes or changes state, or every `countersEveryMs`; and everything every `fullEveryMs`.
  */
@@ -30,9 +30,9 @@ export interface TelemetryOptions {
   readonly pushEveryMs: number;
   /** The shortest gap between reports, even with events waiting (ms); default 250 (4 per second). */
   readonly minGapMs: number;
-  /** Stream counters and viewer rows are resent at most this often when only numbers changed (ms); default 3000. */
+  /** Stream counters and viewer rows are resent at most this often when only numbers changed (ms); default 5000. */
   readonly countersEveryMs: number;
-  /** Every part is resent this often, changed or not (ms); default 10 000. */
+  /** Every part is resent this often, changed or not (ms); default 30 000. */
   readonly fullEveryMs: number;
   /** Events kept for the next report; older ones are dropped and counted. Default 256. */
   readonly maxQueuedEvents: number;
@@ -44,8 +44,8 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
   sampleMs: 250,
   pushEveryMs: 1000,
   minGapMs: 250,
-  countersEveryMs: 3000,
-  fullEveryMs: 10_000,
+  countersEveryMs: 5000,
+  fullEveryMs: 30_000,
   maxQueuedEvents: 256,
   maxBodyBytes: 60 * 1024,
 };
@@ -220,9 +220,9 @@ export class TelemetryReporter {
   }
 }
 
-/** Groups values a quarter apart, so RTT jitter does not count as a change. */
+/** Groups values about half apart, so RTT jitter (large on a loaded host) does not count as a change. */
 function bucket(x: number | null): number {
-  return x === null ? -1 : Math.round(Math.log1p(Math.max(0, x)) / Math.log(1.25));
+  return x === null ? -1 : Math.round(Math.log1p(Math.max(0, x)) / Math.log(1.5));
 }
 
 function round(x: number): number {

@@ -279,7 +279,12 @@ export class NodeProcess extends Service {
             if (r.ok) store.ingest(name, r.value);
             return 0;
           };
-    this.reporter = new TelemetryReporter(this.clock, source, send, undefined, () => performance.now());
+    // CPU time (not wall time): on a busy machine, wall time around a sample counts others' work too.
+    const cpuMs = (): number => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    this.reporter = new TelemetryReporter(this.clock, source, send, undefined, cpuMs);
     this.reporter.start();
   }
 
