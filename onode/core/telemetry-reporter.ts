@@ -21,7 +21,7 @@ import {
   type TelemetryReport,
 } from '../../common/wire/dashboard-api.ts';
 import type { ViewerStats } from '../../common/wire/status-api.ts';
-import { diffSamples, EventQueue, type NodeSample } from './telemetry-events.ts';
+import { diffSamples, EventQueue, type NodeEvent, type NodeSample } from './telemetry-events.ts';
 
 export interface TelemetryOptions {
   /** How often the node is sampled for events (ms); default 250. */
@@ -38,6 +38,12 @@ export interface TelemetryOptions {
   readonly maxQueuedEvents: number;
   /** The largest body sent (UTF-8 bytes of the JSON as it travels, escaped inside the report line). */
   readonly maxBodyBytes: number;
+  /**
+   * The long-run budget for reports (bytes per second on the wire) and the burst it may save up.
+   * Over budget, reports wait and events are summarised by kind; default 200 B/s (1.6 kbit/s), 4 KiB.
+   */
+  readonly budgetBytesPerSec: number;
+  readonly burstBytes: number;
 }
 
 export const DEFAULT_TELEMETRY: TelemetryOptions = {
@@ -48,7 +54,14 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
   fullEveryMs: 30_000,
   maxQueuedEvents: 256,
   maxBodyBytes: 60 * 1024,
+  budgetBytesPerSec: 200,
+  burstBytes: 4096,
 };
+
+/** Events worth sending one by one when the budget is short; the rest are summarised first. */
+const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch', 'failover']);
+/** A rough size of one event in a report line, for the budget. */
+const EVENT_BYTES = 80;
 
 /** What the reporter reads from the node. */
 export interface TelemetrySource {
@@ -67,17 +80,22 @@ export interface TelemetryCounters {
   busyMs: number;
   /** Reports cut down to fit maxBodyBytes (viewers or events left out). */
   trimmed: number;
+  /** Events sent only as part of a per-kind summary (over the byte budget). */
+  summarised: number;
   bytes: number;
 }
 
 type Part = 'neighbours' | 'routes' | 'streams' | 'viewers';
 
 export class TelemetryReporter {
-  readonly counters: TelemetryCounters = { reports: 0, busyMs: 0, trimmed: 0, bytes: 0 };
+  readonly counters: TelemetryCounters = { reports: 0, busyMs: 0, trimmed: 0, bytes: 0, summarised: 0 };
   private readonly queue: EventQueue;
   private last: NodeSample | null = null;
   private timer: Timer | null = null;
   private lastPush = -Infinity;
+  /** Bytes the budget allows now (a token bucket), and when it was last refilled. */
+  private tokens: number;
+  private refilledAt: number | null = null;
   private lastFull = -Infinity;
   /** Per part: the shape and numbers last sent, and when. */
   private readonly sent = new Map<Part, { shape: string; numbers: string; at: number }>();
@@ -92,6 +110,7 @@ export class TelemetryReporter {
     private readonly cpuNow: () => number = () => 0,
   ) {
     this.queue = new EventQueue(o.maxQueuedEvents);
+    this.tokens = o.burstBytes;
   }
 
   start(): void {
@@ -137,8 +156,13 @@ export class TelemetryReporter {
     };
     if (this.last !== null) this.queue.push(diffSamples(this.last, next));
     this.last = next;
+    const elapsed = this.refilledAt === null ? 0 : now - this.refilledAt;
+    this.tokens = Math.min(this.o.burstBytes, this.tokens + (elapsed * this.o.budgetBytesPerSec) / 1000);
+    this.refilledAt = now;
     const since = now - this.lastPush;
-    if (since >= this.o.pushEveryMs || (this.queue.length > 0 && since >= this.o.minGapMs)) this.push(next);
+    const due = since >= this.o.pushEveryMs || (this.queue.length > 0 && since >= this.o.minGapMs);
+    // Over budget, reports wait (events keep their times; the queue is bounded).
+    if (due && this.tokens > 0) this.push(next);
   }
 
   private push(s: NodeSample): void {
@@ -147,7 +171,7 @@ export class TelemetryReporter {
     if (full) this.lastFull = now;
     const report: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] } = {
       at: round(now),
-      events: this.queue.take(MAX_REPORT_EVENTS).map(({ at, ...e }) => ({ ...e, agoMs: round(Math.max(0, now - at)) })),
+      events: this.events(now),
       droppedEvents: this.queue.dropped,
     };
     const neighbours = s.neighbours.slice(0, MAX_REPORT_NEIGHBOURS).map((n) => ({ ...n, rttMs: roundOrNull(n.rttMs) }));
@@ -186,7 +210,38 @@ export class TelemetryReporter {
     this.lastPush = now;
     const body = this.fit(report);
     this.counters.reports++;
-    this.counters.bytes += this.send(body) ?? Buffer.byteLength(body);
+    const bytes = this.send(body) ?? Buffer.byteLength(body);
+    this.counters.bytes += bytes;
+    this.tokens -= bytes;
+  }
+
+  /**
+   * The queued events for a report: one by one while the budget allows (priority kinds first), the
+   * rest as one summary per kind (`count`, the newest one's time, no details).
+   */
+  private events(now: number): TelemetryReport['events'] {
+    const all = this.queue.take(this.o.maxQueuedEvents);
+    const room = Math.min(MAX_REPORT_EVENTS, Math.max(0, Math.floor(this.tokens / 2 / EVENT_BYTES)));
+    const one = (e: NodeEvent) => {
+      const { at, ...rest } = e;
+      return { ...rest, agoMs: round(Math.max(0, now - at)) };
+    };
+    if (all.length <= room) return all.map(one);
+    const keep = new Set([...all.filter((e) => PRIORITY.has(e.kind)), ...all].slice(0, room));
+    const out = all.filter((e) => keep.has(e)).map(one);
+    const summary = new Map<string, { kind: NodeEvent['kind']; at: number; count: number }>();
+    for (const e of all) {
+      if (keep.has(e)) continue;
+      this.counters.summarised++;
+      const s = summary.get(e.kind);
+      if (s === undefined) summary.set(e.kind, { kind: e.kind, at: e.at, count: e.count ?? 1 });
+      else {
+        s.at = Math.max(s.at, e.at);
+        s.count += e.count ?? 1;
+      }
+    }
+    for (const s of summary.values()) out.push({ kind: s.kind, agoMs: round(Math.max(0, now - s.at)), count: s.count });
+    return out.slice(0, MAX_REPORT_EVENTS);
   }
 
   /**

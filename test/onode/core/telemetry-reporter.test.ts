@@ -190,6 +190,28 @@ describe('TelemetryReporter', () => {
     expect((total * 8) / 1000 / seconds).toBeLessThan(2);
   });
 
+  it('under sustained churn keeps to its byte budget, summarising events by kind, links and reroutes first', () => {
+    const { clock, node, sent, reporter } = setup();
+    clock.advance(1000);
+    const start = sent.length;
+    const t0 = clock.now();
+    for (let i = 0; i < 240; i++) {
+      // Every sample: a relay flaps, and ten viewers' branches come and go.
+      node.neighbours = node.neighbours.map((n, k) => (k === 0 ? { ...n, alive: !n.alive } : n));
+      node.streams = Array.from({ length: 10 }, (_, k) => stream(`m${k}`, 'b', i % 2 === 0 ? ['x', 'y'] : ['z']));
+      clock.advance(250);
+    }
+    const seconds = (clock.now() - t0) / 1000;
+    const bytes = sent.slice(start).reduce((n, s) => n + s.bytes + 120, 0);
+    const budget = DEFAULT_TELEMETRY.budgetBytesPerSec * seconds + DEFAULT_TELEMETRY.burstBytes;
+    expect(bytes).toBeLessThan(budget * 1.3);
+    expect((bytes * 8) / 1000 / seconds).toBeLessThan(2.5);
+    expect(reporter.counters.summarised).toBeGreaterThan(0);
+    const events = sent.slice(start).flatMap((s) => s.report.events);
+    expect(events.some((e) => e.kind === 'join' && e.peer === undefined && (e.count ?? 0) > 1)).toBe(true);
+    expect(events.some((e) => e.kind === 'link-down' && e.peer === 'a')).toBe(true);
+  });
+
   it('trims a report to fit maxBodyBytes and counts it', () => {
     const { clock, node, sent, reporter } = setup({ ...DEFAULT_TELEMETRY, maxBodyBytes: 4000 });
     node.viewers = Array.from({ length: 100 }, (_, i) => viewer(i));
