@@ -161,13 +161,18 @@ export class TelemetryReporter {
     this.refilledAt = now;
     const since = now - this.lastPush;
     const due = since >= this.o.pushEveryMs || (this.queue.length > 0 && since >= this.o.minGapMs);
-    // Over budget, reports wait (events keep their times; the queue is bounded).
-    if (due && this.tokens > 0) this.push(next);
+    // Over budget, reports wait (events keep their times; the queue is bounded); events may borrow
+    // up to one burst, which later reports pay back, so the long-run rate stays within the budget.
+    const allowed = this.tokens > 0 || (this.queue.length > 0 && this.tokens > -this.o.burstBytes);
+    if (due && allowed) this.push(next);
   }
 
   private push(s: NodeSample): void {
     const now = s.at;
-    const full = now - this.lastFull >= this.o.fullEveryMs;
+    // Events and changes of shape go first; refreshes of numbers only while half the burst is saved up.
+    const spare = this.tokens >= this.o.burstBytes / 2;
+    const full = spare && now - this.lastFull >= this.o.fullEveryMs;
+    const refreshMs = spare ? this.o.countersEveryMs : Infinity;
     if (full) this.lastFull = now;
     const report: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] } = {
       at: round(now),
@@ -200,11 +205,11 @@ export class TelemetryReporter {
     const streams = s.streams.slice(0, MAX_REPORT_STREAMS);
     const shape = streams.map((x) => `${x.movie}:${x.state}:${x.upstream}:${x.downstream.join(',')}:${x.clients}`);
     const numbers = streams.map((x) => `${x.bytesIn}:${x.bytesOut}`).join();
-    if (this.due('streams', shape, full, now, numbers, this.o.countersEveryMs)) report.streams = streams;
+    if (this.due('streams', shape, full, now, numbers, refreshMs)) report.streams = streams;
     const viewers = this.source.viewers().slice(0, MAX_REPORT_VIEWERS);
     const vShape = viewers.map((v) => `${v.id}:${v.state}:${v.failovers}`);
     const vNumbers = viewers.map((v) => v.updatedAt).join();
-    if (this.due('viewers', vShape, full, now, vNumbers, this.o.countersEveryMs)) report.viewers = viewers;
+    if (this.due('viewers', vShape, full, now, vNumbers, refreshMs)) report.viewers = viewers;
     if (report.events.length === 0 && !full && Object.keys(report).length === 3) return;
     if (full) report.cost = { sentBytes: this.counters.bytes, busyMs: round(this.counters.busyMs) };
     this.lastPush = now;
