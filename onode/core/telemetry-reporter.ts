@@ -60,6 +60,8 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
 
 /** Events worth sending one by one when the budget is short; the rest are summarised first. */
 const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch', 'failover']);
+/** How often a report carries the reporter's own cost (a few bytes). */
+const COST_EVERY_MS = 10_000;
 /** A rough size of one event in a report line, for the budget. */
 const EVENT_BYTES = 80;
 
@@ -93,6 +95,7 @@ export class TelemetryReporter {
   private last: NodeSample | null = null;
   private timer: Timer | null = null;
   private lastPush = -Infinity;
+  private lastCost = -Infinity;
   /** Bytes the budget allows now (a token bucket), and when it was last refilled. */
   private tokens: number;
   private refilledAt: number | null = null;
@@ -211,7 +214,10 @@ export class TelemetryReporter {
     const vNumbers = viewers.map((v) => v.updatedAt).join();
     if (this.due('viewers', vShape, full, now, vNumbers, refreshMs)) report.viewers = viewers;
     if (report.events.length === 0 && !full && Object.keys(report).length === 3) return;
-    if (full) report.cost = { sentBytes: this.counters.bytes, busyMs: round(this.counters.busyMs) };
+    if (now - this.lastCost >= COST_EVERY_MS) {
+      this.lastCost = now;
+      report.cost = { sentBytes: this.counters.bytes, busyMs: round(this.counters.busyMs) };
+    }
     this.lastPush = now;
     const body = this.fit(report);
     this.counters.reports++;
