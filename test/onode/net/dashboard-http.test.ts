@@ -84,7 +84,7 @@ describe('DashboardHttp on the status server', () => {
     expect(v.safeParse(ViewersReportSchema, await (await fetch(`${BASE}/viewers`)).json()).success).toBe(true);
   });
 
-  it('feeds the state on connect, an update within a second of a change, and stays up past the socket timeout', async () => {
+  it('feeds the state on connect, an update within a second of a change, and outlives the socket timeout', async () => {
     const store = await start();
     const feed = await openFeed('127.0.0.1');
     await new Promise((r) => setTimeout(r, 300));
