@@ -1,6 +1,7 @@
 /** Telemetry reports at the bootstrapper's desk: only a registered node's, MAC'd for its connection, in order. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TelemetryReport } from '../../../common/wire/dashboard-api.ts';
+import { decodeTelemetryReport, type TelemetryReport } from '../../../common/wire/dashboard-api.ts';
 import { Registrant } from '../../../onode/core/registrant.ts';
 import { ADDRESS, DeskHarness, signingKey } from './bootstrap-fixtures.ts';
 
@@ -63,5 +64,20 @@ describe('bootstrap desk: telemetry reports', () => {
     c.send(me.report(JSON.stringify(REPORT))!);
     expect(c.inbox[0]).toMatchObject({ type: 'error', reason: 'unexpected' });
     expect(h.reports).toHaveLength(0);
+  });
+});
+
+describe('decodeTelemetryReport', () => {
+  it('never throws: random text and random JSON are refused or decoded', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+        const d = decodeTelemetryReport(text);
+        expect(typeof d.ok).toBe('boolean');
+      }),
+    );
+    expect(decodeTelemetryReport(JSON.stringify({ ...REPORT, events: [{ kind: 'party', agoMs: 1 }] }))).toEqual({
+      ok: false,
+    });
+    expect(decodeTelemetryReport(JSON.stringify(REPORT))).toEqual({ ok: true, value: REPORT });
   });
 });
