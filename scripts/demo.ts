@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BOOTSTRAP_PORT, STATUS_PORT } from '../common/net/ports.ts';
+import { BOOTSTRAP_PORT, dashboardUrl, STATUS_PORT } from '../common/net/ports.ts';
 import { fetchStatus } from '../common/net/status-client.ts';
 import type { StatusReport } from '../common/wire/status-api.ts';
 import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/config/topology.ts';
@@ -109,8 +109,10 @@ async function main(): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  const dashboard = dashboardUrl(bootstrapper);
   process.stdout.write(
-    `all ${names.length} nodes registered and routed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    `all ${names.length} nodes registered and routed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+      `dashboard: ${dashboard}\n`,
   );
 
   const catalogue = readCatalogue(await statusOf(topo.bootstrapper));
@@ -172,7 +174,9 @@ async function main(): Promise<number> {
       before = new Map(now.map((s) => [s.name ?? '?', s]));
       const elapsed = Math.round((Date.now() - t0) / 1000);
       if (interactive)
-        process.stdout.write(`\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops)\n\n${text}\n`);
+        process.stdout.write(
+          `\x1b[2J\x1b[H${file} on loopback, t=${elapsed}s (Ctrl-C stops); dashboard ${dashboard}\n\n${text}\n`,
+        );
       else if (elapsed % 5 === 0) process.stdout.write(`t=${elapsed}s\n${text}\n\n`);
     });
   }, 1000);
@@ -205,7 +209,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\nsummary (stats and received frames in ${out}):\n${table(rows)}\n`);
   if (values.keep) {
     process.stdout.write(
-      `\nthe overlay keeps running; try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} ` +
+      `\nthe overlay keeps running, dashboard at ${dashboard}\n` +
+        `try: npx oclient --bootstrapper ${bootstrapper} --movie ${catalogue[0]} ` +
         '--headless --duration 5 --address 127.0.6.30\nCtrl-C stops it\n',
     );
     await new Promise<void>((r) => process.once('SIGINT', () => r()));

@@ -112,7 +112,7 @@ export async function emulateConvergence(
 }
 
 /** A native topology file for a random overlay: host i at 10.0.150.i (127.0.150.i on loopback). */
-function topologyFile(o: RandomOverlay): string {
+export function topologyFile(o: RandomOverlay): string {
   const names = [...o.servers, ...o.relays, ...o.pops];
   const pops = new Set(o.pops);
   const servers = new Set(o.servers);

@@ -13,3 +13,8 @@ export function parseHostPort(text: string, defaultPort: number): { host: string
   if (port < 1 || port > 65535) return null;
   return { host: m[1], port };
 }
+
+/** The bootstrapper's dashboard: its status port serves the page. */
+export function dashboardUrl(bootstrapperAddress: string, statusPort = STATUS_PORT): string {
+  return `http://${bootstrapperAddress}:${statusPort}/`;
+}

@@ -3,6 +3,7 @@
  *
  *   prove = HMAC(key, "onode/register/prove/v1" ‖ name ‖ node nonce ‖ bootstrapper nonce ‖ signing key)
  *   seal  = HMAC(key, "onode/register/seal/v1"  ‖ name ‖ node nonce ‖ bootstrapper nonce ‖ seq ‖ body)
+ *   report = HMAC(key, "onode/register/report/v1" ‖ name ‖ node nonce ‖ bootstrapper nonce ‖ seq ‖ body)
  *
  * The node's proof shows it holds the key of the name its address maps to, for this connection
  * only (the bootstrapper's fresh nonce): a recorded proof is worthless on another connection. The
@@ -16,6 +17,8 @@ import { equalBytes } from './equal-bytes.ts';
 export const NONCE_BYTES = 32;
 const PROVE_LABEL = 'onode/register/prove/v1';
 const SEAL_LABEL = 'onode/register/seal/v1';
+/** The node's reports to the bootstrapper: another label, so no sealed message can be reflected as one. */
+const REPORT_LABEL = 'onode/register/report/v1';
 
 export interface Session {
   readonly name: string;
@@ -34,6 +37,10 @@ export function proveMac(key: Buffer, s: Session, signingKey: string): string {
 
 export function sealMac(key: Buffer, s: Session, seq: number, body: string): string {
   return mac(key, SEAL_LABEL, [s.name, s.nodeNonce, s.bootNonce, String(seq), body]);
+}
+
+export function reportMac(key: Buffer, s: Session, seq: number, body: string): string {
+  return mac(key, REPORT_LABEL, [s.name, s.nodeNonce, s.bootNonce, String(seq), body]);
 }
 
 /** Constant-time comparison of two base64 MACs (false if either is not a full MAC). */

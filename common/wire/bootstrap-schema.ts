@@ -10,6 +10,12 @@ import { MAX_NODE_NAME_BYTES, TOPOLOGY_NAME } from './names.ts';
 
 /** Lines a node or client sends are tiny (register, prove, login): a longer one is not ours. */
 export const MAX_LINE_TO_BOOTSTRAPPER = 16 * 1024;
+/**
+ * A registered node's telemetry report (dashboard-api.ts): a line up to this long is read from a
+ * registered connection only; a connection that has not registered keeps MAX_LINE_TO_BOOTSTRAPPER.
+ * 64 KiB holds a POP's 128 viewer rows with room to spare; nodes trim their reports to fit.
+ */
+export const MAX_REPORT_LINE = 64 * 1024;
 /** A welcome with 10,000 movies of 255-byte names is ~3.5 MB; leave room for several servers. */
 export const MAX_LINE_FROM_BOOTSTRAPPER = 16 * 1024 * 1024;
 export const MAX_ADDRESSES = 64;
@@ -62,6 +68,12 @@ export const BootstrapSchema = v.variant('type', [
     type: v.literal('sealed'),
     seq: Seq,
     body: v.pipe(v.string(), v.maxLength(MAX_LINE_FROM_BOOTSTRAPPER)),
+    mac: Bytes32,
+  }),
+  v.object({
+    type: v.literal('report'),
+    seq: Seq,
+    body: v.pipe(v.string(), v.maxLength(MAX_REPORT_LINE)),
     mac: Bytes32,
   }),
   v.object({

@@ -8,6 +8,8 @@
  *        body = { "type": "registered", "name", "role", "addresses", "neighbours", "serverKeys", ... }
  *             | { "type": "neighbour-up" | "neighbour-down", "name" }
  *             | { "type": "server-key", "server", "key" }
+ *   node → bootstrapper   { "type": "report", "seq", "body", "mac" }          telemetry (dashboard-api.ts),
+ *        MAC'd like a sealed message under its own label; at most MAX_REPORT_LINE bytes
  *   client → bootstrapper { "type": "login" }
  *   bootstrapper → client { "type": "welcome", "pops", "catalogue", "serverKeys" }, then it hangs up
  *   either way            { "type": "error", "reason", "detail" }
@@ -21,7 +23,7 @@ import { BootstrapSchema, MAX_LINE_FROM_BOOTSTRAPPER } from './bootstrap-schema.
 import type { MovieInfo } from './overlay.ts';
 import { fail, ok, type Decoded } from './result.ts';
 
-export { MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER } from './bootstrap-schema.ts';
+export { MAX_LINE_FROM_BOOTSTRAPPER, MAX_LINE_TO_BOOTSTRAPPER, MAX_REPORT_LINE } from './bootstrap-schema.ts';
 
 export type NodeRole = 'server' | 'node' | 'pop';
 
@@ -76,6 +78,7 @@ export type BootstrapMessage =
   | { readonly type: 'challenge'; readonly name: string; readonly nonce: string }
   | { readonly type: 'prove'; readonly mac: string; readonly signingKey?: string }
   | { readonly type: 'sealed'; readonly seq: number; readonly body: string; readonly mac: string }
+  | { readonly type: 'report'; readonly seq: number; readonly body: string; readonly mac: string }
   | RegisteredMessage
   | { readonly type: 'neighbour-up' | 'neighbour-down'; readonly name: string }
   | { readonly type: 'server-key'; readonly server: string; readonly key: string }
@@ -94,6 +97,7 @@ const TYPES = new Set<string>([
   'challenge',
   'prove',
   'sealed',
+  'report',
   'registered',
   'neighbour-up',
   'neighbour-down',
@@ -144,7 +148,8 @@ export class LineSplitter {
   private parts: Buffer[] = [];
   private size = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /** @param maxBytes the longest line accepted; a reader may raise it (a node's reports, once registered) */
+  constructor(public maxBytes: number) {}
 
   /** Returns complete non-blank lines, or null when the peer sent an oversize line (close it). */
   push(chunk: Buffer): string[] | null {

@@ -168,3 +168,6 @@ export function parseStatusReport(json: unknown): { ok: true; value: StatusRepor
   const r = v.safeParse(StatusReportSchema, json);
   return r.success ? { ok: true, value: r.output } : { ok: false, error: describeIssue(r.issues) };
 }
+
+// The dashboard's JSON (node reports, GET /overlay, GET /feed), defined beside this one.
+export * from './dashboard-api.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSecret, runSecretText } from '../config/overlay-secret.ts';
 import { type Command, Option } from 'commander';
-import { BOOTSTRAP_PORT } from '../../common/net/ports.ts';
+import { BOOTSTRAP_PORT, dashboardUrl } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
 import { Emulator } from '../net/emulator.ts';
 import { intIn } from './options.ts';
@@ -81,6 +81,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
       process.stdout.write(
         `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +
           pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
+          `  dashboard: ${dashboardUrl(topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '')}\n` +
           `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n` +
           `  faults: npx onode fault ADDRESS --cut NEIGHBOUR --secret ${secret.file}\n  Ctrl-C stops everything\n`,
       );

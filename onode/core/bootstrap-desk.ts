@@ -14,9 +14,17 @@
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { nodeKey } from '../../common/security/overlay-keys.ts';
-import { macEquals, newNonce, proveMac, sealMac, type Session } from '../../common/security/registration-proof.ts';
+import {
+  macEquals,
+  newNonce,
+  proveMac,
+  reportMac,
+  sealMac,
+  type Session,
+} from '../../common/security/registration-proof.ts';
 import { ed25519PublicKey } from '../../common/security/server-keyring.ts';
 import type { BootstrapMessage, RegisteredMessage, WelcomeMessage } from '../../common/wire/bootstrap.ts';
+import { decodeTelemetryReport, type TelemetryReport } from '../../common/wire/dashboard-api.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { Decoded } from '../../common/wire/result.ts';
 import type { Directory, Notice } from './directory.ts';
@@ -43,6 +51,10 @@ export interface DeskOutput {
   destroy(conn: number): void;
   /** A notice for the bootstrapper's own node, which runs in this process. */
   local(msg: BootstrapMessage): void;
+  /** A registered node's verified telemetry report (the dashboard's store takes it). */
+  report?(name: string, report: TelemetryReport): void;
+  /** A node registered, or its current connection closed. */
+  membership?(name: string, change: 'registered' | 'gone'): void;
 }
 
 export interface DeskCounters {
@@ -59,6 +71,10 @@ export interface DeskCounters {
   timedOut: number;
   /** Connections not (yet) registered, right now. */
   pending: number;
+  /** Telemetry reports taken from registered nodes. */
+  reports: number;
+  /** Reports refused: a bad MAC, replayed, a body that is not a report, oversize (other lines: malformed). */
+  badReports: number;
 }
 
 interface Pending {
@@ -74,6 +90,8 @@ interface Member {
   readonly session: Session;
   readonly key: Buffer;
   nextSeq: number;
+  /** The last report's sequence number: each must be higher (none replayed). */
+  lastReport: number;
 }
 
 export interface DeskOptions {
@@ -97,6 +115,8 @@ export class BootstrapDesk {
     evicted: 0,
     timedOut: 0,
     pending: 0,
+    reports: 0,
+    badReports: 0,
   };
   /** Insertion order is age order: the first entry is the oldest. */
   private readonly pending = new Map<number, Pending>();
@@ -140,8 +160,9 @@ export class BootstrapDesk {
   receive(conn: number, decoded: Decoded<BootstrapMessage>): void {
     const p = this.pending.get(conn);
     if (p === undefined) {
-      // A registered node has nothing more to say; anything it sends is ignored.
-      if (this.members.has(conn)) this.counters.malformed++;
+      // A registered node only sends telemetry reports; anything else is counted and ignored.
+      const member = this.members.get(conn);
+      if (member !== undefined) this.takeReport(member, decoded);
       return;
     }
     if (p.state === 'done') return;
@@ -166,6 +187,11 @@ export class BootstrapDesk {
 
   /** The connection sent a line longer than the limit. */
   oversize(conn: number): void {
+    if (this.members.has(conn)) {
+      // A registered node's report too big: dropped, the registration stays (its reports are not essential).
+      this.counters.badReports++;
+      return;
+    }
     const p = this.pending.get(conn);
     this.counters.malformed++;
     if (p !== undefined && p.state !== 'done') this.refuse(p, 'oversize', 'line too long');
@@ -181,6 +207,7 @@ export class BootstrapDesk {
     const name = member.session.name;
     if (this.o.directory.connectionOf(name) !== conn) return; // displaced: its successor is registered
     this.o.log.info(`${name} is gone`);
+    this.o.out.membership?.(name, 'gone');
     this.deliver(this.o.directory.lost(conn));
   }
 
@@ -242,7 +269,7 @@ export class BootstrapDesk {
     if (reg === undefined) return this.refuse(p, 'unknown-node', `${s.name} is not in the topology`);
     this.drop(p);
     this.welcomeCache = null;
-    const member: Member = { session: s, key, nextSeq: 0 };
+    const member: Member = { session: s, key, nextSeq: 0, lastReport: -1 };
     this.members.set(p.conn, member);
     if (reg.replaced !== undefined) {
       this.members.delete(reg.replaced);
@@ -253,6 +280,34 @@ export class BootstrapDesk {
     this.o.log.info(`${s.name} registered from ${p.address} (pid ${p.pid})${replacing}`);
     this.seal(p.conn, member, reg.reply);
     this.deliver(reg.notices);
+    this.o.out.membership?.(s.name, 'registered');
+  }
+
+  /** True once `conn` has registered: its lines may be as long as a telemetry report. */
+  isMember(conn: number): boolean {
+    return this.members.has(conn);
+  }
+
+  /** A registered node's line: a report MAC'd for this connection with a new sequence number, or refused. */
+  private takeReport(member: Member, decoded: Decoded<BootstrapMessage>): void {
+    const msg = decoded.ok ? decoded.value : null;
+    if (msg === null || msg.type !== 'report') {
+      this.counters.malformed++;
+      return;
+    }
+    const s = member.session;
+    if (msg.seq <= member.lastReport || !macEquals(reportMac(member.key, s, msg.seq, msg.body), msg.mac)) {
+      this.counters.badReports++;
+      return;
+    }
+    const report = decodeTelemetryReport(msg.body);
+    if (!report.ok) {
+      this.counters.badReports++;
+      return;
+    }
+    member.lastReport = msg.seq;
+    this.counters.reports++;
+    this.o.out.report?.(s.name, report.value);
   }
 
   private seal(conn: number, member: Member, msg: BootstrapMessage): void {

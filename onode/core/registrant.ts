@@ -5,7 +5,14 @@
  * a sequence number that only grows, and the exact body).
  */
 import { nodeKey } from '../../common/security/overlay-keys.ts';
-import { macEquals, newNonce, proveMac, sealMac, type Session } from '../../common/security/registration-proof.ts';
+import {
+  macEquals,
+  newNonce,
+  proveMac,
+  reportMac,
+  sealMac,
+  type Session,
+} from '../../common/security/registration-proof.ts';
 import { decodeSealedBody, type BootstrapMessage, type SealedMessage } from '../../common/wire/bootstrap.ts';
 import { fail, ok, type Decoded, type DecodeFailure } from '../../common/wire/result.ts';
 
@@ -18,6 +25,7 @@ export class Registrant {
   private session: Session | null = null;
   private key: Buffer | null = null;
   private lastSeq = -1;
+  private reportSeq = 0;
 
   /**
    * @param signingKey a server's stream-signing public key (base64 of the raw 32 bytes), covered by the proof
@@ -47,6 +55,13 @@ export class Registrant {
     this.key = nodeKey(this.secret, challenge.name);
     const mac = proveMac(this.key, session, this.signingKey ?? '');
     return this.signingKey === undefined ? { type: 'prove', mac } : { type: 'prove', mac, signingKey: this.signingKey };
+  }
+
+  /** A telemetry report for the bootstrapper, MAC'd for this connection (null before the challenge). */
+  report(body: string): BootstrapMessage | null {
+    if (this.session === null || this.key === null) return null;
+    const seq = this.reportSeq++;
+    return { type: 'report', seq, body, mac: reportMac(this.key, this.session, seq, body) };
   }
 
   /** The message inside a sealed envelope, if the real bootstrapper sealed it for this connection. */

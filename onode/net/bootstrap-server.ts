@@ -16,9 +16,11 @@ import {
   LineSplitter,
   MAX_LINE_FROM_BOOTSTRAPPER,
   MAX_LINE_TO_BOOTSTRAPPER,
+  MAX_REPORT_LINE,
   type BootstrapMessage,
   type RegisteredMessage,
 } from '../../common/wire/bootstrap.ts';
+import type { TelemetryReport } from '../../common/wire/dashboard-api.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { BootstrapDesk, type DeskCounters } from '../core/bootstrap-desk.ts';
 import type { Directory } from '../core/directory.ts';
@@ -33,6 +35,10 @@ export interface BootstrapServerOptions {
   readonly catalogue: () => readonly MovieInfo[];
   readonly log: Logger;
   readonly clock?: Clock;
+  /** A registered node's verified telemetry report (the dashboard). */
+  readonly report?: (name: string, report: TelemetryReport) => void;
+  /** A node registered, or went away. */
+  readonly membership?: (name: string, change: 'registered' | 'gone') => void;
 }
 
 export interface BootstrapServerEvents {
@@ -67,6 +73,8 @@ export class BootstrapServer extends Service {
         },
         destroy: (conn) => this.sockets.get(conn)?.destroy(),
         local: (msg) => this.events.emit('local-notice', msg),
+        report: (name, report) => opts.report?.(name, report),
+        membership: (name, change) => opts.membership?.(name, change),
       },
     });
   }
@@ -110,11 +118,14 @@ export class BootstrapServer extends Service {
     const lines = new LineSplitter(MAX_LINE_TO_BOOTSTRAPPER);
     socket.on('data', (chunk: Buffer) => {
       if (this.ended.has(conn)) return;
+      // A registered node's telemetry reports are longer than anything a stranger may send.
+      const limit = this.desk.isMember(conn) ? MAX_REPORT_LINE : MAX_LINE_TO_BOOTSTRAPPER;
+      lines.maxBytes = limit;
       const got = lines.push(chunk);
       if (got === null) return this.desk.oversize(conn);
       for (const line of got) {
         if (this.ended.has(conn) || socket.destroyed) return;
-        this.desk.receive(conn, decodeBootstrap(line, MAX_LINE_TO_BOOTSTRAPPER));
+        this.desk.receive(conn, decodeBootstrap(line, limit));
       }
     });
     // Last: the desk may close an older connection (or, at worst, this one) to make room.

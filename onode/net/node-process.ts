@@ -12,7 +12,13 @@ import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/boot
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
-import type { BootstrapMessage, NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
+import {
+  type BootstrapMessage,
+  encodeBootstrap,
+  type NeighbourInfo,
+  type RegisteredMessage,
+  type ServerKeyInfo,
+} from '../../common/wire/bootstrap.ts';
 import type { NodeRole, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
 import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
@@ -31,6 +37,11 @@ import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
 import { ViewerTable } from '../core/viewer-table.ts';
 import { viewersRoute } from './viewers-route.ts';
+import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
+import { TelemetryReporter } from '../core/telemetry-reporter.ts';
+import { TelemetryStore } from '../core/telemetry-store.ts';
+import { DashboardHttp } from './dashboard-http.ts';
+import { nodeTelemetrySource, sessionViewers } from './telemetry-source.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -58,6 +69,8 @@ export interface NodeProcessOptions {
   /** The overlay secret every node shares: authenticates datagrams, registrations and operations. */
   readonly secret: Buffer;
   readonly log: Logger;
+  /** POPs: their viewers, for the dashboard's telemetry (default none). */
+  readonly viewerStats?: () => readonly ViewerStats[];
 }
 
 /** A start-up problem the user must fix (wrong role, unknown address...): message, no stack. */
@@ -100,6 +113,11 @@ export class NodeProcess extends Service {
   readonly keyring = new ServerKeyring();
   /** Sealed bootstrapper messages that failed their check (dropped). */
   private readonly registrationCounters = { badSeal: 0 };
+  /** The dashboard's telemetry: the reporter, where it sends (this registration's sealer), the bootstrapper's store. */
+  private reporter: TelemetryReporter | null = null;
+  /** Sends a report on the current registration; returns the bytes of the line. */
+  private reportVia: ((body: string) => number) | null = null;
+  private telemetryStore: TelemetryStore | null = null;
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
 
@@ -184,6 +202,14 @@ export class NodeProcess extends Service {
         '/viewers',
         viewersRoute(() => this.viewers()),
       );
+    this.startTelemetry(node, transport);
+    ctx.defer(() => this.reporter?.stop());
+    const store = this.telemetryStore;
+    if (store !== null) {
+      const dashboard = new DashboardHttp(store, () => this.deskReportCounters());
+      dashboard.attach(http);
+      ctx.defer(() => dashboard.stop());
+    }
     await http.start();
     ctx.defer(() => http.stop());
     this.http = http;
@@ -259,6 +285,41 @@ export class NodeProcess extends Service {
     return this.viewerTable?.list() ?? [];
   }
 
+  /** Reports to the bootstrapper (over the registration, sealed) or, on the bootstrapper, to its own store. */
+  private startTelemetry(node: OverlayNode, transport: OverlayTransport): void {
+    const rtsp = this.rtsp;
+    const viewers =
+      this.opts.viewerStats ??
+      (this.viewerTable !== null
+        ? () => this.viewers()
+        : rtsp === null
+          ? () => []
+          : sessionViewers(node.name, () => rtsp.sessions.list()));
+    const source = nodeTelemetrySource(node, () => transport.cut, viewers);
+    const store = this.telemetryStore;
+    const name = node.name;
+    const send =
+      store === null
+        ? (body: string) => this.reportVia?.(body)
+        : (body: string) => {
+            const r = decodeTelemetryReport(body);
+            if (r.ok) store.ingest(name, r.value);
+            return 0;
+          };
+    // CPU time (not wall time): on a busy machine, wall time around a sample counts others' work too.
+    const cpuMs = (): number => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    this.reporter = new TelemetryReporter(this.clock, source, send, undefined, cpuMs);
+    this.reporter.start();
+  }
+
+  private deskReportCounters(): Record<string, number> {
+    const c = this.bootstrapServer?.counters;
+    return c === undefined ? {} : { deskReports: c.reports, badReports: c.badReports };
+  }
+
   private signReport(): { frames: number; usPerFrame: number } {
     const { frames, totalMs } = this.signCost;
     return { frames, usPerFrame: round((1000 * totalMs) / Math.max(1, frames)) };
@@ -309,6 +370,15 @@ export class NodeProcess extends Service {
     }
     const directory = new Directory(topo, this.opts.emulateLinks ?? false);
     this.directoryNames = () => directory.registered().sort();
+    const store = new TelemetryStore(
+      {
+        bootstrapper: topo.bootstrapper,
+        nodes: [...topo.nodes.values()].map((n) => ({ name: n.name, role: n.role })),
+        links: topo.links.map((l) => ({ a: l.a, b: l.b })),
+      },
+      this.clock,
+    );
+    this.telemetryStore = store;
     const server = new BootstrapServer({
       directory,
       secret: this.opts.secret,
@@ -316,6 +386,8 @@ export class NodeProcess extends Service {
       port: this.opts.ports.bootstrap,
       catalogue: () => this.node?.catalogue() ?? [],
       log: this.opts.log,
+      report: (name, r) => store.ingest(name, r),
+      membership: (name, change) => store.membership(name, change),
     });
     server.events.on('local-notice', (msg) => this.onNotice(msg));
     await server.start();
@@ -405,6 +477,14 @@ export class NodeProcess extends Service {
     const info = opened.value;
     this.learnKeys(info.serverKeys);
     this.connection = conn;
+    // Reports go sealed on this registration; the bootstrapper (perhaps restarted) gets everything again.
+    this.reportVia = (body) => {
+      const m = me.report(body);
+      if (m === null) return 0;
+      conn.send(m);
+      return Buffer.byteLength(encodeBootstrap(m));
+    };
+    this.reporter?.resync();
     conn.listen(
       (m) => this.onSealed(me, m),
       () => this.bootstrapperLost(),

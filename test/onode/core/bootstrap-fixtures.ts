@@ -10,6 +10,7 @@ import {
   type BootstrapMessage,
   type SealedMessage,
 } from '../../../common/wire/bootstrap.ts';
+import type { TelemetryReport } from '../../../common/wire/dashboard-api.ts';
 import { BootstrapDesk } from '../../../onode/core/bootstrap-desk.ts';
 import { Directory } from '../../../onode/core/directory.ts';
 import type { Registrant } from '../../../onode/core/registrant.ts';
@@ -58,6 +59,9 @@ export class DeskHarness {
   readonly conns = new Map<number, TestConn>();
   readonly local: BootstrapMessage[] = [];
   readonly logs: string[] = [];
+  /** Reports and membership changes the desk passed on (the dashboard's store takes them). */
+  readonly reports: { name: string; report: TelemetryReport }[] = [];
+  readonly membership: string[] = [];
   catalogueCalls = 0;
   private next = 1;
 
@@ -93,6 +97,8 @@ export class DeskHarness {
           c.close();
         },
         local: (msg) => this.local.push(msg),
+        report: (name, report) => this.reports.push({ name, report }),
+        membership: (name, change) => this.membership.push(`${name} ${change}`),
       },
     });
   }
