@@ -9,6 +9,7 @@ import { addEmulateCommand } from './emulate-command.ts';
 import { addMininetCommand } from './mininet-command.ts';
 import { addCoreCommand } from './core-command.ts';
 import { addNodeCommands, UsageError } from './node-commands.ts';
+import { addRecordCommand } from './record-command.ts';
 import { addStatusCommand } from './status-command.ts';
 import { addFaultCommand } from './fault-command.ts';
 import { addSecretCommand } from './secret-command.ts';
@@ -20,6 +21,7 @@ const program = new Command('onode')
   .exitOverride();
 addNodeCommands(program);
 addStatusCommand(program);
+addRecordCommand(program);
 addFaultCommand(program);
 addSecretCommand(program);
 addEmulateCommand(program, fileURLToPath(import.meta.url));

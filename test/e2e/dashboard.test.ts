@@ -150,9 +150,16 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium (repo
     const tookMs = Date.now() - t0;
     expect(after.tree).not.toEqual(before.tree);
     expect(after.tree.some((e) => e.endsWith('>o4'))).toBe(true);
-    // Clicking the reroute shows it on the graph.
-    const clicked = 'li[data-kind="reroute"][data-node="o4"], li[data-kind="switch"][data-node="o4"]';
-    await page.click(`#events ${clicked.replace(', ', ', #events ')}`);
+    // Clicking the reroute shows it on the graph. Found and clicked in one step inside the page:
+    // the timeline re-renders as updates arrive, and a handle taken before a click may be stale by then.
+    const clickedOne = await page.evaluate(() => {
+      const li = document.querySelector<HTMLLIElement>(
+        '#events li[data-kind="reroute"][data-node="o4"], #events li[data-kind="switch"][data-node="o4"]',
+      );
+      li?.click();
+      return li !== null;
+    });
+    expect(clickedOne).toBe(true);
     const flashed = await page.evaluate(() =>
       (window as unknown as DashboardWindow).dashboard.cy.elements('.flash').map((e) => e.id()),
     );
