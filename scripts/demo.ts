@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BOOTSTRAP_PORT, dashboardUrl, STATUS_PORT } from '../common/net/ports.ts';
+import { recordOverlay, writeRecording } from '../onode/net/overlay-recorder.ts';
 import { fetchStatus } from '../common/net/status-client.ts';
 import type { StatusReport } from '../common/wire/status-api.ts';
 import { loadTopologyFile, loopbackTopology, TopologyError } from '../onode/config/topology.ts';
@@ -162,6 +163,16 @@ async function main(): Promise<number> {
       `${clientList.map((c, i) => `${c.name}→${catalogue[i % catalogue.length]}`).join(', ')}\n\n`,
   );
 
+  // The run is recorded as `onode record` would: timeline, viewers over time, plots.
+  const recordDir = join(out, 'record');
+  mkdirSync(recordDir, { recursive: true });
+  const stopRecording = new AbortController();
+  const recorded = recordOverlay(`${dashboard.replace(/\/$/, '')}/overlay`, {
+    until: Number.POSITIVE_INFINITY,
+    intervalMs: 1000,
+    signal: stopRecording.signal,
+  });
+
   let before = new Map<string, StatusReport>();
   const interactive = process.stdout.isTTY;
   const view = setInterval(() => {
@@ -182,6 +193,9 @@ async function main(): Promise<number> {
   }, 1000);
   await Promise.all(runs);
   clearInterval(view);
+  stopRecording.abort();
+  const { recording, last } = await recorded;
+  const recordedFiles = last === null ? [] : writeRecording(recordDir, recording, last);
 
   const rows = [['client', 'movie', 'POP', 'rtt ms', 'frames', 'lost', 'pkts lost', 'startup ms', 'fps', 'jitter ms']];
   let failed = 0;
@@ -207,6 +221,11 @@ async function main(): Promise<number> {
     ]);
   }
   process.stdout.write(`\nsummary (stats and received frames in ${out}):\n${table(rows)}\n`);
+  if (recordedFiles.length > 0)
+    process.stdout.write(
+      `recorded ${recording.events.length} events and ${recording.samples.length} viewer samples ` +
+        `(CSV, JSON, SVG plots) in ${recordDir}\n`,
+    );
   if (values.keep) {
     process.stdout.write(
       `\nthe overlay keeps running, dashboard at ${dashboard}\n` +
