@@ -26,7 +26,7 @@ const FORK = `{
   links: [ { between: ['s1', 'n1'] }, { between: ['n1', 'p1'] }, { between: ['n1', 'p2'] } ],
 }`;
 const CLIENT = '127.31.100.20';
-const PORTS = { bootstrap: 17300, overlay: 14700, status: 17400, rtsp: 18800 };
+const PORTS = { bootstrap: 17300, overlay: 14700, status: 17410, rtsp: 18800 };
 const HAS_TMUX = spawnSync('tmux', ['-V']).status === 0;
 writeFileSync(topology, FORK); // now: the run below loads it as the suite is collected
 

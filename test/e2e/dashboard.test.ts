@@ -13,7 +13,7 @@ import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { LoopbackRun, ROOT } from './loopback-harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const PORTS = { bootstrap: 17600, overlay: 14900, status: 17680, rtsp: 18960 };
+const PORTS = { bootstrap: 17620, overlay: 14920, status: 17700, rtsp: 18970 };
 const MOVIE = 'bars.mjpeg';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 

@@ -39,7 +39,7 @@ beforeAll(() => {
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
 describe('a server with 2,000 movies on loopback', () => {
-  const ports = { bootstrap: 17400, overlay: 14844, status: 17480, rtsp: 18954 };
+  const ports = { bootstrap: 17420, overlay: 14820, status: 17500, rtsp: 18920 };
   const run = new LoopbackRun(join(ROOT, 'topologies/chain.json5'), movies, ports);
   beforeAll(() => run.start());
   afterAll(() => run.stop());
