@@ -41,7 +41,7 @@ import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
 import { TelemetryReporter } from '../core/telemetry-reporter.ts';
 import { TelemetryStore } from '../core/telemetry-store.ts';
 import { DashboardHttp } from './dashboard-http.ts';
-import { nodeTelemetrySource, sessionViewers } from './telemetry-source.ts';
+import { nodeTelemetrySource } from './telemetry-source.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -69,8 +69,6 @@ export interface NodeProcessOptions {
   /** The overlay secret every node shares: authenticates datagrams, registrations and operations. */
   readonly secret: Buffer;
   readonly log: Logger;
-  /** POPs: their viewers, for the dashboard's telemetry (default none). */
-  readonly viewerStats?: () => readonly ViewerStats[];
 }
 
 /** A start-up problem the user must fix (wrong role, unknown address...): message, no stack. */
@@ -287,14 +285,7 @@ export class NodeProcess extends Service {
 
   /** Reports to the bootstrapper (over the registration, sealed) or, on the bootstrapper, to its own store. */
   private startTelemetry(node: OverlayNode, transport: OverlayTransport): void {
-    const rtsp = this.rtsp;
-    const viewers =
-      this.opts.viewerStats ??
-      (this.viewerTable !== null
-        ? () => this.viewers()
-        : rtsp === null
-          ? () => []
-          : sessionViewers(node.name, () => rtsp.sessions.list()));
+    const viewers = (): ViewerStats[] => this.viewers(); // a POP's viewer table; empty elsewhere
     const source = nodeTelemetrySource(node, () => transport.cut, viewers);
     const store = this.telemetryStore;
     const name = node.name;
