@@ -12,6 +12,7 @@
  *    Registered connections are exempt: there is at most one per topology node.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
+import { RateWindow } from '../../common/core/rate-window.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { nodeKey } from '../../common/security/overlay-keys.ts';
 import {
@@ -31,6 +32,12 @@ import type { Directory, Notice } from './directory.ts';
 
 /** Time a connection has to register or log in: both take one round trip. */
 export const PENDING_TIMEOUT_MS = 5000;
+/**
+ * Lines a registered node may send per second (its reporter sends at most 4): over it they are
+ * dropped before being parsed or checked, so one member cannot keep the bootstrapper busy or wash
+ * the shared timeline out with its events.
+ */
+export const MAX_REPORTS_PER_SECOND = 8;
 export const MAX_PENDING_PER_ADDRESS = 16;
 export const MAX_PENDING = 512;
 /** A welcome is rebuilt at most this often (a big catalogue costs to build and encode). */
@@ -75,6 +82,8 @@ export interface DeskCounters {
   reports: number;
   /** Reports refused: a bad MAC, replayed, a body that is not a report, oversize (other lines: malformed). */
   badReports: number;
+  /** A member's lines dropped unread, over MAX_REPORTS_PER_SECOND. */
+  reportsLimited: number;
 }
 
 interface Pending {
@@ -92,6 +101,7 @@ interface Member {
   nextSeq: number;
   /** The last report's sequence number: each must be higher (none replayed). */
   lastReport: number;
+  readonly reportBudget: RateWindow;
 }
 
 export interface DeskOptions {
@@ -117,6 +127,7 @@ export class BootstrapDesk {
     pending: 0,
     reports: 0,
     badReports: 0,
+    reportsLimited: 0,
   };
   /** Insertion order is age order: the first entry is the oldest. */
   private readonly pending = new Map<number, Pending>();
@@ -269,7 +280,13 @@ export class BootstrapDesk {
     if (reg === undefined) return this.refuse(p, 'unknown-node', `${s.name} is not in the topology`);
     this.drop(p);
     this.welcomeCache = null;
-    const member: Member = { session: s, key, nextSeq: 0, lastReport: -1 };
+    const member: Member = {
+      session: s,
+      key,
+      nextSeq: 0,
+      lastReport: -1,
+      reportBudget: new RateWindow(MAX_REPORTS_PER_SECOND),
+    };
     this.members.set(p.conn, member);
     if (reg.replaced !== undefined) {
       this.members.delete(reg.replaced);
@@ -286,6 +303,14 @@ export class BootstrapDesk {
   /** True once `conn` has registered: its lines may be as long as a telemetry report. */
   isMember(conn: number): boolean {
     return this.members.has(conn);
+  }
+
+  /** Whether to read the next line of `conn`: always before registration, within the report budget after. */
+  admits(conn: number): boolean {
+    const member = this.members.get(conn);
+    if (member === undefined || member.reportBudget.take(this.o.clock.now())) return true;
+    this.counters.reportsLimited++;
+    return false;
   }
 
   /** A registered node's line: a report MAC'd for this connection with a new sequence number, or refused. */

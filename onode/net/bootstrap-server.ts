@@ -125,7 +125,7 @@ export class BootstrapServer extends Service {
       if (got === null) return this.desk.oversize(conn);
       for (const line of got) {
         if (this.ended.has(conn) || socket.destroyed) return;
-        this.desk.receive(conn, decodeBootstrap(line, limit));
+        if (this.desk.admits(conn)) this.desk.receive(conn, decodeBootstrap(line, limit));
       }
     });
     // Last: the desk may close an older connection (or, at worst, this one) to make room.

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeTelemetryReport, type TelemetryReport } from '../../../common/wire/dashboard-api.ts';
+import { MAX_REPORTS_PER_SECOND } from '../../../onode/core/bootstrap-desk.ts';
 import { Registrant } from '../../../onode/core/registrant.ts';
 import { ADDRESS, DeskHarness, signingKey } from './bootstrap-fixtures.ts';
 
@@ -54,6 +55,19 @@ describe('bootstrap desk: telemetry reports', () => {
     expect(conn.destroyed).toBe(false);
     expect(h.desk.counters.badReports).toBe(6);
     expect(h.directory.isRegistered('n1')).toBe(true);
+  });
+
+  it('takes at most MAX_REPORTS_PER_SECOND lines a second from a node, dropping the rest unread', () => {
+    const { h, me, conn } = setup();
+    for (let i = 0; i < 20; i++) conn.send(me.report(JSON.stringify({ ...REPORT, at: i }))!);
+    expect(h.reports).toHaveLength(MAX_REPORTS_PER_SECOND);
+    expect(h.desk.counters).toMatchObject({
+      reports: MAX_REPORTS_PER_SECOND,
+      reportsLimited: 20 - MAX_REPORTS_PER_SECOND,
+    });
+    h.clock.advance(1000);
+    conn.send(me.report(JSON.stringify({ ...REPORT, at: 99 }))!);
+    expect(h.reports).toHaveLength(MAX_REPORTS_PER_SECOND + 1);
   });
 
   it('a report before registering is refused like any unexpected message', () => {
