@@ -20,6 +20,8 @@ const MAX_NAME_CHARS = 255;
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_NAME_CHARS));
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const Ms = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(2 ** 31));
+/** A node's own clock (performance.now(): ms since its start), which outgrows Ms after 24.8 days. */
+const ClockMs = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const list = <T extends v.GenericSchema>(item: T, max: number) => v.pipe(v.array(item), v.maxLength(max));
 
 /** What can happen on the overlay. `registered` and `gone` are the bootstrapper's own. */
@@ -39,9 +41,15 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/** What a node may report: not `registered` and `gone` (the bootstrapper's) nor `failover` (the store's). */
+export type ReportedEventKind = Exclude<EventKind, 'registered' | 'gone' | 'failover'>;
+export const REPORTED_EVENT_KINDS = EVENT_KINDS.filter(
+  (k): k is ReportedEventKind => k !== 'registered' && k !== 'gone' && k !== 'failover',
+);
+
 /** An event as a node reports it: `agoMs` before the report was made (clocks need not agree). */
 export const ReportEventSchema = v.object({
-  kind: v.picklist(EVENT_KINDS),
+  kind: v.picklist(REPORTED_EVENT_KINDS),
   agoMs: Ms,
   movie: v.optional(Name),
   /** The neighbour concerned (link events, joins, prunes), or `viewer` for a local client. */
@@ -80,7 +88,7 @@ export type ReportStream = v.InferOutput<typeof ReportStreamSchema>;
 
 export const TelemetryReportSchema = v.object({
   /** The node's clock (ms, monotonic): only differences between its reports mean anything. */
-  at: Ms,
+  at: ClockMs,
   neighbours: v.optional(list(ReportNeighbourSchema, MAX_REPORT_NEIGHBOURS)),
   routes: v.optional(list(ReportRouteSchema, MAX_REPORT_ROUTES)),
   streams: v.optional(list(ReportStreamSchema, MAX_REPORT_STREAMS)),
@@ -94,7 +102,7 @@ export const TelemetryReportSchema = v.object({
   /** Events this node dropped (queue full), since it started. */
   droppedEvents: Count,
   /** What reporting costs the node, cumulative since it started (sent with full reports). */
-  cost: v.optional(v.object({ sentBytes: Count, busyMs: Ms })),
+  cost: v.optional(v.object({ sentBytes: Count, busyMs: ClockMs })),
 });
 export type TelemetryReport = v.InferOutput<typeof TelemetryReportSchema>;
 export type ReportNeighbour = v.InferOutput<typeof ReportNeighbourSchema>;

@@ -4,7 +4,7 @@
  * make-before-break switches), NAKs. Sampling every few hundred ms finds each within that time.
  * EventQueue holds them until the next report, bounded: the oldest go first and are counted.
  */
-import type { EventKind, ReportNeighbour, ReportStream } from '../../common/wire/dashboard-api.ts';
+import type { ReportedEventKind, ReportNeighbour, ReportStream } from '../../common/wire/dashboard-api.ts';
 
 /** What the reporter samples; a copy, never changed after it is taken. */
 export interface NodeSample {
@@ -18,7 +18,7 @@ export interface NodeSample {
 
 /** An event with the node's time it was seen at. */
 export interface NodeEvent {
-  readonly kind: EventKind;
+  readonly kind: ReportedEventKind;
   readonly at: number;
   readonly movie?: string;
   readonly peer?: string;

@@ -59,7 +59,7 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
 };
 
 /** Events worth sending one by one when the budget is short; the rest are summarised first. */
-const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch', 'failover']);
+const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch']);
 /** How often a report carries the reporter's own cost (a few bytes). */
 const COST_EVERY_MS = 10_000;
 /** A rough size of one event in a report line, for the budget. */

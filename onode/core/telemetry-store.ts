@@ -128,7 +128,9 @@ export class TelemetryStore {
   }
 
   /** New viewer rows; a viewer whose failover count went up is a `failover` event. */
-  private takeViewers(n: NodeRecord, viewers: readonly ViewerStats[], wall: number): void {
+  private takeViewers(n: NodeRecord, reported: readonly ViewerStats[], wall: number): void {
+    // Only a POP's own viewers: a node cannot list rows under another POP's name.
+    const viewers = n.role === 'pop' ? reported.filter((v) => v.pop === n.name) : [];
     const before = new Map(n.viewers.map((v) => [v.id, v.failovers ?? 0]));
     for (const v of viewers) {
       const was = before.get(v.id);

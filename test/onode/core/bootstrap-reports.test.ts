@@ -92,6 +92,11 @@ describe('decodeTelemetryReport', () => {
     expect(decodeTelemetryReport(JSON.stringify({ ...REPORT, events: [{ kind: 'party', agoMs: 1 }] }))).toEqual({
       ok: false,
     });
+    // Membership and failover events are the bootstrapper's to make, never a node's to report.
+    for (const kind of ['registered', 'gone', 'failover'])
+      expect(decodeTelemetryReport(JSON.stringify({ ...REPORT, events: [{ kind, agoMs: 1 }] }))).toEqual({ ok: false });
+    // A node up for 30 days: its clock is past 2^31 ms, its reports still decode.
+    expect(decodeTelemetryReport(JSON.stringify({ ...REPORT, at: 30 * 86_400_000 })).ok).toBe(true);
     expect(decodeTelemetryReport(JSON.stringify(REPORT))).toEqual({ ok: true, value: REPORT });
   });
 });

@@ -128,5 +128,9 @@ describe('TelemetryStore', () => {
     expect(store.state().events.at(-1)).toMatchObject({ kind: 'failover', node: 'p', peer: 'p/1', count: 1 });
     store.ingest('nobody', report(3));
     expect(store.counters.unknownNodes).toBe(1);
+    // A node lists only its own viewers, and only a POP has any: forged rows are dropped.
+    store.ingest('r', report(4, { viewers: [{ ...viewer, id: 'r/1', pop: 'r' }] }));
+    store.ingest('p', report(5, { viewers: [viewer, { ...viewer, id: 'q/1', pop: 'q' }] }));
+    expect(store.viewers().viewers.map((v) => v.id)).toEqual(['p/1']);
   });
 });
