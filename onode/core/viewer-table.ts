@@ -15,9 +15,10 @@ import type { Clock } from '../../common/core/clock.ts';
 import type { ReportBlock } from '../../common/wire/rtcp.ts';
 import type { ViewerStats } from '../../common/wire/status-api.ts';
 import { decodeViewerReport, type ViewerReportFailure } from '../../common/wire/viewer-report.ts';
+import { MAX_SESSIONS } from './rtsp-sessions.ts';
 
-/** Live sessions are at most MAX_SESSIONS (1024); the rest is room for gone rows. */
-export const MAX_VIEWER_ROWS = 2048;
+/** Live sessions are at most MAX_SESSIONS; the rest is room for gone rows. */
+export const MAX_VIEWER_ROWS = 2 * MAX_SESSIONS;
 /** How long a gone viewer stays listed. */
 export const GONE_KEEP_MS = 60_000;
 /** Per session, reports (and receiver reports) closer together than this are dropped. */
@@ -50,6 +51,8 @@ export interface ViewerTableCounters {
   reportsUnknown: number;
   receiverReports: number;
   receiverReportsLimited: number;
+  /** RRs with report blocks for an oclient's row (not its own: it sends none), ignored. */
+  receiverReportsIgnored: number;
   /** New viewers not listed because the table was full. */
   rowsRefused: number;
 }
@@ -94,6 +97,7 @@ export class ViewerTable implements ViewerSink {
     reportsUnknown: 0,
     receiverReports: 0,
     receiverReportsLimited: 0,
+    receiverReportsIgnored: 0,
     rowsRefused: 0,
   };
   private readonly rows = new Map<string, Row>();
@@ -211,9 +215,15 @@ export class ViewerTable implements ViewerSink {
 
   receiverReport(label: string, blocks: readonly ReportBlock[]): void {
     const row = this.rows.get(label);
-    // Empty RRs (the oclient's keep-alives) say nothing about loss.
+    // Empty RRs (the oclient's keep-alives) say nothing about loss. An oclient's row holds what it
+    // reported over its own RTSP connection; an RR, matched only by a forgeable UDP source, never
+    // overwrites that (an oclient sends no report blocks, so such an RR is not its own).
     const block = blocks[0];
     if (row === undefined || row.stats.state === 'gone' || block === undefined) return;
+    if (row.stats.player === 'oclient') {
+      this.counters.receiverReportsIgnored++;
+      return;
+    }
     const now = this.deps.clock.now();
     if (now - row.lastRrAt < this.limits.minReportIntervalMs) {
       this.counters.receiverReportsLimited++;

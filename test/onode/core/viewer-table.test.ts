@@ -114,6 +114,15 @@ describe('ViewerTable', () => {
     expect(t.list()[0]).toMatchObject({ player: 'rtsp', packetsLost: 12, fractionLost: 0.25, jitterMs: 5, fps: null });
   });
 
+  it('never lets an RR (a forgeable UDP source) overwrite what an oclient reported over its connection', () => {
+    const { t } = table();
+    t.played('v1', 'bars.mjpeg', 'c');
+    t.report('v1', encodeViewerReport(report({ packetsLost: 0 })));
+    t.receiverReport('v1', [block({ cumulativeLost: 999 })]);
+    expect(t.list()[0]).toMatchObject({ player: 'oclient', packetsLost: 0 });
+    expect(t.counters).toMatchObject({ receiverReports: 0, receiverReportsIgnored: 1 });
+  });
+
   it('follows PAUSE, PLAY and the end, keeps a gone viewer a while, then drops it', () => {
     const { clock, t } = table();
     t.played('v1', 'bars.mjpeg', 'c');
@@ -145,8 +154,10 @@ describe('ViewerTable', () => {
     expect(t.report('v2', encodeViewerReport(report()))).toBe('accepted');
     expect(t.list()[0]?.fps).toBe(1);
     expect(t.counters.reportsLimited).toBe(100);
-    t.receiverReport('v1', [block()]);
-    t.receiverReport('v1', [block({ cumulativeLost: 999 })]);
+    // RRs are limited on an RTSP player's row (an oclient's row takes none).
+    t.played('v3', 'm', 'c');
+    t.receiverReport('v3', [block()]);
+    t.receiverReport('v3', [block({ cumulativeLost: 999 })]);
     expect(t.counters.receiverReportsLimited).toBe(1);
     clock.advance(MIN_REPORT_INTERVAL_MS);
     expect(t.report('v1', encodeViewerReport(report({ fps: 24 })))).toBe('accepted');
