@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { decrementCount, incrementCount } from '../../common/core/counts.ts';
 import type { TelemetryStore } from '../core/telemetry-store.ts';
 import type { StatusHttp } from './status-http.ts';
 
@@ -18,6 +19,7 @@ export const FEED_MIN_GAP_MS = 250;
 export const FEED_HEARTBEAT_MS = 2000;
 /** Feed clients at once (each holds one of the status server's connections). */
 export const MAX_FEED_CLIENTS = 16;
+export const MAX_FEED_CLIENTS_PER_ADDRESS = 4;
 /** A client this far behind (bytes queued) is closed rather than buffered for. */
 export const MAX_FEED_BACKLOG_BYTES = 4 * 1024 * 1024;
 
@@ -62,6 +64,9 @@ export class DashboardHttp {
   readonly counters: DashboardCounters = { feedClients: 0, feedRefused: 0, feedUpdates: 0, slowClients: 0 };
   /** Each feed client and the store version it was last sent. */
   private readonly clients = new Map<ServerResponse, number>();
+  /** Feed clients per source address: two addresses must not take every slot. */
+  private readonly perAddress = new Map<string, number>();
+  private built: { version: number; state: string; viewers: string } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastWrite = 0;
 
@@ -76,8 +81,8 @@ export class DashboardHttp {
     const assets = loadAssets();
     for (const [path, asset] of assets) http.addRoute(path, (_req, res) => this.asset(res, asset));
     http.addRoute('/index.html', (_req, res) => this.asset(res, assets.get('/') as Asset));
-    http.addRoute('/overlay', (_req, res) => json(res, this.state()));
-    http.addRoute('/viewers', (_req, res) => json(res, this.store.viewers()));
+    http.addRoute('/overlay', (_req, res) => json(res, this.stateJson()));
+    http.addRoute('/viewers', (_req, res) => json(res, this.viewersJson()));
     http.addRoute('/feed', (req, res) => this.feed(req, res));
     this.timer ??= setInterval(() => this.tick(), FEED_MIN_GAP_MS);
     this.timer.unref();
@@ -91,9 +96,23 @@ export class DashboardHttp {
     this.counters.feedClients = 0;
   }
 
-  private state(): unknown {
-    const st = this.store.state();
-    return { ...st, counters: { ...st.counters, ...this.extraCounters(), ...this.counters } };
+  /**
+   * The state as JSON, built once per store version whoever asks (/overlay, a new feed client, a
+   * tick): a stranger polling /overlay or reconnecting to /feed costs a copy, never a rebuild.
+   */
+  private stateJson(): string {
+    const version = this.store.version;
+    if (this.built?.version !== version) {
+      const st = this.store.state();
+      const state = { ...st, counters: { ...st.counters, ...this.extraCounters(), ...this.counters } };
+      this.built = { version, state: JSON.stringify(state), viewers: JSON.stringify(this.store.viewers()) };
+    }
+    return this.built.state;
+  }
+
+  private viewersJson(): string {
+    this.stateJson();
+    return this.built?.viewers ?? '';
   }
 
   private asset(res: ServerResponse, a: Asset): void {
@@ -101,7 +120,8 @@ export class DashboardHttp {
   }
 
   private feed(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= MAX_FEED_CLIENTS) {
+    const address = req.socket.remoteAddress ?? '';
+    if (this.clients.size >= MAX_FEED_CLIENTS || (this.perAddress.get(address) ?? 0) >= MAX_FEED_CLIENTS_PER_ADDRESS) {
       this.counters.feedRefused++;
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('too many dashboard clients\n');
       return;
@@ -114,11 +134,15 @@ export class DashboardHttp {
     // Reconnect quickly after a restart of the bootstrapper.
     res.write('retry: 1000\n\n');
     const version = this.store.version;
-    res.write(this.message(JSON.stringify(this.state())));
+    res.write(this.message(this.stateJson()));
     this.clients.set(res, version);
+    incrementCount(this.perAddress, address);
     this.counters.feedClients = this.clients.size;
+    let counted = true;
     const gone = (): void => {
       this.clients.delete(res);
+      if (counted) decrementCount(this.perAddress, address);
+      counted = false;
       this.counters.feedClients = this.clients.size;
     };
     req.on('close', gone);
@@ -143,7 +167,7 @@ export class DashboardHttp {
         c.destroy();
       } else if (sent !== version) {
         // Built once per change, whatever the number of clients.
-        update ??= this.message(JSON.stringify(this.state()));
+        update ??= this.message(this.stateJson());
         c.write(update);
         this.clients.set(c, version);
       } else if (beat) {
@@ -156,6 +180,6 @@ export class DashboardHttp {
   }
 }
 
-function json(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+function json(res: ServerResponse, text: string): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(text);
 }

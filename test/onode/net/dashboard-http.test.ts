@@ -10,7 +10,7 @@ import { SystemClock } from '../../../common/core/clock.ts';
 import { DashboardStateSchema } from '../../../common/wire/dashboard-api.ts';
 import { ViewersReportSchema } from '../../../common/wire/status-api.ts';
 import { TelemetryStore } from '../../../onode/core/telemetry-store.ts';
-import { DashboardHttp, MAX_FEED_CLIENTS } from '../../../onode/net/dashboard-http.ts';
+import { DashboardHttp, MAX_FEED_CLIENTS, MAX_FEED_CLIENTS_PER_ADDRESS } from '../../../onode/net/dashboard-http.ts';
 import { REQUEST_TIMEOUT_MS, StatusHttp } from '../../../onode/net/status-http.ts';
 
 const HOST = '127.0.94.1';
@@ -107,9 +107,19 @@ describe('DashboardHttp on the status server', () => {
     await start();
     // From several addresses: the status server also caps connections per address.
     const feeds = await Promise.all(
-      Array.from({ length: MAX_FEED_CLIENTS + 1 }, (_, i) => openFeed(`127.0.95.${1 + (i % 4)}`)),
+      Array.from({ length: MAX_FEED_CLIENTS + 1 }, (_, i) => openFeed(`127.0.95.${1 + (i % 5)}`)),
     );
     expect(feeds.filter((f) => f.status === 200)).toHaveLength(MAX_FEED_CLIENTS);
+    expect(feeds.filter((f) => f.status === 503)).toHaveLength(1);
+    for (const f of feeds) f.close();
+  });
+
+  it(`refuses a ${MAX_FEED_CLIENTS_PER_ADDRESS + 1}th feed from one address, so two cannot take every slot`, async () => {
+    await start();
+    const feeds = await Promise.all(
+      Array.from({ length: MAX_FEED_CLIENTS_PER_ADDRESS + 1 }, () => openFeed('127.0.95.9')),
+    );
+    expect(feeds.filter((f) => f.status === 200)).toHaveLength(MAX_FEED_CLIENTS_PER_ADDRESS);
     expect(feeds.filter((f) => f.status === 503)).toHaveLength(1);
     for (const f of feeds) f.close();
   });
