@@ -10,7 +10,14 @@ import type { GetRoute } from './status-http.ts';
 export function metricsRoute(opts: NodeMetricsOptions): GetRoute {
   let metrics: Promise<NodeMetrics> | null = null;
   return (req: IncomingMessage, res: ServerResponse): void => {
-    metrics ??= import('./metrics.ts').then((m) => new m.NodeMetrics(opts));
+    // A failed load is tried again on the next scrape, not remembered until restart.
+    metrics ??= import('./metrics.ts').then(
+      (m) => new m.NodeMetrics(opts),
+      (err: unknown) => {
+        metrics = null;
+        throw err;
+      },
+    );
     metrics.then(
       (m) => m.route(req, res),
       (err: unknown) => {

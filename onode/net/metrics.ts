@@ -49,7 +49,8 @@ export class NodeMetrics {
   private readonly nodeMetrics: Bound<NodeSnapshot>[];
   private readonly viewerMetrics: Bound<ViewersSnapshot>[];
   private readonly builds = new RateWindow(METRICS_BUILDS_PER_WINDOW, METRICS_WINDOW_MS);
-  private cached: Promise<string> | null = null;
+  /** Encoded once: a request past the budget sends these bytes again, it does not re-encode the text. */
+  private cached: Promise<Buffer> | null = null;
   private readonly viewers: () => readonly ViewerStats[];
   private readonly now: () => number;
 
@@ -63,18 +64,22 @@ export class NodeMetrics {
 
   /** The exposition text now: fresh while the scrape budget lasts, else the last one built. */
   text(): Promise<string> {
+    return this.body().then((b) => b.toString('utf8'));
+  }
+
+  private body(): Promise<Buffer> {
     if (this.builds.take(this.now()) || this.cached === null) {
       this.refresh(this.snapshot());
-      this.cached = this.registry.metrics();
+      this.cached = this.registry.metrics().then((t) => Buffer.from(t));
     }
     return this.cached;
   }
 
   /** The StatusHttp route: GET /metrics. */
   readonly route = (_req: IncomingMessage, res: ServerResponse): void => {
-    let body: Promise<string>;
+    let body: Promise<Buffer>;
     try {
-      body = this.text();
+      body = this.body();
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
       return;

@@ -34,9 +34,8 @@ import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import { metricsRoute } from './metrics-route.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
-import type { StatusReport, ViewerStats } from '../../common/wire/status-api.ts';
+import type { StatusReport, ViewerStats, ViewersReport } from '../../common/wire/status-api.ts';
 import { ViewerTable } from '../core/viewer-table.ts';
-import { viewersRoute } from './viewers-route.ts';
 import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
 import { TelemetryReporter } from '../core/telemetry-reporter.ts';
 import { TelemetryStore } from '../core/telemetry-store.ts';
@@ -190,16 +189,12 @@ export class NodeProcess extends Service {
       opsToken(this.opts.secret),
       (body) => this.fault(body),
     );
-    // GET /metrics (Prometheus), with the viewers' QoE on POPs; GET /viewers on POPs.
-    http.addRoute(
-      '/metrics',
-      metricsRoute({ node: info.name, role: info.role, report: () => this.report(), viewers: () => this.viewers() }),
-    );
+    // GET /metrics (Prometheus) reads the report GET /status built, with the viewers' QoE on POPs;
+    // GET /viewers on POPs. All within the status port's one build budget.
+    const metrics = { node: info.name, role: info.role, report: () => http.latestReport() as StatusReport };
+    http.addRoute('/metrics', metricsRoute({ ...metrics, viewers: () => this.viewers() }));
     if (this.viewerTable !== null)
-      http.addRoute(
-        '/viewers',
-        viewersRoute(() => this.viewers()),
-      );
+      http.addJsonRoute('/viewers', (): ViewersReport => ({ at: Date.now(), viewers: this.viewers() }));
     this.startTelemetry(node, transport);
     ctx.defer(() => this.reporter?.stop());
     const store = this.telemetryStore;

@@ -60,8 +60,10 @@ export class StatusHttp extends Service {
   readonly counters: OpsCounters = { requests: 0, unauthorized: 0, badRequests: 0, refusedConnections: 0 };
   private readonly token: Buffer;
   private readonly perAddress = new Map<string, number>();
-  /** The last report built, encoded once for every response that reuses it. */
-  private cached: Buffer | null = null;
+  /** The last report built, and its JSON, encoded once for every response that reuses it. */
+  private latest: { report: unknown; body: Buffer | null } | null = null;
+  /** The last body of each JSON route (addJsonRoute). */
+  private readonly jsonBodies = new Map<string, Buffer>();
   private readonly builds = new RateWindow(REPORT_BUILDS_PER_WINDOW, REPORT_WINDOW_MS);
   private readonly routes = new Map<string, GetRoute>();
 
@@ -118,12 +120,36 @@ export class StatusHttp extends Service {
     socket.once('close', () => decrementCount(this.perAddress, address));
   }
 
-  /** The report as JSON: built fresh while the build budget lasts, else the last one built. */
+  /**
+   * The node's report: built fresh while the port's one build budget lasts, else the last one
+   * built. GET /status and /metrics both read it, so a flood of either costs one budget.
+   */
+  latestReport(): unknown {
+    if (this.builds.take(this.now()) || this.latest === null) this.latest = { report: this.report(), body: null };
+    return this.latest.report;
+  }
+
+  /**
+   * Serves GET `path` as the JSON of `build()`, rebuilt within the same budget as the report
+   * (past it, the last body built): every JSON view of a node costs one budget, not one each.
+   */
+  addJsonRoute(path: string, build: () => unknown): void {
+    this.addRoute(path, (_req, res) => {
+      let body = this.jsonBodies.get(path);
+      if (this.builds.take(this.now()) || body === undefined) {
+        body = Buffer.from(`${JSON.stringify(build())}\n`);
+        this.jsonBodies.set(path, body);
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+    });
+  }
+
+  /** The report as JSON, encoded once per report built. */
   private reportBody(): Buffer {
-    if (this.builds.take(this.now()) || this.cached === null) {
-      this.cached = Buffer.from(`${JSON.stringify(this.report(), null, 2)}\n`);
-    }
-    return this.cached;
+    this.latestReport();
+    const latest = this.latest as { report: unknown; body: Buffer | null };
+    latest.body ??= Buffer.from(`${JSON.stringify(latest.report, null, 2)}\n`);
+    return latest.body;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -142,7 +168,7 @@ export class StatusHttp extends Service {
           });
         }
         const out = this.faults!(parsed.output);
-        this.cached = null; // the next GET /status shows the change
+        this.latest = null; // the next GET /status shows the change
         this.reply(res, out.status, out.body);
       });
     }

@@ -116,6 +116,30 @@ describe('StatusHttp: the operations API', () => {
     expect(await read()).toEqual({ builds: REPORT_BUILDS_PER_WINDOW + 1 });
   });
 
+  it('counts GET /status, a JSON route and the report other routes read against one build budget', async () => {
+    let reports = 0;
+    let views = 0;
+    const now = 0;
+    http = new StatusHttp(
+      [HOST],
+      PORT,
+      () => ({ reports: ++reports }),
+      TOKEN,
+      null,
+      () => now,
+    );
+    http.addJsonRoute('/view', () => ({ views: ++views }));
+    await http.start();
+    const get = async (path: string) => (await fetch(`http://${HOST}:${PORT}${path}`)).json();
+    for (let i = 0; i < 2 * REPORT_BUILDS_PER_WINDOW; i++) {
+      await get('/status');
+      await get('/view');
+      http.latestReport();
+    }
+    expect(reports + views).toBe(REPORT_BUILDS_PER_WINDOW);
+    expect(await get('/view')).toEqual({ views });
+  });
+
   it('frees the slots of connections that pipeline requests and never read the answers', async () => {
     // A large report, so the answers fill the socket buffers and the server can make no progress.
     const big = { blob: 'x'.repeat(200_000) };
