@@ -79,10 +79,12 @@ export class TelemetryStore {
     const n = this.nodes.get(name);
     if (n === undefined) return;
     n.registered = change === 'registered';
+    // A new registration may be a restarted process whose clock starts again near 0: its counters
+    // and times are a new baseline, not deltas from the old one's.
+    n.rates.clear();
     if (change === 'gone') {
       // Its streams and viewers end with it; its neighbours report their side of its links.
       n.streams = [];
-      n.rates.clear();
       n.viewers = [];
       n.neighbours = new Map();
     }

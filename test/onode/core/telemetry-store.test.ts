@@ -80,6 +80,13 @@ describe('TelemetryStore', () => {
       ['r', true, 0],
       ['p', true, 0],
     ]);
+    // r restarts and registers again before its old connection is seen closed: its new clock
+    // starts near 0, and its rates start over instead of freezing at the old process's.
+    store.membership('r', 'registered');
+    store.ingest('r', report(10, { streams: [stream('s', ['p'], 0)] }));
+    tick(1000);
+    store.ingest('r', report(1010, { streams: [stream('s', ['p'], 62_500)] }));
+    expect(store.state().links.find((l) => l.b === 'r')?.kbps).toBe(500);
   });
 
   it('a node gone takes its edges with it, its links are dead, events are timed by the report', () => {
