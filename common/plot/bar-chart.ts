@@ -1,5 +1,5 @@
 /** A bar chart as SVG (a value per viewer, e.g. its startup time), labelled, with round ticks. */
-import { colour, esc, label, niceTicks, svgDocument } from './svg.ts';
+import { colour, esc, label, svgDocument, yGrid } from './svg.ts';
 
 export interface Bar {
   readonly name: string;
@@ -28,12 +28,7 @@ export function barChartSvg(chart: BarChart): string {
   const body: string[] = [
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(chart.title)}</text>`,
   ];
-  for (const t of niceTicks(0, top)) {
-    body.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`,
-      `<text x="${MARGIN.left - 6}" y="${sy(t) + 4}" text-anchor="end">${label(t)}</text>`,
-    );
-  }
+  body.push(...yGrid(top, MARGIN.left, plotW, sy));
   chart.bars.forEach((b, i) => {
     const x = MARGIN.left + i * slot + slot * 0.15;
     const w = slot * 0.7;

@@ -3,7 +3,7 @@
  * for events (a link down, a failover) with their labels, axes with round ticks and a legend.
  * Pure: data in, text out.
  */
-import { colour, esc, label, niceTicks, svgDocument } from './svg.ts';
+import { colour, esc, label, niceTicks, svgDocument, yGrid } from './svg.ts';
 
 export interface Series {
   readonly name: string;
@@ -64,12 +64,7 @@ export function lineChartSvg(chart: LineChart): string {
   const body: string[] = [
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(chart.title)}</text>`,
   ];
-  for (const t of niceTicks(0, y1)) {
-    body.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`,
-      `<text x="${MARGIN.left - 6}" y="${sy(t) + 4}" text-anchor="end">${label(t)}</text>`,
-    );
-  }
+  body.push(...yGrid(y1, MARGIN.left, plotW, sy));
   for (const t of niceTicks(x0, x1, 8)) {
     body.push(
       `<line x1="${sx(t)}" x2="${sx(t)}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH + 4}" stroke="#333"/>`,

@@ -41,3 +41,11 @@ export function svgDocument(width: number, height: number, body: readonly string
     '',
   ].join('\n');
 }
+
+/** Horizontal grid lines with their value labels, from 0 to `top`, over a plot starting at `left`. */
+export function yGrid(top: number, left: number, plotW: number, sy: (y: number) => number): string[] {
+  return niceTicks(0, top).flatMap((t) => [
+    `<line x1="${left}" x2="${left + plotW}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`,
+    `<text x="${left - 6}" y="${sy(t) + 4}" text-anchor="end">${label(t)}</text>`,
+  ]);
+}
