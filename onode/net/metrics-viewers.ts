@@ -39,7 +39,13 @@ function viewer(
     help,
     ['viewer', 'movie', 'player'],
     (s) => s.viewers,
-    (v) => ({ viewer: v.id, movie: v.movie, player: v.player }),
+    // The session's label ("v3", the row id without "POP/"): the same as onode_rtsp_session_*'s, so
+    // the two families join on node and viewer (the registry labels the node).
+    (v) => ({
+      viewer: v.id.startsWith(`${v.pop}/`) ? v.id.slice(v.pop.length + 1) : v.id,
+      movie: v.movie,
+      player: v.player,
+    }),
     value,
   );
 }

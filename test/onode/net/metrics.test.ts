@@ -132,7 +132,7 @@ describe('NodeMetrics', () => {
     expect(value(text, `onode_rtsp_session_packets_sent_total{${S}}`)).toBe(5);
     expect(value(text, `onode_rtsp_sessions_ended_total{reason="timeout",${L}}`)).toBe(1);
     expect(value(text, `onode_verify_packets_total{result="verified",${L}}`)).toBe(50);
-    const V = `viewer="o5/v1",movie="bars.mjpeg",player="oclient",${L}`;
+    const V = `viewer="v1",movie="bars.mjpeg",player="oclient",${L}`;
     expect(value(text, `onode_viewer_fps{${V}}`)).toBe(24.5);
     expect(value(text, `onode_viewer_frames_lost_total{${V}}`)).toBe(3);
     expect(value(text, `onode_viewer_stall_longest_seconds{${V}}`)).toBe(1.5);
