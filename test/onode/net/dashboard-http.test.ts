@@ -114,7 +114,7 @@ describe('DashboardHttp on the status server', () => {
     for (const f of feeds) f.close();
   });
 
-  it(`refuses a ${MAX_FEED_CLIENTS_PER_ADDRESS + 1}th feed from one address, so two cannot take every slot`, async () => {
+  it(`refuses feeds past ${MAX_FEED_CLIENTS_PER_ADDRESS} from one address: two cannot take every slot`, async () => {
     await start();
     const feeds = await Promise.all(
       Array.from({ length: MAX_FEED_CLIENTS_PER_ADDRESS + 1 }, () => openFeed('127.0.95.9')),
