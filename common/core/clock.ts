@@ -73,13 +73,21 @@ export class VirtualClock implements Clock {
     this.runUntil(this.current + ms);
   }
 
+  /**
+   * Moves time by `ms` without firing anything, as when the thread was stalled (a busy host): the
+   * timers that fell due fire late, in order, on the next advance.
+   */
+  stall(ms: number): void {
+    this.current += ms;
+  }
+
   runUntil(deadline: number): void {
     for (;;) {
       const next = this.queue[0];
       if (next === undefined || next.at > deadline) break;
       this.queue.shift();
       if (next.cancelled) continue;
-      this.current = next.at;
+      this.current = Math.max(this.current, next.at);
       next.fn();
     }
     this.current = Math.max(this.current, deadline);

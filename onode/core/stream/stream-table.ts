@@ -26,6 +26,7 @@ export class StreamTable {
     switches: 0,
     repairsRequested: 0,
     repairsServed: 0,
+    stalledChecks: 0,
   };
   lastEvent: TreeEvent | null = null;
   /** Between the tree's start() and stop(). */

@@ -65,6 +65,14 @@ export class FrameGap {
   }
 
   /**
+   * This thread stalled until `now`: the silence so far is its own, so it starts again here, and the
+   * backlog read next is not taken for a long gap between frames.
+   */
+  restart(now: number): void {
+    if (this.lastAt !== null) this.lastAt = now;
+  }
+
+  /**
    * The silence limit in ms when the upstream has been silent that long, else null. Restarts the
    * silence, so one silence is reported once.
    */

@@ -101,6 +101,8 @@ export interface TreeCounters {
   switches: number;
   repairsRequested: number;
   repairsServed: number;
+  /** Silence checks skipped because this thread had stalled (its own lateness, not the upstream's). */
+  stalledChecks: number;
 }
 
 /** The last tree event worth showing (reroute, repair, failure), for the status API. */

@@ -17,9 +17,13 @@ import { alternativeUpstream, type FaultyNeighbours } from './upstream-choice.ts
 
 /** How often the silence watch looks at the streams: a fraction of the shortest silence limit. */
 export const SILENCE_CHECK_MS = 25;
+/** A silence check this much past its time was held up by this thread, not by the upstream. */
+export const STALLED_CHECK_MS = 50;
 
 export class UpstreamSwitch {
   private silenceTimer: Timer | null = null;
+  /** When the pending silence check is due: one that runs much later means this thread stalled. */
+  private silenceDueAt = 0;
 
   constructor(
     private readonly table: StreamTable,
@@ -95,8 +99,7 @@ export class UpstreamSwitch {
 
   /** Starts the silence watch, if the tree is running and it is not already on. */
   watch(): void {
-    if (this.silenceTimer === null && this.table.running)
-      this.silenceTimer = this.table.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.checkSilence());
+    if (this.silenceTimer === null && this.table.running) this.scheduleSilenceCheck();
   }
 
   stop(): void {
@@ -123,10 +126,15 @@ export class UpstreamSwitch {
   private checkSilence(): void {
     this.silenceTimer = null;
     const now = this.table.now();
+    // A check this late means our own thread stalled (a busy host): timers run before the socket
+    // is read, so what the upstream sent meanwhile is still unread. Silences start again from now.
+    const stalled = now - this.silenceDueAt > STALLED_CHECK_MS;
+    if (stalled) this.table.counters.stalledChecks++;
     let watching = false;
     for (const s of this.table.values()) {
       if (s.feed.kind === 'flowing' || s.feed.kind === 'switching') watching = true;
-      if (s.feed.kind !== 'flowing') continue;
+      if (stalled) s.arrivals.restart(now);
+      if (s.feed.kind !== 'flowing' || stalled) continue;
       const limit = s.arrivals.overdue(now);
       if (limit === null) continue;
       const next = this.alternative(s, () => true);
@@ -136,6 +144,11 @@ export class UpstreamSwitch {
       this.start(s, next.via);
     }
     // Only while some stream is received from upstream: an idle node does not wake up 40 times a second.
-    if (watching) this.silenceTimer = this.table.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.checkSilence());
+    if (watching) this.scheduleSilenceCheck();
+  }
+
+  private scheduleSilenceCheck(): void {
+    this.silenceDueAt = this.table.now() + SILENCE_CHECK_MS;
+    this.silenceTimer = this.table.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.checkSilence());
   }
 }

@@ -111,6 +111,27 @@ describe('make-before-break switch (virtual time)', () => {
     expect(h.tree.lastEvent?.what).toMatch(/^no data from a for 150 ms; joining through b/);
   });
 
+  it('does not blame the upstream for a silence that was this thread stalling', () => {
+    const h = flowingThroughA();
+    offerB(h, 80);
+    let seq = 0;
+    for (let frame = 0; frame < 10; frame++) {
+      h.tree.onData('a', MOVIE, rtp(seq++, frame));
+      h.clock.advance(40);
+    }
+    h.take();
+    // 400 ms without running: the silence check fires late, before the socket's backlog is read.
+    h.clock.stall(400);
+    h.clock.advance(0);
+    for (let frame = 10; frame < 20; frame++) h.tree.onData('a', MOVIE, rtp(seq++, frame));
+    h.clock.advance(SILENCE_CHECK_MS);
+    expect(joinsTo(h, 'b')).toEqual([]);
+    expect(h.tree.counters.stalledChecks).toBe(1);
+    // A real silence afterwards is still seen.
+    h.clock.advance(MIN_DATA_SILENCE_MS + 2 * SILENCE_CHECK_MS);
+    expect(joinsTo(h, 'b')).toHaveLength(1);
+  });
+
   it('counts an upstream that only resends old packets as silent', () => {
     const h = flowingThroughA();
     offerB(h, 80);
