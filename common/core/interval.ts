@@ -8,6 +8,12 @@ import type { Clock, Timer } from './clock.ts';
 export class Interval {
   private timer: Timer | null = null;
   private active = false;
+  private dueAt: number | null = null;
+  /**
+   * How late (ms) the current or last run fired: a run far behind its time means this thread was
+   * stalled (a busy host), and what arrived meanwhile is still unread in the sockets.
+   */
+  lateMs = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -35,6 +41,8 @@ export class Interval {
 
   private readonly fire = (): void => {
     this.timer = null;
+    this.lateMs = this.dueAt === null ? 0 : Math.max(0, this.clock.now() - this.dueAt);
+    this.dueAt = null;
     try {
       this.fn();
     } finally {
@@ -45,6 +53,7 @@ export class Interval {
   };
 
   private schedule(): void {
+    this.dueAt = this.clock.now() + this.ms;
     this.timer = this.clock.setTimer(this.ms, this.fire);
   }
 }

@@ -48,6 +48,8 @@ export class LinkMonitor {
   private readonly links = new Map<string, LinkState>();
   private seq = 0;
   private readonly hellos: Interval;
+  /** Ticks that ran a period late (this thread stalled) and judged no link. */
+  stalledTicks = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -169,6 +171,10 @@ export class LinkMonitor {
     this.seq = (this.seq % 0xffffffff) + 1;
     const fast = this.options.helloIntervalMs;
     const idle = Math.max(fast, this.options.idleHelloIntervalMs ?? fast);
+    // This tick ran a whole period late: our own thread stalled, and the hellos that came meanwhile
+    // are still unread. Nobody is declared dead on it; the next tick judges, after they are read.
+    const stalled = this.hellos.lateMs > fast;
+    if (stalled) this.stalledTicks++;
     for (const [name, link] of this.links) {
       const busy = this.busy(name);
       if (busy) link.busySince ??= now;
@@ -176,7 +182,7 @@ export class LinkMonitor {
       // Judge by the slow rate until the peer has had a full idle period to notice the stream too.
       const quick = link.busySince !== null && now - link.busySince >= idle;
       const deadline = (quick ? fast : idle) * this.options.deadAfterMisses;
-      if (link.alive && link.lastHeardAt !== null && now - link.lastHeardAt > deadline) {
+      if (link.alive && link.lastHeardAt !== null && now - link.lastHeardAt > deadline && !stalled) {
         link.alive = false;
         link.deaths++;
         this.events.down(name);

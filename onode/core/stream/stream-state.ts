@@ -37,7 +37,14 @@ export type Feed =
   /** `via` acked and feeds the stream. */
   | { readonly kind: 'flowing'; readonly via: string }
   /** Make-before-break: `via` still feeds the stream while a JOIN to `to`, sent at `since`, awaits its ack. */
-  | { readonly kind: 'switching'; readonly via: string; readonly to: string; readonly since: number };
+  | {
+      readonly kind: 'switching';
+      readonly via: string;
+      readonly to: string;
+      readonly since: number;
+      /** Why (for the event when it completes): a faster path, a silent upstream, forged data. */
+      readonly reason: string;
+    };
 
 export interface Stream {
   readonly movie: string;

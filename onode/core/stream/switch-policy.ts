@@ -2,7 +2,7 @@
  * When to leave a working upstream, as numbers only (the moves themselves are in
  * upstream-switch.ts): a clearly faster route to the same server, confirmed over several refreshes
  * (hysteresis, so two near-equal routes do not flap), or an upstream that fell silent for several
- * frame periods (the usual gap between frames is learned from the data).
+ * frame periods (the usual gap between frames, and how much it varies, are learned from the data).
  */
 
 /** Hysteresis: an upstream is replaced only by a route to the same server this much faster… */
@@ -21,6 +21,13 @@ export const MIN_DATA_SILENCE_MS = 150;
 export const SAME_FRAME_GAP_MS = 5;
 /** The frame gap is a moving average that moves 1/8 of the way to each new gap (smooth, yet follows a rate change). */
 export const FRAME_GAP_SMOOTHING = 8;
+/**
+ * Its mean deviation moves 1/4 of the way, and the silence limit is at least the gap plus this many
+ * deviations (as TCP's RTO is SRTT + 4 RTTVAR): on a busy host, where frames arrive in bursts, an
+ * upstream is given longer before it is called silent, so the tree does not flap between relays.
+ */
+export const GAP_DEVIATION_SMOOTHING = 4;
+export const SILENCE_DEVIATIONS = 4;
 
 /** True when a route of `bestMs` is clearly faster than the current one of `currentMs` (both known). */
 export function clearlyFaster(currentMs: number | undefined, bestMs: number | undefined): boolean {
@@ -48,6 +55,7 @@ export class SwitchHysteresis {
 export class FrameGap {
   private lastAt: number | null = null;
   private gap: number | null = null;
+  private deviation = 0;
 
   /** The learned gap between frames in ms; null until two frames arrived. */
   get gapMs(): number | null {
@@ -58,8 +66,10 @@ export class FrameGap {
   arrived(now: number): void {
     if (this.lastAt !== null) {
       const gap = now - this.lastAt;
-      if (gap > SAME_FRAME_GAP_MS)
+      if (gap > SAME_FRAME_GAP_MS) {
+        if (this.gap !== null) this.deviation += (Math.abs(gap - this.gap) - this.deviation) / GAP_DEVIATION_SMOOTHING;
         this.gap = this.gap === null ? gap : this.gap + (gap - this.gap) / FRAME_GAP_SMOOTHING;
+      }
     }
     this.lastAt = now;
   }
@@ -78,7 +88,11 @@ export class FrameGap {
    */
   overdue(now: number): number | null {
     if (this.lastAt === null || this.gap === null) return null;
-    const limit = Math.max(MIN_DATA_SILENCE_MS, DATA_SILENCE_FRAMES * this.gap);
+    const limit = Math.max(
+      MIN_DATA_SILENCE_MS,
+      DATA_SILENCE_FRAMES * this.gap,
+      this.gap + SILENCE_DEVIATIONS * this.deviation,
+    );
     if (now - this.lastAt < limit) return null;
     this.lastAt = now;
     return limit;

@@ -48,7 +48,7 @@ export class UpstreamSwitch {
       return up !== null && now - up >= SWITCH_STABLE_MS;
     });
     if (s.hysteresis.confirm(clearlyFaster(current?.latencyMs, best?.latencyMs)) && best !== undefined)
-      this.start(s, best.via);
+      this.start(s, best.via, 'a faster path');
   }
 
   /** True when `from` is the neighbour this stream is switching to. */
@@ -59,7 +59,7 @@ export class UpstreamSwitch {
   /** The new upstream acked: leave the old one, unless the new chain loops or leads to another server. */
   complete(s: Stream, from: string, msg: JoinAckMessage): void {
     if (s.feed.kind !== 'switching') return;
-    const old = s.feed.via;
+    const { via: old, reason } = s.feed;
     s.feed = { kind: 'flowing', via: old };
     if (msg.rootPath.includes(this.table.deps.self) || msg.rootPath[0] !== s.rootPath[0]) {
       this.table.deps.send(from, { type: 'leave', movie: s.movie });
@@ -68,7 +68,7 @@ export class UpstreamSwitch {
     s.feed = { kind: 'flowing', via: from };
     s.rootPath = msg.rootPath;
     this.table.counters.switches++;
-    this.table.event(s.movie, `moved upstream from ${old} to ${from} (a faster path)`);
+    this.table.event(s.movie, `moved upstream from ${old} to ${from} (${reason})`);
     this.table.deps.send(old, { type: 'leave', movie: s.movie });
     this.repairs.switched(s, from);
     this.table.reackBranches(s);
@@ -93,7 +93,7 @@ export class UpstreamSwitch {
     const next = this.alternative(s, () => true);
     if (next === undefined) return false;
     this.table.event(s.movie, `${s.feed.via} sent data that fails verification (${why}); joining through ${next.via}`);
-    this.start(s, next.via);
+    this.start(s, next.via, 'forged data');
     return true;
   }
 
@@ -108,9 +108,9 @@ export class UpstreamSwitch {
   }
 
   /** Joins through `via` while the current upstream still feeds us; complete() finishes it. */
-  private start(s: Stream, to: string): void {
+  private start(s: Stream, to: string, reason: string): void {
     if (s.feed.kind !== 'flowing') return;
-    s.feed = { kind: 'switching', via: s.feed.via, to, since: this.table.now() };
+    s.feed = { kind: 'switching', via: s.feed.via, to, since: this.table.now(), reason };
     this.table.sendJoin(s, to, s.rootPath[0]);
   }
 
@@ -141,7 +141,7 @@ export class UpstreamSwitch {
       if (next === undefined) continue;
       const silence = `no data from ${s.feed.via} for ${Math.round(limit)} ms`;
       this.table.event(s.movie, `${silence}; joining through ${next.via} before giving it up`);
-      this.start(s, next.via);
+      this.start(s, next.via, `${s.feed.via} went silent`);
     }
     // Only while some stream is received from upstream: an idle node does not wake up 40 times a second.
     if (watching) this.scheduleSilenceCheck();

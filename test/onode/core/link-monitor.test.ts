@@ -80,4 +80,16 @@ describe('LinkMonitor', () => {
     expect(p.events.filter((e) => e === 'a:down:b')).toHaveLength(1);
     expect(p.a.deaths('b')).toBe(1);
   });
+
+  it('declares nobody dead on a tick that ran late because the thread stalled', () => {
+    const p = pair(5, 0, 0);
+    // Between ticks, with the last hellos delivered: the next thing due is a tick.
+    p.clock.advance(1050);
+    // Half a second without running (a busy host): the ticks fire late, before any hello is read.
+    p.clock.stall(500);
+    p.clock.advance(300);
+    expect(p.a.isAlive('b') && p.b.isAlive('a')).toBe(true);
+    expect(p.events.filter((e) => e.includes('down'))).toEqual([]);
+    expect(p.a.stalledTicks).toBe(1);
+  });
 });

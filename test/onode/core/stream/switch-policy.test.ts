@@ -79,6 +79,23 @@ describe('FrameGap', () => {
     expect(slow.overdue(1000 + 3 * 200)).toBe(600);
   });
 
+  it('gives an upstream whose frames come in bursts (a busy host) longer before calling it silent', () => {
+    const steady = new FrameGap();
+    const last = feed(steady, 0, 50);
+    expect(steady.overdue(last + MIN_DATA_SILENCE_MS)).toBe(MIN_DATA_SILENCE_MS);
+    // The same 25 fps, but held up and then delivered: gaps of 10 ms and 190 ms in turn.
+    const bursty = new FrameGap();
+    let t = 0;
+    for (let i = 0; i < 50; i++) {
+      t += i % 2 === 0 ? 10 : 190;
+      bursty.arrived(t);
+    }
+    expect(bursty.overdue(t + MIN_DATA_SILENCE_MS)).toBeNull();
+    const limit = bursty.overdue(t + 1000);
+    expect(limit).toBeGreaterThan(MIN_DATA_SILENCE_MS + 100);
+    expect(limit).toBeLessThan(1000);
+  });
+
   it('reports nothing before the gap is known', () => {
     const g = new FrameGap();
     g.arrived(0);
