@@ -3,19 +3,22 @@
  * and what the bootstrapper serves (GET /overlay, each GET /feed update). status-api.ts re-exports
  * this module, so /status, /viewers and the dashboard come from one place.
  *
- * A report carries only what changed since the node's last one (a part that is absent is unchanged),
- * plus the events since then; every part is bounded, so a report always fits one line.
+ * A report carries only what changed since the node's last one (rows keyed by neighbour, movie and
+ * viewer; a row that is absent is unchanged), plus the events since then, and now and then
+ * everything (`full`); every part is bounded, so a report always fits one line.
  */
 import * as v from 'valibot';
+import { packReportBody, unpackReportBody } from './report-body.ts';
 import { ViewerStatsSchema } from './status-api.ts';
 
 /** Bounds of one report (checked by the bootstrapper; the node trims to them before sending). */
 export const MAX_REPORT_NEIGHBOURS = 256;
-export const MAX_REPORT_ROUTES = 256;
 export const MAX_REPORT_STREAMS = 256;
 export const MAX_REPORT_VIEWERS = 128;
 export const MAX_REPORT_EVENTS = 64;
 const MAX_NAME_CHARS = 255;
+/** The largest JSON a (deflated) report body may inflate to. */
+export const MAX_REPORT_JSON_BYTES = 256 * 1024;
 
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_NAME_CHARS));
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
@@ -70,8 +73,6 @@ export const ReportNeighbourSchema = v.object({
   cut: v.boolean(),
 });
 
-export const ReportRouteSchema = v.object({ server: Name, via: Name, latencyMs: Ms, hops: Count });
-
 export const ReportStreamSchema = v.object({
   movie: Name,
   state: v.picklist(['joining', 'active']),
@@ -79,40 +80,49 @@ export const ReportStreamSchema = v.object({
   downstream: list(Name, MAX_REPORT_NEIGHBOURS),
   /** Local viewers (POPs). */
   clients: Count,
-  packetsIn: Count,
+  /** Bytes received (cumulative): the link's traffic, from the difference between two reports. */
   bytesIn: Count,
-  packetsOut: Count,
-  bytesOut: Count,
 });
 export type ReportStream = v.InferOutput<typeof ReportStreamSchema>;
 
 export const TelemetryReportSchema = v.object({
   /** The node's clock (ms, monotonic): only differences between its reports mean anything. */
   at: ClockMs,
+  /** The rows below are all there is (the rest of the node's rows are gone); else they are changes. */
+  full: v.optional(v.literal(true)),
+  /** Rows that changed (keyed by name, movie and id), and the streams and viewers that went away. */
   neighbours: v.optional(list(ReportNeighbourSchema, MAX_REPORT_NEIGHBOURS)),
-  routes: v.optional(list(ReportRouteSchema, MAX_REPORT_ROUTES)),
   streams: v.optional(list(ReportStreamSchema, MAX_REPORT_STREAMS)),
+  streamsEnded: v.optional(list(Name, MAX_REPORT_STREAMS)),
   viewers: v.optional(
     list(
       v.lazy(() => ViewerStatsSchema),
       MAX_REPORT_VIEWERS,
     ),
   ),
-  events: list(ReportEventSchema, MAX_REPORT_EVENTS),
-  /** Events this node dropped (queue full), since it started. */
-  droppedEvents: Count,
+  viewersGone: v.optional(list(Name, MAX_REPORT_VIEWERS)),
+  /** The events since the last report (absent: none). */
+  events: v.optional(list(ReportEventSchema, MAX_REPORT_EVENTS)),
+  /** Events this node dropped (queue full), since it started (absent: none). */
+  droppedEvents: v.optional(Count),
   /** What reporting costs the node, cumulative since it started (sent with full reports). */
   cost: v.optional(v.object({ sentBytes: Count, busyMs: ClockMs })),
 });
 export type TelemetryReport = v.InferOutput<typeof TelemetryReportSchema>;
 export type ReportNeighbour = v.InferOutput<typeof ReportNeighbourSchema>;
-export type ReportRoute = v.InferOutput<typeof ReportRouteSchema>;
 
-/** A report's body (the sealed JSON text), validated; never throws. */
+/** A report as its body travels (report-body.ts: JSON, deflated when that is shorter). */
+export function encodeTelemetryReport(r: TelemetryReport): string {
+  return packReportBody(JSON.stringify(r));
+}
+
+/** A report's body (the sealed text: JSON, or deflated JSON), validated; never throws. */
 export function decodeTelemetryReport(body: string): { ok: true; value: TelemetryReport } | { ok: false } {
+  const text = unpackReportBody(body, MAX_REPORT_JSON_BYTES);
+  if (text === null) return { ok: false };
   let raw: unknown;
   try {
-    raw = JSON.parse(body);
+    raw = JSON.parse(text);
   } catch {
     return { ok: false };
   }

@@ -4,23 +4,25 @@
  * text) at most once per `pushEveryMs`, or sooner (not before `minGapMs`) when an event is waiting.
  *
  * To stay cheap on the wire (the budget is 2 kbit/s per node) a report carries only the parts that
- * changed: neighbours and routes when their shape changes or an RTT or latency moves by half,
- * streams when their shape changes or every `countersEveryMs` for the rates, viewers when one comes,
- * goes or changes state, or every `countersEveryMs`; and everything every `fullEveryMs`.
+ * changed, and only what the bootstrapper shows. A change of shape (a link up or down, a tree
+ * branch, a viewer coming or going) goes at once with its events; numbers (RTTs, byte counters,
+ * viewer figures) are refreshed every `countersEveryMs` while the budget has room; everything every
+ * `fullEveryMs`. Over the budget, events still go, summarised by kind (see sampleNow).
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import {
+  encodeTelemetryReport,
   MAX_REPORT_EVENTS,
   MAX_REPORT_NEIGHBOURS,
-  MAX_REPORT_ROUTES,
   MAX_REPORT_STREAMS,
   MAX_REPORT_VIEWERS,
   type ReportNeighbour,
-  type ReportRoute,
   type ReportStream,
   type TelemetryReport,
 } from '../../common/wire/dashboard-api.ts';
+import { wireBytes } from '../../common/wire/report-body.ts';
 import type { ViewerStats } from '../../common/wire/status-api.ts';
+import { ReportRows, type RowFormat } from './report-rows.ts';
 import { diffSamples, EventQueue, type NodeEvent, type NodeSample } from './telemetry-events.ts';
 
 export interface TelemetryOptions {
@@ -39,8 +41,10 @@ export interface TelemetryOptions {
   /** The largest body sent (UTF-8 bytes of the JSON as it travels, escaped inside the report line). */
   readonly maxBodyBytes: number;
   /**
-   * The long-run budget for reports (bytes per second on the wire) and the burst it may save up.
-   * Over budget, reports wait and events are summarised by kind; default 200 B/s (1.6 kbit/s), 4 KiB.
+   * The long-run budget for reports (bytes per second on the wire) and the burst it may save up;
+   * default 180 B/s (1.44 kbit/s) and 1.5 KiB, so that even a node that spends its burst and its
+   * debt (see sampleNow) stays under 2 kbit/s over any 40 s. Over budget, numbers wait and events
+   * are summarised by kind.
    */
   readonly budgetBytesPerSec: number;
   readonly burstBytes: number;
@@ -54,21 +58,22 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
   fullEveryMs: 30_000,
   maxQueuedEvents: 256,
   maxBodyBytes: 60 * 1024,
-  budgetBytesPerSec: 200,
-  burstBytes: 4096,
+  budgetBytesPerSec: 180,
+  burstBytes: 1536,
 };
 
 /** Events worth sending one by one when the budget is short; the rest are summarised first. */
 const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch']);
 /** How often a report carries the reporter's own cost (a few bytes). */
 const COST_EVERY_MS = 10_000;
+/** Events sent one by one even in debt (priority kinds first), so a failure is always shown in full. */
+const MIN_EVENTS = 4;
 /** A rough size of one event in a report line, for the budget. */
 const EVENT_BYTES = 80;
 
 /** What the reporter reads from the node. */
 export interface TelemetrySource {
   neighbours(): readonly ReportNeighbour[];
-  routes(): readonly ReportRoute[];
   streams(): readonly ReportStream[];
   /** The tree's cumulative NAKs (sent and received) and make-before-break switches. */
   treeCounters(): { readonly naks: number; readonly switches: number };
@@ -87,7 +92,23 @@ export interface TelemetryCounters {
   bytes: number;
 }
 
-type Part = 'neighbours' | 'routes' | 'streams' | 'viewers';
+type MutableReport = { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] };
+
+const NEIGHBOUR_ROWS: RowFormat<ReportNeighbour> = {
+  key: (n) => n.name,
+  shape: (n) => `${n.alive}:${n.cut}`,
+  numbers: (n) => String(bucket(n.rttMs)),
+};
+const STREAM_ROWS: RowFormat<ReportStream> = {
+  key: (x) => x.movie,
+  shape: (x) => `${x.state}:${x.upstream}:${x.downstream.join(',')}:${x.clients}`,
+  numbers: (x) => String(x.bytesIn),
+};
+const VIEWER_ROWS: RowFormat<ViewerStats> = {
+  key: (v) => v.id,
+  shape: (v) => `${v.state}:${v.failovers}`,
+  numbers: (v) => String(v.updatedAt),
+};
 
 export class TelemetryReporter {
   readonly counters: TelemetryCounters = { reports: 0, busyMs: 0, trimmed: 0, bytes: 0, summarised: 0 };
@@ -100,8 +121,10 @@ export class TelemetryReporter {
   private tokens: number;
   private refilledAt: number | null = null;
   private lastFull = -Infinity;
-  /** Per part: the shape and numbers last sent, and when. */
-  private readonly sent = new Map<Part, { shape: string; numbers: string; at: number }>();
+  /** Per part: what each row was when last sent. */
+  private readonly neighbourRows = new ReportRows(NEIGHBOUR_ROWS);
+  private readonly streamRows = new ReportRows(STREAM_ROWS);
+  private readonly viewerRows = new ReportRows(VIEWER_ROWS);
 
   constructor(
     private readonly clock: Clock,
@@ -133,7 +156,7 @@ export class TelemetryReporter {
   /** The next report carries everything (a new connection: the bootstrapper may know nothing). */
   resync(): void {
     this.lastFull = -Infinity;
-    this.sent.clear();
+    for (const rows of [this.neighbourRows, this.streamRows, this.viewerRows]) rows.clear();
   }
 
   get droppedEvents(): number {
@@ -163,58 +186,51 @@ export class TelemetryReporter {
     this.tokens = Math.min(this.o.burstBytes, this.tokens + (elapsed * this.o.budgetBytesPerSec) / 1000);
     this.refilledAt = now;
     const since = now - this.lastPush;
-    const due = since >= this.o.pushEveryMs || (this.queue.length > 0 && since >= this.o.minGapMs);
-    // Over budget, reports wait (events keep their times; the queue is bounded); events may borrow
-    // up to one burst, which later reports pay back, so the long-run rate stays within the budget.
-    const allowed = this.tokens > 0 || (this.queue.length > 0 && this.tokens > -this.o.burstBytes);
-    if (due && allowed) this.push(next);
-  }
-
-  private push(s: NodeSample): void {
-    const now = s.at;
-    // Events and changes of shape go first; refreshes of numbers only while half the burst is saved up.
+    if (since < this.o.minGapMs) return;
+    if (this.tokens <= -this.o.burstBytes) {
+      // A whole burst in debt: events alone still go, once per pushEveryMs and mostly summarised
+      // (parts wait), until half a burst more is spent; only then does the timeline wait for the budget.
+      const events = this.queue.length > 0 && since >= this.o.pushEveryMs && this.tokens > -1.5 * this.o.burstBytes;
+      if (events) this.push(now);
+      return;
+    }
+    // Number refreshes (RTTs, rates, viewer figures) and full reports only from a saved-up budget.
     const spare = this.tokens >= this.o.burstBytes / 2;
     const full = spare && now - this.lastFull >= this.o.fullEveryMs;
-    const refreshMs = spare ? this.o.countersEveryMs : Infinity;
+    const refreshMs = spare && since >= this.o.pushEveryMs ? this.o.countersEveryMs : Infinity;
+    const neighbours = next.neighbours
+      .slice(0, MAX_REPORT_NEIGHBOURS)
+      .map((n) => ({ ...n, rttMs: roundOrNull(n.rttMs) }));
+    const n = this.neighbourRows.pending(neighbours, full, now, refreshMs);
+    const st = this.streamRows.pending(next.streams.slice(0, MAX_REPORT_STREAMS), full, now, refreshMs);
+    const vw = this.viewerRows.pending(this.source.viewers().slice(0, MAX_REPORT_VIEWERS), full, now, refreshMs);
+    // Events and changes of shape (a link, a tree branch, a viewer) go at once, borrowing up to one
+    // burst that later reports pay back; so the long-run rate stays within the budget.
+    const urgent = this.queue.length > 0 || n.urgent || st.urgent || vw.urgent;
+    const rows = n.rows.length + st.rows.length + vw.rows.length;
+    if (!urgent && !full && rows === 0) return;
     if (full) this.lastFull = now;
-    const report: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] } = {
-      at: round(now),
-      events: this.events(now),
-      droppedEvents: this.queue.dropped,
-    };
-    const neighbours = s.neighbours.slice(0, MAX_REPORT_NEIGHBOURS).map((n) => ({ ...n, rttMs: roundOrNull(n.rttMs) }));
-    if (
-      this.due(
-        'neighbours',
-        neighbours.map((n) => `${n.name}:${n.alive}:${n.cut}:${bucket(n.rttMs)}`),
-        full,
-        now,
-      )
-    )
-      report.neighbours = neighbours;
-    const routes = this.source
-      .routes()
-      .slice(0, MAX_REPORT_ROUTES)
-      .map((r) => ({ ...r, latencyMs: round(r.latencyMs) }));
-    if (
-      this.due(
-        'routes',
-        routes.map((r) => `${r.server}:${r.via}:${r.hops}:${bucket(r.latencyMs)}`),
-        full,
-        now,
-      )
-    )
-      report.routes = routes;
-    const streams = s.streams.slice(0, MAX_REPORT_STREAMS);
-    const shape = streams.map((x) => `${x.movie}:${x.state}:${x.upstream}:${x.downstream.join(',')}:${x.clients}`);
-    const numbers = streams.map((x) => `${x.bytesIn}:${x.bytesOut}`).join();
-    if (this.due('streams', shape, full, now, numbers, refreshMs)) report.streams = streams;
-    const viewers = this.source.viewers().slice(0, MAX_REPORT_VIEWERS);
-    const vShape = viewers.map((v) => `${v.id}:${v.state}:${v.failovers}`);
-    const vNumbers = viewers.map((v) => v.updatedAt).join();
-    if (this.due('viewers', vShape, full, now, vNumbers, refreshMs)) report.viewers = viewers;
-    if (report.events.length === 0 && !full && Object.keys(report).length === 3) return;
-    if (now - this.lastCost >= COST_EVERY_MS) {
+    const report: MutableReport = { at: round(now) };
+    if (full) report.full = true;
+    if (n.rows.length > 0) report.neighbours = n.rows;
+    if (st.rows.length > 0) report.streams = st.rows;
+    if (st.gone.length > 0) report.streamsEnded = st.gone;
+    if (vw.rows.length > 0) report.viewers = vw.rows;
+    if (vw.gone.length > 0) report.viewersGone = vw.gone;
+    const sent = this.push(now, report);
+    // What fit is what was sent: rows trimmed away count as unsent and go in a later report.
+    this.neighbourRows.commit(sent.neighbours ?? [], [], now, full);
+    this.streamRows.commit(sent.streams ?? [], st.gone, now, full);
+    this.viewerRows.commit(sent.viewers ?? [], vw.gone, now, full);
+  }
+
+  /** Adds the events and the cost to `report`, sends it (trimmed to fit), and returns what went. */
+  private push(now: number, report: MutableReport = { at: round(now) }): MutableReport {
+    // Empty and zero fields are left out: most reports carry a row or two and a few events.
+    const events = this.events(now);
+    if (events.length > 0) report.events = events;
+    if (this.queue.dropped > 0) report.droppedEvents = this.queue.dropped;
+    if (report.full === true || now - this.lastCost >= COST_EVERY_MS) {
       this.lastCost = now;
       report.cost = { sentBytes: this.counters.bytes, busyMs: round(this.counters.busyMs) };
     }
@@ -224,18 +240,19 @@ export class TelemetryReporter {
     const bytes = this.send(body) ?? Buffer.byteLength(body);
     this.counters.bytes += bytes;
     this.tokens -= bytes;
+    return report;
   }
 
   /**
    * The queued events for a report: one by one while the budget allows (priority kinds first), the
    * rest as one summary per kind (`count`, the newest one's time, no details).
    */
-  private events(now: number): TelemetryReport['events'] {
+  private events(now: number): NonNullable<TelemetryReport['events']> {
     const all = this.queue.take(this.o.maxQueuedEvents);
-    const room = Math.min(MAX_REPORT_EVENTS, Math.max(0, Math.floor(this.tokens / 2 / EVENT_BYTES)));
+    const room = Math.min(MAX_REPORT_EVENTS, Math.max(MIN_EVENTS, Math.floor(this.tokens / 2 / EVENT_BYTES)));
     const one = (e: NodeEvent) => {
       const { at, ...rest } = e;
-      return { ...rest, agoMs: round(Math.max(0, now - at)) };
+      return { ...rest, agoMs: Math.round(Math.max(0, now - at)) };
     };
     if (all.length <= room) return all.map(one);
     const keep = new Set([...all.filter((e) => PRIORITY.has(e.kind)), ...all].slice(0, room));
@@ -251,34 +268,20 @@ export class TelemetryReporter {
         s.count += e.count ?? 1;
       }
     }
-    for (const s of summary.values()) out.push({ kind: s.kind, agoMs: round(Math.max(0, now - s.at)), count: s.count });
+    for (const s of summary.values())
+      out.push({ kind: s.kind, agoMs: Math.round(Math.max(0, now - s.at)), count: s.count });
     return out.slice(0, MAX_REPORT_EVENTS);
   }
 
-  /**
-   * True when a part should be sent: a full report, its shape changed, or its numbers changed and
-   * the ones sent are `refreshMs` old.
-   */
-  private due(part: Part, shape: readonly string[], full: boolean, now: number, numbers = '', refreshMs = 0): boolean {
-    const key = shape.join('|');
-    const prev = this.sent.get(part);
-    const stale = prev !== undefined && prev.numbers !== numbers && now - prev.at >= refreshMs;
-    if (!full && prev !== undefined && prev.shape === key && !stale) return false;
-    this.sent.set(part, { shape: key, numbers, at: now });
-    return true;
-  }
-
-  /** The body as JSON, halving viewers, then events, then streams until it fits maxBodyBytes. */
-  private fit(r: { -readonly [K in keyof TelemetryReport]: TelemetryReport[K] }): string {
+  /** The body as it travels, halving viewers, then events, then streams until it fits maxBodyBytes. */
+  private fit(r: MutableReport): string {
     for (;;) {
-      const body = JSON.stringify(r);
-      // Inside the report line the body is a JSON string: quotes and backslashes double.
-      if (Buffer.byteLength(JSON.stringify(body)) <= this.o.maxBodyBytes) return body;
+      const body = encodeTelemetryReport(r);
+      if (wireBytes(body) <= this.o.maxBodyBytes) return body;
       this.counters.trimmed++;
       if (r.viewers !== undefined && r.viewers.length > 0) r.viewers = r.viewers.slice(0, r.viewers.length >> 1);
-      else if (r.events.length > 0) r.events = r.events.slice(r.events.length >> 1);
+      else if (r.events !== undefined && r.events.length > 0) r.events = r.events.slice(r.events.length >> 1);
       else if (r.streams !== undefined && r.streams.length > 0) r.streams = r.streams.slice(0, r.streams.length >> 1);
-      else if (r.routes !== undefined && r.routes.length > 0) r.routes = r.routes.slice(0, r.routes.length >> 1);
       else if (r.neighbours !== undefined && r.neighbours.length > 0)
         r.neighbours = r.neighbours.slice(0, r.neighbours.length >> 1);
       else return body;

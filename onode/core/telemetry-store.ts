@@ -1,6 +1,6 @@
 /**
- * The bootstrapper's picture of the overlay, without I/O: each node's latest reported parts (a
- * report carries only what changed), a bounded event timeline, per-link traffic from counter
+ * The bootstrapper's picture of the overlay, without I/O: each node's latest reported rows (a
+ * report carries only what changed, or everything with `full`), a bounded event timeline, per-link traffic from counter
  * deltas, each movie's tree (upstream → node edges) with its server, dead and cut links, and every
  * POP's viewers. state() is what GET /overlay and GET /feed send.
  */
@@ -32,11 +32,12 @@ interface NodeRecord {
   registered: boolean;
   /** The store's clock at the last report. */
   reportAt: number | null;
-  neighbours: ReadonlyMap<string, ReportNeighbour>;
-  streams: readonly ReportStream[];
+  /** Rows by neighbour name, movie and viewer id: a report replaces (full) or merges into them. */
+  readonly neighbours: Map<string, ReportNeighbour>;
+  readonly streams: Map<string, ReportStream>;
   /** Per movie: the last counters (node's clock) and the kbit/s into this node they gave. */
   readonly rates: Map<string, { at: number; bytesIn: number; kbps: number }>;
-  viewers: readonly ViewerStats[];
+  readonly viewers: Map<string, ViewerStats>;
   droppedEvents: number;
   cost: { at: number; sentBytes: number; busyMs: number } | null;
 }
@@ -61,9 +62,9 @@ export class TelemetryStore {
         registered: n.name === topo.bootstrapper,
         reportAt: null,
         neighbours: new Map(),
-        streams: [],
+        streams: new Map(),
         rates: new Map(),
-        viewers: [],
+        viewers: new Map(),
         droppedEvents: 0,
         cost: null,
       });
@@ -84,9 +85,9 @@ export class TelemetryStore {
     n.rates.clear();
     if (change === 'gone') {
       // Its streams and viewers end with it; its neighbours report their side of its links.
-      n.streams = [];
-      n.viewers = [];
-      n.neighbours = new Map();
+      n.streams.clear();
+      n.viewers.clear();
+      n.neighbours.clear();
     }
     this.event({ node: name, kind: change }, this.wall());
   }
@@ -100,50 +101,58 @@ export class TelemetryStore {
     this.counters.reports++;
     n.registered = true;
     n.reportAt = this.clock.now();
-    n.droppedEvents = r.droppedEvents;
+    n.droppedEvents = r.droppedEvents ?? 0;
     if (r.cost !== undefined) n.cost = { at: r.at, ...r.cost };
     const wall = this.wall();
-    for (const e of r.events) {
+    for (const e of r.events ?? []) {
       const { agoMs, ...rest } = e;
       this.event({ node: name, ...rest }, wall - agoMs);
     }
-    if (r.neighbours !== undefined) n.neighbours = new Map(r.neighbours.map((x) => [x.name, x]));
-    if (r.streams !== undefined) this.takeStreams(n, r.at, r.streams);
-    if (r.viewers !== undefined) this.takeViewers(n, r.viewers, wall);
+    if (r.full === true) {
+      n.neighbours.clear();
+      n.streams.clear();
+      n.viewers.clear();
+    }
+    for (const x of r.neighbours ?? []) n.neighbours.set(x.name, x);
+    this.takeStreams(n, r);
+    this.takeViewers(n, r, wall);
     this.changes++;
   }
 
-  private takeStreams(n: NodeRecord, at: number, streams: readonly ReportStream[]): void {
-    const seen = new Set<string>();
-    for (const s of streams) {
-      seen.add(s.movie);
+  private takeStreams(n: NodeRecord, r: TelemetryReport): void {
+    for (const s of r.streams ?? []) {
+      n.streams.set(s.movie, s);
       const prev = n.rates.get(s.movie);
       let kbps = prev?.kbps ?? 0;
-      if (prev !== undefined && at > prev.at) {
+      if (prev !== undefined && r.at > prev.at) {
         // bytes × 8 / ms is kbit/s; a counter that went back is a new stream.
-        kbps = s.bytesIn >= prev.bytesIn ? ((s.bytesIn - prev.bytesIn) * 8) / (at - prev.at) : 0;
+        kbps = s.bytesIn >= prev.bytesIn ? ((s.bytesIn - prev.bytesIn) * 8) / (r.at - prev.at) : 0;
       }
-      if (prev === undefined || at > prev.at) n.rates.set(s.movie, { at, bytesIn: s.bytesIn, kbps });
+      if (prev === undefined || r.at > prev.at) n.rates.set(s.movie, { at: r.at, bytesIn: s.bytesIn, kbps });
     }
-    for (const m of [...n.rates.keys()]) if (!seen.has(m)) n.rates.delete(m);
-    n.streams = streams;
+    for (const movie of r.streamsEnded ?? []) n.streams.delete(movie);
+    for (const movie of [...n.rates.keys()]) if (!n.streams.has(movie)) n.rates.delete(movie);
   }
 
-  /** New viewer rows; a viewer whose failover count went up is a `failover` event. */
-  private takeViewers(n: NodeRecord, reported: readonly ViewerStats[], wall: number): void {
-    // Only a POP's own viewers: a node cannot list rows under another POP's name.
-    const viewers = n.role === 'pop' ? reported.filter((v) => v.pop === n.name) : [];
-    const before = new Map(n.viewers.map((v) => [v.id, v.failovers ?? 0]));
-    for (const v of viewers) {
-      const was = before.get(v.id);
+  /**
+   * Viewer rows, a POP's own only (a node cannot list rows under another POP's name); a failover
+   * count that went up is an event.
+   */
+  private takeViewers(n: NodeRecord, r: TelemetryReport, wall: number): void {
+    if (n.role !== 'pop') return;
+    for (const v of r.viewers ?? []) {
+      if (v.pop !== n.name) continue;
+      const row = n.viewers.get(v.id);
+      const was = row === undefined ? undefined : (row.failovers ?? 0);
       if (was !== undefined && (v.failovers ?? 0) > was) {
         this.event(
           { node: n.name, kind: 'failover', movie: v.movie, peer: v.id, count: (v.failovers ?? 0) - was },
           wall,
         );
       }
+      n.viewers.set(v.id, v);
     }
-    n.viewers = viewers;
+    for (const id of r.viewersGone ?? []) n.viewers.delete(id);
   }
 
   private event(e: Omit<DashboardEvent, 'id' | 'at'>, at: number): void {
@@ -162,7 +171,7 @@ export class TelemetryStore {
 
   private allViewers(): ViewerStats[] {
     const out: ViewerStats[] = [];
-    for (const n of this.nodes.values()) if (n.registered) out.push(...n.viewers);
+    for (const n of this.nodes.values()) if (n.registered) out.push(...n.viewers.values());
     return out;
   }
 
@@ -217,7 +226,7 @@ export class TelemetryStore {
     const byMovie = new Map<string, MovieTree & { edges: MovieTree['edges']; pops: string[] }>();
     for (const n of this.nodes.values()) {
       if (!n.registered) continue;
-      for (const s of n.streams) {
+      for (const s of n.streams.values()) {
         let t = byMovie.get(s.movie);
         if (t === undefined) {
           t = { movie: s.movie, server: null, edges: [], pops: [] };

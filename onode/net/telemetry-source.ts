@@ -1,6 +1,6 @@
 /**
  * What a running node's telemetry reporter reads (telemetry-reporter.ts): its OverlayNode's links,
- * routes and streams, the links cut by fault injection, and a POP's viewers from a provider.
+ * streams, the links cut by fault injection, and a POP's viewers from a provider.
  */
 import type { ViewerStats } from '../../common/wire/status-api.ts';
 import type { OverlayNode } from '../core/overlay-node.ts';
@@ -16,7 +16,6 @@ export function nodeTelemetrySource(
       const isCut = cut();
       return node.neighbours().map((n) => ({ name: n.name, alive: n.alive, rttMs: n.rttMs, cut: isCut.has(n.name) }));
     },
-    routes: () => node.bestRoutes(),
     streams: () =>
       node.streams().map((s) => ({
         movie: s.movie,
@@ -24,10 +23,7 @@ export function nodeTelemetrySource(
         upstream: s.upstream,
         downstream: [...s.downstream],
         clients: s.clients.length,
-        packetsIn: s.counters.packetsIn,
         bytesIn: s.counters.bytesIn,
-        packetsOut: s.counters.packetsOut,
-        bytesOut: s.counters.bytesOut,
       })),
     treeCounters: () => {
       const c = node.tree.counters;

@@ -25,16 +25,34 @@ function stream(upstream: string | null, downstream: string[], bytesIn: number, 
     upstream,
     downstream,
     clients,
-    packetsIn: 0,
     bytesIn,
-    packetsOut: 0,
-    bytesOut: 0,
   };
 }
 
 function report(at: number, more: Partial<TelemetryReport> = {}): TelemetryReport {
   return { at, events: [], droppedEvents: 0, ...more };
 }
+
+const VIEWER = {
+  id: 'p/1',
+  pop: 'p',
+  movie: 'm',
+  client: '10.0.0.1:1',
+  player: 'oclient' as const,
+  startedAt: 0,
+  updatedAt: 0,
+  state: 'playing' as const,
+  startupMs: 80,
+  fps: 25,
+  bitrateKbps: 700,
+  framesReceived: 5,
+  framesLost: 0,
+  packetsLost: 0,
+  fractionLost: 0,
+  jitterMs: null,
+  longestStallMs: 0,
+  failovers: 0,
+};
 
 function setup() {
   const clock = new VirtualClock();
@@ -109,26 +127,7 @@ describe('TelemetryStore', () => {
     const { store } = setup();
     for (let i = 0; i < MAX_TIMELINE + 10; i++) store.ingest('p', report(i, { events: [{ kind: 'nak', agoMs: 0 }] }));
     expect(store.counters.eventsDropped).toBeGreaterThanOrEqual(10);
-    const viewer = {
-      id: 'p/1',
-      pop: 'p',
-      movie: 'm',
-      client: '10.0.0.1:1',
-      player: 'oclient' as const,
-      startedAt: 0,
-      updatedAt: 0,
-      state: 'playing' as const,
-      startupMs: 80,
-      fps: 25,
-      bitrateKbps: 700,
-      framesReceived: 5,
-      framesLost: 0,
-      packetsLost: 0,
-      fractionLost: 0,
-      jitterMs: null,
-      longestStallMs: 0,
-      failovers: 0,
-    };
+    const viewer = VIEWER;
     store.ingest('p', report(1, { viewers: [viewer] }));
     store.ingest('p', report(2, { viewers: [{ ...viewer, failovers: 1 }] }));
     expect(store.viewers().viewers).toHaveLength(1);
@@ -139,5 +138,39 @@ describe('TelemetryStore', () => {
     store.ingest('r', report(4, { viewers: [{ ...viewer, id: 'r/1', pop: 'r' }] }));
     store.ingest('p', report(5, { viewers: [viewer, { ...viewer, id: 'q/1', pop: 'q' }] }));
     expect(store.viewers().viewers.map((v) => v.id)).toEqual(['p/1']);
+  });
+
+  it('merges changed rows, drops ended streams and gone viewers, and a full report replaces everything', () => {
+    const { store } = setup();
+    const other = { ...stream('s', [], 0), movie: 'n' };
+    store.ingest('r', report(1, { streams: [other] }));
+    // 'm' unchanged (not in the report) stays; 'n' is added.
+    expect(store.state().movies.map((t) => [t.movie, t.edges.map((e) => `${e.from}>${e.to}`)])).toEqual([
+      ['m', ['s>r', 'r>p']],
+      ['n', ['s>r']],
+    ]);
+    store.ingest('r', report(2, { streamsEnded: ['m'] }));
+    expect(store.state().movies.map((t) => [t.movie, t.edges.map((e) => `${e.from}>${e.to}`)])).toEqual([
+      ['m', ['r>p']],
+      ['n', ['s>r']],
+    ]);
+    // Only the neighbour that changed is in the report; the other keeps its row.
+    store.ingest('r', report(3, { neighbours: [{ name: 'p', alive: false, rttMs: null, cut: false }] }));
+    const link = (a: string, b: string) => store.state().links.find((l) => l.a === a && l.b === b);
+    expect(link('s', 'r')?.alive).toBe(true);
+    expect(link('r', 'p')?.alive).toBe(false);
+    // A full report is all the node has: its 'n' stream and its link to s are gone with it.
+    store.ingest('r', report(4, { full: true, neighbours: [{ name: 'p', alive: true, rttMs: 2, cut: false }] }));
+    expect(store.state().movies.map((t) => [t.movie, t.edges.length])).toEqual([['m', 1]]);
+    expect(link('s', 'r')?.alive).toBe(true); // s's own side still says alive
+    expect(link('r', 'p')?.alive).toBe(true);
+  });
+
+  it('a viewer reported gone leaves the list', () => {
+    const { store } = setup();
+    const viewer = VIEWER;
+    store.ingest('p', report(1, { viewers: [viewer, { ...viewer, id: 'p/2' }] }));
+    store.ingest('p', report(2, { viewersGone: ['p/1'] }));
+    expect(store.viewers().viewers.map((v) => v.id)).toEqual(['p/2']);
   });
 });
