@@ -166,9 +166,9 @@ function chooseSubnet(
 ): string {
   const [first] = explicit.values();
   if (first !== undefined) return slash24(first);
-  const shared = [...new Set(members[0]?.addresses.map(slash24) ?? [])].filter((s) =>
-    members.every((m) => m.addresses.some((a) => slash24(a) === s)),
-  );
+  // Each member's subnets once (a hub may have dozens of addresses, and as many links).
+  const subnetsOf = members.map((m) => new Set(m.addresses.map(slash24)));
+  const shared = [...(subnetsOf[0] ?? [])].filter((s) => subnetsOf.every((set) => set.has(s)));
   const [subnet] = shared;
   if (subnet === undefined) {
     throw new TopologyError(

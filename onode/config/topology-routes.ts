@@ -77,6 +77,8 @@ export interface UnderlayPath {
 export class UnderlayRouter {
   private readonly linksOf = new Map<string, number[]>();
   private readonly ownerOf = new Map<string, string>();
+  /** The network link an address is on (the first, as findIndex would give): paths are asked per overlay link. */
+  private readonly linkOfAddress = new Map<string, number>();
   private readonly trees = new Map<string, Map<string, { cost: number; firstLink: number; firstHop: string }>>();
 
   constructor(
@@ -88,6 +90,7 @@ export class UnderlayRouter {
       for (const end of link.ends) {
         this.linksOf.get(end.host)?.push(i);
         this.ownerOf.set(end.address, end.host);
+        if (!this.linkOfAddress.has(end.address)) this.linkOfAddress.set(end.address, i);
       }
     });
     for (const [name, h] of hosts) for (const a of h.addresses) if (!this.ownerOf.has(a)) this.ownerOf.set(a, name);
@@ -138,7 +141,7 @@ export class UnderlayRouter {
     let delayMs = 0;
     let delivered = 1;
     let here = from;
-    const subnetLink = this.network.links.findIndex((l) => l.ends.some((e) => e.address === address));
+    const subnetLink = this.linkOfAddress.get(address) ?? -1;
     while (here !== owner) {
       if (hosts.length > this.hosts.size + 1) return null;
       let link: number;

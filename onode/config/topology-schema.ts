@@ -210,9 +210,9 @@ function endsOf(link: unknown): string[] {
 type Count = (n: number) => boolean;
 
 /** `ends` when they are `count`-many distinct names of `names`, else [] (code reports their problem). */
-function knownEnds(ends: readonly string[], names: readonly string[], count: Count): readonly string[] {
+function knownEnds(ends: readonly string[], names: ReadonlySet<string>, count: Count): readonly string[] {
   const distinct = new Set(ends).size === ends.length;
-  return count(ends.length) && distinct && ends.every((e) => names.includes(e)) ? ends : [];
+  return count(ends.length) && distinct && ends.every((e) => names.has(e)) ? ends : [];
 }
 
 /**
@@ -282,11 +282,14 @@ const router = fields(
 );
 
 function overlayLink(nodeNames: readonly string[]) {
+  // Once for all links, not per link: a file may have thousands of each.
+  const known = new Set(nodeNames);
+  const itemFix = `use one of the nodes: ${nodeNames.join(', ')}`;
   return v.lazy((input) => {
     const ends = endsOf(input);
     const [a = 's1', b = 'o2'] = ends;
     const addresses = endAddresses(
-      knownEnds(ends, nodeNames, (n) => n === 2),
+      knownEnds(ends, known, (n) => n === 2),
       'an object of addresses by node name',
       `{ ${a}: '...', ${b}: '...' }`,
       `key the addresses by '${a}' or '${b}'`,
@@ -299,7 +302,7 @@ function overlayLink(nodeNames: readonly string[]) {
           count: (n) => n === 2,
           countText: (n) => `${n} items`,
           item: 'a node name',
-          itemFix: `use one of the nodes: ${nodeNames.join(', ')}`,
+          itemFix,
         }),
         addresses: v.optional(addresses),
         delayMs: v.optional(delayMs),
@@ -315,11 +318,13 @@ function overlayLink(nodeNames: readonly string[]) {
 }
 
 function networkLink(hostNames: readonly string[]) {
+  const known = new Set(hostNames);
+  const itemFix = `use one of: ${hostNames.join(', ')}, or declare it in network.routers`;
   return v.lazy((input) => {
     const ends = endsOf(input);
     const [first = 'h'] = ends;
     const addresses = endAddresses(
-      knownEnds(ends, hostNames, (n) => n >= 2),
+      knownEnds(ends, known, (n) => n >= 2),
       'an object of addresses by host name',
       `{ ${first}: '...' }`,
       `key the addresses by ${ends.map((e) => `'${e}'`).join(', ')}`,
@@ -332,7 +337,7 @@ function networkLink(hostNames: readonly string[]) {
           count: (n) => n >= 2,
           countText: (n) => `${n} item(s)`,
           item: 'a host name',
-          itemFix: `use one of: ${hostNames.join(', ')}, or declare it in network.routers`,
+          itemFix,
         }),
         addresses: v.optional(addresses),
         delayMs: v.optional(delayMs),

@@ -14,7 +14,7 @@ import type {
 } from './topology-model.ts';
 import { TopologyError } from './topology-error.ts';
 import { at } from './topology-fields.ts';
-import { sameSlash24 } from './topology-ipv4.ts';
+import { sameSlash24, slash24 } from './topology-ipv4.ts';
 import { deriveNetwork, routerWhere } from './topology-network.ts';
 import { hostAddresses, UnderlayRouter } from './topology-routes.ts';
 
@@ -220,7 +220,8 @@ function unlinkedWarnings({ nodes, clients, network }: Draft, built: TopologyNet
  * /24 shared with `from` (they are directly linked), else `to`'s primary address.
  */
 export function addressToReach(from: DraftNode, to: DraftNode): string {
-  const direct = to.addresses.find((t) => from.addresses.some((f) => sameSlash24(f, t)));
+  const theirs = new Set(from.addresses.map(slash24));
+  const direct = to.addresses.find((t) => theirs.has(slash24(t)));
   return direct ?? to.addresses[0] ?? '';
 }
 
