@@ -13,6 +13,7 @@ import { addRecordCommand } from './record-command.ts';
 import { addStatusCommand } from './status-command.ts';
 import { addFaultCommand } from './fault-command.ts';
 import { addSecretCommand } from './secret-command.ts';
+import { addTopologyCommand } from './topology-command.ts';
 import { SecretError } from '../../common/security/overlay-keys.ts';
 
 const program = new Command('onode')
@@ -24,6 +25,7 @@ addStatusCommand(program);
 addRecordCommand(program);
 addFaultCommand(program);
 addSecretCommand(program);
+addTopologyCommand(program);
 addEmulateCommand(program, fileURLToPath(import.meta.url));
 addMininetCommand(program, fileURLToPath(import.meta.url));
 addCoreCommand(program, fileURLToPath(import.meta.url));

@@ -13,7 +13,10 @@ export interface GenerateSpec {
   readonly model: GraphModel;
   /** Same seed, same graph. */
   readonly seed: number;
-  /** Waxman: alpha (edge density, default 0.4) and beta (share of long links, default 0.15). */
+  /**
+   * Waxman: alpha (edge density; default: whatever gives about DEFAULT_DEGREE links per place, as
+   * operator backbones have, whatever the size) and beta (share of long links, default 0.15).
+   */
   readonly alpha?: number;
   readonly beta?: number;
   /** Barabási–Albert: links each new node makes (default 2, or 1 for two nodes). */
@@ -26,7 +29,15 @@ export class GenerateError extends Error {
 }
 
 export const MAX_NODES = 100_000;
-const DEFAULT_ALPHA = 0.4;
+/** Mean links per place a Waxman graph gets by default (the Topology Zoo's networks have 2 to 4). */
+export const DEFAULT_DEGREE = 4;
+/** Pairs sampled to estimate the mean Waxman weight, for the default alpha. */
+const WEIGHT_SAMPLES = 20_000;
+/**
+ * No place gets more links than this (a Barabási–Albert hub would): a host holds at most 64
+ * addresses, one per link plus a POP's client LAN.
+ */
+export const MAX_GENERATED_DEGREE = 60;
 const DEFAULT_BETA = 0.15;
 const DEFAULT_M = 2;
 /** About 2,000 km by 2,000 km of Europe. */
@@ -50,9 +61,10 @@ export function generateGraph(spec: GenerateSpec): GeoGraph {
   let ends: number[];
   let name: string;
   if (model === 'waxman') {
-    const alpha = spec.alpha ?? DEFAULT_ALPHA;
     const beta = spec.beta ?? DEFAULT_BETA;
-    ends = waxman(places, alpha, beta, random);
+    const scale = waxmanScale(places, beta);
+    const alpha = spec.alpha ?? defaultAlpha(places, scale, random);
+    ends = waxman(places, alpha, scale, random);
     name = `waxman n=${n} alpha=${alpha} beta=${beta} seed=${seed}`;
   } else {
     const m = spec.m ?? Math.min(DEFAULT_M, n - 1);
@@ -91,8 +103,10 @@ function validate(spec: GenerateSpec): void {
       throw new GenerateError(`--${field} must be a number in (0, 1], e.g. 0.4 (got ${value})`);
     }
   }
-  if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m < nodes)) {
-    throw new GenerateError(`--m must be an integer from 1 to nodes - 1 = ${nodes - 1} (got ${m})`);
+  // Half the degree cap: the first places' clique must leave room for the links that follow.
+  const maxM = Math.min(nodes - 1, MAX_GENERATED_DEGREE / 2);
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m <= maxM)) {
+    throw new GenerateError(`--m must be an integer from 1 to ${maxM} (got ${m})`);
   }
 }
 
@@ -142,21 +156,39 @@ function chordKm(c2: number): number {
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(c2) / 2));
 }
 
-/**
- * Every pair once, linked with probability alpha·exp(-d / (beta·L)). The exact O(n²) pass stays
- * fast (10,000 nodes in about 3 s): one draw per pair, and the distance only when the draw is
- * under alpha, since above it no distance can make the link. Links grow with n²: the defaults give
- * about 600 per node at 10,000 nodes, and 100,000 nodes would outrun time and memory: lower alpha.
- */
-function waxman(p: Places, alpha: number, beta: number, random: () => number): number[] {
-  const { x, y, z } = p;
-  const n = x.length;
+/** Waxman's beta·L in km, L the largest distance between two places. */
+function waxmanScale(p: Places, beta: number): number {
+  const n = p.x.length;
   let max2 = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) max2 = Math.max(max2, chord2(p, i, j));
   }
   // Two nodes on one spot: every distance is 0, so any positive scale gives exp(0) = 1.
-  const scale = beta * chordKm(max2) || 1;
+  return beta * chordKm(max2) || 1;
+}
+
+/** The alpha that gives about DEFAULT_DEGREE links per place: from the mean weight of sampled pairs. */
+function defaultAlpha(p: Places, scale: number, random: () => number): number {
+  const n = p.x.length;
+  let sum = 0;
+  for (let k = 0; k < WEIGHT_SAMPLES; k++) {
+    const i = Math.floor(random() * n);
+    const j = (i + 1 + Math.floor(random() * (n - 1))) % n;
+    sum += Math.exp(-chordKm(chord2(p, i, j)) / scale);
+  }
+  const alpha = DEFAULT_DEGREE / ((n - 1) * (sum / WEIGHT_SAMPLES));
+  return Number(Math.min(1, alpha).toPrecision(3));
+}
+
+/**
+ * Every pair once, linked with probability alpha·exp(-d / (beta·L)). The exact O(n²) pass stays
+ * fast (10,000 nodes in about 3 s): one draw per pair, and the distance only when the draw is
+ * under alpha, since above it no distance can make the link. With a fixed alpha links grow with
+ * n²; the default alpha shrinks with n instead (defaultAlpha).
+ */
+function waxman(p: Places, alpha: number, scale: number, random: () => number): number[] {
+  const { x, y, z } = p;
+  const n = x.length;
   const ends: number[] = [];
   for (let i = 0; i < n; i++) {
     const xi = x[i]!;
@@ -192,16 +224,21 @@ function barabasiAlbert(n: number, m: number, random: () => number): number[] {
   }
   // chosenBy[t] === v: t is already a target of v (saves clearing a set for each new node).
   const chosenBy = new Int32Array(n).fill(-1);
+  const degree = new Int32Array(n).fill(0);
+  for (let i = 0; i < core; i++) degree[i] = m;
   const targets = new Int32Array(m);
   for (let v = core; v < n; v++) {
     for (let k = 0; k < m; ) {
       const t = pool[Math.floor(random() * size)]!;
-      if (chosenBy[t] === v) continue;
+      // A full hub is passed over (MAX_GENERATED_DEGREE); new places always have room, so this ends.
+      if (chosenBy[t] === v || degree[t]! >= MAX_GENERATED_DEGREE) continue;
       chosenBy[t] = v;
       targets[k++] = t;
     }
     for (const t of targets) {
       ends.push(t, v);
+      degree[t]!++;
+      degree[v]!++;
       pool[size++] = t;
       pool[size++] = v;
     }

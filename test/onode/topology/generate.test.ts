@@ -10,6 +10,7 @@ import {
   BOX,
   type GenerateSpec,
   GenerateError,
+  MAX_GENERATED_DEGREE,
   type GraphModel,
   generateGraph,
 } from '../../../onode/topology/generate.ts';
@@ -111,7 +112,7 @@ describe('generateGraph invariants', () => {
   });
 
   it('names the model and its parameters', () => {
-    expect(generateGraph({ nodes: 100, model: 'waxman', seed: 7 }).name).toBe(
+    expect(generateGraph({ nodes: 100, model: 'waxman', seed: 7, alpha: 0.4 }).name).toBe(
       'waxman n=100 alpha=0.4 beta=0.15 seed=7',
     );
     expect(generateGraph({ nodes: 100, model: 'barabasi-albert', seed: 7, m: 3 }).name).toBe(
@@ -135,13 +136,29 @@ describe('model shapes', () => {
 
   it('Barabási–Albert makes m links per new node on a clique of m + 1', () => {
     fc.assert(
-      fc.property(seeds, fc.integer({ min: 2, max: 200 }), fc.integer({ min: 1, max: 199 }), (seed, nodes, m) => {
+      fc.property(seeds, fc.integer({ min: 2, max: 200 }), fc.integer({ min: 1, max: 30 }), (seed, nodes, m) => {
         fc.pre(m < nodes);
         const g = generateGraph({ nodes, model: 'barabasi-albert', seed, m });
         expect(g.edges.length).toBe((m * (m + 1)) / 2 + m * (nodes - m - 1));
         expect(g.notes).toEqual([]);
       }),
     );
+  });
+
+  it('Waxman by default gives about four links per place, whatever the size', () => {
+    for (const nodes of [50, 500, 3000]) {
+      const g = generateGraph({ nodes, model: 'waxman', seed: 3 });
+      const mean = (2 * g.edges.length) / nodes;
+      expect(mean, `${nodes} places`).toBeGreaterThan(3);
+      expect(mean, `${nodes} places`).toBeLessThan(5.5);
+    }
+  });
+
+  it('no Barabási–Albert hub gets more than MAX_GENERATED_DEGREE links (a host holds 64 addresses)', () => {
+    const g = generateGraph({ nodes: 5000, model: 'barabasi-albert', seed: 1, m: 3 });
+    const degree = new Map<string, number>();
+    for (const e of g.edges) for (const x of [e.a, e.b]) degree.set(x, (degree.get(x) ?? 0) + 1);
+    expect(Math.max(...degree.values())).toBe(MAX_GENERATED_DEGREE);
   });
 
   it('Waxman with a larger alpha gives more edges on average', () => {
