@@ -194,10 +194,10 @@ export class TelemetryReporter {
       if (events) this.push(now);
       return;
     }
-    // Number refreshes (RTTs, rates, viewer figures) and full reports only from a saved-up budget.
-    const spare = this.tokens >= this.o.burstBytes / 2;
-    const full = spare && now - this.lastFull >= this.o.fullEveryMs;
-    const refreshMs = spare && since >= this.o.pushEveryMs ? this.o.countersEveryMs : Infinity;
+    // Number refreshes (RTTs, rates, viewer figures) only out of debt, full reports only from a
+    // saved-up budget: what changed shape comes first.
+    const full = this.tokens >= this.o.burstBytes / 2 && now - this.lastFull >= this.o.fullEveryMs;
+    const refreshMs = this.tokens > 0 && since >= this.o.pushEveryMs ? this.o.countersEveryMs : Infinity;
     const neighbours = next.neighbours
       .slice(0, MAX_REPORT_NEIGHBOURS)
       .map((n) => ({ ...n, rttMs: roundOrNull(n.rttMs) }));
