@@ -16,7 +16,8 @@ import { UsageError } from './node-commands.ts';
 import { intIn } from './options.ts';
 
 const ZOO_CREDIT =
-  'Network from the Internet Topology Zoo (CC BY 4.0): S. Knight et al., "The Internet Topology Zoo", IEEE JSAC 29(9), 2011.';
+  'Network from the Internet Topology Zoo (CC BY 4.0): ' +
+  'S. Knight et al., "The Internet Topology Zoo", IEEE JSAC 29(9), 2011.';
 
 interface RoleFlags {
   servers: number;
@@ -48,7 +49,9 @@ export function addTopologyCommand(program: Command): void {
       throw new UsageError(`${file}: ${(err as Error).message}`);
     }
     const graph = guard(file, () => readGraphml(text, basename(file)));
-    const command = `onode topology import ${basename(file)} --servers ${flags.servers} --pops ${flags.pops} --seed ${flags.seed}`;
+    const command =
+      `onode topology import ${basename(file)} --servers ${flags.servers} --pops ${flags.pops} ` +
+      `--seed ${flags.seed}`;
     emit(graph, flags, [`${basename(file)}: written by \`${command}\`.`, ZOO_CREDIT]);
   });
   roles(

@@ -42,9 +42,9 @@ export interface TelemetryOptions {
   readonly maxBodyBytes: number;
   /**
    * The long-run budget for reports (bytes per second on the wire) and the burst it may save up;
-   * default 180 B/s (1.44 kbit/s) and 1.5 KiB, so that even a node that spends its burst and its
-   * debt (see sampleNow) stays under 2 kbit/s over any 40 s. Over budget, numbers wait and events
-   * are summarised by kind.
+   * default 180 B/s (1.44 kbit/s) and 1 KiB, so that even a node that spends its burst and its
+   * debt (1.5 bursts in all, see sampleNow) stays under 2 kbit/s over any 30 s. Over budget,
+   * numbers wait and events are summarised by kind.
    */
   readonly budgetBytesPerSec: number;
   readonly burstBytes: number;
@@ -59,7 +59,7 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
   maxQueuedEvents: 256,
   maxBodyBytes: 60 * 1024,
   budgetBytesPerSec: 180,
-  burstBytes: 1536,
+  burstBytes: 1024,
 };
 
 /** Events worth sending one by one when the budget is short; the rest are summarised first. */

@@ -98,7 +98,8 @@ function largestPart(g: GeoGraph): GeoGraph {
   const best = sizes.indexOf(Math.max(...sizes));
   const nodes = g.nodes.filter((n) => partOf.get(n.id) === best);
   const left = g.nodes.length - nodes.length;
-  const note = `${sizes.length} disconnected parts: the largest (${nodes.length} places) is used, ${left} places left out`;
+  const note =
+    `${sizes.length} disconnected parts: the largest (${nodes.length} places) is used, ` + `${left} places left out`;
   return {
     ...g,
     nodes,

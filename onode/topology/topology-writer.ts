@@ -68,7 +68,8 @@ export function topologyText(r: Roles, o: WriteOptions): string {
     const where = n.lat === null || n.lon === null ? 'no coordinates' : `${n.lat}, ${n.lon}`;
     const label = n.label.replace(/[\u0000-\u001f\u2028\u2029]+/g, ' ');
     out.push(
-      `    ${q(name(n.id))}: { role: ${q(role)}, addresses: [${all.map(q).join(', ')}]${client} }, // ${label} (${where})`,
+      `    ${q(name(n.id))}: { role: ${q(role)}, addresses: [${all.map(q).join(', ')}]${client} }, ` +
+        `// ${label} (${where})`,
     );
   }
   out.push('  },');
