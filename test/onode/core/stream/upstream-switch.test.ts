@@ -26,6 +26,16 @@ function offerB(h: TreeHarness, latencyMs: number): void {
   h.route('s1', 'b', latencyMs);
 }
 
+/** Ten frames from a at 25 fps (then nothing sent is pending); returns the next sequence number. */
+function tenFramesFromA(h: TreeHarness): number {
+  for (let frame = 0; frame < 10; frame++) {
+    h.tree.onData('a', MOVIE, rtp(frame, frame));
+    h.clock.advance(40);
+  }
+  h.take();
+  return 10;
+}
+
 /** Virtual times of the joins sent to `to`. */
 const joinsTo = (h: TreeHarness, to: string): number[] => h.take(to, 'join').map((s) => s.at);
 
@@ -114,12 +124,7 @@ describe('make-before-break switch (virtual time)', () => {
   it('does not blame the upstream for a silence that was this thread stalling', () => {
     const h = flowingThroughA();
     offerB(h, 80);
-    let seq = 0;
-    for (let frame = 0; frame < 10; frame++) {
-      h.tree.onData('a', MOVIE, rtp(seq++, frame));
-      h.clock.advance(40);
-    }
-    h.take();
+    let seq = tenFramesFromA(h);
     // 400 ms without running: the silence check fires late, before the socket's backlog is read.
     h.clock.stall(400);
     h.clock.advance(0);
@@ -135,12 +140,7 @@ describe('make-before-break switch (virtual time)', () => {
   it('counts an upstream that only resends old packets as silent', () => {
     const h = flowingThroughA();
     offerB(h, 80);
-    let seq = 0;
-    for (let frame = 0; frame < 10; frame++) {
-      h.tree.onData('a', MOVIE, rtp(seq++, frame));
-      h.clock.advance(40);
-    }
-    h.take();
+    tenFramesFromA(h);
     // Replays of an old packet, at the frame rate, keep nothing flowing to the viewers.
     for (let i = 0; i < 10; i++) {
       h.tree.onData('a', MOVIE, rtp(0, 0));
