@@ -81,6 +81,8 @@ export class SimNetwork {
   controlPackets = 0;
   /** Encoded bytes of the control datagrams sent (hellos included). */
   controlBytes = 0;
+  /** The same per link (both directions, keyed as linkKey), for the busiest link's share. */
+  readonly controlBytesByLink = new Map<string, number>();
   /** Datagrams and encoded bytes sent, by message type (DATA included). */
   readonly sentByType = new Map<string, { datagrams: number; bytes: number }>();
   /** The largest datagram any node sent. */
@@ -285,6 +287,7 @@ export class SimNetwork {
     this.duplicateDataPackets = 0;
     this.controlPackets = 0;
     this.controlBytes = 0;
+    this.controlBytesByLink.clear();
     this.sentByType.clear();
     this.largestDatagram = 0;
   }
@@ -360,6 +363,8 @@ export class SimNetwork {
       }
       this.controlPackets++;
       this.controlBytes += wire.bytes;
+      const key = linkKey(from, to);
+      this.controlBytesByLink.set(key, (this.controlBytesByLink.get(key) ?? 0) + wire.bytes);
     }
     if (!link.up || this.dropRule?.(from, to, msg) === true) return;
     if (link.lossPct > 0 && this.random() * 100 < link.lossPct) return;

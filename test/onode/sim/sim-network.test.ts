@@ -37,6 +37,16 @@ describe('SimNetwork', () => {
     expect(viewer.packets.length).toBeGreaterThan(50);
   });
 
+  it('counts control bytes per link, adding up to the total', () => {
+    const net = small();
+    net.resetCounters();
+    net.run(5000);
+    const perLink = [...net.controlBytesByLink.values()];
+    expect(perLink.reduce((a, b) => a + b, 0)).toBe(net.controlBytes);
+    expect([...net.controlBytesByLink.keys()].sort()).toEqual(['n1|p1', 'n1|p2', 'n1|s1']);
+    expect(net.controlBytesByLink.get('n1|s1')).toBeGreaterThan(0);
+  });
+
   it('serves with the real ChannelSource: a channel restarted by a new viewer keeps its SSRC and clock', () => {
     const net = small();
     const first = net.watch('p1', MOVIE);

@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:scale`: how routing scales with the overlay, in the simulator (the real core in
+ * virtual time) on topology files as `onode topology` writes them:
+ *
+ *   waxman-100    a generated Waxman network, 100 places, 5 servers, 10 POPs
+ *   Kdl           the Topology Zoo's largest network, 754 places, 20 servers, 100 POPs
+ *   waxman-1000   1,000 places, 20 servers, 100 POPs
+ *   waxman-10000  10,000 places, 50 servers, 500 POPs (with --large: minutes of wall time)
+ *
+ * For each: virtual time until every node's route to every server is optimal under the 10 % rule
+ * (target: within 3 STATUS probe intervals), idle control traffic per link over 10 s of virtual
+ * time once converged, hellos included (kbit/s, mean and the busiest link; target < 2 kbit/s), wall
+ * time. Prints a table and plots the Waxman series against size: out/bench/scale-convergence.svg
+ * and out/bench/scale-control.svg.
+ *
+ *   node dist/bench/scale/main.js [--large]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { lineChartSvg } from '../../common/plot/line-chart.ts';
+import { parseTopology } from '../../onode/config/topology.ts';
+import { DEFAULT_PROBES } from '../../onode/core/status-probes.ts';
+import { type RandomOverlay, shortestLatencies } from '../../onode/sim/random-overlay.ts';
+import { simFromTopology } from '../../onode/sim/topology-sim.ts';
+import { generateGraph } from '../../onode/topology/generate.ts';
+import type { GeoGraph } from '../../onode/topology/geo-graph.ts';
+import { readGraphml } from '../../onode/topology/graphml.ts';
+import { chooseRoles } from '../../onode/topology/roles.ts';
+import { topologyText } from '../../onode/topology/topology-writer.ts';
+import { ROOT } from '../../scripts/repository-root.ts';
+import { printSummary, say, verdict } from '../common/report.ts';
+
+const STEP_MS = 250;
+const LIMIT_MS = 30_000;
+const IDLE_MS = 10_000;
+/** The issue's targets: 3 probe intervals, < 2 kbit/s on every link, < 30 s wall (< 5 min at 10,000). */
+const TARGETS = { intervals: 3, kbps: 2, wallSec: 30, wallSecLarge: 300 } as const;
+
+interface Case {
+  readonly name: string;
+  readonly graph: () => GeoGraph;
+  readonly servers: number;
+  readonly pops: number;
+}
+
+interface Result {
+  readonly name: string;
+  readonly nodes: number;
+  readonly links: number;
+  readonly servers: number;
+  readonly convergedMs: number | null;
+  readonly meanKbps: number;
+  readonly maxKbps: number;
+  readonly wallSec: number;
+}
+
+const waxman = (nodes: number) => () => generateGraph({ nodes, model: 'waxman', seed: 7 });
+
+/** One network from the Zoo archive kept in topologies/zoo (a plain ustar reader). */
+function zoo(file: string): () => GeoGraph {
+  return () => {
+    const tar = gunzipSync(readFileSync(join(ROOT, 'topologies/zoo/graphml.tar.gz')));
+    for (let at = 0; at + 512 <= tar.length; ) {
+      const name = tar
+        .subarray(at, at + 100)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
+      const size = Number.parseInt(
+        tar
+          .subarray(at + 124, at + 136)
+          .toString('utf8')
+          .replace(/\0.*$/s, '')
+          .trim() || '0',
+        8,
+      );
+      if (name.endsWith(`/${file}`)) return readGraphml(tar.subarray(at + 512, at + 512 + size).toString('utf8'), file);
+      at += 512 + Math.ceil(size / 512) * 512;
+    }
+    throw new Error(`${file} is not in topologies/zoo/graphml.tar.gz`);
+  };
+}
+
+function allOptimal(
+  o: RandomOverlay,
+  optimal: ReadonlyMap<string, ReadonlyMap<string, { latencyMs: number }>>,
+): boolean {
+  for (const name of o.net.names()) {
+    const routes = o.net.node(name).bestRoutes();
+    for (const server of o.servers) {
+      if (server === name) continue;
+      const best = optimal.get(server)?.get(name)?.latencyMs;
+      const route = routes.find((r) => r.server === server);
+      if (best === undefined || route === undefined || route.latencyMs > best * 1.1 + 1e-6) return false;
+    }
+  }
+  return true;
+}
+
+function measure(c: Case): Result {
+  const wall = performance.now();
+  const roles = chooseRoles(c.graph(), { servers: c.servers, pops: c.pops, seed: 1 });
+  const topo = parseTopology(topologyText(roles, { header: [] }), c.name);
+  const o = simFromTopology(topo);
+  const optimal = new Map(o.servers.map((s) => [s, shortestLatencies(o.edges, s)]));
+  o.net.start();
+  let convergedMs: number | null = null;
+  for (let t = STEP_MS; t <= LIMIT_MS && convergedMs === null; t += STEP_MS) {
+    o.net.run(STEP_MS);
+    if (allOptimal(o, optimal)) convergedMs = t;
+  }
+  o.net.resetCounters();
+  o.net.run(IDLE_MS);
+  const kbps = o.edges.map(([a, b]) => {
+    const bytes = o.net.controlBytesByLink.get(a < b ? `${a}|${b}` : `${b}|${a}`) ?? 0;
+    return (bytes * 8) / IDLE_MS;
+  });
+  o.net.stop();
+  return {
+    name: c.name,
+    nodes: topo.nodes.size,
+    links: topo.links.length,
+    servers: c.servers,
+    convergedMs,
+    meanKbps: kbps.reduce((x, y) => x + y, 0) / Math.max(1, kbps.length),
+    maxKbps: Math.max(0, ...kbps),
+    wallSec: (performance.now() - wall) / 1000,
+  };
+}
+
+const wallLimit = (r: Result): number => (r.nodes >= 10_000 ? TARGETS.wallSecLarge : TARGETS.wallSec);
+
+function main(): number {
+  const { values } = parseArgs({ options: { large: { type: 'boolean', default: false } } });
+  const cases: Case[] = [
+    { name: 'waxman-100', graph: waxman(100), servers: 5, pops: 10 },
+    { name: 'Kdl', graph: zoo('Kdl.graphml'), servers: 20, pops: 100 },
+    { name: 'waxman-1000', graph: waxman(1000), servers: 20, pops: 100 },
+  ];
+  if (values.large) cases.push({ name: 'waxman-10000', graph: waxman(10_000), servers: 50, pops: 500 });
+  const intervalMs = DEFAULT_PROBES.intervalMs;
+  const results: Result[] = [];
+  for (const c of cases) {
+    say(`${c.name}: simulating...`);
+    const r = measure(c);
+    results.push(r);
+    say(
+      `  ${r.nodes} places, ${r.links} links, ${r.servers} servers: converged ` +
+        `${r.convergedMs === null ? 'never' : `${r.convergedMs} ms`}, control per link ` +
+        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall`,
+    );
+  }
+  printSummary([
+    {
+      what: 'overlay (places, servers)',
+      value: 'converged · control mean / max · wall',
+      target: 'target',
+      verdict: '',
+    },
+    ...results.map((r) => ({
+      what: `${r.name} (${r.nodes}, ${r.servers})`,
+      value:
+        `${r.convergedMs === null ? 'never' : `${(r.convergedMs / intervalMs).toFixed(1)} intervals`} · ` +
+        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s · ${r.wallSec.toFixed(1)} s`,
+      target: `≤ ${TARGETS.intervals} intervals, < ${TARGETS.kbps} kbit/s, < ${wallLimit(r)} s`,
+      verdict: verdict(
+        r.convergedMs !== null &&
+          r.convergedMs <= TARGETS.intervals * intervalMs &&
+          r.maxKbps < TARGETS.kbps &&
+          r.wallSec < wallLimit(r),
+      ),
+    })),
+  ]);
+  const out = join(ROOT, 'out/bench');
+  mkdirSync(out, { recursive: true });
+  // The trend against size is drawn for one family of networks (Waxman); Kdl is in the table.
+  const sorted = results.filter((r) => r.name.startsWith('waxman')).sort((a, b) => a.nodes - b.nodes);
+  const chart = (title: string, yLabel: string, series: { name: string; y: (r: Result) => number }[]) =>
+    lineChartSvg({
+      title,
+      xLabel: 'places in the overlay',
+      yLabel,
+      series: series.map((s) => ({ name: s.name, points: sorted.map((r) => [r.nodes, s.y(r)] as const) })),
+    });
+  writeFileSync(
+    join(out, 'scale-convergence.svg'),
+    chart('Convergence (simulated)', 'virtual seconds to optimal routes', [
+      { name: 'converged', y: (r) => (r.convergedMs ?? LIMIT_MS) / 1000 },
+      { name: 'wall seconds', y: (r) => r.wallSec },
+    ]),
+  );
+  writeFileSync(
+    join(out, 'scale-control.svg'),
+    chart('Idle control traffic per link (simulated)', 'kbit/s', [
+      { name: 'busiest link', y: (r) => r.maxKbps },
+      { name: 'mean', y: (r) => r.meanKbps },
+    ]),
+  );
+  say(`plots: ${join(out, 'scale-convergence.svg')}, ${join(out, 'scale-control.svg')}`);
+  return 0;
+}
+
+process.exit(main());
