@@ -54,6 +54,8 @@ interface Result {
   readonly meanKbps: number;
   readonly maxKbps: number;
   readonly wallSec: number;
+  /** Idle control bytes by message type, as shares (largest first). */
+  readonly byType: string;
 }
 
 const waxman = (nodes: number) => () => generateGraph({ nodes, model: 'waxman', seed: 7 });
@@ -116,8 +118,15 @@ function measure(c: Case): Result {
     const bytes = o.net.controlBytesByLink.get(a < b ? `${a}|${b}` : `${b}|${a}`) ?? 0;
     return (bytes * 8) / IDLE_MS;
   });
+  const types = [...o.net.sentByType].filter(([type]) => type !== 'data');
+  const total = types.reduce((n, [, t]) => n + t.bytes, 0);
+  const byType = types
+    .sort((x, y) => y[1].bytes - x[1].bytes)
+    .map(([type, t]) => `${type} ${Math.round((100 * t.bytes) / Math.max(1, total))} %`)
+    .join(', ');
   o.net.stop();
   return {
+    byType,
     name: c.name,
     nodes: topo.nodes.size,
     links: topo.links.length,
@@ -150,6 +159,7 @@ function main(): number {
         `${r.convergedMs === null ? 'never' : `${r.convergedMs} ms`}, control per link ` +
         `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall`,
     );
+    say(`  idle control by type: ${r.byType}`);
   }
   printSummary([
     {
