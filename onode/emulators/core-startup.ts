@@ -96,10 +96,9 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
     command = [run, host.role, '--bootstrapper', boot, ...secret, ...common, '--background'];
   } else if (host.role === 'client' && opts.movies.length > 0 && opts.startClients !== false) {
     const client = clientCommand(topo, host, clientIndex, opts, opts.clientDuration ?? 60);
-    lines.push(`# Plays once the overlay is up; stats and frames in ${logDir}.`);
-    lines.push(
-      `nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >/dev/null 2>&1 &`,
-    );
+    lines.push(`# Plays once the overlay is up; stats and frames in ${logDir}, what it says in its log.`);
+    const log = q(`${logDir}/${host.name}.log`);
+    lines.push(`nohup sh -c ${q(`sleep ${opts.clientDelay ?? 15}; exec ${client.map(q).join(' ')}`)} >>${log} 2>&1 &`);
   }
   // Its status is the script's: CORE logs a start-up that fails.
   lines.push(command === null ? 'exit 0' : command.map(q).join(' '));

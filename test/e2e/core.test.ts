@@ -120,6 +120,7 @@ describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start",
   let started: { session: number; opened: boolean; started: boolean; exceptions: string[]; nodes: number };
   let configured: string[] = [];
   let stats: Map<string, Stats | null>;
+  const clientLogs = new Map<string, string>();
 
   beforeAll(async () => {
     if (!TOOLS.every(hasCommand) || !existsSync(CORE_PYTHON)) return; // beforeEach fails, naming it
@@ -131,8 +132,10 @@ describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start",
       const scenario = spawnSync(
         process.execPath,
         [ONODE, 'core', join(ROOT, 'topologies/report.json5'), '--movies', movies, '--log-dir', logs].concat([
+          // CORE starts the nodes one after another, and a POP refuses (404) a movie its catalogue
+          // has not learned yet: 4 s was sometimes too soon for c1 on a loaded machine.
           '--client-delay',
-          '4',
+          '10',
           '--client-duration',
           '6',
         ]),
@@ -150,7 +153,7 @@ describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start",
       started = reply;
       configured = reply.configuredServices;
       session = reply.session;
-      // Clients start 4 s after their node and play 6 s: wait until each has written its final stats.
+      // Clients start 10 s after their node and play 6 s: wait until each has written its final stats.
       const clients = ['c1', 'c2', 'c3', 'c4', 'c5'];
       const read = (c: string): (Stats & { durationS?: number }) | null => {
         try {
@@ -164,6 +167,11 @@ describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start",
         await new Promise((r) => setTimeout(r, 500));
       }
       stats = new Map(clients.map((c) => [c, read(c)]));
+      for (const c of clients) {
+        try {
+          clientLogs.set(c, readFileSync(join(logs, `${c}.log`), 'utf8').slice(-2000));
+        } catch {}
+      }
     } finally {
       if (session !== null) await deleteSession(session);
       await daemon.stop();
@@ -188,7 +196,9 @@ describe.skipIf(problem !== null)(skippedTitle("CORE: the GUI's open-and-start",
 
   it('plays on every client, each from the POP on its LAN', () => {
     const pops = Object.fromEntries([...stats].map(([c, s]) => [c, s?.pop]));
-    expect(pops).toEqual({ c1: 'o5', c2: 'o6', c3: 'o6', c4: 'o7', c5: 'o5' });
+    // A client without stats: what it said (its log) is the clue.
+    const silent = [...stats].filter(([, s]) => s === null).map(([c]) => `${c}: ${clientLogs.get(c) ?? '(no log)'}`);
+    expect(pops, silent.join('\n')).toEqual({ c1: 'o5', c2: 'o6', c3: 'o6', c4: 'o7', c5: 'o5' });
     for (const [c, s] of stats) expect(s?.framesReceived ?? 0, c).toBeGreaterThan(100);
   });
 });
