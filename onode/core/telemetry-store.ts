@@ -5,14 +5,17 @@
  * POP's viewers. state() is what GET /overlay and GET /feed send.
  */
 import type { Clock } from '../../common/core/clock.ts';
-import type {
-  DashboardEvent,
-  DashboardLink,
-  DashboardState,
-  MovieTree,
-  ReportNeighbour,
-  ReportStream,
-  TelemetryReport,
+import {
+  MAX_REPORT_NEIGHBOURS,
+  MAX_REPORT_STREAMS,
+  MAX_REPORT_VIEWERS,
+  type DashboardEvent,
+  type DashboardLink,
+  type DashboardState,
+  type MovieTree,
+  type ReportNeighbour,
+  type ReportStream,
+  type TelemetryReport,
 } from '../../common/wire/dashboard-api.ts';
 import type { ViewersReport, ViewerStats } from '../../common/wire/status-api.ts';
 
@@ -47,7 +50,8 @@ export class TelemetryStore {
   private readonly timeline: DashboardEvent[] = [];
   private nextEvent = 1;
   private changes = 0;
-  readonly counters = { reports: 0, unknownNodes: 0, events: 0, eventsDropped: 0 };
+  /** rowsRefused: new rows past a node's bound (reports merge, so a node could otherwise grow its tables). */
+  readonly counters = { reports: 0, unknownNodes: 0, events: 0, eventsDropped: 0, rowsRefused: 0 };
 
   constructor(
     private readonly topo: StoreTopology,
@@ -113,7 +117,7 @@ export class TelemetryStore {
       n.streams.clear();
       n.viewers.clear();
     }
-    for (const x of r.neighbours ?? []) n.neighbours.set(x.name, x);
+    for (const x of r.neighbours ?? []) this.merge(n.neighbours, x.name, x, MAX_REPORT_NEIGHBOURS);
     this.takeStreams(n, r);
     this.takeViewers(n, r, wall);
     this.changes++;
@@ -121,7 +125,7 @@ export class TelemetryStore {
 
   private takeStreams(n: NodeRecord, r: TelemetryReport): void {
     for (const s of r.streams ?? []) {
-      n.streams.set(s.movie, s);
+      if (!this.merge(n.streams, s.movie, s, MAX_REPORT_STREAMS)) continue;
       const prev = n.rates.get(s.movie);
       let kbps = prev?.kbps ?? 0;
       if (prev !== undefined && r.at > prev.at) {
@@ -150,9 +154,19 @@ export class TelemetryStore {
           wall,
         );
       }
-      n.viewers.set(v.id, v);
+      this.merge(n.viewers, v.id, v, MAX_REPORT_VIEWERS);
     }
     for (const id of r.viewersGone ?? []) n.viewers.delete(id);
+  }
+
+  /** Sets a row; a new key past `max` rows is refused (and counted): one report's bound is the node's. */
+  private merge<T>(rows: Map<string, T>, key: string, row: T, max: number): boolean {
+    if (!rows.has(key) && rows.size >= max) {
+      this.counters.rowsRefused++;
+      return false;
+    }
+    rows.set(key, row);
+    return true;
   }
 
   private event(e: Omit<DashboardEvent, 'id' | 'at'>, at: number): void {

@@ -1,7 +1,7 @@
 /** The bootstrapper's telemetry store: trees, link traffic from counter deltas, dead links, events, viewers. */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../common/core/clock.ts';
-import type { ReportStream, TelemetryReport } from '../../../common/wire/dashboard-api.ts';
+import { MAX_REPORT_STREAMS, type ReportStream, type TelemetryReport } from '../../../common/wire/dashboard-api.ts';
 import { MAX_TIMELINE, TelemetryStore } from '../../../onode/core/telemetry-store.ts';
 
 //   s ── r ── p        (s is the bootstrapper)
@@ -172,5 +172,19 @@ describe('TelemetryStore', () => {
     store.ingest('p', report(1, { viewers: [viewer, { ...viewer, id: 'p/2' }] }));
     store.ingest('p', report(2, { viewersGone: ['p/1'] }));
     expect(store.viewers().viewers.map((v) => v.id)).toEqual(['p/2']);
+  });
+
+  it('a node cannot grow its rows past one report bound by sending new ones in many reports', () => {
+    const { store } = setup();
+    for (let k = 0; k < 3; k++) {
+      const streams = Array.from({ length: MAX_REPORT_STREAMS }, (_, i) => ({
+        ...stream('s', [], 0),
+        movie: `m${k}-${i}`,
+      }));
+      store.ingest('r', report(k + 1, { streams }));
+    }
+    const carried = store.state().movies.filter((t) => t.edges.some((e) => e.to === 'r')).length;
+    expect(carried).toBe(MAX_REPORT_STREAMS);
+    expect(store.counters.rowsRefused).toBe(2 * MAX_REPORT_STREAMS + 1);
   });
 });
