@@ -15,10 +15,9 @@
  *
  *   node dist/bench/scale/main.js [--large]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { lineChartSvg } from '../../common/plot/line-chart.ts';
 import { parseTopology } from '../../onode/config/topology.ts';
 import { DEFAULT_PROBES } from '../../onode/core/status-probes.ts';
@@ -27,6 +26,7 @@ import { simFromTopology } from '../../onode/sim/topology-sim.ts';
 import { generateGraph } from '../../onode/topology/generate.ts';
 import type { GeoGraph } from '../../onode/topology/geo-graph.ts';
 import { readGraphml } from '../../onode/topology/graphml.ts';
+import { graphmlFiles } from '../../onode/topology/graphml-archive.ts';
 import { chooseRoles } from '../../onode/topology/roles.ts';
 import { topologyText } from '../../onode/topology/topology-writer.ts';
 import { ROOT } from '../../scripts/repository-root.ts';
@@ -60,27 +60,12 @@ interface Result {
 
 const waxman = (nodes: number) => () => generateGraph({ nodes, model: 'waxman', seed: 7 });
 
-/** One network from the Zoo archive kept in topologies/zoo (a plain ustar reader). */
+/** One network from the Zoo archive kept in topologies/zoo. */
 function zoo(file: string): () => GeoGraph {
   return () => {
-    const tar = gunzipSync(readFileSync(join(ROOT, 'topologies/zoo/graphml.tar.gz')));
-    for (let at = 0; at + 512 <= tar.length; ) {
-      const name = tar
-        .subarray(at, at + 100)
-        .toString('utf8')
-        .replace(/\0.*$/s, '');
-      const size = Number.parseInt(
-        tar
-          .subarray(at + 124, at + 136)
-          .toString('utf8')
-          .replace(/\0.*$/s, '')
-          .trim() || '0',
-        8,
-      );
-      if (name.endsWith(`/${file}`)) return readGraphml(tar.subarray(at + 512, at + 512 + size).toString('utf8'), file);
-      at += 512 + Math.ceil(size / 512) * 512;
-    }
-    throw new Error(`${file} is not in topologies/zoo/graphml.tar.gz`);
+    const text = graphmlFiles(join(ROOT, 'topologies/zoo/graphml.tar.gz')).get(file);
+    if (text === undefined) throw new Error(`${file} is not in topologies/zoo/graphml.tar.gz`);
+    return readGraphml(text, file);
   };
 }
 
