@@ -7,7 +7,7 @@
  * the packet cache. A switch not acked within the join timeout is abandoned.
  */
 import type { JoinAckMessage } from '../../../common/wire/overlay.ts';
-import type { Timer } from '../../../common/core/clock.ts';
+import { Interval } from '../../../common/core/interval.ts';
 import type { RouteEntry } from '../route-table.ts';
 import type { Repairs } from './repair.ts';
 import type { Stream } from './stream-state.ts';
@@ -21,15 +21,16 @@ export const SILENCE_CHECK_MS = 25;
 export const STALLED_CHECK_MS = 50;
 
 export class UpstreamSwitch {
-  private silenceTimer: Timer | null = null;
-  /** When the pending silence check is due: one that runs much later means this thread stalled. */
-  private silenceDueAt = 0;
+  /** The silence watch; its lateness tells a stall of this thread (Interval.lateMs). */
+  private readonly silence: Interval;
 
   constructor(
     private readonly table: StreamTable,
     private readonly repairs: Repairs,
     private readonly faulty: FaultyNeighbours,
-  ) {}
+  ) {
+    this.silence = new Interval(table.deps.clock, SILENCE_CHECK_MS, () => this.checkSilence());
+  }
 
   /** On each refresh of a flowing stream: time out a stale switch, then look for a faster path. */
   consider(s: Stream): void {
@@ -99,12 +100,11 @@ export class UpstreamSwitch {
 
   /** Starts the silence watch, if the tree is running and it is not already on. */
   watch(): void {
-    if (this.silenceTimer === null && this.table.running) this.scheduleSilenceCheck();
+    if (this.table.running) this.silence.start();
   }
 
   stop(): void {
-    this.silenceTimer?.cancel();
-    this.silenceTimer = null;
+    this.silence.stop();
   }
 
   /** Joins through `via` while the current upstream still feeds us; complete() finishes it. */
@@ -124,11 +124,10 @@ export class UpstreamSwitch {
    * the next-best path now. If the old upstream was only slow, both feed us for a moment.
    */
   private checkSilence(): void {
-    this.silenceTimer = null;
     const now = this.table.now();
     // A check this late means our own thread stalled (a busy host): timers run before the socket
     // is read, so what the upstream sent meanwhile is still unread. Silences start again from now.
-    const stalled = now - this.silenceDueAt > STALLED_CHECK_MS;
+    const stalled = this.silence.lateMs > STALLED_CHECK_MS;
     if (stalled) this.table.counters.stalledChecks++;
     let watching = false;
     for (const s of this.table.values()) {
@@ -144,11 +143,6 @@ export class UpstreamSwitch {
       this.start(s, next.via, `${s.feed.via} went silent`);
     }
     // Only while some stream is received from upstream: an idle node does not wake up 40 times a second.
-    if (watching) this.scheduleSilenceCheck();
-  }
-
-  private scheduleSilenceCheck(): void {
-    this.silenceDueAt = this.table.now() + SILENCE_CHECK_MS;
-    this.silenceTimer = this.table.deps.clock.setTimer(SILENCE_CHECK_MS, () => this.checkSilence());
+    if (!watching) this.silence.stop();
   }
 }
