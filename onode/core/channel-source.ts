@@ -1,10 +1,11 @@
 /**
  * A server's movies as a MovieSource: one live MovieChannel per movie, started by the first
- * viewer's join and stopped when the tree prunes the last branch.
+ * viewer's join and stopped when the tree prunes the last branch. Every channel runs on its
+ * movie's shared timeline, read from `reference` (this server's estimate of the shared clock).
  */
 import type { Clock } from '../../common/core/clock.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
-import { type ChannelMovie, type FrameSigning, MovieChannel } from './movie-channel.ts';
+import { type ChannelMovie, type FrameSigning, MovieChannel, type ReferenceTime } from './movie-channel.ts';
 import type { MovieSource } from './overlay-node.ts';
 
 export class ChannelSource implements MovieSource {
@@ -16,13 +17,13 @@ export class ChannelSource implements MovieSource {
     movies: readonly ChannelMovie[],
     catalogue: readonly MovieInfo[],
     emit: (movie: string, rtp: Buffer) => void,
-    random: () => number = Math.random,
+    /** The shared clock (ms); by default this server's own. */
+    reference: ReferenceTime = () => clock.now(),
     /** Signs every frame (a server's FrameSigner); null sends unsigned packets. */
     sign: FrameSigning | null = null,
   ) {
     for (const m of movies) {
-      const ssrc = Math.floor(random() * 0x1_0000_0000) >>> 0;
-      this.channels.set(m.name, new MovieChannel(clock, m, (rtp) => emit(m.name, rtp), ssrc, random, sign));
+      this.channels.set(m.name, new MovieChannel(clock, m, (rtp) => emit(m.name, rtp), reference, sign));
     }
     this.infos = catalogue.filter((i) => this.channels.has(i.name));
   }
@@ -37,6 +38,17 @@ export class ChannelSource implements MovieSource {
 
   stop(movie: string): void {
     this.channels.get(movie)?.stop();
+  }
+
+  /** Packets of the movie's recent frames again (MovieChannel.resend), for repairs this server's cache cannot serve. */
+  resend(movie: string, ssrc: number, seqs: readonly number[]): Buffer[] {
+    const channel = this.channels.get(movie);
+    return channel === undefined || channel.ssrc !== ssrc ? [] : channel.resend(seqs);
+  }
+
+  /** The newest sequence number the movie's channel sent, or null. */
+  newestSeq(movie: string): number | null {
+    return this.channels.get(movie)?.newestSeq ?? null;
   }
 
   running(): string[] {

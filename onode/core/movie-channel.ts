@@ -1,20 +1,16 @@
 /**
  * A server's live channel for one movie: from its first viewer it emits the movie's frames as
- * RTP/JPEG at the movie's frame rate, looping at the end; later viewers join at the live point.
- * Frames are due at start + n * period on the injected clock, so timing does not drift.
+ * RTP/JPEG, looping at the end, on the movie's shared timeline (channel-timeline.ts): frame n
+ * leaves at reference time n · period, with the same sequence numbers and timestamp on every
+ * server of the movie. Timers run on the server's own clock; `reference` converts it to the
+ * shared one (the server's synchronised estimate of the bootstrapper's clock).
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { encodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
-import { RTP_JPEG_CLOCK_RATE, RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import { RTP_JPEG_PAYLOAD_TYPE } from '../../common/wire/rtp-jpeg.ts';
+import { type ChannelIdentity, type ChannelMovie, ChannelTimeline } from './channel-timeline.ts';
 
-/** The RTP/JPEG payloads of one frame, computed once when the movie is loaded. */
-export type FramePayloads = readonly Buffer[];
-
-export interface ChannelMovie {
-  readonly name: string;
-  readonly fps: number;
-  readonly frames: readonly FramePayloads[];
-}
+export type { ChannelMovie, FramePayloads } from './channel-timeline.ts';
 
 /**
  * Encodes one frame's packets with the server's signature (FrameSigner.signFrame): packets get
@@ -22,17 +18,19 @@ export interface ChannelMovie {
  */
 export type FrameSigning = (movie: string, packets: readonly RtpPacket[]) => Buffer[];
 
+/** The shared clock, in ms: every server's estimate of the same reference. */
+export type ReferenceTime = () => number;
+
 /** If the process stalls longer than this, skip ahead instead of bursting the backlog. */
 const MAX_CATCH_UP_MS = 500;
+/** How far back the channel sends frames again (repairs of what a failed server or path lost). */
+export const RESEND_SPAN_MS = 4000;
 
 export class MovieChannel {
   private timer: Timer | null = null;
-  private startedAt = 0;
-  private tick = 0;
-  private stoppedAt: number | null = null;
-  private frameIndex = 0;
-  private seq: number;
-  private readonly timestampBase: number;
+  /** The newest frame sent (null before the first). */
+  private lastTick: number | null = null;
+  private readonly timeline: ChannelTimeline;
   framesSent = 0;
   packetsSent = 0;
 
@@ -40,73 +38,105 @@ export class MovieChannel {
     private readonly clock: Clock,
     readonly movie: ChannelMovie,
     private readonly emit: (rtp: Buffer) => void,
-    readonly ssrc: number,
-    random: () => number = Math.random,
+    /** The shared clock; by default this server's own (unsynchronised servers still run a timeline). */
+    private readonly reference: ReferenceTime = () => clock.now(),
     /** Unsigned packets when null (simulations and tests that do not need signatures). */
     private readonly sign: FrameSigning | null = null,
+    identity?: ChannelIdentity,
   ) {
-    // RFC 3550: initial sequence number and timestamp are random.
-    this.seq = Math.floor(random() * 0x10000);
-    this.timestampBase = Math.floor(random() * 0x1_0000_0000);
+    this.timeline = new ChannelTimeline(movie, identity);
+  }
+
+  get ssrc(): number {
+    return this.timeline.identity.ssrc;
   }
 
   get running(): boolean {
     return this.timer !== null;
   }
 
+  /** Starts at the timeline's current frame (sent at once: a first viewer need not wait a period). */
   start(): void {
     if (this.timer !== null) return;
-    const now = this.clock.now();
-    // A restart plays from the first frame again, but the RTP clock keeps running (same SSRC and
-    // sequence space): a receiver that stayed sees time move forward, never back.
-    if (this.stoppedAt !== null) this.tick += Math.max(1, Math.ceil((now - this.stoppedAt) / this.periodMs));
-    this.startedAt = now - this.tick * this.periodMs;
-    this.frameIndex = 0;
-    this.sendFrame();
+    const now = this.timeline.tickAt(this.reference());
+    // Never a frame twice, even if the reference stepped back while stopped.
+    this.send(this.lastTick === null ? now : Math.max(now, this.lastTick + 1));
+    this.schedule();
   }
 
   stop(): void {
     if (this.timer === null) return;
     this.timer.cancel();
     this.timer = null;
-    this.stoppedAt = this.clock.now();
   }
 
-  private get periodMs(): number {
-    return 1000 / this.movie.fps;
+  /**
+   * The packets among `seqs` of frames sent within RESEND_SPAN_MS before the newest, encoded and
+   * signed as they were (by any server of the movie): frames this server did not send because it
+   * was not yet carrying the movie included, so a tree moved here from a failed server gets
+   * every frame. Nothing newer than the newest sent frame.
+   */
+  resend(seqs: readonly number[]): Buffer[] {
+    if (this.lastTick === null || seqs.length === 0) return [];
+    const span = Math.ceil(RESEND_SPAN_MS / this.timeline.periodMs);
+    const located = this.timeline.locate(new Set(seqs), this.lastTick, span);
+    const out: Buffer[] = [];
+    for (const tick of [...located.keys()].sort((a, b) => a - b)) {
+      const packets = this.encode(tick);
+      for (const i of located.get(tick) ?? []) out.push(packets[i] as Buffer);
+    }
+    return out;
   }
 
-  private sendFrame(): void {
-    const frame = this.movie.frames[this.frameIndex];
-    if (frame !== undefined) {
-      const timestamp = (this.timestampBase + Math.round((this.tick * RTP_JPEG_CLOCK_RATE) / this.movie.fps)) >>> 0;
-      const packets = frame.map(
-        (payload, i): RtpPacket => ({
-          marker: i === frame.length - 1,
-          payloadType: RTP_JPEG_PAYLOAD_TYPE,
-          sequenceNumber: (this.seq + i) & 0xffff,
-          timestamp,
-          ssrc: this.ssrc,
-          csrcs: [],
-          payload,
-        }),
-      );
-      const encoded = this.sign === null ? packets.map((p) => encodeRtp(p)) : this.sign(this.movie.name, packets);
-      this.seq = (this.seq + frame.length) & 0xffff;
-      for (const rtp of encoded) {
-        this.packetsSent++;
-        this.emit(rtp);
-      }
-      this.framesSent++;
+  /** The sequence number of the newest packet sent, or null. */
+  get newestSeq(): number | null {
+    if (this.lastTick === null) return null;
+    return (this.timeline.firstSeq(this.lastTick) + this.timeline.frameOf(this.lastTick).length - 1) & 0xffff;
+  }
+
+  private schedule(): void {
+    const tick = (this.lastTick ?? 0) + 1;
+    const wait = this.timeline.dueAt(tick) - this.reference();
+    this.timer = this.clock.setTimer(Math.max(0, wait), () => this.onDue());
+  }
+
+  private onDue(): void {
+    const now = this.timeline.tickAt(this.reference());
+    const last = this.lastTick ?? now - 1;
+    if (now > last) {
+      // A short stall sends the backlog; a long one (or a reference that jumped ahead) skips to now.
+      const behindMs = (now - last - 1) * this.timeline.periodMs;
+      const from = behindMs > MAX_CATCH_UP_MS ? now : last + 1;
+      for (let tick = from; tick <= now; tick++) this.send(tick);
     }
-    this.frameIndex = (this.frameIndex + 1) % Math.max(1, this.movie.frames.length);
-    this.tick++;
-    let due = this.startedAt + this.tick * this.periodMs;
-    const now = this.clock.now();
-    if (now - due > MAX_CATCH_UP_MS) {
-      this.startedAt = now - this.tick * this.periodMs;
-      due = now;
+    this.schedule();
+  }
+
+  private send(tick: number): void {
+    const encoded = this.encode(tick);
+    for (const rtp of encoded) {
+      this.packetsSent++;
+      this.emit(rtp);
     }
-    this.timer = this.clock.setTimer(due - now, () => this.sendFrame());
+    if (encoded.length > 0) this.framesSent++;
+    this.lastTick = tick;
+  }
+
+  private encode(tick: number): Buffer[] {
+    const frame = this.timeline.frameOf(tick);
+    const first = this.timeline.firstSeq(tick);
+    const timestamp = this.timeline.timestamp(tick);
+    const packets = frame.map(
+      (payload, i): RtpPacket => ({
+        marker: i === frame.length - 1,
+        payloadType: RTP_JPEG_PAYLOAD_TYPE,
+        sequenceNumber: (first + i) & 0xffff,
+        timestamp,
+        ssrc: this.ssrc,
+        csrcs: [],
+        payload,
+      }),
+    );
+    return this.sign === null ? packets.map((p) => encodeRtp(p)) : this.sign(this.movie.name, packets);
   }
 }

@@ -38,6 +38,9 @@ export interface MovieSource {
   catalogue(): readonly MovieInfo[];
   start(movie: string): void;
   stop(movie: string): void;
+  /** Recent packets sent again, from the movie's timeline (ChannelSource.resend). */
+  resend(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
+  newestSeq(movie: string): number | null;
 }
 
 export interface NeighbourSnapshot {
@@ -121,6 +124,8 @@ export class OverlayNode {
         isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
         startSource: (movie) => source?.start(movie),
         stopSource: (movie) => source?.stop(movie),
+        resendFromSource: (movie, ssrc, seqs) => source?.resend(movie, ssrc, seqs) ?? [],
+        newestSourceSeq: (movie) => source?.newestSeq(movie) ?? null,
         carryingChanged: (movies, roots) => this.announceCarrying(this.aliveNeighbours(), movies, roots),
       },
       options.tree,

@@ -90,6 +90,20 @@ export class PacketCache {
     return out;
   }
 
+  /** Sequence numbers missing between the oldest cached packet and the newest, oldest first. */
+  holes(): number[] {
+    if (this.highest === null) return [];
+    const out: number[] = [];
+    let seenOldest = false;
+    for (let back = this.size - 1; back > 0; back--) {
+      const seq = (this.highest - back) & 0xffff;
+      const held = this.seqs[seq % this.size] === seq;
+      if (held) seenOldest = true;
+      else if (seenOldest) out.push(seq);
+    }
+    return out;
+  }
+
   /** The cached packets among `seqs` of source `ssrc`. */
   pick(ssrc: number, seqs: readonly number[]): Buffer[] {
     if (ssrc !== this.ssrc) return [];

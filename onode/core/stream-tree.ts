@@ -92,6 +92,7 @@ export class StreamTree {
     this.table.running = false;
     this.below.stop();
     this.switcher.stop();
+    this.repairs.stop();
     for (const s of this.table.all()) {
       const upstream = upstreamOf(s.feed);
       if (upstream !== null) this.table.deps.send(upstream, { type: 'leave', movie: s.movie });

@@ -12,7 +12,6 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { OffsetClock, VirtualClock } from '../../common/core/clock.ts';
-import { fnv1a } from '../../common/core/fnv1a.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { DataMessage, MovieInfo, OverlayMessage } from '../../common/wire/overlay.ts';
@@ -29,7 +28,7 @@ import {
 import { MovieIds } from '../core/movie-ids.ts';
 import type { NakReason } from '../../common/wire/overlay.ts';
 import { ChannelSource } from '../core/channel-source.ts';
-import type { ChannelMovie, FrameSigning } from '../core/movie-channel.ts';
+import type { ChannelMovie, FrameSigning, ReferenceTime } from '../core/movie-channel.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 
 export interface SimLink {
@@ -115,7 +114,11 @@ export class SimNetwork {
   readonly keyring = new ServerKeyring();
   private rngState: number;
   /** Servers' sources made so far: each gets its own SSRCs and sequence bases, as a real process would. */
-  private sourcesMade = 0;
+  /**
+   * Each server's reading of the shared clock its channels run on (what time sync gives a real
+   * server); a server not listed reads the network's own clock, as if perfectly synchronised.
+   */
+  private readonly references = new Map<string, ReferenceTime>();
 
   constructor(
     private readonly options: OverlayOptions = DEFAULT_OVERLAY,
@@ -123,6 +126,11 @@ export class SimNetwork {
     private readonly signing: SimSigning | null = null,
   ) {
     this.rngState = seed >>> 0 || 1;
+  }
+
+  /** The shared clock as `server` reads it from now on (its time sync's estimate). */
+  setReference(server: string, reference: ReferenceTime): void {
+    this.references.set(server, reference);
   }
 
   /** Adds a node; servers get movies whose channels emit small fake frames in virtual time. */
@@ -142,14 +150,9 @@ export class SimNetwork {
     const clock = new OffsetClock(this.clock, clockOffsetMs);
     let node: OverlayNode | null = null;
     const sign = server && this.signing !== null ? this.signerFor(name) : null;
-    // The real server's source, with SSRCs and sequence bases drawn from a seeded generator.
-    let h = fnv1a(`${name}|${this.sourcesMade++}`);
-    const random = (): number => {
-      h = fnv1a(String(h));
-      return h / 0x1_0000_0000;
-    };
     const emit = (movie: string, rtp: Buffer): void => node?.onSourcePacket(movie, rtp);
-    const source = server ? new ChannelSource(clock, movies, movies.map(toInfo), emit, random, sign) : null;
+    const reference = (): number => (this.references.get(name) ?? (() => this.clock.now()))();
+    const source = server ? new ChannelSource(clock, movies, movies.map(toInfo), emit, reference, sign) : null;
     node = new OverlayNode(
       name,
       clock,

@@ -57,6 +57,10 @@ export interface TreeDeps {
   isSource(movie: string): boolean;
   startSource(movie: string): void;
   stopSource(movie: string): void;
+  /** A source's recent packets of the movie sent again (its channel's shared timeline); [] if none. */
+  resendFromSource(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
+  /** The newest sequence number the source's channel sent, or null. */
+  newestSourceSeq(movie: string): number | null;
   /** Called when the set of movies this node carries changes. */
   carryingChanged(movies: readonly string[], roots: readonly string[]): void;
 }

@@ -54,6 +54,7 @@ export class UpstreamJoin {
     }
     s.feed = { kind: 'flowing', via: from };
     this.switcher.watch();
+    this.repairs.watch();
     this.repairs.joined(s, from);
     this.table.schedule(s, this.table.options.refreshMs, () => this.refresh(s));
     for (const [waiter, path] of [...s.branches.waiters]) this.table.accept(s, waiter, path);

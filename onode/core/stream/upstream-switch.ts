@@ -19,6 +19,7 @@ import { alternativeUpstream, type FaultyNeighbours } from './upstream-choice.ts
 export const SILENCE_CHECK_MS = 25;
 /** A silence check this much past its time was held up by this thread, not by the upstream. */
 export const STALLED_CHECK_MS = 50;
+const FASTER_PATH = 'a faster path';
 
 export class UpstreamSwitch {
   /** The silence watch; its lateness tells a stall of this thread (Interval.lateMs). */
@@ -49,7 +50,7 @@ export class UpstreamSwitch {
       return up !== null && now - up >= SWITCH_STABLE_MS;
     });
     if (s.hysteresis.confirm(clearlyFaster(current?.latencyMs, best?.latencyMs)) && best !== undefined)
-      this.start(s, best.via, 'a faster path');
+      this.start(s, best.via, FASTER_PATH);
   }
 
   /** True when `from` is the neighbour this stream is switching to. */
@@ -57,12 +58,18 @@ export class UpstreamSwitch {
     return s.feed.kind === 'switching' && s.feed.to === from;
   }
 
-  /** The new upstream acked: leave the old one, unless the new chain loops or leads to another server. */
+  /**
+   * The new upstream acked: leave the old one, unless the new chain loops, or leads to another
+   * server while the old path still works. Servers of a movie play one timeline (channel-timeline.ts),
+   * so moving off a silent or forging upstream to another server's tree loses nothing; a faster
+   * path is sought only towards the same server.
+   */
   complete(s: Stream, from: string, msg: JoinAckMessage): void {
     if (s.feed.kind !== 'switching') return;
     const { via: old, reason } = s.feed;
     s.feed = { kind: 'flowing', via: old };
-    if (msg.rootPath.includes(this.table.deps.self) || msg.rootPath[0] !== s.rootPath[0]) {
+    const otherServer = msg.rootPath[0] !== s.rootPath[0];
+    if (msg.rootPath.includes(this.table.deps.self) || (otherServer && reason === FASTER_PATH)) {
       this.table.deps.send(from, { type: 'leave', movie: s.movie });
       return;
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CACHE_PACKETS } from '../../../onode/core/packet-cache.ts';
 import { DEFAULT_PROBES } from '../../../onode/core/status-probes.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
@@ -287,7 +288,9 @@ describe('relay failure on the tree path', () => {
     for (let t = 0; t < 4000; t += 20) {
       net.run(20);
       expect(activeLoops(net, MOVIE)).toEqual([]);
-      expect(net.duplicateDataPackets).toBe(0);
+      // A packet crosses a link again only as a repair, to a node that lost it in the churn (its
+      // stream was dropped and made again): at most a cache's worth.
+      expect(net.duplicateDataPackets).toBeLessThanOrEqual(CACHE_PACKETS);
       for (const v of viewers) {
         if (v.packets.length === counts.get(v)) continue;
         counts.set(v, v.packets.length);
@@ -299,8 +302,8 @@ describe('relay failure on the tree path', () => {
       expect(v.failure, v.pop).toBeNull();
       expect(net.clock.now() - lastArrival.get(v)!, v.pop).toBeLessThanOrEqual(40);
     }
-    // Affected viewers stalled (detection takes 3 missed hellos) and resumed well within the run.
-    for (const v of affected) expect(longestStall.get(v), v.pop).toBeGreaterThanOrEqual(200);
+    // Affected viewers stalled (the silence watch waits several frame periods) and resumed well within the run.
+    for (const v of affected) expect(longestStall.get(v), v.pop).toBeGreaterThanOrEqual(150);
     for (const v of affected) expect(longestStall.get(v), v.pop).toBeLessThan(1500);
     for (const v of viewers.filter((x) => !affected.includes(x)))
       expect(longestStall.get(v), v.pop).toBeLessThanOrEqual(40);

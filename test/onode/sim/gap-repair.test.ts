@@ -8,7 +8,7 @@ const MOVIE = 'gap.mjpeg';
 const GAP = 1000;
 
 describe('repairing a long gap', () => {
-  it(`asks for a ${GAP}-packet gap in several repair requests and gets every packet back`, () => {
+  it(`asks for a ${GAP}-packet gap by itself, in several repair requests, and gets every packet back`, () => {
     // Caches big enough to hold the gap: repairs are bounded by the cache, not by a datagram.
     const net = new SimNetwork({ ...DEFAULT_OVERLAY, tree: { ...DEFAULT_OVERLAY.tree, cachePackets: 4096 } });
     net.addNode('s1', [fakeMovie(MOVIE, 25, 100, 20)]); // 500 packets a second
@@ -29,23 +29,17 @@ describe('repairing a long gap', () => {
       lost.push(msg.rtp.readUInt16BE(2));
       return true;
     };
-    net.run(3000);
-    expect(lost).toHaveLength(GAP);
-    const got = (): Set<number> => new Set(viewer.packets.map((p) => p.readUInt16BE(2)));
-    expect(lost.filter((q) => got().has(q))).toEqual([]);
-
-    // The viewer's NACK for the whole gap, as the RTSP server passes it on.
-    const ssrc = viewer.packets[0]!.readUInt32BE(8);
     const repairs: number[][] = [];
     net.tap = (from, _to, msg) => {
       if (from === 'p1' && msg.type === 'repair') repairs.push([...(msg.seqs ?? [])]);
     };
-    expect(net.node('p1').tree.cached(MOVIE, ssrc, lost)).toEqual([]);
-    net.run(500);
-
+    net.run(3000);
+    expect(lost).toHaveLength(GAP);
+    const got = new Set(viewer.packets.map((p) => p.readUInt16BE(2)));
+    // p1's hole watch asked for the gap, no viewer NACK needed, in requests that each fit a datagram.
+    expect(lost.filter((q) => !got.has(q))).toEqual([]);
     expect(repairs.length).toBeGreaterThanOrEqual(Math.ceil(GAP / MAX_REPAIR_SEQS));
-    expect(repairs.flat()).toEqual(lost);
-    expect(lost.filter((q) => !got().has(q))).toEqual([]);
+    expect(new Set(repairs.flat())).toEqual(new Set(lost));
     expect(net.node('n1').streams()[0]?.counters.repaired).toBeGreaterThanOrEqual(GAP);
     expect(net.oversize).toBe(0);
     expect(net.largestDatagram).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM);

@@ -130,7 +130,8 @@ describe('signed streams in a simulated overlay', () => {
   it('routes around a relay that forges frames of its own, signed with a key nobody trusts', () => {
     const { net, v } = diamond();
     const liar = new SimNetwork(undefined, 2, { known: () => false });
-    liar.addNode('x', [fakeMovie(MOVIE, 25, 50, 3)]);
+    // Other frames under the same name (so another RTP source: the same content would share s1's timeline).
+    liar.addNode('x', [fakeMovie(MOVIE, 25, 50, 4)]);
     liar.addNode('y');
     liar.addLink('x', 'y', 1);
     liar.start();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeMovie, SimNetwork } from '../../../onode/sim/sim-network.ts';
 import { DEFAULT_LINK_MONITOR } from '../../../onode/core/link-monitor.ts';
-import { rtpSsrc, rtpTimestamp } from '../../../common/wire/rtp.ts';
+import { rtpSequence, rtpSsrc, rtpTimestamp, seqDiff } from '../../../common/wire/rtp.ts';
 import { RTP_JPEG_CLOCK_RATE } from '../../../common/wire/rtp-jpeg.ts';
 import { MAX_DATA_RTP_BYTES, MAX_NAME_BYTES, MAX_OVERLAY_DATAGRAM } from '../../../common/wire/overlay.ts';
 
@@ -64,16 +64,21 @@ describe('SimNetwork', () => {
     expect(elapsed).toBeGreaterThan(5 * RTP_JPEG_CLOCK_RATE);
   });
 
-  it('gives a restarted server new SSRCs, as a new process draws', () => {
+  it('a restarted server plays on the movie timeline: same SSRC, sequence numbers where the timeline is', () => {
     const net = small();
     const before = net.watch('p1', MOVIE);
     net.run(1000);
+    net.unwatch(before);
     net.restart('s1');
     net.run(3000);
     const after = net.watch('p2', MOVIE);
     net.run(1000);
     expect(after.packets.length).toBeGreaterThan(0);
-    expect(rtpSsrc(after.packets.at(-1)!)).not.toBe(rtpSsrc(before.packets[0]!));
+    expect(rtpSsrc(after.packets.at(-1)!)).toBe(rtpSsrc(before.packets[0]!));
+    // 2 packets a frame, 25 frames a second: about 3 s (plus a join) later on the timeline.
+    const ahead = seqDiff(rtpSequence(after.packets[0]!), rtpSequence(before.packets.at(-1)!));
+    expect(ahead).toBeGreaterThan(2 * 25 * 2.9);
+    expect(ahead).toBeLessThan(2 * 25 * 3.5);
   });
 
   it('notices a packet crossing the same directed link twice', () => {
@@ -103,7 +108,7 @@ describe('SimNetwork', () => {
       if (msg.type === 'data') sent.push(msg.rtp);
     };
     const viewer = net.watch('p1', MOVIE);
-    net.run(1000);
+    net.run(1010); // frames leave on the 40 ms grid: the last one sent has arrived
     expect(viewer.packets.length).toBeGreaterThan(5);
     expect(net.oversize).toBe(sent.length - viewer.packets.length);
     expect(net.oversizeReasons[0]).toMatch(/over 1472/);

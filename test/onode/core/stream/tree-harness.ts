@@ -85,6 +85,8 @@ export class TreeHarness {
       isSource: (m) => this.sources.has(m),
       startSource: (m) => this.started.push(m),
       stopSource: (m) => this.stopped.push(m),
+      resendFromSource: () => [],
+      newestSourceSeq: () => null,
       carryingChanged: (movies) => {
         this.announcements++;
         this.carrying = movies;

@@ -1,0 +1,124 @@
+/**
+ * One movie's shared timeline (epoch locking): frame n of the timeline is due at reference time
+ * n · period, where the reference is the clock every server synchronises to (the bootstrapper's).
+ * Its frame, RTP timestamp and sequence numbers are functions of n and of the movie's content
+ * alone, so every server holding the same movie emits the same packets at the same moment, and a
+ * tree that moves from one server to another sees one stream: nothing skipped, nothing repeated.
+ */
+import { createHash } from 'node:crypto';
+import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
+
+/** The RTP/JPEG payloads of one frame, computed once when the movie is loaded. */
+export type FramePayloads = readonly Buffer[];
+
+export interface ChannelMovie {
+  readonly name: string;
+  readonly fps: number;
+  readonly frames: readonly FramePayloads[];
+}
+
+/** A stream's RTP identity: the same for every server whose movie has the same name and content. */
+export interface ChannelIdentity {
+  readonly ssrc: number;
+  readonly seqBase: number;
+  readonly timestampBase: number;
+}
+
+const TWO_32 = 0x1_0000_0000;
+/** Ticks per RTP-timestamp segment when a frame is not a whole number of RTP ticks (29.97 fps). */
+const SEGMENT_TICKS = 2 ** 20;
+
+/** SSRC and bases from a hash of the name, rate and every payload: identical movies lock together. */
+export function channelIdentity(movie: ChannelMovie): ChannelIdentity {
+  const h = createHash('sha256').update(`${movie.name}\n${movie.fps}\n`);
+  for (const frame of movie.frames) {
+    for (const payload of frame) h.update(payload);
+    h.update('\n');
+  }
+  const d = h.digest();
+  return { ssrc: d.readUInt32BE(0), seqBase: d.readUInt16BE(4), timestampBase: d.readUInt32BE(6) };
+}
+
+export class ChannelTimeline {
+  readonly periodMs: number;
+  /** Sequence number offset of each frame within one loop of the movie. */
+  private readonly prefix: number[];
+  /** Packets in one loop of the movie. */
+  private readonly loopPackets: number;
+  private readonly ticksPerFrame: number;
+
+  constructor(
+    readonly movie: ChannelMovie,
+    readonly identity: ChannelIdentity = channelIdentity(movie),
+  ) {
+    this.periodMs = 1000 / movie.fps;
+    this.ticksPerFrame = RTP_JPEG_CLOCK_RATE / movie.fps;
+    this.prefix = [];
+    let n = 0;
+    for (const f of movie.frames) {
+      this.prefix.push(n);
+      n += f.length;
+    }
+    this.loopPackets = n;
+  }
+
+  /** The frame due at or before reference time `ms`. */
+  tickAt(ms: number): number {
+    return Math.floor(ms / this.periodMs);
+  }
+
+  /** Reference time at which frame `tick` is due. */
+  dueAt(tick: number): number {
+    return tick * this.periodMs;
+  }
+
+  frameOf(tick: number): FramePayloads {
+    const n = this.movie.frames.length;
+    return n === 0 ? [] : (this.movie.frames[mod(tick, n)] ?? []);
+  }
+
+  /** The sequence number of the frame's first packet. */
+  firstSeq(tick: number): number {
+    const n = this.movie.frames.length;
+    if (n === 0) return this.identity.seqBase;
+    const loops = Math.floor(tick / n);
+    const inLoop = this.prefix[mod(tick, n)] ?? 0;
+    // Reduced before multiplying, so the product stays an exact integer at any tick.
+    return mod(this.identity.seqBase + mod(loops, 0x10000) * mod(this.loopPackets, 0x10000) + inLoop, 0x10000);
+  }
+
+  timestamp(tick: number): number {
+    const k = this.ticksPerFrame;
+    if (Number.isInteger(k)) return mod(this.identity.timestampBase + mod(tick, TWO_32) * k, TWO_32);
+    // A fractional frame length is exact only over short spans: count whole segments apart.
+    const segments = Math.floor(tick / SEGMENT_TICKS);
+    const within = Math.round((tick - segments * SEGMENT_TICKS) * k);
+    return mod(this.identity.timestampBase + mod(segments, TWO_32) * Math.round(SEGMENT_TICKS * k) + within, TWO_32);
+  }
+
+  /**
+   * The ticks among (newest - span, newest] whose frames hold any of `seqs`, newest first, with
+   * the packet indexes asked of each: what a server needs to send again what it (or any server
+   * of the movie) sent then.
+   */
+  locate(seqs: ReadonlySet<number>, newest: number, span: number): Map<number, number[]> {
+    const found = new Map<number, number[]>();
+    let left = seqs.size;
+    for (let tick = newest; tick > newest - span && left > 0; tick--) {
+      const first = this.firstSeq(tick);
+      const count = this.frameOf(tick).length;
+      for (let i = 0; i < count; i++) {
+        if (!seqs.has((first + i) & 0xffff)) continue;
+        const list = found.get(tick) ?? [];
+        list.push(i);
+        found.set(tick, list);
+        left--;
+      }
+    }
+    return found;
+  }
+}
+
+function mod(a: number, m: number): number {
+  return ((a % m) + m) % m;
+}
