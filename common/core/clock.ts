@@ -120,3 +120,24 @@ export class OffsetClock implements Clock {
     return this.base.setTimer(ms, fn);
   }
 }
+
+/**
+ * A host's clock that is off and runs at its own rate (simulations of unsynchronised hosts):
+ * base + offsetMs, gaining `ppm` ms per million of the base's. Its timers run on its own time.
+ */
+export class DriftClock implements Clock {
+  private readonly rate: number;
+  constructor(
+    private readonly base: Clock,
+    private readonly offsetMs: number,
+    ppm: number,
+  ) {
+    this.rate = 1 + ppm * 1e-6;
+  }
+  now(): number {
+    return this.base.now() * this.rate + this.offsetMs;
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms / this.rate, fn);
+  }
+}
