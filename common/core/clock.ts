@@ -29,6 +29,14 @@ export class SystemClock implements Clock {
   }
 }
 
+/**
+ * Real time in ms since 1970 that never steps: the monotonic clock counted from the process's start
+ * (performance.timeOrigin). What hosts compare (the bootstrapper's reference clock, time-sync.ts).
+ */
+export function epochClock(): SystemClock {
+  return new SystemClock(performance.timeOrigin);
+}
+
 interface Scheduled {
   at: number;
   order: number;
