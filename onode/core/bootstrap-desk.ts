@@ -44,7 +44,7 @@ export const MAX_REPORTS_PER_SECOND = 8;
 export const MAX_MEMBER_LINES_PER_SECOND = 16;
 /**
  * Time requests answered per connection and window: a server's TimeSync asks 8 in its first second, then one
- * every 5 s. Over it they are dropped (counted); the connection stays.
+ * every 2 s. Over it they are dropped (counted); the connection stays.
  */
 export const MAX_TIME_REQUESTS = 20;
 export const TIME_REQUEST_WINDOW_MS = 10_000;
