@@ -70,6 +70,8 @@ describe('time sync on loopback', () => {
         err ? reject(err) : resolve(stdout),
       );
     });
-    expect(text).toMatch(/^clock: the bootstrapper's = this host's [+-] \d+\.\d{3} ms, ±\d+\.\d{3} ms \(\d+ samples\)$/m);
+    expect(text).toMatch(
+      /^clock: the bootstrapper's = this host's [+-] \d+\.\d{3} ms, ±\d+\.\d{3} ms \(\d+ samples\)$/m,
+    );
   });
 });

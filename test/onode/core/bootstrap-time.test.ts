@@ -31,7 +31,7 @@ describe('bootstrap desk: time', () => {
     expect(conn.notices(me)).toEqual([{ type: 'time', id: 9, t0: -5, at: 1234 }]);
   });
 
-  it(`answers at most ${MAX_TIME_REQUESTS} per ${TIME_REQUEST_WINDOW_MS} ms, drops the rest, keeps the connection`, () => {
+  it(`answers ${MAX_TIME_REQUESTS} per ${TIME_REQUEST_WINDOW_MS} ms at most, drops the rest, stays connected`, () => {
     const { h, me, conn } = setup();
     for (let id = 1; id <= MAX_TIME_REQUESTS + 5; id++) {
       conn.send({ type: 'time', id, t0: id });
