@@ -59,7 +59,7 @@ export interface TimeSample {
 export interface ReferenceClock {
   /** The reference's clock now (ms): this node's clock + offsetMs. */
   now(): number;
-  /** True once the offset is measured (until then offsetMs is 0). */
+  /** True once the offset is measured (until then offsetMs is 0); it stays true, errorMs says how well. */
   readonly synced: boolean;
   readonly offsetMs: number;
   /** A bound on |true reference - now()| (ms). */
@@ -131,7 +131,7 @@ export class TimeSync implements ReferenceClock {
    * requests are no longer expected, and a new burst measures the new path. Samples are kept.
    */
   resync(): void {
-    for (const id of this.outstanding.keys()) this.forget(id);
+    this.outstanding.clear();
     this.burstLeft = SYNC_BURST_SAMPLES;
     this.acceptedSinceStart = 0;
     if (!this.running) return;
@@ -211,12 +211,8 @@ export class TimeSync implements ReferenceClock {
     const now = this.clock.now();
     for (const [id, t0] of this.outstanding) {
       if (now - t0 <= SYNC_MAX_RTT_MS) break;
-      this.forget(id);
+      this.outstanding.delete(id);
     }
-  }
-
-  private forget(id: number): void {
-    this.outstanding.delete(id);
   }
 
   private add(sample: TimeSample): void {
