@@ -29,6 +29,14 @@ export class SystemClock implements Clock {
   }
 }
 
+/**
+ * Real time in ms since 1970 that never steps: the monotonic clock counted from the process's start
+ * (performance.timeOrigin). What hosts compare (the bootstrapper's reference clock, time-sync.ts).
+ */
+export function epochClock(): SystemClock {
+  return new SystemClock(performance.timeOrigin);
+}
+
 interface Scheduled {
   at: number;
   order: number;
@@ -118,5 +126,26 @@ export class OffsetClock implements Clock {
   }
   setTimer(ms: number, fn: () => void): Timer {
     return this.base.setTimer(ms, fn);
+  }
+}
+
+/**
+ * A host's clock that is off and runs at its own rate (simulations of unsynchronised hosts):
+ * base + offsetMs, gaining `ppm` ms per million of the base's. Its timers run on its own time.
+ */
+export class DriftClock implements Clock {
+  private readonly rate: number;
+  constructor(
+    private readonly base: Clock,
+    private readonly offsetMs: number,
+    ppm: number,
+  ) {
+    this.rate = 1 + ppm * 1e-6;
+  }
+  now(): number {
+    return this.base.now() * this.rate + this.offsetMs;
+  }
+  setTimer(ms: number, fn: () => void): Timer {
+    return this.base.setTimer(ms / this.rate, fn);
   }
 }

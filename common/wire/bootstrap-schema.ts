@@ -40,6 +40,13 @@ const Role = v.picklist(['server', 'node', 'pop']);
 export const MAX_LINK_DELAY_MS = 3_600_000;
 export const MAX_PATH_DELAY_MS = 2 ** 31 - 1;
 
+/**
+ * A clock reading in a time message (ms): a daemon's are ms since 1970 (~1.7e12), a simulation's
+ * anything; beyond ±1e15 (some 30,000 years) it is no clock.
+ */
+export const MAX_CLOCK_MS = 1e15;
+const ClockMs = v.pipe(v.number(), v.finite(), v.minValue(-MAX_CLOCK_MS), v.maxValue(MAX_CLOCK_MS));
+
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const Seq = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const list = <T extends v.GenericSchema>(item: T, max: number) => v.pipe(v.array(item), v.maxLength(max));
@@ -89,6 +96,7 @@ export const BootstrapSchema = v.variant('type', [
   v.object({ type: v.picklist(['neighbour-up', 'neighbour-down']), name: Name }),
   v.object({ type: v.literal('server-key'), server: Name, key: Bytes32 }),
   v.object({ type: v.literal('login') }),
+  v.object({ type: v.literal('time'), id: Seq, t0: ClockMs, at: v.optional(ClockMs) }),
   v.object({
     type: v.literal('welcome'),
     pops: list(Pop, MAX_POPS),

@@ -8,8 +8,13 @@
  *        body = { "type": "registered", "name", "role", "addresses", "neighbours", "serverKeys", ... }
  *             | { "type": "neighbour-up" | "neighbour-down", "name" }
  *             | { "type": "server-key", "server", "key" }
+ *             | { "type": "time", "id", "t0", "at" }    the answer to a time request: `at` is the
+ *                  reference clock (ms since 1970) as the request arrived (onode/core/time-sync.ts)
  *   node → bootstrapper   { "type": "report", "seq", "body", "mac" }          telemetry (dashboard-api.ts),
  *        MAC'd like a sealed message under its own label; at most MAX_REPORT_LINE bytes
+ *   node → bootstrapper   { "type": "time", "id", "t0" }                      a registered server asks the
+ *        time (t0: its clock at sending); plain, as it is only a question; at most
+ *        MAX_TIME_REQUESTS per TIME_REQUEST_WINDOW_MS (bootstrap-desk.ts), the rest dropped
  *   client → bootstrapper { "type": "login" }
  *   bootstrapper → client { "type": "welcome", "pops", "catalogue", "serverKeys" }, then it hangs up
  *   either way            { "type": "error", "reason", "detail" }
@@ -66,6 +71,18 @@ export interface RegisteredMessage {
   readonly serverKeys: readonly ServerKeyInfo[];
 }
 
+/**
+ * A server's time request (no `at`), or the bootstrapper's sealed answer echoing `id` and `t0`
+ * with its reference clock `at` (onode/core/time-sync.ts turns the pair into an offset). Sealed, so
+ * no one on the path can shift a server's timeline.
+ */
+export interface TimeMessage {
+  readonly type: 'time';
+  readonly id: number;
+  readonly t0: number;
+  readonly at?: number;
+}
+
 export interface WelcomeMessage {
   readonly type: 'welcome';
   readonly pops: readonly PopInfo[];
@@ -83,13 +100,14 @@ export type BootstrapMessage =
   | { readonly type: 'neighbour-up' | 'neighbour-down'; readonly name: string }
   | { readonly type: 'server-key'; readonly server: string; readonly key: string }
   | { readonly type: 'login' }
+  | TimeMessage
   | WelcomeMessage
   | { readonly type: 'error'; readonly reason: string; readonly detail: string };
 
 /** What a sealed body may carry: the messages only the real bootstrapper may send a node. */
 export type SealedMessage = Extract<
   BootstrapMessage,
-  { type: 'registered' | 'neighbour-up' | 'neighbour-down' | 'server-key' }
+  { type: 'registered' | 'neighbour-up' | 'neighbour-down' | 'server-key' | 'time' }
 >;
 
 const TYPES = new Set<string>([
@@ -103,6 +121,7 @@ const TYPES = new Set<string>([
   'neighbour-down',
   'server-key',
   'login',
+  'time',
   'welcome',
   'error',
 ]);
@@ -135,9 +154,18 @@ export function decodeSealedBody(body: string): Decoded<SealedMessage> {
   const d = decodeBootstrap(body);
   if (!d.ok) return d;
   const m = d.value;
-  return m.type === 'registered' || m.type === 'neighbour-up' || m.type === 'neighbour-down' || m.type === 'server-key'
-    ? ok(m)
-    : fail('unsupported');
+  switch (m.type) {
+    case 'registered':
+    case 'neighbour-up':
+    case 'neighbour-down':
+    case 'server-key':
+      return ok(m);
+    case 'time':
+      // Only an answer (with the reference's time) comes sealed.
+      return m.at === undefined ? fail('malformed') : ok(m);
+    default:
+      return fail('unsupported');
+  }
 }
 
 /**

@@ -87,6 +87,22 @@ export const CountersStatusSchema = v.object({
   bootstrapper: v.optional(CounterGroup),
   registration: v.optional(CounterGroup),
   ops: v.optional(CounterGroup),
+  /** Servers: time requests sent, answers taken and refused (onode/core/time-sync.ts). */
+  time: v.optional(CounterGroup),
+});
+
+/**
+ * A server's clock against the reference (the bootstrapper's clock, ms since 1970): reference time =
+ * this host's ms since 1970 + offsetMs, within errorMs (null before the first sample). On the
+ * bootstrapper (reference 'self') both are 0.
+ */
+export const ClockStatusSchema = v.object({
+  reference: v.picklist(['bootstrapper', 'self']),
+  synced: v.boolean(),
+  offsetMs: v.number(),
+  errorMs: v.nullable(v.number()),
+  /** Samples in the estimate's window. */
+  samples: v.number(),
 });
 
 export const StatusReportSchema = v.object({
@@ -110,6 +126,8 @@ export const StatusReportSchema = v.object({
   serverKeys: v.optional(v.array(v.object({ server: v.string(), keyId: v.string() }))),
   /** A server's own signing key id. */
   signingKeyId: v.optional(v.string()),
+  /** Servers: their clock against the reference. */
+  clock: v.optional(ClockStatusSchema),
 });
 
 /** What GET /status answers and NodeProcess.report() returns: the one type every reader uses. */
@@ -119,6 +137,7 @@ export type RouteStatus = v.InferOutput<typeof RouteStatusSchema>;
 export type StreamStatus = v.InferOutput<typeof StreamStatusSchema>;
 export type SessionStatus = v.InferOutput<typeof SessionStatusSchema>;
 export type CountersStatus = v.InferOutput<typeof CountersStatusSchema>;
+export type ClockStatus = v.InferOutput<typeof ClockStatusSchema>;
 
 /**
  * One viewer's playback as its POP knows it: from the oclient's own reports (player "oclient"),

@@ -52,6 +52,7 @@ export function formatStatus(s: StatusReport): string {
   const out: string[] = [
     `${s.name} (${s.role}), pid ${s.pid}${s.uptimeSec !== undefined ? `, up ${s.uptimeSec} s` : ''}`,
   ];
+  if (s.clock) out.push(clockLine(s.clock));
   out.push('', 'neighbours:');
   for (const n of s.neighbours ?? [])
     out.push(
@@ -72,6 +73,15 @@ export function formatStatus(s: StatusReport): string {
   if (s.catalogue) out.push('', `movies: ${s.catalogue.map((m) => m.name).join(', ') || 'none'}`);
   if (s.registered) out.push(`registered: ${s.registered.join(', ')}`);
   return `${out.join('\n')}\n`;
+}
+
+/** One line: how far this server's clock is from the reference, and how sure it is. */
+function clockLine(c: NonNullable<StatusReport['clock']>): string {
+  if (c.reference === 'self') return 'clock: the reference (bootstrapper)';
+  if (!c.synced) return `clock: not synced yet (${c.samples} sample(s))`;
+  const error = c.errorMs === null ? '?' : c.errorMs.toFixed(3);
+  const offset = `${c.offsetMs >= 0 ? '+' : '-'} ${Math.abs(c.offsetMs).toFixed(3)} ms`;
+  return `clock: the bootstrapper's = this host's ${offset}, ±${error} ms (${c.samples} samples)`;
 }
 
 function pad(s: string, n: number): string {

@@ -10,6 +10,8 @@
  *    connections are capped per source address and in total; at the cap the oldest pending one is
  *    closed to make room, so a flood of idle connections never locks out a login or a registration.
  *    Registered connections are exempt: there is at most one per topology node.
+ *  - A registered node may ask the time (time-sync.ts): the answer, sealed, carries the reference
+ *    clock (`referenceNow`), at most MAX_TIME_REQUESTS per TIME_REQUEST_WINDOW_MS per connection.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { RateWindow } from '../../common/core/rate-window.ts';
@@ -33,11 +35,19 @@ import type { Directory, Notice } from './directory.ts';
 /** Time a connection has to register or log in: both take one round trip. */
 export const PENDING_TIMEOUT_MS = 5000;
 /**
- * Lines a registered node may send per second (its reporter sends at most 4): over it they are
- * dropped before being parsed or checked, so one member cannot keep the bootstrapper busy or wash
- * the shared timeline out with its events.
+ * Reports a registered node may send per second (its reporter sends at most 4): over it they are
+ * dropped before being checked, so one member cannot keep the bootstrapper busy or wash the shared
+ * timeline out with its events.
  */
 export const MAX_REPORTS_PER_SECOND = 8;
+/** Lines of any kind a registered node may send per second, else dropped unread: reports and a time burst fit. */
+export const MAX_MEMBER_LINES_PER_SECOND = 16;
+/**
+ * Time requests answered per connection and window: a server's TimeSync asks 8 in its first second, then one
+ * every 2 s. Over it they are dropped (counted); the connection stays.
+ */
+export const MAX_TIME_REQUESTS = 20;
+export const TIME_REQUEST_WINDOW_MS = 10_000;
 export const MAX_PENDING_PER_ADDRESS = 16;
 export const MAX_PENDING = 512;
 /** A welcome is rebuilt at most this often (a big catalogue costs to build and encode). */
@@ -82,8 +92,12 @@ export interface DeskCounters {
   reports: number;
   /** Reports refused: a bad MAC, replayed, a body that is not a report, oversize (other lines: malformed). */
   badReports: number;
-  /** A member's lines dropped unread, over MAX_REPORTS_PER_SECOND. */
+  /** A member's lines dropped unread over MAX_MEMBER_LINES_PER_SECOND, or reports over MAX_REPORTS_PER_SECOND. */
   reportsLimited: number;
+  /** Time requests answered. */
+  timeAnswered: number;
+  /** Time requests dropped, over MAX_TIME_REQUESTS per TIME_REQUEST_WINDOW_MS. */
+  timeLimited: number;
 }
 
 interface Pending {
@@ -101,7 +115,9 @@ interface Member {
   nextSeq: number;
   /** The last report's sequence number: each must be higher (none replayed). */
   lastReport: number;
+  readonly lineBudget: RateWindow;
   readonly reportBudget: RateWindow;
+  readonly timeBudget: RateWindow;
 }
 
 export interface DeskOptions {
@@ -113,6 +129,11 @@ export interface DeskOptions {
   readonly log: Logger;
   /** Nonce source; tests inject a fixed one. */
   readonly nonce?: () => string;
+  /**
+   * The reference clock that time answers carry (ms; servers on other hosts compare it, so in the
+   * daemons ms since 1970). Default: `clock.now()`. A standby bootstrapper answers with its estimate of the primary's.
+   */
+  readonly referenceNow?: () => number;
 }
 
 export class BootstrapDesk {
@@ -128,6 +149,8 @@ export class BootstrapDesk {
     reports: 0,
     badReports: 0,
     reportsLimited: 0,
+    timeAnswered: 0,
+    timeLimited: 0,
   };
   /** Insertion order is age order: the first entry is the oldest. */
   private readonly pending = new Map<number, Pending>();
@@ -137,9 +160,11 @@ export class BootstrapDesk {
   private lastRefusalLog = -Infinity;
   private suppressedRefusals = 0;
   private readonly nonce: () => string;
+  private readonly referenceNow: () => number;
 
   constructor(private readonly o: DeskOptions) {
     this.nonce = o.nonce ?? newNonce;
+    this.referenceNow = o.referenceNow ?? (() => o.clock.now());
   }
 
   /** Registers the bootstrapper's own node (it has no connection); its first view of the overlay. */
@@ -171,9 +196,11 @@ export class BootstrapDesk {
   receive(conn: number, decoded: Decoded<BootstrapMessage>): void {
     const p = this.pending.get(conn);
     if (p === undefined) {
-      // A registered node only sends telemetry reports; anything else is counted and ignored.
+      // A registered node only sends telemetry reports and time requests; anything else is counted and ignored.
       const member = this.members.get(conn);
-      if (member !== undefined) this.takeReport(member, decoded);
+      if (member === undefined) return;
+      if (decoded.ok && decoded.value.type === 'time') this.answerTime(conn, member, decoded.value);
+      else this.takeReport(member, decoded);
       return;
     }
     if (p.state === 'done') return;
@@ -285,7 +312,9 @@ export class BootstrapDesk {
       key,
       nextSeq: 0,
       lastReport: -1,
+      lineBudget: new RateWindow(MAX_MEMBER_LINES_PER_SECOND),
       reportBudget: new RateWindow(MAX_REPORTS_PER_SECOND),
+      timeBudget: new RateWindow(MAX_TIME_REQUESTS, TIME_REQUEST_WINDOW_MS),
     };
     this.members.set(p.conn, member);
     if (reg.replaced !== undefined) {
@@ -305,10 +334,10 @@ export class BootstrapDesk {
     return this.members.has(conn);
   }
 
-  /** Whether to read the next line of `conn`: always before registration, within the report budget after. */
+  /** Whether to read the next line of `conn`: always before registration, within the line budget after. */
   admits(conn: number): boolean {
     const member = this.members.get(conn);
-    if (member === undefined || member.reportBudget.take(this.o.clock.now())) return true;
+    if (member === undefined || member.lineBudget.take(this.o.clock.now())) return true;
     this.counters.reportsLimited++;
     return false;
   }
@@ -318,6 +347,10 @@ export class BootstrapDesk {
     const msg = decoded.ok ? decoded.value : null;
     if (msg === null || msg.type !== 'report') {
       this.counters.malformed++;
+      return;
+    }
+    if (!member.reportBudget.take(this.o.clock.now())) {
+      this.counters.reportsLimited++;
       return;
     }
     const s = member.session;
@@ -333,6 +366,16 @@ export class BootstrapDesk {
     member.lastReport = msg.seq;
     this.counters.reports++;
     this.o.out.report?.(s.name, report.value);
+  }
+
+  /** The reference clock now, sealed (no one on the path may shift a server's timeline); its id and t0 echoed. */
+  private answerTime(conn: number, member: Member, ask: { readonly id: number; readonly t0: number }): void {
+    if (!member.timeBudget.take(this.o.clock.now())) {
+      this.counters.timeLimited++;
+      return;
+    }
+    this.counters.timeAnswered++;
+    this.seal(conn, member, { type: 'time', id: ask.id, t0: ask.t0, at: this.referenceNow() });
   }
 
   private seal(conn: number, member: Member, msg: BootstrapMessage): void {

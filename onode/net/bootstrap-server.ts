@@ -5,7 +5,7 @@
  * the registration proof are the desk's.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { SystemClock, type Clock } from '../../common/core/clock.ts';
+import { epochClock, SystemClock, type Clock } from '../../common/core/clock.ts';
 import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { listenOn } from '../../common/net/listen.ts';
@@ -27,6 +27,9 @@ import type { Directory } from '../core/directory.ts';
 
 export type BootstrapCounters = DeskCounters;
 
+/** This host's reference clock by default: ms since 1970, never stepping. */
+const HOST_CLOCK = epochClock();
+
 export interface BootstrapServerOptions {
   readonly directory: Directory;
   readonly secret: Buffer;
@@ -35,6 +38,11 @@ export interface BootstrapServerOptions {
   readonly catalogue: () => readonly MovieInfo[];
   readonly log: Logger;
   readonly clock?: Clock;
+  /**
+   * The reference clock servers synchronise to (the `time` answer), ms since 1970; default this
+   * host's, monotonic (epochClock). A standby bootstrapper answers with its estimate of the primary's.
+   */
+  readonly referenceNow?: () => number;
   /** A registered node's verified telemetry report (the dashboard). */
   readonly report?: (name: string, report: TelemetryReport) => void;
   /** A node registered, or went away. */
@@ -65,6 +73,7 @@ export class BootstrapServer extends Service {
       clock: opts.clock ?? new SystemClock(),
       catalogue: opts.catalogue,
       log: opts.log,
+      referenceNow: opts.referenceNow ?? (() => HOST_CLOCK.now()),
       out: {
         send: (conn, msg) => this.sockets.get(conn)?.write(this.encode(msg)),
         end: (conn, msg) => {

@@ -5,7 +5,7 @@
  * releases every socket and timer so the process can exit on its own.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { SystemClock } from '../../common/core/clock.ts';
+import { epochClock, SystemClock } from '../../common/core/clock.ts';
 import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { opsToken, overlayMacKey } from '../../common/security/overlay-keys.ts';
 import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
@@ -41,6 +41,8 @@ import { TelemetryReporter } from '../core/telemetry-reporter.ts';
 import { TelemetryStore } from '../core/telemetry-store.ts';
 import { DashboardHttp } from './dashboard-http.ts';
 import { nodeTelemetrySource } from './telemetry-source.ts';
+import { type ReferenceClock, selfReference, TimeSync } from '../core/time-sync.ts';
+import type { ClockStatus } from '../../common/wire/status-api.ts';
 
 export interface Ports {
   readonly bootstrap: number;
@@ -117,6 +119,10 @@ export class NodeProcess extends Service {
   private telemetryStore: TelemetryStore | null = null;
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
+  /** A server's offset to the bootstrapper's clock, over the registration (null on the bootstrapper, other roles). */
+  private timeSync: TimeSync | null = null;
+  /** A server's reference clock: its TimeSync, or on the bootstrapper its own (it is the reference). */
+  private reference: ReferenceClock | null = null;
 
   constructor(private readonly opts: NodeProcessOptions) {
     super();
@@ -154,6 +160,7 @@ export class NodeProcess extends Service {
       log,
     });
     if (info.role === 'server') {
+      this.startTimeSync(ctx);
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
       const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
       const { movies, catalogue } = library;
@@ -268,10 +275,54 @@ export class NodeProcess extends Service {
           ? null
           : { counters: this.bootstrapServer.counters, registered: this.directoryNames() },
       registration: this.registrationCounters,
+      clock: this.clockStatus(),
+      time: this.timeSync?.counters ?? null,
     });
   }
 
   private directoryNames: () => string[] = () => [];
+
+  /**
+   * A server's reference clock, for its channels' shared timeline: the bootstrapper's clock in ms
+   * since 1970 (this host's epoch clock + the measured offset); on the bootstrapper, its own. Null
+   * before start and on relays and POPs.
+   */
+  referenceClock(): ReferenceClock | null {
+    return this.reference;
+  }
+
+  /** A server measures its offset to the bootstrapper over its registration; the bootstrapper is the reference. */
+  private startTimeSync(ctx: StartContext): void {
+    // The epoch clock (not this.clock, whose origin is this process's start): hosts compare readings.
+    const clock = epochClock();
+    if (this.opts.bootstrapper === undefined) {
+      this.reference = selfReference(clock);
+      return;
+    }
+    const log = this.opts.log;
+    const sync = new TimeSync(
+      clock,
+      (req) => this.connection?.send({ type: 'time', id: req.id, t0: req.t0 }),
+      (err) => log.error(`time sync listener: ${(err as Error).stack ?? err}`),
+    );
+    this.timeSync = sync;
+    this.reference = sync;
+    sync.start();
+    ctx.defer(() => sync.stop());
+  }
+
+  private clockStatus(): ClockStatus | null {
+    const r = this.reference;
+    if (r === null) return null;
+    const sync = this.timeSync;
+    return {
+      reference: sync === null ? 'self' : 'bootstrapper',
+      synced: r.synced,
+      offsetMs: Math.round(r.offsetMs * 1000) / 1000,
+      errorMs: Number.isFinite(r.errorMs) ? Math.round(r.errorMs * 1000) / 1000 : null,
+      samples: sync?.samples ?? 0,
+    };
+  }
 
   /** A POP's viewers (GET /viewers), gone ones for a while too; empty on other nodes. */
   viewers(): ViewerStats[] {
@@ -463,6 +514,7 @@ export class NodeProcess extends Service {
     const info = opened.value;
     this.learnKeys(info.serverKeys);
     this.connection = conn;
+    this.timeSync?.resync(); // a new path to the bootstrapper: measure it afresh
     // Reports go sealed on this registration; the bootstrapper (perhaps restarted) gets everything again.
     this.reportVia = (body) => {
       const m = me.report(body);
@@ -501,6 +553,7 @@ export class NodeProcess extends Service {
   private onNotice(msg: BootstrapMessage): void {
     if (msg.type === 'neighbour-down') this.node?.neighbourLost(msg.name);
     else if (msg.type === 'server-key') this.learnKeys([msg]);
+    else if (msg.type === 'time' && msg.at !== undefined) this.timeSync?.reply(msg.id, msg.t0, msg.at);
     // neighbour-up needs nothing: hellos bring the link up as soon as the neighbour sends them.
   }
 

@@ -4,7 +4,8 @@
  */
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { RegisteredMessage } from '../../common/wire/bootstrap.ts';
-import type { StatusReport } from '../../common/wire/status-api.ts';
+import type { ClockStatus, StatusReport } from '../../common/wire/status-api.ts';
+import type { TimeSyncCounters } from '../core/time-sync.ts';
 import type { OverlayNode } from '../core/overlay-node.ts';
 import type { BootstrapCounters } from './bootstrap-server.ts';
 import type { OverlayTransport } from './overlay-transport.ts';
@@ -30,6 +31,9 @@ export interface ReportParts {
   readonly desk: { counters: BootstrapCounters; registered: string[] } | null;
   /** Elsewhere: sealed bootstrapper messages that failed their check. */
   readonly registration: { badSeal: number };
+  /** Servers: their clock against the reference, and their time requests' counters (null on the bootstrapper). */
+  readonly clock: ClockStatus | null;
+  readonly time: TimeSyncCounters | null;
 }
 
 export function buildStatusReport(p: ReportParts): StatusReport {
@@ -48,6 +52,7 @@ export function buildStatusReport(p: ReportParts): StatusReport {
     bootstrapper: p.bootstrapper,
     serverKeys: p.keyring.list().map((k) => ({ server: k.server, keyId: k.keyId })),
     ...(p.signingKeyId !== null ? { signingKeyId: p.signingKeyId } : {}),
+    ...(p.clock !== null ? { clock: p.clock } : {}),
     neighbours: node.neighbours().map((n) => ({
       name: n.name,
       address: addressOf.get(n.name) ?? null,
@@ -87,6 +92,7 @@ export function buildStatusReport(p: ReportParts): StatusReport {
       ...(p.sign ? { sign: p.sign } : {}),
       ...(p.desk ? { bootstrapper: { ...p.desk.counters } } : { registration: { ...p.registration } }),
       ...(p.http ? { ops: { ...p.http.counters } } : {}),
+      ...(p.time ? { time: { ...p.time } } : {}),
     },
     ...(p.desk ? { registered: p.desk.registered } : {}),
   };

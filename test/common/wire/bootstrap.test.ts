@@ -8,6 +8,7 @@ import {
   MAX_REASON_CHARS,
   MAX_SERVER_KEYS,
   MAX_WELCOME_MOVIES,
+  MAX_CLOCK_MS,
 } from '../../../common/wire/bootstrap-schema.ts';
 import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES } from '../../../common/wire/names.ts';
 import {
@@ -66,6 +67,8 @@ const messages: BootstrapMessage[] = [
   { type: 'neighbour-down', name: 'o3' },
   { type: 'server-key', server: 's2', key: B32 },
   { type: 'login' },
+  { type: 'time', id: 1, t0: 1_764_301_312_345.678 },
+  { type: 'time', id: 2, t0: -5000.25, at: 1_764_301_312_346.5 },
   welcome,
   { type: 'error', reason: 'bad-proof', detail: 'wrong overlay secret' },
 ];
@@ -170,6 +173,27 @@ describe('bootstrap codec rejections', () => {
     expect(decodeSealedBody('{"type":"welcome","pops":[],"catalogue":[],"serverKeys":[]}')).toEqual(unsupported);
     expect(decodeSealedBody(`{"type":"sealed","seq":0,"body":"{}","mac":"${B32}"}`)).toEqual(unsupported);
     expect(decodeSealedBody(line(registered, { role: 'banana' }))).toEqual({ ok: false, reason: 'malformed' });
+  });
+});
+
+describe('bootstrap codec: time', () => {
+  const ask = { type: 'time', id: 7, t0: 1000.5 } as const satisfies BootstrapMessage;
+  it('a clock reading is a finite number within ±MAX_CLOCK_MS; an id a safe integer from 0', () => {
+    const malformed = { ok: false, reason: 'malformed' };
+    expect(decodeBootstrap(line(ask, { t0: MAX_CLOCK_MS })).ok).toBe(true);
+    expect(decodeBootstrap(line(ask, { t0: MAX_CLOCK_MS * 2 }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { t0: -MAX_CLOCK_MS * 2 }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { t0: '1000' }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { t0: null }))).toEqual(malformed); // what JSON makes of NaN and Infinity
+    expect(decodeBootstrap(line(ask, { at: 1e300 }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { id: -1 }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { id: 1.5 }))).toEqual(malformed);
+    expect(decodeBootstrap(line(ask, { id: 2 ** 53 }))).toEqual(malformed);
+  });
+
+  it('sealed, only the answer (with the reference’s time) is taken', () => {
+    expect(decodeSealedBody(JSON.stringify({ ...ask, at: 5 }))).toEqual({ ok: true, value: { ...ask, at: 5 } });
+    expect(decodeSealedBody(JSON.stringify(ask))).toEqual({ ok: false, reason: 'malformed' });
   });
 });
 

@@ -68,6 +68,7 @@ export class DeskHarness {
   constructor(
     readonly secret: Buffer,
     topology = smallTopology(),
+    referenceNow?: () => number,
   ) {
     this.directory = new Directory(topology, false);
     const log =
@@ -78,6 +79,7 @@ export class DeskHarness {
       directory: this.directory,
       secret,
       clock: this.clock,
+      ...(referenceNow ? { referenceNow } : {}),
       catalogue: () => {
         this.catalogueCalls++;
         return [{ name: 'bars.mjpeg', fps: 25, width: 320, height: 240, frames: 100 }];

@@ -57,7 +57,7 @@ describe('bootstrap desk: telemetry reports', () => {
     expect(h.directory.isRegistered('n1')).toBe(true);
   });
 
-  it('takes at most MAX_REPORTS_PER_SECOND lines a second from a node, dropping the rest unread', () => {
+  it('takes at most MAX_REPORTS_PER_SECOND reports a second from a node, dropping the rest', () => {
     const { h, me, conn } = setup();
     for (let i = 0; i < 20; i++) conn.send(me.report(JSON.stringify({ ...REPORT, at: i }))!);
     expect(h.reports).toHaveLength(MAX_REPORTS_PER_SECOND);
