@@ -164,7 +164,10 @@ export class NodeProcess extends Service {
       const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
       const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
       const { movies, catalogue } = library;
-      this.source = new ChannelSource(this.clock, movies, catalogue, emit, undefined, this.frameSigning());
+      // Channels run on the movie's shared timeline, read from the bootstrapper's clock as synchronised.
+      const reference = this.reference;
+      const shared = reference === null ? undefined : () => reference.now();
+      this.source = new ChannelSource(this.clock, movies, catalogue, emit, shared, this.frameSigning());
     }
     // POPs check every stream before their viewers (or the POPs below them) get a packet; relays pass data on.
     const verifyWith = info.role === 'pop' ? this.keyring : null;

@@ -3,6 +3,8 @@
  * moments, so a tree that moves from a failed server to another one delivers every packet once.
  */
 import { describe, expect, it } from 'vitest';
+import { DriftClock } from '../../../common/core/clock.ts';
+import { TimeSync } from '../../../onode/core/time-sync.ts';
 import { rtpSequence, rtpSsrc, rtpTimestamp, seqDiff } from '../../../common/wire/rtp.ts';
 import { randomOverlay } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
@@ -41,6 +43,56 @@ describe('epoch-locked channels', () => {
     // Everything p2 got after its first frame, p1 got byte for byte (the first may be a fast start).
     expect(common.length).toBeGreaterThanOrEqual(b.packets.length - 4);
     expect(rtpSsrc(a.packets[0]!)).toBe(rtpSsrc(b.packets[0]!));
+  });
+
+  it('servers with clocks 5 s apart and drifting 100 ppm stay frame-locked once synchronised', () => {
+    const net = new SimNetwork();
+    const servers = [
+      { name: 's1', offsetMs: 5000, ppm: 100 },
+      { name: 's2', offsetMs: -5000, ppm: -100 },
+    ];
+    for (const s of servers) {
+      net.addNode(s.name, [fakeMovie(MOVIE)], s.offsetMs);
+      // Its time sync to the bootstrapper (whose clock is the network's), 6 ms there and 2 ms back.
+      const sync = new TimeSync(new DriftClock(net.clock, s.offsetMs, s.ppm), (req) =>
+        net.clock.setTimer(6, () => {
+          const at = net.clock.now();
+          net.clock.setTimer(2, () => sync.reply(req.id, req.t0, at));
+        }),
+      );
+      sync.start();
+      net.setReference(s.name, () => sync.now());
+    }
+    for (const p of ['p1', 'p2']) net.addNode(p);
+    net.addLink('s1', 'p1', 5);
+    net.addLink('s2', 'p2', 5);
+    net.start();
+    net.run(3000);
+    // When each server sent each packet, by sequence number.
+    const sentAt = new Map<string, Map<number, { at: number; rtp: Buffer }>>([
+      ['s1', new Map()],
+      ['s2', new Map()],
+    ]);
+    net.tap = (from, _to, msg) => {
+      if (msg.type === 'data') sentAt.get(from)?.set(rtpSequence(msg.rtp), { at: net.clock.now(), rtp: msg.rtp });
+    };
+    net.watch('p1', MOVIE);
+    net.watch('p2', MOVIE);
+    net.run(300_000); // five minutes: the clocks drift 30 ms apart unless tracked
+    const a = sentAt.get('s1')!;
+    const b = sentAt.get('s2')!;
+    let worst = 0;
+    let compared = 0;
+    for (const [seq, x] of a) {
+      const y = b.get(seq);
+      if (y === undefined) continue;
+      compared++;
+      worst = Math.max(worst, Math.abs(x.at - y.at));
+      expect(x.rtp.equals(y.rtp), `packet ${seq}`).toBe(true);
+    }
+    expect(compared).toBeGreaterThan(0.95 * a.size);
+    // Frame n leaves both servers at the same moment, well within one frame interval (40 ms).
+    expect(worst).toBeLessThan(5);
   });
 
   it.each([1, 3, 8])('a server failure moves the tree to another server: every packet once (seed %i)', (seed) => {
