@@ -68,6 +68,8 @@ export interface FailureOutcome {
   readonly backOnScheduleMs: number | null;
   /** Frame numbers never shown, counted within one channel (the whole session). */
   readonly framesLost: number;
+  /** Frames shown again (the same frame twice in a row, or a step back in the movie). */
+  readonly framesRepeated: number;
   /** True when frame numbers restart across the interruption: the stream came from another channel (server). */
   readonly newChannel: boolean;
   /** New channel only: frame periods in the interruption minus one (the frames a viewer went without). */
@@ -114,14 +116,21 @@ export function analyseFailure(
   }
   const newChannel = switchAt > 0;
   let framesLost = 0;
+  let framesRepeated = 0;
   for (let i = 1; i < known.length; i++) {
+    const d = span(i - 1, i);
+    // A new channel that starts behind where the old one was shows those frames again.
+    if (i === switchAt && d > frames / 2) framesRepeated += frames - d + 1;
     if (i === switchAt) continue;
-    framesLost += Math.max(0, span(i - 1, i) - 1);
+    // The same frame again, or a step back (more than half a loop "forward"): frames shown twice.
+    if (d === 0 || d > frames / 2) framesRepeated += d === 0 ? 1 : frames - d + 1;
+    else framesLost += d - 1;
   }
   const switchGap = newChannel ? known[switchAt]!.at - known[switchAt - 1]!.at : 0;
   const base = {
     interruptionMs: gap,
     framesLost,
+    framesRepeated,
     newChannel,
     framesSkipped: newChannel ? Math.max(0, Math.round(switchGap / periodMs) - 1) : 0,
     unknownFrames: arrivals.length - known.length,
