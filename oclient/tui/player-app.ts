@@ -342,8 +342,8 @@ class Player {
   private shown(): void {
     const now = performance.now();
     if (this.leftPop !== null) {
-      const still = this.lastShownAt === null ? '' : `, ${Math.round(now - this.lastShownAt)} ms after the last`;
-      this.say(`first frame from ${this.pop.name} (after ${this.leftPop})${still}`);
+      const still = this.lastShownAt === null ? '' : ` ${Math.round(now - this.lastShownAt)} ms after the last`;
+      this.say(`playing ${this.movie ?? ''} from ${this.pop.name}: first frame${still} from ${this.leftPop}`);
       this.leftPop = null;
     }
     this.lastShownAt = now;

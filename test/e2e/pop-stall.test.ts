@@ -32,6 +32,8 @@ afterAll(() => rmSync(movies, { recursive: true, force: true }));
 /** From the SIGSTOP to the first frame from another POP, at most (plus what the machine stalled). */
 const SWITCH_BOUND_MS = 1500;
 const CLIENT_ADDRESS = '127.1.103.20';
+/** The terminal player's status line once the next POP's first frame is on the screen. */
+const FIRST_FRAME = /playing bars\.mjpeg from (p\d): first frame/;
 
 interface Stats {
   framesReceived: number;
@@ -147,13 +149,13 @@ describe('a stalled POP (SIGSTOP, connections left open)', () => {
     let seenAt = 0;
     while (Date.now() - stoppedAt < 15_000) {
       screen = panes.screen(name);
-      if (/first frame from p\d/.test(screen)) {
+      if (FIRST_FRAME.test(screen)) {
         seenAt = Date.now();
         break;
       }
       await sleep(20);
     }
-    const to = /first frame from (p\d)/.exec(screen)?.[1];
+    const to = FIRST_FRAME.exec(screen)?.[1];
     expect(to, screen).toBeDefined();
     expect(to).not.toBe('p2');
     const switchMs = seenAt - stoppedAt;
