@@ -159,7 +159,8 @@ describe('a stalled POP (SIGSTOP, connections left open)', () => {
     expect(to, screen).toBeDefined();
     expect(to).not.toBe('p2');
     const switchMs = seenAt - stoppedAt;
-    process.stderr.write(`tui: first frame from ${to} on screen ${switchMs} ms after SIGSTOP of p2\n`);
+    const said = screen.trim().split('\n').at(-1)?.trim();
+    process.stderr.write(`tui: first frame from ${to} on screen ${switchMs} ms after SIGSTOP of p2 ("${said}")\n`);
     expect(switchMs, `worst stall ${meter.worstLateMs} ms`).toBeLessThan(meter.bound(SWITCH_BOUND_MS));
     expect(screen).toMatch(/timeline\s+0 repeated/);
     await sleep(1000); // the statistics panel is redrawn every 500 ms
