@@ -55,7 +55,10 @@ export interface FailoverRecord {
   firstFrameAt: number | null;
 }
 
-/** A session's statistics, over the whole playback and every POP it played from. */
+/**
+ * A session's statistics, over the whole playback and every POP it played from. framesReceived
+ * counts the frames written (onFrame): a frame received again is counted in framesDuplicate only.
+ */
 export interface PlayResult extends Omit<SessionStats, 'bytesReceived' | 'state' | 'fps'>, TimelineCounts {
   /** Average over the whole playback. */
   fps: number;
@@ -153,7 +156,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ? setInterval(
           () =>
             opts.onProgress?.({
-              ...plus(totals, session.stats()),
+              ...written(plus(totals, session.stats()), timeline.counts),
               ...timeline.counts,
               pop,
               failovers: policy.failovers,
@@ -214,10 +217,12 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
   policy.stopped();
   const used = policy.popsUsed;
   if (used.length === 0 && lastError !== null) throw lastError;
+  // As written: a frame received again (a POP's fast start after a failover) is in framesDuplicate only.
+  const framesWritten = totals.framesReceived - timeline.counts.framesDuplicate;
   const span = policy.frameSpan;
   const spanS = span === null ? 0 : (span.last - span.first) / 1000;
   return {
-    framesReceived: totals.framesReceived,
+    framesReceived: framesWritten,
     framesLost: totals.framesLost,
     framesRejected: totals.framesRejected,
     verifying: opts.keys != null,
@@ -225,7 +230,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     packetsLost: totals.packetsLost,
     startupMs,
     jitterMs,
-    fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
+    fps: spanS > 0 ? Math.round(((framesWritten - 1) / spanS) * 10) / 10 : 0,
     bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((clock.now() - startedAt) / 1000)) : 0,
     failovers: policy.failovers,
     longestGapMs: Math.round(policy.longestGapMs),
@@ -252,6 +257,11 @@ function decide(
   if (r !== null) return policy.refused(r.status, refusalReason(r.status, r.nakReason), r.message);
   const why = ended.failure?.message ?? ended.closedWhy;
   return why === null ? null : policy.failed(why);
+}
+
+/** Live statistics with framesReceived as written (duplicates dropped by the timeline left out). */
+function written(s: SessionStats, t: TimelineCounts): SessionStats {
+  return { ...s, framesReceived: s.framesReceived - t.framesDuplicate };
 }
 
 /** A session's statistics with the earlier sessions' counters added. */
