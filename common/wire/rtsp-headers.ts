@@ -273,3 +273,41 @@ export function parseRtspUrl(uri: string): Decoded<RtspUrl> {
   }
   return ok(trackId === undefined ? { host, port, path } : { host, port, path, trackId });
 }
+
+// ---------------------------------------------------------------------------------------------
+// X-Last-Frame (ours): on PLAY, the last frame the player has shown, so that a POP's fast start
+// does not send it again (after a failover the player already has the newest frame).
+//
+//   X-Last-Frame = "X-Last-Frame" ":" "ssrc" "=" 1*8HEX ";" "rtptime" "=" 1*10DIGIT
+
+/** The header's name; players that do not send it (ffmpeg) get the fast start as before. */
+export const LAST_FRAME_HEADER = 'X-Last-Frame';
+
+export interface LastFrame {
+  readonly ssrc: number;
+  /** The frame's RTP timestamp, 0..2^32-1. */
+  readonly rtptime: number;
+}
+
+export function formatLastFrame(f: LastFrame): string {
+  const ok32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+  if (!ok32(f.ssrc) || !ok32(f.rtptime)) throw new RtspEncodeError(`bad ${LAST_FRAME_HEADER}: ${f.ssrc}/${f.rtptime}`);
+  return `ssrc=${f.ssrc.toString(16).toUpperCase().padStart(8, '0')};rtptime=${f.rtptime}`;
+}
+
+/** Parameters in any order, names in any case; anything else (or a value out of range) is malformed. */
+export function parseLastFrame(value: string): Decoded<LastFrame> {
+  if (value.length > 64) return fail('malformed');
+  let ssrc: number | undefined;
+  let rtptime: number | undefined;
+  for (const param of value.split(';')) {
+    const m = /^\s*([A-Za-z]+)\s*=\s*([0-9A-Fa-f]+)\s*$/.exec(param);
+    if (m === null) return fail('malformed');
+    const name = (m[1] ?? '').toLowerCase();
+    const raw = m[2] ?? '';
+    if (name === 'ssrc' && raw.length <= 8) ssrc = Number.parseInt(raw, 16);
+    else if (name === 'rtptime' && /^\d{1,10}$/.test(raw) && Number(raw) <= 0xffff_ffff) rtptime = Number(raw);
+    else return fail('malformed');
+  }
+  return ssrc === undefined || rtptime === undefined ? fail('malformed') : ok({ ssrc, rtptime });
+}

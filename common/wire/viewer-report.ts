@@ -40,6 +40,12 @@ const ViewerReportSchema = v.object({
   failovers: Count,
   /** The client's counters over every session of this playback, where it keeps them. */
   total: v.optional(v.object({ framesReceived: Count, framesLost: Count })),
+  /** Over the whole playback (every session): frames shown twice; 0 unless something is wrong. */
+  framesRepeated: v.optional(Count),
+  /** Frames of the movie's timeline never shown between two that were (a jump forward). */
+  framesSkipped: v.optional(Count),
+  /** Frames dropped because they had been shown already (a POP's fast start resending one). */
+  framesDuplicate: v.optional(Count),
 });
 
 export type ViewerReport = v.InferOutput<typeof ViewerReportSchema>;

@@ -9,6 +9,7 @@ import { probePops, type PopRtt } from '../net/pop-prober.ts';
 import { EveryPopRefused, playHeadless, PlayRefused, type PlayResult } from '../net/headless-player.ts';
 import { checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile } from '../net/output-files.ts';
 import { describeRefusals } from '../core/refusal-round.ts';
+import { STALL_FAILOVER_MS } from '../core/failover-policy.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { PlaySession } from '../net/play-session.ts';
 import {
@@ -68,6 +69,7 @@ interface Flags {
   transport: 'udp' | 'tcp';
   jitterBuffer: number;
   reportInterval: number;
+  stallTimeout: number;
   player?: ExternalPlayer;
 }
 
@@ -79,6 +81,10 @@ class ClientFailure extends Error {
     super(message);
   }
 }
+
+/** --stall-timeout bounds: under a few frame intervals every hiccup would fail over; over a minute is no watch. */
+const MIN_STALL_TIMEOUT_MS = 100;
+const MAX_STALL_TIMEOUT_MS = 60_000;
 
 const positive =
   (what: string) =>
@@ -123,6 +129,20 @@ const program = new Command('oclient')
       return n;
     },
     2000,
+  )
+  .option(
+    '--stall-timeout <ms>',
+    'leave a POP that sent no frame for MS ms while playing, for the next POP by RTT',
+    (v: string): number => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || n < MIN_STALL_TIMEOUT_MS || n > MAX_STALL_TIMEOUT_MS) {
+        throw new InvalidArgumentError(
+          `expected milliseconds from ${MIN_STALL_TIMEOUT_MS} to ${MAX_STALL_TIMEOUT_MS} (a whole number)`,
+        );
+      }
+      return n;
+    },
+    STALL_FAILOVER_MS,
   )
   .option('--rtsp-port <port>', "the POPs' RTSP port", port, RTSP_PORT)
   .option('--overlay-port <port>', "the POPs' UDP port answering RTT probes", port, OVERLAY_PORT)
@@ -241,6 +261,8 @@ async function main(flags: Flags): Promise<number> {
       rtspPort: flags.rtspPort,
       movie: flags.movie,
       durationMs: flags.duration * 1000,
+      stallTimeoutMs: flags.stallTimeout,
+      ...fpsOf(welcome, flags.movie),
       ...(flags.address ? { localAddress: flags.address } : {}),
       transport: flags.transport,
       jitterBufferMs: flags.jitterBuffer,
@@ -281,6 +303,7 @@ async function main(flags: Flags): Promise<number> {
     ...result,
     firstFrameAt,
     popsUsed: result.popsUsed.map(nameOf),
+    failoverLog: result.failoverLog.map((f) => ({ ...f, from: nameOf(f.from), to: nameOf(f.to) })),
   };
   saveStats(stats);
   process.stdout.write(`${JSON.stringify(stats)}\n`);
@@ -325,6 +348,7 @@ async function interactive(
     transport: flags.transport,
     jitterBufferMs: flags.jitterBuffer,
     reportIntervalMs: flags.reportInterval,
+    stallTimeoutMs: flags.stallTimeout,
     ...verify,
   });
   switch (outcome.kind) {
@@ -344,6 +368,12 @@ async function interactive(
     case 'error':
       throw new Error(outcome.message);
   }
+}
+
+/** The movie's frame rate from the catalogue, when it names one. */
+function fpsOf(welcome: Welcome, movie: string): { fps?: number } {
+  const fps = welcome.catalogue.find((m) => m.name === movie)?.fps;
+  return fps !== undefined && fps > 0 ? { fps } : {};
 }
 
 /** --output and --stats must be writable before the client logs in: a typo fails at once, not mid-playback. */

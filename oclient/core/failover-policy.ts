@@ -3,8 +3,13 @@
  * player and the terminal player. The players run the sessions (sockets, RTSP) and tell the policy
  * what happened; it answers with what to do next, and watches for a POP that stops sending.
  *
- * - POPs are tried in the order given (best RTT first), wrapping around, so a POP that failed
- *   earlier is asked again once the others have had their turn (it may have come back).
+ * - The next POP is the best by RTT (the order given) out of its cooldown (pop-penalties.ts: a
+ *   POP that failed waits a cooldown that grows with its failures in a row), else the one whose
+ *   cooldown ends first, so a POP that failed earlier is asked again once the others have had
+ *   their turn (it may have come back), and two flaky POPs do not ping-pong.
+ * - The client prefers staying on a POP that plays: when the POP in use, which sent frames in
+ *   this session, goes quiet while every other POP is in its cooldown, the policy waits for the
+ *   first cooldown to end (at most MAX_STALL_WAIT_MS of silence) before it switches.
  * - Once every POP's latest answer is a refusal of the movie (one round), asking again would only
  *   repeat the answers: give up with each POP's reason. A round covers the POPs known to be up
  *   (`roundPops`: those that answered the RTT probe), so one POP that is down cannot hide that
@@ -18,10 +23,13 @@
  * No I/O: time comes from the injected Clock, and the stall watch is a timer on it.
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
+import { PopPenalties, RECOVERED_AFTER_MS } from './pop-penalties.ts';
 import { RefusalRound, type Refusal } from './refusal-round.ts';
 
 /** No frame for this long from a POP that was playing: treat it as dead and fail over. */
-export const STALL_FAILOVER_MS = 1500;
+export const STALL_FAILOVER_MS = 1000;
+/** The longest a quiet POP is waited for while every other POP is in its cooldown. */
+export const MAX_STALL_WAIT_MS = 10_000;
 /** Rounds over every POP, each failing without a frame, before giving up (once a POP has played). */
 export const FAILOVER_ROUNDS = 3;
 /** At most this many entries in popsUsed; further POPs still count in failovers. */
@@ -58,6 +66,7 @@ export class PolicyError extends Error {
 export class FailoverPolicy {
   private readonly pops: readonly string[];
   private readonly round: RefusalRound;
+  private readonly penalties: PopPenalties;
   private readonly stallMs: number;
   private readonly rounds: number;
   private index = 0;
@@ -68,6 +77,9 @@ export class FailoverPolicy {
   /** Whether a POP has played since the start (or the user's last restart). */
   private played = false;
   private watch: Timer | null = null;
+  /** When the current POP last started to play (PLAY answered or resumed), and its frames since. */
+  private playingSince = 0;
+  private sessionFrames = 0;
   /** When the stall watch started counting: PLAY answered or resumed, or the last frame since. */
   private quietSince = 0;
   private firstFrame: number | null = null;
@@ -81,6 +93,7 @@ export class FailoverPolicy {
     if (this.pops.length === 0) throw new PolicyError('a failover policy needs at least one POP');
     const up = (opts.roundPops ?? []).filter((p) => this.pops.includes(p));
     this.round = new RefusalRound(up.length > 0 ? up : this.pops);
+    this.penalties = new PopPenalties(this.pops);
     this.stallMs = opts.stallMs ?? STALL_FAILOVER_MS;
     this.rounds = opts.rounds ?? FAILOVER_ROUNDS;
   }
@@ -118,7 +131,7 @@ export class FailoverPolicy {
       if (this.used.length < MAX_POPS_USED) this.used.push(this.current);
     }
     this.round.cleared(this.current);
-    this.quietSince = this.opts.clock.now();
+    this.quietSince = this.playingSince = this.opts.clock.now();
     this.arm(this.stallMs);
   }
 
@@ -130,6 +143,8 @@ export class FailoverPolicy {
     this.lastFrame = now;
     this.quietSince = now;
     this.failuresInARow = 0;
+    this.sessionFrames++;
+    if (now - this.playingSince >= RECOVERED_AFTER_MS) this.penalties.recovered(this.current);
   }
 
   /** Paused, torn down or over: no frames are expected, so the stall watch stops. */
@@ -142,6 +157,7 @@ export class FailoverPolicy {
   stopped(): void {
     this.idle();
     this.counted = false;
+    this.sessionFrames = 0;
   }
 
   /** The user asks again (or for another movie): a new refusal round and failure count, same POP. */
@@ -172,8 +188,10 @@ export class FailoverPolicy {
       return this.giveUp({ kind: 'no-pop-plays', pop: this.current, why });
     }
     const from = this.current;
+    const now = this.opts.clock.now();
+    this.penalties.failed(from, now);
     this.stopped();
-    this.index = (this.index + 1) % this.pops.length;
+    this.index = this.pops.indexOf(this.penalties.next(from, now));
     this.switches++;
     return { action: 'switch', from, to: this.current, why };
   }
@@ -183,17 +201,33 @@ export class FailoverPolicy {
     return { action: 'give-up', reason };
   }
 
-  /** One timer at a time: when it fires early (a frame came since), it waits the rest. */
+  /** Failures in a row of `pop` that its cooldown counts (pop-penalties.ts). */
+  failuresOf(pop: string): number {
+    return this.penalties.failures(pop);
+  }
+
+  /**
+   * One timer at a time: when it fires early (a frame came since), it waits the rest; when the quiet
+   * POP played in this session and every other one is in its cooldown, it waits for the first to end.
+   */
   private arm(ms: number): void {
     this.watch?.cancel();
     this.watch = this.opts.clock.setTimer(ms, () => {
       this.watch = null;
-      const quiet = this.opts.clock.now() - this.quietSince;
+      const now = this.opts.clock.now();
+      const quiet = now - this.quietSince;
       if (quiet < this.stallMs) {
         this.arm(this.stallMs - quiet);
         return;
       }
-      const decision = this.failed(`no frame from ${this.current} for ${this.stallMs} ms`);
+      if (this.sessionFrames > 0 && this.penalties.othersPenalised(this.current, now)) {
+        const until = Math.min(this.penalties.soonestOtherEnd(this.current), this.quietSince + MAX_STALL_WAIT_MS);
+        if (until > now) {
+          this.arm(until - now);
+          return;
+        }
+      }
+      const decision = this.failed(`no frame from ${this.current} for ${Math.round(quiet)} ms`);
       this.opts.onStall?.(decision);
     });
   }

@@ -69,13 +69,13 @@ export class FrameAssembler {
   private ssrc: number | null = null;
 
   /**
-   * @param onFrame receives each complete frame
+   * @param onFrame receives each complete frame, with its RTP timestamp and SSRC
    * @param clockRate RTP clock, for jitter
    * @param verify checks each complete frame's packets (in sequence order) before it is assembled;
    *   null shows every frame
    */
   constructor(
-    private readonly onFrame: (img: JpegImage, timestamp: number) => void,
+    private readonly onFrame: (img: JpegImage, timestamp: number, ssrc: number) => void,
     private readonly clockRate = RTP_JPEG_CLOCK_RATE,
     private readonly verify: ((packets: readonly Buffer[]) => boolean) | null = null,
   ) {}
@@ -157,7 +157,7 @@ export class FrameAssembler {
       return;
     }
     this.stats.framesReceived++;
-    this.onFrame(image.value, frame.timestamp);
+    this.onFrame(image.value, frame.timestamp, this.ssrc ?? 0);
   }
 
   private verified(frame: PendingFrame, count: number): boolean {

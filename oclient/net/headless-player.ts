@@ -7,7 +7,8 @@
 import { buildJpeg } from '../../common/media/jpeg.ts';
 import { SystemClock } from '../../common/core/clock.ts';
 import { describeRefusals, refusalReason, type Refusal } from '../core/refusal-round.ts';
-import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
+import { type FailoverDecision, FailoverPolicy, MAX_POPS_USED } from '../core/failover-policy.ts';
+import { FrameTimeline, type TimelineCounts } from '../core/frame-timeline.ts';
 import { PlayRefused, PlaySession, type SessionOptions, type SessionStats } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
 
@@ -31,16 +32,34 @@ export interface PlayOptions extends SessionOptions {
   /** The POPs that answered the RTT probe: their refusals alone make a refusal round (default all). */
   readonly answered?: readonly string[];
   readonly durationMs: number;
+  /** The movie's frame rate (from the catalogue), for counting skipped frames; unknown: learnt. */
+  readonly fps?: number;
+  /** No frame for this long from the POP playing: fail over; default STALL_FAILOVER_MS. */
+  readonly stallTimeoutMs?: number;
+  /** Each frame written: never one twice nor out of order, over every session (frame-timeline.ts). */
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
-  readonly onProgress?: (stats: SessionStats & { pop: string; failovers: number }) => void;
+  readonly onProgress?: (stats: SessionStats & TimelineCounts & { pop: string; failovers: number }) => void;
   readonly onFailover?: (from: string, to: string, why: string) => void;
   /** Ends playback early (TEARDOWN, then the result so far), e.g. when the output cannot be written. */
   readonly signal?: AbortSignal;
 }
 
-/** A session's statistics, over the whole playback and every POP it played from. */
-export interface PlayResult extends Omit<SessionStats, 'bytesReceived' | 'state' | 'fps'> {
+/** One switch to another POP, in wall-clock ms (Date.now()), so runs can be timed from outside. */
+export interface FailoverRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly why: string;
+  readonly at: number;
+  /** The first frame written after the switch; null when none came. */
+  firstFrameAt: number | null;
+}
+
+/**
+ * A session's statistics, over the whole playback and every POP it played from. framesReceived
+ * counts the frames written (onFrame): a frame received again is counted in framesDuplicate only.
+ */
+export interface PlayResult extends Omit<SessionStats, 'bytesReceived' | 'state' | 'fps'>, TimelineCounts {
   /** Average over the whole playback. */
   fps: number;
   failovers: number;
@@ -48,6 +67,8 @@ export interface PlayResult extends Omit<SessionStats, 'bytesReceived' | 'state'
   longestGapMs: number;
   /** The POP addresses played from, in order. */
   popsUsed: string[];
+  /** Every switch (at most MAX_POPS_USED), in order. */
+  failoverLog: FailoverRecord[];
   nacksSent: number;
 }
 
@@ -75,7 +96,10 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     ...(opts.answered ? { roundPops: opts.answered } : {}),
     clock,
     onStall: (decision) => onStall(decision),
+    ...(opts.stallTimeoutMs !== undefined ? { stallMs: opts.stallTimeoutMs } : {}),
   });
+  const timeline = new FrameTimeline(opts.fps !== undefined ? { fps: opts.fps } : {});
+  const failoverLog: FailoverRecord[] = [];
   const deadline = clock.now() + opts.durationMs;
   const startedAt = clock.now();
   let totals: Counts = {
@@ -104,10 +128,14 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
       ...(opts.reportIntervalMs !== undefined ? { reportIntervalMs: opts.reportIntervalMs } : {}),
-      playback: () => ({ failovers: policy.failovers, earlier: totals }),
+      playback: () => ({ failovers: policy.failovers, earlier: totals, timeline: timeline.counts }),
+      lastShown: () => timeline.lastShown,
     });
-    session.events.on('frame', (img) => {
-      policy.frame();
+    session.events.on('frame', (img, place) => {
+      policy.frame(); // the POP is alive, whether or not the frame is new
+      if (timeline.offer(place.ssrc, place.timestamp) === 'drop') return;
+      const switched = failoverLog.at(-1);
+      if (switched !== undefined) switched.firstFrameAt ??= Date.now();
       opts.onFrame?.(buildJpeg(img));
     });
     // What ended the session, told to the policy once it is over (one failure per session).
@@ -126,7 +154,13 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     };
     const progress = opts.onProgress
       ? setInterval(
-          () => opts.onProgress?.({ ...plus(totals, session.stats()), pop, failovers: policy.failovers }),
+          () =>
+            opts.onProgress?.({
+              ...written(plus(totals, session.stats()), timeline.counts),
+              ...timeline.counts,
+              pop,
+              failovers: policy.failovers,
+            }),
           1000,
         )
       : null;
@@ -176,15 +210,19 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       break;
     }
     if (clock.now() >= deadline) break;
-    opts.onFailover?.(decision.from, decision.to, decision.why);
+    const { from, to, why } = decision;
+    if (failoverLog.length < MAX_POPS_USED) failoverLog.push({ from, to, why, at: Date.now(), firstFrameAt: null });
+    opts.onFailover?.(from, to, why);
   }
   policy.stopped();
   const used = policy.popsUsed;
   if (used.length === 0 && lastError !== null) throw lastError;
+  // As written: a frame received again (a POP's fast start after a failover) is in framesDuplicate only.
+  const framesWritten = totals.framesReceived - timeline.counts.framesDuplicate;
   const span = policy.frameSpan;
   const spanS = span === null ? 0 : (span.last - span.first) / 1000;
   return {
-    framesReceived: totals.framesReceived,
+    framesReceived: framesWritten,
     framesLost: totals.framesLost,
     framesRejected: totals.framesRejected,
     verifying: opts.keys != null,
@@ -192,11 +230,13 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
     packetsLost: totals.packetsLost,
     startupMs,
     jitterMs,
-    fps: spanS > 0 ? Math.round(((totals.framesReceived - 1) / spanS) * 10) / 10 : 0,
+    fps: spanS > 0 ? Math.round(((framesWritten - 1) / spanS) * 10) / 10 : 0,
     bitrateKbps: spanS > 0 ? Math.round((totals.bytesReceived * 8) / 1000 / ((clock.now() - startedAt) / 1000)) : 0,
     failovers: policy.failovers,
     longestGapMs: Math.round(policy.longestGapMs),
     popsUsed: [...used],
+    ...timeline.counts,
+    failoverLog,
     nacksSent: nacks,
   };
 }
@@ -217,6 +257,11 @@ function decide(
   if (r !== null) return policy.refused(r.status, refusalReason(r.status, r.nakReason), r.message);
   const why = ended.failure?.message ?? ended.closedWhy;
   return why === null ? null : policy.failed(why);
+}
+
+/** Live statistics with framesReceived as written (duplicates dropped by the timeline left out). */
+function written(s: SessionStats, t: TimelineCounts): SessionStats {
+  return { ...s, framesReceived: s.framesReceived - t.framesDuplicate };
 }
 
 /** A session's statistics with the earlier sessions' counters added. */

@@ -11,10 +11,11 @@ import type { JpegImage } from '../../common/media/jpeg.ts';
 import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { encodeRtcp, MAX_NACKED_PACKETS, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { header } from '../../common/wire/rtsp.ts';
-import { parseTransport } from '../../common/wire/rtsp-headers.ts';
+import { formatLastFrame, LAST_FRAME_HEADER, parseTransport } from '../../common/wire/rtsp-headers.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { FrameAssembler } from '../core/frame-assembler.ts';
 import { FrameVerifier } from '../core/frame-verifier.ts';
+import type { TimelineCounts } from '../core/frame-timeline.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, StatsReporter } from './stats-reporter.ts';
@@ -39,6 +40,10 @@ export interface SessionOptions {
   readonly onUnknownKey?: () => void;
   /** Playback reports to the POP (SET_PARAMETER) every this many ms while playing; default 2000, 0: none. */
   readonly reportIntervalMs?: number;
+  /** The last frame the player has shown (any session): told the POP on PLAY so it does not resend it. */
+  readonly lastShown?: () => FramePlace | null;
+  /** RTSP keep-alive (GET_PARAMETER) interval, ms; default 20 s. */
+  readonly keepaliveMs?: number;
   /** What the playback counted before this session (other POPs), for the reports. */
   readonly playback?: () => PlaybackSoFar;
 }
@@ -47,6 +52,8 @@ export interface SessionOptions {
 export interface PlaybackSoFar {
   readonly failovers: number;
   readonly earlier?: { readonly framesReceived: number; readonly framesLost: number };
+  /** The timeline's counts over the whole playback (oclient/core/frame-timeline.ts). */
+  readonly timeline?: TimelineCounts;
 }
 
 export interface SessionStats {
@@ -85,8 +92,14 @@ const KEEPALIVE_MS = 20_000;
 /** Receiver reports keep the session alive at the POP between keep-alives. */
 const RECEIVER_REPORT_MS = 2000;
 
+/** Where a frame sits on the stream's timeline (oclient/core/frame-timeline.ts). */
+export interface FramePlace {
+  readonly ssrc: number;
+  readonly timestamp: number;
+}
+
 export interface SessionEvents {
-  frame: [img: JpegImage];
+  frame: [img: JpegImage, place: FramePlace];
   close: [why: string];
 }
 
@@ -133,14 +146,14 @@ export class PlaySession {
     if (verifier !== null && opts.onUnknownKey) verifier.events.on('unknown-key', opts.onUnknownKey);
     this.verifier = verifier;
     this.assembler = new FrameAssembler(
-      (img) => {
+      (img, timestamp, ssrc) => {
         const now = performance.now();
         this.firstFrameAt ??= now;
         if (this.lastFrameAt !== null) this.longestStall = Math.max(this.longestStall, now - this.lastFrameAt);
         this.lastFrameAt = now;
         this.recentFrames.push(now);
         while ((this.recentFrames[0] ?? now) < now - 1000) this.recentFrames.shift();
-        this.events.emit('frame', img);
+        this.events.emit('frame', img, { ssrc, timestamp });
       },
       undefined,
       verifier === null ? null : (packets) => verifier.check(packets),
@@ -208,8 +221,14 @@ export class PlaySession {
     this.state = 'ready';
     this.reports = setInterval(() => this.sendRtcp([{ type: 'rr', ssrc: this.ssrc, reports: [] }]), RECEIVER_REPORT_MS);
     this.keepalive = setInterval(() => {
-      this.client?.request('GET_PARAMETER', this.url).catch(() => {});
-    }, KEEPALIVE_MS);
+      this.client
+        ?.request('GET_PARAMETER', this.url)
+        // A server error mid-session: the POP is failing, so the player moves on (a close like any other).
+        .then((r) => {
+          if (r.status >= 500) this.closed(`the POP answered a keep-alive with ${r.status} ${r.reason}`);
+        })
+        .catch(() => {});
+    }, o.keepaliveMs ?? KEEPALIVE_MS);
     this.ticker = setInterval(() => this.reorder.tick(performance.now()), 20);
     const client = this.client;
     this.reporter = new StatsReporter(
@@ -221,7 +240,10 @@ export class PlaySession {
   }
 
   async play(): Promise<void> {
-    await this.control('PLAY', { Range: 'npt=now-' });
+    const last = this.opts.lastShown?.() ?? null;
+    const headers: Record<string, string> = { Range: 'npt=now-' };
+    if (last !== null) headers[LAST_FRAME_HEADER] = formatLastFrame({ ssrc: last.ssrc, rtptime: last.timestamp });
+    await this.control('PLAY', headers);
     this.state = 'playing';
     // A pause is no stall: the gap is measured from PLAY on.
     if (this.lastFrameAt !== null) this.lastFrameAt = performance.now();
@@ -263,6 +285,7 @@ export class PlaySession {
       jitterMs: Math.max(0, s.jitterMs),
       longestStallMs: this.longestStallMs(),
       failovers: before?.failovers ?? 0,
+      ...(before?.timeline ?? {}),
       ...(earlier === undefined
         ? {}
         : {

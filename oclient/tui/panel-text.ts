@@ -5,6 +5,7 @@
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
 import type { SessionStats } from '../net/play-session.ts';
+import type { TimelineCounts } from '../core/frame-timeline.ts';
 
 /** Text from the network shown inside tagged content: braces would otherwise be read as tags. */
 export function escapeTags(text: string): string {
@@ -29,6 +30,8 @@ export interface ViewCounters {
   readonly skipped: number;
   /** Whether playback reports go to the POP (its GET /viewers); shown when true. */
   readonly reporting?: boolean;
+  /** The movie's timeline over every session (frame-timeline.ts): repeated, skipped, duplicates dropped. */
+  readonly timeline?: TimelineCounts;
 }
 
 export function statsLines(s: SessionStats | null, view: ViewCounters): string[] {
@@ -40,6 +43,7 @@ export function statsLines(s: SessionStats | null, view: ViewCounters): string[]
     `state     {bold}${s.state}{/bold}${view.reporting === true ? '  {gray-fg}stats to POP{/gray-fg}' : ''}`,
     `frames    ${s.framesReceived}`,
     `shown     ${view.shown} (skipped ${view.skipped})`,
+    ...(view.timeline === undefined ? [] : [timelineText(view.timeline)]),
     `lost      ${s.framesLost} frames`,
     `signed    ${signedText(s)}`,
     `fps       ${s.fps}`,
@@ -48,6 +52,16 @@ export function statsLines(s: SessionStats | null, view: ViewCounters): string[]
     `jitter    ${s.jitterMs.toFixed(2)} ms`,
     `startup   ${s.startupMs === null ? '—' : `${s.startupMs.toFixed(1)} ms`}`,
   ];
+}
+
+/** Frames shown twice (red: never expected) and the timeline's jumps; duplicates dropped in grey. */
+function timelineText(t: TimelineCounts): string {
+  const repeated = `${t.framesRepeated} repeated`;
+  return [
+    `timeline  ${t.framesRepeated === 0 ? repeated : `{red-fg}${repeated}{/red-fg}`}`,
+    `${t.framesSkipped} skipped`,
+    `{gray-fg}${t.framesDuplicate} dup{/gray-fg}`,
+  ].join(', ');
 }
 
 /** Whether frames are checked against the servers' keys, and how many failed. */

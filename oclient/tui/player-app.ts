@@ -12,6 +12,7 @@ import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
 import { SystemClock } from '../../common/core/clock.ts';
 import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
+import { FrameTimeline } from '../core/frame-timeline.ts';
 import { describeRefusals, refusalReason } from '../core/refusal-round.ts';
 import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
@@ -36,6 +37,8 @@ export interface PlayerOptions {
   readonly jitterBufferMs: number;
   /** Playback reports to the POP every this many ms while playing (0: none); default 2000. */
   readonly reportIntervalMs?: number;
+  /** No frame for this long from the POP playing: fail over; default STALL_FAILOVER_MS. */
+  readonly stallTimeoutMs?: number;
   /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
   readonly keys: ServerKeyring | null;
   /** A frame named a key `keys` lacks: fetch the keys again. */
@@ -77,6 +80,13 @@ class Player {
   private readonly names = new Map<string, string>();
   /** Why the last SETUP found no POP serving the movie; cleared once one does. */
   private lastRefusal: string | null = null;
+  /** What was shown of the movie, over every session: no frame twice, none out of order. */
+  private timeline = new FrameTimeline();
+  /** The movie the timeline is about. */
+  private timelineMovie: string | null = null;
+  /** The last frame shown (performance.now()), and the POP left since, until the next POP's first frame. */
+  private lastShownAt: number | null = null;
+  private leftPop: string | null = null;
 
   constructor(private readonly opts: PlayerOptions) {
     for (const p of [opts.pop, ...opts.rtts, ...opts.fallbacks]) {
@@ -87,6 +97,7 @@ class Player {
       roundPops: opts.rtts.filter((r) => r.rttMs !== null).map((r) => r.address),
       clock: new SystemClock(),
       onStall: (decision) => this.stalled(decision),
+      ...(opts.stallTimeoutMs !== undefined ? { stallMs: opts.stallTimeoutMs } : {}),
     });
     this.movie = opts.movie;
     this.ui = createLayout(createScreen(), opts.rtts.length);
@@ -238,6 +249,7 @@ class Player {
       return;
     }
     this.showPops('after a failover');
+    this.leftPop = this.nameOf(decision.from);
     this.say(`POP ${this.nameOf(decision.from)} lost (${decision.why}); switching to ${this.pop.name}`);
     this.enqueue(() => this.resume());
   }
@@ -270,6 +282,12 @@ class Player {
 
   /** Opens a session for `movie` at the current POP (SETUP). @throws PlayRefused, RtspClientError */
   private async open(movie: string): Promise<void> {
+    if (this.timelineMovie !== movie) {
+      const fps = this.opts.catalogue.find((m) => m.name === movie)?.fps;
+      this.timeline = new FrameTimeline(fps !== undefined ? { fps } : {});
+      this.timelineMovie = movie;
+    }
+    const timeline = this.timeline;
     const session = new PlaySession({
       popAddress: this.pop.address,
       rtspPort: this.opts.rtspPort,
@@ -280,7 +298,8 @@ class Player {
       keys: this.opts.keys,
       ...(this.opts.onUnknownKey ? { onUnknownKey: this.opts.onUnknownKey } : {}),
       ...(this.opts.reportIntervalMs !== undefined ? { reportIntervalMs: this.opts.reportIntervalMs } : {}),
-      playback: () => ({ failovers: this.policy.failovers }),
+      playback: () => ({ failovers: this.policy.failovers, timeline: timeline.counts }),
+      lastShown: () => timeline.lastShown,
     });
     const pacer = new FramePacer<JpegImage>(
       (img) => {
@@ -291,8 +310,10 @@ class Player {
         whenReady: (cb) => process.stdout.once('drain', cb),
       },
     );
-    session.events.on('frame', (img) => {
-      this.policy.frame();
+    session.events.on('frame', (img, place) => {
+      this.policy.frame(); // the POP is alive, whether or not the frame is new
+      if (timeline.offer(place.ssrc, place.timestamp) === 'drop') return;
+      this.shown();
       pacer.push(img);
     });
     this.pacer?.stop();
@@ -315,6 +336,17 @@ class Player {
     });
     this.ui.video.showMessage('set up: press p to PLAY');
     this.say(`ready at ${this.pop.name}; PLAY to start`);
+  }
+
+  /** A frame goes to the screen: after a failover, say how long the picture stood still. */
+  private shown(): void {
+    const now = performance.now();
+    if (this.leftPop !== null) {
+      const still = this.lastShownAt === null ? '' : ` ${Math.round(now - this.lastShownAt)} ms after the last`;
+      this.say(`playing ${this.movie ?? ''} from ${this.pop.name}: first frame${still} from ${this.leftPop}`);
+      this.leftPop = null;
+    }
+    this.lastShownAt = now;
   }
 
   private async play(): Promise<void> {
@@ -439,6 +471,7 @@ class Player {
         shown: this.pacer?.shown ?? 0,
         skipped: this.pacer?.skipped ?? 0,
         reporting: this.session?.reporting ?? false,
+        timeline: this.timeline.counts,
       }).join('\n'),
     );
     const state = stats?.state ?? null;

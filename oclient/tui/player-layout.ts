@@ -25,7 +25,7 @@ export const CONTROLS: readonly { readonly control: Control; readonly label: str
 ];
 
 const SIDE_WIDTH = 44;
-const STATS_HEIGHT = 11;
+const STATS_HEIGHT = 13;
 
 export interface PlayerLayout {
   readonly screen: blessed.Widgets.Screen;

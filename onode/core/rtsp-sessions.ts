@@ -18,10 +18,14 @@ import { header, type RtspRequest } from '../../common/wire/rtsp.ts';
 import {
   formatSession,
   formatTransport,
+  LAST_FRAME_HEADER,
+  type LastFrame,
+  parseLastFrame,
   parseRtspUrl,
   parseSession,
   parseTransport,
 } from '../../common/wire/rtsp-headers.ts';
+import { decodeRtp } from '../../common/wire/rtp.ts';
 import { FRAME_AUTH_EXTMAP } from '../../common/wire/frame-auth.ts';
 import { buildMjpegSdp } from '../../common/wire/sdp.ts';
 import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
@@ -280,13 +284,13 @@ export class RtspSessions {
       case 'PAUSE':
       case 'TEARDOWN':
         if (session === undefined) return answer(454);
-        return this.control(req.method, session, answer);
+        return this.control(req, req.method, session, answer);
       default:
         return answer(501, { Allow: METHODS });
     }
   }
 
-  private control(method: 'PLAY' | 'PAUSE' | 'TEARDOWN', session: Session, answer: Answer): void {
+  private control(req: RtspRequest, method: 'PLAY' | 'PAUSE' | 'TEARDOWN', session: Session, answer: Answer): void {
     const sessionHeader = { Session: formatSession(session.id, this.timeoutSec) };
     if (method === 'TEARDOWN') {
       this.close(session);
@@ -303,8 +307,12 @@ export class RtspSessions {
     // Fast start: the newest complete frame now, then the live stream continues from it.
     const now = this.deps.clock.now();
     if (!starting || now - session.lastFastStartAt < FAST_START_INTERVAL_MS) return;
+    const frame = this.deps.latestFrame(session.movie);
+    // The player has this frame already (it played it from another POP): nothing to start with.
+    const have = parseLastFrame(header(req, LAST_FRAME_HEADER) ?? '');
+    if (have.ok && alreadyHas(frame, have.value)) return;
     session.lastFastStartAt = now;
-    for (const rtp of this.deps.latestFrame(session.movie)) session.media.deliver(rtp);
+    for (const rtp of frame) session.media.deliver(rtp);
   }
 
   /**
@@ -534,6 +542,15 @@ function rtcpKey(s: Session): string {
 /** The viewer as GET /viewers names it: its control connection's address and port. */
 function clientOf(peer: RtspPeer): string {
   return peer.remotePort === undefined ? peer.remoteAddress : `${peer.remoteAddress}:${peer.remotePort}`;
+}
+
+/** Whether the frame (its RTP packets) is the viewer's last frame or older: same SSRC, timestamp not after. */
+function alreadyHas(frame: readonly Buffer[], last: LastFrame): boolean {
+  const first = frame[0];
+  if (first === undefined) return false;
+  const rtp = decodeRtp(first);
+  if (!rtp.ok || rtp.value.ssrc !== last.ssrc) return false;
+  return (last.rtptime - rtp.value.timestamp) >>> 0 < 0x8000_0000;
 }
 
 function statusForReport(verdict: ReportVerdict): number {

@@ -8,14 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
+import { decodedFrames, frameSteps, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
 import { StallMeter } from './stall-meter.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 /** The mesh without its lossy link, so a loss counted here is the failure's, not the link's. */
 const topology = join(movies, 'mesh-lossless.json5');
 beforeAll(() => {
-  makeSampleMovies(movies, { frames: 40 });
+  // 100 frames: a loop (4 s at 25 fps) longer than any failover's gap, so frame steps are unambiguous.
+  makeSampleMovies(movies, { frames: 100 });
   writeFileSync(
     topology,
     readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'),
@@ -29,6 +30,9 @@ interface Stats {
   failovers: number;
   longestGapMs: number;
   popsUsed: string[];
+  framesRepeated: number;
+  framesSkipped: number;
+  framesDuplicate: number;
 }
 
 /**
@@ -167,6 +171,12 @@ describe('failures on loopback (mesh topology)', () => {
     expect(c.stats?.popsUsed.length).toBeGreaterThanOrEqual(2);
     expectGapUnder(c.stats, 1000);
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
+    // No frame twice, none backward: each written frame is a later one of the source than the last.
+    const steps = frameSteps(decodedFrames(w.out), decodedFrames(join(movies, 'bars.mjpeg')));
+    expect(steps.filter((s) => s === 0)).toEqual([]);
+    expect(c.stats?.framesRepeated).toBe(0);
+    // The frames the failover skipped, as the client counted them, are those missing from the output.
+    expect(steps.reduce((sum, s) => sum + s - 1, 0)).toBe(c.stats?.framesSkipped);
   }, 60_000);
 
   it('the bootstrapper dying and restarting does not interrupt a stream; nodes register again', async () => {

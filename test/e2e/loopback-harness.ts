@@ -75,3 +75,17 @@ export function matchConsecutive(received: Buffer[], source: Buffer[]): number {
   });
   return received.length;
 }
+
+/**
+ * How far the source moved from each received frame to the next (the channel loops: modulo its
+ * length, so a jump of a whole loop or more is not seen): 1 for the next frame, 0 for a frame
+ * repeated, more for frames skipped. Throws when a frame matches no source frame.
+ */
+export function frameSteps(received: Buffer[], source: Buffer[]): number[] {
+  const index = received.map((f, i) => {
+    const at = source.findIndex((s) => s.equals(f));
+    if (at < 0) throw new Error(`received frame ${i} matches no source frame`);
+    return at;
+  });
+  return index.slice(1).map((at, i) => (at - (index[i] as number) + source.length) % source.length);
+}

@@ -56,6 +56,8 @@ describe('the terminal player when its POP dies', () => {
     await sleep(1000); // the statistics panel is redrawn every 500 ms
     const before = frames(panes.screen('failover'));
     await waitFor('frames from the new POP', (x) => /state\s+playing/.test(x) && frames(x) >= before + 10);
+    // Over both POPs, no frame was shown twice (the next POP's fast start does not repeat the last one).
+    expect(panes.screen('failover')).toMatch(/timeline\s+0 repeated/);
     expect(((await run.status(pop ?? '')).sessions as unknown[]).length).toBe(1);
 
     panes.tmux('send-keys', '-t', 'failover', 'q');

@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RTSP_PORT,
+  formatLastFrame,
   formatSession,
   formatTransport,
+  parseLastFrame,
   parseRtspUrl,
   parseSession,
   parseTransport,
@@ -260,6 +262,30 @@ describe('header parsers never throw', () => {
         expect(r.value.path.split('/').some((s) => s === '..' || s === '.')).toBe(false);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('X-Last-Frame', () => {
+  it('round-trips, reads any order and case, and keeps 32-bit values', () => {
+    const last = { ssrc: 0x00ab_cdef, rtptime: 0xffff_ffff };
+    expect(formatLastFrame(last)).toBe('ssrc=00ABCDEF;rtptime=4294967295');
+    expect(parseLastFrame(formatLastFrame(last))).toEqual({ ok: true, value: last });
+    expect(parseLastFrame(' RTPTIME=7 ; ssrc=ff')).toEqual({ ok: true, value: { ssrc: 255, rtptime: 7 } });
+  });
+
+  it('rejects what it cannot read, without throwing', () => {
+    for (const bad of ['', 'ssrc=1', 'rtptime=1', 'ssrc=123456789;rtptime=1', 'ssrc=1;rtptime=4294967296']) {
+      expect(parseLastFrame(bad), bad).toEqual({ ok: false, reason: 'malformed' });
+    }
+    expect(parseLastFrame('ssrc=1;rtptime=ff')).toEqual({ ok: false, reason: 'malformed' });
+    expect(parseLastFrame('ssrc=1;rtptime=1;x=2')).toEqual({ ok: false, reason: 'malformed' });
+    expect(parseLastFrame(`ssrc=1;rtptime=${'0'.repeat(80)}`)).toEqual({ ok: false, reason: 'malformed' });
+    expect(() => formatLastFrame({ ssrc: -1, rtptime: 0 })).toThrow(RtspEncodeError);
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        expect(() => parseLastFrame(s)).not.toThrow();
+      }),
     );
   });
 });

@@ -31,6 +31,12 @@ describe('viewer report codec', () => {
     expect(decodeViewerReport(encodeViewerReport(bare))).toEqual({ ok: true, value: bare });
   });
 
+  it("carries the timeline's counts (optional: older clients omit them), refusing negative ones", () => {
+    const timeline = { ...REPORT, framesRepeated: 0, framesSkipped: 83, framesDuplicate: 1 };
+    expect(decodeViewerReport(encodeViewerReport(timeline))).toEqual({ ok: true, value: timeline });
+    expect(decodeViewerReport(json({ ...REPORT, framesSkipped: -1 }))).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('keeps a report under its size cap', () => {
     expect(encodeViewerReport(REPORT).length).toBeLessThan(MAX_VIEWER_REPORT_BYTES / 2);
   });

@@ -4,9 +4,11 @@ import {
   FAILOVER_ROUNDS,
   type FailoverDecision,
   FailoverPolicy,
+  MAX_STALL_WAIT_MS,
   PolicyError,
   STALL_FAILOVER_MS,
 } from '../../../oclient/core/failover-policy.ts';
+import { COOLDOWN_MS, MAX_COOLDOWN_MS, RECOVERED_AFTER_MS } from '../../../oclient/core/pop-penalties.ts';
 
 /** A policy over POPs a, b, c (best first) in virtual time; stalls land in `stalls`. */
 function setup(pops = ['a', 'b', 'c'], roundPops?: string[]) {
@@ -199,5 +201,115 @@ describe('the failover policy', () => {
     expect(stalls).toEqual([]);
     expect(clock.pending()).toBe(0);
     expect(() => new FailoverPolicy({ pops: [], clock })).toThrow(PolicyError);
+  });
+
+  it('stalls after 1 s by default, or after the stall time given', () => {
+    expect(STALL_FAILOVER_MS).toBe(1000);
+    const clock = new VirtualClock(0);
+    const at: number[] = [];
+    const policy = new FailoverPolicy({ pops: ['a', 'b'], clock, stallMs: 300, onStall: () => at.push(clock.now()) });
+    policy.playing();
+    clock.advance(299);
+    expect(at).toEqual([]);
+    clock.advance(1);
+    expect(at).toEqual([300]);
+  });
+
+  it('goes to the best POP by RTT out of its cooldown, not merely the next one on the list', () => {
+    const { clock, policy, stream } = setup();
+    policy.playing();
+    stream(1000);
+    expect(policy.failed('a dropped')).toMatchObject({ from: 'a', to: 'b' });
+    policy.playing();
+    stream(COOLDOWN_MS); // a's cooldown ends while b plays
+    expect(policy.failed('b dropped')).toMatchObject({ from: 'b', to: 'a' });
+    policy.playing();
+    stream(200);
+    // a again, at once: its cooldown is now twice as long, b's has not ended: c, never tried.
+    expect(policy.failed('a dropped')).toMatchObject({ from: 'a', to: 'c' });
+    expect(policy.failuresOf('a')).toBe(2);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('doubles a POP cooldown with each failure in a row, up to the cap, and forgives a POP that played', () => {
+    const { policy, stream } = setup(['a', 'b']);
+    policy.playing();
+    stream(200);
+    // a and b fail in turn, each playing 200 ms: never long enough to be forgiven.
+    for (let i = 0; i < 12; i++) {
+      policy.failed('dropped');
+      policy.playing();
+      stream(200);
+    }
+    expect(policy.failuresOf('a')).toBe(6);
+    expect(policy.failuresOf('b')).toBe(6);
+    expect(COOLDOWN_MS * 2 ** 5).toBeGreaterThan(MAX_COOLDOWN_MS); // so the cap applies by now
+    stream(RECOVERED_AFTER_MS); // a plays well
+    expect(policy.current).toBe('a');
+    expect(policy.failuresOf('a')).toBe(0);
+    expect(policy.failuresOf('b')).toBe(6);
+  });
+
+  it('stays on a quiet POP that played while every other is in its cooldown; switches when one ends', () => {
+    const { clock, policy, stalls, stream } = setup(['a', 'b']);
+    policy.playing();
+    stream(1000);
+    policy.failed('a dropped'); // to b; a cools down for COOLDOWN_MS
+    const aFree = clock.now() + COOLDOWN_MS;
+    policy.playing();
+    stream(1000);
+    clock.advance(STALL_FAILOVER_MS);
+    expect(stalls).toEqual([]); // b is quiet, but a is worse: wait
+    stream(1000); // b came back: stay
+    expect(policy.current).toBe('b');
+    clock.advance(aFree - clock.now() - 1);
+    expect(stalls).toEqual([]);
+    expect(stalls).toEqual([]); // quiet for longer than the stall time, but a is still cooling down
+    clock.advance(1); // a's cooldown is over: go
+    expect(stalls.map((s) => s.decision)).toMatchObject([{ action: 'switch', from: 'b', to: 'a' }]);
+    expect(stalls[0]?.at).toBe(aFree);
+  });
+
+  it('waits on a quiet POP at most MAX_STALL_WAIT_MS, however long the other cooldowns', () => {
+    const { clock, policy, stalls, stream } = setup(['a', 'b']);
+    policy.playing();
+    stream(200);
+    for (let i = 0; i < 9; i++) {
+      policy.failed('dropped');
+      policy.playing();
+      stream(200);
+    } // on b, a cooling down for MAX_COOLDOWN_MS
+    const quietFrom = clock.now();
+    clock.advance(MAX_COOLDOWN_MS);
+    expect(stalls.map((s) => s.at)).toEqual([quietFrom + MAX_STALL_WAIT_MS]);
+    expect(stalls[0]?.decision).toMatchObject({ action: 'switch', from: 'b', to: 'a' });
+  });
+
+  it('two POPs that stall in turn every few seconds: a bounded number of switches per minute', () => {
+    // Each POP goes quiet for 1.5 s every 4 s; b is 2 s out of phase with a.
+    const quiet = (pop: string, t: number): boolean => (t + (pop === 'b' ? 2000 : 0)) % 4000 < 1500;
+    const { clock, policy, stalls } = setup(['a', 'b']);
+    policy.playing();
+    let frozen = 0;
+    const minutes = 10;
+    for (let t = 0; t < minutes * 60_000; t += 40) {
+      const before = stalls.length;
+      clock.advance(40);
+      if (stalls.length > before) policy.playing(); // SETUP and PLAY at the next POP (instant here)
+      if (quiet(policy.current, clock.now())) frozen += 40;
+      else policy.frame();
+    }
+    const perMinute = Array.from({ length: minutes }, (_, m) => stalls.filter((s) => s.at - 1000 < (m + 1) * 60_000));
+    const counts = perMinute.map((x, m) => x.length - (m === 0 ? 0 : (perMinute[m - 1]?.length ?? 0)));
+    // Without hysteresis each quiet spell of the POP in use would be a switch: 30 a minute.
+    expect(Math.max(...counts), `switches per minute: ${counts}`).toBeLessThanOrEqual(6);
+    expect(
+      counts.slice(2).every((n) => n <= 2),
+      `switches per minute: ${counts}`,
+    ).toBe(true);
+    expect(stalls.every((s) => s.decision.action === 'switch')).toBe(true);
+    // The price: quiet spells are sat out, never longer than the POP's own (1.5 s) plus nothing.
+    expect(policy.longestGapMs).toBeLessThanOrEqual(1500 + 2 * 40);
+    expect(frozen / (minutes * 60_000)).toBeLessThan(0.4);
   });
 });

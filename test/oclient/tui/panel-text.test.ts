@@ -52,6 +52,15 @@ describe('panel text', () => {
     expect(statsLines(stats, { shown: 0, skipped: 0, reporting: false })[0]).not.toContain('stats to POP');
   });
 
+  it("shows the movie's timeline over every session: repeated (red when not 0), skipped, duplicates", () => {
+    const timeline = { framesRepeated: 0, framesSkipped: 83, framesDuplicate: 1 };
+    const text = statsLines(stats, { shown: 0, skipped: 0, timeline }).join('\n');
+    expect(text).toContain('timeline  0 repeated, 83 skipped, {gray-fg}1 dup{/gray-fg}');
+    const bad = statsLines(stats, { shown: 0, skipped: 0, timeline: { ...timeline, framesRepeated: 2 } }).join('\n');
+    expect(bad).toContain('{red-fg}2 repeated{/red-fg}');
+    expect(statsLines(stats, { shown: 0, skipped: 0 }).join('\n')).not.toContain('timeline');
+  });
+
   it("says whether frames are checked against the servers' keys, and how many were rejected", () => {
     expect(statsLines(stats, { shown: 0, skipped: 0 }).join('\n')).toContain('signed    every frame checked');
     const text = (s: SessionStats): string => statsLines(s, { shown: 0, skipped: 0 }).join('\n');

@@ -161,6 +161,23 @@ describe('RtspSessions', () => {
     expect(h.sent).toHaveLength(2);
   });
 
+  it("skips the fast-start frame when the player's X-Last-Frame says it has it (same SSRC only)", () => {
+    const h = harness();
+    h.latest.push(rtp(40, 9000), rtp(41, 9000, { marker: true }));
+    const playWith = (lastFrame: string): number => {
+      const id = h.setup();
+      const before = h.sent.length;
+      expect(h.ask('PLAY', URL, { session: id, 'x-last-frame': lastFrame })[0]?.status).toBe(200);
+      return h.sent.length - before;
+    };
+    expect(playWith('ssrc=00000ABC;rtptime=9000')).toBe(0); // the very frame
+    expect(playWith('ssrc=abc;rtptime=12600')).toBe(0); // a later one
+    expect(playWith(`ssrc=abc;rtptime=${9000 + 0x7fff_0000}`)).toBe(0); // later, modulo 2^32
+    expect(playWith('ssrc=abc;rtptime=5400')).toBe(2); // an earlier one: this frame is new to it
+    expect(playWith('ssrc=abd;rtptime=9000')).toBe(2); // another source's timeline
+    expect(playWith('ssrc=abc;rtptime=x')).toBe(2); // unreadable: as if absent (ffmpeg sends none)
+  });
+
   it('never throws on random requests', () => {
     const h = harness();
     fc.assert(
