@@ -1,6 +1,7 @@
 /** The `oclient` command: log in, pick the closest POP, play a movie over RTSP/RTP. */
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_HOLD_MS } from '../core/reorder-buffer.ts';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
@@ -116,9 +117,9 @@ const program = new Command('oclient')
   )
   .option(
     '--jitter-buffer <ms>',
-    'how long a gap in the packet sequence may wait for the missing packet',
+    'how long a gap in the packet sequence may wait for the missing packet (asked for again every 100 ms)',
     positive('milliseconds'),
-    200,
+    DEFAULT_HOLD_MS,
   )
   .option(
     '--report-interval <ms>',

@@ -10,7 +10,10 @@ import { seqDiff, seqNewer } from '../../common/wire/rtp.ts';
 
 /** Held packets beyond this are flushed regardless of time: a burst must not grow memory. */
 export const MAX_HELD_PACKETS = 2048;
-export const DEFAULT_HOLD_MS = 200;
+/** Long enough for a repair that the POP must itself fetch upstream (a loaded host, a rerouted tree). */
+export const DEFAULT_HOLD_MS = 400;
+/** A gap still open after this long is asked for again (the NACK, or the POP's repair, may have been lost). */
+export const RENACK_MS = 100;
 
 export interface ReorderCounters {
   reordered: number;
@@ -28,6 +31,8 @@ export class ReorderBuffer<T = Buffer> {
   private next: number | null = null;
   private readonly held = new Map<number, T>();
   private gapSince: number | null = null;
+  /** When the open gap's packets were last asked for. */
+  private askedAt: number | null = null;
 
   /** `missing`: sequence numbers that just went missing (a gap opened), to ask for a retransmission. */
   readonly events = new TypedEmitter<ReorderBufferEvents>();
@@ -44,6 +49,7 @@ export class ReorderBuffer<T = Buffer> {
     this.highestSeen = null;
     this.held.clear();
     this.gapSince = null;
+    this.askedAt = null;
   }
 
   push(seq: number, packet: T, nowMs: number): void {
@@ -71,14 +77,34 @@ export class ReorderBuffer<T = Buffer> {
       this.held.set(seq, packet);
       this.reportMissing(seq);
       this.gapSince ??= nowMs;
+      this.askedAt ??= nowMs;
       if (this.held.size > MAX_HELD_PACKETS) this.skipGap();
     }
     this.tick(nowMs);
   }
 
-  /** Gives up on a gap older than holdMs. */
+  /** Gives up on a gap older than holdMs; asks again for what a gap still lacks every RENACK_MS. */
   tick(nowMs: number): void {
     while (this.gapSince !== null && nowMs - this.gapSince >= this.holdMs) this.skipGap(nowMs);
+    if (this.gapSince === null) {
+      this.askedAt = null;
+      return;
+    }
+    this.askedAt ??= nowMs;
+    if (nowMs - this.askedAt < RENACK_MS) return;
+    this.askedAt = nowMs;
+    const missing = this.stillMissing();
+    if (missing.length > 0) this.events.emit('missing', missing);
+  }
+
+  /** Sequence numbers between the next to deliver and the highest seen that are not held. */
+  private stillMissing(): number[] {
+    const missing: number[] = [];
+    if (this.next === null || this.highestSeen === null) return missing;
+    for (let s = this.next; seqNewer(this.highestSeen, s) && missing.length < MAX_HELD_PACKETS; s = (s + 1) & 0xffff) {
+      if (!this.held.has(s)) missing.push(s);
+    }
+    return missing;
   }
 
   get heldPackets(): number {

@@ -137,4 +137,25 @@ describe('ReorderBuffer loss reports', () => {
       [15, 16],
     ]);
   });
+
+  it('asks again every RENACK_MS for what an open gap still lacks, until the hold gives up', () => {
+    const reported: [number, number[]][] = [];
+    const out: number[] = [];
+    let now = 0;
+    const rb = new ReorderBuffer((seq) => out.push(seq), 400);
+    rb.events.on('missing', (s) => reported.push([now, s]));
+    rb.push(10, Buffer.alloc(0), now);
+    rb.push(14, Buffer.alloc(0), now);
+    for (now = 20; now <= 80; now += 20) rb.tick(now);
+    rb.push(12, Buffer.alloc(0), 90);
+    for (now = 100; now <= 420; now += 20) rb.tick(now);
+    expect(reported).toEqual([
+      [0, [11, 12, 13]],
+      [100, [11, 13]],
+      [200, [11, 13]],
+      [300, [11, 13]],
+      [400, [13]], // 11 given up: 12 delivered, and 13's gap waits on
+    ]);
+    expect(out).toEqual([10, 12]);
+  });
 });
