@@ -2,8 +2,8 @@
  * Failures with real processes on loopback: a topology under the emulator, a viewer in this
  * process (the headless client's playHeadless, so its POP failover is the real one) with a
  * 500 ms jitter buffer, and one failure mid-stream: kill -9 of the relay feeding the viewer's
- * POP, a cut of the POP's uplink (POST /faults at both ends), kill -9 of the POP, or kill -9 of
- * the stream's server. Also the idle control traffic from the nodes' transport counters.
+ * POP, a cut of the POP's uplink (POST /faults at both ends), kill -9 of the POP, SIGSTOP of the
+ * POP (it stalls with its connections open), or kill -9 of the stream's server. Also the idle control traffic from the nodes' transport counters.
  */
 import { playHeadless } from '../../oclient/net/headless-player.ts';
 import { postFaults } from '../../common/net/ops-client.ts';
@@ -13,8 +13,8 @@ import { type BenchPorts, benchRun } from '../common/emulation.ts';
 import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type FailureKind = 'relay' | 'link' | 'pop' | 'server';
-export const FAILURE_KINDS: readonly FailureKind[] = ['relay', 'link', 'pop', 'server'];
+export type FailureKind = 'relay' | 'link' | 'pop' | 'stall' | 'server';
+export const FAILURE_KINDS: readonly FailureKind[] = ['relay', 'link', 'pop', 'stall', 'server'];
 
 export interface EmulatedSetup {
   /** A topology file (the lossless mesh). */
@@ -37,6 +37,7 @@ const VIEWER: Record<FailureKind, { pop: string; fallbacks: string[] }> = {
   relay: { pop: 'p3', fallbacks: ['p2'] },
   link: { pop: 'p3', fallbacks: ['p2'] },
   pop: { pop: 'p2', fallbacks: ['p1', 'p3'] },
+  stall: { pop: 'p2', fallbacks: ['p1', 'p3'] },
   server: { pop: 'p1', fallbacks: ['p2'] },
 };
 /** Allowance for login-free startup (SETUP, join, first frame) within the viewer's fixed duration. */
@@ -156,6 +157,12 @@ export async function failureTrial(setup: EmulatedSetup, run: LoopbackRun, kind:
       run.emulator.kill(pop);
       target = pop;
       break;
+    case 'stall':
+      // Stopped, not killed: its connections stay open, so only the client's stall watch notices.
+      failAt = performance.now();
+      run.emulator.kill(pop, 'SIGSTOP');
+      target = pop;
+      break;
     case 'server': {
       const root = stream?.rootPath[0];
       if (root === undefined) throw new Error(`server: ${pop} shows no root path for ${setup.movie}`);
@@ -169,6 +176,7 @@ export async function failureTrial(setup: EmulatedSetup, run: LoopbackRun, kind:
   }
   const played = await playing;
   const endedAt = performance.now();
+  if (kind === 'stall') run.emulator.kill(pop, 'SIGCONT');
   return {
     kind,
     target,

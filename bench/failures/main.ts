@@ -4,7 +4,8 @@
  *
  *   real processes, the mesh topology made lossless, a viewer with a 500 ms jitter buffer:
  *     kill -9 of the relay feeding the viewer's POP; a cut of the POP's uplink (both ends);
- *     kill -9 of the POP (the client fails over); kill -9 of the stream's server (another has it)
+ *     kill -9 of the POP (the client fails over); SIGSTOP of the POP (a stall: the client's watch
+ *     moves it); kill -9 of the stream's server (another has it)
  *   simulator: a link on the viewer's path stops carrying anything (mesh and a 50-node overlay)
  *   idle control traffic per directed overlay link: simulator (60 virtual s) and real (counters)
  *
@@ -51,7 +52,7 @@ const MOVIE = 'bars.mjpeg';
 /** 6 s of movie at 25 fps: frame numbers stay unambiguous across any interruption shorter than that. */
 const MOVIE_FRAMES = 150;
 const FPS = 25;
-const TARGETS = { repairMs: 300, popMs: 1000, serverMs: 500, idleKbps: 2 } as const;
+const TARGETS = { repairMs: 300, popMs: 1000, stallMs: 1500, serverMs: 500, idleKbps: 2 } as const;
 const BEFORE_MS = 2000;
 const AFTER_MS = 3000;
 
@@ -104,7 +105,7 @@ function kindRows(label: string, outcomes: readonly EmulatedTrial['outcome'][], 
       { what: `${label}: longest gap between frames, max`, value: ms(max(gaps)), target: '', verdict: '' },
     ];
   }
-  const target = kind === 'pop' ? TARGETS.popMs : TARGETS.serverMs;
+  const target = kind === 'pop' ? TARGETS.popMs : kind === 'stall' ? TARGETS.stallMs : TARGETS.serverMs;
   const skipped = outcomes.map((o) => (o.newChannel ? o.framesSkipped : o.framesLost));
   const repeated = outcomes.map((o) => o.framesRepeated);
   const lostText = listOrSummary(skipped) + (outcomes.some((o) => o.newChannel) ? '*' : '');
@@ -307,6 +308,7 @@ async function main(): Promise<number> {
         relay: 'relay kill -9',
         link: 'link cut',
         pop: 'POP kill -9',
+        stall: 'POP SIGSTOP',
         server: 'server kill -9',
       };
       for (const kind of FAILURE_KINDS)
