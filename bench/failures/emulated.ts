@@ -3,7 +3,8 @@
  * process (the headless client's playHeadless, so its POP failover is the real one) with a
  * 500 ms jitter buffer, and one failure mid-stream: kill -9 of the relay feeding the viewer's
  * POP, a cut of the POP's uplink (POST /faults at both ends), kill -9 of the POP, SIGSTOP of the
- * POP (it stalls with its connections open), or kill -9 of the stream's server. Also the idle control traffic from the nodes' transport counters.
+ * POP (it stalls with its connections open), or kill -9 of the stream's server. Also the idle
+ * control traffic from the nodes' transport counters.
  */
 import { playHeadless } from '../../oclient/net/headless-player.ts';
 import { postFaults } from '../../common/net/ops-client.ts';
