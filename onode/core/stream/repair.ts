@@ -120,10 +120,11 @@ export class Repairs {
    */
   private serveAtSource(s: Stream, from: string, msg: RepairMessage, attachedAt: number | null): void {
     let seqs = msg.seqs ?? [];
-    if (msg.after !== undefined) {
+    const after = msg.after;
+    if (after !== undefined) {
       const upTo = attachedAt ?? this.table.deps.newestSourceSeq(s.movie);
-      const count = upTo === null ? 0 : Math.min(seqDiff(upTo, msg.after), MAX_SOURCE_REPAIR);
-      seqs = Array.from({ length: Math.max(0, count) }, (_, i) => (msg.after! + 1 + i) & 0xffff);
+      const count = upTo === null ? 0 : Math.min(seqDiff(upTo, after), MAX_SOURCE_REPAIR);
+      seqs = Array.from({ length: Math.max(0, count) }, (_, i) => (after + 1 + i) & 0xffff);
     }
     const packets = this.fromSource(s, msg.ssrc, seqs.slice(0, MAX_SOURCE_REPAIR));
     for (const rtp of packets) this.table.deps.sendData([from], s.movie, rtp);
