@@ -405,7 +405,7 @@ export class NodeProcess extends Service {
     }
   }
 
-  /** Registers with every bootstrapper; resolves with the first registration, or fails as the last one standing does. */
+  /** Registers with every bootstrapper: resolves with the first registration, fails when none can register. */
   private register(): Promise<Registered> {
     const b = this.opts.bootstrapper;
     const targets: readonly BootstrapperAddress[] = b === undefined ? [] : 'host' in b ? [b] : b;

@@ -53,7 +53,7 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
     run = null;
   });
 
-  it('kill -9 of the first bootstrapper: streams go on, logins and registrations continue through the second', async () => {
+  it('kill -9 of the first bootstrapper: streams go on, logins and registrations go through the second', async () => {
     const r = new LoopbackRun(topology, movies, { bootstrap: 17830, overlay: 14830, status: 17840, rtsp: 18830 });
     run = r;
     expect(r.topology.bootstrappers).toEqual(['s2', 's1']);

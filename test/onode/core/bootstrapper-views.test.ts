@@ -35,7 +35,7 @@ describe('BootstrapperViews', () => {
     expect(v.down(0, 'a')).toEqual(['a']);
   });
 
-  it('the dead bootstrapper is itself a neighbour: lost whichever comes first, its closed connection or the notice', () => {
+  it('the dead bootstrapper is a neighbour: lost whichever comes first, its closed connection or the notice', () => {
     // s1 (index 0) is a neighbour and dies; s2 (index 1) tells.
     const noticeFirst = new BootstrapperViews();
     noticeFirst.connected(0, ['s1', 'x']);
