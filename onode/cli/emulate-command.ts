@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { BOOTSTRAP_PORT, dashboardUrl } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
 import { Emulator } from '../net/emulator.ts';
-import { intIn } from './options.ts';
+import { bootstrapperNames, intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
 import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 
@@ -51,7 +51,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
       if (!flags.loopback)
         throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
       const topo = loopbackTopology(
-        loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper.split(',') } : {}),
+        loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: bootstrapperNames(flags.bootstrapper) } : {}),
       );
       const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : undefined);
       const childArgs = [

@@ -9,7 +9,7 @@ import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
-import { hostPorts, intIn, ipv4, numberIn } from './options.ts';
+import { bootstrapperNames, hostPorts, intIn, ipv4, numberIn } from './options.ts';
 import { loadSecret } from '../config/overlay-secret.ts';
 import { SECRET_HELP } from './secret-option.ts';
 
@@ -121,7 +121,10 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
     const name = typeof flags.bootstrapper === 'string' ? flags.bootstrapper : undefined;
     if (flags.bootstrapper !== undefined && name === undefined)
       fail('with --topology, --bootstrapper takes a server NAME from the file');
-    const loaded = loadTopologyFile(flags.topology, name !== undefined ? { bootstrapper: name.split(',') } : {});
+    const loaded = loadTopologyFile(
+      flags.topology,
+      name !== undefined ? { bootstrapper: bootstrapperNames(name) } : {},
+    );
     topology = flags.loopback ? loopbackTopology(loaded) : loaded;
     for (const w of topology.warnings) process.stderr.write(`warning: ${w}\n`);
     if (flags.loopback && address === undefined) address = topology.nodes.get(topology.bootstrapper)?.addresses[0];

@@ -48,3 +48,8 @@ export function hostPorts(defaultPort: number): (v: string) => { host: string; p
     return list;
   };
 }
+
+/** --bootstrapper NAME, or NAME,NAME... (standbys after the first), as the topology loader takes it. */
+export function bootstrapperNames(v: string): string | string[] {
+  return v.includes(',') ? v.split(',').map((n) => n.trim()) : v;
+}

@@ -3,6 +3,7 @@
  * ownership, servers and the bootstrapper, client attachment, the addresses links use, and the
  * warnings for hosts the overlay cannot reach.
  */
+import { MAX_BOOTSTRAPPERS } from '../../common/net/ports.ts';
 import type {
   NetworkLink,
   NetworkRouter,
@@ -252,6 +253,10 @@ function chooseBootstrappers({ source, syntax, nodes, bootstrapper, bootstrapper
   const fix = `name one of the servers: ${servers.map((s) => s.name).join(', ')}`;
   const where = (i: number): string => bootstrapperWhere(typeof bootstrapper === 'string' ? null : i);
   if (names.length === 0) throw new TopologyError(source, bootstrapperWhere(null), 'the list is empty', fix);
+  if (names.length > MAX_BOOTSTRAPPERS) {
+    const problem = `it names ${names.length} bootstrappers`;
+    throw new TopologyError(source, bootstrapperWhere(null), problem, `name at most ${MAX_BOOTSTRAPPERS}`);
+  }
   return names.map((name, i) => {
     const node = nodes.find((n) => n.name === name);
     if (node === undefined) throw new TopologyError(source, where(i), `'${name}' is not a node`, fix);

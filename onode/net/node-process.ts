@@ -83,8 +83,9 @@ interface StartWaiter {
   readonly resolve: (info: Registered) => void;
   readonly reject: (err: unknown) => void;
   readonly deadline: number;
-  /** Bootstrappers that refused this node (with every one refusing, the start fails). */
+  /** Bootstrappers that refused this node (with every one refusing, the start fails), and the last refusal. */
   readonly refused: Set<BootstrapLink>;
+  refusal?: unknown;
   warned: boolean;
 }
 
@@ -492,10 +493,12 @@ export class NodeProcess extends Service {
     if (this.stopping) return fail(new BootstrapUnreachable('stopped'));
     if (!(err instanceof BootstrapUnreachable)) {
       w.refused.add(link);
+      w.refusal = err;
       if (w.refused.size >= this.bootstrappers.links.length) fail(err);
       return;
     }
-    if (Date.now() > w.deadline) return fail(err);
+    // Out of time: a refusal elsewhere says more than an unreachable bootstrapper.
+    if (Date.now() > w.deadline) return fail(w.refusal ?? err);
     if (!w.warned) this.opts.log.info(`${err.message}; retrying`);
     w.warned = true;
   }

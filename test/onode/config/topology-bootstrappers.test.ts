@@ -1,5 +1,6 @@
 /** Several bootstrappers in a topology: a name or a non-empty list of distinct servers, the first the primary. */
 import { describe, expect, it } from 'vitest';
+import { MAX_BOOTSTRAPPERS } from '../../../common/net/ports.ts';
 import { parseTopology, TopologyError } from '../../../onode/config/topology.ts';
 
 const NODES = `nodes: {
@@ -70,6 +71,13 @@ describe('bootstrappers in a topology', () => {
     expect(refusal(withBootstrapper('7')).problem).toBe(
       'expected a server name or a list of server names, got the number 7',
     );
+  });
+
+  it('more than MAX_BOOTSTRAPPERS is refused', () => {
+    const many = Array.from({ length: MAX_BOOTSTRAPPERS + 1 }, (_, i) => `s${i + 1}`);
+    const nodes = many.map((n, i) => `${n}: { role: 'server', addresses: ['10.0.1.${i + 1}'] }`).join(', ');
+    const err = refusal(`{ nodes: { ${nodes} } }`, { bootstrapper: many });
+    expect(err.problem).toBe(`it names ${MAX_BOOTSTRAPPERS + 1} bootstrappers`);
   });
 
   it('the option list is checked the same way', () => {
