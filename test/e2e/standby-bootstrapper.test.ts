@@ -1,6 +1,6 @@
 /**
  * Two bootstrappers (issue 12, item 4) with real processes on loopback: the mesh topology with
- * `bootstrapper: ['s2', 's1']` (s2 first: every POP's stream comes from s2, so the first
+ * `bootstrapper: ['s2', 's1']` (s2 first; p3's stream comes from s2, its nearest server, so the first
  * bootstrapper is also the viewer's server). kill -9 s2 mid-stream: the viewer's frames go on (the
  * tree moves to s1), s2's neighbours see it gone as any node's, logins are answered by s1 (the time
  * from the kill is printed), a node started after the death registers through s1 and gets its
@@ -68,14 +68,15 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
       expect(all?.length, `${b} registered`).toBe(r.topology.nodes.size);
     }
 
-    // A viewer at p1 for 8 s; s2, the first bootstrapper and the stream's server, dies 2.5 s in.
+    // A viewer at p3 for 8 s (p3 r4 s2 is its shortest path by far); s2, the first bootstrapper and the
+    // stream's server, dies once the stream flows.
     meter = new StallMeter();
-    const out = join(r.dir, 'p1.mjpeg');
+    const out = join(r.dir, 'p3.mjpeg');
     const viewer = r.client([
       '--address',
-      '127.1.101.20',
+      '127.1.103.20',
       '--pop',
-      r.topology.nodes.get('p1')?.clientAddresses[0] ?? '',
+      r.topology.nodes.get('p3')?.clientAddresses[0] ?? '',
       '--movie',
       'bars.mjpeg',
       '--headless',
@@ -84,8 +85,11 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
       '--output',
       out,
     ]);
-    await sleep(2500);
-    const rootBefore = ((await r.status('p1')).streams ?? [])[0]?.rootPath[0];
+    const rootBefore = await until(async () => {
+      const stream = ((await r.status('p3')).streams ?? []).find((x) => x.state === 'active');
+      return stream?.rootPath[0] ?? null;
+    }, 10_000);
+    await sleep(1000);
     const killedAt = performance.now();
     expect(rootBefore).toBe('s2');
     expect(r.emulator.kill('s2')).toBe(true);
@@ -123,13 +127,13 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
     expect(welcome?.serverKeys.map((k) => k.server).sort()).toEqual(['s1', 's2']);
     expect(await seenDead).toBe(true);
     const rootAfter = await until(async () => {
-      const root = ((await r.status('p1')).streams ?? [])[0]?.rootPath[0];
+      const root = ((await r.status('p3')).streams ?? [])[0]?.rootPath[0];
       return root === 's1' ? root : null;
     }, 5000);
     expect(rootAfter).toBe('s1');
     process.stdout.write(
       `standby bootstrapper: login answered ${loginMs.toFixed(0)} ms after kill -9 of s2 (through s1); ` +
-        `r3 saw s2 dead ${deadMs.toFixed(0)} ms after (status polled every 20 ms); p1's stream now from ${rootAfter}\n`,
+        `r3 saw s2 dead ${deadMs.toFixed(0)} ms after (status polled every 20 ms); p3's stream now from ${rootAfter}\n`,
     );
 
     // A node started after the death registers through s1 and gets its neighbours.
@@ -147,6 +151,18 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
         (l) => l.startsWith('[s1]') && l.includes(`p2 registered from`) && l.includes(`(pid ${restartedPid})`),
       ),
     ).toBe(true);
+
+    // Telemetry now goes to s1, the first bootstrapper up: its dashboard hears from every live node.
+    const silent = await until(async () => {
+      const res = await fetch(`http://${r.address('s1')}:${r.ports.status}/overlay`);
+      const overlay = (await res.json()) as { nodes: { name: string; reportAgoMs: number | null }[] };
+      const sinceKill = performance.now() - killedAt;
+      const quiet = overlay.nodes.filter(
+        (n) => n.name !== 's2' && !(n.reportAgoMs !== null && n.reportAgoMs < sinceKill),
+      );
+      return quiet.length === 0 ? quiet : null;
+    }, 10_000);
+    expect(silent, "nodes that have not reported to s1's dashboard since the kill").toEqual([]);
 
     // The first viewer's stream went on.
     const c = await viewer;
