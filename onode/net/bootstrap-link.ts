@@ -58,6 +58,7 @@ export class BootstrapLink {
   private registering: BootstrapConnection | null = null;
   private registrant: Registrant | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private started = false;
   private stopped = false;
   private everRegistered = false;
   /** Set once the node runs: a bootstrapper that never answered is retried like a lost one. */
@@ -77,9 +78,11 @@ export class BootstrapLink {
     return this.connection !== null;
   }
 
-  /** Starts registering (retrying until stop()). */
+  /** Starts registering (retrying until stop()); once: later calls do nothing. */
   start(): void {
-    if (!this.stopped && this.timer === null && this.registering === null && this.connection === null) this.attempt();
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.attempt();
   }
 
   /** No more retries, no more notices. Safe to call again. */
