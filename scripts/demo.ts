@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const bootstrapper = topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
   process.stdout.write(
     `started ${topo.nodes.size} onode processes from ${file} on loopback; ` +
-      `bootstrapper ${bootstrapper}:${BOOTSTRAP_PORT}\n`,
+      `bootstrapper ${emulator.bootstrapAddresses}\n`,
   );
   const statusOf = (name: string): Promise<StatusReport | null> =>
     fetchStatus({ host: topo.nodes.get(name)?.addresses[0] ?? '', port: STATUS_PORT }, 1000).catch(() => null);
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
           [
             join(dist, 'oclient/cli/main.js'),
             '--bootstrapper',
-            bootstrapper,
+            emulator.bootstrapAddresses, // every bootstrapper, in order
             '--address',
             c.addresses[0] ?? '',
             '--movie',

@@ -1,14 +1,16 @@
 #!/bin/sh
 # Starts one overlay role on this host: from a CORE node's shell, a Mininet host, or any machine.
 #
-#   scripts/run.sh server --topology FILE --secret F [--movies DIR]      the bootstrapper
+#   scripts/run.sh server --topology FILE --secret F [--movies DIR]      the bootstrapper (each of
+#                                                                        them, if FILE lists several)
 #   scripts/run.sh server --bootstrapper ADDR --secret F [--movies DIR]  another server
 #   scripts/run.sh node   --bootstrapper ADDR --secret F                 a relay
 #   scripts/run.sh pop    --bootstrapper ADDR --secret F                 a POP
 #   scripts/run.sh client --bootstrapper ADDR --movie NAME               a headless client
 #
 # Options (each may come from the environment instead):
-#   --bootstrapper ADDR[:PORT]  ONODE_BOOTSTRAPPER  the bootstrapper's address
+#   --bootstrapper ADDR[:PORT]  ONODE_BOOTSTRAPPER  the bootstrapper's address, or several
+#                                                   comma-separated (ADDR,ADDR: standbys)
 #   --secret FILE               ONODE_SECRET        the overlay secret every server, node and POP
 #                                                   shares (the variable holds the secret itself);
 #                                                   make one with: onode secret --out FILE.
@@ -27,7 +29,7 @@ set -eu
 
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 usage() {
-  sed -n '2,28s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,30s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 die() {

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { DEFAULT_HOLD_MS } from '../core/reorder-buffer.ts';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
-import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPort, RTSP_PORT } from '../../common/net/ports.ts';
-import { login } from '../net/login.ts';
+import { BOOTSTRAP_PORT, OVERLAY_PORT, parseHostPorts, RTSP_PORT } from '../../common/net/ports.ts';
+import { loginFirst } from '../net/login.ts';
 import { probePops, type PopRtt } from '../net/pop-prober.ts';
 import { EveryPopRefused, playHeadless, PlayRefused, type PlayResult } from '../net/headless-player.ts';
 import { checkOutputFile, checkStatsFile, FrameFile, OutputError, writeStatsFile } from '../net/output-files.ts';
@@ -102,7 +102,10 @@ const port = (v: string): number => {
 
 const program = new Command('oclient')
   .description('overlay CDN client: logs in at the bootstrapper, picks the closest POP, plays a movie')
-  .requiredOption('--bootstrapper <addr>', "the bootstrapper's ADDRESS[:PORT]")
+  .requiredOption(
+    '--bootstrapper <addr>',
+    "the bootstrapper's ADDRESS[:PORT], or several comma-separated: the first that answers (each gets 300 ms)",
+  )
   .option('--movie <name>', 'movie to play (as in the catalogue, e.g. bars.mjpeg)')
   .option('--headless', 'no terminal UI: play for --duration, write --output and --stats')
   .option('--duration <s>', 'headless: seconds to play', positive('seconds'), 10)
@@ -157,9 +160,12 @@ const program = new Command('oclient')
   .exitOverride();
 
 async function main(flags: Flags): Promise<number> {
-  const b = parseHostPort(flags.bootstrapper, BOOTSTRAP_PORT);
+  const b = parseHostPorts(flags.bootstrapper, BOOTSTRAP_PORT);
   if (b === null)
-    throw new ClientFailure(`--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT`, EXIT.usage);
+    throw new ClientFailure(
+      `--bootstrapper ${flags.bootstrapper}: expected ADDRESS or ADDRESS:PORT, or several comma-separated`,
+      EXIT.usage,
+    );
   const tty = process.stdout.isTTY && process.stdin.isTTY;
   if (!flags.headless && flags.player === undefined && !tty) {
     throw new ClientFailure(
@@ -176,7 +182,7 @@ async function main(flags: Flags): Promise<number> {
   checkOutputs(flags);
   let welcome: Welcome;
   try {
-    welcome = await login(b.host, b.port, flags.address);
+    welcome = await loginFirst(b, flags.address);
   } catch (err) {
     throw new ClientFailure((err as Error).message, EXIT.bootstrapper);
   }
@@ -203,7 +209,7 @@ async function main(flags: Flags): Promise<number> {
         ]
       : welcome.pops.flatMap((p) => p.addresses.slice(0, 1).map((address) => ({ name: p.name, address })));
   const keys = flags.player === undefined ? serverKeyring(welcome) : null;
-  const onUnknownKey = keys === null ? undefined : keyRefresher(keys, () => login(b.host, b.port, flags.address));
+  const onUnknownKey = keys === null ? undefined : keyRefresher(keys, () => loginFirst(b, flags.address));
   const rtts = await probePops(candidates, flags.overlayPort, flags.address);
   const answered = rtts
     .filter((r): r is PopRtt & { rttMs: number } => r.rttMs !== null)

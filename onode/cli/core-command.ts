@@ -17,7 +17,7 @@ import { linkEmulation, type NetemMode, probeNetem } from '../emulators/netem-pr
 import { repositoryRoot } from './mininet-command.ts';
 import { UsageError } from './node-commands.ts';
 import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
-import { intIn } from './options.ts';
+import { bootstrapperNames, intIn } from './options.ts';
 
 interface CoreFlags {
   imn?: boolean;
@@ -73,7 +73,7 @@ export function addCoreCommand(program: Command, cli: string): void {
       'seconds each client plays (default 60; with --run and --duration, what is left of it)',
       intIn(1, 86_400, 'seconds'),
     )
-    .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .option('--bootstrapper <name>', 'which server is the bootstrapper, or NAME,NAME... for standbys')
     .option(
       '--secret <file>',
       `the overlay secret file the nodes read (default: LOG_DIR/${DEFAULT_SECRET_NAME}, made if missing)`,
@@ -100,7 +100,10 @@ export function addCoreCommand(program: Command, cli: string): void {
       if (flags.run && flags.logDir !== undefined)
         throw new UsageError('with --run the logs go to --out; drop --log-dir');
       const root = resolve(flags.root ?? repositoryRoot(cli));
-      const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
+      const topo = loadTopologyFile(
+        file,
+        flags.bootstrapper ? { bootstrapper: bootstrapperNames(flags.bootstrapper) } : {},
+      );
       for (const w of topo.warnings) process.stderr.write(`warning: ${w}\n`);
       const moviesDir = resolve(flags.movies ?? (existsSync('movies') ? 'movies' : join(root, 'movies')));
       const movies = scenarioMovies(topo, moviesDir, flags.movie);

@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { BOOTSTRAP_PORT, dashboardUrl } from '../../common/net/ports.ts';
 import { loadTopologyFile, loopbackTopology } from '../config/topology.ts';
 import { Emulator } from '../net/emulator.ts';
-import { intIn } from './options.ts';
+import { bootstrapperNames, intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
 import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 
@@ -31,7 +31,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
     .argument('<file>', 'topology file')
     .option('--loopback', 'use loopback addresses: A.B.C.D becomes 127.B.C.D (the only mode for now; required)')
     .option('--movies <dir>', 'movies for the servers (default: ./movies if it exists)')
-    .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .option('--bootstrapper <name>', 'which server is the bootstrapper, or NAME,NAME... for standbys')
     .option('--fps <n>', 'frame rate movies play at')
     .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intIn(1, 86_400, 'seconds'))
@@ -51,7 +51,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
       if (!flags.loopback)
         throw new UsageError('onode emulate needs --loopback (use onode mininet or onode core for emulators)');
       const topo = loopbackTopology(
-        loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {}),
+        loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: bootstrapperNames(flags.bootstrapper) } : {}),
       );
       const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : undefined);
       const childArgs = [
@@ -79,7 +79,7 @@ export function addEmulateCommand(program: Command, cli: string): void {
       if (flags.prometheus) process.stdout.write(`${writePrometheusConfig(flags.prometheus, topo, 'loopback')}\n`);
       const pops = [...topo.nodes.values()].filter((n) => n.role === 'pop');
       process.stdout.write(
-        `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddress}\n` +
+        `emulating ${topo.nodes.size} nodes from ${file} on loopback; bootstrapper ${emulator.bootstrapAddresses}\n` +
           pops.map((p) => `  POP ${p.name}: rtsp://${p.clientAddresses[0] ?? p.addresses[0]}:8554/MOVIE\n`).join('') +
           `  dashboard: ${dashboardUrl(topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '')}\n` +
           `  status: npx onode status ${topo.nodes.get(topo.bootstrapper)?.addresses[0]}\n` +

@@ -5,7 +5,7 @@ import { type Command, Option } from 'commander';
 import { loadTopologyFile } from '../config/topology.ts';
 import { PlanError } from '../emulators/mininet-plan.ts';
 import { MininetUnavailable, runInMininet } from '../emulators/mininet-runner.ts';
-import { intIn } from './options.ts';
+import { bootstrapperNames, intIn } from './options.ts';
 import { UsageError } from './node-commands.ts';
 import { PROMETHEUS_HELP, writePrometheusConfig } from './prometheus-option.ts';
 
@@ -55,7 +55,7 @@ export function addMininetCommand(program: Command, cli: string): void {
       "where each host's log, each client's stats JSON and received frames go (default: ./mininet-out)",
     )
     .option('--movies <dir>', "movies for the servers (default: ./movies, else the repository's movies/)")
-    .option('--bootstrapper <name>', 'which server is the bootstrapper')
+    .option('--bootstrapper <name>', 'which server is the bootstrapper, or NAME,NAME... for standbys')
     .addOption(
       new Option('--netem <mode>', 'auto: netem delay and loss where the kernel has it; off: the nodes apply them')
         .choices(['auto', 'off'])
@@ -77,7 +77,10 @@ export function addMininetCommand(program: Command, cli: string): void {
     .option('--python <path>', 'the python3 that has the mininet package (default: /usr/bin/python3)')
     .action(async (file: string, flags: MininetFlags) => {
       const root = repositoryRoot(cli);
-      const topo = loadTopologyFile(file, flags.bootstrapper ? { bootstrapper: flags.bootstrapper } : {});
+      const topo = loadTopologyFile(
+        file,
+        flags.bootstrapper ? { bootstrapper: bootstrapperNames(flags.bootstrapper) } : {},
+      );
       for (const w of topo.warnings) process.stderr.write(`warning: ${w}\n`);
       const moviesDir = flags.movies ?? (existsSync('movies') ? 'movies' : join(root, 'movies'));
       if (!existsSync(moviesDir))

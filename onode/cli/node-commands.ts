@@ -9,13 +9,13 @@ import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
-import { hostPort, intIn, ipv4, numberIn } from './options.ts';
+import { bootstrapperNames, hostPorts, intIn, ipv4, numberIn } from './options.ts';
 import { loadSecret } from '../config/overlay-secret.ts';
 import { SECRET_HELP } from './secret-option.ts';
 
 interface NodeFlags {
   topology?: string;
-  bootstrapper?: { host: string; port: number } | string;
+  bootstrapper?: { host: string; port: number }[] | string;
   address?: string;
   movies?: string;
   fps: number;
@@ -38,11 +38,14 @@ export function addNodeCommands(program: Command): void {
   const server = program
     .command('server')
     .description('a server: streams its movies; with --topology it is also the bootstrapper')
-    .option('--topology <file>', 'topology file (JSON5 or the legacy JSON); makes this server the bootstrapper')
+    .option(
+      '--topology <file>',
+      'topology file (JSON5 or the legacy JSON); makes this server the bootstrapper (one of them, if it lists several)',
+    )
     .option(
       '--bootstrapper <addr|name>',
-      "with --topology: which server is the bootstrapper (default: the file's, else the first server); " +
-        "without: the bootstrapper's ADDRESS[:PORT]",
+      "with --topology: which servers are the bootstrappers, NAME[,NAME...] (default: the file's, else the first " +
+        "server); without: the bootstrapper's ADDRESS[:PORT], or several comma-separated (registers with each)",
     )
     .option('--movies <dir>', 'directory of .mjpeg movies (default: ./movies if it exists)')
     .option('--fps <n>', 'frame rate movies play at', numberIn(1, 120, 'frames per second'), DEFAULT_FPS)
@@ -63,7 +66,11 @@ export function addNodeCommands(program: Command): void {
           ? 'an intermediate overlay node (relay)'
           : 'a point of presence: relays and serves clients over RTSP',
       )
-      .requiredOption('--bootstrapper <addr>', "the bootstrapper's ADDRESS[:PORT]", hostPort(BOOTSTRAP_PORT));
+      .requiredOption(
+        '--bootstrapper <addr>',
+        "the bootstrapper's ADDRESS[:PORT], or several comma-separated: the node registers with each",
+        hostPorts(BOOTSTRAP_PORT),
+      );
     addCommon(cmd).action((flags: NodeFlags) => run(role, flags));
   }
 }
@@ -108,28 +115,33 @@ function addCommon(cmd: Command): Command {
 
 async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
   let topology: Topology | undefined;
-  let bootstrapper: { host: string; port: number } | undefined;
+  let bootstrapper: { host: string; port: number }[] | undefined;
   let address = flags.address;
   if (role === 'server' && flags.topology !== undefined) {
     const name = typeof flags.bootstrapper === 'string' ? flags.bootstrapper : undefined;
     if (flags.bootstrapper !== undefined && name === undefined)
       fail('with --topology, --bootstrapper takes a server NAME from the file');
-    const loaded = loadTopologyFile(flags.topology, name !== undefined ? { bootstrapper: name } : {});
+    const loaded = loadTopologyFile(
+      flags.topology,
+      name !== undefined ? { bootstrapper: bootstrapperNames(name) } : {},
+    );
     topology = flags.loopback ? loopbackTopology(loaded) : loaded;
     for (const w of topology.warnings) process.stderr.write(`warning: ${w}\n`);
     if (flags.loopback && address === undefined) address = topology.nodes.get(topology.bootstrapper)?.addresses[0];
   } else if (role === 'server') {
     if (typeof flags.bootstrapper !== 'string')
       fail('a server needs --topology FILE (it is the bootstrapper) or --bootstrapper ADDRESS');
-    const hp = hostPort(flags.bootstrapPort)(flags.bootstrapper);
-    bootstrapper = hp;
+    bootstrapper = hostPorts(flags.bootstrapPort)(flags.bootstrapper);
     if (flags.loopback) fail('--loopback goes with --topology (the bootstrapper tells the others)');
   } else {
-    bootstrapper = flags.bootstrapper as { host: string; port: number };
+    bootstrapper = flags.bootstrapper as { host: string; port: number }[];
   }
-  if (bootstrapper !== undefined && bootstrapper.port === BOOTSTRAP_PORT && flags.bootstrapPort !== BOOTSTRAP_PORT) {
-    bootstrapper = { host: bootstrapper.host, port: flags.bootstrapPort };
-  }
+  // --bootstrap-port applies to the addresses given without a port.
+  bootstrapper = bootstrapper?.map((b) =>
+    b.port === BOOTSTRAP_PORT && flags.bootstrapPort !== BOOTSTRAP_PORT
+      ? { host: b.host, port: flags.bootstrapPort }
+      : b,
+  );
   const secret = loadSecret(flags.secret);
   const name = `onode-${role}${address ? `@${address}` : ''}`;
   const log = createLogger(name, flags.logLevel);

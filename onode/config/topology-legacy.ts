@@ -148,7 +148,7 @@ export function parseLegacy(raw: Record<string, unknown>, file: string, options:
     clients: [],
     network: null,
     bootstrapper: options.bootstrapper ?? null,
-    bootstrapperWhere: 'option --bootstrapper',
+    bootstrapperWhere: (i) => (i === null ? 'option --bootstrapper' : `option --bootstrapper[${i}]`),
     warnings,
   });
 }

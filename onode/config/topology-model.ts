@@ -92,8 +92,13 @@ export interface Topology {
   /** The file path (or label given to parseTopology), for messages. */
   readonly source: string;
   readonly format: 'native' | 'legacy';
-  /** The server that hands out neighbours; always a node with role 'server'. */
+  /** The server that hands out neighbours; always a node with role 'server'. The first of `bootstrappers`. */
   readonly bootstrapper: string;
+  /**
+   * Every bootstrapper, in the order nodes and clients try them (the first is `bootstrapper`): each
+   * runs the same directory, every node registers with all of them, so any one can take over.
+   */
+  readonly bootstrappers: readonly string[];
   /** In file order. */
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** In file order. */

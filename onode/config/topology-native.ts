@@ -50,7 +50,10 @@ export function parseNative(raw: Record<string, unknown>, file: string, options:
     clients,
     network,
     bootstrapper: options.bootstrapper ?? parsed.bootstrapper ?? null,
-    bootstrapperWhere: fromOption ? 'option --bootstrapper' : at('top level', 'bootstrapper'),
+    bootstrapperWhere: (i) => {
+      const field = i === null ? 'bootstrapper' : `bootstrapper[${i}]`;
+      return fromOption ? `option --${field}` : at('top level', field);
+    },
     warnings: [],
   });
 }

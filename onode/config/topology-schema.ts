@@ -375,6 +375,9 @@ function network(hostNames: readonly string[]) {
 
 const keysOf = (value: unknown): string[] => (isRecord(value) ? Object.keys(value) : []);
 
+const BOOTSTRAPPER_FIX = "write a server's name in quotes, e.g. 's1', or a list of them, e.g. ['s1', 's2']";
+const BOOTSTRAPPER_TYPE = expected('a server name or a list of server names', BOOTSTRAPPER_FIX);
+
 /**
  * The native format (see topology-native.ts). `raw` is the parsed file: the names it declares
  * go into the fixes that list them.
@@ -384,7 +387,18 @@ export function nativeSchema(raw: Readonly<Record<string, unknown>>) {
   const routers = isRecord(raw.network) ? keysOf(raw.network.routers) : [];
   return fields(
     {
-      bootstrapper: v.optional(v.string(expected('a server name', "write the server's name in quotes, e.g. 's1'"))),
+      bootstrapper: v.optional(
+        v.union(
+          [
+            v.string(),
+            v.pipe(
+              v.array(v.string(BOOTSTRAPPER_TYPE), BOOTSTRAPPER_TYPE),
+              v.check((names) => names.length > 0, say('the list is empty', BOOTSTRAPPER_FIX)),
+            ),
+          ],
+          BOOTSTRAPPER_TYPE,
+        ),
+      ),
       nodes: v.pipe(
         byName(nativeNode, expected('an object of nodes by name', `write it as ${NODES_EXAMPLE}`)),
         v.check((nodes) => Object.keys(nodes).length > 0, say('there are no nodes', `add them: ${NODES_EXAMPLE}`)),

@@ -3,6 +3,7 @@
  * ownership, servers and the bootstrapper, client attachment, the addresses links use, and the
  * warnings for hosts the overlay cannot reach.
  */
+import { MAX_BOOTSTRAPPERS } from '../../common/net/ports.ts';
 import type {
   NetworkLink,
   NetworkRouter,
@@ -61,10 +62,10 @@ export interface Draft {
   readonly clients: readonly DraftClient[];
   /** The file's `network`, already read; null when it has none (then it is derived). */
   readonly network: { readonly routers: readonly NetworkRouter[]; readonly links: readonly NetworkLink[] } | null;
-  /** Requested bootstrapper (option or file), or null for the first server. */
-  readonly bootstrapper: string | null;
-  /** Where the requested bootstrapper came from, e.g. "option --bootstrapper". */
-  readonly bootstrapperWhere: string;
+  /** Requested bootstrappers (option or file), first the primary, or null for the first server. */
+  readonly bootstrapper: string | readonly string[] | null;
+  /** Where the requested bootstrapper (of a list, the index-th) came from, e.g. "option --bootstrapper". */
+  readonly bootstrapperWhere: (index: number | null) => string;
   /** Warnings the parser already found. */
   readonly warnings: readonly string[];
 }
@@ -118,7 +119,8 @@ export function buildTopology(draft: Draft): Topology {
   const { source, syntax } = draft;
   checkUniqueAddresses(source, syntax, draft.nodes, draft.clients, draft.network?.routers ?? []);
   checkClientAddresses(draft);
-  const bootstrapper = chooseBootstrapper(draft);
+  const bootstrappers = chooseBootstrappers(draft);
+  const bootstrapper = bootstrappers[0] ?? '';
   const byName = new Map(draft.nodes.map((n) => [n.name, n]));
   checkClientAttachments(draft, byName);
 
@@ -180,6 +182,7 @@ export function buildTopology(draft: Draft): Topology {
     source,
     format: syntax.format,
     bootstrapper,
+    bootstrappers: Object.freeze(bootstrappers),
     nodes,
     links: Object.freeze(links),
     clients,
@@ -240,17 +243,29 @@ function checkClientAddresses({ source, syntax, nodes }: Draft): void {
   }
 }
 
-function chooseBootstrapper({ source, syntax, nodes, bootstrapper, bootstrapperWhere }: Draft): string {
+/** The bootstrappers in order: each a server, none twice; the first server when none is requested. */
+function chooseBootstrappers({ source, syntax, nodes, bootstrapper, bootstrapperWhere }: Draft): string[] {
   const servers = nodes.filter((n) => n.role === 'server');
   const first = servers[0];
   if (first === undefined) throw new TopologyError(source, syntax.nodesWhere, 'no node is a server', syntax.serverFix);
-  if (bootstrapper === null) return first.name;
+  if (bootstrapper === null) return [first.name];
+  const names = typeof bootstrapper === 'string' ? [bootstrapper] : bootstrapper;
   const fix = `name one of the servers: ${servers.map((s) => s.name).join(', ')}`;
-  const node = nodes.find((n) => n.name === bootstrapper);
-  if (node === undefined) throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is not a node`, fix);
-  if (node.role !== 'server')
-    throw new TopologyError(source, bootstrapperWhere, `'${bootstrapper}' is a ${node.role}, not a server`, fix);
-  return node.name;
+  const where = (i: number): string => bootstrapperWhere(typeof bootstrapper === 'string' ? null : i);
+  if (names.length === 0) throw new TopologyError(source, bootstrapperWhere(null), 'the list is empty', fix);
+  if (names.length > MAX_BOOTSTRAPPERS) {
+    const problem = `it names ${names.length} bootstrappers`;
+    throw new TopologyError(source, bootstrapperWhere(null), problem, `name at most ${MAX_BOOTSTRAPPERS}`);
+  }
+  return names.map((name, i) => {
+    const node = nodes.find((n) => n.name === name);
+    if (node === undefined) throw new TopologyError(source, where(i), `'${name}' is not a node`, fix);
+    if (node.role !== 'server')
+      throw new TopologyError(source, where(i), `'${name}' is a ${node.role}, not a server`, fix);
+    if (names.indexOf(name) !== i)
+      throw new TopologyError(source, where(i), `'${name}' is named twice`, 'name each bootstrapper once');
+    return node.name;
+  });
 }
 
 function checkClientAttachments({ source, clients, nodes }: Draft, byName: ReadonlyMap<string, DraftNode>): void {

@@ -24,8 +24,11 @@ export { emulatedHosts, type EmulatedHost, type HostInterface, type HostRoute } 
 export * from './topology-model.ts';
 
 export interface TopologyOptions {
-  /** Overrides the file's bootstrapper (native `bootstrapper`, else the first server in file order). */
-  readonly bootstrapper?: string;
+  /**
+   * Overrides the file's bootstrapper (native `bootstrapper`, else the first server in file order);
+   * a list names standby bootstrappers after the first.
+   */
+  readonly bootstrapper?: string | readonly string[];
 }
 
 /** Larger files are not topologies (probably a movie passed by mistake); refuse before reading. */

@@ -34,9 +34,11 @@ export class Directory {
   /** Server name → base64 of its raw Ed25519 stream-signing key. */
   private readonly keys = new Map<string, string>();
 
+  /** @param self the bootstrapper this directory runs in (one of the topology's); default the first */
   constructor(
     private readonly topo: Topology,
     private readonly emulateLinks: boolean,
+    private readonly self: string = topo.bootstrapper,
   ) {}
 
   /** The topology's node that has this address (IPv4-mapped IPv6 accepted), if any. */
@@ -44,8 +46,9 @@ export class Directory {
     return nodeByAddress(this.topo, normalise(address));
   }
 
+  /** This bootstrapper's own node: it does not register (standbys do, as any node). */
   get bootstrapper(): string {
-    return this.topo.bootstrapper;
+    return this.self;
   }
 
   get source(): string {

@@ -57,11 +57,13 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   const q = shellQuote;
   const logDir = opts.logDir ?? DEFAULT_LOG_DIR;
   const run = `${opts.root}/scripts/run.sh`;
-  const boot = bootstrapperAddress(topo);
+  const boot = bootstrapperAddresses(topo);
+  const isBootstrapper = host.role === 'server' && topo.bootstrappers.includes(host.name);
+  const bootNote =
+    host.name === topo.bootstrapper ? ', the bootstrapper' : isBootstrapper ? ', a standby bootstrapper' : '';
   const lines = [
     '#!/bin/sh',
-    `# ${host.name} (${host.role}${host.name === topo.bootstrapper ? ', the bootstrapper' : ''}): ` +
-      'written by onode core; it forwards, routes, and starts its role.',
+    `# ${host.name} (${host.role}${bootNote}): written by onode core; it forwards, routes, and starts its role.`,
     "# Errors go to the node's log: CORE only logs a failed start-up in its daemon's log.",
     `mkdir -p ${q(logDir)} && exec 2>>${q(`${logDir}/${host.name}.log`)}`,
     ...(opts.nodeBinary ? [`[ -x ${q(opts.nodeBinary)} ] && export ONODE_NODE=${q(opts.nodeBinary)}`] : []),
@@ -76,7 +78,7 @@ export function startupScript(topo: Topology, host: EmulatedHost, clientIndex: n
   const common = ['--log-dir', logDir, '--name', host.name];
   const secret = ['--secret', opts.secretFile];
   let command: string[] | null = null;
-  if (host.role === 'server' && host.name === topo.bootstrapper) {
+  if (isBootstrapper) {
     const emulate = opts.emulateLinks ? ['--emulate-links'] : [];
     command = [
       run,
@@ -143,7 +145,7 @@ export function clientCommand(
     `${opts.root}/scripts/run.sh`,
     'client',
     '--bootstrapper',
-    bootstrapperAddress(topo),
+    bootstrapperAddresses(topo),
     '--movie',
     movie,
     '--log-dir',
@@ -160,8 +162,14 @@ export function clientCommand(
   ];
 }
 
+/** The (first) bootstrapper's address: where the runner asks who has registered. */
 export function bootstrapperAddress(topo: Topology): string {
   return topo.nodes.get(topo.bootstrapper)?.addresses[0] ?? '';
+}
+
+/** Every bootstrapper's address, comma-separated in order: what nodes and clients are given. */
+export function bootstrapperAddresses(topo: Topology): string {
+  return topo.bootstrappers.map((name) => topo.nodes.get(name)?.addresses[0] ?? '').join(',');
 }
 
 function subnet24(address: string): string {

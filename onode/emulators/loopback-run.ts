@@ -174,7 +174,7 @@ export class LoopbackRun {
         [
           join(this.dist, 'oclient/cli/main.js'),
           '--bootstrapper',
-          `${this.address(this.topology.bootstrapper)}:${this.ports.bootstrap}`,
+          this.emulator.bootstrapAddresses,
           '--rtsp-port',
           String(this.ports.rtsp),
           '--overlay-port',

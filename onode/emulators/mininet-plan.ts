@@ -154,9 +154,10 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
   const statusPort = opts.statusPort ?? 7080;
   const overlayArgs = opts.overlayArgs ?? [];
   const common = (host: string): string[] => ['--log-dir', opts.out, '--name', host];
-  const processes: PlanProcess[] = [];
-  processes.push({
-    host: topo.bootstrapper,
+  // Nodes and clients are given every bootstrapper, in order; each bootstrapper reads the topology.
+  const bootAddresses = topo.bootstrappers.map((n) => topo.nodes.get(n)?.addresses[0] ?? '').join(',');
+  const processes: PlanProcess[] = topo.bootstrappers.map((name) => ({
+    host: name,
     kind: 'bootstrapper',
     argv: [
       opts.runScript,
@@ -165,14 +166,14 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
       opts.file,
       '--movies',
       opts.moviesDir,
-      ...common(topo.bootstrapper),
+      ...common(name),
       ...overlayArgs,
       '--exit-with-stdin',
     ],
     withoutNetem: ['--emulate-links'],
-  });
+  }));
   for (const node of topo.nodes.values()) {
-    if (node.name === topo.bootstrapper) continue;
+    if (topo.bootstrappers.includes(node.name)) continue;
     const movies = node.role === 'server' ? ['--movies', opts.moviesDir] : [];
     processes.push({
       host: node.name,
@@ -181,7 +182,7 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
         opts.runScript,
         node.role,
         '--bootstrapper',
-        bootAddress,
+        bootAddresses,
         ...movies,
         ...common(node.name),
         ...overlayArgs,
@@ -203,7 +204,7 @@ export function mininetPlan(topo: Topology, opts: PlanOptions): MininetPlan {
         opts.runScript,
         'client',
         '--bootstrapper',
-        bootAddress,
+        bootAddresses,
         '--movie',
         movie,
         ...common(client.name),

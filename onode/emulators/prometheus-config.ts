@@ -32,7 +32,7 @@ export function scrapeTargets(topo: Topology, statusPort: number): ScrapeTarget[
     role: n.role,
     address: n.addresses[0] ?? '',
     port: statusPort,
-    bootstrapper: n.name === topo.bootstrapper,
+    bootstrapper: topo.bootstrappers.includes(n.name),
   }));
 }
 

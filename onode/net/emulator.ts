@@ -42,9 +42,18 @@ export class Emulator {
     this.secret = opts.secret ?? generateSecret();
   }
 
+  /** The (first) bootstrapper's address:port. */
   get bootstrapAddress(): string {
     const b = this.opts.topology.nodes.get(this.opts.topology.bootstrapper);
     return `${b?.addresses[0] ?? '127.0.0.1'}:${this.opts.bootstrapPort}`;
+  }
+
+  /** Every bootstrapper's address:port, comma-separated, in order: what nodes and clients are given. */
+  get bootstrapAddresses(): string {
+    const topo = this.opts.topology;
+    return topo.bootstrappers
+      .map((name) => `${topo.nodes.get(name)?.addresses[0] ?? '127.0.0.1'}:${this.opts.bootstrapPort}`)
+      .join(',');
   }
 
   pids(): Map<string, number> {
@@ -60,21 +69,26 @@ export class Emulator {
     const topo = this.opts.topology;
     const movies = this.opts.moviesDir !== undefined ? ['--movies', this.opts.moviesDir] : [];
     const extra = this.opts.childArgs ?? [];
-    this.spawnNode(topo.bootstrapper, [
-      'server',
-      '--topology',
-      this.opts.file,
-      '--loopback',
-      ...movies,
-      ...(this.opts.bootstrapperName ? ['--bootstrapper', this.opts.bootstrapperName] : []),
-      ...extra,
-    ]);
+    // Every bootstrapper reads the topology; with several, each is told which it is.
+    const several = topo.bootstrappers.length > 1;
+    for (const name of topo.bootstrappers) {
+      this.spawnNode(name, [
+        'server',
+        '--topology',
+        this.opts.file,
+        '--loopback',
+        ...(several ? ['--address', topo.nodes.get(name)?.addresses[0] ?? ''] : []),
+        ...movies,
+        ...(this.opts.bootstrapperName ? ['--bootstrapper', this.opts.bootstrapperName] : []),
+        ...extra,
+      ]);
+    }
     for (const node of topo.nodes.values()) {
-      if (node.name === topo.bootstrapper) continue;
+      if (topo.bootstrappers.includes(node.name)) continue;
       this.spawnNode(node.name, [
         node.role,
         '--bootstrapper',
-        this.bootstrapAddress,
+        this.bootstrapAddresses,
         '--address',
         node.addresses[0] ?? '',
         ...(node.role === 'server' ? movies : []),

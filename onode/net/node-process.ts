@@ -8,24 +8,19 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { epochClock, SystemClock } from '../../common/core/clock.ts';
 import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { opsToken, overlayMacKey } from '../../common/security/overlay-keys.ts';
-import { BootstrapConnection, BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
+import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
 import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
-import {
-  type BootstrapMessage,
-  encodeBootstrap,
-  type NeighbourInfo,
-  type RegisteredMessage,
-  type ServerKeyInfo,
-} from '../../common/wire/bootstrap.ts';
+import type { NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { NodeRole, Topology } from '../config/topology.ts';
 import { ChannelSource } from '../core/channel-source.ts';
-import { WRONG_SECRET } from '../core/bootstrap-desk.ts';
 import type { FrameSigning } from '../core/movie-channel.ts';
 import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
-import { Registrant } from '../core/registrant.ts';
+import { type BootstrapLink, type BootstrapLinkOptions, NodeStartError } from './bootstrap-link.ts';
+import { BootstrapperSet, type BootstrapperSetHandlers } from './bootstrapper-set.ts';
+import { localBootstrapper } from './local-bootstrapper.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
 import { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
@@ -51,11 +46,20 @@ export interface Ports {
   readonly rtsp: number;
 }
 
+export interface BootstrapperAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface NodeProcessOptions {
   /** The role the process was started as; it must match the topology's. */
   readonly role: NodeRole;
-  /** Where the bootstrapper is; absent when this process is the bootstrapper. */
-  readonly bootstrapper?: { readonly host: string; readonly port: number };
+  /**
+   * Where the bootstrapper is, or every bootstrapper in order (the node registers with each; the
+   * first one up gets its telemetry); absent when this process is a bootstrapper (the topology
+   * names the others).
+   */
+  readonly bootstrapper?: BootstrapperAddress | readonly BootstrapperAddress[];
   /** The bootstrapper's topology (already mapped to loopback when running on one machine). */
   readonly topology?: Topology;
   readonly emulateLinks?: boolean;
@@ -72,12 +76,20 @@ export interface NodeProcessOptions {
   readonly log: Logger;
 }
 
-/** A start-up problem the user must fix (wrong role, unknown address...): message, no stack. */
-export class NodeStartError extends Error {
-  override readonly name = 'NodeStartError';
-}
+export { NodeStartError };
 
 type Registered = RegisteredMessage;
+
+/** A start waiting for its first registration. */
+interface StartWaiter {
+  readonly resolve: (info: Registered) => void;
+  readonly reject: (err: unknown) => void;
+  readonly deadline: number;
+  /** Bootstrappers that refused this node (with every one refusing, the start fails), and the last refusal. */
+  readonly refused: Set<BootstrapLink>;
+  refusal?: unknown;
+  warned: boolean;
+}
 
 /** A server's stream-signing key pair (Ed25519). */
 export interface KeyPair {
@@ -85,18 +97,15 @@ export interface KeyPair {
   readonly privateKey: KeyObject;
 }
 
-/** How long each step of the registration handshake may take. */
-const REGISTER_STEP_TIMEOUT_MS = 5000;
-
 export class NodeProcess extends Service {
   private readonly clock = new SystemClock();
   private node: OverlayNode | null = null;
   private source: ChannelSource | null = null;
   private transport: OverlayTransport | null = null;
   private bootstrapServer: BootstrapServer | null = null;
-  private connection: BootstrapConnection | null = null;
-  /** The connection of a registration in progress (not yet `connection`). */
-  private registering: BootstrapConnection | null = null;
+  /** Registrations with the bootstrappers (on a bootstrapper: with the others), and what each says. */
+  private readonly bootstrappers = new BootstrapperSet();
+  private waiter: StartWaiter | null = null;
   private rtsp: RtspServer | null = null;
   private http: StatusHttp | null = null;
   /** POPs: the viewer statistics their RTSP sessions feed (GET /viewers). */
@@ -104,7 +113,6 @@ export class NodeProcess extends Service {
   private info: Registered | null = null;
   /** True from stop() (or a failed start) on: the registration loop and re-registration give up. */
   private stopping = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly startedAt = Date.now();
   /** A server's stream-signing key pair, made at start; its public half goes to the bootstrapper. */
   private readonly signing: KeyPair | null;
@@ -112,10 +120,8 @@ export class NodeProcess extends Service {
   readonly keyring = new ServerKeyring();
   /** Sealed bootstrapper messages that failed their check (dropped). */
   private readonly registrationCounters = { badSeal: 0 };
-  /** The dashboard's telemetry: the reporter, where it sends (this registration's sealer), the bootstrapper's store. */
+  /** The dashboard's telemetry: the reporter, the bootstrapper's store. */
   private reporter: TelemetryReporter | null = null;
-  /** Sends a report on the current registration; returns the bytes of the line. */
-  private reportVia: ((body: string) => number) | null = null;
   private telemetryStore: TelemetryStore | null = null;
   /** What signing frames costs a server (CPU time on this thread). */
   private readonly signCost = { frames: 0, totalMs: 0 };
@@ -139,6 +145,7 @@ export class NodeProcess extends Service {
    */
   protected async open(ctx: StartContext): Promise<void> {
     this.stopping = false;
+    this.bootstrappers.listen(this.bootstrapperEvents());
     ctx.signal.addEventListener('abort', () => this.disconnect(), { once: true });
     ctx.defer(() => this.disconnect());
     const info = this.opts.bootstrapper === undefined ? await this.becomeBootstrapper(ctx) : await this.register();
@@ -218,19 +225,21 @@ export class NodeProcess extends Service {
     this.http = http;
     // Last registered, first run: stop() leaves the bootstrapper before anything else, as it always has.
     ctx.defer(() => this.disconnect());
+    this.bootstrappers.startLinks(); // a bootstrapper's standbys; a node's are already registering
+    this.bootstrappers.settle();
     log.info(
       `${info.name} (${info.role}) up on ${info.addresses.join(', ')}; ` +
         `neighbours ${info.neighbours.map((n) => n.name).join(', ') || 'none'}`,
     );
   }
 
-  /** Stops talking to the bootstrapper: no more retries, no more notices. Safe to call again. */
+  /** Stops talking to the bootstrappers: no more retries, no more notices. Safe to call again. */
   private disconnect(): void {
     this.stopping = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.registering?.close();
-    this.connection?.close();
+    this.bootstrappers.stop();
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(new BootstrapUnreachable('stopped'));
   }
 
   private rtspServer(info: Registered, node: OverlayNode): RtspServer {
@@ -260,13 +269,12 @@ export class NodeProcess extends Service {
     const info = this.info;
     if (node === null || info === null)
       return { name: null, role: this.opts.role, pid: process.pid, state: 'starting' };
-    const b = this.opts.bootstrapper;
     return buildStatusReport({
       info,
       node,
       now: this.clock.now(),
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-      bootstrapper: b === undefined ? 'self' : `${b.host}:${b.port}`,
+      bootstrapper: this.opts.bootstrapper === undefined ? 'self' : this.bootstrappers.targets(),
       keyring: this.keyring,
       signingKeyId: this.signing === null ? null : keyIdOf(rawEd25519(this.signing.publicKey)).toString('hex'),
       sign: this.signing === null ? null : this.signReport(),
@@ -298,14 +306,23 @@ export class NodeProcess extends Service {
   private startTimeSync(ctx: StartContext): void {
     // The epoch clock (not this.clock, whose origin is this process's start): hosts compare readings.
     const clock = epochClock();
-    if (this.opts.bootstrapper === undefined) {
+    if (this.bootstrappers.selfFirst || this.bootstrappers.links.length === 0) {
       this.reference = selfReference(clock);
       return;
     }
     const log = this.opts.log;
-    const sync = new TimeSync(
+    // To the first bootstrapper up; a new one (the primary died) is a new path: measured afresh.
+    let via: BootstrapLink | null = null;
+    const sync: TimeSync = new TimeSync(
       clock,
-      (req) => this.connection?.send({ type: 'time', id: req.id, t0: req.t0 }),
+      (req) => {
+        const link = this.bootstrappers.referenceLink();
+        const moved = link !== null && via !== null && link !== via;
+        if (link !== null) via = link;
+        // resync() starts a new burst at once, through this same link.
+        if (moved) sync.resync();
+        else link?.send({ type: 'time', id: req.id, t0: req.t0 });
+      },
       (err) => log.error(`time sync listener: ${(err as Error).stack ?? err}`),
     );
     this.timeSync = sync;
@@ -338,14 +355,14 @@ export class NodeProcess extends Service {
     const source = nodeTelemetrySource(node, () => transport.cut, viewers);
     const store = this.telemetryStore;
     const name = node.name;
-    const send =
-      store === null
-        ? (body: string) => this.reportVia?.(body)
-        : (body: string) => {
-            const r = decodeTelemetryReport(body);
-            if (r.ok) store.ingest(name, r.value);
-            return 0;
-          };
+    // To the first bootstrapper up, this one's own store where it comes first.
+    const send = (body: string): number => {
+      const sink = this.bootstrappers.sink();
+      if (sink !== 'self') return sink?.report(body) ?? 0;
+      const r = decodeTelemetryReport(body);
+      if (r.ok) store?.ingest(name, r.value);
+      return 0;
+    };
     // CPU time (not wall time): on a busy machine, wall time around a sample counts others' work too.
     const cpuMs = (): number => {
       const u = process.cpuUsage();
@@ -400,19 +417,13 @@ export class NodeProcess extends Service {
   private async becomeBootstrapper(ctx: StartContext): Promise<Registered> {
     const topo = this.opts.topology;
     if (topo === undefined) throw new NodeStartError('the bootstrapper needs --topology FILE');
-    const me = topo.nodes.get(topo.bootstrapper);
-    if (me === undefined) throw new NodeStartError(`bootstrapper ${topo.bootstrapper} is not in ${topo.source}`);
-    if (this.opts.address !== undefined && !me.addresses.includes(this.opts.address)) {
-      throw new NodeStartError(
-        `--address ${this.opts.address} is not an address of the bootstrapper ${me.name} in ${topo.source} ` +
-          `(it has ${me.addresses.join(', ')})`,
-      );
-    }
-    const directory = new Directory(topo, this.opts.emulateLinks ?? false);
+    const me = localBootstrapper(topo, this.opts.address);
+    const epoch = epochClock();
+    const directory = new Directory(topo, this.opts.emulateLinks ?? false, me.name);
     this.directoryNames = () => directory.registered().sort();
     const store = new TelemetryStore(
       {
-        bootstrapper: topo.bootstrapper,
+        bootstrapper: me.name,
         nodes: [...topo.nodes.values()].map((n) => ({ name: n.name, role: n.role })),
         links: topo.links.map((l) => ({ a: l.a, b: l.b })),
       },
@@ -428,13 +439,24 @@ export class NodeProcess extends Service {
       log: this.opts.log,
       report: (name, r) => store.ingest(name, r),
       membership: (name, change) => store.membership(name, change),
+      // A standby answers with its estimate of the first bootstrapper's clock, so servers that turn
+      // to it when the first dies keep the same timeline.
+      referenceNow: () => this.reference?.now() ?? epoch.now(),
     });
-    server.events.on('local-notice', (msg) => this.onNotice(msg));
+    let self = -1;
+    server.events.on('local-notice', (msg) => this.bootstrappers.notice(self, msg));
     await server.start();
     ctx.defer(() => server.stop());
     this.bootstrapServer = server;
     const info = server.registerSelf(me.name, this.signingKey()) ?? directory.infoFor(me);
     this.learnKeys(info.serverKeys);
+    // Standby bootstrappers: this one registers with the others as any node does (started once it runs).
+    for (const name of topo.bootstrappers) {
+      const host = topo.nodes.get(name)?.addresses[0];
+      if (name === me.name) self = this.bootstrappers.addSelf(info);
+      else if (host !== undefined)
+        this.bootstrappers.addLink(this.linkOptions({ host, port: this.opts.ports.bootstrap }));
+    }
     return info;
   }
 
@@ -451,139 +473,104 @@ export class NodeProcess extends Service {
     }
   }
 
-  /** Connects and registers, retrying until the bootstrapper answers or waitMs passes. */
-  private async register(): Promise<Registered> {
-    const deadline = Date.now() + (this.opts.waitMs ?? 60_000);
-    let warned = false;
-    for (;;) {
-      try {
-        return await this.registerOnce();
-      } catch (err) {
-        if (!(err instanceof BootstrapUnreachable) || this.stopping || Date.now() > deadline) throw err;
-        if (!warned) this.opts.log.info(`${err.message}; retrying`);
-        warned = true;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    }
+  /** Registers with every bootstrapper: resolves with the first registration, fails when none can register. */
+  private register(): Promise<Registered> {
+    const b = this.opts.bootstrapper;
+    const targets: readonly BootstrapperAddress[] = b === undefined ? [] : 'host' in b ? [b] : b;
+    if (targets.length === 0) return Promise.reject(new NodeStartError('no bootstrapper to register with'));
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + (this.opts.waitMs ?? 60_000);
+      this.waiter = { resolve, reject, deadline, refused: new Set(), warned: false };
+      for (const t of targets) this.bootstrappers.addLink(this.linkOptions(t));
+      this.bootstrappers.startLinks();
+    });
+  }
+
+  private linkOptions(target: BootstrapperAddress): BootstrapLinkOptions {
+    const address = this.opts.address;
+    const key = this.signingKey();
+    return {
+      host: target.host,
+      port: target.port,
+      ...(address ? { localAddress: address } : {}),
+      secret: this.opts.secret,
+      ...(key === undefined ? {} : { signingKey: key }),
+      log: this.opts.log,
+      counters: this.registrationCounters,
+    };
+  }
+
+  /** What the bootstrappers' links tell this process (see BootstrapperSet). */
+  private bootstrapperEvents(): BootstrapperSetHandlers {
+    const log = this.opts.log;
+    const several = (): boolean => this.bootstrappers.links.length > 1 || this.bootstrapServer !== null;
+    const named = (link: BootstrapLink): string => (several() ? ` ${link.target}` : '');
+    const problems = new Map<BootstrapLink, string>();
+    const seen = new Set<BootstrapLink>();
+    return {
+      registered: (info, link) => {
+        if (this.info !== null && info.name !== this.info.name) {
+          log.error(
+            `the bootstrapper ${link.target} calls this node ${info.name}, not ${this.info.name}: ` +
+              'the bootstrappers have different topologies; not registering there',
+          );
+          return false;
+        }
+        this.learnKeys(info.serverKeys);
+        const first = !seen.has(link);
+        seen.add(link);
+        const w = this.waiter;
+        if (w !== null) {
+          this.waiter = null;
+          w.resolve(info);
+          return true;
+        }
+        log.info(`${first ? 'registered' : 're-registered'} with the bootstrapper${named(link)}`);
+        this.info = info;
+        this.applyNeighbours(info.neighbours);
+        return true;
+      },
+      lost: (link) => {
+        if (!this.stopping)
+          log.warn(`lost the bootstrapper${named(link)}; streams continue, re-registering in the background`);
+      },
+      failed: (err, link) => {
+        const w = this.waiter;
+        if (w !== null) return this.startFailed(w, err, link);
+        // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
+        const problem = err instanceof NodeStartError ? err.message : '';
+        if (problem !== '' && problem !== problems.get(link)) log.warn(`${problem}; retrying`);
+        problems.set(link, problem);
+      },
+      neighbourLost: (name) => this.node?.neighbourLost(name),
+      serverKey: (key) => this.learnKeys([key]),
+      time: (msg) => {
+        if (msg.at !== undefined) this.timeSync?.reply(msg.id, msg.t0, msg.at);
+      },
+      sinkChanged: () => this.reporter?.resync(),
+    };
   }
 
   /**
-   * One registration: register → challenge → prove → sealed `registered`. A refusal or a proof
-   * that fails is a NodeStartError (retrying cannot help); a lost connection is BootstrapUnreachable.
+   * A registration attempt failed at start: unreachable bootstrappers are retried until waitMs;
+   * a refusal ends the start once every bootstrapper has refused (with one, at once).
    */
-  private async registerOnce(): Promise<Registered> {
-    const b = this.opts.bootstrapper;
-    if (b === undefined) throw new Error('unreachable');
-    const conn = await BootstrapConnection.open({
-      host: b.host,
-      port: b.port,
-      ...(this.opts.address ? { localAddress: this.opts.address } : {}),
-    });
-    // stop() closes it mid-handshake (disconnect), rather than wait out the step timeouts.
-    this.registering = conn;
-    try {
-      if (this.stopping) throw new BootstrapUnreachable('stopped');
-      const info = await this.handshake(conn, new Registrant(this.opts.secret, process.pid, this.signingKey()));
-      return info;
-    } catch (err) {
-      conn.close();
-      throw err;
-    } finally {
-      this.registering = null;
-    }
-  }
-
-  private async handshake(conn: BootstrapConnection, me: Registrant): Promise<Registered> {
-    conn.send(me.register());
-    const challenge = await conn.next(REGISTER_STEP_TIMEOUT_MS);
-    if (challenge.type === 'error') throw new NodeStartError(`the bootstrapper refused this node: ${challenge.detail}`);
-    if (challenge.type !== 'challenge') {
-      throw new BootstrapUnreachable(`unexpected ${challenge.type} from the bootstrapper`);
-    }
-    conn.send(me.prove(challenge));
-    const answer = await conn.next(REGISTER_STEP_TIMEOUT_MS);
-    if (answer.type === 'error') {
-      const why = answer.reason === 'bad-proof' ? WRONG_SECRET : answer.detail;
-      throw new NodeStartError(`the bootstrapper refused ${challenge.name}: ${why}`);
-    }
-    if (answer.type !== 'sealed') throw new BootstrapUnreachable(`unexpected ${answer.type} from the bootstrapper`);
-    const opened = me.open(answer);
-    if (!opened.ok || opened.value.type !== 'registered' || opened.value.name !== challenge.name) {
-      throw new NodeStartError(
-        `the bootstrapper's answer to ${challenge.name} failed its proof: the bootstrapper ` +
-          'has another overlay secret, or is not the real bootstrapper (is --secret the same on every node?)',
-      );
-    }
-    const info = opened.value;
-    this.learnKeys(info.serverKeys);
-    this.connection = conn;
-    this.timeSync?.resync(); // a new path to the bootstrapper: measure it afresh
-    // Reports go sealed on this registration; the bootstrapper (perhaps restarted) gets everything again.
-    this.reportVia = (body) => {
-      const m = me.report(body);
-      if (m === null) return 0;
-      conn.send(m);
-      return Buffer.byteLength(encodeBootstrap(m));
+  private startFailed(w: StartWaiter, err: unknown, link: BootstrapLink): void {
+    const fail = (e: unknown): void => {
+      this.waiter = null;
+      w.reject(e);
     };
-    this.reporter?.resync();
-    conn.listen(
-      (m) => this.onSealed(me, m),
-      () => this.bootstrapperLost(),
-    );
-    return info;
-  }
-
-  /** Every message after `registered` must be sealed for this connection; anything else is dropped. */
-  private onSealed(me: Registrant, msg: BootstrapMessage): void {
-    const opened = msg.type === 'sealed' ? me.open(msg) : null;
-    if (opened !== null && !opened.ok && opened.reason === 'gap') {
-      // A notice is missing (a neighbour's death, a server's key): register again for the whole state.
-      this.registrationCounters.badSeal++;
-      this.opts.log.warn('a notice from the bootstrapper went missing; registering again');
-      this.connection?.close();
-      this.bootstrapperLost();
+    if (this.stopping) return fail(new BootstrapUnreachable('stopped'));
+    if (!(err instanceof BootstrapUnreachable)) {
+      w.refused.add(link);
+      w.refusal = err;
+      if (w.refused.size >= this.bootstrappers.links.length) fail(err);
       return;
     }
-    if (opened === null || !opened.ok) {
-      this.registrationCounters.badSeal++;
-      const why = opened === null ? 'not sealed' : opened.reason;
-      this.opts.log.debug(`dropped a ${msg.type} from the bootstrapper: ${why}`);
-      return;
-    }
-    this.onNotice(opened.value);
-  }
-
-  private onNotice(msg: BootstrapMessage): void {
-    if (msg.type === 'neighbour-down') this.node?.neighbourLost(msg.name);
-    else if (msg.type === 'server-key') this.learnKeys([msg]);
-    else if (msg.type === 'time' && msg.at !== undefined) this.timeSync?.reply(msg.id, msg.t0, msg.at);
-    // neighbour-up needs nothing: hellos bring the link up as soon as the neighbour sends them.
-  }
-
-  /** Streams keep flowing without the bootstrapper; keep trying to re-register in the background. */
-  private bootstrapperLost(): void {
-    if (this.stopping) return;
-    this.opts.log.warn('lost the bootstrapper; streams continue, re-registering in the background');
-    let lastProblem = '';
-    const retry = (): void => {
-      this.reconnectTimer = null;
-      if (this.stopping) return;
-      this.registerOnce()
-        .then((info) => {
-          if (this.stopping) return this.connection?.close();
-          this.opts.log.info('re-registered with the bootstrapper');
-          this.info = info;
-          this.applyNeighbours(info.neighbours);
-        })
-        .catch((err: unknown) => {
-          // A refusal (another secret on a restarted bootstrapper) is worth saying once; retrying is still right.
-          const problem = err instanceof NodeStartError ? err.message : '';
-          if (problem !== '' && problem !== lastProblem) this.opts.log.warn(`${problem}; retrying`);
-          lastProblem = problem;
-          if (!this.stopping) this.reconnectTimer = setTimeout(retry, 1000);
-        });
-    };
-    this.reconnectTimer = setTimeout(retry, 500);
+    // Out of time: a refusal elsewhere says more than an unreachable bootstrapper.
+    if (Date.now() > w.deadline) return fail(w.refusal ?? err);
+    if (!w.warned) this.opts.log.info(`${err.message}; retrying`);
+    w.warned = true;
   }
 
   private applyNeighbours(list: readonly NeighbourInfo[]): void {
