@@ -53,6 +53,15 @@ describe('seamless server failover', () => {
   beforeAll(async () => {
     run.start();
     await run.converged();
+    // Until p1 has measured its links: s2 through r1 (2 ms) is then clearly nearer than s1 (12 ms).
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const routes = (await run.status('p1')).routes ?? [];
+      const best = (server: string): number =>
+        Math.min(...routes.filter((r) => r.server === server).map((r) => r.latencyMs));
+      if (best('s2') + 5 < best('s1') || Date.now() > deadline) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
   }, 30_000);
   afterAll(() => run.stop());
 
