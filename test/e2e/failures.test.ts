@@ -3,24 +3,20 @@
  * kill -9 a relay on a viewer's path, a POP, a server, mid-stream; the viewer keeps receiving
  * intact frames.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { decodedFrames, frameSteps, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
+import { decodedFrames, frameSteps, LoopbackRun, matchConsecutive, writeLosslessMesh } from './loopback-harness.ts';
 import { StallMeter } from './stall-meter.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 /** The mesh without its lossy link, so a loss counted here is the failure's, not the link's. */
-const topology = join(movies, 'mesh-lossless.json5');
+const topology = writeLosslessMesh(movies);
 beforeAll(() => {
   // 100 frames: a loop (4 s at 25 fps) longer than any failover's gap, so frame steps are unambiguous.
   makeSampleMovies(movies, { frames: 100 });
-  writeFileSync(
-    topology,
-    readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'),
-  );
 });
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
  * Runs a topology on loopback with real processes (the compiled CLI in dist/, which `npm test`
  * builds first) on ports of its own, so a demo running on the same machine does not collide.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -88,4 +88,15 @@ export function frameSteps(received: Buffer[], source: Buffer[]): number[] {
     return at;
   });
   return index.slice(1).map((at, i) => (at - (index[i] as number) + source.length) % source.length);
+}
+
+/**
+ * Writes `topologies/mesh.json5` (POPs with two uplinks) without its lossy link into `dir`, so a
+ * loss or skip counted there is the failure's, not the link's; returns the file's path.
+ */
+export function writeLosslessMesh(dir: string): string {
+  const file = join(dir, 'mesh-lossless.json5');
+  const mesh = readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8');
+  writeFileSync(file, mesh.replace(/lossPct: \d+/g, 'lossPct: 0'));
+  return file;
 }

@@ -5,27 +5,23 @@
  * (1 s without a frame) says, and the headless client writes no frame twice. Every stopped POP is
  * continued (SIGCONT) and every process ended after each test.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { requireCommands } from '../capabilities.ts';
-import { decodedFrames, frameSteps, LoopbackRun, OCLIENT, ROOT } from './loopback-harness.ts';
+import { decodedFrames, frameSteps, LoopbackRun, OCLIENT, writeLosslessMesh } from './loopback-harness.ts';
 import { StallMeter } from './stall-meter.ts';
 import { TmuxPanes } from './tmux-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 /** The mesh (POPs with two uplinks) without its lossy link: a skip here is the failover's. */
-const topology = join(movies, 'mesh-lossless.json5');
+const topology = writeLosslessMesh(movies);
 beforeAll(() => {
   // 100 frames: a loop (4 s at 25 fps) longer than the failover's gap, so frame steps are unambiguous.
   makeSampleMovies(movies, { frames: 100 });
-  writeFileSync(
-    topology,
-    readFileSync(join(ROOT, 'topologies/mesh.json5'), 'utf8').replace(/lossPct: \d+/g, 'lossPct: 0'),
-  );
 });
 afterAll(() => rmSync(movies, { recursive: true, force: true }));
 
