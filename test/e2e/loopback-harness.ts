@@ -100,3 +100,26 @@ export function writeLosslessMesh(dir: string): string {
   writeFileSync(file, mesh.replace(/lossPct: \d+/g, 'lossPct: 0'));
   return file;
 }
+
+/**
+ * Waits (up to `timeoutMs`) until `pop`'s best route to `nearer` is at least `marginMs` shorter than
+ * its best to `farther`: right after convergence the links' delays are not yet measured, and a join
+ * then may go to either server.
+ */
+export async function untilNearer(
+  run: LoopbackRun,
+  pop: string,
+  nearer: string,
+  farther: string,
+  marginMs = 5,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const routes = (await run.status(pop)).routes ?? [];
+    const best = (server: string): number =>
+      Math.min(...routes.filter((r) => r.server === server).map((r) => r.latencyMs));
+    if (best(nearer) + marginMs < best(farther) || Date.now() > deadline) return;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
-import { decodedFrames, LoopbackRun, matchConsecutive } from './loopback-harness.ts';
+import { decodedFrames, LoopbackRun, matchConsecutive, untilNearer } from './loopback-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
 const topology = join(movies, 'two-servers.json5');
@@ -54,14 +54,7 @@ describe('seamless server failover', () => {
     run.start();
     await run.converged();
     // Until p1 has measured its links: s2 through r1 (2 ms) is then clearly nearer than s1 (12 ms).
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const routes = (await run.status('p1')).routes ?? [];
-      const best = (server: string): number =>
-        Math.min(...routes.filter((r) => r.server === server).map((r) => r.latencyMs));
-      if (best('s2') + 5 < best('s1') || Date.now() > deadline) break;
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await untilNearer(run, 'p1', 's2', 's1');
   }, 30_000);
   afterAll(() => run.stop());
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import { login, loginFirst } from '../../oclient/net/login.ts';
-import { decodedFrames, LoopbackRun, matchConsecutive, ROOT } from './loopback-harness.ts';
+import { decodedFrames, LoopbackRun, matchConsecutive, ROOT, untilNearer } from './loopback-harness.ts';
 import { StallMeter } from './stall-meter.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
@@ -68,8 +68,9 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
       expect(all?.length, `${b} registered`).toBe(r.topology.nodes.size);
     }
 
-    // A viewer at p3 for 8 s (p3 r4 s2 is its shortest path by far); s2, the first bootstrapper and the
-    // stream's server, dies once the stream flows.
+    // A viewer at p3 for 8 s (p3 r4 s2 is its shortest path by far, once p3 has measured its links);
+    // s2, the first bootstrapper and the stream's server, dies once the stream flows.
+    await untilNearer(r, 'p3', 's2', 's1', 2);
     meter = new StallMeter();
     const out = join(r.dir, 'p3.mjpeg');
     const viewer = r.client([

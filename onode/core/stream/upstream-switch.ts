@@ -59,17 +59,16 @@ export class UpstreamSwitch {
   }
 
   /**
-   * The new upstream acked: leave the old one, unless the new chain loops, or leads to another
-   * server while the old path still works. Servers of a movie play one timeline (channel-timeline.ts),
-   * so moving off a silent or forging upstream to another server's tree loses nothing; a faster
-   * path is sought only towards the same server.
+   * The new upstream acked: leave the old one, unless the new chain loops or leads to another
+   * server. A silence is often a busy host, not a death: a move to another server's tree would
+   * stay there (faster paths are sought towards the same server only), so a dead server is left
+   * by the rejoin instead, which picks the best route.
    */
   complete(s: Stream, from: string, msg: JoinAckMessage): void {
     if (s.feed.kind !== 'switching') return;
     const { via: old, reason } = s.feed;
     s.feed = { kind: 'flowing', via: old };
-    const otherServer = msg.rootPath[0] !== s.rootPath[0];
-    if (msg.rootPath.includes(this.table.deps.self) || (otherServer && reason === FASTER_PATH)) {
+    if (msg.rootPath.includes(this.table.deps.self) || msg.rootPath[0] !== s.rootPath[0]) {
       this.table.deps.send(from, { type: 'leave', movie: s.movie });
       return;
     }
