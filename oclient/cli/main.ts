@@ -110,7 +110,10 @@ const program = new Command('oclient')
   .option('--headless', 'no terminal UI: play for --duration, write --output and --stats')
   .option('--duration <s>', 'headless: seconds to play', positive('seconds'), 10)
   .option('--address <a>', "this host's address to connect from (needed on loopback)")
-  .option('--pop <addr>', 'use this POP (client-facing address) instead of the closest')
+  .option(
+    '--pop <addr>',
+    'use this POP (client-facing address) instead of the closest; played even if it does not answer the RTT probe',
+  )
   .option('--output <file>', 'headless: write every complete frame here, as concatenated JPEG')
   .option('--stats <file>', "headless: write the session's statistics here as JSON")
   .addOption(
@@ -218,7 +221,12 @@ async function main(flags: Flags): Promise<number> {
     process.stderr.write(
       `POP ${r.name} ${r.address}: ${r.rttMs === null ? 'no answer' : `${r.rttMs.toFixed(2)} ms`}\n`,
     );
-  const chosen = answered[0];
+  // A POP named with --pop is the user's choice: its RTT probe (UDP, easily late on a busy host)
+  // only measures it, so RTSP decides whether it plays. Without --pop the probe picks, and must answer.
+  const named = flags.pop === undefined ? undefined : rtts[0];
+  if (answered.length === 0 && named !== undefined)
+    process.stderr.write(`POP ${named.name}: no answer to the RTT probe; trying it anyway (--pop)\n`);
+  const chosen = answered[0] ?? (named === undefined ? undefined : { ...named, rttMs: null });
   if (chosen === undefined)
     throw new ClientFailure(`no POP answered (${candidates.map((c) => c.address).join(', ')})`, EXIT.noPop);
   // Where both players fail over to, in order: the other answering POPs by RTT, then every POP listed.
@@ -255,7 +263,7 @@ async function main(flags: Flags): Promise<number> {
     movie: flags.movie,
     pop: chosen.name,
     popAddress: chosen.address,
-    popRttMs: Math.round(chosen.rttMs * 100) / 100,
+    popRttMs: chosen.rttMs === null ? null : Math.round(chosen.rttMs * 100) / 100,
     /** Playback reports to the POP (GET /viewers there): every this many ms, 0 for none. */
     reportIntervalMs: flags.reportInterval,
   };
@@ -324,7 +332,7 @@ async function interactive(
   welcome: Welcome,
   rtts: readonly PopRtt[],
   pops: {
-    readonly chosen: PopRtt & { rttMs: number };
+    readonly chosen: PopRtt;
     readonly fallbacks: readonly { name: string; address: string }[];
   },
   verify: { readonly keys: ServerKeyring | null; readonly onUnknownKey?: () => void },

@@ -25,7 +25,7 @@ export interface PlayerOptions {
   readonly catalogue: readonly MovieInfo[];
   readonly rtts: readonly PopRtt[];
   /** The POP to play from (client-facing address) and why it was chosen. */
-  readonly pop: { readonly name: string; readonly address: string; readonly rttMs: number };
+  readonly pop: { readonly name: string; readonly address: string; readonly rttMs: number | null };
   readonly popChosenBy: 'rtt' | 'flag';
   /** Further POPs to fail over to, best first (as for the headless player). */
   readonly fallbacks: readonly { readonly name: string; readonly address: string }[];

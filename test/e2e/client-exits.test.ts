@@ -84,6 +84,20 @@ describe('oclient exit codes on loopback', () => {
     expect(await logins()).toBe(before);
   }, 20_000);
 
+  it('plays from a POP named with --pop even when its RTT probe goes unanswered (RTSP decides)', async () => {
+    const pop = run.topology.nodes.get('p1')?.clientAddresses[0] ?? '';
+    // Probes to a port nobody listens on: no answer, as on a host too busy to answer UDP in time.
+    const c = await run.client([
+      ...['--address', CLIENT, '--pop', pop, '--overlay-port', '9'],
+      ...['--movie', 'bars.mjpeg', '--headless', '--duration', '2'],
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toContain('no answer to the RTT probe; trying it anyway (--pop)');
+    const stats = JSON.parse(c.stdout) as { pop: string; popRttMs: number | null; framesReceived: number };
+    expect(stats).toMatchObject({ pop: 'p1', popRttMs: null });
+    expect(stats.framesReceived).toBeGreaterThan(20);
+  }, 20_000);
+
   const hasDevFull = existsSync('/dev/full');
   it.skipIf(!hasDevFull)(
     'ends with exit 9 and a message when the output fails while playing (disk full)',
