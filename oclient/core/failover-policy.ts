@@ -28,6 +28,10 @@ import { RefusalRound, type Refusal } from './refusal-round.ts';
 
 /** No frame for this long from a POP that was playing: treat it as dead and fail over. */
 export const STALL_FAILOVER_MS = 1000;
+/** A stall watch firing this late was held up by this process, not by the POP. */
+export const STALLED_WATCH_MS = 250;
+/** After such a late watch, how soon to look again (sockets have been read by then). */
+export const STALL_RECHECK_MS = 100;
 /** The longest a quiet POP is waited for while every other POP is in its cooldown. */
 export const MAX_STALL_WAIT_MS = 10_000;
 /** Rounds over every POP, each failing without a frame, before giving up (once a POP has played). */
@@ -82,6 +86,8 @@ export class FailoverPolicy {
   private sessionFrames = 0;
   /** When the stall watch started counting: PLAY answered or resumed, or the last frame since. */
   private quietSince = 0;
+  /** Stall watches that fired so late that this process, not the POP, had stalled. */
+  stalledWatches = 0;
   private firstFrame: number | null = null;
   private lastFrame = 0;
   private gap = 0;
@@ -212,9 +218,18 @@ export class FailoverPolicy {
    */
   private arm(ms: number): void {
     this.watch?.cancel();
+    const due = this.opts.clock.now() + ms;
     this.watch = this.opts.clock.setTimer(ms, () => {
       this.watch = null;
       const now = this.opts.clock.now();
+      // Fired far past its time: this process was stalled (a busy host), and the frames the POP
+      // sent meanwhile are still unread in the socket (timers run first). Look again after reading.
+      if (now - due > STALLED_WATCH_MS) {
+        this.stalledWatches++;
+        this.quietSince = Math.max(this.quietSince, now - this.stallMs + STALL_RECHECK_MS);
+        this.arm(STALL_RECHECK_MS);
+        return;
+      }
       const quiet = now - this.quietSince;
       if (quiet < this.stallMs) {
         this.arm(this.stallMs - quiet);

@@ -85,6 +85,9 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
       '8',
       '--jitter-buffer',
       '2000',
+      // The overlay must move this stream (p3 to s1): the client must not leave p3 on a busy host's stall.
+      '--stall-timeout',
+      '4000',
       '--output',
       out,
     ]);
@@ -132,7 +135,7 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
     const rootAfter = await until(async () => {
       const root = ((await r.status('p3')).streams ?? [])[0]?.rootPath[0];
       return root === 's1' ? root : null;
-    }, 5000);
+    }, 6000);
     expect(rootAfter).toBe('s1');
     process.stdout.write(
       `standby bootstrapper: login answered ${loginMs.toFixed(0)} ms after kill -9 of s2 (through s1); ` +

@@ -7,6 +7,7 @@ import {
   MAX_STALL_WAIT_MS,
   PolicyError,
   STALL_FAILOVER_MS,
+  STALL_RECHECK_MS,
 } from '../../../oclient/core/failover-policy.ts';
 import { COOLDOWN_MS, MAX_COOLDOWN_MS, RECOVERED_AFTER_MS } from '../../../oclient/core/pop-penalties.ts';
 
@@ -31,6 +32,25 @@ function setup(pops = ['a', 'b', 'c'], roundPops?: string[]) {
 }
 
 describe('the failover policy', () => {
+  it('does not blame the POP for a stall of this process: a watch firing late looks again after reading', () => {
+    const { clock, policy, stalls, stream } = setup();
+    policy.playing();
+    stream(2000);
+    // This process is held up 3 s; the POP's frames wait in the socket, read once timers have run.
+    clock.stall(3000);
+    clock.advance(0);
+    expect(stalls).toEqual([]);
+    expect(policy.stalledWatches).toBe(1);
+    policy.frame();
+    stream(2000);
+    expect(stalls).toEqual([]);
+    // A POP that really went quiet is still left, STALL_RECHECK_MS after the late watch at most.
+    clock.stall(3000);
+    clock.advance(0);
+    clock.advance(STALL_RECHECK_MS);
+    expect(stalls.map((x) => x.decision.action)).toEqual(['switch']);
+  });
+
   it('moves to the next POP in order when the one playing sends nothing for the stall time', () => {
     const { clock, policy, stalls, stream } = setup();
     policy.playing();
