@@ -70,6 +70,19 @@ async function joinedUpstream(
   }
 }
 
+/** The POP whose RTSP server has a session playing (the viewer's), within 5 s; null if none. */
+async function servingPop(run: LoopbackRun): Promise<string | null> {
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    for (const pop of ['p1', 'p2', 'p3']) {
+      const sessions = (await run.status(pop)).sessions ?? [];
+      if (sessions.some((x) => x.packets > 0)) return pop;
+    }
+    if (performance.now() > deadline) return null;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 /** Every received frame is one of the source's frames, pixel for pixel (a switch may skip ahead). */
 function allIntact(file: string, source: string): number {
   const src = decodedFrames(source);
@@ -159,11 +172,15 @@ describe('failures on loopback (mesh topology)', () => {
     const r = await start();
     const w = watch(r, 'p2', 6);
     await new Promise((res) => setTimeout(res, 2500));
-    r.emulator.kill('p2');
+    // The POP serving the viewer: p2, unless a loaded machine made p2 fail the client's start.
+    const serving = await servingPop(r);
+    expect(serving, 'a POP with the viewer').not.toBeNull();
+    r.emulator.kill(serving!);
     const c = await w.done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stats?.failovers).toBeGreaterThanOrEqual(1);
-    expect(c.stats?.popsUsed[0]).toBe('p2');
+    expect(c.stats?.popsUsed, c.stderr).toContain(serving);
+    expect(c.stats?.popsUsed.at(-1)).not.toBe(serving);
     expect(c.stats?.popsUsed.length).toBeGreaterThanOrEqual(2);
     expectGapUnder(c.stats, 1000);
     expect(allIntact(w.out, join(movies, 'bars.mjpeg'))).toBe(c.stats?.framesReceived);
