@@ -139,7 +139,8 @@ describe('a standby bootstrapper on loopback (mesh, bootstrappers s2 then s1)', 
     // Not asserted: with s2 dead only s1 can feed the viewer, whose frames (below) must go on, consecutive.
     process.stdout.write(
       `standby bootstrapper: login answered ${loginMs.toFixed(0)} ms after kill -9 of s2 (through s1); ` +
-        `r3 saw s2 dead ${deadMs.toFixed(0)} ms after (status polled every 20 ms); p3's stream from ${rootAfter ?? 'not yet s1 (6 s)'}\n`,
+        `r3 saw s2 dead ${deadMs.toFixed(0)} ms after (status polled every 20 ms); ` +
+        `p3's stream from ${rootAfter ?? 'not yet s1 (6 s)'}\n`,
     );
 
     // A node started after the death registers through s1 and gets its neighbours.
