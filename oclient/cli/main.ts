@@ -277,6 +277,7 @@ async function main(flags: Flags): Promise<number> {
       movie: flags.movie,
       durationMs: flags.duration * 1000,
       stallTimeoutMs: flags.stallTimeout,
+      overlayPort: flags.overlayPort,
       ...fpsOf(welcome, flags.movie),
       ...(flags.address ? { localAddress: flags.address } : {}),
       transport: flags.transport,
@@ -364,6 +365,7 @@ async function interactive(
     jitterBufferMs: flags.jitterBuffer,
     reportIntervalMs: flags.reportInterval,
     stallTimeoutMs: flags.stallTimeout,
+    overlayPort: flags.overlayPort,
     ...verify,
   });
   switch (outcome.kind) {

@@ -9,7 +9,7 @@ import { SystemClock } from '../../common/core/clock.ts';
 import { describeRefusals, refusalReason, type Refusal } from '../core/refusal-round.ts';
 import { type FailoverDecision, FailoverPolicy, MAX_POPS_USED } from '../core/failover-policy.ts';
 import { FrameTimeline, type TimelineCounts } from '../core/frame-timeline.ts';
-import { PlayRefused, PlaySession, type SessionOptions, type SessionStats } from './play-session.ts';
+import { livenessOf, PlayRefused, PlaySession, type SessionOptions, type SessionStats } from './play-session.ts';
 import { RtspClientError } from './rtsp-client.ts';
 
 export { PlayRefused } from './play-session.ts';
@@ -36,6 +36,8 @@ export interface PlayOptions extends SessionOptions {
   readonly fps?: number;
   /** No frame for this long from the POP playing: fail over; default STALL_FAILOVER_MS. */
   readonly stallTimeoutMs?: number;
+  /** The POPs' overlay port: pinged while SETUP and PLAY wait, so a frozen POP is left after stallTimeoutMs. */
+  readonly overlayPort?: number;
   /** Each frame written: never one twice nor out of order, over every session (frame-timeline.ts). */
   readonly onFrame?: (jpeg: Buffer) => void;
   /** Called about once a second with the live statistics. */
@@ -130,6 +132,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
       ...(opts.reportIntervalMs !== undefined ? { reportIntervalMs: opts.reportIntervalMs } : {}),
       playback: () => ({ failovers: policy.failovers, earlier: totals, timeline: timeline.counts }),
       lastShown: () => timeline.lastShown,
+      ...livenessOf(opts, pop),
     });
     session.events.on('frame', (img, place) => {
       policy.frame(); // the POP is alive, whether or not the frame is new

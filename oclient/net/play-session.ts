@@ -18,6 +18,10 @@ import { FrameVerifier } from '../core/frame-verifier.ts';
 import type { TimelineCounts } from '../core/frame-timeline.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
+import { PopPinger } from './pop-pinger.ts';
+import { SilenceWatch } from '../core/silence-watch.ts';
+import { STALL_FAILOVER_MS } from '../core/failover-policy.ts';
+import { SystemClock } from '../../common/core/clock.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, StatsReporter } from './stats-reporter.ts';
 import { VIEWER_REPORT_VERSION, type ViewerReport } from '../../common/wire/viewer-report.ts';
 
@@ -46,6 +50,16 @@ export interface SessionOptions {
   readonly keepaliveMs?: number;
   /** What the playback counted before this session (other POPs), for the reports. */
   readonly playback?: () => PlaybackSoFar;
+  /** While SETUP and PLAY wait for their answers, ping the POP: silent for `silentMs`, it is given up. */
+  readonly liveness?: PopLiveness;
+}
+
+export interface PopLiveness {
+  /** The POP's overlay port (where it answers pings). */
+  readonly overlayPort: number;
+  readonly silentMs: number;
+  /** The POP answered the RTT probe: its silence counts from the first ping (else from its first pong). */
+  readonly answersPings: boolean;
 }
 
 /** The client's figures beyond one session: failovers so far, and what earlier sessions counted. */
@@ -89,8 +103,20 @@ export class PlayRefused extends Error {
 }
 
 const KEEPALIVE_MS = 20_000;
+/** The longest SETUP may wait for the POP's tree join; a POP that stops answering pings is left sooner. */
+const SETUP_TIMEOUT_MS = 10_000;
 /** Receiver reports keep the session alive at the POP between keep-alives. */
 const RECEIVER_REPORT_MS = 2000;
+
+/** The session's watch on the POP's pings (PlaySession's `liveness`), when the overlay port is known. */
+export function livenessOf(
+  o: { readonly overlayPort?: number; readonly stallTimeoutMs?: number; readonly answered?: readonly string[] },
+  pop: string,
+): { liveness?: PopLiveness } {
+  if (o.overlayPort === undefined) return {};
+  const silentMs = o.stallTimeoutMs ?? STALL_FAILOVER_MS;
+  return { liveness: { overlayPort: o.overlayPort, silentMs, answersPings: o.answered?.includes(pop) ?? true } };
+}
 
 /** Where a frame sits on the stream's timeline (oclient/core/frame-timeline.ts). */
 export interface FramePlace {
@@ -204,7 +230,10 @@ export class PlaySession {
       transport = 'RTP/AVP/TCP;unicast;interleaved=0-1';
     }
     this.setupAt = performance.now();
-    const res = await this.client.request('SETUP', `${this.url}/trackID=0`, { Transport: transport }, 10_000);
+    const res = await this.whileAlive(
+      'SETUP',
+      this.client.request('SETUP', `${this.url}/trackID=0`, { Transport: transport }, SETUP_TIMEOUT_MS),
+    );
     if (res.status !== 200) {
       const detail = header(res, 'x-nak-detail');
       throw new PlayRefused(
@@ -344,8 +373,33 @@ export class PlaySession {
 
   private async control(method: string, headers: Record<string, string> = {}): Promise<void> {
     if (this.client === null) throw new RtspClientError(`${method} before SETUP`);
-    const res = await this.client.request(method, this.url, headers);
+    const answer = this.client.request(method, this.url, headers);
+    const res = method === 'PLAY' ? await this.whileAlive(method, answer) : await answer;
     if (res.status !== 200) throw new PlayRefused(`${method} refused: ${res.status} ${res.reason}`, res.status, null);
+  }
+
+  /** Waits for `answer`, giving up on the POP (RtspClientError) if it stops answering pings meanwhile. */
+  private async whileAlive<T>(method: string, answer: Promise<T>): Promise<T> {
+    const l = this.opts.liveness;
+    const client = this.client;
+    if (l === undefined || client === null) return answer;
+    const pop = this.opts.popAddress;
+    const watch = new SilenceWatch(new SystemClock(), l.silentMs, (ms) =>
+      client.abort(`${pop} answered no ping for ${Math.round(ms)} ms while ${method} waited`),
+    );
+    const heard = (): void => {
+      watch.heard();
+      watch.start();
+    };
+    const pinger = new PopPinger(pop, l.overlayPort, heard, this.opts.localAddress);
+    if (l.answersPings) watch.start();
+    pinger.start();
+    try {
+      return await answer;
+    } finally {
+      watch.stop();
+      pinger.stop();
+    }
   }
 
   private receive(buf: Buffer): void {

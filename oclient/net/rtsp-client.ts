@@ -113,6 +113,12 @@ export class RtspClient {
     this.socket.destroy();
   }
 
+  /** Gives up on the POP: every pending request fails with `why`, and the connection is closed. */
+  abort(why: string): void {
+    this.fail(new RtspClientError(why));
+    this.socket.destroy();
+  }
+
   private fail(err: Error): void {
     this.closed = true;
     for (const w of this.waiting.values()) w.reject(err);

@@ -14,7 +14,7 @@ import { SystemClock } from '../../common/core/clock.ts';
 import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
 import { FrameTimeline } from '../core/frame-timeline.ts';
 import { describeRefusals, refusalReason } from '../core/refusal-round.ts';
-import { PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
+import { livenessOf, PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { FramePacer } from './frame-pacer.ts';
 import { pickMovie } from './movie-picker.ts';
@@ -39,6 +39,8 @@ export interface PlayerOptions {
   readonly reportIntervalMs?: number;
   /** No frame for this long from the POP playing: fail over; default STALL_FAILOVER_MS. */
   readonly stallTimeoutMs?: number;
+  /** The POPs' overlay port: pinged while SETUP and PLAY wait, so a frozen POP is left after stallTimeoutMs. */
+  readonly overlayPort?: number;
   /** The servers' keys from the login: frames not signed by one of them are not shown. Null: unchecked. */
   readonly keys: ServerKeyring | null;
   /** A frame named a key `keys` lacks: fetch the keys again. */
@@ -87,14 +89,17 @@ class Player {
   /** The last frame shown (performance.now()), and the POP left since, until the next POP's first frame. */
   private lastShownAt: number | null = null;
   private leftPop: string | null = null;
+  /** The POPs that answered the RTT probe. */
+  private readonly answered: readonly string[];
 
   constructor(private readonly opts: PlayerOptions) {
     for (const p of [opts.pop, ...opts.rtts, ...opts.fallbacks]) {
       if (!this.names.has(p.address)) this.names.set(p.address, p.name);
     }
+    this.answered = opts.rtts.filter((r) => r.rttMs !== null).map((r) => r.address);
     this.policy = new FailoverPolicy({
       pops: [opts.pop.address, ...opts.fallbacks.map((p) => p.address)],
-      roundPops: opts.rtts.filter((r) => r.rttMs !== null).map((r) => r.address),
+      roundPops: this.answered,
       clock: new SystemClock(),
       onStall: (decision) => this.stalled(decision),
       ...(opts.stallTimeoutMs !== undefined ? { stallMs: opts.stallTimeoutMs } : {}),
@@ -300,6 +305,7 @@ class Player {
       ...(this.opts.reportIntervalMs !== undefined ? { reportIntervalMs: this.opts.reportIntervalMs } : {}),
       playback: () => ({ failovers: this.policy.failovers, timeline: timeline.counts }),
       lastShown: () => timeline.lastShown,
+      ...livenessOf({ ...this.opts, answered: this.answered }, this.pop.address),
     });
     const pacer = new FramePacer<JpegImage>(
       (img) => {

@@ -5,7 +5,7 @@
  * (1 s without a frame) says, and the headless client writes no frame twice. Every stopped POP is
  * continued (SIGCONT) and every process ended after each test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,16 @@ interface Stats {
   framesDuplicate: number;
   popsUsed: string[];
   failoverLog: { from: string; to: string; why: string; at: number; firstFrameAt: number | null }[];
+}
+
+/** Waits until `file` holds data (the client's first frame), at most `ms`. */
+async function untilWritten(file: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) > 0) return;
+    await sleep(50);
+  }
+  throw new Error(`${file}: no frame written within ${ms} ms`);
 }
 
 let serial = 0;
@@ -93,11 +103,13 @@ describe('a stalled POP (SIGSTOP, connections left open)', () => {
       'bars.mjpeg',
       '--headless',
       '--duration',
-      '6',
+      '8',
       '--output',
       out,
     ]);
-    await sleep(2500);
+    // Frozen once it plays (on a loaded host SETUP alone may take seconds), not at a fixed time.
+    await untilWritten(out, 20_000);
+    await sleep(500);
     const stoppedAt = freeze(r, 'p2');
     const c = await client;
     expect(c.code, c.stderr).toBe(0);
