@@ -4,7 +4,7 @@
  * a distribution tree, and otherwise stays cheap so it never is the bottleneck:
  *
  *   - every peer sends HELLOs that echo the relay's, so the relay measures the link's RTT;
- *   - a source floods STATUS probes and CARRYING for its movie and acks every JOIN;
+ *   - a source announces its route and CARRYING for its movie and acks every JOIN;
  *   - a sink JOINs its neighbour every REFRESH_MS (soft state) and counts DATA datagrams by their
  *     type byte, without decoding or verifying them; it can also read a send timestamp out of each one.
  *
@@ -39,7 +39,7 @@ export interface PeerSpec {
 }
 
 const HELLO_MS = 100;
-const STATUS_MS = 500;
+const ROUTE_MS = 500;
 const REFRESH_MS = 500;
 const US_WRAP = 0x1_0000_0000;
 const RTP_HEADER_BYTES = 12;
@@ -55,7 +55,6 @@ export class BenchPeer {
   private socket: Socket | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private helloSeq = 0;
-  private statusSeq = 0;
   private peerSeq = 0;
   private peerSentAtUs = 0;
   private peerHeardAt = 0;
@@ -100,16 +99,11 @@ export class BenchPeer {
     if (this.spec.neighbour === undefined) return;
     this.every(HELLO_MS, () => this.hello());
     if (this.spec.role === 'source') {
-      this.every(STATUS_MS, () => {
-        this.control({
-          type: 'status',
-          server: this.spec.name,
-          seq: ++this.statusSeq,
-          latencyMs: 0,
-          hops: 0,
-          visited: [this.spec.name],
-          cv: catalogueDigest(this.catalogue),
-        });
+      this.every(ROUTE_MS, () => {
+        // Its own route, told again each time (a real node tells changes only; repeats are harmless).
+        const cv = catalogueDigest(this.catalogue);
+        const own = { server: this.spec.name, seq: 1, latencyMs: 0, hops: 0, cv, path: [this.spec.name] };
+        this.control({ type: 'routes', routes: [own], withdrawn: [] });
         this.control({ type: 'carrying', movies: [this.spec.movie] });
       });
     } else {

@@ -1,10 +1,18 @@
 /**
  * Cuts control messages whose lists can outgrow one datagram into several, each body within
  * MAX_CONTROL_BODY_BYTES: a server's catalogue (parts the receiver assembles and checks against
- * the digest its probes announce), the movies a node carries, and a repair's sequence numbers.
+ * the digest its routes announce), the movies a node carries, a repair's sequence numbers, and a
+ * node's route updates.
  * Sizes are measured on the JSON the encoder writes, never estimated.
  */
-import type { CarryingMessage, CatalogueMessage, MovieInfo, RepairMessage } from './overlay.ts';
+import type {
+  CarryingMessage,
+  CatalogueMessage,
+  MovieInfo,
+  RepairMessage,
+  RouteAdvert,
+  RoutesMessage,
+} from './overlay.ts';
 import {
   controlBodyBytes,
   MAX_CARRYING,
@@ -14,6 +22,7 @@ import {
   MAX_CONTROL_BODY_BYTES,
   MAX_MOVIES_PER_PART,
   MAX_REPAIR_SEQS,
+  MAX_ROUTES_PER_MESSAGE,
   movieTupleOf,
 } from './overlay-control.ts';
 
@@ -87,6 +96,30 @@ export function repairRequests(movie: string, ssrc: number, seqs: readonly numbe
   const overhead = controlBodyBytes({ type: 'repair', movie, ssrc, seqs: [] });
   const groups = pack(seqs, overhead, MAX_REPAIR_SEQS, (q) => String(q).length);
   return groups.map((g) => ({ type: 'repair', movie, ssrc, seqs: g }));
+}
+
+/**
+ * A route update as the messages that carry it, withdrawals first; `reset` goes on the first
+ * only (the dump's start). Nothing to say and no reset: no message.
+ */
+export function routeParts(
+  reset: boolean,
+  routes: readonly RouteAdvert[],
+  withdrawn: readonly string[],
+): RoutesMessage[] {
+  if (!reset && routes.length === 0 && withdrawn.length === 0) return [];
+  type Item = { readonly w: string } | { readonly r: RouteAdvert };
+  const items: Item[] = [...withdrawn.map((w) => ({ w })), ...routes.map((r) => ({ r }))];
+  const overhead = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] });
+  const cost = (i: Item): number =>
+    'w' in i ? jsonBytes(i.w) : jsonBytes([i.r.server, i.r.seq, i.r.latencyMs, i.r.hops, i.r.cv, i.r.path]);
+  const groups = pack(items, overhead, MAX_ROUTES_PER_MESSAGE, cost);
+  return groups.map((g, i) => ({
+    type: 'routes',
+    ...(reset && i === 0 ? { reset: true } : {}),
+    routes: g.flatMap((x) => ('r' in x ? [x.r] : [])),
+    withdrawn: g.flatMap((x) => ('w' in x ? [x.w] : [])),
+  }));
 }
 
 /**

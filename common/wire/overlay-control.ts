@@ -18,7 +18,7 @@ import { type Decoded, fail, ok } from './result.ts';
  * name (68) leaves 1404; 200 bytes of that stay free for authentication and a second name.
  */
 export const MAX_CONTROL_BODY_BYTES = 1200;
-/** Bounds on lists in control messages: a probe's visited list, a join's path. */
+/** Bounds on lists in control messages: a route's path, a join's path. */
 export const MAX_PATH_LENGTH = 64;
 /** Movies one server may offer. */
 export const MAX_CATALOGUE = 10_000;
@@ -51,7 +51,19 @@ const path = v.pipe(v.array(nodeName), v.maxLength(MAX_PATH_LENGTH));
 const partIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_CATALOGUE_PARTS - 1));
 const partCount = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
 
-const STATUS = v.object({ server: nodeName, seq: count, latencyMs: metric, hops: count, visited: path, cv: digest });
+/** Servers in one routes message (the byte budget usually stops it earlier). */
+export const MAX_ROUTES_PER_MESSAGE = 256;
+/** A route on the wire: [server, seq, latencyMs, hops, cv, path]. */
+const ROUTE = v.pipe(
+  v.tuple([nodeName, count, metric, count, digest, v.pipe(path, v.minLength(1))]),
+  v.transform(([server, seq, latencyMs, hops, cv, p]) => ({ server, seq, latencyMs, hops, cv, path: p })),
+);
+const ROUTES = v.object({
+  reset: v.optional(v.boolean()),
+  routes: v.pipe(v.array(ROUTE), v.maxLength(MAX_ROUTES_PER_MESSAGE)),
+  withdrawn: v.pipe(v.array(nodeName), v.maxLength(MAX_ROUTES_PER_MESSAGE)),
+});
+const ROUTES_REQUEST = v.object({});
 const JOIN = v.object({ movie: movieName, path: v.pipe(path, v.minLength(1)), server: v.optional(nodeName) });
 const JOIN_ACK = v.object({ movie: movieName, rootPath: v.pipe(path, v.minLength(1)) });
 const NAK = v.object({
@@ -106,7 +118,8 @@ type BodySchemas = { readonly [T in ControlMessage['type']]: v.GenericSchema<unk
 
 /** One schema per control message type (the type itself is in the header). */
 export const CONTROL_SCHEMAS: BodySchemas = {
-  status: STATUS,
+  routes: ROUTES,
+  'routes-request': ROUTES_REQUEST,
   join: JOIN,
   'join-ack': JOIN_ACK,
   nak: NAK,
@@ -162,6 +175,10 @@ export function movieTupleOf(m: MovieInfo): [string, number, number, number, num
 function wireFields(msg: ControlMessage): object {
   const { type: _type, ...fields } = msg;
   if (msg.type === 'catalogue') return { ...fields, movies: msg.movies.map(movieTupleOf) };
+  if (msg.type === 'routes') {
+    const routes = msg.routes.map((r) => [r.server, r.seq, r.latencyMs, r.hops, r.cv, r.path]);
+    return { ...(msg.reset ? { reset: true } : {}), routes, withdrawn: msg.withdrawn };
+  }
   return fields;
 }
 
@@ -183,9 +200,8 @@ function overBudget(type: ControlMessage['type'], bytes: number): string {
 
 /** The cause and the fix of a body over budget, by type (types that are split never get here). */
 const OVERSIZE_HINTS: { readonly [T in ControlMessage['type']]: string } = {
-  status:
-    "the probe's visited list is too long for its node names; shorten the node names in the topology, " +
-    'or keep servers fewer hops from the POPs',
+  routes: 'a bug: routes must be cut with routeParts()',
+  'routes-request': 'a routes request is never this long',
   join: "the join's path is too long for its node names; shorten the node names in the topology",
   'join-ack': "the join-ack's root path is too long for its node names; shorten the node names in the topology",
   nak: 'the movie name is too long',

@@ -19,7 +19,7 @@
  *
  * Bodies: DATA = movie id (8 bytes: the first 8 of SHA-256 of the movie's name, so names may be
  * 255 bytes while the RTP packet stays large), one RTP packet (forwarded untouched);
- * HELLO = seq, sentAtUs, echoSeq, echoSentAtUs, holdUs (5 x uint32, big-endian), so a single
+ * HELLO = seq, sentAtUs, echoSeq, echoSentAtUs, holdUs[, routeDigest] (uint32s, big-endian), so a single
  * periodic packet per direction both proves liveness and measures RTT with the sender's own
  * clock only; every other type = a JSON object, validated by its schema in overlay-control.ts.
  * The nonce's epoch is the sending process's start time and the counter counts every datagram it
@@ -31,7 +31,7 @@ import { MAX_MOVIE_NAME_BYTES, MAX_NODE_NAME_BYTES, strictUtf8 } from './names.t
 import { decodeControlBody, encodeControlBody, type NAK_REASONS } from './overlay-control.ts';
 
 export const OVERLAY_MAGIC = 0x4f;
-export const OVERLAY_VERSION = 2;
+export const OVERLAY_VERSION = 3;
 export const OVERLAY_HEADER_BYTES = 4;
 /** Largest datagram we send or accept: fits a 1500-byte MTU with IPv4 and UDP headers. */
 export const MAX_OVERLAY_DATAGRAM = 1472;
@@ -58,7 +58,8 @@ export const MAX_DATA_RTP_BYTES =
 export const MessageType = {
   data: 1,
   hello: 2,
-  status: 10,
+  routes: 10,
+  routesRequest: 21,
   join: 11,
   joinAck: 12,
   nak: 13,
@@ -100,20 +101,39 @@ export interface HelloMessage {
   readonly echoSeq: number;
   readonly echoSentAtUs: number;
   readonly holdUs: number;
+  /** Digest of the routes the sender has told this receiver (route-adverts.ts): a mismatch asks for a dump. */
+  readonly routeDigest?: number;
 }
-/** Flooded by servers: the metric is accumulated hop by hop from measured link RTTs, never from clocks. */
-export interface StatusMessage {
-  readonly type: 'status';
+/**
+ * One server's route as a node tells a neighbour: the node's best path to the server avoiding
+ * that neighbour. The metric is accumulated hop by hop from measured link RTTs, never from clocks.
+ */
+export interface RouteAdvert {
   readonly server: string;
+  /** The server's announcement number: it grows when the server's catalogue changes. */
   readonly seq: number;
   readonly latencyMs: number;
   readonly hops: number;
-  readonly visited: readonly string[];
   /**
    * The digest of the server's catalogue (never the catalogue: it can be megabytes). A node
    * whose copy has another digest fetches it in parts (catalogue-request).
    */
   readonly cv: number;
+  /** The sender first, the server last: a receiver on it would make a loop. */
+  readonly path: readonly string[];
+}
+/** A node's routes for one neighbour: what changed since its last (all of them after `reset`). */
+export interface RoutesMessage {
+  readonly type: 'routes';
+  /** Whatever the sender told the receiver before is void: this starts a full dump. */
+  readonly reset?: boolean;
+  readonly routes: readonly RouteAdvert[];
+  /** Servers the sender no longer offers a route to. */
+  readonly withdrawn: readonly string[];
+}
+/** Asks a neighbour for a full dump of its routes (what it told us disagrees with its hello's digest). */
+export interface RoutesRequestMessage {
+  readonly type: 'routes-request';
 }
 
 /**
@@ -201,7 +221,8 @@ export interface RepairMessage {
 }
 
 export type ControlMessage =
-  | StatusMessage
+  | RoutesMessage
+  | RoutesRequestMessage
   | JoinMessage
   | JoinAckMessage
   | NakMessage
@@ -331,7 +352,8 @@ export function encodeOverlay(from: string, msg: OverlayMessage | DataFrame, non
       return encodeData(encodeHeader(MessageType.data, from), nonce, id, msg.rtp);
     }
     case 'hello': {
-      const body = Buffer.allocUnsafe(HELLO_BODY_BYTES);
+      const body = Buffer.allocUnsafe(HELLO_BODY_BYTES + (msg.routeDigest === undefined ? 0 : 4));
+      if (msg.routeDigest !== undefined) body.writeUInt32BE(msg.routeDigest >>> 0, HELLO_BODY_BYTES);
       body.writeUInt32BE(msg.seq >>> 0, 0);
       body.writeUInt32BE(msg.sentAtUs >>> 0, 4);
       body.writeUInt32BE(msg.echoSeq >>> 0, 8);
@@ -365,7 +387,8 @@ function assemble(head: Buffer, nonce: Nonce, body: Buffer): Buffer {
 
 /** Each control message's type code: one table, read both ways (the compiler checks it is complete). */
 const CONTROL_CODES: { readonly [T in ControlMessage['type']]: number } = {
-  status: MessageType.status,
+  routes: MessageType.routes,
+  'routes-request': MessageType.routesRequest,
   join: MessageType.join,
   'join-ack': MessageType.joinAck,
   nak: MessageType.nak,
@@ -431,6 +454,7 @@ function decodeMessage(type: number, body: Buffer): Decoded<WireMessage> {
       echoSeq: body.readUInt32BE(8),
       echoSentAtUs: body.readUInt32BE(12),
       holdUs: body.readUInt32BE(16),
+      ...(body.length >= HELLO_BODY_BYTES + 4 ? { routeDigest: body.readUInt32BE(HELLO_BODY_BYTES) } : {}),
     });
   }
   const kind = CONTROL_BY_CODE.get(type);

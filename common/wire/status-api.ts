@@ -77,7 +77,7 @@ export const RecoveryStatusSchema = v.object({
 export const CountersStatusSchema = v.object({
   transport: v.optional(CounterGroup),
   tree: v.optional(CounterGroup),
-  probes: v.optional(CounterGroup),
+  routing: v.optional(CounterGroup),
   node: v.optional(CounterGroup),
   routes: v.optional(CounterGroup),
   /** POPs: the RTSP sessions' counters (numbers, read by name); the connections' and the viewer table's as groups. */

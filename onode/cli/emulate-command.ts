@@ -33,7 +33,11 @@ export function addEmulateCommand(program: Command, cli: string): void {
     .option('--movies <dir>', 'movies for the servers (default: ./movies if it exists)')
     .option('--bootstrapper <name>', 'which server is the bootstrapper, or NAME,NAME... for standbys')
     .option('--fps <n>', 'frame rate movies play at')
-    .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
+    .option(
+      '--probe-interval <ms>',
+      'route re-evaluation interval (onode --probe-interval)',
+      intIn(50, 600_000, 'milliseconds'),
+    )
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', intIn(1, 86_400, 'seconds'))
     .option('--quiet', "do not echo the nodes' logs")
     .option(

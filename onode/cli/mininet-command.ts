@@ -61,7 +61,11 @@ export function addMininetCommand(program: Command, cli: string): void {
         .choices(['auto', 'off'])
         .default('auto'),
     )
-    .option('--probe-interval <ms>', 'STATUS probe interval', intIn(50, 600_000, 'milliseconds'))
+    .option(
+      '--probe-interval <ms>',
+      'route re-evaluation interval (onode --probe-interval)',
+      intIn(50, 600_000, 'milliseconds'),
+    )
     .option(
       '--ready-timeout <s>',
       'give up if the nodes have not registered and converged by then',

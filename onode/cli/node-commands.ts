@@ -91,9 +91,9 @@ function addCommon(cmd: Command): Command {
     )
     .option(
       '--probe-interval <ms>',
-      'how often servers flood STATUS probes',
+      'how often routes are re-evaluated from measured link RTTs (changes are told at once)',
       intIn(50, 600_000, 'milliseconds'),
-      DEFAULT_OVERLAY.probes.intervalMs,
+      DEFAULT_OVERLAY.routing.intervalMs,
     )
     .option(
       '--hello-interval <ms>',
@@ -163,7 +163,8 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
   const overlay: OverlayOptions = {
     ...DEFAULT_OVERLAY,
     links: { ...DEFAULT_OVERLAY.links, helloIntervalMs: flags.helloInterval },
-    probes: { ...DEFAULT_OVERLAY.probes, intervalMs: flags.probeInterval },
+    // Seconds since 1970: a restarted server's announcements are newer than its last run's.
+    routing: { intervalMs: flags.probeInterval, firstSeq: Math.floor(Date.now() / 1000) },
   };
   const proc = new NodeProcess({
     role,

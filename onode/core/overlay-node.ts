@@ -1,7 +1,7 @@
 /**
- * One overlay node's protocol logic, without I/O: liveness and RTT per link, STATUS routes, and
- * distribution trees. Servers, intermediate nodes and POPs all run it (servers also originate
- * probes and are tree roots for their movies). Adapters feed it decoded packets and carry out
+ * One overlay node's protocol logic, without I/O: liveness and RTT per link, routes to servers
+ * (route-adverts.ts), and distribution trees. Servers, intermediate nodes and POPs all run it
+ * (servers also announce their own route and catalogue, and are tree roots for their movies). Adapters feed it decoded packets and carry out
  * its sends; tests drive many of them in virtual time.
  */
 import type { Clock } from '../../common/core/clock.ts';
@@ -10,20 +10,20 @@ import type { ControlMessage, HelloMessage, MovieInfo, OverlayMessage } from '..
 import { type CarryingCounters, CarryingTable } from './carrying-table.ts';
 import { DEFAULT_LINK_MONITOR, LinkMonitor, type LinkMonitorOptions } from './link-monitor.ts';
 import { RouteTable } from './route-table.ts';
-import { DEFAULT_PROBES, type ProbeOptions, StatusProbes } from './status-probes.ts';
+import { DEFAULT_ROUTING, RouteAdverts, type RoutingOptions } from './route-adverts.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { DEFAULT_TREE, type LocalReceiver, type StreamSnapshot, StreamTree, type TreeOptions } from './stream-tree.ts';
 import { StreamVerifier } from './stream-verifier.ts';
 
 export interface OverlayOptions {
   readonly links: LinkMonitorOptions;
-  readonly probes: ProbeOptions;
+  readonly routing: RoutingOptions;
   readonly tree: TreeOptions;
 }
 
 export const DEFAULT_OVERLAY: OverlayOptions = {
   links: DEFAULT_LINK_MONITOR,
-  probes: DEFAULT_PROBES,
+  routing: DEFAULT_ROUTING,
   tree: DEFAULT_TREE,
 };
 
@@ -64,7 +64,7 @@ export interface NodeCounters extends CarryingCounters {
 export class OverlayNode {
   readonly routes = new RouteTable();
   readonly links: LinkMonitor;
-  readonly probes: StatusProbes;
+  readonly routing: RouteAdverts;
   readonly tree: StreamTree;
   readonly counters: NodeCounters = { unknownSender: 0, carryingRejected: 0 };
   /** Checks every stream's signatures before the tree takes its packets (nodes with viewers); null elsewhere. */
@@ -87,7 +87,8 @@ export class OverlayNode {
   ) {
     this.links = new LinkMonitor(
       clock,
-      (to, msg) => outbox.send(to, msg),
+      // Each hello says what this node has told the neighbour, so a lost route update is noticed.
+      (to, msg) => outbox.send(to, { ...msg, routeDigest: this.routing.digestFor(to) }),
       {
         up: (n) => this.neighbourUp(n),
         down: (n) => this.neighbourDown(n),
@@ -95,17 +96,18 @@ export class OverlayNode {
       options.links,
       (n) => this.tree.usesNeighbour(n),
     );
-    this.probes = new StatusProbes(
+    this.routing = new RouteAdverts(
       {
         self: name,
         clock,
         routes: this.routes,
         neighbours: () => this.aliveNeighbours(),
+        isAlive: (n) => this.links.isAlive(n),
         rttMs: (n) => this.links.rttMs(n),
         send: (to, msg) => outbox.send(to, msg),
         ownCatalogue: () => source?.catalogue() ?? null,
       },
-      options.probes,
+      options.routing,
     );
     this.tree = new StreamTree(
       {
@@ -150,7 +152,7 @@ export class OverlayNode {
     if (this.started) return;
     this.started = true;
     this.links.start();
-    this.probes.start();
+    this.routing.start();
     this.tree.start();
   }
 
@@ -159,7 +161,7 @@ export class OverlayNode {
     this.started = false;
     this.tree.stop();
     this.verifier?.stop();
-    this.probes.stop();
+    this.routing.stop();
     this.links.stop();
   }
 
@@ -183,6 +185,7 @@ export class OverlayNode {
     switch (msg.type) {
       case 'hello':
         this.links.onHello(from, msg);
+        this.routing.onHello(from, msg.routeDigest);
         return;
       case 'data':
         this.links.heard(from);
@@ -198,9 +201,13 @@ export class OverlayNode {
           this.tree.onData(from, msg.movie, msg.rtp);
         }
         return;
-      case 'status':
+      case 'routes':
         this.links.heard(from);
-        this.probes.onStatus(from, msg);
+        this.routing.onRoutes(from, msg);
+        return;
+      case 'routes-request':
+        this.links.heard(from);
+        this.routing.onRoutesRequest(from);
         return;
       case 'join':
       case 'join-ack':
@@ -212,11 +219,11 @@ export class OverlayNode {
         return;
       case 'catalogue-request':
         this.links.heard(from);
-        this.probes.onCatalogueRequest(from, msg);
+        this.routing.onCatalogueRequest(from, msg);
         return;
       case 'catalogue':
         this.links.heard(from);
-        this.probes.onCatalogue(from, msg);
+        this.routing.onCatalogue(from, msg);
         return;
       case 'carrying':
         this.links.heard(from);
@@ -284,8 +291,7 @@ export class OverlayNode {
   }
 
   private neighbourUp(name: string): void {
-    // A server that just gained a neighbour probes it right away, so routes exist before the next round.
-    if (this.source !== null && this.links.rttMs(name) !== undefined) this.probes.originate(name);
+    this.routing.neighbourUp(name);
     this.announceCarrying([name], this.tree.carrying(), this.tree.carryingRoots());
   }
 
@@ -298,6 +304,7 @@ export class OverlayNode {
   private neighbourDown(name: string): void {
     this.carrying.forget(name);
     this.routes.removeVia(name, this.clock.now());
+    this.routing.neighbourDown(name);
     this.tree.neighbourDown(name);
   }
 }

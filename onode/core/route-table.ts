@@ -1,8 +1,9 @@
 /**
- * What STATUS probes taught this node: per server, per neighbour, the latency and hop count of
- * the path through that neighbour, the catalogue digest the server's probes announce, and the
- * catalogue installed for it (fetched in parts, installed only when its digest is the announced
- * one). Entries age out when probes stop. A server with no route left is unreachable: its
+ * What neighbours' route updates taught this node (route-adverts.ts): per server, per neighbour,
+ * the latency and hop count of the path through that neighbour, the catalogue digest the server
+ * announces, and the catalogue installed for it (fetched in parts, installed only when its digest
+ * is the announced one). Entries go when withdrawn or when their neighbour goes down (expire()
+ * with a finite TTL still ages them out, for callers that refresh). A server with no route left is unreachable: its
  * catalogue is kept for a while so a request for its movies fails as 'no-route' rather than
  * 'unknown-movie', but it is no longer offered.
  */
@@ -24,6 +25,10 @@ export interface RouteEntry {
   readonly hops: number;
   readonly seq: number;
   readonly updatedAt: number;
+  /** The neighbour first, the server last (routes from updates). */
+  readonly path?: readonly string[];
+  /** The catalogue digest this route announced. */
+  readonly cv?: number;
 }
 
 interface ServerInfo {
@@ -58,11 +63,44 @@ export class RouteTable {
    * than what we hold for that neighbour (or the table is full).
    */
   update(entry: RouteEntry, cv: number): boolean {
-    let info = this.servers.get(entry.server);
+    const info = this.info(entry.server);
+    if (info === undefined) return false;
+    const old = info.vias.get(entry.via);
+    if (old !== undefined && (entry.seq < old.seq || (entry.seq === old.seq && entry.latencyMs >= old.latencyMs))) {
+      this.announce(info, entry, cv);
+      return false;
+    }
+    this.announce(info, entry, cv);
+    info.vias.set(entry.via, entry);
+    return true;
+  }
+
+  /**
+   * Replaces whatever the route through `entry.via` was (a neighbour's update is its current
+   * state, better or worse); false when the table is full.
+   */
+  set(entry: RouteEntry, cv: number): boolean {
+    const info = this.info(entry.server);
+    if (info === undefined) return false;
+    this.announce(info, entry, cv);
+    info.vias.set(entry.via, entry);
+    return true;
+  }
+
+  /** Drops the route to `server` through `via`; `now` dates the server unreachable when it was the last. */
+  withdraw(server: string, via: string, now: number): void {
+    const info = this.servers.get(server);
+    if (info === undefined || !info.vias.delete(via) || info.vias.size > 0) return;
+    this.generation++;
+    info.lostAt = now;
+  }
+
+  private info(server: string): ServerInfo | undefined {
+    let info = this.servers.get(server);
     if (info === undefined) {
       if (this.servers.size >= MAX_SERVERS) {
         this.ignoredServers++;
-        return false;
+        return undefined;
       }
       info = {
         vias: new Map(),
@@ -74,8 +112,13 @@ export class RouteTable {
         lostAt: null,
         refused: null,
       };
-      this.servers.set(entry.server, info);
+      this.servers.set(server, info);
     }
+    return info;
+  }
+
+  /** Notes the digest a route announces: the newest announcement wins. */
+  private announce(info: ServerInfo, entry: RouteEntry, cv: number): void {
     if (info.vias.size === 0) {
       // Back after being unreachable: it may have restarted with its sequence numbers from 1.
       info.announcedSeq = -1;
@@ -86,12 +129,6 @@ export class RouteTable {
       info.announced = cv;
       info.announcedSeq = entry.seq;
     }
-    const old = info.vias.get(entry.via);
-    if (old !== undefined && (entry.seq < old.seq || (entry.seq === old.seq && entry.latencyMs >= old.latencyMs))) {
-      return false;
-    }
-    info.vias.set(entry.via, entry);
-    return true;
   }
 
   /** The digest of the catalogue installed for a server (null: none). */
@@ -175,6 +212,26 @@ export class RouteTable {
     const info = this.servers.get(server);
     if (info === undefined) return undefined;
     return chooseBest([...info.vias.values()].filter((e) => usable(e.via)));
+  }
+
+  /** The lowest-latency route to `server` among those `ok` accepts (then fewest hops, then neighbour name). */
+  fastestWhere(server: string, ok: (e: RouteEntry) => boolean): RouteEntry | undefined {
+    let best: RouteEntry | undefined;
+    for (const e of this.servers.get(server)?.vias.values() ?? []) {
+      if (!ok(e)) continue;
+      if (
+        best === undefined ||
+        e.latencyMs < best.latencyMs ||
+        (e.latencyMs === best.latencyMs && (e.hops < best.hops || (e.hops === best.hops && e.via < best.via)))
+      )
+        best = e;
+    }
+    return best;
+  }
+
+  /** Every server in the table, reachable or not. */
+  allServers(): IterableIterator<string> {
+    return this.servers.keys();
   }
 
   /** Best route to any server whose catalogue has the movie. */

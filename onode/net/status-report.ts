@@ -84,7 +84,7 @@ export function buildStatusReport(p: ReportParts): StatusReport {
     counters: {
       ...(p.transport ? { transport: { ...p.transport.counters } } : {}),
       tree: { ...tree.counters },
-      probes: { ...node.probes.counters },
+      routing: { ...node.routing.counters },
       node: { ...node.counters },
       routes: { ignoredServers: node.routes.ignoredServers, refusedCatalogues: node.routes.refusedCatalogues },
       ...(p.rtsp ? { rtsp: rtspCounters(p.rtsp) } : {}),

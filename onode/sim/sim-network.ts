@@ -46,7 +46,7 @@ interface SimNode {
   /** A server's movies, as a real server's (null for other nodes); a restart makes a new one. */
   source: ChannelSource | null;
   movies: readonly ChannelMovie[];
-  /** A server (probes, serves its catalogue) even with no movies. */
+  /** A server (announces its route, serves its catalogue) even with no movies. */
   readonly server: boolean;
   readonly clockOffsetMs: number;
 }
@@ -100,10 +100,7 @@ export class SimNetwork {
   private dataCounter = 0;
   /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
   duplicateDataPackets = 0;
-  /** Distinct forwarded copies of each STATUS probe, keyed "node|server|seq" (originals excluded). */
-  readonly probeForwards = new Map<string, number>();
   private readonly seenData = new Map<string, WeakSet<Buffer>>();
-  private readonly seenProbeCopies = new WeakSet<object>();
   /** Messages matching this rule are counted as sent and then lost; null (the default) drops nothing. */
   dropRule: DropRule | null = null;
   /** Sees every message a live node sends, before links and loss apply; null by default. */
@@ -282,11 +279,10 @@ export class SimNetwork {
     this.node(viewer.pop).localLeave(viewer.movie, viewer.id);
   }
 
-  /** Clears the traffic counters: data per link, duplicates, probe forwards, control totals. */
+  /** Clears the traffic counters: data per link, duplicates, control totals. */
   resetCounters(): void {
     this.dataPackets.clear();
     this.seenData.clear();
-    this.probeForwards.clear();
     this.duplicateDataPackets = 0;
     this.controlPackets = 0;
     this.controlBytes = 0;
@@ -323,13 +319,6 @@ export class SimNetwork {
       .sort();
   }
 
-  /** Highest number of times any node forwarded one STATUS probe. */
-  maxProbeForwards(): number {
-    let max = 0;
-    for (const n of this.probeForwards.values()) max = Math.max(max, n);
-    return max;
-  }
-
   private deliver(from: string, to: string, msg: OverlayMessage): void {
     const src = this.nodes.get(from);
     const dst = this.nodes.get(to);
@@ -358,12 +347,6 @@ export class SimNetwork {
       seen.add(origin);
       if (wire.message.type === 'data') this.packetOrigin.set(wire.message.rtp, origin);
     } else {
-      // A forward sends one message object to several neighbours: count objects, not sends.
-      if (msg.type === 'status' && msg.server !== from && !this.seenProbeCopies.has(msg)) {
-        this.seenProbeCopies.add(msg);
-        const key = `${from}|${msg.server}|${msg.seq}`;
-        this.probeForwards.set(key, (this.probeForwards.get(key) ?? 0) + 1);
-      }
       this.controlPackets++;
       this.controlBytes += wire.bytes;
       const key = linkKey(from, to);

@@ -122,7 +122,7 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     }, 'o4');
   }, 60_000);
 
-  it('forged STATUS and catalogues change no route and no catalogue', async () => {
+  it('forged route updates and catalogues change no route and no catalogue', async () => {
     const routeBefore = ((await run.status('o4')).routes ?? []).find((r) => r.server === 's1')?.via;
     let seq = 1_000_000;
     const evil = [
@@ -132,13 +132,9 @@ describe('an attacker without the overlay secret (report topology, loopback)', (
     await watchUnder((a) => {
       // A better route to s1 through a POP, announcing a new catalogue, then that catalogue.
       a.control(at('o4', 'o5'), 'o5', {
-        type: 'status',
-        server: 's1',
-        seq: seq++,
-        latencyMs: 0,
-        hops: 0,
-        visited: ['s1'],
-        cv: 1,
+        type: 'routes',
+        routes: [{ server: 's1', seq: seq++, latencyMs: 0, hops: 0, cv: 1, path: ['o4', 's1'] }],
+        withdrawn: [],
       });
       a.control(at('o4', 'o5'), 'o5', { type: 'catalogue', server: 's1', cv: 1, part: 0, parts: 1, movies: evil });
       // Empty catalogues for both servers, to the POP.

@@ -63,7 +63,7 @@ export class Attacker {
     } catch {
       // Our encoder refuses what it would never send (names like ../../etc/passwd): build it by hand.
       const { type, ...fields } = msg;
-      const head = encodeHeader(type === 'catalogue' ? MessageType.catalogue : MessageType.status, from);
+      const head = encodeHeader(type === 'catalogue' ? MessageType.catalogue : MessageType.routes, from);
       const nonce = Buffer.alloc(12);
       nonce.writeUInt32BE(Math.floor(Date.now() / 1000), 4);
       datagram = Buffer.concat([head, nonce, Buffer.from(JSON.stringify(fields)), randomBytes(16)]);

@@ -82,7 +82,7 @@ describe('a server with 2,000 movies on loopback', () => {
     for (const node of ['s1', 'n1', 'n2', 'p1']) {
       const counters = (await run.status(node)).counters;
       expect(counters?.transport?.oversize, node).toBe(0);
-      expect(counters?.probes?.catalogueRejected, node).toBe(0);
+      expect(counters?.routing?.catalogueRejected, node).toBe(0);
     }
     const complaint =
       'skipped movie file "bell\\u0007.mjpeg" cannot be a movie name: ' +

@@ -31,6 +31,16 @@ export class RepairLedger {
   pending: RepairMessage | null = null;
   /** Sequence numbers asked of upstream, and when. */
   private readonly asked = new Map<number, number>();
+  /** The last "everything after" request: the same one to the same neighbour is not sent twice within REPAIR_RETRY_MS. */
+  private lastAfter: { via: string; after: number; at: number } | null = null;
+
+  /** Whether asking `via` for everything after `after` now repeats a request still being answered; notes it if not. */
+  askedAfter(via: string, after: number, now: number): boolean {
+    const last = this.lastAfter;
+    if (last !== null && last.via === via && last.after === after && now - last.at < REPAIR_RETRY_MS) return true;
+    this.lastAfter = { via, after, at: now };
+    return false;
+  }
 
   /**
    * Of `seqs`, those not among the `found` packets and not asked within REPAIR_RETRY_MS, in
@@ -94,6 +104,8 @@ export class Repairs {
     if (branch.attachedAtSeq === null && msg.after !== undefined) {
       // The branch attached before this node had packets: what it missed is further up.
       if (s.feed.kind === 'flowing' || s.feed.kind === 'switching') {
+        // What comes back flows down every branch: two branches asking the same need one request.
+        if (s.repairs.askedAfter(s.feed.via, msg.after, this.table.now())) return;
         this.table.counters.repairsRequested++;
         this.table.deps.send(s.feed.via, msg);
       } else {
@@ -175,16 +187,20 @@ export class Repairs {
   }
 
   /**
-   * Asks `via` for every packet after the newest cached one, and for the holes before it (a repair
-   * the old path was still bringing when we left it); that newest, or null with none cached.
+   * Asks `via` for every packet after the newest cached one, and soon for the holes before it (a
+   * repair the old path was still bringing when we left it); that newest, or null with none cached.
    */
   private askAfterNewest(s: Stream, via: string): number | null {
     const ssrc = s.cache.source;
     const highest = s.cache.highestSeq;
     if (ssrc === null || highest === null) return null;
+    if (s.repairs.askedAfter(via, highest, this.table.now())) return highest;
     this.table.counters.repairsRequested++;
     this.table.deps.send(via, { type: 'repair', movie: s.movie, ssrc, after: highest });
-    this.askUpstream(s, ssrc, s.cache.holes(), []);
+    // The holes go to the hole watch's next check, asked then if still open: the new upstream's
+    // first packets, sent with its ack, may be filling them right now.
+    for (const q of s.cache.holes()) s.repairs.holes.add(q);
+    this.watch();
     return highest;
   }
 

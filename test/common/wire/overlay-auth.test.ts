@@ -35,9 +35,15 @@ const data: DataFrame = { type: 'data', movieId: movieId('bars.mjpeg'), rtp };
 
 const control: (HelloMessage | ControlMessage)[] = [
   { type: 'hello', seq: 1, sentAtUs: 2, echoSeq: 3, echoSentAtUs: 4, holdUs: 5 },
+  { type: 'hello', seq: 1, sentAtUs: 2, echoSeq: 3, echoSentAtUs: 4, holdUs: 5, routeDigest: 0xfedcba98 },
   { type: 'leave', movie: 'bars.mjpeg' },
   { type: 'join', movie: 'bars.mjpeg', path: ['o7', 'o5'], server: 's1' },
-  { type: 'status', server: 's1', seq: 3, latencyMs: 1.5, hops: 1, visited: ['s1'], cv: 9 },
+  {
+    type: 'routes',
+    routes: [{ server: 's1', seq: 3, latencyMs: 1.5, hops: 1, cv: 9, path: ['o4', 's1'] }],
+    withdrawn: [],
+  },
+  { type: 'routes-request' },
   { type: 'carrying', movies: ['bars.mjpeg'] },
 ];
 

@@ -54,7 +54,8 @@ describe('control bodies: one schema per type', () => {
       'ping',
       'pong',
       'repair',
-      'status',
+      'routes',
+      'routes-request',
     ]);
   });
 
@@ -71,16 +72,21 @@ describe('control bodies: one schema per type', () => {
     }
   });
 
-  it('status: a digest of at most 48 bits is required; a catalogue in it is ignored', () => {
-    const base = { server: 's', seq: 1, latencyMs: 1, hops: 0, visited: ['s'] };
-    expect(decodeJson(MessageType.status, base)).toEqual(MALFORMED);
-    expect(decodeJson(MessageType.status, { ...base, cv: MAX_DIGEST + 1 })).toEqual(MALFORMED);
-    expect(decodeJson(MessageType.status, { ...base, cv: -1 })).toEqual(MALFORMED);
-    expect(decodeJson(MessageType.status, { ...base, cv: 1.5 })).toEqual(MALFORMED);
-    expect(decodeJson(MessageType.status, { ...base, cv: 1, visited: ['x'.repeat(65)] })).toEqual(MALFORMED);
-    // A forged probe with a catalogue in it is a probe, nothing more.
-    const forged = decodeJson(MessageType.status, { ...base, cv: MAX_DIGEST, catalogue: [{ name: 'pwned.mjpeg' }] });
-    expect(forged).toEqual({ ok: true, value: { from: 'a', message: { type: 'status', ...base, cv: MAX_DIGEST } } });
+  it('routes: a digest of at most 48 bits is required; a catalogue in it is ignored', () => {
+    const route = (cv: unknown, path: unknown = ['a', 's']) => ({ routes: [['s', 1, 1, 0, cv, path]], withdrawn: [] });
+    expect(decodeJson(MessageType.routes, { routes: [['s', 1, 1, 0, ['s']]], withdrawn: [] })).toEqual(MALFORMED);
+    expect(decodeJson(MessageType.routes, route(MAX_DIGEST + 1))).toEqual(MALFORMED);
+    expect(decodeJson(MessageType.routes, route(-1))).toEqual(MALFORMED);
+    expect(decodeJson(MessageType.routes, route(1.5))).toEqual(MALFORMED);
+    expect(decodeJson(MessageType.routes, route(1, ['x'.repeat(65)]))).toEqual(MALFORMED);
+    expect(decodeJson(MessageType.routes, route(1, Array(65).fill('a')))).toEqual(MALFORMED);
+    // A forged update with a catalogue in it is an update, nothing more.
+    const forged = decodeJson(MessageType.routes, { ...route(MAX_DIGEST), catalogue: [{ name: 'pwned.mjpeg' }] });
+    const advert = { server: 's', seq: 1, latencyMs: 1, hops: 0, cv: MAX_DIGEST, path: ['a', 's'] };
+    expect(forged).toEqual({
+      ok: true,
+      value: { from: 'a', message: { type: 'routes', routes: [advert], withdrawn: [] } },
+    });
   });
 
   it('catalogue-request: at most MAX_PARTS_PER_REQUEST part numbers below MAX_CATALOGUE_PARTS', () => {

@@ -59,14 +59,14 @@ const messages: WireMessage[] = [
   { type: 'data', movieId: movieId('bars.mjpeg'), rtp },
   { type: 'hello', seq: 17, sentAtUs: 0xfffffff0, echoSeq: 16, echoSentAtUs: 123456789, holdUs: 2500 },
   {
-    type: 'status',
-    server: 's1',
-    seq: 9,
-    latencyMs: 12.75,
-    hops: 2,
-    visited: ['s1', 'r3'],
-    cv: 2 ** 48 - 1,
+    type: 'routes',
+    reset: true,
+    routes: [{ server: 's1', seq: 9, latencyMs: 12.75, hops: 2, cv: 2 ** 48 - 1, path: ['r3', 's1'] }],
+    withdrawn: ['s2'],
   },
+  { type: 'routes', routes: [], withdrawn: [] },
+  { type: 'routes-request' },
+  { type: 'hello', seq: 1, sentAtUs: 2, echoSeq: 3, echoSentAtUs: 4, holdUs: 5, routeDigest: 0xffffffff },
   { type: 'catalogue-request', server: 's1', cv: 12345 },
   { type: 'catalogue-request', server: 's1', cv: 12345, parts: [0, 7, 9999] },
   {
@@ -102,7 +102,7 @@ describe('overlay codec round trips', () => {
 
   it('writes the header, nonce, body and (zero) tag as the diagram says', () => {
     const buf = encodeOverlay('n1', { type: 'leave', movie: 'm' }, { epoch: 2 ** 40 + 5, counter: 0xfffffffe });
-    expect([...buf.subarray(0, 6)]).toEqual([0x4f, 2, MessageType.leave, 2, 0x6e, 0x31]);
+    expect([...buf.subarray(0, 6)]).toEqual([0x4f, OVERLAY_VERSION, MessageType.leave, 2, 0x6e, 0x31]);
     expect([...buf.subarray(6, 18)]).toEqual([0, 0, 1, 0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xfe]);
     expect(buf.subarray(18, buf.length - TAG_BYTES).toString()).toBe('{"movie":"m"}');
     expect(buf.subarray(buf.length - TAG_BYTES)).toEqual(Buffer.alloc(TAG_BYTES));
@@ -209,8 +209,9 @@ describe('overlay encoder errors', () => {
     expect(() => encodeOverlay('s1', { type: 'join', movie: 'm', path })).toThrow(
       /^join body of \d+ bytes exceeds the 1200-byte budget: the join's path is too long for its node names; shorten/,
     );
-    const probe = { type: 'status', server: 's1', seq: 1, latencyMs: 0, hops: 0, visited: path, cv: 1 } as const;
-    expect(() => encodeOverlay('s1', probe)).toThrow(OverlayEncodeError);
+    const route = { server: 's1', seq: 1, latencyMs: 0, hops: 0, cv: 1, path };
+    const routes = { type: 'routes', routes: [route, route], withdrawn: [] } as const;
+    expect(() => encodeOverlay('s1', routes)).toThrow(OverlayEncodeError);
     // The largest data packet that fits still goes through.
     const room = MAX_OVERLAY_DATAGRAM - 4 - 1 - NONCE_BYTES - 8 - TAG_BYTES;
     const fits = encodeData(head, nonce, movieId('m'), Buffer.alloc(room, 1));
@@ -281,9 +282,11 @@ describe('decodeOverlay rejections', () => {
       [MessageType.ping, '{"id":-1,"sentAt":0}'],
       [MessageType.ping, '{"id":1.5,"sentAt":0}'],
       [MessageType.pong, '{"id":1,"sentAt":0}'],
-      [MessageType.status, '{"server":"s","seq":1,"latencyMs":-1,"hops":0,"visited":[],"cv":1}'],
-      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[]}'],
-      [MessageType.status, '{"server":"s","seq":1,"latencyMs":1,"hops":0,"visited":[],"cv":281474976710656}'],
+      [MessageType.routes, '{"routes":[["s",1,-1,0,1,["s"]]],"withdrawn":[]}'],
+      [MessageType.routes, '{"routes":[["s",1,1,0,["s"]]],"withdrawn":[]}'],
+      [MessageType.routes, '{"routes":[["s",1,1,0,281474976710656,["s"]]],"withdrawn":[]}'],
+      [MessageType.routes, '{"routes":[["s",1,1,0,1,[]]],"withdrawn":[]}'],
+      [MessageType.routes, '{"routes":[]}'],
       [MessageType.catalogue, '{"server":"s","cv":1,"part":0,"parts":1,"movies":[["m",0,1,1,1]]}'],
       [MessageType.carrying, '{"movies":"bars"}'],
       [MessageType.carrying, '{"movies":"bars"}'],

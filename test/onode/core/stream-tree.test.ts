@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CACHE_PACKETS } from '../../../onode/core/packet-cache.ts';
-import { DEFAULT_PROBES } from '../../../onode/core/status-probes.ts';
+import { DEFAULT_ROUTING } from '../../../onode/core/route-adverts.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { fakeMovie, SimNetwork, type Viewer } from '../../../onode/sim/sim-network.ts';
 import { activeLoops, pathToRoot, sequenceBreaks, sequenceNumbers, settledTree, streamsOf } from './tree-invariants.ts';
@@ -224,7 +224,9 @@ describe('join failures reach the viewer', () => {
   it('a server cut off by a failed link fails with no-route, relayed back from the cut', () => {
     const net = line();
     net.link('s1', 'n1')!.up = false;
-    net.run(3500); // n1 notices the dead (idle) link; p1 still holds its (soon stale) route via n2
+    // n1's withdrawal is lost, so p1 still holds its (stale) route via n2 when it asks.
+    net.dropRule = (from, _to, msg) => from === 'n1' && msg.type === 'routes';
+    net.run(3500); // n1 notices the dead (idle) link
     expect(
       net
         .node('p1')
@@ -242,7 +244,7 @@ describe('join failures reach the viewer', () => {
   it('after every route to the server has expired, a request still says no-route', () => {
     const net = line();
     net.link('s1', 'n1')!.up = false;
-    net.run(4 * DEFAULT_PROBES.intervalMs + 1000);
+    net.run(4 * DEFAULT_ROUTING.intervalMs + 1000);
     expect(net.node('p1').bestRoutes()).toEqual([]);
     const v = net.watch('p1', MOVIE);
     net.run(100);

@@ -92,11 +92,11 @@ describe('catalogues in parts', () => {
     expect(net.oversize).toBe(0);
     expect(net.undecodable).toBe(0);
     expect(net.largestDatagram).toBeLessThanOrEqual(MAX_OVERLAY_DATAGRAM - HEADROOM);
-    for (const node of net.names()) expect(net.node(node).probes.counters.catalogueRejected, node).toBe(0);
+    for (const node of net.names()) expect(net.node(node).routing.counters.catalogueRejected, node).toBe(0);
 
     const parts = net.sentByType.get('catalogue') ?? { datagrams: 0, bytes: 0 };
     const requests = net.sentByType.get('catalogue-request') ?? { datagrams: 0, bytes: 0 };
-    const perLink = net.node('n1').probes.counters.cataloguePartsIn;
+    const perLink = net.node('n1').routing.counters.cataloguePartsIn;
     process.stdout.write(
       `10,000 x 255-byte catalogue to 3 POPs over 9 links: routes after ${routesMs} ms, the catalogue everywhere ` +
         `${tookMs} ms later (virtual; ${Math.round(wallMs)} ms wall); ` +
@@ -127,7 +127,7 @@ describe('catalogues in parts', () => {
     const net = overlay(movies(2000, 200), 5);
     net.start();
     runUntil(net, () => POPS.every((p) => hasAll(net, p, 2002)), 60_000);
-    const counters = POPS.map((p) => net.node(p).probes.counters);
+    const counters = POPS.map((p) => net.node(p).routing.counters);
     expect(counters.some((c) => c.catalogueRequests > Math.ceil(2000 / 5 / 64))).toBe(true);
     expect(net.oversize).toBe(0);
   }, 60_000);
@@ -179,8 +179,8 @@ describe('forged and unsolicited catalogues', () => {
     for (const msg of forged) p1.receive('n3', msg);
     net.run(5000);
     expect(p1.catalogue().map((m) => m.name)).toEqual(genuine);
-    expect(p1.probes.counters.catalogueUnsolicited).toBeGreaterThanOrEqual(forged.length);
-    expect(p1.probes.counters.cataloguesInstalled).toBe(2); // s1's and s2's, once each
+    expect(p1.routing.counters.catalogueUnsolicited).toBeGreaterThanOrEqual(forged.length);
+    expect(p1.routing.counters.cataloguesInstalled).toBe(2); // s1's and s2's, once each
   }, 30_000);
 
   it('installs nothing but the genuine catalogue while one is being fetched, whoever sends parts', () => {
@@ -216,7 +216,7 @@ describe('forged and unsolicited catalogues', () => {
     expect(injected).toBeGreaterThan(0);
     // The catalogue went from the old one straight to the new one: never empty, never partial.
     expect([...seen].sort((a, b) => a - b)).toEqual([82, 102]);
-    expect(p1.probes.counters.catalogueRejected).toBeGreaterThan(0);
-    expect(p1.probes.counters.catalogueUnsolicited).toBeGreaterThan(0);
+    expect(p1.routing.counters.catalogueRejected).toBeGreaterThan(0);
+    expect(p1.routing.counters.catalogueUnsolicited).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -213,7 +213,7 @@ describe('failure recovery in a 50-node overlay', () => {
         .catalogue()
         .map((m) => m.name),
     ).toContain(MOVIE);
-    expect(net.node(relay).probes.counters.catalogueRequests).toBeGreaterThan(0);
+    expect(net.node(relay).routing.counters.catalogueRequests).toBeGreaterThan(0);
     const near = o.pops.find((p) => net.neighboursOf(p).includes(relay));
     const probe = net.watch(near ?? viewers[0]!.pop, MOVIE, 'after-restart');
     runChecked(net, [...viewers, probe], 2000);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../../onode/config/topology.ts';
-import { DEFAULT_PROBES } from '../../../onode/core/status-probes.ts';
+import { DEFAULT_ROUTING } from '../../../onode/core/route-adverts.ts';
 import { shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 import { simFromTopology } from '../../../onode/sim/topology-sim.ts';
 import { readGraphml } from '../../../onode/topology/graphml.ts';
@@ -21,7 +21,7 @@ function converged(file: string, servers: number, pops: number) {
   const topo = parseTopology(topologyText(chooseRoles(graph, { servers, pops, seed: 1 }), { header: [] }), file);
   const o = simFromTopology(topo);
   o.net.start();
-  o.net.run(3 * DEFAULT_PROBES.intervalMs);
+  o.net.run(3 * DEFAULT_ROUTING.intervalMs);
   let routes = 0;
   const wrong: string[] = [];
   for (const server of o.servers) {

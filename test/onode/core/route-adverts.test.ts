@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LATENCY_TOLERANCE } from '../../../onode/core/route-choice.ts';
-import { DEFAULT_PROBES, MAX_PROBE_FORWARDS } from '../../../onode/core/status-probes.ts';
+import { DEFAULT_ROUTING } from '../../../onode/core/route-adverts.ts';
 import { randomOverlay, type RandomOverlay, shortestLatencies } from '../../../onode/sim/random-overlay.ts';
 
 const SPEC = { nodes: 60, servers: 4, pops: 12, extraEdges: 1, minDelayMs: 1, maxDelayMs: 40 } as const;
@@ -8,7 +8,7 @@ const SPEC = { nodes: 60, servers: 4, pops: 12, extraEdges: 1, minDelayMs: 1, ma
 function converged(seed: number, clockSkewMs = 0): RandomOverlay {
   const overlay = randomOverlay({ ...SPEC, seed, clockSkewMs });
   overlay.net.start();
-  // Hellos measure RTTs within ~200 ms; probes go out every second, so a few rounds suffice.
+  // Hellos measure RTTs within ~200 ms; route updates follow at once.
   overlay.net.run(5000);
   return overlay;
 }
@@ -51,7 +51,7 @@ function routeViolations(overlay: RandomOverlay): string[] {
   return problems;
 }
 
-describe('STATUS probes over a random overlay', () => {
+describe('route updates over a random overlay', () => {
   it.each([3, 11, 29])('every route is latency-optimal within the 10%% hop rule (seed %i)', (seed) => {
     const overlay = converged(seed);
     expect(overlay.net.names().length).toBeGreaterThanOrEqual(50);
@@ -87,21 +87,31 @@ describe('STATUS probes over a random overlay', () => {
     expect(fewerHops).toBeGreaterThan(0);
   });
 
-  it('bounds the flood: no node forwards one probe more than MAX_PROBE_FORWARDS times', () => {
+  it('sends no route update on an idle overlay once converged: idle links carry hellos only', () => {
     const overlay = converged(11);
     overlay.net.resetCounters();
-    overlay.net.run(5 * DEFAULT_PROBES.intervalMs);
-    const forwards = [...overlay.net.probeForwards.values()];
-    // The flood really happened: nodes other than leaves forwarded probes (a leaf has nobody to forward to).
-    const forwarders = new Set([...overlay.net.probeForwards.keys()].map((k) => k.split('|')[0]));
-    const nonLeaves = overlay.net.names().filter((n) => overlay.net.neighboursOf(n).length > 1);
-    expect(forwarders.size).toBeGreaterThan(nonLeaves.length * 0.9);
-    expect(forwards.length).toBeGreaterThan(overlay.servers.length * 4 * 50);
-    expect(overlay.net.maxProbeForwards()).toBeLessThanOrEqual(MAX_PROBE_FORWARDS);
+    overlay.net.run(5 * DEFAULT_ROUTING.intervalMs);
+    expect([...overlay.net.sentByType.keys()].sort()).toEqual(['hello']);
     for (const name of overlay.net.names()) {
-      const probes = overlay.net.node(name).probes.counters;
-      expect(probes.droppedNoRtt).toBe(0);
+      const c = overlay.net.node(name).routing.counters;
+      expect(c.droppedLoop + c.droppedBadPath + c.droppedFull, name).toBe(0);
     }
+  });
+
+  it('heals a lost update: the hello digest disagrees, a dump is asked for, routes converge', () => {
+    const overlay = randomOverlay({ ...SPEC, seed: 29 });
+    // Every route update on one busy link is lost for the first 3 s.
+    const [a, b] = overlay.edges.find(([x, y]) => overlay.servers.includes(x) || overlay.servers.includes(y))!;
+    overlay.net.dropRule = (from, to, msg) =>
+      msg.type === 'routes' && ((from === a && to === b) || (from === b && to === a)) && overlay.net.clock.now() < 3000;
+    overlay.net.start();
+    overlay.net.run(3000);
+    overlay.net.dropRule = null;
+    overlay.net.run(4000);
+    const asked =
+      overlay.net.node(a).routing.counters.dumpRequestsSent + overlay.net.node(b).routing.counters.dumpRequestsSent;
+    expect(asked).toBeGreaterThan(0);
+    expect(routeViolations(overlay)).toEqual([]);
   });
 
   it('chooses identical routes when node clocks are offset by up to ±5 s', () => {
@@ -117,8 +127,8 @@ describe('STATUS probes over a random overlay', () => {
     const [from, route] = [...chosenRoutes(overlay)].find(([k, r]) => k.endsWith('->s1') && r.hops >= 3)!;
     const name = from.split('->')[0]!;
     overlay.net.link(name, route.via)!.up = false;
-    // Stale routes age out after the TTL (3.5 probe intervals).
-    overlay.net.run(4 * DEFAULT_PROBES.intervalMs + 1000);
+    // Detection (3 missed hellos on an idle link: 3 s) and the withdrawals after it.
+    overlay.net.run(4000);
     const remaining = overlay.edges.filter(
       ([a, b]) => !((a === name && b === route.via) || (a === route.via && b === name)),
     );
@@ -128,7 +138,7 @@ describe('STATUS probes over a random overlay', () => {
   });
 });
 
-describe('STATUS probes after a server restart', () => {
+describe('route updates after a server restart', () => {
   function routesTo(overlay: RandomOverlay, server: string): number {
     return overlay.net.names().filter(
       (n) =>
