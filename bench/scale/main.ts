@@ -31,6 +31,7 @@ import { chooseRoles } from '../../onode/topology/roles.ts';
 import { topologyText } from '../../onode/topology/topology-writer.ts';
 import { ROOT } from '../../scripts/repository-root.ts';
 import { printSummary, say, verdict } from '../common/report.ts';
+import { type LinkRepair, measureLinkRepair } from './link-repair.ts';
 
 const STEP_MS = 250;
 const LIMIT_MS = 30_000;
@@ -58,6 +59,7 @@ interface Result {
   readonly wallSec: number;
   /** Idle control bytes by message type, as shares (largest first). */
   readonly byType: string;
+  readonly repair: LinkRepair | null;
 }
 
 const waxman = (nodes: number) => () => generateGraph({ nodes, model: 'waxman', seed: 7 });
@@ -113,8 +115,10 @@ function measure(c: Case): Result {
     .sort((x, y) => y[1].bytes - x[1].bytes)
     .map(([type, t]) => `${type} ${Math.round((100 * t.bytes) / Math.max(1, total))} %`)
     .join(', ');
+  const repair = measureLinkRepair(o);
   o.net.stop();
   return {
+    repair,
     byType,
     name: c.name,
     nodes: topo.nodes.size,
@@ -125,6 +129,16 @@ function measure(c: Case): Result {
     maxKbps: Math.max(0, ...kbps),
     wallSec: (performance.now() - wall) / 1000,
   };
+}
+
+function repairText(r: LinkRepair | null): string {
+  if (r === null) return 'link failure: no route crosses any link';
+  const ms = (x: number | null): string => (x === null ? 'never' : `${x} ms`);
+  const after = r.repairedMs !== null && r.detectedMs !== null ? ` (${r.repairedMs - r.detectedMs} ms after)` : '';
+  return (
+    `link ${r.link.replace('|', '-')} cut (${r.affected} POP-server routes crossed it): detected ` +
+    `${ms(r.detectedMs)}, every route repaired ${ms(r.repairedMs)}${after}`
+  );
 }
 
 const wallLimit = (r: Result): number => (r.nodes >= 10_000 ? TARGETS.wallSecLarge : TARGETS.wallSec);
@@ -149,6 +163,7 @@ function main(): number {
         `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall`,
     );
     say(`  idle control by type: ${r.byType}`);
+    say(`  ${repairText(r.repair)}`);
   }
   printSummary([
     {

@@ -51,7 +51,8 @@ interface Scheduled {
 export class VirtualClock implements Clock {
   private current: number;
   private order = 0;
-  private queue: Scheduled[] = [];
+  /** A binary min-heap by (at, order): simulations keep hundreds of thousands of timers. */
+  private readonly queue: Scheduled[] = [];
 
   constructor(start = 0) {
     this.current = start;
@@ -93,7 +94,7 @@ export class VirtualClock implements Clock {
     for (;;) {
       const next = this.queue[0];
       if (next === undefined || next.at > deadline) break;
-      this.queue.shift();
+      this.pop();
       if (next.cancelled) continue;
       this.current = Math.max(this.current, next.at);
       next.fn();
@@ -102,17 +103,39 @@ export class VirtualClock implements Clock {
   }
 
   private insert(entry: Scheduled): void {
-    // Binary search keeps the queue sorted by (at, order).
-    let lo = 0;
-    let hi = this.queue.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const other = this.queue[mid]!;
-      if (other.at < entry.at || (other.at === entry.at && other.order < entry.order)) lo = mid + 1;
-      else hi = mid;
+    const q = this.queue;
+    q.push(entry);
+    let i = q.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      if (!before(q[i]!, q[parent]!)) break;
+      [q[i], q[parent]] = [q[parent]!, q[i]!];
+      i = parent;
     }
-    this.queue.splice(lo, 0, entry);
   }
+
+  private pop(): void {
+    const q = this.queue;
+    const last = q.pop();
+    if (last === undefined || q.length === 0) return;
+    q[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < q.length && before(q[l]!, q[m]!)) m = l;
+      if (r < q.length && before(q[r]!, q[m]!)) m = r;
+      if (m === i) return;
+      [q[i], q[m]] = [q[m]!, q[i]!];
+      i = m;
+    }
+  }
+}
+
+/** Heap order: earlier first; timers due together fire in the order they were set. */
+function before(a: Scheduled, b: Scheduled): boolean {
+  return a.at < b.at || (a.at === b.at && a.order < b.order);
 }
 
 /** A host's own view of time: a shared clock plus a fixed offset (unsynchronised hosts, in simulations). */

@@ -233,10 +233,9 @@ export class RouteAdverts {
       if (cv !== this.ownCv) this.dirty.add(this.deps.self);
       this.ownCv = cv;
     }
+    // Only routes whose latency moved become news (install marks them).
     for (const [name, peer] of this.peers) this.installAll(name, peer);
-    const now = this.deps.clock.now();
-    this.deps.routes.expire(now, Infinity);
-    this.markAll();
+    this.deps.routes.expire(this.deps.clock.now(), Infinity);
   }
 
   private installAll(from: string, peer: Peer): void {
@@ -247,8 +246,6 @@ export class RouteAdverts {
   /** Puts a heard route in the table (or takes it out: a loop), and fetches the catalogue it names. */
   private install(from: string, advert: RouteAdvert, now: number): void {
     const { routes, self } = this.deps;
-    this.dirty.add(advert.server);
-    this.scheduleFlush();
     if (advert.server === self || advert.path.includes(self)) {
       this.counters.droppedLoop++;
       this.forget(advert.server, from, now);
@@ -262,6 +259,14 @@ export class RouteAdverts {
       return;
     }
     if (peer !== undefined) peer.installed = true;
+    const old = routes.entry(advert.server, from);
+    if (old !== undefined && old.path === advert.path && old.latencyMs === advert.latencyMs + rtt / 2) {
+      // Unchanged: no news, but a catalogue still missing is asked for again (the fetch may have failed).
+      if (routes.needsCatalogue(advert.server, advert.cv)) this.catalogues.want(from, advert.server, advert.cv);
+      return;
+    }
+    this.dirty.add(advert.server);
+    this.scheduleFlush();
     const entry: RouteEntry = {
       server: advert.server,
       via: from,

@@ -214,6 +214,11 @@ export class RouteTable {
     return chooseBest([...info.vias.values()].filter((e) => usable(e.via)));
   }
 
+  /** The route to `server` through `via`, if any. */
+  entry(server: string, via: string): RouteEntry | undefined {
+    return this.servers.get(server)?.vias.get(via);
+  }
+
   /** The lowest-latency route to `server` among those `ok` accepts (then fewest hops, then neighbour name). */
   fastestWhere(server: string, ok: (e: RouteEntry) => boolean): RouteEntry | undefined {
     let best: RouteEntry | undefined;
