@@ -1,6 +1,6 @@
 /**
  * The real core in virtual time on real operator networks (Internet Topology Zoo, imported by
- * `onode topology import`): within three STATUS probe intervals every node has a route to every
+ * `onode topology import`): within three route intervals every node has a route to every
  * server, and each is optimal under the report's rule (the lowest latency, or one with fewer hops
  * within 10 % of it), checked against Dijkstra over the link delays.
  */
