@@ -62,7 +62,8 @@ export class AdvertLedger {
 
 /** FNV-1a over the advert's fields as the wire carries them (a JSON round trip keeps every value). */
 export function advertHash(a: RouteAdvert): number {
-  const text = `${a.server}\u0000${a.seq}\u0000${a.latencyMs}\u0000${a.hops}\u0000${a.cv}\u0000${a.path.join('\u0000')}`;
+  const fields = [a.server, a.seq, a.latencyMs, a.hops, a.cv, ...a.path];
+  const text = fields.join('\u0000');
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -1,8 +1,8 @@
 /**
  * One overlay node's protocol logic, without I/O: liveness and RTT per link, routes to servers
  * (route-adverts.ts), and distribution trees. Servers, intermediate nodes and POPs all run it
- * (servers also announce their own route and catalogue, and are tree roots for their movies). Adapters feed it decoded packets and carry out
- * its sends; tests drive many of them in virtual time.
+ * (servers also announce their own route and catalogue, and are tree roots for their movies).
+ * Adapters feed it decoded packets and carry out its sends; tests drive many of them in virtual time.
  */
 import type { Clock } from '../../common/core/clock.ts';
 import { carryingParts, sortCatalogue } from '../../common/wire/control-split.ts';

@@ -31,7 +31,7 @@ export class RepairLedger {
   pending: RepairMessage | null = null;
   /** Sequence numbers asked of upstream, and when. */
   private readonly asked = new Map<number, number>();
-  /** The last "everything after" request: the same one to the same neighbour is not sent twice within REPAIR_RETRY_MS. */
+  /** The last "everything after" request: not sent again to the same neighbour within REPAIR_RETRY_MS. */
   private lastAfter: { via: string; after: number; at: number } | null = null;
 
   /** Whether asking `via` for everything after `after` now repeats a request still being answered; notes it if not. */
