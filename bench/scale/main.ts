@@ -10,7 +10,8 @@
  * For each: virtual time until every node's route to every server is optimal under the 10 % rule
  * (target: within 3 route intervals), idle control traffic per link over 10 s of virtual
  * time once converged and settled (two intervals later), hellos included (kbit/s, mean and the
- * busiest link; target < 2 kbit/s), wall time, and the repair of a cut link. Prints a table and plots the Waxman series against size: out/bench/scale-convergence.svg
+ * busiest link; target < 2 kbit/s), wall time, and the repair of a cut link. Prints a table and
+ * plots the Waxman series against size: out/bench/scale-convergence.svg
  * and out/bench/scale-control.svg.
  *
  *   node dist/bench/scale/main.js [--large]
