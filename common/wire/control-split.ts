@@ -12,6 +12,7 @@ import type {
   RepairMessage,
   RouteAdvert,
   RoutesMessage,
+  ServerGone,
 } from './overlay.ts';
 import {
   controlBodyBytes,
@@ -106,21 +107,34 @@ export function routeParts(
   reset: boolean,
   routes: readonly RouteAdvert[],
   withdrawn: readonly string[],
+  gone: readonly ServerGone[] = [],
 ): RoutesMessage[] {
-  if (!reset && routes.length === 0 && withdrawn.length === 0) return [];
-  type Item = { readonly w: string } | { readonly r: RouteAdvert };
-  const items: Item[] = [...withdrawn.map((w) => ({ w })), ...routes.map((r) => ({ r }))];
-  const overhead = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] });
+  if (!reset && routes.length === 0 && withdrawn.length === 0 && gone.length === 0) return [];
+  type Item = { readonly w: string } | { readonly r: RouteAdvert } | { readonly g: ServerGone };
+  const items: Item[] = [...gone.map((g) => ({ g })), ...withdrawn.map((w) => ({ w })), ...routes.map((r) => ({ r }))];
+  // With room for an empty "gone" list too (the encoder leaves it out when empty).
+  const overhead = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] }) + GONE_KEY_BYTES;
   const cost = (i: Item): number =>
-    'w' in i ? jsonBytes(i.w) : jsonBytes([i.r.server, i.r.seq, i.r.latencyMs, i.r.hops, i.r.cv, i.r.path]);
+    'w' in i
+      ? jsonBytes(i.w)
+      : 'g' in i
+        ? jsonBytes([i.g.server, i.g.seq])
+        : jsonBytes([i.r.server, i.r.seq, i.r.latencyMs, i.r.hops, i.r.cv, i.r.path]);
   const groups = pack(items, overhead, MAX_ROUTES_PER_MESSAGE, cost);
-  return groups.map((g, i) => ({
-    type: 'routes',
-    ...(reset && i === 0 ? { reset: true } : {}),
-    routes: g.flatMap((x) => ('r' in x ? [x.r] : [])),
-    withdrawn: g.flatMap((x) => ('w' in x ? [x.w] : [])),
-  }));
+  return groups.map((g, i) => {
+    const goneHere = g.flatMap((x) => ('g' in x ? [x.g] : []));
+    return {
+      type: 'routes',
+      ...(reset && i === 0 ? { reset: true } : {}),
+      ...(goneHere.length > 0 ? { gone: goneHere } : {}),
+      routes: g.flatMap((x) => ('r' in x ? [x.r] : [])),
+      withdrawn: g.flatMap((x) => ('w' in x ? [x.w] : [])),
+    };
+  });
 }
+
+/** `"gone":[],` */
+const GONE_KEY_BYTES = 10;
 
 /**
  * Greedy packing in order: a group closes when the next item would take its body past the budget

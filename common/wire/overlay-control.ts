@@ -58,8 +58,13 @@ const ROUTE = v.pipe(
   v.tuple([nodeName, count, metric, count, digest, v.pipe(path, v.minLength(1))]),
   v.transform(([server, seq, latencyMs, hops, cv, p]) => ({ server, seq, latencyMs, hops, cv, path: p })),
 );
+const GONE = v.pipe(
+  v.tuple([nodeName, count]),
+  v.transform(([server, seq]) => ({ server, seq })),
+);
 const ROUTES = v.object({
   reset: v.optional(v.boolean()),
+  gone: v.optional(v.pipe(v.array(GONE), v.maxLength(MAX_ROUTES_PER_MESSAGE))),
   routes: v.pipe(v.array(ROUTE), v.maxLength(MAX_ROUTES_PER_MESSAGE)),
   withdrawn: v.pipe(v.array(nodeName), v.maxLength(MAX_ROUTES_PER_MESSAGE)),
 });
@@ -177,7 +182,13 @@ function wireFields(msg: ControlMessage): object {
   if (msg.type === 'catalogue') return { ...fields, movies: msg.movies.map(movieTupleOf) };
   if (msg.type === 'routes') {
     const routes = msg.routes.map((r) => [r.server, r.seq, r.latencyMs, r.hops, r.cv, r.path]);
-    return { ...(msg.reset ? { reset: true } : {}), routes, withdrawn: msg.withdrawn };
+    const gone = msg.gone?.map((g) => [g.server, g.seq]);
+    return {
+      ...(msg.reset ? { reset: true } : {}),
+      ...(gone?.length ? { gone } : {}),
+      routes,
+      withdrawn: msg.withdrawn,
+    };
   }
   return fields;
 }

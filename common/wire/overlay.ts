@@ -130,6 +130,15 @@ export interface RoutesMessage {
   readonly routes: readonly RouteAdvert[];
   /** Servers the sender no longer offers a route to. */
   readonly withdrawn: readonly string[];
+  /**
+   * Servers known dead (their neighbour's bootstrapper saw the process go), with the last
+   * announcement number of theirs: every route to them up to it is void, through anyone.
+   */
+  readonly gone?: readonly ServerGone[];
+}
+export interface ServerGone {
+  readonly server: string;
+  readonly seq: number;
 }
 /** Asks a neighbour for a full dump of its routes (what it told us disagrees with its hello's digest). */
 export interface RoutesRequestMessage {

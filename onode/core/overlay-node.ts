@@ -174,6 +174,8 @@ export class OverlayNode {
 
   /** The bootstrapper reports a neighbour's process gone: do not wait for missed hellos. */
   neighbourLost(name: string): void {
+    // First, while its own route is still in the table: a server's death voids every route to it.
+    this.routing.serverGone(name);
     this.links.markDead(name);
   }
 

@@ -11,6 +11,9 @@
  *   receiver whose record disagrees with two hellos in a row asks for a full dump: a lost update
  *   heals within two hellos.
  * - A route whose path holds this node is refused, so no route loops.
+ * - A server known dead (its neighbour's bootstrapper saw the process go) is announced as gone,
+ *   hop by hop to everyone: every route to it up to its last announcement is void at once, instead
+ *   of being withdrawn path after path while the other paths to it are tried (path exploration).
  *
  * An idle link thus carries hellos only, whatever the number of servers and the overlay's size.
  */
@@ -25,6 +28,7 @@ import type {
   RouteAdvert,
   RoutesMessage,
   RoutesRequestMessage,
+  ServerGone,
 } from '../../common/wire/overlay.ts';
 import { AdvertLedger } from './advert-ledger.ts';
 import { catalogueDigest } from './catalogue-digest.ts';
@@ -40,6 +44,8 @@ export const LATENCY_SLACK_SHARE = 0.05;
 export const MISMATCHES_BEFORE_REQUEST = 2;
 /** At most one dump asked of, and one sent to, a neighbour this often. */
 export const DUMP_GAP_MS = 1000;
+/** How long a server's death voids its old routes (stale ones are long withdrawn by then). */
+export const GONE_MEMORY_MS = 30_000;
 
 export interface RoutingOptions {
   /** How often latencies are taken again from the links' RTTs (and servers check their catalogue); default 2000 ms. */
@@ -82,6 +88,10 @@ export interface RoutingCounters extends CatalogueCounters {
   droppedFull: number;
   /** Routes whose path does not run from the sender to the server: ignored. */
   droppedBadPath: number;
+  /** Routes to a server known gone, from before its death: ignored. */
+  droppedGone: number;
+  /** Servers learnt dead (each death once). */
+  serversGone: number;
 }
 
 interface Peer {
@@ -109,6 +119,8 @@ export class RouteAdverts {
     droppedNoRtt: 0,
     droppedFull: 0,
     droppedBadPath: 0,
+    droppedGone: 0,
+    serversGone: 0,
     ...NO_CATALOGUE_COUNTERS,
   };
   /** Fetches and serves catalogues in parts. */
@@ -120,6 +132,10 @@ export class RouteAdverts {
   private lastFlushAt = -Infinity;
   private readonly ticker: Interval;
   private ownSeq: number;
+  /** Dead servers: routes to them up to `seq` are void until `until`. */
+  private readonly gone = new Map<string, { seq: number; until: number }>();
+  /** Deaths to tell every neighbour (but `from`) at the next flush. */
+  private goneNews: { gone: ServerGone; from: string | null }[] = [];
   private ownCv: number | null = null;
 
   constructor(
@@ -164,6 +180,7 @@ export class RouteAdverts {
     const peer = this.peerOf(from);
     const now = this.deps.clock.now();
     this.counters.updatesReceived++;
+    for (const g of msg.gone ?? []) this.learnGone(g, from, now);
     if (msg.reset) {
       for (const server of peer.heard.servers()) this.forget(server, from, now);
       peer.heard.clear();
@@ -185,6 +202,43 @@ export class RouteAdverts {
       peer.heard.set(advert);
       this.install(from, advert, now);
     }
+  }
+
+  /**
+   * `neighbour` is gone (the bootstrapper saw its process end): when it was a server, every route
+   * to it is void, here and, told hop by hop, everywhere.
+   */
+  serverGone(neighbour: string): void {
+    const own = this.deps.routes.entry(neighbour, neighbour);
+    if (own === undefined || own.path?.length !== 1) return;
+    this.learnGone({ server: neighbour, seq: own.seq }, null, this.deps.clock.now());
+  }
+
+  private learnGone(g: ServerGone, from: string | null, now: number): void {
+    if (g.server === this.deps.self) return;
+    const known = this.gone.get(g.server);
+    if (known !== undefined && known.seq >= g.seq && now < known.until) return;
+    if (known === undefined && this.gone.size >= MAX_SERVERS) this.forgetGone(now);
+    this.gone.set(g.server, { seq: g.seq, until: now + GONE_MEMORY_MS });
+    this.counters.serversGone++;
+    for (const e of this.deps.routes.entries(g.server)) if (e.seq <= g.seq) this.forget(g.server, e.via, now);
+    this.goneNews.push({ gone: g, from });
+    this.scheduleFlush();
+  }
+
+  private forgetGone(now: number): void {
+    for (const [server, g] of this.gone) if (now >= g.until) this.gone.delete(server);
+  }
+
+  /** Whether a route with this announcement number is from before the server's known death. */
+  private isStale(server: string, seq: number, now: number): boolean {
+    const g = this.gone.get(server);
+    if (g === undefined) return false;
+    if (now >= g.until || seq > g.seq) {
+      this.gone.delete(server); // expired, or the server is back with newer announcements
+      return false;
+    }
+    return true;
   }
 
   /** A neighbour asks for everything (its record of ours disagrees with our hellos). */
@@ -251,6 +305,11 @@ export class RouteAdverts {
       this.forget(advert.server, from, now);
       return;
     }
+    if (this.isStale(advert.server, advert.seq, now)) {
+      this.counters.droppedGone++;
+      this.forget(advert.server, from, now);
+      return;
+    }
     const peer = this.peers.get(from);
     const rtt = this.deps.isAlive(from) ? this.deps.rttMs(from) : undefined;
     if (rtt === undefined) {
@@ -311,6 +370,8 @@ export class RouteAdverts {
   private flush(): void {
     const servers = [...this.dirty];
     this.dirty.clear();
+    const news = this.goneNews;
+    this.goneNews = [];
     for (const n of this.deps.neighbours()) {
       const peer = this.peerOf(n);
       const routes: RouteAdvert[] = [];
@@ -324,7 +385,8 @@ export class RouteAdverts {
           routes.push(now);
         }
       }
-      this.send(n, peer, false, routes, withdrawn);
+      const gone = news.filter((x) => x.from !== n).map((x) => x.gone);
+      this.send(n, peer, false, routes, withdrawn, gone);
     }
   }
 
@@ -343,10 +405,17 @@ export class RouteAdverts {
     this.send(to, peer, true, routes, []);
   }
 
-  private send(to: string, peer: Peer, reset: boolean, routes: RouteAdvert[], withdrawn: string[]): void {
+  private send(
+    to: string,
+    peer: Peer,
+    reset: boolean,
+    routes: RouteAdvert[],
+    withdrawn: string[],
+    gone: readonly ServerGone[] = [],
+  ): void {
     for (const server of withdrawn) peer.told.delete(server);
     for (const advert of routes) peer.told.set(advert);
-    for (const msg of routeParts(reset, routes, withdrawn)) {
+    for (const msg of routeParts(reset, routes, withdrawn, gone)) {
       this.counters.updatesSent++;
       this.deps.send(to, msg);
     }

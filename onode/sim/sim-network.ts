@@ -160,7 +160,8 @@ export class SimNetwork {
         },
       },
       source,
-      this.options,
+      // A (re)started server's announcements are newer than its last run's, as with real time.
+      { ...this.options, routing: { ...this.options.routing, firstSeq: 1 + Math.floor(this.clock.now()) } },
       this.verifies(name, movies) ? this.keyring : null,
     );
     return { node, source };

@@ -138,6 +138,26 @@ describe('route updates over a random overlay', () => {
   });
 });
 
+describe('a server known dead', () => {
+  it('is dropped everywhere at once (no path after path), and learnt again when it restarts', () => {
+    const overlay = converged(3);
+    const others = overlay.net.names().filter((n) => n !== 's1');
+    const reaching = (): string[] => others.filter((n) => overlay.net.node(n).routes.best('s1') !== undefined);
+    expect(reaching()).toHaveLength(others.length);
+    overlay.net.resetCounters();
+    overlay.net.kill('s1', { bootstrapperNotices: true });
+    // Each hop coalesces for at most MIN_UPDATE_GAP_MS: a few hundred ms cover the diameter.
+    overlay.net.run(400);
+    expect(reaching()).toEqual([]);
+    // The news went out once per node and link; no route to s1 was told again while it spread.
+    expect(others.every((n) => overlay.net.node(n).routing.counters.serversGone === 1)).toBe(true);
+    overlay.net.restart('s1');
+    overlay.net.run(3000);
+    expect(reaching()).toHaveLength(others.length);
+    expect(routeViolations(overlay)).toEqual([]);
+  });
+});
+
 describe('route updates after a server restart', () => {
   function routesTo(overlay: RandomOverlay, server: string): number {
     return overlay.net.names().filter(
