@@ -1,7 +1,7 @@
 /**
- * A server's catalogue digest: probes carry it instead of the catalogue, a node whose copy has
+ * A server's catalogue digest: route updates carry it instead of the catalogue, a node whose copy has
  * another digest fetches the catalogue in parts, and installs what it assembled only if the
- * digest matches what the server's probes announce.
+ * digest matches what the server's routes announce.
  *
  * The first 48 bits of SHA-256 over the canonical form (movies in name order, as the wire's
  * tuples): an integer JSON carries exactly. Link MACs already keep outsiders' catalogues out;

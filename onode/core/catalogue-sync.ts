@@ -1,10 +1,10 @@
 /**
- * Servers' catalogues between neighbours, in as many datagrams as they take. Probes carry only a
- * catalogue's digest; a node whose installed copy has another digest asks the neighbour that
- * forwarded the probe for the parts, a window at a time (the next window once the last one is
- * in, so the sender never floods a link), asks again for what is missing, and gives up after a
- * few rounds without progress (the next probe starts over). It installs the catalogue only when
- * every part is in and the digest of the whole is the one the server's probes announce: parts
+ * Servers' catalogues between neighbours, in as many datagrams as they take. Route updates carry
+ * only a catalogue's digest; a node whose installed copy has another digest asks the neighbour that
+ * told the route for the parts, a window at a time (the next window once the last one is in, so
+ * the sender never floods a link), asks again for what is missing, and gives up after a few rounds
+ * without progress (the next route re-evaluation starts over). It installs the catalogue only when
+ * every part is in and the digest of the whole is the one the server's routes announce: parts
  * nobody asked for, from another neighbour, or for another digest are counted and dropped.
  *
  * A node serves the parts it has: of its own catalogue, of an installed one, and of one it is

@@ -13,7 +13,7 @@ import { chooseBest } from './route-choice.ts';
 
 /** How long an unreachable server's catalogue is remembered; 5 minutes. */
 export const UNREACHABLE_MEMORY_MS = 300_000;
-/** Servers this node keeps routes for; probes naming more are ignored (see RouteTable.ignoredServers). */
+/** Servers this node keeps routes for; routes naming more are ignored (see RouteTable.ignoredServers). */
 export const MAX_SERVERS = 1024;
 /** Movies in all installed catalogues together (ten full servers; ~60 MB with 255-byte names). */
 export const MAX_KNOWN_MOVIES = 100_000;
@@ -136,7 +136,7 @@ export class RouteTable {
     return this.servers.get(server)?.cv ?? null;
   }
 
-  /** Whether a server is in the table (probes from past MAX_SERVERS never are). */
+  /** Whether a server is in the table (servers past MAX_SERVERS never are). */
   has(server: string): boolean {
     return this.servers.has(server);
   }
@@ -150,7 +150,7 @@ export class RouteTable {
     return info !== undefined && info.announced === cv && info.cv !== cv && info.refused !== cv;
   }
 
-  /** The digest the server's probes announce (null: no probe heard). */
+  /** The digest the server's routes announce (null: none heard). */
   announcedVersion(server: string): number | null {
     return this.servers.get(server)?.announced ?? null;
   }
@@ -163,7 +163,7 @@ export class RouteTable {
 
   /**
    * Installs a catalogue whose digest the caller checked is `cv`; refused (false) unless `cv` is
-   * what the server's probes announce, so a stale or unasked-for catalogue never replaces one.
+   * what the server's routes announce, so a stale or unasked-for catalogue never replaces one.
    */
   setCatalogue(server: string, cv: number, movies: readonly MovieInfo[]): boolean {
     const info = this.servers.get(server);
