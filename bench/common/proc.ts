@@ -16,6 +16,11 @@ export interface Memory {
    * VmRSS is mostly the node binary's code, mapped from one file and shared by every node process.
    */
   readonly anonKb: number;
+  /**
+   * Proportional set size, in kB (smaps_rollup): private pages plus each shared page divided by the
+   * processes sharing it, so summed over processes it is what they cost the machine together.
+   */
+  readonly pssKb: number;
 }
 
 /** VmRSS and VmHWM of a process, or null if it is gone or /proc is unavailable. */
@@ -33,7 +38,15 @@ export function processMemory(pid: number): Memory | null {
   const rssKb = field('VmRSS');
   const hwmKb = field('VmHWM');
   const anonKb = field('RssAnon') ?? rssKb;
-  return rssKb === null || hwmKb === null || anonKb === null ? null : { rssKb, hwmKb, anonKb };
+  if (rssKb === null || hwmKb === null || anonKb === null) return null;
+  let pssKb = rssKb;
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    if (m?.[1] !== undefined) pssKb = Number(m[1]);
+  } catch {
+    // No smaps_rollup (before Linux 4.14, or the process is gone): PSS reads as the RSS.
+  }
+  return { rssKb, hwmKb, anonKb, pssKb };
 }
 
 let ticksPerSecond: number | null = null;

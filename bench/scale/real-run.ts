@@ -39,7 +39,7 @@ export interface RealScaleOptions {
 
 export type ScaleRole = 'bootstrapper' | 'server' | 'node' | 'pop';
 
-/** Per role: resident set (VmRSS) and its anonymous part (RssAnon), mean and max, in MB. */
+/** Per role: resident set (VmRSS), its anonymous part (RssAnon) and PSS, mean and max, in MB. */
 export interface RoleMemory {
   readonly role: ScaleRole;
   readonly count: number;
@@ -47,6 +47,9 @@ export interface RoleMemory {
   readonly rssMaxMb: number;
   readonly anonMeanMb: number;
   readonly anonMaxMb: number;
+  /** Proportional set size (PSS): the shared code counted once across the processes. */
+  readonly pssMeanMb: number;
+  readonly pssMaxMb: number;
   /** Peak resident set (VmHWM) over the run so far, max of the role. */
   readonly peakMaxMb: number;
 }
@@ -224,6 +227,7 @@ function memoryByRole(pids: Map<string, number>, roleOf: (n: string) => ScaleRol
     if (ms === undefined) return [];
     const rss = ms.map((m) => m.rssKb / MB);
     const anon = ms.map((m) => m.anonKb / MB);
+    const pss = ms.map((m) => m.pssKb / MB);
     return [
       {
         role,
@@ -232,6 +236,8 @@ function memoryByRole(pids: Map<string, number>, roleOf: (n: string) => ScaleRol
         rssMaxMb: Math.max(...rss),
         anonMeanMb: sum(anon) / anon.length,
         anonMaxMb: Math.max(...anon),
+        pssMeanMb: sum(pss) / pss.length,
+        pssMaxMb: Math.max(...pss),
         peakMaxMb: Math.max(...ms.map((m) => m.hwmKb / MB)),
       },
     ];

@@ -106,7 +106,8 @@ async function main(): Promise<number> {
 const f1 = (x: number): string => x.toFixed(1);
 const mem = (m: RoleMemory): string =>
   `${m.role.padEnd(12)} ${String(m.count).padStart(4)}  RSS ${f1(m.rssMeanMb)} / ${f1(m.rssMaxMb)} MB` +
-  `  anon ${f1(m.anonMeanMb)} / ${f1(m.anonMaxMb)} MB  peak ${f1(m.peakMaxMb)} MB`;
+  `  anon ${f1(m.anonMeanMb)} / ${f1(m.anonMaxMb)}  PSS ${f1(m.pssMeanMb)} / ${f1(m.pssMaxMb)}` +
+  `  peak RSS ${f1(m.peakMaxMb)} MB`;
 
 function printSize(r: RealScaleResult, idle: number): void {
   const s = (x: number | null): string => (x === null ? 'never' : `${f1(x)} s`);
@@ -144,6 +145,13 @@ function summaryRows(r: RealScaleResult): SummaryRow[] {
       value: `${f1(relayIdle.rssMaxMb)} MB (${f1(relayIdle.rssMeanMb)})`,
       target: `< ${TARGETS.relayRssMb} MB`,
       verdict: verdict(relayIdle.rssMaxMb < TARGETS.relayRssMb),
+    });
+  if (relayIdle !== undefined)
+    rows.push({
+      what: `${n} relay PSS idle, max (mean)`,
+      value: `${f1(relayIdle.pssMaxMb)} MB (${f1(relayIdle.pssMeanMb)})`,
+      target: '',
+      verdict: '',
     });
   if (relayStreaming !== undefined)
     rows.push({
