@@ -84,6 +84,8 @@ const POLL_MS = 500;
 /** Pause between routed and the idle window: catalogues, first RTTs and the start's garbage settle. */
 const SETTLE_MS = 5000;
 const MB = 1024;
+/** Between one client's start and the next. */
+const CLIENT_GAP_MS = 250;
 
 export async function measureRealScale(opts: RealScaleOptions): Promise<RealScaleResult> {
   const dir = mkdtempSync(join(tmpdir(), 'onode-scale-real-'));
@@ -165,7 +167,7 @@ export async function measureRealScale(opts: RealScaleOptions): Promise<RealScal
     const idleMemory = memoryByRole(pids, roleOf);
 
     const plays = startClients(run, opts);
-    await sleep((opts.watchSeconds * 1000) / 2 + 1000);
+    await sleep((opts.watchSeconds * 1000) / 2 + opts.clients * CLIENT_GAP_MS);
     const streamingMemory = memoryByRole(pids, roleOf);
     const results = await Promise.all(plays);
     const frames = results.map((r) => r.frames);
@@ -191,10 +193,15 @@ interface ClientOutcome {
   readonly failure: string;
 }
 
-/** Client i plays movie i mod 3 from POP i mod P, from its own address on that POP's client LAN. */
+/**
+ * Client i plays movie i mod 3 from POP i mod P, from its own address on that POP's client LAN,
+ * CLIENT_GAP_MS after client i - 1: twenty oclients booting at once take seconds of CPU from the
+ * overlay they are about to join.
+ */
 function startClients(run: LoopbackRun, opts: RealScaleOptions): Promise<ClientOutcome>[] {
   const pops = run.names('pop');
-  return Array.from({ length: opts.clients }, (_, i) => {
+  return Array.from({ length: opts.clients }, async (_, i) => {
+    await sleep(i * CLIENT_GAP_MS);
     const pop = run.topology.nodes.get(pops[i % pops.length] ?? '');
     const popAddress = pop?.clientAddresses[0] ?? pop?.addresses[0] ?? '';
     // The POP is .1 of its client /24; clients take .20, .21, ... there.
