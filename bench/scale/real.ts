@@ -66,10 +66,15 @@ async function main(): Promise<number> {
   );
   const movies = mkdtempSync(join(tmpdir(), 'onode-scale-movies-'));
   makeSampleMovies(movies, { frames: 50 });
-  const results: RealScaleResult[] = [];
+  const results: (RealScaleResult & { loadAverageAtStart: number })[] = [];
   try {
     for (const nodes of sizes) {
-      say(`\n${nodes} processes (${servers} servers, ${popsFor(nodes)} POPs), ${clients} clients:`);
+      say(
+        `\n${nodes} processes (${servers} servers, ${popsFor(nodes)} POPs), ${clients} clients; ` +
+          `load average ${loadavg()[0]?.toFixed(2)}:`,
+      );
+      // The machine may be shared: its load when the size started goes with the numbers.
+      const load = Number(loadavg()[0]?.toFixed(2));
       const r = await measureRealScale({
         nodes,
         servers,
@@ -86,7 +91,7 @@ async function main(): Promise<number> {
           current = run;
         },
       });
-      results.push(r);
+      results.push({ ...r, loadAverageAtStart: load });
       printSize(r, idle);
     }
   } finally {
