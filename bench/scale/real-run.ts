@@ -66,6 +66,8 @@ export interface RealScaleResult {
   readonly servers: number;
   readonly pops: number;
   readonly relays: number;
+  /** Nodes the bootstrapper held (all of them once registeredSec is set). */
+  readonly registered: number;
   readonly registeredSec: number | null;
   readonly routedSec: number | null;
   /** CPU seconds every node process used from its start until routed: what a start costs the machine. */
@@ -111,7 +113,9 @@ export async function measureRealScale(opts: RealScaleOptions): Promise<RealScal
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const run = benchRun(file, opts.dist, opts.ports, opts.moviesDir);
+  // Nodes give up on the bootstrapper after --wait seconds (60): hundreds starting at once on two
+  // cores can take longer, and a node that gave up would only make the run fail later.
+  const run = benchRun(file, opts.dist, opts.ports, opts.moviesDir, ['--wait', String(opts.limitSeconds)]);
   const roleOf = (name: string): ScaleRole =>
     name === run.topology.bootstrapper ? 'bootstrapper' : (run.topology.nodes.get(name)?.role ?? 'node');
   try {
@@ -122,10 +126,12 @@ export async function measureRealScale(opts: RealScaleOptions): Promise<RealScal
     const everyone = run.topology.nodes.size;
     let registeredSec: number | null = null;
     let routedSec: number | null = null;
+    let registered = 0;
     while (sec() < opts.limitSeconds) {
       if (registeredSec === null) {
-        const registered = (await run.statusOrNull(run.topology.bootstrapper))?.registered;
-        if (registered !== undefined && registered.length >= everyone) registeredSec = sec();
+        const names = (await run.statusOrNull(run.topology.bootstrapper))?.registered;
+        registered = Math.max(registered, names?.length ?? 0);
+        if (registered >= everyone) registeredSec = sec();
       }
       if (registeredSec !== null && (await run.isConverged({ catalogue: false }))) {
         routedSec = sec();
@@ -140,16 +146,20 @@ export async function measureRealScale(opts: RealScaleOptions): Promise<RealScal
       servers: run.names('server').length,
       pops: run.names('pop').length,
       relays: run.names('node').length,
+      registered,
       registeredSec,
       routedSec,
       startCpuSec,
       clients: opts.clients,
     };
     if (routedSec === null) {
+      // Still worth knowing what the processes cost while they struggle (not idle: starting up).
+      const cpu0 = new Map([...pids].map(([n, p]) => [n, processCpuSeconds(p)]));
+      await sleep(opts.idleSeconds * 1000);
       return {
         ...base,
-        idleMemory: [],
-        idleCpu: [],
+        idleMemory: memoryByRole(pids, roleOf),
+        idleCpu: cpuByRole(pids, cpu0, opts.idleSeconds, roleOf),
         streamingMemory: [],
         clientsWithFrames: 0,
         clientFramesMin: 0,

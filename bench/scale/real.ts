@@ -116,7 +116,8 @@ const mem = (m: RoleMemory): string =>
 
 function printSize(r: RealScaleResult, idle: number): void {
   const s = (x: number | null): string => (x === null ? 'never' : `${f1(x)} s`);
-  say(`  registered ${s(r.registeredSec)}, routed ${s(r.routedSec)} after start`);
+  say(`  registered ${s(r.registeredSec)} (${r.registered} of ${r.nodes}), routed ${s(r.routedSec)} after start`);
+  if (r.routedSec === null) say('  (not routed: the memory and CPU below are of processes still starting, not idle)');
   if (r.startCpuSec !== null) say(`  CPU used by the nodes until routed: ${f1(r.startCpuSec)} s`);
   say('  memory when idle (mean / max):');
   for (const m of r.idleMemory) say(`    ${mem(m)}`);
