@@ -41,8 +41,8 @@ describe('scripts/run.sh', () => {
     const boot = run(['server', '--topology', SCRIPT, '--name', 's1', '--emulate-links', '--secret', secretFile]);
     expect(boot.code).toBe(0);
     expect(boot.log('s1')).toContain(
-      `ARGS ${DAEMON_NODE_FLAGS.join(' ')} ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} --emulate-links ` +
-        `--movies ${repo}/movies --secret ${secretFile}`,
+      `ARGS ${DAEMON_NODE_FLAGS.join(' ')} ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} ` +
+        `--emulate-links --movies ${repo}/movies --secret ${secretFile}`,
     );
     const pop = run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5', '--secret', secretFile]);
     expect(pop.log('o5')).toContain(`main.js pop --bootstrapper 10.0.25.10 --secret ${secretFile}\n`);
