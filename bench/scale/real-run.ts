@@ -10,8 +10,7 @@
  *               halfway through and each client says how many frames it received.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLE_MOVIES } from '../../common/samples/sample-movies.ts';
 import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
@@ -32,6 +31,8 @@ export interface RealScaleOptions {
   readonly limitSeconds: number;
   readonly dist: string;
   readonly moviesDir: string;
+  /** A directory for the generated topology file (the caller removes it, also on Ctrl-C). */
+  readonly scratch: string;
   readonly ports: BenchPorts;
   /** Called with the run once started, and with null once stopped (the caller's Ctrl-C stops it). */
   readonly onRun?: (run: LoopbackRun | null) => void;
@@ -90,8 +91,7 @@ const MB = 1024;
 const CLIENT_GAP_MS = 250;
 
 export async function measureRealScale(opts: RealScaleOptions): Promise<RealScaleResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'onode-scale-real-'));
-  const file = join(dir, `waxman-${opts.nodes}.json5`);
+  const file = join(opts.scratch, `waxman-${opts.nodes}.json5`);
   execFileSync(
     process.execPath,
     [
@@ -194,7 +194,7 @@ export async function measureRealScale(opts: RealScaleOptions): Promise<RealScal
   } finally {
     await run.stop();
     opts.onRun?.(null);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(file, { force: true });
   }
 }
 

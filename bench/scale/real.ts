@@ -36,6 +36,13 @@ const USAGE =
   '  --limit   seconds a size may take to be routed         --label    names the run in the JSON';
 
 let current: LoopbackRun | null = null;
+/** Sample movies and topology files of this run. */
+let scratch: string | null = null;
+
+function removeScratch(): void {
+  if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+  scratch = null;
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -64,7 +71,8 @@ async function main(): Promise<number> {
     `real processes at scale: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ` +
       `${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; load average ${loadavg()[0]?.toFixed(2)}`,
   );
-  const movies = mkdtempSync(join(tmpdir(), 'onode-scale-movies-'));
+  scratch = mkdtempSync(join(tmpdir(), 'onode-scale-real-'));
+  const movies = join(scratch, 'movies');
   makeSampleMovies(movies, { frames: 50 });
   const results: (RealScaleResult & { loadAverageAtStart: number })[] = [];
   try {
@@ -86,6 +94,7 @@ async function main(): Promise<number> {
         limitSeconds: limit,
         dist: DIST,
         moviesDir: movies,
+        scratch,
         ports: PORTS,
         onRun: (run) => {
           current = run;
@@ -95,7 +104,7 @@ async function main(): Promise<number> {
       printSize(r, idle);
     }
   } finally {
-    rmSync(movies, { recursive: true, force: true });
+    removeScratch();
   }
   const out = join(ROOT, 'out/bench');
   mkdirSync(out, { recursive: true });
@@ -184,6 +193,7 @@ function summaryRows(r: RealScaleResult): SummaryRow[] {
 
 async function stopAndExit(code: number): Promise<never> {
   await current?.stop();
+  removeScratch();
   process.exit(code);
 }
 
