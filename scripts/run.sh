@@ -24,7 +24,8 @@
 #                                                   (for start-up commands that must not block)
 #   --tui                                           client only: the interactive player, not headless
 # Everything else goes to onode/oclient as is (e.g. --emulate-links, --duration 30 --stats F).
-# ONODE_NODE names the node binary (default: node on PATH).
+# ONODE_NODE names the node binary (default: node on PATH). ONODE_NODE_FLAGS replaces the Node.js
+# options servers, nodes and POPs run with (default below; "" for none).
 set -eu
 
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -85,6 +86,11 @@ while [ "$n" -gt 0 ]; do
 done
 
 NODE=${ONODE_NODE:-$(command -v node || true)}
+# The daemons' Node.js options: the list of onode/net/daemon-flags.ts (a test keeps them equal).
+# NODE_FLAGS is expanded unquoted below: it may hold several options, split at spaces.
+DAEMON_FLAGS="--max-semi-space-size=1"
+NODE_FLAGS=${ONODE_NODE_FLAGS-$DAEMON_FLAGS}
+[ "$ROLE" = client ] && NODE_FLAGS=
 [ -n "$NODE" ] || die "no 'node' on PATH (Node.js 20 or later); install it or set ONODE_NODE=/path/to/node"
 [ -f "$ROOT/dist/onode/cli/main.js" ] || die "$ROOT/dist is missing: run 'npm ci' (or 'npm run build') in $ROOT first"
 
@@ -135,11 +141,11 @@ if [ "$TUI" = 1 ]; then
 fi
 mkdir -p "$LOG_DIR" || die "cannot create the log directory '$LOG_DIR'"
 LOG=$LOG_DIR/$NAME.log
-echo "$(date '+%F %T') run.sh $ROLE: $NODE $ENTRY $*" >>"$LOG"
+echo "$(date '+%F %T') run.sh $ROLE: $NODE ${NODE_FLAGS:+$NODE_FLAGS }$ENTRY $*" >>"$LOG"
 if [ "$BACKGROUND" = 1 ]; then
-  nohup "$NODE" "$ENTRY" "$@" </dev/null >>"$LOG" 2>&1 &
+  nohup "$NODE" $NODE_FLAGS "$ENTRY" "$@" </dev/null >>"$LOG" 2>&1 &
   echo "onode $ROLE started (pid $!), log $LOG"
   exit 0
 fi
 echo "onode $ROLE: log $LOG" >&2
-exec "$NODE" "$ENTRY" "$@" >>"$LOG" 2>&1
+exec "$NODE" $NODE_FLAGS "$ENTRY" "$@" >>"$LOG" 2>&1

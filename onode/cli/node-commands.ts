@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { createLogger, type LogLevel } from '../../common/net/logger.ts';
 import { BOOTSTRAP_PORT, OVERLAY_PORT, RTSP_PORT, STATUS_PORT } from '../../common/net/ports.ts';
-import { loadTopologyFile, loopbackTopology, type NodeRole, type Topology } from '../config/topology.ts';
+import type { NodeRole, Topology } from '../config/topology.ts';
 import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
 import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
@@ -121,6 +121,8 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
     const name = typeof flags.bootstrapper === 'string' ? flags.bootstrapper : undefined;
     if (flags.bootstrapper !== undefined && name === undefined)
       fail('with --topology, --bootstrapper takes a server NAME from the file');
+    // Only the bootstrapper reads a topology: the loader (JSON5, schemas) stays out of other nodes' memory.
+    const { loadTopologyFile, loopbackTopology } = await import('../config/topology.ts');
     const loaded = loadTopologyFile(
       flags.topology,
       name !== undefined ? { bootstrapper: bootstrapperNames(name) } : {},

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { generateSecret } from '../../common/security/overlay-keys.ts';
 import type { Topology } from '../config/topology.ts';
 import { SECRET_ENV } from '../config/overlay-secret.ts';
+import { DAEMON_NODE_FLAGS } from './daemon-flags.ts';
 
 export interface EmulatorOptions {
   /** The topology file as given (the bootstrapper child loads it itself). */
@@ -139,7 +140,8 @@ export class Emulator {
 
   private spawnNode(name: string, args: string[]): void {
     this.argsOf.set(name, args);
-    const child = spawn(process.execPath, [...process.execArgv, this.opts.cli, ...args, '--exit-with-stdin'], {
+    const node = [...DAEMON_NODE_FLAGS, ...process.execArgv];
+    const child = spawn(process.execPath, [...node, this.opts.cli, ...args, '--exit-with-stdin'], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // In the environment, not argv: other users can read a process's arguments.
       env: { ...process.env, [SECRET_ENV]: this.secret },

@@ -10,31 +10,28 @@ import { Service, type StartContext } from '../../common/core/lifecycle.ts';
 import { opsToken, overlayMacKey } from '../../common/security/overlay-keys.ts';
 import { BootstrapUnreachable } from '../../common/net/bootstrap-connection.ts';
 import type { Logger } from '../../common/net/logger.ts';
-import { FrameSigner } from '../../common/security/frame-signature.ts';
 import { keyIdOf, rawEd25519, ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { NeighbourInfo, RegisteredMessage, ServerKeyInfo } from '../../common/wire/bootstrap.ts';
 import type { NodeRole, Topology } from '../config/topology.ts';
-import { ChannelSource } from '../core/channel-source.ts';
+import type { ChannelSource } from '../core/channel-source.ts';
 import type { FrameSigning } from '../core/movie-channel.ts';
-import { Directory } from '../core/directory.ts';
 import { DEFAULT_OVERLAY, OverlayNode, type OverlayOptions } from '../core/overlay-node.ts';
 import { type BootstrapLink, type BootstrapLinkOptions, NodeStartError } from './bootstrap-link.ts';
 import { BootstrapperSet, type BootstrapperSetHandlers } from './bootstrapper-set.ts';
 import { localBootstrapper } from './local-bootstrapper.ts';
 import type { MovieLibrary } from '../media/movie-library.ts';
-import { BootstrapServer } from './bootstrap-server.ts';
+import type { BootstrapServer } from './bootstrap-server.ts';
 import { OverlayTransport } from './overlay-transport.ts';
-import { RtspServer } from './rtsp-server.ts';
+import type { RtspServer } from './rtsp-server.ts';
 import { buildStatusReport, round } from './status-report.ts';
 import { StatusHttp } from './status-http.ts';
 import { metricsRoute } from './metrics-route.ts';
 import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 import type { StatusReport, ViewerStats, ViewersReport } from '../../common/wire/status-api.ts';
-import { ViewerTable } from '../core/viewer-table.ts';
+import type { ViewerTable } from '../core/viewer-table.ts';
 import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
 import { TelemetryReporter } from '../core/telemetry-reporter.ts';
-import { TelemetryStore } from '../core/telemetry-store.ts';
-import { DashboardHttp } from './dashboard-http.ts';
+import type { TelemetryStore } from '../core/telemetry-store.ts';
 import { nodeTelemetrySource } from './telemetry-source.ts';
 import { type ReferenceClock, selfReference, TimeSync } from '../core/time-sync.ts';
 import type { ClockStatus } from '../../common/wire/status-api.ts';
@@ -96,6 +93,21 @@ export interface KeyPair {
   readonly publicKey: KeyObject;
   readonly privateKey: KeyObject;
 }
+
+/**
+ * Code only some roles run, loaded by those alone: a relay needs no RTSP server, channels, signing,
+ * directory or dashboard, and hundreds of relays on one machine each save its memory and start-up.
+ */
+const roleCode = {
+  rtsp: () => import('./rtsp-server.ts'),
+  viewers: () => import('../core/viewer-table.ts'),
+  channels: () => import('../core/channel-source.ts'),
+  signing: () => import('../../common/security/frame-signature.ts'),
+  directory: () => import('../core/directory.ts'),
+  telemetryStore: () => import('../core/telemetry-store.ts'),
+  bootstrapServer: () => import('./bootstrap-server.ts'),
+  dashboard: () => import('./dashboard-http.ts'),
+};
 
 export class NodeProcess extends Service {
   private readonly clock = new SystemClock();
@@ -174,7 +186,8 @@ export class NodeProcess extends Service {
       // Channels run on the movie's shared timeline, read from the bootstrapper's clock as synchronised.
       const reference = this.reference;
       const shared = reference === null ? undefined : () => reference.now();
-      this.source = new ChannelSource(this.clock, movies, catalogue, emit, shared, this.frameSigning());
+      const { ChannelSource } = await roleCode.channels();
+      this.source = new ChannelSource(this.clock, movies, catalogue, emit, shared, await this.frameSigning());
     }
     // POPs check every stream before their viewers (or the POPs below them) get a packet; relays pass data on.
     const verifyWith = info.role === 'pop' ? this.keyring : null;
@@ -193,7 +206,7 @@ export class NodeProcess extends Service {
       node.stop();
     });
     if (info.role === 'pop') {
-      const rtsp = this.rtspServer(info, node);
+      const rtsp = await this.rtspServer(info, node);
       await rtsp.start();
       ctx.defer(() => rtsp.stop());
       ctx.signal.throwIfAborted();
@@ -216,6 +229,7 @@ export class NodeProcess extends Service {
     ctx.defer(() => this.reporter?.stop());
     const store = this.telemetryStore;
     if (store !== null) {
+      const { DashboardHttp } = await roleCode.dashboard();
       const dashboard = new DashboardHttp(store, () => this.deskReportCounters());
       dashboard.attach(http);
       ctx.defer(() => dashboard.stop());
@@ -242,7 +256,8 @@ export class NodeProcess extends Service {
     w?.reject(new BootstrapUnreachable('stopped'));
   }
 
-  private rtspServer(info: Registered, node: OverlayNode): RtspServer {
+  private async rtspServer(info: Registered, node: OverlayNode): Promise<RtspServer> {
+    const [{ RtspServer }, { ViewerTable }] = await Promise.all([roleCode.rtsp(), roleCode.viewers()]);
     const addresses = info.clientAddresses.length > 0 ? info.clientAddresses : info.addresses;
     const idleTimeoutMs = this.opts.rtspIdleTimeoutMs;
     this.viewerTable = new ViewerTable({ pop: info.name, clock: this.clock, wallClockMs: () => Date.now() });
@@ -383,8 +398,9 @@ export class NodeProcess extends Service {
   }
 
   /** Signs each frame a server's channels send with its key, timing it for the status report. */
-  private frameSigning(): FrameSigning | null {
+  private async frameSigning(): Promise<FrameSigning | null> {
     if (this.signing === null) return null;
+    const { FrameSigner } = await roleCode.signing();
     const signer = new FrameSigner(this.signing.privateKey, this.signing.publicKey);
     return (movie, packets) => {
       const t0 = performance.now();
@@ -419,6 +435,11 @@ export class NodeProcess extends Service {
     if (topo === undefined) throw new NodeStartError('the bootstrapper needs --topology FILE');
     const me = localBootstrapper(topo, this.opts.address);
     const epoch = epochClock();
+    const [{ Directory }, { TelemetryStore }, { BootstrapServer }] = await Promise.all([
+      roleCode.directory(),
+      roleCode.telemetryStore(),
+      roleCode.bootstrapServer(),
+    ]);
     const directory = new Directory(topo, this.opts.emulateLinks ?? false, me.name);
     this.directoryNames = () => directory.registered().sort();
     const store = new TelemetryStore(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DAEMON_NODE_FLAGS } from '../../../onode/net/daemon-flags.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/run.sh', import.meta.url));
 // A fake repository whose "node" prints its arguments, so the script is tested without starting anything.
@@ -40,8 +41,8 @@ describe('scripts/run.sh', () => {
     const boot = run(['server', '--topology', SCRIPT, '--name', 's1', '--emulate-links', '--secret', secretFile]);
     expect(boot.code).toBe(0);
     expect(boot.log('s1')).toContain(
-      `ARGS ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} --emulate-links ` +
-        `--movies ${repo}/movies --secret ${secretFile}`,
+      `ARGS ${DAEMON_NODE_FLAGS.join(' ')} ${repo}/dist/onode/cli/main.js server --topology ${SCRIPT} ` +
+        `--emulate-links --movies ${repo}/movies --secret ${secretFile}`,
     );
     const pop = run(['pop', '--bootstrapper', '10.0.25.10', '--name', 'o5', '--secret', secretFile]);
     expect(pop.log('o5')).toContain(`main.js pop --bootstrapper 10.0.25.10 --secret ${secretFile}\n`);
@@ -51,6 +52,30 @@ describe('scripts/run.sh', () => {
     expect(client.log('c1')).toContain(
       'oclient/cli/main.js --bootstrapper 10.0.25.10 --movie bars.mjpeg --headless --duration 5\n',
     );
+  });
+
+  it("starts servers, nodes and POPs with the daemons' Node.js options, clients without", () => {
+    // The same list as onode/net/daemon-flags.ts, which the loopback emulator uses.
+    expect(readFileSync(SCRIPT, 'utf8')).toContain(`DAEMON_FLAGS="${DAEMON_NODE_FLAGS.join(' ')}"`);
+    const env = { ONODE_BOOTSTRAPPER: '10.0.25.10', ONODE_SECRET: 'a secret', ONODE_MOVIE: 'bars.mjpeg' };
+    for (const role of ['server', 'node', 'pop']) {
+      expect(run([role, '--name', `f-${role}`], env).log(`f-${role}`)).toContain(
+        `ARGS ${DAEMON_NODE_FLAGS.join(' ')} ${repo}/dist/onode/cli/main.js ${role} --bootstrapper 10.0.25.10`,
+      );
+    }
+    expect(run(['client', '--name', 'f-client'], env).log('f-client')).toContain(
+      `ARGS ${repo}/dist/oclient/cli/main.js --bootstrapper`,
+    );
+    // ONODE_NODE_FLAGS replaces them; empty means none.
+    const own = run(['node', '--name', 'f-own'], {
+      ...env,
+      ONODE_NODE_FLAGS: '--max-old-space-size=200 --v8-pool-size=1',
+    });
+    expect(own.log('f-own')).toContain(
+      `ARGS --max-old-space-size=200 --v8-pool-size=1 ${repo}/dist/onode/cli/main.js node`,
+    );
+    const none = run(['node', '--name', 'f-none'], { ...env, ONODE_NODE_FLAGS: '' });
+    expect(none.log('f-none')).toContain(`ARGS ${repo}/dist/onode/cli/main.js node`);
   });
 
   it('takes arguments over the environment', () => {
