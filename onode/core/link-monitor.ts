@@ -32,6 +32,10 @@ interface LinkState {
   lastHeardAt: number | null;
   srttMs: number | null;
   lastRttMs: number | null;
+  /** The lowest RTT sample of the current and of the previous half-window (see routeRttMs). */
+  minNow: number;
+  minBefore: number;
+  minSince: number;
   peerSeq: number;
   peerSentAtUs: number;
   peerHeardAt: number;
@@ -43,6 +47,8 @@ interface LinkState {
 }
 
 const US_WRAP = 0x1_0000_0000;
+/** Routing's RTT is the lowest sample over this long (two halves: the minimum is never older). */
+export const MIN_RTT_WINDOW_MS = 10_000;
 
 export class LinkMonitor {
   private readonly links = new Map<string, LinkState>();
@@ -78,6 +84,9 @@ export class LinkMonitor {
       lastHeardAt: null,
       srttMs: null,
       lastRttMs: null,
+      minNow: Infinity,
+      minBefore: Infinity,
+      minSince: this.clock.now(),
       peerSeq: 0,
       peerSentAtUs: 0,
       peerHeardAt: 0,
@@ -110,6 +119,19 @@ export class LinkMonitor {
   /** Smoothed RTT (RFC 6298 style, gain 1/8), or undefined before the first sample. */
   rttMs(neighbour: string): number | undefined {
     return this.links.get(neighbour)?.srttMs ?? undefined;
+  }
+
+  /**
+   * The link's RTT for routing: the lowest sample of the last MIN_RTT_WINDOW_MS (at least half of
+   * it), as BBR keeps min_rtt. Queueing and a busy host only ever add to an RTT, so the minimum
+   * is the path's own delay: it does not jitter, and routes are not told again for every wobble.
+   * A link that became slower shows it within the window; a faster one at once.
+   */
+  routeRttMs(neighbour: string): number | undefined {
+    const link = this.links.get(neighbour);
+    if (link === undefined) return undefined;
+    const min = Math.min(link.minNow, link.minBefore);
+    return Number.isFinite(min) ? min : undefined;
   }
 
   lastHeardAt(neighbour: string): number | null {
@@ -161,6 +183,12 @@ export class LinkMonitor {
       if (sample < 10_000) {
         link.lastRttMs = sample;
         link.srttMs = link.srttMs === null ? sample : link.srttMs + (sample - link.srttMs) / 8;
+        if (now - link.minSince >= MIN_RTT_WINDOW_MS / 2) {
+          link.minBefore = link.minNow;
+          link.minNow = Infinity;
+          link.minSince = now;
+        }
+        link.minNow = Math.min(link.minNow, sample);
       }
     }
     this.heard(from);

@@ -103,7 +103,7 @@ export class OverlayNode {
         routes: this.routes,
         neighbours: () => this.aliveNeighbours(),
         isAlive: (n) => this.links.isAlive(n),
-        rttMs: (n) => this.links.rttMs(n),
+        rttMs: (n) => this.links.routeRttMs(n),
         send: (to, msg) => outbox.send(to, msg),
         ownCatalogue: () => source?.catalogue() ?? null,
       },
