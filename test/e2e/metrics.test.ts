@@ -45,6 +45,9 @@ describe('metrics of the report topology with a viewer at o5', () => {
       '--headless',
       '--duration',
       '30',
+      // The viewer must stay at o5 for the counts below: a loaded host's stall is no reason to leave it here.
+      '--stall-timeout',
+      '20000',
     ]);
     stopClient = () => child.kill('SIGKILL');
     // Playing: the POP has the session and packets have reached it.
