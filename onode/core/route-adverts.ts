@@ -214,14 +214,23 @@ export class RouteAdverts {
     this.learnGone({ server: neighbour, seq: own.seq }, null, this.deps.clock.now());
   }
 
-  private learnGone(g: ServerGone, from: string | null, now: number): void {
-    if (g.server === this.deps.self) return;
+  private learnGone(told: ServerGone, from: string | null, now: number): void {
+    if (told.server === this.deps.self) return;
+    // Never past the newest announcement held here: a neighbour naming a far-future number cannot
+    // void the server's routes after it restarts (its first announcement is newer than any it held).
+    const entries = this.deps.routes.entries(told.server);
+    const newest = entries.reduce((m, e) => Math.max(m, e.seq), -1);
+    if (newest < 0) return; // no route here to void, and none to tell about
+    const g = { server: told.server, seq: Math.min(told.seq, newest) };
     const known = this.gone.get(g.server);
     if (known !== undefined && known.seq >= g.seq && now < known.until) return;
-    if (known === undefined && this.gone.size >= MAX_SERVERS) this.forgetGone(now);
+    if (known === undefined && this.gone.size >= MAX_SERVERS) {
+      this.forgetGone(now);
+      if (this.gone.size >= MAX_SERVERS) return;
+    }
     this.gone.set(g.server, { seq: g.seq, until: now + GONE_MEMORY_MS });
     this.counters.serversGone++;
-    for (const e of this.deps.routes.entries(g.server)) if (e.seq <= g.seq) this.forget(g.server, e.via, now);
+    for (const e of entries) if (e.seq <= g.seq) this.forget(g.server, e.via, now);
     this.goneNews.push({ gone: g, from });
     this.scheduleFlush();
   }
