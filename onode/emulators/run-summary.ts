@@ -111,10 +111,18 @@ export function summarizeRun(
   }
   if (clients.length > 0) lines.push(textTable(rows));
   const failed = clients.filter((c) => (stats.get(c)?.framesReceived ?? 0) === 0);
+  // A client that had frames and then failed (every POP refused it, say) did not receive its stream.
+  const quit = clients.filter(
+    (c) => !failed.includes(c) && (result.clients[c] ?? 0) !== 0 && result.clients[c] !== null,
+  );
+  if (quit.length > 0) ok = false;
   if (ok)
     lines.push(`every client received its stream${result.clientSeconds ? ` (${result.clientSeconds} s each)` : ''}`);
-  else if (failed.length > 0) lines.push(`no stream for: ${failed.join(', ')}`);
-  else
+  else if (failed.length > 0 || quit.length > 0) {
+    if (failed.length > 0) lines.push(`no stream for: ${failed.join(', ')}`);
+    if (quit.length > 0)
+      lines.push(`ended in failure: ${quit.map((c) => `${c} (exit ${result.clients[c]})`).join(', ')}`);
+  } else
     lines.push(result.stopped !== undefined ? 'every client had frames when it stopped' : 'the run did not complete');
   return { text: lines.join('\n'), ok };
 }

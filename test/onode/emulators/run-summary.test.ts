@@ -45,6 +45,20 @@ describe('run summary', () => {
     expect(s.text).toContain('no stream for: c2, c3');
   });
 
+  it('fails and names a client that had frames but then failed', () => {
+    const s = summarizeRun(
+      { ready: true, netem: false, clients: { c1: 0, c3: 8 } },
+      ['c1', 'c3'],
+      new Map([
+        ['c1', played],
+        ['c3', { ...played, framesReceived: 21 }],
+      ]),
+    );
+    expect(s.ok).toBe(false);
+    expect(s.text).toMatch(/^c3 .* 8 every POP refused$/m);
+    expect(s.text.trimEnd().split('\n').at(-1)).toBe('ended in failure: c3 (exit 8)');
+  });
+
   it('says why the overlay never became ready', () => {
     const s = summarizeRun({ ready: false, netem: true, clients: {}, missing: ['o3'] }, [], new Map());
     expect(s).toEqual({
