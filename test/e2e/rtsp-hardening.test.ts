@@ -199,9 +199,10 @@ describe('a POP under hostile RTSP clients', () => {
         request('PLAY', 'Session: 0000000000000001\r\n', 2),
     );
     expect(attack).toMatch(/^RTSP\/1\.0 461 [\s\S]*RTSP\/1\.0 454 /);
-    expect(await viewer.framesWithin(1000)).toBeGreaterThan(15);
+    // Half the frame rate over 2 s: "keeps getting frames", and a loaded host's stall does not fail it.
+    expect(await viewer.framesWithin(2000)).toBeGreaterThan(25);
     const later = await Viewer.open('127.2.100.21');
-    expect(await later.framesWithin(1000)).toBeGreaterThan(15);
+    expect(await later.framesWithin(2000)).toBeGreaterThan(25);
     const st = await popStatus();
     expect(st.counters?.rtsp).toMatchObject({ internalErrors: 0, sessionsFailed: 0 });
     expect(run.lines.join('\n')).not.toMatch(/ERR_SOCKET_BAD_PORT|RangeError/);
