@@ -95,3 +95,14 @@ export async function probePackets(file: string, stream: 'v' | 'a'): Promise<Pro
     size: Number(p.size),
   }));
 }
+
+/**
+ * The payload hashes of ffmpeg's framemd5 output, in output order: the sixth column
+ * ("stream, dts, pts, duration, size, hash"), before any side data ("S=1, size, hash").
+ */
+export function frameHashes(framemd5: string): string[] {
+  return framemd5
+    .split('\n')
+    .filter((line) => line.length > 0 && !line.startsWith('#'))
+    .map((line) => line.split(',')[5]?.trim() ?? '');
+}

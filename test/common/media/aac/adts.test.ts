@@ -4,16 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADTS_HEADER_BYTES, toAdts } from '../../../../common/media/aac/adts.ts';
 import { parseAudioSpecificConfig } from '../../../../common/media/aac/audio-specific-config.ts';
 import { loadAvMovie } from '../../../../common/media/container/av-movie-file.ts';
-import { ffmpegOutput, makeAvFixture, makeTempDir } from '../av-fixture.ts';
+import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir } from '../av-fixture.ts';
 
 const lc48stereo = { objectType: 2, sampleRate: 48000, outputSampleRate: 48000, channelConfiguration: 2 };
-
-function hashes(framemd5: string): string[] {
-  return framemd5
-    .split('\n')
-    .filter((line) => line.length > 0 && !line.startsWith('#'))
-    .map((line) => line.split(',').at(-1)?.trim() ?? '');
-}
 
 describe('toAdts', () => {
   it('writes the 7-byte header: sync, LC, 48 kHz, stereo, length with header', () => {
@@ -52,10 +45,10 @@ describe('toAdts', () => {
         Buffer.concat(audio.samples.map((s) => (toAdts(s.data, asc.value) as { value: Buffer }).value)),
       );
       // ADTS has no edit list, so compare with the source decoded without its edit list (priming kept).
-      const source = hashes(
+      const source = frameHashes(
         await ffmpegOutput(['-ignore_editlist', '1', '-i', mp4, '-map', '0:a', '-f', 'framemd5', '-']),
       );
-      const mine = hashes(await ffmpegOutput(['-f', 'aac', '-i', adts, '-f', 'framemd5', '-']));
+      const mine = frameHashes(await ffmpegOutput(['-f', 'aac', '-i', adts, '-f', 'framemd5', '-']));
       expect(source.length).toBe(audio.samples.length);
       expect(mine).toEqual(source);
     });

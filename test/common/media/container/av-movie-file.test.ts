@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvMovieError, type AvMovie } from '../../../../common/media/container/av-movie.ts';
 import { loadAvMovie } from '../../../../common/media/container/av-movie-file.ts';
 import { toAnnexB, withParameterSets } from '../../../../common/media/h264/nal-unit.ts';
-import { ffmpegOutput, makeAvFixture, makeTempDir, probePackets } from '../av-fixture.ts';
+import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir, probePackets } from '../av-fixture.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let mp4: string;
@@ -19,14 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp?.remove();
 });
-
-/** The frame hashes of ffmpeg's framemd5 output (the last column), in output order. */
-function hashes(framemd5: string): string[] {
-  return framemd5
-    .split('\n')
-    .filter((line) => line.length > 0 && !line.startsWith('#'))
-    .map((line) => line.split(',').at(-1)?.trim() ?? '');
-}
 
 async function expectRefused(path: string, reason: string, ...parts: string[]): Promise<AvMovieError> {
   const err = await loadAvMovie(path).catch((e: unknown) => e);
@@ -74,8 +66,8 @@ describe('loadAvMovie on an ffmpeg-made MP4 (H.264 with B-frames + AAC)', () => 
       annexB,
       Buffer.concat(movie.video.samples.map((s) => toAnnexB(withParameterSets(s.nals, sps, pps)))),
     );
-    const source = hashes(await ffmpegOutput(['-i', mp4, '-map', '0:v', '-f', 'framemd5', '-']));
-    const mine = hashes(await ffmpegOutput(['-f', 'h264', '-i', annexB, '-f', 'framemd5', '-']));
+    const source = frameHashes(await ffmpegOutput(['-i', mp4, '-map', '0:v', '-f', 'framemd5', '-']));
+    const mine = frameHashes(await ffmpegOutput(['-f', 'h264', '-i', annexB, '-f', 'framemd5', '-']));
     expect(source.length).toBe(50);
     expect(mine).toEqual(source);
   });
