@@ -41,10 +41,13 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** An even port whose successor (RTCP) is free too, found by binding both. */
+/**
+ * An even port whose successor (RTCP) is free too, found by binding both: in 20000..31999, above
+ * the e2e files' fixed ports and below the kernel's ephemeral range (32768..).
+ */
 async function freePortPair(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + 2 * Math.floor(Math.random() * 10000);
+    const port = 20000 + 2 * Math.floor(Math.random() * 6000);
     const socks = [createSocket('udp4'), createSocket('udp4')];
     const bound = await Promise.all(
       socks.map(
