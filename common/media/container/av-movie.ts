@@ -9,8 +9,12 @@ import type { NalLengthSize } from '../h264/nal-unit.ts';
 
 /** Largest movie file we read into memory (256 MiB, as for MJPEG movies); samples are views into it. */
 export const MAX_AV_FILE_BYTES = 256 * 1024 * 1024;
-/** Most samples in one track: 11 hours of 48 kHz AAC (47 frames/s), 22 hours of 25 fps video. */
-export const MAX_TRACK_SAMPLES = 2_000_000;
+/**
+ * Most samples in one track: 5.9 hours of 48 kHz AAC (47 frames/s), 11 hours of 25 fps video.
+ * mp4box keeps an object per sample of every track, so the whole file is bounded too.
+ */
+export const MAX_TRACK_SAMPLES = 1_000_000;
+export const MAX_FILE_SAMPLES = 2 * MAX_TRACK_SAMPLES;
 /** Most tracks a file may declare; real movies have a few (more is a broken or hostile file). */
 export const MAX_TRACKS = 64;
 

@@ -6,7 +6,7 @@
  *   size(4) type(4) [largesize(8) when size = 1] payload     size 0: to the end of the file
  *
  * Counted: tracks (trak), and samples per track from stsz/stz2 (unfragmented) and trun
- * (fragments, by tfhd's track_ID).
+ * (fragments, by tfhd's track_ID, matched to tkhd's).
  */
 import { fail, ok, type Decoded } from '../../wire/result.ts';
 
@@ -22,6 +22,8 @@ export interface Mp4Scan {
   readonly tracks: number;
   /** The largest sample count declared for any track (unfragmented plus fragments). */
   readonly maxTrackSamples: number;
+  /** All tracks' declared samples together. */
+  readonly totalSamples: number;
   readonly hasMoov: boolean;
 }
 
@@ -29,8 +31,9 @@ interface Tally {
   tracks: number;
   boxes: number;
   hasMoov: boolean;
-  /** Unfragmented counts, one per trak in order. */
+  /** Unfragmented counts and track_IDs (tkhd), one per trak in order. */
   readonly trakSamples: number[];
+  readonly trakIds: number[];
   /** Fragment counts by track_ID. */
   readonly fragmentSamples: Map<number, number>;
   currentTrafTrack: number;
@@ -45,13 +48,21 @@ export function scanMp4(buf: Buffer): Decoded<Mp4Scan> {
     boxes: 0,
     hasMoov: false,
     trakSamples: [],
+    trakIds: [],
     fragmentSamples: new Map(),
     currentTrafTrack: 0,
   };
   if (!walk(buf, 0, buf.length, 0, t)) return fail('malformed');
-  const fragmentMax = Math.max(0, ...t.fragmentSamples.values());
-  const trakMax = Math.max(0, ...t.trakSamples);
-  return ok({ tracks: t.tracks, maxTrackSamples: trakMax + fragmentMax, hasMoov: t.hasMoov });
+  // Loops, not Math.max(...): a hostile file may declare more tracks than a call takes arguments.
+  let maxTrackSamples = 0;
+  let totalSamples = 0;
+  t.trakSamples.forEach((n, i) => {
+    const all = n + (t.fragmentSamples.get(t.trakIds[i] ?? -1) ?? 0);
+    maxTrackSamples = Math.max(maxTrackSamples, all);
+  });
+  for (const n of [...t.trakSamples, ...t.fragmentSamples.values()]) totalSamples += n;
+  for (const n of t.fragmentSamples.values()) maxTrackSamples = Math.max(maxTrackSamples, n);
+  return ok({ tracks: t.tracks, maxTrackSamples, totalSamples, hasMoov: t.hasMoov });
 }
 
 function walk(buf: Buffer, start: number, end: number, depth: number, t: Tally): boolean {
@@ -75,7 +86,10 @@ function walk(buf: Buffer, start: number, end: number, depth: number, t: Tally):
     if (type === 'moov') t.hasMoov = true;
     if (type === 'trak') t.tracks++;
     if (CONTAINERS.has(type)) {
-      if (type === 'trak') t.trakSamples.push(0);
+      if (type === 'trak') {
+        t.trakSamples.push(0);
+        t.trakIds.push(-1);
+      }
       if (!walk(buf, body, boxEnd, depth + 1, t)) return false;
     } else if (!count(buf, type, body, boxEnd, t)) {
       return false;
@@ -93,6 +107,12 @@ function count(buf: Buffer, type: string, body: number, end: number, t: Tally): 
     if (end - body < 12) return false;
     const last = t.trakSamples.length - 1;
     if (last >= 0) t.trakSamples[last] = buf.readUInt32BE(body + 8);
+  } else if (type === 'tkhd') {
+    // version 0: creation(4) modification(4) track_ID; version 1: 8-byte times.
+    const at = body + ((buf[body] ?? 0) === 1 ? 20 : 12);
+    if (end - at < 4) return false;
+    const last = t.trakIds.length - 1;
+    if (last >= 0) t.trakIds[last] = buf.readUInt32BE(at);
   } else if (type === 'tfhd') {
     if (end - body < 8) return false;
     t.currentTrafTrack = buf.readUInt32BE(body + 4);

@@ -6,9 +6,10 @@
 import { createFile, type ISOFile, MP4BoxBuffer, type Sample, type Track } from 'mp4box';
 import { fail, ok } from '../../wire/result.ts';
 import { ticksToMs } from '../media-clock.ts';
-import { type NalLengthSize, splitLengthPrefixed } from '../h264/nal-unit.ts';
+import { NAL_STAP_A, type NalLengthSize, nalType, splitLengthPrefixed } from '../h264/nal-unit.ts';
+import { MAX_AAC_FRAME_BYTES } from '../aac/rtp-aac.ts';
 import type { AvMovieRejection, AvSample, H264Sample } from './av-movie.ts';
-import { MAX_TRACK_SAMPLES, MAX_TRACKS } from './av-movie.ts';
+import { MAX_FILE_SAMPLES, MAX_TRACK_SAMPLES, MAX_TRACKS } from './av-movie.ts';
 import { scanMp4 } from './mp4-box-scan.ts';
 import { type H264Config, readAacConfig, readH264Config, type AacConfig } from './mp4-sample-entry.ts';
 
@@ -40,6 +41,12 @@ export function demuxMp4(buf: Buffer): Mp4DemuxResult {
   }
   if (!scan.value.hasMoov) return refuse('not-isobmff', 'no movie box (moov)');
   if (scan.value.tracks > MAX_TRACKS) return refuse('malformed', `${scan.value.tracks} tracks (at most ${MAX_TRACKS})`);
+  if (scan.value.totalSamples > MAX_FILE_SAMPLES) {
+    return refuse(
+      'too-many-samples',
+      `its tracks declare ${scan.value.totalSamples} samples (at most ${MAX_FILE_SAMPLES})`,
+    );
+  }
   if (scan.value.maxTrackSamples > MAX_TRACK_SAMPLES) {
     return refuse(
       'too-many-samples',
@@ -51,7 +58,10 @@ export function demuxMp4(buf: Buffer): Mp4DemuxResult {
   let file: ISOFile;
   try {
     file = createFile();
-    const ab = MP4BoxBuffer.fromArrayBuffer(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length), 0);
+    // A file buffer usually owns its whole ArrayBuffer: hand that over rather than copy 256 MiB.
+    const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+    const bytes = whole ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    const ab = MP4BoxBuffer.fromArrayBuffer(bytes, 0);
     file.appendBuffer(ab, true);
     file.flush();
   } catch (e) {
@@ -77,7 +87,11 @@ export function demuxMp4(buf: Buffer): Mp4DemuxResult {
   if (!videoSamples.ok) return videoSamples;
   const h264 = { track: videoTrack, config: video.value, samples: videoSamples.value };
   if (audio === undefined || audioTrack === undefined) return ok({ video: h264 });
-  const aacSamples = readSamples(buf, file, audioTrack, (s) => ok(s));
+  const aacSamples = readSamples(buf, file, audioTrack, (s, i) =>
+    s.data.length > MAX_AAC_FRAME_BYTES
+      ? refuse('malformed', `audio sample ${i} has ${s.data.length} bytes, over RTP AAC's ${MAX_AAC_FRAME_BYTES}`)
+      : ok(s),
+  );
   if (!aacSamples.ok) return aacSamples;
   return ok({ video: h264, audio: { track: audioTrack, config: audio.value, samples: aacSamples.value } });
 }
@@ -85,6 +99,9 @@ export function demuxMp4(buf: Buffer): Mp4DemuxResult {
 function h264Sample(s: AvSample, lengthSize: NalLengthSize, index: number): Refusal | { ok: true; value: H264Sample } {
   const nals = splitLengthPrefixed(s.data, lengthSize);
   if (!nals.ok) return refuse('malformed', `video sample ${index}: its NAL unit lengths are ${nals.reason}`);
+  // Types 0 and 24..31 are unspecified in H.264 and mean packetization structures in RTP.
+  const odd = nals.value.find((n) => nalType(n) === 0 || nalType(n) >= NAL_STAP_A);
+  if (odd !== undefined) return refuse('malformed', `video sample ${index} holds a NAL unit of type ${nalType(odd)}`);
   return ok({ ...s, nals: nals.value });
 }
 

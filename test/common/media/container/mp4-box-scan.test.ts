@@ -23,21 +23,26 @@ function stsz(count: number): Buffer {
 }
 
 const ftyp = box('ftyp', Buffer.from('isom\0\0\0\0isom', 'latin1'));
+/** tkhd version 0 with track_ID 1. */
+const tkhd = box('tkhd', Buffer.from([0, 0, 0, 3, ...Array(8).fill(0), 0, 0, 0, 1, ...Array(68).fill(0)]));
 const movie = (count: number) =>
-  Buffer.concat([ftyp, box('moov', box('trak', box('mdia', box('minf', box('stbl', stsz(count))))))]);
+  Buffer.concat([ftyp, box('moov', box('trak', tkhd, box('mdia', box('minf', box('stbl', stsz(count))))))]);
 
 describe('scanMp4', () => {
   it('counts tracks and declared samples', () => {
-    expect(scanMp4(movie(50))).toEqual({ ok: true, value: { tracks: 1, maxTrackSamples: 50, hasMoov: true } });
+    expect(scanMp4(movie(50))).toEqual({
+      ok: true,
+      value: { tracks: 1, maxTrackSamples: 50, totalSamples: 50, hasMoov: true },
+    });
   });
 
-  it('adds fragment sample counts per track', () => {
+  it('adds fragment sample counts to the track with their track_ID', () => {
     const tfhd = (id: number) => box('tfhd', Buffer.from([0, 0, 0, 0, 0, 0, 0, id]));
     const trun = (n: number) => box('trun', Buffer.from([0, 0, 0, 0, 0, 0, 0, n]));
     const moof = box('moof', box('traf', tfhd(1), trun(10)), box('traf', tfhd(2), trun(3)));
     expect(scanMp4(Buffer.concat([movie(5), moof, moof]))).toEqual({
       ok: true,
-      value: { tracks: 1, maxTrackSamples: 25, hasMoov: true },
+      value: { tracks: 1, maxTrackSamples: 25, totalSamples: 31, hasMoov: true },
     });
   });
 
@@ -63,6 +68,19 @@ describe('demuxMp4 on hostile files', () => {
   it('refuses a track declaring billions of samples before mp4box builds them', () => {
     expect(demuxMp4(movie(0xffffffff))).toMatchObject({ ok: false, reason: 'too-many-samples' });
     expect(demuxMp4(movie(MAX_TRACK_SAMPLES + 1))).toMatchObject({ ok: false, reason: 'too-many-samples' });
+  });
+
+  it('refuses a sample holding a NAL unit type RTP cannot send as is', () => {
+    const good = demuxMp4(Buffer.from(real));
+    const sample = good.ok ? good.value.video.samples[1] : undefined;
+    if (sample === undefined) throw new Error('the fixture demuxes');
+    const bad = Buffer.from(real);
+    // The sample's first NAL header, after its 4-byte length, found by searching for its bytes.
+    const at = bad.indexOf(sample.data) + 4;
+    bad[at] = 0x1c; // type 28 (FU-A)
+    const r = demuxMp4(bad);
+    expect(r).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(r.ok ? '' : r.detail).toBe('video sample 1 holds a NAL unit of type 28');
   });
 
   it('never throws on a real movie with bytes changed or cut', () => {
