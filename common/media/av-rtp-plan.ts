@@ -13,7 +13,7 @@
 import { packetizeAac } from './aac/rtp-aac.ts';
 import type { AvMovie, AvSample } from './container/av-movie.ts';
 import { withParameterSets } from './h264/nal-unit.ts';
-import { packetizeH264, RTP_H264_CLOCK_RATE } from './h264/rtp-h264.ts';
+import { packetizeH264, packetizeH264Fitted, RTP_H264_CLOCK_RATE } from './h264/rtp-h264.ts';
 import { DEFAULT_MAX_PAYLOAD } from '../wire/rtp-jpeg.ts';
 
 export type AvTrackKind = 'video' | 'audio';
@@ -41,14 +41,29 @@ export interface AvRtpPlan {
 }
 
 export interface AvRtpPlanOptions {
-  /** RTP payload bytes per packet; default DEFAULT_MAX_PAYLOAD. */
-  readonly maxPayload?: number;
+  /**
+   * RTP payload bytes per packet; default DEFAULT_MAX_PAYLOAD. A function gives the budget of
+   * packet `index` of a `count`-packet frame (signed frames: signedPayloadLimit); audio then uses
+   * the smallest budget of frames up to AUDIO_FIT_PACKETS packets (AAC packets are small).
+   */
+  readonly maxPayload?: number | ((index: number, count: number) => number);
   /** AAC frames per packet; default 4 (DEFAULT_AAC_FRAMES_PER_PACKET). */
   readonly audioFramesPerPacket?: number;
 }
 
+/** Packets per frame over which a budget function is minimised for audio. */
+export const AUDIO_FIT_PACKETS = 8;
+
 export function planAvRtp(movie: AvMovie, options: AvRtpPlanOptions = {}): AvRtpPlan {
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const budget = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const packetizeVideo = (nals: readonly Buffer[]) =>
+    typeof budget === 'number' ? packetizeH264(nals, budget) : packetizeH264Fitted(nals, budget);
+  let audioMaxPayload = typeof budget === 'number' ? budget : Number.POSITIVE_INFINITY;
+  if (typeof budget !== 'number') {
+    for (let n = 1; n <= AUDIO_FIT_PACKETS; n++) {
+      for (let i = 0; i < n; i++) audioMaxPayload = Math.min(audioMaxPayload, budget(i, n));
+    }
+  }
   const v = movie.video;
   const a = movie.audio;
   const firstDts = (samples: readonly AvSample[]) => samples[0]?.dtsMs ?? 0;
@@ -64,7 +79,7 @@ export function planAvRtp(movie: AvMovie, options: AvRtpPlanOptions = {}): AvRtp
     dueMs: s.dtsMs - originMs,
     ticks: ticksOf(s.ptsMs, RTP_H264_CLOCK_RATE),
     keyframe: s.keyframe,
-    payloads: packetizeH264(withParameterSets(s.nals, v.sps, v.pps), maxPayload),
+    payloads: packetizeVideo(withParameterSets(s.nals, v.sps, v.pps)),
   }));
   if (a !== undefined) {
     const frames = a.samples.map((s) => ({ timestamp: ticksOf(s.ptsMs, audioRate), data: s.data, s }));
@@ -72,7 +87,7 @@ export function planAvRtp(movie: AvMovie, options: AvRtpPlanOptions = {}): AvRtp
     const packets = packetizeAac(
       frames.map((f) => ({ timestamp: f.timestamp, data: f.data })),
       {
-        maxPayload,
+        maxPayload: audioMaxPayload,
         frameDuration: a.frameDuration,
         ...(options.audioFramesPerPacket !== undefined ? { maxFramesPerPacket: options.audioFramesPerPacket } : {}),
       },

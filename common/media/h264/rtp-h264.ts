@@ -62,13 +62,15 @@ export class RtpH264Error extends Error {
 /**
  * The RTP payloads of one access unit, in order; the caller sends them with one timestamp and
  * sets the marker bit on the last. NAL units that fit are aggregated greedily into STAP-As
- * (a group of one goes as a single NAL unit packet); a NAL unit larger than `maxPayload` is
- * split into FU-As. Throws RtpH264Error for an empty access unit or NAL unit, or a size limit.
+ * (a group of one goes as a single NAL unit packet); a NAL unit larger than the packet's budget
+ * is split into FU-As. `maxPayload` may differ per packet (a function of the packet's index), e.g.
+ * to leave room for a header extension. Throws RtpH264Error for an empty access unit or NAL unit,
+ * a NAL type RTP cannot send as is, or a size limit.
  */
-export function packetizeH264(nals: readonly Buffer[], maxPayload: number = DEFAULT_MAX_PAYLOAD): Buffer[] {
-  if (!Number.isInteger(maxPayload) || maxPayload < MIN_H264_PAYLOAD || maxPayload > MAX_H264_PAYLOAD) {
-    throw new RtpH264Error(`maxPayload must be an integer in ${MIN_H264_PAYLOAD}..${MAX_H264_PAYLOAD}`);
-  }
+export function packetizeH264(
+  nals: readonly Buffer[],
+  maxPayload: number | ((index: number) => number) = DEFAULT_MAX_PAYLOAD,
+): Buffer[] {
   if (nals.length === 0) throw new RtpH264Error('empty access unit');
   let total = 0;
   for (const nal of nals) {
@@ -80,8 +82,17 @@ export function packetizeH264(nals: readonly Buffer[], maxPayload: number = DEFA
   if (total > MAX_ACCESS_UNIT_BYTES) {
     throw new RtpH264Error(`access unit of ${total} bytes exceeds ${MAX_ACCESS_UNIT_BYTES}`);
   }
-
+  const limitAt = typeof maxPayload === 'number' ? () => maxPayload : maxPayload;
   const payloads: Buffer[] = [];
+  /** The budget of the packet being built (the next one pushed). */
+  const limit = (): number => {
+    const n = limitAt(payloads.length);
+    if (!Number.isInteger(n) || n < MIN_H264_PAYLOAD || n > MAX_H264_PAYLOAD) {
+      throw new RtpH264Error(`maxPayload must be an integer in ${MIN_H264_PAYLOAD}..${MAX_H264_PAYLOAD}, got ${n}`);
+    }
+    return n;
+  };
+
   let group: Buffer[] = [];
   let groupBytes = 1; // the STAP-A header
   const flush = (): void => {
@@ -91,19 +102,39 @@ export function packetizeH264(nals: readonly Buffer[], maxPayload: number = DEFA
     groupBytes = 1;
   };
   for (const nal of nals) {
-    if (nal.length > maxPayload) {
-      flush();
-      payloads.push(...fuA(nal, maxPayload));
+    // A lone NAL unit that fits goes alone; two or more go as a STAP-A if they fit together.
+    if (group.length > 0 && groupBytes + STAP_SIZE_BYTES + nal.length > limit()) flush();
+    if (group.length === 0 && nal.length > limit()) {
+      fuA(nal, limit, payloads);
       continue;
     }
-    const next = groupBytes + STAP_SIZE_BYTES + nal.length;
-    // A lone NAL unit that fits goes alone; two or more go as a STAP-A if they fit together.
-    if (group.length > 0 && next > maxPayload) flush();
     group.push(nal);
     groupBytes += STAP_SIZE_BYTES + nal.length;
   }
   flush();
   return payloads;
+}
+
+/** Rounds of packetizeH264Fitted before it gives up (each round only adds packets; 2 or 3 suffice). */
+const MAX_FIT_ROUNDS = 16;
+
+/**
+ * packetizeH264 with a budget that depends on the packet's index and on how many packets the
+ * access unit ends up with (a signed frame's extensions grow with its length; see
+ * signedPayloadLimit). Budgets must not grow with the count; then repacketizing converges.
+ */
+export function packetizeH264Fitted(
+  nals: readonly Buffer[],
+  maxPayloadAt: (index: number, count: number) => number,
+): Buffer[] {
+  let count = 1;
+  for (let round = 0; round < MAX_FIT_ROUNDS; round++) {
+    const assumed = count;
+    const payloads = packetizeH264(nals, (i) => maxPayloadAt(i, assumed));
+    if (payloads.length <= assumed) return payloads;
+    count = payloads.length;
+  }
+  throw new RtpH264Error(`packet budgets did not settle after ${MAX_FIT_ROUNDS} rounds`);
 }
 
 function stapA(nals: readonly Buffer[], bytes: number): Buffer {
@@ -123,21 +154,19 @@ function stapA(nals: readonly Buffer[], bytes: number): Buffer {
   return out;
 }
 
-function fuA(nal: Buffer, maxPayload: number): Buffer[] {
+function fuA(nal: Buffer, limit: () => number, out: Buffer[]): void {
   const header = nal[0] ?? 0;
   const indicator = (header & 0xe0) | NAL_FU_A;
   const type = header & 0x1f;
-  const chunkBytes = maxPayload - FU_HEADER_BYTES;
-  const out: Buffer[] = [];
-  for (let pos = 1; pos < nal.length; pos += chunkBytes) {
-    const end = Math.min(nal.length, pos + chunkBytes);
+  for (let pos = 1; pos < nal.length; ) {
+    const end = Math.min(nal.length, pos + limit() - FU_HEADER_BYTES);
     const p = Buffer.alloc(FU_HEADER_BYTES + end - pos);
     p[0] = indicator;
     p[1] = (pos === 1 ? FU_START : 0) | (end === nal.length ? FU_END : 0) | type;
     nal.copy(p, FU_HEADER_BYTES, pos, end);
     out.push(p);
+    pos = end;
   }
-  return out;
 }
 
 /** What one RTP payload holds. NAL units and fragment data are views into the payload. */

@@ -5,6 +5,7 @@ import type { AvMovie } from '../../../common/media/container/av-movie.ts';
 import { loadAvMovie } from '../../../common/media/container/av-movie-file.ts';
 import { H264Depacketizer } from '../../../common/media/h264/h264-depacketizer.ts';
 import { NAL_SPS, nalType } from '../../../common/media/h264/nal-unit.ts';
+import { signedPayloadLimit } from '../../../common/wire/frame-auth.ts';
 import type { RtpPacket } from '../../../common/wire/rtp.ts';
 import { makeAvFixture, makeTempDir } from './av-fixture.ts';
 
@@ -38,6 +39,16 @@ describe('planAvRtp', () => {
     // Lip sync: a timestamp means the same instant in both clocks.
     const firstAudio = plan.units.find((u) => u.track === 'audio');
     expect(((firstAudio?.ticks ?? 0) * 1000) / 48_000 + originMs).toBeCloseTo(audio.samples[0]?.ptsMs ?? NaN, 3);
+  });
+
+  it('keeps every packet of a signed frame within its budget', () => {
+    const budget = signedPayloadLimit(1200);
+    const plan = planAvRtp(movie, { maxPayload: budget });
+    for (const u of plan.units) {
+      const n = u.payloads.length;
+      expect(u.payloads.every((p, i) => p.length <= budget(i, n))).toBe(true);
+    }
+    expect(plan.units.some((u) => u.payloads.length > 2)).toBe(true); // the keyframes span packets
   });
 
   it('depacketizes back to the movie: access units with parameter sets at keyframes, every AAC frame', () => {

@@ -5,6 +5,7 @@ import {
   decodeH264Payload,
   DEFAULT_MAX_PAYLOAD,
   packetizeH264,
+  packetizeH264Fitted,
   RtpH264Error,
 } from '../../../../common/media/h264/rtp-h264.ts';
 import type { RtpPacket } from '../../../../common/wire/rtp.ts';
@@ -80,6 +81,32 @@ describe('packetizeH264', () => {
     const b = nal(0x41, 600, 2);
     const c = nal(0x41, 600, 3);
     expect(packetizeH264([a, b, c], 1300).map((p) => p.length)).toEqual([1 + 2 * 602, 600]);
+  });
+
+  it('keeps each packet within its own budget, and fits budgets that shrink with the count', () => {
+    const units = [sps, pps, nal(0x65, 5000), nal(0x06, 30)];
+    const budget = (i: number) => (i === 0 ? 40 : 700);
+    const payloads = packetizeH264(units, budget);
+    expect(payloads.every((p, i) => p.length <= budget(i))).toBe(true);
+    const fitted = (i: number, n: number) => 1000 - 40 * n - (i === 0 ? 60 : 0);
+    const fit = packetizeH264Fitted(units, fitted);
+    expect(fit.every((p, i) => p.length <= fitted(i, fit.length))).toBe(true);
+    for (const ps of [payloads, fit]) {
+      const d = new H264Depacketizer();
+      const out = ps.flatMap((payload, i) =>
+        d.push({
+          marker: i === ps.length - 1,
+          payloadType: 96,
+          sequenceNumber: i,
+          timestamp: 0,
+          ssrc: 1,
+          csrcs: [],
+          payload,
+        }),
+      );
+      expect(out.map((au) => au.nals)).toEqual([units]);
+    }
+    expect(() => packetizeH264Fitted(units, (_, n) => (n > 2 ? 2 : 1400))).toThrow(RtpH264Error);
   });
 
   it('throws for empty input, packetization NAL types and impossible sizes', () => {
