@@ -2,7 +2,8 @@
  * Rebuilds H.264 access units from RTP packets (RFC 6184, packetization-mode=1), in arrival
  * order: the caller reorders first (sequence numbers), as the overlay's frame timeline does.
  *
- * An access unit ends at the marker bit, or when a packet with another timestamp arrives.
+ * An access unit ends at the marker bit, or when a packet with another timestamp arrives (for
+ * senders that do not set the marker).
  * Loss is seen as a gap in sequence numbers, or an FU-A whose start or end is missing; the
  * access unit is then handed on with `complete: false` (and without the broken NAL unit), so
  * the caller decides whether to show it. Hostile input never throws: it is counted and dropped.
@@ -96,8 +97,8 @@ export class H264Depacketizer {
     this.lastSequence = packet.sequenceNumber;
 
     if (this.pending !== undefined && this.pending.timestamp !== packet.timestamp) {
-      // The marker packet of the previous access unit never came.
-      this.damage();
+      // No marker: had its packet been lost, the sequence gap would have marked the unit
+      // incomplete; with none, the sender just does not set it. A NAL unit still open is cut off.
       out.push(this.finish(false));
     }
     const au = this.pending ?? { timestamp: packet.timestamp, nals: [], bytes: 0, complete: true };

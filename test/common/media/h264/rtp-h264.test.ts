@@ -178,6 +178,14 @@ describe('H264Depacketizer', () => {
     ]);
   });
 
+  it('ends access units at timestamp changes for a sender that sets no marker', () => {
+    const d = new H264Depacketizer();
+    const out = packets(units, 1000).flatMap((p) => d.push({ ...p, marker: false }));
+    const last = d.flush();
+    expect(out.map((au) => [au.nals, au.complete, au.marked])).toEqual(units.slice(0, 3).map((u) => [u, true, false]));
+    expect(last?.nals).toEqual(units[3]);
+  });
+
   it('counts duplicates and late packets without using them', () => {
     const all = packets(units, 1000);
     const d = new H264Depacketizer();
