@@ -58,10 +58,13 @@ export function demuxMp4(buf: Buffer): Mp4DemuxResult {
   let file: ISOFile;
   try {
     file = createFile();
-    // A file buffer usually owns its whole ArrayBuffer: hand that over rather than copy 256 MiB.
-    const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
-    const bytes = whole ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
-    const ab = MP4BoxBuffer.fromArrayBuffer(bytes, 0);
+    // A file buffer usually owns its whole ArrayBuffer: hand that over rather than copy up to
+    // 256 MiB (MP4BoxBuffer.fromArrayBuffer copies). mp4box only reads it and sets fileStart and
+    // usedBytes on it, which a plain ArrayBuffer takes as well.
+    const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer;
+    const ab = whole
+      ? Object.assign(buf.buffer, { fileStart: 0, usedBytes: 0 })
+      : MP4BoxBuffer.fromArrayBuffer(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length), 0);
     file.appendBuffer(ab, true);
     file.flush();
   } catch (e) {
