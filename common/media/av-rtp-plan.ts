@@ -7,7 +7,7 @@
  * Both tracks count from one origin: the earliest decode time of either track. A unit is due at
  * its decode time (dts) after the origin, so B-frame references arrive before the frames that
  * use them; its RTP timestamp is its presentation time (pts) after the origin, in the track's
- * clock (90 kHz video, the sampling rate for audio). Every H.264 access unit that holds an IDR
+ * clock (90 kHz video, the sampling rate for audio). Every H.264 keyframe (sync sample or IDR)
  * carries SPS and PPS in band, so a viewer can start at any keyframe.
  */
 import { packetizeAac } from './aac/rtp-aac.ts';
@@ -79,7 +79,7 @@ export function planAvRtp(movie: AvMovie, options: AvRtpPlanOptions = {}): AvRtp
     dueMs: s.dtsMs - originMs,
     ticks: ticksOf(s.ptsMs, RTP_H264_CLOCK_RATE),
     keyframe: s.keyframe,
-    payloads: packetizeVideo(withParameterSets(s.nals, v.sps, v.pps)),
+    payloads: packetizeVideo(withParameterSets(s.nals, v.sps, v.pps, s.keyframe)),
   }));
   if (a !== undefined) {
     const frames = a.samples.map((s) => ({ timestamp: ticksOf(s.ptsMs, audioRate), data: s.data, s }));

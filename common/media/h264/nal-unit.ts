@@ -84,16 +84,18 @@ export function toAnnexB(nals: readonly Buffer[]): Buffer {
 }
 
 /**
- * An access unit that starts with the parameter sets when it holds an IDR slice and lacks them,
- * so a viewer who joins at this keyframe can decode it (MP4 keeps SPS/PPS in avcC, not in band).
- * Access units without an IDR slice, or already carrying an SPS, are returned as they are.
+ * An access unit that starts with the parameter sets when it holds an IDR slice (or `keyframe`
+ * says it is a random access point, e.g. an I picture with a recovery point) and lacks them, so
+ * a viewer who joins there can decode it (MP4 keeps SPS/PPS in avcC, not in band). Other access
+ * units, and those already carrying an SPS, are returned as they are.
  */
 export function withParameterSets(
   nals: readonly Buffer[],
   sps: readonly Buffer[],
   pps: readonly Buffer[],
+  keyframe = false,
 ): readonly Buffer[] {
-  if (!nals.some(isIdr) || nals.some((n) => nalType(n) === NAL_SPS)) return nals;
+  if (!(keyframe || nals.some(isIdr)) || nals.some((n) => nalType(n) === NAL_SPS)) return nals;
   // An access unit delimiter must stay first (H.264 section 7.4.1.2.3).
   const aud = nals[0] !== undefined && nalType(nals[0]) === NAL_AUD ? [nals[0]] : [];
   return [...aud, ...sps, ...pps, ...nals.slice(aud.length)];

@@ -57,6 +57,7 @@ describe('Annex B, parameter sets, profile-level-id', () => {
     expect(withParameterSets([idr], [sps], [pps])).toEqual([sps, pps, idr]);
     expect(withParameterSets([aud, idr], [sps], [pps])).toEqual([aud, sps, pps, idr]);
     expect(withParameterSets([slice], [sps], [pps])).toEqual([slice]);
+    expect(withParameterSets([slice], [sps], [pps], true)).toEqual([sps, pps, slice]);
     expect(withParameterSets([sps, pps, idr], [sps], [pps])).toEqual([sps, pps, idr]);
   });
 
