@@ -38,7 +38,7 @@
  */
 import { DEFAULT_MAX_PAYLOAD } from '../../wire/rtp-jpeg.ts';
 import { fail, ok, type Decoded } from '../../wire/result.ts';
-import { MAX_ACCESS_UNIT_BYTES, NAL_FU_A, NAL_STAP_A, nalType } from './nal-unit.ts';
+import { MAX_ACCESS_UNIT_BYTES, NAL_FU_A, NAL_IDR_SLICE, NAL_SPS, NAL_STAP_A, nalType } from './nal-unit.ts';
 
 export { DEFAULT_MAX_PAYLOAD };
 export const RTP_H264_CLOCK_RATE = 90_000;
@@ -226,4 +226,19 @@ export function decodeH264Payload(payload: Buffer): Decoded<H264Payload> {
     });
   }
   return fail('unsupported');
+}
+
+/**
+ * True when an RTP payload starts or carries a random access point: an SPS, or the start of an
+ * IDR slice (single NAL unit, inside a STAP-A, or an FU-A with S set). For a POP that keeps the
+ * current group of pictures from the packets alone. Never throws; false for what it cannot read.
+ */
+export function h264PayloadHasKeyframe(payload: Buffer): boolean {
+  const decoded = decodeH264Payload(payload);
+  if (!decoded.ok) return false;
+  const p = decoded.value;
+  const key = (type: number) => type === NAL_IDR_SLICE || type === NAL_SPS;
+  if (p.kind === 'nal') return key(nalType(p.nal));
+  if (p.kind === 'stap-a') return p.nals.some((n) => key(nalType(n)));
+  return p.start && key(p.nalHeader & 0x1f);
 }

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { H264Depacketizer } from '../../../../common/media/h264/h264-depacketizer.ts';
 import {
-  decodeH264Payload,
   DEFAULT_MAX_PAYLOAD,
+  decodeH264Payload,
+  h264PayloadHasKeyframe,
   packetizeH264,
   packetizeH264Fitted,
   RtpH264Error,
@@ -132,6 +133,21 @@ describe('decodeH264Payload', () => {
     expect(decodeH264Payload(Buffer.from([25, 0, 1]))).toEqual({ ok: false, reason: 'unsupported' });
     expect(decodeH264Payload(Buffer.from([29, 0x85, 1]))).toEqual({ ok: false, reason: 'unsupported' });
     expect(decodeH264Payload(Buffer.from([0, 1]))).toEqual({ ok: false, reason: 'unsupported' });
+  });
+});
+
+describe('h264PayloadHasKeyframe', () => {
+  it('finds an SPS or the start of an IDR slice in any packet shape', () => {
+    const idr = nal(0x65, 3000);
+    const [stap] = packetizeH264([sps, pps, nal(0x06, 10)]);
+    const fus = packetizeH264([idr], 1000);
+    expect(h264PayloadHasKeyframe(stap ?? Buffer.alloc(0))).toBe(true);
+    expect(fus.map(h264PayloadHasKeyframe)).toEqual([true, false, false, false]);
+    expect(h264PayloadHasKeyframe(nal(0x65, 20))).toBe(true);
+    expect(h264PayloadHasKeyframe(nal(0x41, 20))).toBe(false);
+    expect(packetizeH264([nal(0x41, 3000)], 1000).some(h264PayloadHasKeyframe)).toBe(false);
+    expect(h264PayloadHasKeyframe(Buffer.from([24, 0, 9]))).toBe(false);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 40 }), (b) => void h264PayloadHasKeyframe(Buffer.from(b))));
   });
 });
 
