@@ -2,9 +2,12 @@
  * Per-neighbour liveness and RTT. Each node sends one HELLO per interval to every neighbour; a
  * hello echoes the last hello heard from that peer and how long it was held, so the peer computes
  * RTT = now - echoedSentAt - hold on its own clock. Clocks of different hosts are never compared.
+ *
+ * The timer runs at the fast rate only while a link needs it (it carries a stream, or is not up
+ * yet); otherwise it wakes about once per idle period, when a hello or a deadline is due (an idle
+ * daemon's CPU goes mostly on wake-ups: issue 13). nudge() brings the fast rate back at once.
  */
-import type { Clock } from '../../common/core/clock.ts';
-import { Interval } from '../../common/core/interval.ts';
+import type { Clock, Timer } from '../../common/core/clock.ts';
 import type { HelloMessage } from '../../common/wire/overlay.ts';
 
 export interface LinkMonitorOptions {
@@ -53,9 +56,15 @@ export const MIN_RTT_WINDOW_MS = 10_000;
 export class LinkMonitor {
   private readonly links = new Map<string, LinkState>();
   private seq = 0;
-  private readonly hellos: Interval;
+  private timer: Timer | null = null;
+  private dueAt: number | null = null;
+  private running = false;
+  /** Whether the last tick found a link that needs the fast rate (ticks every helloIntervalMs). */
+  private fast = true;
   /** Ticks that ran a period late (this thread stalled) and judged no link. */
   stalledTicks = 0;
+  /** Timer wake-ups so far (ticks). */
+  ticks = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -64,21 +73,35 @@ export class LinkMonitor {
     private readonly options: LinkMonitorOptions = DEFAULT_LINK_MONITOR,
     /** True while a stream crosses the link (either way): hellos go at the fast rate. */
     private readonly busy: (neighbour: string) => boolean = () => true,
-  ) {
-    this.hellos = new Interval(clock, options.helloIntervalMs, () => this.tick());
-  }
+  ) {}
 
-  /** Hellos go at once, then every helloIntervalMs. */
+  /** Hellos go at once, then every helloIntervalMs (about every idleHelloIntervalMs while no link needs more). */
   start(): void {
-    this.hellos.start(true);
+    if (this.running) return;
+    this.running = true;
+    this.tick();
   }
 
   stop(): void {
-    this.hellos.stop();
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = null;
+    this.dueAt = null;
+  }
+
+  /**
+   * A link may need fast hellos now (a stream joined across it, a link was added or lost): while
+   * the timer is at the idle rate, the next tick comes at once instead (it looks at every link).
+   */
+  nudge(): void {
+    if (!this.running || this.fast) return;
+    this.fast = true;
+    this.schedule(0);
   }
 
   add(neighbour: string): void {
     if (this.links.has(neighbour)) return;
+    this.nudge();
     this.links.set(neighbour, {
       alive: false,
       lastHeardAt: null,
@@ -148,6 +171,7 @@ export class LinkMonitor {
     if (link === undefined || !link.alive) return;
     link.alive = false;
     link.deaths++;
+    this.nudge();
     this.events.down(neighbour);
   }
 
@@ -194,15 +218,31 @@ export class LinkMonitor {
     this.heard(from);
   }
 
+  private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.dueAt = this.clock.now() + ms;
+    this.timer = this.clock.setTimer(ms, this.fire);
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    if (this.running) this.tick();
+  };
+
   private tick(): void {
     const now = this.clock.now();
+    this.ticks++;
     this.seq = (this.seq % 0xffffffff) + 1;
     const fast = this.options.helloIntervalMs;
     const idle = Math.max(fast, this.options.idleHelloIntervalMs ?? fast);
     // This tick ran a whole period late: our own thread stalled, and the hellos that came meanwhile
     // are still unread. Nobody is declared dead on it; the next tick judges, after they are read.
-    const stalled = this.hellos.lateMs > fast;
+    const stalled = this.dueAt !== null && now - this.dueAt > fast;
     if (stalled) this.stalledTicks++;
+    // At the idle rate, a hello due within half a period goes now: the links' hellos fall into one wake-up.
+    const early = this.fast ? fast / 2 : idle / 2;
+    let needFast = false;
+    let next = now + idle;
     for (const [name, link] of this.links) {
       const busy = this.busy(name);
       if (busy) link.busySince ??= now;
@@ -216,7 +256,12 @@ export class LinkMonitor {
         this.events.down(name);
       }
       // A link that is not up yet is probed at the fast rate too, so it comes up quickly.
-      if (!busy && link.alive && now - link.lastSentAt < idle - fast / 2) continue;
+      if (busy || !link.alive) needFast = true;
+      else if (link.lastHeardAt !== null) next = Math.min(next, link.lastHeardAt + deadline + 1);
+      if (!busy && link.alive && now - link.lastSentAt < idle - early) {
+        next = Math.min(next, link.lastSentAt + idle);
+        continue;
+      }
       link.lastSentAt = now;
       const holdUs = link.peerSeq === 0 ? 0 : Math.round((now - link.peerHeardAt) * 1000);
       this.sendHello(name, {
@@ -228,6 +273,10 @@ export class LinkMonitor {
         holdUs: Math.min(holdUs, US_WRAP - 1),
       });
     }
+    // The events above may have stopped the monitor, or nudged it (a new timer is set already).
+    if (!this.running || this.timer !== null) return;
+    this.fast = needFast;
+    this.schedule(needFast ? fast : Math.min(idle, Math.max(fast, next - now)));
   }
 }
 

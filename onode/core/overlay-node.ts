@@ -75,6 +75,8 @@ export class OverlayNode {
   private carryingVersion = 0;
   private merged: { generation: number; own: readonly MovieInfo[]; movies: readonly MovieInfo[] } | null = null;
   private started = false;
+  /** Called when a link goes up or down or a stream joins across a link (the daemon's telemetry samples at once). */
+  onShapeChange: (() => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -121,7 +123,11 @@ export class OverlayNode {
         upSince: (n) => this.links.upSince(n),
         heardSince: (n, t) => (this.links.lastHeardAt(n) ?? -Infinity) >= t,
         carrierRoot: (n, movie) => this.carrying.root(n, movie),
-        send: (to, msg) => outbox.send(to, msg),
+        send: (to, msg) => {
+          // A join (or its ack) puts a stream on the link: its hellos must go at the fast rate now.
+          if (msg.type === 'join' || msg.type === 'join-ack') this.joined();
+          outbox.send(to, msg);
+        },
         sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
         isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
         startSource: (movie) => source?.start(movie),
@@ -213,6 +219,10 @@ export class OverlayNode {
         return;
       case 'join':
       case 'join-ack':
+        this.joined();
+        this.links.heard(from);
+        this.tree.onMessage(from, msg);
+        return;
       case 'nak':
       case 'leave':
       case 'repair':
@@ -292,7 +302,14 @@ export class OverlayNode {
     return this.links.neighbours().filter((n) => this.links.isAlive(n));
   }
 
+  /** A stream joins across a link: its hellos go fast at once, and the dashboard hears of it. */
+  private joined(): void {
+    this.links.nudge();
+    this.onShapeChange?.();
+  }
+
   private neighbourUp(name: string): void {
+    this.onShapeChange?.();
     this.routing.neighbourUp(name);
     this.announceCarrying([name], this.tree.carrying(), this.tree.carryingRoots());
   }
@@ -304,6 +321,7 @@ export class OverlayNode {
   }
 
   private neighbourDown(name: string): void {
+    this.onShapeChange?.();
     this.carrying.forget(name);
     this.routes.removeVia(name, this.clock.now());
     this.routing.neighbourDown(name);

@@ -77,6 +77,11 @@ export class StreamTree {
     return this.table.counters;
   }
 
+  /** Whether the branch sweep is scheduled: only while some stream has a branch (an idle node keeps no timer). */
+  get sweeping(): boolean {
+    return this.below.sweeping;
+  }
+
   get lastEvent(): TreeEvent | null {
     return this.table.lastEvent;
   }

@@ -1,7 +1,10 @@
 /**
  * A node's telemetry for the bootstrapper's dashboard, without I/O: samples the node every
- * SAMPLE_MS, turns changes into events (telemetry-events.ts), and hands `send` a report body (JSON
+ * `sampleMs`, turns changes into events (telemetry-events.ts), and hands `send` a report body (JSON
  * text) at most once per `pushEveryMs`, or sooner (not before `minGapMs`) when an event is waiting.
+ * A quiet node (no stream, nothing changed in the last sample) is sampled every `idleSampleMs`
+ * instead (each wake-up costs an idle daemon CPU: issue 13); poke() samples at once, so a link
+ * going down or a first join is still reported at once.
  *
  * To stay cheap on the wire (the budget is 2 kbit/s per node) a report carries only the parts that
  * changed, and only what the bootstrapper shows. A change of shape (a link up or down, a tree
@@ -28,6 +31,8 @@ import { diffSamples, EventQueue, type NodeEvent, type NodeSample } from './tele
 export interface TelemetryOptions {
   /** How often the node is sampled for events (ms); default 250. */
   readonly sampleMs: number;
+  /** How often a quiet node is sampled (no stream, no change in the last sample; ms); default sampleMs. */
+  readonly idleSampleMs?: number;
   /** The longest gap between reports while anything changes (ms); default 1000. */
   readonly pushEveryMs: number;
   /** The shortest gap between reports, even with events waiting (ms); default 250 (4 per second). */
@@ -61,6 +66,12 @@ export const DEFAULT_TELEMETRY: TelemetryOptions = {
   budgetBytesPerSec: 180,
   burstBytes: 1024,
 };
+
+/**
+ * What the daemons run: a quiet node is sampled once a second, and the node pokes the reporter when
+ * a link goes up or down or a stream joins (OverlayNode.onShapeChange), so those are still seen at once.
+ */
+export const DAEMON_TELEMETRY: TelemetryOptions = { ...DEFAULT_TELEMETRY, idleSampleMs: 1000 };
 
 /** Events worth sending one by one when the budget is short; the rest are summarised first. */
 const PRIORITY: ReadonlySet<string> = new Set(['link-down', 'link-up', 'reroute', 'switch']);
@@ -115,6 +126,10 @@ export class TelemetryReporter {
   private readonly queue: EventQueue;
   private last: NodeSample | null = null;
   private timer: Timer | null = null;
+  /** When the pending sample is due (null while stopped). */
+  private dueAt: number | null = null;
+  /** Whether the last sample found the node quiet (sampled every idleSampleMs). */
+  private quiet = false;
   private lastPush = -Infinity;
   private lastCost = -Infinity;
   /** Bytes the budget allows now (a token bucket), and when it was last refilled. */
@@ -141,17 +156,34 @@ export class TelemetryReporter {
 
   start(): void {
     if (this.timer !== null) return;
-    const tick = (): void => {
-      this.timer = this.clock.setTimer(this.o.sampleMs, tick);
-      this.sample();
-    };
-    this.timer = this.clock.setTimer(0, tick);
+    this.schedule(0);
   }
 
   stop(): void {
     this.timer?.cancel();
     this.timer = null;
+    this.dueAt = null;
   }
+
+  /** Something changed shape (a link, a tree branch): a quiet node is sampled at once, not at its slow rate. */
+  poke(): void {
+    if (this.timer === null || this.dueAt === null || this.dueAt - this.clock.now() <= this.o.sampleMs) return;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.dueAt = this.clock.now() + ms;
+    this.timer = this.clock.setTimer(ms, this.tick);
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    this.sample();
+    // sample() does not stop the reporter; a stop() from `send` would have cleared dueAt.
+    if (this.dueAt === null) return;
+    this.schedule(this.quiet ? Math.max(this.o.sampleMs, this.o.idleSampleMs ?? this.o.sampleMs) : this.o.sampleMs);
+  };
 
   /** The next report carries everything (a new connection: the bootstrapper may know nothing). */
   resync(): void {
@@ -180,8 +212,10 @@ export class TelemetryReporter {
       naks: tree.naks,
       switches: tree.switches,
     };
-    if (this.last !== null) this.queue.push(diffSamples(this.last, next));
+    const events = this.last === null ? [] : diffSamples(this.last, next);
+    this.queue.push(events);
     this.last = next;
+    this.quiet = events.length === 0 && next.streams.length === 0;
     const elapsed = this.refilledAt === null ? 0 : now - this.refilledAt;
     this.tokens = Math.min(this.o.burstBytes, this.tokens + (elapsed * this.o.budgetBytesPerSec) / 1000);
     this.refilledAt = now;

@@ -17,11 +17,28 @@ import { Registrant } from '../core/registrant.ts';
 
 /** How long each step of the registration handshake may take. */
 const REGISTER_STEP_TIMEOUT_MS = 5000;
-/** Retry wait before the first registration (at start, so start order does not matter). */
+/** Retry wait before the first registration (at start, so start order does not matter)... */
 export const START_RETRY_MS = 300;
+/**
+ * ...doubling after each failure up to this: hundreds of nodes started at once, each retrying every
+ * 300 ms, cost a 2-core host a large share of its CPU while the bootstrapper itself is starting.
+ */
+export const START_RETRY_MAX_MS = 2000;
 /** Retry wait after losing a registration: first, then every later try. */
 export const LOST_RETRY_FIRST_MS = 500;
 export const LOST_RETRY_MS = 1000;
+/** Every retry wait is spread by up to this fraction either way, so nodes started (or lost) together do not retry in step. */
+export const RETRY_JITTER = 0.25;
+
+/** The wait before retry number `failures` (1 after the first failure) at start, with jitter from `random` in [0, 1). */
+export function startRetryMs(failures: number, random: () => number = Math.random): number {
+  return jittered(Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1)), random);
+}
+
+/** `ms` spread by up to RETRY_JITTER either way. */
+export function jittered(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (1 + RETRY_JITTER * (2 * random() - 1)));
+}
 
 /** A start-up problem the user must fix (wrong role, unknown address...): message, no stack. */
 export class NodeStartError extends Error {
@@ -61,6 +78,8 @@ export class BootstrapLink {
   private started = false;
   private stopped = false;
   private everRegistered = false;
+  /** Attempts failed in a row before the first registration (the start's backoff). */
+  private startFailures = 0;
   /** Set once the node runs: a bootstrapper that never answered is retried like a lost one. */
   private patient = false;
 
@@ -128,7 +147,8 @@ export class BootstrapLink {
       (err: unknown) => {
         if (this.stopped) return;
         this.on.failed(err);
-        this.retry(this.everRegistered || this.patient ? LOST_RETRY_MS : START_RETRY_MS);
+        const later = this.everRegistered || this.patient;
+        this.retry(later ? jittered(LOST_RETRY_MS) : startRetryMs(++this.startFailures));
       },
     );
   }
@@ -213,6 +233,6 @@ export class BootstrapLink {
     this.registrant = null;
     if (this.stopped) return;
     this.on.lost();
-    this.retry(LOST_RETRY_FIRST_MS);
+    this.retry(jittered(LOST_RETRY_FIRST_MS));
   }
 }

@@ -30,7 +30,7 @@ import type { FaultsRequest } from '../../common/wire/ops-api.ts';
 import type { StatusReport, ViewerStats, ViewersReport } from '../../common/wire/status-api.ts';
 import type { ViewerTable } from '../core/viewer-table.ts';
 import { decodeTelemetryReport } from '../../common/wire/dashboard-api.ts';
-import { TelemetryReporter } from '../core/telemetry-reporter.ts';
+import { DAEMON_TELEMETRY, TelemetryReporter } from '../core/telemetry-reporter.ts';
 import type { TelemetryStore } from '../core/telemetry-store.ts';
 import { nodeTelemetrySource } from './telemetry-source.ts';
 import { type ReferenceClock, selfReference, TimeSync } from '../core/time-sync.ts';
@@ -383,7 +383,8 @@ export class NodeProcess extends Service {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
     };
-    this.reporter = new TelemetryReporter(this.clock, source, send, undefined, cpuMs);
+    this.reporter = new TelemetryReporter(this.clock, source, send, DAEMON_TELEMETRY, cpuMs);
+    node.onShapeChange = () => this.reporter?.poke();
     this.reporter.start();
   }
 

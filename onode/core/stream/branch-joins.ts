@@ -3,7 +3,8 @@
  * through this node (a loop) or is too long; a stream this node carries acks it at once, one
  * still being joined keeps it waiting, and an unknown one is created and joined upstream. The
  * branches are soft state: a sweep every refreshMs drops those not refreshed within
- * branchExpiryMs (the downstream died or lost our LEAVE).
+ * branchExpiryMs (the downstream died or lost our LEAVE). The sweep runs only while some stream
+ * has a branch (an idle node has no timer for it: issue 13).
  */
 import { Interval } from '../../../common/core/interval.ts';
 import type { JoinMessage } from '../../../common/wire/overlay.ts';
@@ -14,6 +15,7 @@ import type { UpstreamJoin } from './upstream-join.ts';
 
 export class BranchJoins {
   private readonly sweeper: Interval;
+  private running = false;
 
   constructor(
     private readonly table: StreamTable,
@@ -26,6 +28,7 @@ export class BranchJoins {
     const { table } = this;
     const { self } = table.deps;
     table.counters.joinsReceived++;
+    if (this.running) this.sweeper.start();
     const path = msg.path;
     if (path[path.length - 1] !== from || path.includes(self))
       return table.nak(from, msg.movie, 'loop', `join path ${path.join('>')} already passes through ${self}`);
@@ -60,20 +63,30 @@ export class BranchJoins {
     this.table.pruneIfUnused(s);
   }
 
-  /** Sweeps now and every refreshMs until stop(). */
+  /** Sweeps now and every refreshMs until stop(), while any stream has a branch (a join starts it again). */
   start(): void {
+    this.running = true;
     this.sweeper.start(true);
   }
 
   stop(): void {
+    this.running = false;
     this.sweeper.stop();
+  }
+
+  /** Whether the sweep is scheduled (tests). */
+  get sweeping(): boolean {
+    return this.sweeper.running;
   }
 
   /** Expires branches whose downstream stopped refreshing; a stream left unused lingers. */
   private sweep(): void {
     const now = this.table.now();
+    let branches = false;
     for (const s of this.table.all()) {
       if (s.branches.expire(now, this.table.options.branchExpiryMs)) this.table.lingerIfUnused(s);
+      if (!s.branches.empty) branches = true;
     }
+    if (!branches) this.sweeper.stop();
   }
 }
