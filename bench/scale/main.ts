@@ -14,7 +14,9 @@
  * plots the Waxman series against size: out/bench/scale-convergence.svg
  * and out/bench/scale-control.svg.
  *
- *   node dist/bench/scale/main.js [--large]
+ *   node dist/bench/scale/main.js [--large] [--only NAME,...]
+ *
+ * --only runs just the named cases (e.g. --only waxman-10000 runs the large one alone).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +49,8 @@ interface Case {
   readonly graph: () => GeoGraph;
   readonly servers: number;
   readonly pops: number;
+  /** Minutes of wall time: only with --large (or --only). */
+  readonly large?: true;
 }
 
 interface Result {
@@ -58,6 +62,8 @@ interface Result {
   readonly meanKbps: number;
   readonly maxKbps: number;
   readonly wallSec: number;
+  /** The JS heap in use once the overlay is converged and idle (every simulated node's state, and garbage). */
+  readonly heapMb: number;
   /** Idle control bytes by message type, as shares (largest first). */
   readonly byType: string;
   readonly repair: LinkRepair | null;
@@ -79,11 +85,12 @@ function allOptimal(
   optimal: ReadonlyMap<string, ReadonlyMap<string, { latencyMs: number }>>,
 ): boolean {
   for (const name of o.net.names()) {
-    const routes = o.net.node(name).bestRoutes();
+    const node = o.net.node(name);
     for (const server of o.servers) {
       if (server === name) continue;
       const best = optimal.get(server)?.get(name)?.latencyMs;
-      const route = routes.find((r) => r.server === server);
+      // The route the node uses (as bestRoutes() reports it), without building the whole list.
+      const route = node.routes.best(server, (n) => node.links.isAlive(n));
       if (best === undefined || route === undefined || route.latencyMs > best * 1.1 + 1e-6) return false;
     }
   }
@@ -116,6 +123,7 @@ function measure(c: Case): Result {
     .sort((x, y) => y[1].bytes - x[1].bytes)
     .map(([type, t]) => `${type} ${Math.round((100 * t.bytes) / Math.max(1, total))} %`)
     .join(', ');
+  const heapMb = process.memoryUsage().heapUsed / 1e6;
   const repair = measureLinkRepair(o);
   o.net.stop();
   return {
@@ -129,6 +137,7 @@ function measure(c: Case): Result {
     meanKbps: kbps.reduce((x, y) => x + y, 0) / Math.max(1, kbps.length),
     maxKbps: Math.max(0, ...kbps),
     wallSec: (performance.now() - wall) / 1000,
+    heapMb,
   };
 }
 
@@ -145,13 +154,20 @@ function repairText(r: LinkRepair | null): string {
 const wallLimit = (r: Result): number => (r.nodes >= 10_000 ? TARGETS.wallSecLarge : TARGETS.wallSec);
 
 function main(): number {
-  const { values } = parseArgs({ options: { large: { type: 'boolean', default: false } } });
-  const cases: Case[] = [
+  const { values } = parseArgs({
+    options: { large: { type: 'boolean', default: false }, only: { type: 'string' } },
+  });
+  const all: Case[] = [
     { name: 'waxman-100', graph: waxman(100), servers: 5, pops: 10 },
     { name: 'Kdl', graph: zoo('Kdl.graphml'), servers: 20, pops: 100 },
     { name: 'waxman-1000', graph: waxman(1000), servers: 20, pops: 100 },
+    { name: 'waxman-10000', graph: waxman(10_000), servers: 50, pops: 500, large: true },
   ];
-  if (values.large) cases.push({ name: 'waxman-10000', graph: waxman(10_000), servers: 50, pops: 500 });
+  const only = values.only?.split(',');
+  const unknown = only?.filter((n) => !all.some((c) => c.name === n)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`no case ${unknown.join(', ')} (cases: ${all.map((c) => c.name).join(', ')})`);
+  const cases = all.filter((c) => (only === undefined ? values.large || c.large !== true : only.includes(c.name)));
   const intervalMs = DEFAULT_ROUTING.intervalMs;
   const results: Result[] = [];
   for (const c of cases) {
@@ -161,7 +177,7 @@ function main(): number {
     say(
       `  ${r.nodes} places, ${r.links} links, ${r.servers} servers: converged ` +
         `${r.convergedMs === null ? 'never' : `${r.convergedMs} ms`}, control per link ` +
-        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall`,
+        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall, ${r.heapMb.toFixed(0)} MB heap`,
     );
     say(`  idle control by type: ${r.byType}`);
     say(`  ${repairText(r.repair)}`);

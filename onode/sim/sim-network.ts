@@ -75,6 +75,8 @@ export class SimNetwork {
   readonly clock = new VirtualClock();
   private readonly nodes = new Map<string, SimNode>();
   private readonly links = new Map<string, SimLink>();
+  /** Each node's neighbours, sorted (kept with the links: scanning every link per node is quadratic). */
+  private readonly adjacency = new Map<string, string[]>();
   /** Data packets carried per directed link ("a>b") per movie. */
   readonly dataPackets = new Map<string, Map<string, number>>();
   controlPackets = 0;
@@ -181,7 +183,19 @@ export class SimNetwork {
   }
 
   addLink(a: string, b: string, delayMs: number, lossPct = 0): void {
-    this.links.set(linkKey(a, b), { a, b, delayMs, lossPct, up: true });
+    const key = linkKey(a, b);
+    if (!this.links.has(key)) {
+      this.adjoin(a, b);
+      if (a !== b) this.adjoin(b, a);
+    }
+    this.links.set(key, { a, b, delayMs, lossPct, up: true });
+  }
+
+  private adjoin(a: string, b: string): void {
+    const list = this.adjacency.get(a) ?? [];
+    list.push(b);
+    list.sort();
+    this.adjacency.set(a, list);
   }
 
   link(a: string, b: string): SimLink | undefined {
@@ -203,12 +217,7 @@ export class SimNetwork {
   }
 
   neighboursOf(name: string): string[] {
-    const out: string[] = [];
-    for (const l of this.links.values()) {
-      if (l.a === name) out.push(l.b);
-      else if (l.b === name) out.push(l.a);
-    }
-    return out.sort();
+    return [...(this.adjacency.get(name) ?? [])];
   }
 
   /** Gives every node its neighbours and starts it. */
