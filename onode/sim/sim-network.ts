@@ -103,6 +103,14 @@ export class SimNetwork {
   /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
   duplicateDataPackets = 0;
   private readonly seenData = new Map<string, WeakSet<Buffer>>();
+  /**
+   * Whether each control message is delivered as decoded from its datagram (the default: the codec
+   * is in the loop). False delivers the sender's own message (readonly data), still encoded once
+   * for its size and to refuse what could not be sent: receivers then share the senders' routes and
+   * paths instead of each holding a decoded copy, which is what lets 10,000 nodes fit in one heap.
+   * DATA is always decoded (its movie travels as an id).
+   */
+  decodeControl = true;
   /** Messages matching this rule are counted as sent and then lost; null (the default) drops nothing. */
   dropRule: DropRule | null = null;
   /** Sees every message a live node sends, before links and loss apply; null by default. */
@@ -375,6 +383,7 @@ export class SimNetwork {
   private onTheWire(from: string, msg: OverlayMessage): { message: OverlayMessage; bytes: number } | null {
     const datagram = this.encodes(() => (msg.type === 'data' ? this.encodeData(from, msg) : encodeOverlay(from, msg)));
     if (datagram === null) return null;
+    if (!this.decodeControl && msg.type !== 'data') return this.sent(msg, datagram.length);
     const decoded = decodeOverlay(datagram);
     if (!decoded.ok || (decoded.value.message.type === 'data') !== (msg.type === 'data')) {
       this.undecodable++;
@@ -392,11 +401,15 @@ export class SimNetwork {
     } else {
       message = got;
     }
-    const bytes = datagram.length;
-    const t = this.sentByType.get(msg.type) ?? { datagrams: 0, bytes: 0 };
+    return this.sent(message, datagram.length);
+  }
+
+  /** Counts a datagram sent (by the type of what it carries). */
+  private sent(message: OverlayMessage, bytes: number): { message: OverlayMessage; bytes: number } {
+    const t = this.sentByType.get(message.type) ?? { datagrams: 0, bytes: 0 };
     t.datagrams++;
     t.bytes += bytes;
-    this.sentByType.set(msg.type, t);
+    this.sentByType.set(message.type, t);
     this.largestDatagram = Math.max(this.largestDatagram, bytes);
     return { message, bytes };
   }
