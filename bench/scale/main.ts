@@ -99,16 +99,22 @@ function allOptimal(
 
 function measure(c: Case): Result {
   const wall = performance.now();
+  const lap = (what: string): void => say(`  ${what}: ${((performance.now() - wall) / 1000).toFixed(1)} s wall so far`);
   const roles = chooseRoles(c.graph(), { servers: c.servers, pops: c.pops, seed: 1 });
   const topo = parseTopology(topologyText(roles, { header: [] }), c.name);
   const o = simFromTopology(topo);
+  // Control messages are encoded (sizes, refusals) but delivered as sent: nodes share the routes'
+  // objects instead of holding a decoded copy each (the codec has its own tests).
+  o.net.decodeControl = false;
   const optimal = new Map(o.servers.map((s) => [s, shortestLatencies(o.edges, s)]));
+  lap('built');
   o.net.start();
   let convergedMs: number | null = null;
   for (let t = STEP_MS; t <= LIMIT_MS && convergedMs === null; t += STEP_MS) {
     o.net.run(STEP_MS);
     if (allOptimal(o, optimal)) convergedMs = t;
   }
+  lap(convergedMs === null ? 'not converged' : `converged at ${convergedMs} ms`);
   // The last refinements (a slightly faster path heard after the optimum was in place) settle first.
   o.net.run(SETTLE_MS);
   o.net.resetCounters();
@@ -124,6 +130,7 @@ function measure(c: Case): Result {
     .map(([type, t]) => `${type} ${Math.round((100 * t.bytes) / Math.max(1, total))} %`)
     .join(', ');
   const heapMb = process.memoryUsage().heapUsed / 1e6;
+  lap('idle measured');
   const repair = measureLinkRepair(o);
   o.net.stop();
   return {

@@ -146,6 +146,8 @@ export class RouteAdverts {
   private ownCv: number | null = null;
   /** The advert told for each route in the table (a route replaced is a new entry, so this never goes stale). */
   private readonly exported = new WeakMap<RouteEntry, RouteAdvert>();
+  /** This server's own route, as told (the same object to every neighbour while it holds). */
+  private ownAdvert: RouteAdvert | null = null;
 
   constructor(
     private readonly deps: RoutingDeps,
@@ -431,12 +433,15 @@ export class RouteAdverts {
     this.dirty.clear();
     const news = this.goneNews;
     this.goneNews = [];
+    // Each server's routes ranked once, not once per neighbour.
+    const ranked = servers.map((server) => this.deps.routes.fastestFirst(server));
     for (const n of this.deps.neighbours()) {
       const peer = this.peerOf(n);
       const routes: RouteAdvert[] = [];
       const withdrawn: string[] = [];
-      for (const server of servers) {
-        const now = this.exportFor(n, server);
+      for (let i = 0; i < servers.length; i++) {
+        const server = servers[i]!;
+        const now = this.exportFor(n, server, ranked[i]!);
         const told = peer.told.get(server);
         if (now === undefined) {
           if (told !== undefined) withdrawn.push(server);
@@ -457,7 +462,7 @@ export class RouteAdverts {
     const servers = new Set(this.deps.routes.allServers());
     if (this.ownCv !== null) servers.add(this.deps.self);
     for (const server of servers) {
-      const advert = this.exportFor(to, server);
+      const advert = this.exportFor(to, server, this.deps.routes.fastestFirst(server));
       if (advert !== undefined) routes.push(advert);
     }
     this.counters.dumpsSent++;
@@ -482,17 +487,23 @@ export class RouteAdverts {
     this.counters.withdrawalsSent += withdrawn.length;
   }
 
-  /** This node's fastest route to `server` whose path avoids `to`, as told to `to`; undefined: none. */
-  private exportFor(to: string, server: string): RouteAdvert | undefined {
-    const { self, routes } = this.deps;
+  /**
+   * This node's fastest route to `server` whose path avoids `to`, as told to `to`; undefined: none.
+   * `ranked`: the server's routes, fastest first (RouteTable.fastestFirst).
+   */
+  private exportFor(to: string, server: string, ranked: readonly RouteEntry[]): RouteAdvert | undefined {
+    const { self } = this.deps;
     if (server === self) {
       if (this.ownCv === null) return undefined;
-      return { server: self, seq: this.ownSeq, latencyMs: 0, hops: 0, cv: this.ownCv, path: [self] };
+      if (this.ownAdvert?.seq !== this.ownSeq || this.ownAdvert.cv !== this.ownCv) {
+        this.ownAdvert = { server: self, seq: this.ownSeq, latencyMs: 0, hops: 0, cv: this.ownCv, path: [self] };
+      }
+      return this.ownAdvert;
     }
     if (server === to) return undefined; // its own route is its to tell
     // The fastest, not the report's choice: a neighbour applies the 10 % hop rule to true latencies
     // (told the rule's choice, its slack would add up hop after hop).
-    const best = routes.fastestWhere(server, (e) => e.via !== to && e.path !== undefined && !e.path.includes(to));
+    const best = ranked.find((e) => e.via !== to && e.path !== undefined && !e.path.includes(to));
     if (best === undefined || best.path === undefined || best.path.length >= MAX_PATH_LENGTH) return undefined;
     // One advert per route, whichever neighbours it is told to: their ledgers share it (and its path).
     let advert = this.exported.get(best);
