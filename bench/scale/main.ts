@@ -5,7 +5,7 @@
  *   waxman-100    a generated Waxman network, 100 places, 5 servers, 10 POPs
  *   Kdl           the Topology Zoo's largest network, 754 places, 20 servers, 100 POPs
  *   waxman-1000   1,000 places, 20 servers, 100 POPs
- *   waxman-10000  10,000 places, 50 servers, 500 POPs (with --large: minutes of wall time)
+ *   waxman-10000  10,000 places, 50 servers, 500 POPs (with --large or --only: about 4 minutes of wall time)
  *
  * For each: virtual time until every node's route to every server is optimal under the 10 % rule
  * (target: within 3 route intervals), idle control traffic per link over 10 s of virtual
@@ -185,7 +185,8 @@ function main(): number {
     say(
       `  ${r.nodes} places, ${r.links} links, ${r.servers} servers: converged ` +
         `${r.convergedMs === null ? 'never' : `${r.convergedMs} ms`}, control per link ` +
-        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall, ${r.heapMb.toFixed(0)} MB heap`,
+        `${r.meanKbps.toFixed(2)} / ${r.maxKbps.toFixed(2)} kbit/s, ${r.wallSec.toFixed(1)} s wall, ` +
+        `${r.heapMb.toFixed(0)} MB heap`,
     );
     say(`  idle control by type: ${r.byType}`);
     say(`  ${repairText(r.repair)}`);
@@ -243,7 +244,7 @@ function main(): number {
 /**
  * The V8 heap this bench needs: 10,000 simulated nodes hold ~2 GB of routes (more than the default
  * limit), and a young generation of 64 MB lets the messages in flight die young instead of being
- * promoted and marked again and again (a quarter less CPU at 4,000 nodes).
+ * promoted and marked again and again (a fifth less CPU at 4,000 nodes).
  */
 const V8_FLAGS = ['--max-old-space-size=8192', '--max-semi-space-size=64'];
 

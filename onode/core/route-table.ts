@@ -219,7 +219,7 @@ export class RouteTable {
     return this.servers.get(server)?.vias.get(via);
   }
 
-  /** The routes to `server`, lowest latency first (then fewest hops, then neighbour name), as fastestWhere ranks them. */
+  /** The routes to `server`, lowest latency first (then fewest hops, then neighbour name). */
   fastestFirst(server: string): RouteEntry[] {
     const info = this.servers.get(server);
     if (info === undefined) return [];
