@@ -110,20 +110,23 @@ export function routeParts(
   gone: readonly ServerGone[] = [],
 ): RoutesMessage[] {
   if (!reset && routes.length === 0 && withdrawn.length === 0 && gone.length === 0) return [];
-  // Most updates are a few routes: measured whole, they go as they are.
-  const whole: RoutesMessage = {
-    type: 'routes',
-    ...(reset ? { reset: true } : {}),
-    ...(gone.length > 0 ? { gone } : {}),
-    routes,
-    withdrawn,
-  };
+  // With room for an empty "gone" list too (the encoder leaves it out when empty).
+  const overhead = ROUTES_OVERHEAD + GONE_KEY_BYTES;
+  // Most updates are a few routes: when all of them fit (the sum packing would find), they go as they are.
   const count = routes.length + withdrawn.length + gone.length;
-  if (count <= MAX_ROUTES_PER_MESSAGE && controlBodyBytes(whole) <= MAX_CONTROL_BODY_BYTES) return [whole];
+  if (count <= MAX_ROUTES_PER_MESSAGE) {
+    let bytes = overhead + Math.max(0, count - 1); // the separators
+    for (const g of gone) bytes += jsonBytes([g.server, g.seq]);
+    for (const w of withdrawn) bytes += stringBytes(w);
+    for (const r of routes) bytes += routeBytes(r);
+    if (bytes <= MAX_CONTROL_BODY_BYTES) {
+      return [
+        { type: 'routes', ...(reset ? { reset: true } : {}), ...(gone.length > 0 ? { gone } : {}), routes, withdrawn },
+      ];
+    }
+  }
   type Item = { readonly w: string } | { readonly r: RouteAdvert } | { readonly g: ServerGone };
   const items: Item[] = [...gone.map((g) => ({ g })), ...withdrawn.map((w) => ({ w })), ...routes.map((r) => ({ r }))];
-  // With room for an empty "gone" list too (the encoder leaves it out when empty).
-  const overhead = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] }) + GONE_KEY_BYTES;
   const cost = (i: Item): number =>
     'w' in i ? stringBytes(i.w) : 'g' in i ? jsonBytes([i.g.server, i.g.seq]) : routeBytes(i.r);
   const groups = pack(items, overhead, MAX_ROUTES_PER_MESSAGE, cost);
@@ -141,6 +144,8 @@ export function routeParts(
 
 /** `"gone":[],` */
 const GONE_KEY_BYTES = 10;
+/** A routes body with a reset and nothing in its lists. */
+const ROUTES_OVERHEAD = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] });
 
 /**
  * Greedy packing in order: a group closes when the next item would take its body past the budget
