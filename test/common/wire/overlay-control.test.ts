@@ -109,7 +109,7 @@ describe('control bodies: one schema per type', () => {
       [5, ['a', 5]],
       [5, ['a', '\udc00']],
     ] as const) {
-      const r = [...good];
+      const r: unknown[] = [...good];
       r[i] = bad;
       expect(decodeJson(MessageType.routes, routes(r)), `${i}: ${JSON.stringify(bad)}`).toEqual(MALFORMED);
     }
