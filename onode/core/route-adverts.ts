@@ -321,18 +321,22 @@ export class RouteAdverts {
   }
 
   /**
-   * A catalogue still missing is asked for again (a fetch may have failed), of a neighbour whose
-   * route announces it; neighbours whose routes were just put again have been asked already.
+   * A catalogue still missing is asked for again (a fetch may have failed): of the neighbour on the
+   * best route when that route announces it, else of any neighbour whose route does. The best
+   * route first: two neighbours that each asked the other (each told the other a route first)
+   * would otherwise wait on each other's assembly for ever; best routes are loop-free, so asking
+   * along them always ends at a node that has the catalogue.
    */
   private retryCatalogues(): void {
     const { routes } = this.deps;
     for (const server of routes.allServers()) {
       const cv = routes.announcedVersion(server);
       if (cv === null || !routes.needsCatalogue(server, cv)) continue;
-      for (const [name, peer] of this.peers) {
-        if (peer.settledRtt === undefined || peer.heard.get(server)?.cv !== cv) continue;
-        if (routes.entry(server, name) !== undefined) this.catalogues.want(name, server, cv);
-      }
+      const best = routes.best(server, (n) => this.deps.isAlive(n));
+      const told = (name: string): boolean =>
+        this.peers.get(name)?.heard.get(server)?.cv === cv && routes.entry(server, name) !== undefined;
+      const ask = best !== undefined && told(best.via) ? best.via : [...this.peers.keys()].find(told);
+      if (ask !== undefined) this.catalogues.want(ask, server, cv);
     }
   }
 
