@@ -110,16 +110,25 @@ export function routeParts(
   gone: readonly ServerGone[] = [],
 ): RoutesMessage[] {
   if (!reset && routes.length === 0 && withdrawn.length === 0 && gone.length === 0) return [];
+  // With room for an empty "gone" list too (the encoder leaves it out when empty).
+  const overhead = ROUTES_OVERHEAD + GONE_KEY_BYTES;
+  // Most updates are a few routes: when all of them fit (the sum packing would find), they go as they are.
+  const count = routes.length + withdrawn.length + gone.length;
+  if (count <= MAX_ROUTES_PER_MESSAGE) {
+    let bytes = overhead + Math.max(0, count - 1); // the separators
+    for (const g of gone) bytes += jsonBytes([g.server, g.seq]);
+    for (const w of withdrawn) bytes += stringBytes(w);
+    for (const r of routes) bytes += routeBytes(r);
+    if (bytes <= MAX_CONTROL_BODY_BYTES) {
+      return [
+        { type: 'routes', ...(reset ? { reset: true } : {}), ...(gone.length > 0 ? { gone } : {}), routes, withdrawn },
+      ];
+    }
+  }
   type Item = { readonly w: string } | { readonly r: RouteAdvert } | { readonly g: ServerGone };
   const items: Item[] = [...gone.map((g) => ({ g })), ...withdrawn.map((w) => ({ w })), ...routes.map((r) => ({ r }))];
-  // With room for an empty "gone" list too (the encoder leaves it out when empty).
-  const overhead = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] }) + GONE_KEY_BYTES;
   const cost = (i: Item): number =>
-    'w' in i
-      ? jsonBytes(i.w)
-      : 'g' in i
-        ? jsonBytes([i.g.server, i.g.seq])
-        : jsonBytes([i.r.server, i.r.seq, i.r.latencyMs, i.r.hops, i.r.cv, i.r.path]);
+    'w' in i ? stringBytes(i.w) : 'g' in i ? jsonBytes([i.g.server, i.g.seq]) : routeBytes(i.r);
   const groups = pack(items, overhead, MAX_ROUTES_PER_MESSAGE, cost);
   return groups.map((g, i) => {
     const goneHere = g.flatMap((x) => ('g' in x ? [x.g] : []));
@@ -135,6 +144,8 @@ export function routeParts(
 
 /** `"gone":[],` */
 const GONE_KEY_BYTES = 10;
+/** A routes body with a reset and nothing in its lists. */
+const ROUTES_OVERHEAD = controlBodyBytes({ type: 'routes', reset: true, routes: [], withdrawn: [] });
 
 /**
  * Greedy packing in order: a group closes when the next item would take its body past the budget
@@ -157,6 +168,26 @@ function pack<T>(items: readonly T[], overhead: number, maxItems: number, size: 
   }
   groups.push(current);
   return groups;
+}
+
+/** JSON bytes of [server, seq, latencyMs, hops, cv, path], added up rather than written out. */
+function routeBytes(r: RouteAdvert): number {
+  let n = 2 + 5 + 2 + Math.max(0, r.path.length - 1); // brackets, separators, the path's brackets and commas
+  n += stringBytes(r.server) + numberBytes(r.seq) + numberBytes(r.latencyMs) + numberBytes(r.hops);
+  n += numberBytes(r.cv);
+  for (const name of r.path) n += stringBytes(name);
+  return n;
+}
+
+/** Printable ASCII with nothing to escape: written as it is, between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function stringBytes(s: string): number {
+  return PLAIN.test(s) ? s.length + 2 : jsonBytes(s);
+}
+
+function numberBytes(x: number): number {
+  return Number.isFinite(x) ? String(x).length : jsonBytes(x);
 }
 
 function jsonBytes(value: unknown): number {

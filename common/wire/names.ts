@@ -53,5 +53,9 @@ export function isMovieName(v: unknown): v is string {
 
 export function isNodeName(v: unknown): v is string {
   if (typeof v !== 'string' || v.length === 0) return false;
+  // ASCII (nearly every name, and every path a route carries): its length is its UTF-8 size.
+  let ascii = v.length <= MAX_NODE_NAME_BYTES;
+  for (let i = 0; i < v.length && ascii; i++) ascii = v.charCodeAt(i) < 0x80;
+  if (ascii) return true;
   return Buffer.byteLength(v, 'utf8') <= MAX_NODE_NAME_BYTES && !/\p{Cs}/u.test(v);
 }

@@ -9,7 +9,7 @@
  */
 import * as v from 'valibot';
 import { MovieTupleSchema } from './movie-info-schema.ts';
-import type { ControlMessage, MovieInfo } from './overlay.ts';
+import type { ControlMessage, MovieInfo, RouteAdvert } from './overlay.ts';
 import { isMovieName, isNodeName } from './names.ts';
 import { type Decoded, fail, ok } from './result.ts';
 
@@ -53,11 +53,35 @@ const partCount = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1)
 
 /** Servers in one routes message (the byte budget usually stops it earlier). */
 export const MAX_ROUTES_PER_MESSAGE = 256;
-/** A route on the wire: [server, seq, latencyMs, hops, cv, path]. */
+/**
+ * A route on the wire: [server, seq, latencyMs, hops, cv, path] (items after these are ignored, as
+ * valibot's tuple ignores them). Checked by hand: routes are most of what a node decodes, and a
+ * generic tuple schema cost microseconds per route and copied every path.
+ */
 const ROUTE = v.pipe(
-  v.tuple([nodeName, count, metric, count, digest, v.pipe(path, v.minLength(1))]),
-  v.transform(([server, seq, latencyMs, hops, cv, p]) => ({ server, seq, latencyMs, hops, cv, path: p })),
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const route = routeOf(dataset.value);
+    if (route !== undefined) return route;
+    addIssue({ message: 'not a route' });
+    return NEVER;
+  }),
 );
+
+function routeOf(x: unknown): RouteAdvert | undefined {
+  if (!Array.isArray(x) || x.length < 6) return undefined;
+  const [server, seq, latencyMs, hops, cv, p] = x as unknown[];
+  if (!isNodeName(server) || !isCount(seq) || !isCount(hops)) return undefined;
+  if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) return undefined;
+  if (!Number.isInteger(cv) || (cv as number) < 0 || (cv as number) > MAX_DIGEST) return undefined;
+  if (!Array.isArray(p) || p.length < 1 || p.length > MAX_PATH_LENGTH) return undefined;
+  for (const n of p) if (!isNodeName(n)) return undefined;
+  return { server, seq, latencyMs, hops, cv: cv as number, path: p as string[] };
+}
+
+function isCount(x: unknown): x is number {
+  return Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff;
+}
 const GONE = v.pipe(
   v.tuple([nodeName, count]),
   v.transform(([server, seq]) => ({ server, seq })),

@@ -6,13 +6,9 @@
  */
 import type { RouteAdvert } from '../../common/wire/overlay.ts';
 
-interface Entry {
-  readonly advert: RouteAdvert;
-  readonly hash: number;
-}
-
 export class AdvertLedger {
-  private readonly entries = new Map<string, Entry>();
+  /** The adverts by server; their hashes are not kept but computed again when one leaves (less memory per route). */
+  private readonly entries = new Map<string, RouteAdvert>();
   private sum = 0;
 
   get digest(): number {
@@ -24,7 +20,7 @@ export class AdvertLedger {
   }
 
   get(server: string): RouteAdvert | undefined {
-    return this.entries.get(server)?.advert;
+    return this.entries.get(server);
   }
 
   has(server: string): boolean {
@@ -36,21 +32,20 @@ export class AdvertLedger {
   }
 
   adverts(): RouteAdvert[] {
-    return [...this.entries.values()].map((e) => e.advert);
+    return [...this.entries.values()];
   }
 
   set(advert: RouteAdvert): void {
     this.delete(advert.server);
-    const hash = advertHash(advert);
-    this.entries.set(advert.server, { advert, hash });
-    this.sum = (this.sum + hash) >>> 0;
+    this.entries.set(advert.server, advert);
+    this.sum = (this.sum + advertHash(advert)) >>> 0;
   }
 
   delete(server: string): boolean {
     const old = this.entries.get(server);
     if (old === undefined) return false;
     this.entries.delete(server);
-    this.sum = (this.sum - old.hash) >>> 0;
+    this.sum = (this.sum - advertHash(old)) >>> 0;
     return true;
   }
 
@@ -60,14 +55,23 @@ export class AdvertLedger {
   }
 }
 
-/** FNV-1a over the advert's fields as the wire carries them (a JSON round trip keeps every value). */
+/**
+ * FNV-1a over the advert's fields as the wire carries them (a JSON round trip keeps every value),
+ * joined by NULs: [server, seq, latencyMs, hops, cv, ...path]. Hashed field by field, without
+ * building the joined text (the value is the same: both ends of a link must agree on it).
+ */
 export function advertHash(a: RouteAdvert): number {
-  const fields = [a.server, a.seq, a.latencyMs, a.hops, a.cv, ...a.path];
-  const text = fields.join('\u0000');
-  let h = 0x811c9dc5;
+  let h = fnv(0x811c9dc5, a.server);
+  h = fnv(h, `\u0000${a.seq}\u0000${a.latencyMs}\u0000${a.hops}\u0000${a.cv}`);
+  // Each name follows a NUL: hashing a zero code unit is the multiply alone.
+  for (const name of a.path) h = fnv(Math.imul(h, 0x01000193), name);
+  return h >>> 0;
+}
+
+function fnv(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h;
 }

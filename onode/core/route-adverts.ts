@@ -102,6 +102,13 @@ interface Peer {
   lastDumpAt: number;
   /** Whether the heard routes are in the route table (that needs the link's RTT). */
   installed: boolean;
+  /**
+   * The link's RTT when every heard route was last put in the table as it is (undefined: one was
+   * refused for a reason that may pass, or none put yet). While the RTT stays this, the periodic
+   * refresh has nothing to redo for this neighbour: on a large overlay that pass was most of the
+   * idle CPU.
+   */
+  settledRtt: number | undefined;
 }
 
 export class RouteAdverts {
@@ -137,6 +144,10 @@ export class RouteAdverts {
   /** Deaths to tell every neighbour (but `from`) at the next flush. */
   private goneNews: { gone: ServerGone; from: string | null }[] = [];
   private ownCv: number | null = null;
+  /** The advert told for each route in the table (a route replaced is a new entry, so this never goes stale). */
+  private readonly exported = new WeakMap<RouteEntry, RouteAdvert>();
+  /** This server's own route, as told (the same object to every neighbour while it holds). */
+  private ownAdvert: RouteAdvert | null = null;
 
   constructor(
     private readonly deps: RoutingDeps,
@@ -230,7 +241,11 @@ export class RouteAdverts {
     }
     this.gone.set(g.server, { seq: g.seq, until: now + GONE_MEMORY_MS });
     this.counters.serversGone++;
-    for (const e of entries) if (e.seq <= g.seq) this.forget(g.server, e.via, now);
+    for (const e of entries) {
+      if (e.seq > g.seq) continue;
+      this.forget(g.server, e.via, now);
+      this.unsettle(e.via); // its heard route is out of the table until the death is forgotten
+    }
     this.goneNews.push({ gone: g, from });
     this.scheduleFlush();
   }
@@ -297,40 +312,80 @@ export class RouteAdverts {
       this.ownCv = cv;
     }
     // Only routes whose latency moved become news (install marks them).
-    for (const [name, peer] of this.peers) this.installAll(name, peer);
+    for (const [name, peer] of this.peers) {
+      const rtt = this.deps.isAlive(name) ? this.deps.rttMs(name) : undefined;
+      if (rtt === undefined || rtt !== peer.settledRtt) this.installAll(name, peer);
+    }
+    this.retryCatalogues();
     this.deps.routes.expire(this.deps.clock.now(), Infinity);
+  }
+
+  /**
+   * A catalogue still missing is asked for again (a fetch may have failed): of the neighbour on the
+   * best route when that route announces it, else of any neighbour whose route does. The best
+   * route first: two neighbours that each asked the other (each told the other a route first)
+   * would otherwise wait on each other's assembly for ever; best routes are loop-free, so asking
+   * along them always ends at a node that has the catalogue.
+   */
+  private retryCatalogues(): void {
+    const { routes } = this.deps;
+    for (const server of routes.allServers()) {
+      const cv = routes.announcedVersion(server);
+      if (cv === null || !routes.needsCatalogue(server, cv)) continue;
+      const best = routes.best(server, (n) => this.deps.isAlive(n));
+      const told = (name: string): boolean =>
+        this.peers.get(name)?.heard.get(server)?.cv === cv && routes.entry(server, name) !== undefined;
+      const ask = best !== undefined && told(best.via) ? best.via : [...this.peers.keys()].find(told);
+      if (ask !== undefined) this.catalogues.want(ask, server, cv);
+    }
   }
 
   private installAll(from: string, peer: Peer): void {
     const now = this.deps.clock.now();
+    peer.settledRtt = this.deps.isAlive(from) ? this.deps.rttMs(from) : undefined;
     for (const advert of peer.heard.adverts()) this.install(from, advert, now);
+  }
+
+  private unsettle(neighbour: string): void {
+    const peer = this.peers.get(neighbour);
+    if (peer !== undefined) peer.settledRtt = undefined;
   }
 
   /** Puts a heard route in the table (or takes it out: a loop), and fetches the catalogue it names. */
   private install(from: string, advert: RouteAdvert, now: number): void {
     const { routes, self } = this.deps;
-    if (advert.server === self || advert.path.includes(self)) {
+    if (advert.server === self) {
       this.counters.droppedLoop++;
       this.forget(advert.server, from, now);
       return;
     }
+    const peer = this.peers.get(from);
     if (this.isStale(advert.server, advert.seq, now)) {
       this.counters.droppedGone++;
       this.forget(advert.server, from, now);
+      if (peer !== undefined) peer.settledRtt = undefined;
       return;
     }
-    const peer = this.peers.get(from);
     const rtt = this.deps.isAlive(from) ? this.deps.rttMs(from) : undefined;
     if (rtt === undefined) {
       this.counters.droppedNoRtt++;
-      if (peer !== undefined) peer.installed = false;
+      if (peer !== undefined) {
+        peer.installed = false;
+        peer.settledRtt = undefined;
+      }
       return;
     }
     if (peer !== undefined) peer.installed = true;
     const old = routes.entry(advert.server, from);
+    // Unchanged (this very path is in the table, so it was checked for loops when it went in).
     if (old !== undefined && old.path === advert.path && old.latencyMs === advert.latencyMs + rtt / 2) {
-      // Unchanged: no news, but a catalogue still missing is asked for again (the fetch may have failed).
+      // No news, but a catalogue still missing is asked for again (the fetch may have failed).
       if (routes.needsCatalogue(advert.server, advert.cv)) this.catalogues.want(from, advert.server, advert.cv);
+      return;
+    }
+    if (advert.path.includes(self)) {
+      this.counters.droppedLoop++;
+      this.forget(advert.server, from, now);
       return;
     }
     this.dirty.add(advert.server);
@@ -347,6 +402,7 @@ export class RouteAdverts {
     };
     if (!routes.set(entry, advert.cv)) {
       this.counters.droppedFull++;
+      if (peer !== undefined) peer.settledRtt = undefined;
       return;
     }
     if (routes.needsCatalogue(advert.server, advert.cv)) this.catalogues.want(from, advert.server, advert.cv);
@@ -381,12 +437,15 @@ export class RouteAdverts {
     this.dirty.clear();
     const news = this.goneNews;
     this.goneNews = [];
+    // Each server's routes ranked once, not once per neighbour.
+    const ranked = servers.map((server) => this.deps.routes.fastestFirst(server));
     for (const n of this.deps.neighbours()) {
       const peer = this.peerOf(n);
       const routes: RouteAdvert[] = [];
       const withdrawn: string[] = [];
-      for (const server of servers) {
-        const now = this.exportFor(n, server);
+      for (let i = 0; i < servers.length; i++) {
+        const server = servers[i]!;
+        const now = this.exportFor(n, server, ranked[i]!);
         const told = peer.told.get(server);
         if (now === undefined) {
           if (told !== undefined) withdrawn.push(server);
@@ -407,7 +466,7 @@ export class RouteAdverts {
     const servers = new Set(this.deps.routes.allServers());
     if (this.ownCv !== null) servers.add(this.deps.self);
     for (const server of servers) {
-      const advert = this.exportFor(to, server);
+      const advert = this.exportFor(to, server, this.deps.routes.fastestFirst(server));
       if (advert !== undefined) routes.push(advert);
     }
     this.counters.dumpsSent++;
@@ -432,26 +491,38 @@ export class RouteAdverts {
     this.counters.withdrawalsSent += withdrawn.length;
   }
 
-  /** This node's fastest route to `server` whose path avoids `to`, as told to `to`; undefined: none. */
-  private exportFor(to: string, server: string): RouteAdvert | undefined {
-    const { self, routes } = this.deps;
+  /**
+   * This node's fastest route to `server` whose path avoids `to`, as told to `to`; undefined: none.
+   * `ranked`: the server's routes, fastest first (RouteTable.fastestFirst).
+   */
+  private exportFor(to: string, server: string, ranked: readonly RouteEntry[]): RouteAdvert | undefined {
+    const { self } = this.deps;
     if (server === self) {
       if (this.ownCv === null) return undefined;
-      return { server: self, seq: this.ownSeq, latencyMs: 0, hops: 0, cv: this.ownCv, path: [self] };
+      if (this.ownAdvert?.seq !== this.ownSeq || this.ownAdvert.cv !== this.ownCv) {
+        this.ownAdvert = { server: self, seq: this.ownSeq, latencyMs: 0, hops: 0, cv: this.ownCv, path: [self] };
+      }
+      return this.ownAdvert;
     }
     if (server === to) return undefined; // its own route is its to tell
     // The fastest, not the report's choice: a neighbour applies the 10 % hop rule to true latencies
     // (told the rule's choice, its slack would add up hop after hop).
-    const best = routes.fastestWhere(server, (e) => e.via !== to && e.path !== undefined && !e.path.includes(to));
+    const best = ranked.find((e) => e.via !== to && e.path !== undefined && !e.path.includes(to));
     if (best === undefined || best.path === undefined || best.path.length >= MAX_PATH_LENGTH) return undefined;
-    return {
-      server,
-      seq: best.seq,
-      latencyMs: Math.round(best.latencyMs * 1000) / 1000,
-      hops: best.hops,
-      cv: best.cv ?? 0,
-      path: [self, ...best.path],
-    };
+    // One advert per route, whichever neighbours it is told to: their ledgers share it (and its path).
+    let advert = this.exported.get(best);
+    if (advert === undefined) {
+      advert = {
+        server,
+        seq: best.seq,
+        latencyMs: Math.round(best.latencyMs * 1000) / 1000,
+        hops: best.hops,
+        cv: best.cv ?? 0,
+        path: [self].concat(best.path),
+      };
+      this.exported.set(best, advert);
+    }
+    return advert;
   }
 
   private peerOf(neighbour: string): Peer {
@@ -466,6 +537,7 @@ export class RouteAdverts {
       lastRequestAt: -Infinity,
       lastDumpAt: -Infinity,
       installed: false,
+      settledRtt: undefined,
     };
     this.peers.set(neighbour, peer);
     return peer;
@@ -474,8 +546,11 @@ export class RouteAdverts {
 
 /** Whether a route differs enough from what was told to tell it again. */
 function isNews(now: RouteAdvert, told: RouteAdvert): boolean {
+  if (now === told) return false;
   if (now.hops !== told.hops || now.seq !== told.seq || now.cv !== told.cv) return true;
-  if (now.path.length !== told.path.length || now.path.some((n, i) => n !== told.path[i])) return true;
+  if (now.path !== told.path && (now.path.length !== told.path.length || now.path.some((n, i) => n !== told.path[i]))) {
+    return true;
+  }
   const slack = Math.max(LATENCY_SLACK_MS, LATENCY_SLACK_SHARE * told.latencyMs);
   return Math.abs(now.latencyMs - told.latencyMs) > slack;
 }

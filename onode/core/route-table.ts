@@ -219,19 +219,13 @@ export class RouteTable {
     return this.servers.get(server)?.vias.get(via);
   }
 
-  /** The lowest-latency route to `server` among those `ok` accepts (then fewest hops, then neighbour name). */
-  fastestWhere(server: string, ok: (e: RouteEntry) => boolean): RouteEntry | undefined {
-    let best: RouteEntry | undefined;
-    for (const e of this.servers.get(server)?.vias.values() ?? []) {
-      if (!ok(e)) continue;
-      if (
-        best === undefined ||
-        e.latencyMs < best.latencyMs ||
-        (e.latencyMs === best.latencyMs && (e.hops < best.hops || (e.hops === best.hops && e.via < best.via)))
-      )
-        best = e;
-    }
-    return best;
+  /** The routes to `server`, lowest latency first (then fewest hops, then neighbour name). */
+  fastestFirst(server: string): RouteEntry[] {
+    const info = this.servers.get(server);
+    if (info === undefined) return [];
+    return [...info.vias.values()].sort(
+      (a, b) => a.latencyMs - b.latencyMs || a.hops - b.hops || (a.via < b.via ? -1 : a.via > b.via ? 1 : 0),
+    );
   }
 
   /** Every server in the table, reachable or not. */

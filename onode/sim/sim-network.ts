@@ -75,6 +75,8 @@ export class SimNetwork {
   readonly clock = new VirtualClock();
   private readonly nodes = new Map<string, SimNode>();
   private readonly links = new Map<string, SimLink>();
+  /** Each node's neighbours, sorted (kept with the links: scanning every link per node is quadratic). */
+  private readonly adjacency = new Map<string, string[]>();
   /** Data packets carried per directed link ("a>b") per movie. */
   readonly dataPackets = new Map<string, Map<string, number>>();
   controlPackets = 0;
@@ -101,6 +103,14 @@ export class SimNetwork {
   /** Data packets that crossed a directed link they had already crossed (must stay 0: one copy per link). */
   duplicateDataPackets = 0;
   private readonly seenData = new Map<string, WeakSet<Buffer>>();
+  /**
+   * Whether each control message is delivered as decoded from its datagram (the default: the codec
+   * is in the loop). False delivers the sender's own message (readonly data), still encoded once
+   * for its size and to refuse what could not be sent: receivers then share the senders' routes and
+   * paths instead of each holding a decoded copy, which is what lets 10,000 nodes fit in one heap.
+   * DATA is always decoded (its movie travels as an id).
+   */
+  decodeControl = true;
   /** Messages matching this rule are counted as sent and then lost; null (the default) drops nothing. */
   dropRule: DropRule | null = null;
   /** Sees every message a live node sends, before links and loss apply; null by default. */
@@ -181,7 +191,19 @@ export class SimNetwork {
   }
 
   addLink(a: string, b: string, delayMs: number, lossPct = 0): void {
-    this.links.set(linkKey(a, b), { a, b, delayMs, lossPct, up: true });
+    const key = linkKey(a, b);
+    if (!this.links.has(key)) {
+      this.adjoin(a, b);
+      if (a !== b) this.adjoin(b, a);
+    }
+    this.links.set(key, { a, b, delayMs, lossPct, up: true });
+  }
+
+  private adjoin(a: string, b: string): void {
+    const list = this.adjacency.get(a) ?? [];
+    list.push(b);
+    list.sort();
+    this.adjacency.set(a, list);
   }
 
   link(a: string, b: string): SimLink | undefined {
@@ -203,12 +225,7 @@ export class SimNetwork {
   }
 
   neighboursOf(name: string): string[] {
-    const out: string[] = [];
-    for (const l of this.links.values()) {
-      if (l.a === name) out.push(l.b);
-      else if (l.b === name) out.push(l.a);
-    }
-    return out.sort();
+    return [...(this.adjacency.get(name) ?? [])];
   }
 
   /** Gives every node its neighbours and starts it. */
@@ -366,6 +383,7 @@ export class SimNetwork {
   private onTheWire(from: string, msg: OverlayMessage): { message: OverlayMessage; bytes: number } | null {
     const datagram = this.encodes(() => (msg.type === 'data' ? this.encodeData(from, msg) : encodeOverlay(from, msg)));
     if (datagram === null) return null;
+    if (!this.decodeControl && msg.type !== 'data') return this.sent(msg, datagram.length);
     const decoded = decodeOverlay(datagram);
     if (!decoded.ok || (decoded.value.message.type === 'data') !== (msg.type === 'data')) {
       this.undecodable++;
@@ -383,11 +401,15 @@ export class SimNetwork {
     } else {
       message = got;
     }
-    const bytes = datagram.length;
-    const t = this.sentByType.get(msg.type) ?? { datagrams: 0, bytes: 0 };
+    return this.sent(message, datagram.length);
+  }
+
+  /** Counts a datagram sent (by the type of what it carries). */
+  private sent(message: OverlayMessage, bytes: number): { message: OverlayMessage; bytes: number } {
+    const t = this.sentByType.get(message.type) ?? { datagrams: 0, bytes: 0 };
     t.datagrams++;
     t.bytes += bytes;
-    this.sentByType.set(msg.type, t);
+    this.sentByType.set(message.type, t);
     this.largestDatagram = Math.max(this.largestDatagram, bytes);
     return { message, bytes };
   }

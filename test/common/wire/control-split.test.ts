@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { carryingParts, catalogueParts, repairRequests, sortCatalogue } from '../../../common/wire/control-split.ts';
+import {
+  carryingParts,
+  catalogueParts,
+  repairRequests,
+  routeParts,
+  sortCatalogue,
+} from '../../../common/wire/control-split.ts';
 import { MAX_CARRYING, MAX_CATALOGUE, MAX_CONTROL_BODY_BYTES } from '../../../common/wire/overlay-control.ts';
 import {
   type ControlMessage,
@@ -8,6 +14,8 @@ import {
   encodeOverlay,
   MAX_OVERLAY_DATAGRAM,
   type MovieInfo,
+  type RouteAdvert,
+  type RoutesMessage,
   NONCE_BYTES,
   OVERLAY_HEADER_BYTES,
   TAG_BYTES,
@@ -120,6 +128,48 @@ describe('repairRequests', () => {
         }
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('routeParts', () => {
+  const name = fc.oneof(
+    fc.constantFrom('a"b', 'back\\slash', 'ç'.repeat(32), 'n'.repeat(64), '\u0001ctl', '日本', 'x'),
+    fc.stringMatching(/^[a-z0-9-]{1,12}$/),
+  );
+  const advert: fc.Arbitrary<RouteAdvert> = fc.record({
+    server: name,
+    seq: fc.nat(),
+    latencyMs: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 5000 })),
+    hops: fc.nat({ max: 64 }),
+    cv: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+    path: fc.array(name, { minLength: 1, maxLength: 12 }),
+  });
+
+  it('sends a short update as one message, as it is', () => {
+    const r: RouteAdvert = { server: 's1', seq: 3, latencyMs: 12.5, hops: 2, cv: 7, path: ['a', 'b', 's1'] };
+    expect(routeParts(false, [r], ['s2'])).toEqual([{ type: 'routes', routes: [r], withdrawn: ['s2'] }]);
+    expect(routeParts(true, [], [])).toEqual([{ type: 'routes', reset: true, routes: [], withdrawn: [] }]);
+    expect(routeParts(false, [], [])).toEqual([]);
+  });
+
+  it('cuts any update into parts within the budget that lose, invent and reorder nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.array(advert, { maxLength: 300 }),
+        fc.array(name, { maxLength: 300 }),
+        fc.array(fc.record({ server: name, seq: fc.nat() }), { maxLength: 20 }),
+        (reset, routes, withdrawn, gone) => {
+          const parts = routeParts(reset, routes, withdrawn, gone);
+          onTheWire(parts);
+          expect(parts.flatMap((p) => p.routes)).toEqual(routes);
+          expect(parts.flatMap((p) => p.withdrawn)).toEqual(withdrawn);
+          expect(parts.flatMap((p: RoutesMessage) => p.gone ?? [])).toEqual(gone);
+          expect(parts.map((p) => p.reset === true)).toEqual(parts.map((_, i) => reset && i === 0));
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });

@@ -89,6 +89,41 @@ describe('control bodies: one schema per type', () => {
     });
   });
 
+  it('routes: every field of a route is checked, and items after the sixth are ignored', () => {
+    const routes = (r: unknown) => ({ routes: [r], withdrawn: [] });
+    const good = ['s', 1, 2.5, 3, 4, ['a', 's']];
+    for (const [i, bad] of [
+      [0, ''],
+      [0, 'x'.repeat(65)],
+      [0, 7],
+      [0, '\ud800'],
+      [1, -1],
+      [1, 2 ** 32],
+      [1, 1.5],
+      [2, -0.5],
+      [2, '1'],
+      [3, 0.5],
+      [3, null],
+      [5, []],
+      [5, 'a,s'],
+      [5, ['a', 5]],
+      [5, ['a', '\udc00']],
+    ] as const) {
+      const r: unknown[] = [...good];
+      r[i] = bad;
+      expect(decodeJson(MessageType.routes, routes(r)), `${i}: ${JSON.stringify(bad)}`).toEqual(MALFORMED);
+    }
+    for (const bad of [null, 'route', { 0: 's' }, good.slice(0, 5)]) {
+      expect(decodeJson(MessageType.routes, routes(bad))).toEqual(MALFORMED);
+    }
+    const later = decodeJson(MessageType.routes, routes([...good, 'a later field', { x: 1 }]));
+    const advert = { server: 's', seq: 1, latencyMs: 2.5, hops: 3, cv: 4, path: ['a', 's'] };
+    expect(later).toEqual({
+      ok: true,
+      value: { from: 'a', message: { type: 'routes', routes: [advert], withdrawn: [] } },
+    });
+  });
+
   it('catalogue-request: at most MAX_PARTS_PER_REQUEST part numbers below MAX_CATALOGUE_PARTS', () => {
     expect(decodeJson(MessageType.catalogueRequest, { server: 's' })).toEqual(MALFORMED);
     expect(decodeJson(MessageType.catalogueRequest, { server: 's', cv: 1, parts: 3 })).toEqual(MALFORMED);

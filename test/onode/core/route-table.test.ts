@@ -22,6 +22,15 @@ function learn(t: RouteTable, e: ReturnType<typeof entry>, movies: MovieInfo[]):
 }
 
 describe('RouteTable', () => {
+  it("ranks a server's routes fastest first, then by fewer hops, then by neighbour name", () => {
+    const t = new RouteTable();
+    for (const e of [entry('d', 20, 5, 1), entry('c', 10, 4, 1), entry('b', 10, 2, 1), entry('a', 10, 2, 1)]) {
+      t.set(e, CV_M);
+    }
+    expect(t.fastestFirst('s1').map((e) => e.via)).toEqual(['a', 'b', 'c', 'd']);
+    expect(t.fastestFirst('nobody')).toEqual([]);
+  });
+
   it('keeps the best copy per neighbour within a sequence number and the newest across them', () => {
     const t = new RouteTable();
     expect(t.update(entry('a', 30, 3, 1), CV_M)).toBe(true);

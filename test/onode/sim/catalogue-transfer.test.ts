@@ -132,6 +132,19 @@ describe('catalogues in parts', () => {
     expect(net.oversize).toBe(0);
   }, 60_000);
 
+  it('asks again for a catalogue whose fetch was given up, along the best route (routes and RTTs unchanged)', () => {
+    const net = overlay(movies(3, 40));
+    net.dropRule = (_from, _to, msg) => msg.type === 'catalogue';
+    net.start();
+    net.run(8000);
+    expect(net.node('p1').routes.knownServers()).toEqual(['s1', 's2']);
+    expect(POPS.some((p) => hasAll(net, p, 5))).toBe(false);
+    expect(net.node('p1').routing.counters.catalogueAbandoned).toBeGreaterThan(0);
+    net.dropRule = null;
+    // Two neighbours that had asked each other first must not wait on each other for ever.
+    runUntil(net, () => [...POPS, 'n1', 'n2', 'n3', 'n4'].every((p) => hasAll(net, p, 5)), 10_000);
+  });
+
   it('follows a server whose catalogue changes, and empties it only when the server announces an empty one', () => {
     const net = overlay(movies(300, 100));
     net.start();

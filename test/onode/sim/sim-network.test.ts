@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeMovie, SimNetwork } from '../../../onode/sim/sim-network.ts';
+import { randomOverlay } from '../../../onode/sim/random-overlay.ts';
 import { DEFAULT_LINK_MONITOR } from '../../../onode/core/link-monitor.ts';
 import { rtpSequence, rtpSsrc, rtpTimestamp, seqDiff } from '../../../common/wire/rtp.ts';
 import { RTP_JPEG_CLOCK_RATE } from '../../../common/wire/rtp-jpeg.ts';
@@ -165,5 +166,25 @@ describe('SimNetwork', () => {
         .bestRoutes()
         .map((r) => r.server),
     ).toEqual(['s1']);
+  });
+});
+
+describe('SimNetwork with control messages delivered undecoded (decodeControl = false)', () => {
+  it('routes, counts bytes and streams exactly as with the codec in the loop', () => {
+    const run = (decode: boolean) => {
+      const o = randomOverlay({ nodes: 40, servers: 3, pops: 6, seed: 11 });
+      o.net.decodeControl = decode;
+      o.net.start();
+      o.net.run(4000);
+      const viewer = o.net.watch(o.pops[0]!, 'alpha.mjpeg');
+      o.net.run(2000);
+      const routes = o.net.names().map((n) => [n, o.net.node(n).bestRoutes()]);
+      const byType = [...o.net.sentByType].sort();
+      return { routes, byType, bytes: o.net.controlBytes, frames: viewer.packets.length, lost: o.net.undecodable };
+    };
+    const decoded = run(true);
+    const shared = run(false);
+    expect(shared).toEqual(decoded);
+    expect(decoded.frames).toBeGreaterThan(0);
   });
 });
