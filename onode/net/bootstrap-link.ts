@@ -27,10 +27,13 @@ export const START_RETRY_MAX_MS = 2000;
 /** Retry wait after losing a registration: first, then every later try. */
 export const LOST_RETRY_FIRST_MS = 500;
 export const LOST_RETRY_MS = 1000;
-/** Every retry wait is spread by up to this fraction either way, so nodes started (or lost) together do not retry in step. */
+/**
+ * Every retry wait is spread by up to this fraction either way, so nodes started (or lost) together
+ * do not retry in step.
+ */
 export const RETRY_JITTER = 0.25;
 
-/** The wait before retry number `failures` (1 after the first failure) at start, with jitter from `random` in [0, 1). */
+/** The wait before retry number `failures` (1 after the first failure) at start, jittered by `random` in [0, 1). */
 export function startRetryMs(failures: number, random: () => number = Math.random): number {
   return jittered(Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1)), random);
 }

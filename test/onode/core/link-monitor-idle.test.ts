@@ -10,7 +10,7 @@ const FAST = DEFAULT_LINK_MONITOR.helloIntervalMs;
 const IDLE = DEFAULT_LINK_MONITOR.idleHelloIntervalMs ?? FAST;
 const DELAY_MS = 5;
 
-/** A hub `a` with spokes (each a monitor of its own), links of DELAY_MS; `busy` says which of a's links carry a stream. */
+/** A hub `a` with spokes (each a monitor of its own), links of DELAY_MS; `busy`: which of a's links carry a stream. */
 function star(spokes: readonly string[], opts: { startAt?: Record<string, number> } = {}) {
   const clock = new VirtualClock();
   const cut = new Set<string>();
