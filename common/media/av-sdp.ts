@@ -16,7 +16,7 @@
  *
  * Both tracks are one session, so a player plays them in sync from their RTCP sender reports.
  */
-import { SdpBuildError } from '../wire/sdp.ts';
+import { checkSdpControl, decimal, SdpBuildError, type SdpSessionParams, sdpSession } from '../wire/sdp.ts';
 import { RTP_AAC_PAYLOAD_TYPE } from './aac/rtp-aac.ts';
 import type { AvMovie } from './container/av-movie.ts';
 import { profileLevelId } from './h264/nal-unit.ts';
@@ -53,54 +53,25 @@ export interface AacSdpTrack {
   readonly config: Buffer;
 }
 
-export interface AvSdpParams {
-  readonly sessionId: string;
-  readonly originAddress: string;
-  readonly sessionName: string;
-  /** Length of a finite movie in seconds; omit for live. */
-  readonly rangeEndSec?: number;
-  /** RTP header extensions announced in each media section (RFC 8285). */
-  readonly extensions?: readonly { readonly id: number; readonly uri: string }[];
+export interface AvSdpParams extends SdpSessionParams {
   readonly video: H264SdpTrack;
   readonly audio?: AacSdpTrack;
 }
 
-const VISIBLE = /^[\x21-\x7e]+$/;
-
 export function buildAvSdp(p: AvSdpParams): string {
-  if (!VISIBLE.test(p.sessionId)) throw new SdpBuildError(`invalid session id ${JSON.stringify(p.sessionId)}`);
-  if (!VISIBLE.test(p.originAddress)) throw new SdpBuildError(`invalid origin ${JSON.stringify(p.originAddress)}`);
-  if (/[\x00-\x1f\x7f]/.test(p.sessionName)) throw new SdpBuildError('session name contains control characters');
-  if (p.rangeEndSec !== undefined && !(Number.isFinite(p.rangeEndSec) && p.rangeEndSec >= 0)) {
-    throw new SdpBuildError(`invalid range end ${p.rangeEndSec}`);
-  }
-  for (const e of p.extensions ?? []) {
-    if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255 || e.id === 15) {
-      throw new SdpBuildError(`invalid extension id ${e.id}`);
-    }
-    if (!VISIBLE.test(e.uri)) throw new SdpBuildError(`invalid extension URI ${JSON.stringify(e.uri)}`);
-  }
-  const extmaps = (p.extensions ?? []).map((e) => `a=extmap:${e.id} ${e.uri}`);
-  const addrType = p.originAddress.includes(':') ? 'IP6' : 'IP4';
-  const range = p.rangeEndSec === undefined ? 'now-' : `0-${decimal(p.rangeEndSec)}`;
+  const session = sdpSession(p);
   const lines = [
-    'v=0',
-    `o=- ${p.sessionId} 1 IN ${addrType} ${p.originAddress}`,
-    `s=${p.sessionName.length > 0 ? p.sessionName : ' '}`,
-    'c=IN IP4 0.0.0.0',
-    't=0 0',
-    'a=control:*',
-    `a=range:npt=${range}`,
+    ...session.lines,
     ...videoSection(p.video),
-    ...extmaps,
-    ...(p.audio === undefined ? [] : [...audioSection(p.audio), ...extmaps]),
+    ...session.extmaps,
+    ...(p.audio === undefined ? [] : [...audioSection(p.audio), ...session.extmaps]),
   ];
   return `${lines.join('\r\n')}\r\n`;
 }
 
 function videoSection(v: H264SdpTrack): string[] {
   const pt = checkPayloadType(v.payloadType ?? RTP_H264_PAYLOAD_TYPE);
-  checkControl(v.control);
+  checkSdpControl(v.control);
   for (const n of [v.width, v.height]) {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SdpBuildError(`invalid dimension ${n}`);
   }
@@ -122,7 +93,7 @@ function videoSection(v: H264SdpTrack): string[] {
 
 function audioSection(a: AacSdpTrack): string[] {
   const pt = checkPayloadType(a.payloadType ?? RTP_AAC_PAYLOAD_TYPE);
-  checkControl(a.control);
+  checkSdpControl(a.control);
   if (!Number.isInteger(a.sampleRate) || a.sampleRate < 1) throw new SdpBuildError(`invalid rate ${a.sampleRate}`);
   if (!Number.isInteger(a.channels) || a.channels < 1 || a.channels > 64) {
     throw new SdpBuildError(`invalid channel count ${a.channels}`);
@@ -150,13 +121,4 @@ export function movieSdpTracks(movie: AvMovie): Pick<AvSdpParams, 'video' | 'aud
 function checkPayloadType(pt: number): number {
   if (!Number.isInteger(pt) || pt < 96 || pt > 127) throw new SdpBuildError(`payload type ${pt} is not dynamic`);
   return pt;
-}
-
-function checkControl(control: string): void {
-  if (!VISIBLE.test(control)) throw new SdpBuildError(`invalid control ${JSON.stringify(control)}`);
-}
-
-/** At most three decimals and no exponent. */
-function decimal(n: number): string {
-  return String(Number(n.toFixed(3)));
 }

@@ -28,33 +28,42 @@ export class SdpBuildError extends Error {
   override readonly name = 'SdpBuildError';
 }
 
-export interface MjpegSdpParams {
+/** What every description here starts with: the session (RFC 4566 section 5) and its RTP header extensions. */
+export interface SdpSessionParams {
   /** Numeric by convention (RFC 4566 §5.2); any visible characters are written. */
   readonly sessionId: string;
   /** IPv4 or IPv6 literal, or a host name. */
   readonly originAddress: string;
   readonly sessionName: string;
-  /** Media-level control, relative to the content base, e.g. "trackID=0". */
-  readonly control: string;
-  readonly fps: number;
-  readonly width: number;
-  readonly height: number;
   /** Length of a finite movie in seconds; omit for live. */
   readonly rangeEndSec?: number;
   /** RTP header extensions to announce (a=extmap, RFC 8285 section 5); players that do not know a URI ignore it. */
   readonly extensions?: readonly { readonly id: number; readonly uri: string }[];
 }
 
-export function buildMjpegSdp(p: MjpegSdpParams): string {
-  const visible = /^[\x21-\x7e]+$/;
-  if (!visible.test(p.sessionId)) throw new SdpBuildError(`invalid session id ${JSON.stringify(p.sessionId)}`);
-  if (!visible.test(p.originAddress)) throw new SdpBuildError(`invalid origin ${JSON.stringify(p.originAddress)}`);
-  if (!visible.test(p.control)) throw new SdpBuildError(`invalid control ${JSON.stringify(p.control)}`);
+export interface MjpegSdpParams extends SdpSessionParams {
+  /** Media-level control, relative to the content base, e.g. "trackID=0". */
+  readonly control: string;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+const VISIBLE = /^[\x21-\x7e]+$/;
+
+/** Checks a media-level control (visible characters), for every builder. */
+export function checkSdpControl(control: string): void {
+  if (!VISIBLE.test(control)) throw new SdpBuildError(`invalid control ${JSON.stringify(control)}`);
+}
+
+/**
+ * The session-level lines (v=, o=, s=, c=, t=, a=control:*, a=range) and the a=extmap lines each
+ * media section repeats; throws SdpBuildError on a parameter that would make an invalid description.
+ */
+export function sdpSession(p: SdpSessionParams): { readonly lines: string[]; readonly extmaps: string[] } {
+  if (!VISIBLE.test(p.sessionId)) throw new SdpBuildError(`invalid session id ${JSON.stringify(p.sessionId)}`);
+  if (!VISIBLE.test(p.originAddress)) throw new SdpBuildError(`invalid origin ${JSON.stringify(p.originAddress)}`);
   if (/[\x00-\x1f\x7f]/.test(p.sessionName)) throw new SdpBuildError('session name contains control characters');
-  if (!(Number.isFinite(p.fps) && p.fps > 0)) throw new SdpBuildError(`invalid frame rate ${p.fps}`);
-  for (const n of [p.width, p.height]) {
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SdpBuildError(`invalid dimension ${n}`);
-  }
   if (p.rangeEndSec !== undefined && !(Number.isFinite(p.rangeEndSec) && p.rangeEndSec >= 0)) {
     throw new SdpBuildError(`invalid range end ${p.rangeEndSec}`);
   }
@@ -63,7 +72,7 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
     if (!Number.isInteger(e.id) || e.id < 1 || e.id > 255 || e.id === 15) {
       throw new SdpBuildError(`invalid extension id ${e.id}`);
     }
-    if (!visible.test(e.uri)) throw new SdpBuildError(`invalid extension URI ${JSON.stringify(e.uri)}`);
+    if (!VISIBLE.test(e.uri)) throw new SdpBuildError(`invalid extension URI ${JSON.stringify(e.uri)}`);
   }
   const addrType = p.originAddress.includes(':') ? 'IP6' : 'IP4';
   const range = p.rangeEndSec === undefined ? 'now-' : `0-${decimal(p.rangeEndSec)}`;
@@ -76,19 +85,32 @@ export function buildMjpegSdp(p: MjpegSdpParams): string {
     't=0 0',
     'a=control:*',
     `a=range:npt=${range}`,
+  ];
+  return { lines, extmaps: (p.extensions ?? []).map((e) => `a=extmap:${e.id} ${e.uri}`) };
+}
+
+export function buildMjpegSdp(p: MjpegSdpParams): string {
+  const session = sdpSession(p);
+  checkSdpControl(p.control);
+  if (!(Number.isFinite(p.fps) && p.fps > 0)) throw new SdpBuildError(`invalid frame rate ${p.fps}`);
+  for (const n of [p.width, p.height]) {
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SdpBuildError(`invalid dimension ${n}`);
+  }
+  const lines = [
+    ...session.lines,
     `m=video 0 RTP/AVP ${RTP_JPEG_PAYLOAD_TYPE}`,
     `a=rtpmap:${RTP_JPEG_PAYLOAD_TYPE} JPEG/${RTP_JPEG_CLOCK_RATE}`,
     `a=control:${p.control}`,
     `a=framerate:${decimal(p.fps)}`,
     `a=framesize:${RTP_JPEG_PAYLOAD_TYPE} ${p.width}-${p.height}`,
     `a=x-dimensions:${p.width},${p.height}`,
-    ...(p.extensions ?? []).map((e) => `a=extmap:${e.id} ${e.uri}`),
+    ...session.extmaps,
   ];
   return `${lines.join('\r\n')}\r\n`;
 }
 
 /** At most three decimals and no exponent: "25", "29.97", "12.5". */
-function decimal(n: number): string {
+export function decimal(n: number): string {
   return String(Number(n.toFixed(3)));
 }
 
