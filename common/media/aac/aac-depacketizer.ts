@@ -4,7 +4,7 @@
  * fragmented frame is handed on only when all its pieces came in sequence with one timestamp.
  * Hostile input never throws: it is counted and dropped.
  */
-import type { RtpPacket } from '../../wire/rtp.ts';
+import { type RtpPacket, seqDiff } from '../../wire/rtp.ts';
 import { AAC_SAMPLES_PER_FRAME, type AacFrame, decodeAacPayload, MAX_AAC_FRAME_BYTES } from './rtp-aac.ts';
 
 export interface AacDepacketizerCounters {
@@ -26,8 +26,6 @@ interface Fragments {
   bytes: number;
 }
 
-const SEQUENCE_MOD = 0x10000;
-const SEQUENCE_HALF = 0x8000;
 const TIMESTAMP_MOD = 2 ** 32;
 
 export class AacDepacketizer {
@@ -52,12 +50,13 @@ export class AacDepacketizer {
   push(packet: RtpPacket): AacFrame[] {
     this.counters.packets++;
     if (this.lastSequence !== undefined) {
-      const step = (packet.sequenceNumber - this.lastSequence + SEQUENCE_MOD) % SEQUENCE_MOD;
+      // RFC 3550 serial order: a step back within half the space is a late packet, beyond it a wrap forward.
+      const step = seqDiff(packet.sequenceNumber, this.lastSequence);
       if (step === 0) {
         this.counters.duplicates++;
         return [];
       }
-      if (step >= SEQUENCE_HALF) {
+      if (step < 0) {
         this.counters.late++;
         return [];
       }

@@ -8,7 +8,7 @@
  * access unit is then handed on with `complete: false` (and without the broken NAL unit), so
  * the caller decides whether to show it. Hostile input never throws: it is counted and dropped.
  */
-import type { RtpPacket } from '../../wire/rtp.ts';
+import { type RtpPacket, seqDiff } from '../../wire/rtp.ts';
 import { decodeH264Payload } from './rtp-h264.ts';
 import { MAX_ACCESS_UNIT_BYTES, MAX_NALS_PER_ACCESS_UNIT } from './nal-unit.ts';
 
@@ -53,10 +53,6 @@ interface Fragments {
   bytes: number;
 }
 
-const SEQUENCE_MOD = 0x10000;
-/** Half the sequence space: a step back within it is a late packet, beyond it a wrap forward. */
-const SEQUENCE_HALF = 0x8000;
-
 export class H264Depacketizer {
   readonly counters: H264DepacketizerCounters = {
     packets: 0,
@@ -79,12 +75,13 @@ export class H264Depacketizer {
     const out: H264AccessUnit[] = [];
     let gap = false;
     if (this.lastSequence !== undefined) {
-      const step = (packet.sequenceNumber - this.lastSequence + SEQUENCE_MOD) % SEQUENCE_MOD;
+      // RFC 3550 serial order: a step back within half the space is a late packet, beyond it a wrap forward.
+      const step = seqDiff(packet.sequenceNumber, this.lastSequence);
       if (step === 0) {
         this.counters.duplicates++;
         return out;
       }
-      if (step >= SEQUENCE_HALF) {
+      if (step < 0) {
         this.counters.late++;
         return out;
       }
