@@ -112,9 +112,7 @@ export function summarizeRun(
   if (clients.length > 0) lines.push(textTable(rows));
   const failed = clients.filter((c) => (stats.get(c)?.framesReceived ?? 0) === 0);
   // A client that had frames and then failed (every POP refused it, say) did not receive its stream.
-  const quit = clients.filter(
-    (c) => !failed.includes(c) && (result.clients[c] ?? 0) !== 0 && result.clients[c] !== null,
-  );
+  const quit = clients.filter((c) => !failed.includes(c) && (result.clients[c] ?? 0) !== 0);
   if (quit.length > 0) ok = false;
   if (ok)
     lines.push(`every client received its stream${result.clientSeconds ? ` (${result.clientSeconds} s each)` : ''}`);
