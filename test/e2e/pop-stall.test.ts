@@ -170,7 +170,7 @@ describe('a stalled POP (SIGSTOP, connections left open)', () => {
     const said = screen.trim().split('\n').at(-1)?.trim();
     process.stderr.write(`tui: first frame from ${to} on screen ${switchMs} ms after SIGSTOP of p2 ("${said}")\n`);
     // Four processes stand between the freeze and the screen: client, next POP, its upstream, tmux.
-    expect(switchMs, `worst stall ${meter.worstLateMs} ms`).toBeLessThan(meter.bound(SWITCH_BOUND_MS, 4));
+    expect(switchMs, `worst stall ${meter.worstLateMs} ms; ${screen}`).toBeLessThan(meter.bound(SWITCH_BOUND_MS, 4));
     expect(screen).toMatch(/timeline\s+0 repeated/);
     await sleep(1000); // the statistics panel is redrawn every 500 ms
     const before = frames(panes.screen(name));
