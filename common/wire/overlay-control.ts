@@ -8,7 +8,7 @@
  * into several messages by control-split.ts; nothing is left to fail at send time.
  */
 import * as v from 'valibot';
-import { MovieTupleSchema } from './movie-info-schema.ts';
+import { avTupleOf, MovieTupleSchema } from './movie-info-schema.ts';
 import type { ControlMessage, MovieInfo, RouteAdvert } from './overlay.ts';
 import { isMovieName, isNodeName } from './names.ts';
 import { type Decoded, fail, ok } from './result.ts';
@@ -197,8 +197,10 @@ export function controlBodyBytes(msg: ControlMessage): number {
 }
 
 /** The movie tuple of a catalogue entry, as the wire carries it. */
-export function movieTupleOf(m: MovieInfo): [string, number, number, number, number] {
-  return [m.name, m.fps, m.width, m.height, m.frames];
+export function movieTupleOf(m: MovieInfo): unknown[] {
+  const tuple: unknown[] = [m.name, m.fps, m.width, m.height, m.frames];
+  if (m.av !== undefined) tuple.push(avTupleOf(m.av));
+  return tuple;
 }
 
 function wireFields(msg: ControlMessage): object {

@@ -72,12 +72,25 @@ export const MessageType = {
   catalogue: 20,
 } as const;
 
+/**
+ * What a POP needs to describe an H.264 (+ AAC) movie in SDP (common/wire/movie-tracks.ts):
+ * the parameter sets (base64) and the audio track's rate, channels and AudioSpecificConfig (hex).
+ */
+export interface AvInfo {
+  readonly sps: readonly string[];
+  readonly pps: readonly string[];
+  readonly audio?: { readonly rate: number; readonly channels: number; readonly config: string };
+}
+
 export interface MovieInfo {
   readonly name: string;
   readonly fps: number;
   readonly width: number;
   readonly height: number;
+  /** Frames (MJPEG) or video access units (H.264) in one loop. */
   readonly frames: number;
+  /** Present for H.264 (+ AAC) movies; absent for MJPEG. */
+  readonly av?: AvInfo;
 }
 
 /** DATA as the node sees it: the transport maps the wire's movie id back to the name. */

@@ -7,7 +7,7 @@ import { BOOTSTRAP_PORT, OVERLAY_PORT, RTSP_PORT, STATUS_PORT } from '../../comm
 import type { NodeRole, Topology } from '../config/topology.ts';
 import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
-import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
+import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary, withAvMovies } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { bootstrapperNames, hostPorts, intIn, ipv4, numberIn } from './options.ts';
 import { loadSecret } from '../config/overlay-secret.ts';
@@ -153,7 +153,7 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
     if (dir === undefined) {
       log.warn('no --movies DIR and no ./movies: this server has no movies (make samples with: npm run movies)');
     } else {
-      movies = loadMovieLibrary(dir, { fps: flags.fps });
+      movies = await withAvMovies(loadMovieLibrary(dir, { fps: flags.fps }), dir);
       // Each reason names its file (quoted where the name could hold control characters).
       for (const s of movies.skipped) log.warn(`skipped movie file ${s.reason}`);
       const names = movies.catalogue.map((m) => m.name);

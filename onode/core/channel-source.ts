@@ -1,5 +1,6 @@
 /**
- * A server's movies as a MovieSource: one live MovieChannel per movie, started by the first
+ * A server's movies as a MovieSource: one live MovieChannel per stream (an H.264 movie's audio is
+ * a stream of its own, common/wire/movie-tracks.ts), started by the first
  * viewer's join and stopped when the tree prunes the last branch. Every channel runs on its
  * movie's shared timeline, read from `reference` (this server's estimate of the shared clock).
  */
@@ -30,6 +31,10 @@ export class ChannelSource implements MovieSource {
 
   catalogue(): readonly MovieInfo[] {
     return this.infos;
+  }
+
+  carries(stream: string): boolean {
+    return this.channels.has(stream);
   }
 
   start(movie: string): void {

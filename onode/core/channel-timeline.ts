@@ -1,6 +1,7 @@
 /**
  * One movie's shared timeline (epoch locking): frame n of the timeline is due at reference time
- * n · period, where the reference is the clock every server synchronises to (the bootstrapper's).
+ * n · period (for H.264 and AAC streams, unit i of loop k at k · loopMs plus the unit's own time),
+ * where the reference is the clock every server synchronises to (the bootstrapper's).
  * Its frame, RTP timestamp and sequence numbers are functions of n and of the movie's content
  * alone, so every server holding the same movie emits the same packets at the same moment, and a
  * tree that moves from one server to another sees one stream: nothing skipped, nothing repeated.
@@ -12,9 +13,26 @@ import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
 export type FramePayloads = readonly Buffer[];
 
 export interface ChannelMovie {
+  /** The overlay stream's name: the movie's, or its audio stream's (common/wire/movie-tracks.ts). */
   readonly name: string;
   readonly fps: number;
+  /** Every unit's RTP payloads: MJPEG frames, H.264 access units or AAC packet groups. */
   readonly frames: readonly FramePayloads[];
+  /** Units that are not evenly spaced (H.264, AAC); absent for MJPEG, whose frame n is due at n / fps. */
+  readonly schedule?: UnitSchedule;
+}
+
+/** When each unit of one loop is due and what RTP timestamp it has (common/media/av-rtp-plan.ts). */
+export interface UnitSchedule {
+  readonly payloadType: number;
+  readonly clockRate: number;
+  /** Per unit, non-decreasing: ms after the loop's start. */
+  readonly dueMs: readonly number[];
+  /** Per unit: RTP ticks after the loop's start. */
+  readonly ticks: readonly number[];
+  readonly loopMs: number;
+  /** Whole ticks per loop, so that loops join without a jump. */
+  readonly loopTicks: number;
 }
 
 /** A stream's RTP identity: the same for every server whose movie has the same name and content. */
@@ -31,6 +49,9 @@ const SEGMENT_TICKS = 2 ** 20;
 /** SSRC and bases from a hash of the name, rate and every payload: identical movies lock together. */
 export function channelIdentity(movie: ChannelMovie): ChannelIdentity {
   const h = createHash('sha256').update(`${movie.name}\n${movie.fps}\n`);
+  const sc = movie.schedule;
+  if (sc !== undefined)
+    h.update(JSON.stringify([sc.payloadType, sc.clockRate, sc.loopMs, sc.loopTicks, sc.dueMs, sc.ticks]));
   for (const frame of movie.frames) {
     for (const payload of frame) h.update(payload);
     h.update('\n');
@@ -51,25 +72,47 @@ export class ChannelTimeline {
     readonly movie: ChannelMovie,
     readonly identity: ChannelIdentity = channelIdentity(movie),
   ) {
-    this.periodMs = 1000 / movie.fps;
+    const n = movie.frames.length;
+    // Scheduled units: the mean spacing (it sizes resend spans and catch-up only).
+    this.periodMs = movie.schedule === undefined || n === 0 ? 1000 / movie.fps : movie.schedule.loopMs / n;
     this.ticksPerFrame = RTP_JPEG_CLOCK_RATE / movie.fps;
     this.prefix = [];
-    let n = 0;
+    let packets = 0;
     for (const f of movie.frames) {
-      this.prefix.push(n);
-      n += f.length;
+      this.prefix.push(packets);
+      packets += f.length;
     }
-    this.loopPackets = n;
+    this.loopPackets = packets;
   }
 
   /** The frame due at or before reference time `ms`. */
   tickAt(ms: number): number {
-    return Math.floor(ms / this.periodMs);
+    const sc = this.movie.schedule;
+    const n = this.movie.frames.length;
+    if (sc === undefined || n === 0) return Math.floor(ms / this.periodMs);
+    const loops = Math.floor(ms / sc.loopMs);
+    const within = ms - loops * sc.loopMs;
+    // The last unit due at or before `within` (-1: the previous loop's last).
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sc.dueMs[mid] ?? 0) <= within) lo = mid + 1;
+      else hi = mid;
+    }
+    // Floating point: settle the guess against dueAt itself, so that a unit due by dueAt is due here.
+    let tick = loops * n + lo - 1;
+    while (this.dueAt(tick + 1) <= ms) tick++;
+    while (this.dueAt(tick) > ms) tick--;
+    return tick;
   }
 
   /** Reference time at which frame `tick` is due. */
   dueAt(tick: number): number {
-    return tick * this.periodMs;
+    const sc = this.movie.schedule;
+    const n = this.movie.frames.length;
+    if (sc === undefined || n === 0) return tick * this.periodMs;
+    return Math.floor(tick / n) * sc.loopMs + (sc.dueMs[mod(tick, n)] ?? 0);
   }
 
   frameOf(tick: number): FramePayloads {
@@ -88,6 +131,15 @@ export class ChannelTimeline {
   }
 
   timestamp(tick: number): number {
+    const sc = this.movie.schedule;
+    const n = this.movie.frames.length;
+    if (sc !== undefined && n > 0) {
+      // Exact at any tick: loops · loopTicks can pass 2^53 over a long-running reference clock.
+      const loops = BigInt(Math.floor(tick / n));
+      const within = BigInt(sc.ticks[mod(tick, n)] ?? 0);
+      const m = BigInt(TWO_32);
+      return Number((((BigInt(this.identity.timestampBase) + loops * BigInt(sc.loopTicks) + within) % m) + m) % m);
+    }
     const k = this.ticksPerFrame;
     if (Number.isInteger(k)) return mod(this.identity.timestampBase + mod(tick, TWO_32) * k, TWO_32);
     // A fractional frame length is exact only over short spans: count whole segments apart.

@@ -1,6 +1,6 @@
 /**
- * A server's live channel for one movie: from its first viewer it emits the movie's frames as
- * RTP/JPEG, looping at the end, on the movie's shared timeline (channel-timeline.ts): frame n
+ * A server's live channel for one stream: from its first viewer it emits the movie's frames as
+ * RTP/JPEG (or an H.264 or AAC track's units), looping at the end, on the movie's shared timeline (channel-timeline.ts): frame n
  * leaves at reference time n · period, with the same sequence numbers and timestamp on every
  * server of the movie. Timers run on the server's own clock; `reference` converts it to the
  * shared one (the server's synchronised estimate of the bootstrapper's clock).
@@ -105,7 +105,7 @@ export class MovieChannel {
     const last = this.lastTick ?? now - 1;
     if (now > last) {
       // A short stall sends the backlog; a long one (or a reference that jumped ahead) skips to now.
-      const behindMs = (now - last - 1) * this.timeline.periodMs;
+      const behindMs = this.timeline.dueAt(now) - this.timeline.dueAt(last + 1);
       const from = behindMs > MAX_CATCH_UP_MS ? now : last + 1;
       for (let tick = from; tick <= now; tick++) this.send(tick);
     }
@@ -129,7 +129,7 @@ export class MovieChannel {
     const packets = frame.map(
       (payload, i): RtpPacket => ({
         marker: i === frame.length - 1,
-        payloadType: RTP_JPEG_PAYLOAD_TYPE,
+        payloadType: this.movie.schedule?.payloadType ?? RTP_JPEG_PAYLOAD_TYPE,
         sequenceNumber: (first + i) & 0xffff,
         timestamp,
         ssrc: this.ssrc,

@@ -36,6 +36,8 @@ export interface Outbox {
 /** A server's movies: the catalogue it announces and the live channels it starts and stops. */
 export interface MovieSource {
   catalogue(): readonly MovieInfo[];
+  /** Whether a stream (a movie, or an H.264 movie's audio: movie-tracks.ts) is this source's. */
+  carries(stream: string): boolean;
   start(movie: string): void;
   stop(movie: string): void;
   /** Recent packets sent again, from the movie's timeline (ChannelSource.resend). */
@@ -129,7 +131,7 @@ export class OverlayNode {
           outbox.send(to, msg);
         },
         sendData: (to, movie, rtp) => outbox.sendData(to, movie, rtp),
-        isSource: (movie) => source?.catalogue().some((m) => m.name === movie) ?? false,
+        isSource: (movie) => source?.carries(movie) ?? false,
         startSource: (movie) => source?.start(movie),
         stopSource: (movie) => source?.stop(movie),
         resendFromSource: (movie, ssrc, seqs) => source?.resend(movie, ssrc, seqs) ?? [],

@@ -7,6 +7,7 @@
  * catalogue is kept for a while so a request for its movies fails as 'no-route' rather than
  * 'unknown-movie', but it is no longer offered.
  */
+import { streamNamesOf } from '../../common/wire/movie-tracks.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { sortCatalogue } from '../../common/wire/control-split.ts';
 import { chooseBest } from './route-choice.ts';
@@ -33,7 +34,7 @@ export interface RouteEntry {
 
 interface ServerInfo {
   readonly vias: Map<string, RouteEntry>;
-  /** The installed catalogue, in name order (empty until one is installed), and its names. */
+  /** The installed catalogue, in name order (empty until one is installed), and its streams' names. */
   catalogue: readonly MovieInfo[];
   names: ReadonlySet<string>;
   /** Digest of the installed catalogue; null when none is. */
@@ -177,7 +178,8 @@ export class RouteTable {
     if (known < this.knownMovies) for (const other of this.servers.values()) other.refused = null;
     this.knownMovies = known;
     info.catalogue = sortCatalogue(movies);
-    info.names = new Set(movies.map((m) => m.name));
+    // The streams' names: an H.264 movie's audio is joined as a stream of its own (movie-tracks.ts).
+    info.names = new Set(movies.flatMap(streamNamesOf));
     info.cv = cv;
     this.generation++;
     return true;

@@ -1,6 +1,7 @@
 /**
  * A server's movies: every MJPEG file (*.mjpeg, *.mjpg, any case) in one directory, checked and
- * cut into RTP/JPEG payloads once at start-up, so streaming later only copies buffers. The movie
+ * cut into RTP/JPEG payloads once at start-up, so streaming later only copies buffers; and, with
+ * withAvMovies, every H.264 (+ AAC) file (*.mp4, *.m4v, *.mov, *.mkv: av-library.ts). The movie
  * name is the file name, so it must be a valid movie name (common/wire/names.ts: UTF-8, at most
  * 255 bytes, no control characters or path separators); clients put it in RTSP URLs %-encoded.
  *
@@ -16,6 +17,9 @@ import { MAX_CATALOGUE, MAX_DATA_RTP_BYTES, type MovieInfo } from '../../common/
 import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
 import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, packetizeJpegFitted, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
+import { AvMovieError } from '../../common/media/container/av-movie.ts';
+import { MAX_AV_MOVIE_NAME_BYTES } from '../../common/wire/movie-tracks.ts';
+import { AV_MOVIE_EXTENSION, loadAvStreams } from './av-library.ts';
 
 export { MAX_MOVIE_NAME_BYTES } from '../../common/wire/names.ts';
 const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
@@ -45,11 +49,13 @@ export interface SkippedMovie {
 }
 
 export interface MovieLibrary {
-  /** Sorted by name (code-unit order, so the same on every machine). */
+  /** The movies' streams, sorted by name (code-unit order, so the same on every machine). */
   readonly movies: readonly ChannelMovie[];
   /** The same movies, as announced to the overlay. */
   readonly catalogue: readonly MovieInfo[];
   readonly skipped: readonly SkippedMovie[];
+  /** H.264 (+ AAC) files found, by name, not loaded yet: withAvMovies loads them. */
+  readonly avFiles: readonly string[];
 }
 
 /**
@@ -67,15 +73,19 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
 
   const loaded: { movie: ChannelMovie; info: MovieInfo }[] = [];
   const skipped: SkippedMovie[] = [];
+  const avFiles: string[] = [];
   for (const { file, utf8 } of listFiles(dir)) {
     const problem = utf8 ? nameProblem(file) : notUtf8(file);
     if (problem !== null) {
       skipped.push({ file, reason: problem });
       continue;
     }
-    if (loaded.length >= MAX_CATALOGUE) {
-      const reason = `${file}: a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory`;
-      skipped.push({ file, reason });
+    if (loaded.length + avFiles.length >= MAX_CATALOGUE) {
+      skipped.push({ file, reason: tooMany(file) });
+      continue;
+    }
+    if (AV_MOVIE_EXTENSION.test(file)) {
+      avFiles.push(file);
       continue;
     }
     const path = join(dir, file);
@@ -95,7 +105,46 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
       skipped.push({ file, reason: err.message });
     }
   }
-  return { movies: loaded.map((l) => l.movie), catalogue: loaded.map((l) => l.info), skipped };
+  return { movies: loaded.map((l) => l.movie), catalogue: loaded.map((l) => l.info), skipped, avFiles };
+}
+
+/**
+ * The library with its H.264 (+ AAC) files loaded too (av-library.ts), each as its streams; a
+ * file that cannot be carried is skipped with the reason and the command that converts it.
+ */
+export async function withAvMovies(
+  library: MovieLibrary,
+  dir: string,
+  options: MovieLibraryOptions = {},
+): Promise<MovieLibrary> {
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const movies = [...library.movies];
+  const catalogue = [...library.catalogue];
+  const skipped = [...library.skipped];
+  for (const file of library.avFiles) {
+    const bytes = Buffer.byteLength(file, 'utf8');
+    if (bytes > MAX_AV_MOVIE_NAME_BYTES) {
+      const reason = `${JSON.stringify(file)}: an H.264 movie's name is at most ${MAX_AV_MOVIE_NAME_BYTES} bytes`;
+      skipped.push({ file, reason: `${reason} (its audio stream adds a suffix), got ${bytes}; rename the file` });
+      continue;
+    }
+    try {
+      const { streams, info } = await loadAvStreams(join(dir, file), file, maxPayload, SERVER_RTP_PACKET_BYTES);
+      movies.push(...streams);
+      catalogue.push(info);
+    } catch (err) {
+      // AvMovieError says what the file holds and how to convert it; anything else is still this file's.
+      const reason =
+        err instanceof AvMovieError ? err.message : `${file}: cannot be carried (${(err as Error).message})`;
+      skipped.push({ file, reason });
+    }
+  }
+  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return { movies: movies.sort(byName), catalogue: catalogue.sort(byName), skipped, avFiles: [] };
+}
+
+function tooMany(file: string): string {
+  return `${file}: a server offers at most ${MAX_CATALOGUE} movies; move it to another server's directory`;
 }
 
 const signedLimit = signedPayloadLimit(SERVER_RTP_PACKET_BYTES);
@@ -161,7 +210,8 @@ function notUtf8(file: string): string {
 /** Why `file` cannot be a movie of the library by its name alone, or null. */
 function nameProblem(file: string): string | null {
   const shown = JSON.stringify(file); // control characters visible
-  if (!MOVIE_EXTENSION.test(file)) return `${shown}: not a movie: only files ending in .mjpeg or .mjpg are served`;
+  if (!MOVIE_EXTENSION.test(file) && !AV_MOVIE_EXTENSION.test(file))
+    return `${shown}: not a movie: only files ending in .mjpeg, .mjpg, .mp4, .m4v, .mov or .mkv are served`;
   const problem = movieNameProblem(file);
   return problem === null ? null : `${shown} cannot be a movie name: ${problem}; rename the file`;
 }

@@ -180,7 +180,7 @@ export class NodeProcess extends Service {
     });
     if (info.role === 'server') {
       this.startTimeSync(ctx);
-      const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [] };
+      const library = this.opts.movies ?? { movies: [], catalogue: [], skipped: [], avFiles: [] };
       const emit = (movie: string, rtp: Buffer): void => this.node?.onSourcePacket(movie, rtp);
       const { movies, catalogue } = library;
       // Channels run on the movie's shared timeline, read from the bootstrapper's clock as synchronised.

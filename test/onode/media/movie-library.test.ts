@@ -82,7 +82,7 @@ describe('makeSampleMovies + loadMovieLibrary', () => {
     expect(library.catalogue.map((m) => m.name)).toEqual(['bars.mjpeg', 'bounce.mjpeg', 'gradient.mjpeg']);
     expect(library.skipped.map((s) => s.file)).toEqual(['broken.mjpeg', 'notes.txt']);
     expect(library.skipped[0]?.reason).toContain('broken.mjpeg: not an MJPEG movie');
-    expect(library.skipped[1]?.reason).toContain('.mjpeg or .mjpg');
+    expect(library.skipped[1]?.reason).toContain('.mjpeg, .mjpg, .mp4, .m4v, .mov or .mkv');
   });
 
   it('serves any valid movie name up to 255 bytes of UTF-8, and names the files whose names are not', () => {
