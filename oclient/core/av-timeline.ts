@@ -98,7 +98,8 @@ export class AvTimeline {
    */
   place(track: AvTrackKind, timestamp: number, arrivalMs: number): { ticks: number; timeMs: number } {
     const ticks = this.unwrappers[track].unwrap(timestamp);
-    const anchor = (this.anchors[track] ??= this.anchorFor(track, ticks, arrivalMs));
+    const anchor = this.anchors[track] ?? this.anchorFor(track, ticks, arrivalMs);
+    this.anchors[track] = anchor;
     return { ticks, timeMs: anchor.ms + ((ticks - anchor.ticks) * 1000) / this.rates[track] };
   }
 
