@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planAvRtp } from '../../../common/media/av-rtp-plan.ts';
+import { type AvRtpPlan, planAvRtp } from '../../../common/media/av-rtp-plan.ts';
+import { NAL_NON_IDR_SLICE, nalType } from '../../../common/media/h264/nal-unit.ts';
 import type { AvMovie } from '../../../common/media/container/av-movie.ts';
 import { loadAvMovie } from '../../../common/media/container/av-movie-file.ts';
 import { AvReceiver, type AvUnit } from '../../../oclient/core/av-receiver.ts';
@@ -54,6 +55,20 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
+/** A video unit of the plan that no other picture refers to (nal_ref_idc 0), in 2+ packets. */
+function nonReferenceUnit(plan: AvRtpPlan): number {
+  const video = plan.units.flatMap((u, i) => (u.track === 'video' ? [i] : []));
+  const k = movie.video.samples.findIndex(
+    (s, k) =>
+      s.nals.every((n) => nalType(n) !== NAL_NON_IDR_SLICE || ((n[0] ?? 0) & 0x60) === 0) &&
+      s.nals.some((n) => nalType(n) === NAL_NON_IDR_SLICE) &&
+      (plan.units[video[k] ?? -1]?.payloads.length ?? 0) >= 2,
+  );
+  const unit = video[k];
+  if (unit === undefined) throw new Error('the fixture has no non-reference picture of 2+ packets');
+  return unit;
+}
+
 /** Receives the packets (in the given order, at their send times) and writes what came out to `path`. */
 async function receiveInto(path: string, packets: readonly FedPacket[]): Promise<{ rx: AvReceiver; units: AvUnit[] }> {
   const rx = new AvReceiver(avSdp(movie), { sync: SYNC });
@@ -93,4 +108,68 @@ describe('AvOutput', () => {
       expect(Math.abs((await skew(path)) - (await skew(source)))).toBeLessThan(0.0015);
     });
   }
+
+  it('with one packet lost, loses exactly that picture and keeps the rest (reordered on the way)', async () => {
+    // Non-reference pictures are a few tens of bytes: small payloads cut them in pieces.
+    const plan = planAvRtp(movie, { maxPayload: 24 });
+    const target = nonReferenceUnit(plan);
+    const packets = planPackets(plan);
+    // Its first packet (an FU-A start): the rest of it arrives, and must not be shown.
+    const lost = packets.findIndex((p) => p.unit === target);
+    const arrived = packets.filter((_, i) => i !== lost);
+    // Swap neighbours of a track now and then (within the jitter buffer's window), but not a track's
+    // first packet: it starts the sequence, so one overtaking it would count as late.
+    const firsts = new Set(['video', 'audio'].map((t) => arrived.find((p) => p.track === t)));
+    let swaps = 0;
+    for (let i = 5; i + 1 < arrived.length; i += 7) {
+      const [a, b] = [arrived[i], arrived[i + 1]];
+      if (a === undefined || b === undefined || a.track !== b.track || firsts.has(a)) continue;
+      [arrived[i], arrived[i + 1]] = [b, a];
+      swaps++;
+    }
+    expect(swaps).toBeGreaterThan(100);
+    const path = join(tmp.dir, 'lost.mkv');
+    const { rx } = await receiveInto(path, arrived);
+    expect(rx.counters.video.lost).toBe(1);
+    expect(rx.counters.audio.lost).toBe(0);
+    // The lost picture's place in presentation order is the frame missing from the decoded output.
+    const ticks = plan.units[target]?.ticks;
+    const order = plan.units
+      .filter((u) => u.track === 'video')
+      .map((u) => u.ticks)
+      .sort((a, b) => a - b);
+    const missing = order.indexOf(ticks ?? -1);
+    expect(missing).toBeGreaterThan(0);
+    expect(await videoHashes(path)).toEqual(sourceVideo.filter((_, i) => i !== missing));
+    expect(await audioHashes(path)).toEqual(sourceAudio);
+  });
+
+  it('joined mid-GOP, the file starts at the next keyframe and decodes to the source from there', async () => {
+    const packets = planPackets(planAvRtp(movie));
+    const start = packets.findIndex((p) => p.track === 'video' && p.unit > 8);
+    const path = join(tmp.dir, 'joined.mp4');
+    const { rx, units } = await receiveInto(path, packets.slice(start));
+    expect(rx.counters.video.beforeKeyframe).toBeGreaterThan(0);
+    expect(units.find((u) => u.track === 'video')).toMatchObject({ keyframe: true });
+    // The second GOP is the source's frames 25..49 (a keyframe every 25, closed GOPs).
+    expect(await videoHashes(path)).toEqual(sourceVideo.slice(25));
+  });
+
+  it('reports a missing ffmpeg or a failing one as an OutputError, never a throw', async () => {
+    const rx = new AvReceiver(avSdp(movie), { sync: SYNC });
+    const missing = AvOutput.open(join(tmp.dir, 'm.mkv'), outputTracks(rx.tracks), { ffmpeg: 'no-such-ffmpeg-here' });
+    const errors: string[] = [];
+    missing.events.on('error', (e) => errors.push(e.reason));
+    const err = await missing.close();
+    expect(err?.reason).toMatch(/no-such-ffmpeg-here, which is not installed: run `npm run setup`/);
+    expect(errors).toEqual([err?.reason]);
+
+    // ffmpeg cannot create the file: its own words come back.
+    const bad = AvOutput.open(join(tmp.dir, 'no', 'dir', 'x.mkv'), outputTracks(rx.tracks));
+    rx.events.on('unit', (u) => bad.write(u));
+    for (const p of planPackets(planAvRtp(movie)).slice(0, 30)) rx.offer(p.track, p.datagram, p.atMs);
+    const failed = await bad.close();
+    expect(failed?.reason).toMatch(/No such file or directory/);
+    expect(await bad.close()).toBe(failed);
+  });
 });
