@@ -68,7 +68,10 @@ function section(m: SdpMedia): { rtpmap: Rtpmap; fmtp: Fmtp; control: string } |
   const format = m.formats[0];
   const rtpmap = /^(\d{1,3})\s+([^/\s]+)\/(\d{1,7})(?:\/(\S+))?$/.exec((m.attributes.get('rtpmap') ?? '').trim());
   if (format === undefined || rtpmap === null || rtpmap[1] !== format) return undefined;
-  const fmtp = parseFmtp(m.attributes.get('fmtp') ?? `${format} `);
+  // No a=fmtp: every parameter takes its default (H.264 packetization-mode 0, parameter sets in band).
+  const text = m.attributes.get('fmtp');
+  const fmtp =
+    text === undefined ? ok({ payloadType: Number(format), params: new Map<string, string>() }) : parseFmtp(text);
   if (!fmtp.ok || String(fmtp.value.payloadType) !== format) return undefined;
   const clockRate = Number(rtpmap[3]);
   if (!(clockRate > 0)) return undefined;

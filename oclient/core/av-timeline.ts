@@ -21,6 +21,11 @@ export interface SyncPoint {
   readonly audio: number;
 }
 
+/** An RTCP sender report's 64-bit NTP timestamp (seconds and 2^-32 fractions) in ms, for senderReport. */
+export function ntpToMs(ntpSec: number, ntpFrac: number): number {
+  return ntpSec * 1000 + (ntpFrac / 2 ** 32) * 1000;
+}
+
 /** Signed distance a - b between two 32-bit RTP timestamps (serial number arithmetic). */
 export function timestampDiff(a: number, b: number): number {
   return ((a - b) | 0) as number;

@@ -44,8 +44,9 @@ export const MAX_TRACK_SKEW_MS = 10_000;
 export const CLOSE_TIMEOUT_MS = 30_000;
 /** ffmpeg's error output kept for the message. */
 export const MAX_FFMPEG_STDERR_BYTES = 16 * 1024;
-/** Units held while waiting for the parameter sets (an SDP without sprop-parameter-sets). */
+/** Units (and their bytes) held while waiting for the parameter sets (an SDP without sprop-parameter-sets). */
 export const MAX_UNITS_BEFORE_HEADER = 1024;
+export const MAX_BYTES_BEFORE_HEADER = 8 * 1024 * 1024;
 
 export type AvOutputFormat = 'matroska' | 'mp4';
 
@@ -129,20 +130,27 @@ export class AvOutput {
   private closing: Promise<OutputError | null> | null = null;
   private headerWritten = false;
   private readonly waiting: AvUnit[] = [];
+  private waitingBytes = 0;
   private originMs: number | undefined;
 
-  /** Starts ffmpeg writing `path` (.mkv or .mp4; see checkAvOutput). Failures arrive as 'error'. */
+  /**
+   * Starts ffmpeg writing `path`; later failures arrive as 'error' and from close().
+   * @throws OutputError for a path that is not .mkv or .mp4 (checkAvOutput says so before playing).
+   */
   static open(path: string, tracks: MkvTracks, options: AvOutputOptions = {}): AvOutput {
-    return new AvOutput(path, tracks, options.ffmpeg ?? 'ffmpeg');
+    const format = avOutputFormat(path);
+    if (format === undefined)
+      throw new OutputError('--output', path, 'an H.264 + AAC stream is written as .mkv or .mp4');
+    return new AvOutput(path, format, tracks, options.ffmpeg ?? 'ffmpeg');
   }
 
   private constructor(
     readonly path: string,
+    format: AvOutputFormat,
     private readonly tracks: MkvTracks,
     private readonly ffmpeg: string,
   ) {
     this.numbers = trackNumbers(tracks);
-    const format = avOutputFormat(path) ?? 'matroska';
     const args = [
       ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'matroska', '-i', 'pipe:0'],
       ...['-map', '0', '-c', 'copy', '-f', format, path],
@@ -207,14 +215,20 @@ export class AvOutput {
       const inBand = unit.track === 'video' ? inBandParameterSets(unit.nals) : { sps: [], pps: [] };
       avcC = avcDecoderConfig(v.sps.length > 0 ? v.sps : inBand.sps, v.pps.length > 0 ? v.pps : inBand.pps);
       if (avcC === undefined) {
-        if (this.waiting.length < MAX_UNITS_BEFORE_HEADER) this.waiting.push(unit);
-        else this.counters.dropped++;
+        const bytes = unit.track === 'video' ? unit.annexB.length : unit.data.length;
+        if (this.waiting.length < MAX_UNITS_BEFORE_HEADER && this.waitingBytes + bytes <= MAX_BYTES_BEFORE_HEADER) {
+          this.waiting.push(unit);
+          this.waitingBytes += bytes;
+        } else {
+          this.counters.dropped++;
+        }
         return false;
       }
     }
     this.headerWritten = true;
     this.send(matroskaHeader(this.tracks, avcC, 'oclient'));
     const held = this.waiting.splice(0);
+    this.waitingBytes = 0;
     for (const u of held) this.writeUnit(u);
     return true;
   }

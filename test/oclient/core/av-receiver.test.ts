@@ -73,6 +73,11 @@ describe('readAvSdp', () => {
     fc.assert(fc.property(fc.string(), (s) => readAvSdp(`v=0\r\n${s}`) !== undefined));
   });
 
+  it('reads a video section without a=fmtp (parameter sets in band)', () => {
+    const r = readAvSdp(avSdp(movie).replace(/a=fmtp:96 [^\r\n]*\r\n/, ''));
+    expect(r.ok && r.value.video?.sps).toEqual([]);
+  });
+
   it('keeps the track it can read when the other has another codec', () => {
     const r = readAvSdp(avSdp(movie).replace('mpeg4-generic', 'opus'));
     expect(r.ok && r.value.video !== undefined && r.value.audio === undefined).toBe(true);

@@ -14,6 +14,7 @@ import type { AvMovie } from '../../../common/media/container/av-movie.ts';
 import { loadAvMovie } from '../../../common/media/container/av-movie-file.ts';
 import { AvReceiver, type AvUnit } from '../../../oclient/core/av-receiver.ts';
 import { AvOutput, avOutputFormat, checkAvOutput, outputTracks } from '../../../oclient/net/av-output.ts';
+import { OutputError } from '../../../oclient/net/output-files.ts';
 import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir } from '../../common/media/av-fixture.ts';
 import { avSdp, type FedPacket, planPackets, SYNC } from '../core/av-feed.ts';
 
@@ -70,8 +71,12 @@ function nonReferenceUnit(plan: AvRtpPlan): number {
 }
 
 /** Receives the packets (in the given order, at their send times) and writes what came out to `path`. */
-async function receiveInto(path: string, packets: readonly FedPacket[]): Promise<{ rx: AvReceiver; units: AvUnit[] }> {
-  const rx = new AvReceiver(avSdp(movie), { sync: SYNC });
+async function receiveInto(
+  path: string,
+  packets: readonly FedPacket[],
+  sdp = avSdp(movie),
+): Promise<{ rx: AvReceiver; units: AvUnit[] }> {
+  const rx = new AvReceiver(sdp, { sync: SYNC });
   const out = AvOutput.open(path, outputTracks(rx.tracks));
   const units: AvUnit[] = [];
   rx.events.on('unit', (u) => {
@@ -93,6 +98,16 @@ describe('AvOutput', () => {
     expect(checkAvOutput(join(tmp.dir, 'x.mkv'), 'no-such-ffmpeg-here')?.reason).toMatch(/npm run setup/);
     expect(checkAvOutput(join(tmp.dir, 'none', 'x.mkv'))?.reason).toMatch(/does not exist/);
     expect(checkAvOutput(join(tmp.dir, 'x.mkv'))).toBeNull();
+    expect(() => AvOutput.open(join(tmp.dir, 'x.avi'), {})).toThrow(OutputError);
+  });
+
+  it('takes the parameter sets from the first keyframe when the SDP has none', async () => {
+    const sdp = avSdp(movie).replace(/;sprop-parameter-sets=[^;\r\n]*/, '');
+    expect(sdp).not.toMatch(/sprop/);
+    const path = join(tmp.dir, 'inband.mp4');
+    await receiveInto(path, planPackets(planAvRtp(movie)), sdp);
+    expect(await videoHashes(path)).toEqual(sourceVideo);
+    expect(await audioHashes(path)).toEqual(sourceAudio);
   });
 
   for (const ext of ['mkv', 'mp4'] as const) {
