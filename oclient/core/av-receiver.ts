@@ -224,8 +224,11 @@ export class AvReceiver {
     const old = this.state[track];
     this.state[track] = this.newState(track);
     this.state[track].lastNow = old.lastNow;
-    if (track === 'video') this.video = new H264Depacketizer();
-    else {
+    if (track === 'video') {
+      this.video = new H264Depacketizer();
+      // The new source's pictures may refer to ones the decoder never got from it: start at a keyframe again.
+      this.seenKeyframe = false;
+    } else {
       this.audio = new AacDepacketizer(this.frameDuration);
       this.nextAudioPts = undefined;
     }

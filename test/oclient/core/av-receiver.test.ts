@@ -181,8 +181,10 @@ describe('AvReceiver', () => {
     const units: AvUnit[] = [];
     rx.events.on('unit', (u) => units.push(u));
     for (const p of packets) rx.offer('video', p.datagram, p.atMs);
-    // The same stream again from another source (another POP): new SSRC, sequence and timestamps.
-    for (const p of packets) {
+    // The same stream again from another source (another POP), joined mid-GOP: new SSRC, sequence
+    // and timestamps; it too starts at a keyframe.
+    const resumeAt = packets.findIndex((p) => p.unit > 20);
+    for (const p of packets.slice(resumeAt)) {
       const copy = Buffer.from(p.datagram);
       copy.writeUInt32BE(0xabcdef, 8);
       copy.writeUInt16BE((copy.readUInt16BE(2) + 777) & 0xffff, 2);
@@ -191,8 +193,12 @@ describe('AvReceiver', () => {
     rx.flush();
     expect(rx.counters.video.sourceChanges).toBe(1);
     expect(rx.counters.video.lost).toBe(0);
-    expect(units.length).toBe(100);
+    expect(rx.counters.video.beforeKeyframe).toBeGreaterThan(0);
+    expect(units.length).toBe(75);
+    expect(units[50]).toMatchObject({ keyframe: true });
     const times = units.filter((u) => u.track === 'video' && u.keyframe).map((u) => Math.round(u.timeMs));
+    // The new source's first keyframe is placed at its arrival, after the old source's last.
+    expect(times.length).toBe(3);
     expect(times[2]).toBeGreaterThan((times[1] ?? 0) + 1000);
   });
 
