@@ -8,17 +8,25 @@
  * Each track is its own RTP stream (own SSRC, sequence numbers and clock), as the SDP's two
  * media sections say. Video starts at a keyframe: access units before the first IDR are dropped
  * and counted, so the first picture a viewer or a file gets decodes cleanly. An access unit
- * missing a packet is dropped and counted lost (a decoder given half a picture shows garbage).
+ * missing a packet is dropped and counted lost (a decoder given half a picture shows garbage);
+ * one that came whole after units lost whole is kept (see wholeAfterGap).
  * Bad input is counted and dropped, never thrown.
  */
 import { AacDepacketizer } from '../../common/media/aac/aac-depacketizer.ts';
 import { toAdts } from '../../common/media/aac/adts.ts';
 import type { AvTrackKind } from '../../common/media/av-rtp-plan.ts';
 import { H264Depacketizer } from '../../common/media/h264/h264-depacketizer.ts';
-import { isIdr, toAnnexB, withParameterSets } from '../../common/media/h264/nal-unit.ts';
+import {
+  isIdr,
+  NAL_IDR_SLICE,
+  NAL_NON_IDR_SLICE,
+  nalType,
+  toAnnexB,
+  withParameterSets,
+} from '../../common/media/h264/nal-unit.ts';
 import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { fail, type Decoded } from '../../common/wire/result.ts';
-import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
+import { decodeRtp, type RtpPacket, seqDiff } from '../../common/wire/rtp.ts';
 import { type AvSdpTracks, readAvSdp } from './av-sdp-reader.ts';
 import { AvTimeline, type SyncPoint } from './av-timeline.ts';
 import { DEFAULT_HOLD_MS, MAX_HELD_PACKETS, ReorderBuffer } from './reorder-buffer.ts';
@@ -99,6 +107,17 @@ const newCounters = (): AvTrackCounters => ({
   sourceChanges: 0,
 });
 
+/** How the access unit being received began: whether packets went missing just before it. */
+interface VideoUnitStart {
+  readonly timestamp: number;
+  /** Packets were missing between the previous access unit and this one's first packet. */
+  readonly gapBefore: boolean;
+  /** A packet of it went missing after its first one. */
+  broken: boolean;
+  /** The depacketizer's refusals (malformed, broken fragments, oversize) when it began. */
+  readonly refusals: number;
+}
+
 interface TrackState {
   ssrc: number | undefined;
   reorder: ReorderBuffer<RtpPacket>;
@@ -124,6 +143,9 @@ export class AvReceiver {
   private seenKeyframe = false;
   /** The next AAC frame's timestamp, to count frames that never came. */
   private nextAudioPts: number | undefined;
+  /** The last video packet handed to the depacketizer, and what is known of the access unit it is in. */
+  private lastVideo: { seq: number; marker: boolean; timestamp: number } | undefined;
+  private videoStart: VideoUnitStart | undefined;
 
   /** @throws AvSdpError when the description has neither an H.264 nor an AAC track. */
   constructor(
@@ -189,7 +211,7 @@ export class AvReceiver {
       s.lastNow = end;
     }
     const au = this.video.flush();
-    if (au !== undefined) this.videoUnit(au.timestamp, au.nals, au.complete);
+    if (au !== undefined) this.videoUnit(au.timestamp, au.nals, au.complete, au.marked);
   }
 
   /** An RTCP sender report of a track (NTP time in ms): lets the timeline sync the tracks exactly. */
@@ -226,6 +248,8 @@ export class AvReceiver {
     this.state[track].lastNow = old.lastNow;
     if (track === 'video') {
       this.video = new H264Depacketizer();
+      this.lastVideo = undefined;
+      this.videoStart = undefined;
       // The new source's pictures may refer to ones the decoder never got from it: start at a keyframe again.
       this.seenKeyframe = false;
     } else {
@@ -246,17 +270,51 @@ export class AvReceiver {
     s.seen[seq] = (s.seen[seq] ?? 0) + 1;
     s.recentCount++;
     if (track === 'video') {
-      for (const au of this.video.push(packet)) this.videoUnit(au.timestamp, au.nals, au.complete);
+      this.noteVideoPacket(packet);
+      for (const au of this.video.push(packet)) this.videoUnit(au.timestamp, au.nals, au.complete, au.marked);
     } else {
       for (const f of this.audio.push(packet)) this.audioUnit(f.timestamp, f.data);
     }
   }
 
-  private videoUnit(timestamp: number, nals: readonly Buffer[], complete: boolean): void {
+  private refusals(): number {
+    const d = this.video.counters;
+    return d.malformed + d.brokenFragments + d.oversize;
+  }
+
+  private noteVideoPacket(packet: RtpPacket): void {
+    const prev = this.lastVideo;
+    const step = prev === undefined ? 1 : seqDiff(packet.sequenceNumber, prev.seq);
+    if (prev === undefined || prev.marker || prev.timestamp !== packet.timestamp) {
+      this.videoStart = { timestamp: packet.timestamp, gapBefore: step > 1, broken: false, refusals: this.refusals() };
+    } else if (step > 1 && this.videoStart !== undefined) {
+      this.videoStart.broken = true;
+    }
+    this.lastVideo = { seq: packet.sequenceNumber, marker: packet.marker, timestamp: packet.timestamp };
+  }
+
+  /**
+   * The depacketizer calls an access unit after a sequence gap incomplete, since the missing
+   * packets may have been its first. They were not when nothing of it went missing since its first
+   * packet, it ended at its marker, and its first slice starts the picture (first_mb_in_slice 0):
+   * what was lost was whole access units before it (or parameter sets and SEI, which the SDP gives).
+   */
+  private wholeAfterGap(timestamp: number, nals: readonly Buffer[], marked: boolean): boolean {
+    const start = this.videoStart;
+    if (!marked || start === undefined || start.timestamp !== timestamp || !start.gapBefore || start.broken)
+      return false;
+    if (this.refusals() !== start.refusals) return false;
+    const slice = nals.find((n) => nalType(n) === NAL_NON_IDR_SLICE || nalType(n) === NAL_IDR_SLICE);
+    // first_mb_in_slice is the first ue(v) after the NAL header; 0 is the single bit 1.
+    return slice !== undefined && ((slice[1] ?? 0) & 0x80) !== 0;
+  }
+
+  private videoUnit(timestamp: number, nals: readonly Buffer[], complete: boolean, marked: boolean): void {
     const c = this.counters.video;
     if (!complete) {
+      // Lost: this access unit, or (when it came whole) at least one before it.
       c.lost++;
-      return;
+      if (!this.wholeAfterGap(timestamp, nals, marked)) return;
     }
     const keyframe = nals.some(isIdr);
     if (!this.seenKeyframe && !keyframe) {

@@ -147,6 +147,41 @@ describe('AvReceiver', () => {
     expect(audio.length).toBe(want.audio.length - 1);
   });
 
+  it('loses only the access unit that was lost whole, not the one after it', () => {
+    const packets = planPackets(plan);
+    // A picture sent in one packet (B-frames are a few tens of bytes), after the first GOP's start.
+    const target = plan.units.findIndex((u, i) => i > 10 && u.track === 'video' && u.payloads.length === 1);
+    const { rx, video } = receive(packets.filter((p) => p.unit !== target));
+    expect(rx.counters.video.lost).toBe(1);
+    const videoIndex = plan.units.slice(0, target).filter((u) => u.track === 'video').length;
+    expect(video.map((u) => u.nals)).toEqual(expected().video.filter((_, i) => i !== videoIndex));
+  });
+
+  it('drops a picture whose first slice was lost, though its other slices came', () => {
+    // Two slices per picture, one packet each: the second starts at macroblock 1 (ue(v) "010").
+    const idr = [Buffer.from([0x65, 0x88, 1]), Buffer.from([0x65, 0x40, 2])];
+    const p = [Buffer.from([0x41, 0x9a, 3]), Buffer.from([0x41, 0x40, 4])];
+    const rx = new AvReceiver(avSdp(movie));
+    const got: AvUnit[] = [];
+    rx.events.on('unit', (u) => got.push(u));
+    let seq = 0;
+    const send = (nal: Buffer, ts: number, marker: boolean) =>
+      rx.offer(
+        'video',
+        { marker, payloadType: 96, sequenceNumber: seq++, timestamp: ts, ssrc: 5, csrcs: [], payload: nal },
+        ts / 90,
+      );
+    send(idr[0]!, 0, false);
+    send(idr[1]!, 0, true);
+    seq++; // the first slice of the next picture is lost
+    send(p[1]!, 3600, true);
+    send(p[0]!, 7200, false);
+    send(p[1]!, 7200, true);
+    rx.flush();
+    expect(got.map((u) => u.pts)).toEqual([0, 7200]);
+    expect(rx.counters.video.lost).toBe(1);
+  });
+
   it('joined mid-GOP, starts at the next keyframe and counts what it dropped', () => {
     const packets = planPackets(plan);
     const start = packets.findIndex((p) => p.track === 'video' && p.unit > 5);
