@@ -155,7 +155,10 @@ export class AvOutput {
       ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'matroska', '-i', 'pipe:0'],
       ...['-map', '0', '-c', 'copy', '-f', format, path],
     ];
-    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl-C in the terminal reaches the client, which then ends ffmpeg's input
+    // (ffmpeg stopped by SIGINT itself exits 255). Should the client die, the pipe closes and ffmpeg
+    // finishes the file and exits: never an orphan.
+    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code) => resolve(code));
       this.child.once('error', () => resolve(null));
@@ -171,6 +174,11 @@ export class AvOutput {
     this.child.once('close', (code, signal) => {
       if (this.closing === null) this.fail(`${ffmpeg} stopped (${signal ?? `exit ${code}`}): ${this.ffmpegSaid()}`);
     });
+  }
+
+  /** ffmpeg's process id (undefined when it could not start). */
+  get ffmpegPid(): number | undefined {
+    return this.child.pid;
   }
 
   get error(): OutputError | null {

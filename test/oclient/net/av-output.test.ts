@@ -4,7 +4,7 @@
  * .mkv and .mp4 through ffmpeg: the video decodes to exactly the source's frames, in order, and
  * the audio packets are the source's (ffmpeg framemd5). Runs ffmpeg, opens no socket: no lock.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp?.remove();
 });
+
+/** Whether a process exists (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A video unit of the plan that no other picture refers to (nal_ref_idc 0), in 2+ packets. */
 function nonReferenceUnit(plan: AvRtpPlan): number {
@@ -168,6 +178,25 @@ describe('AvOutput', () => {
     expect(units.find((u) => u.track === 'video')).toMatchObject({ keyframe: true });
     // The second GOP is the source's frames 25..49 (a keyframe every 25, closed GOPs).
     expect(await videoHashes(path)).toEqual(sourceVideo.slice(25));
+  });
+
+  it('leaves no ffmpeg behind when the client is killed', async () => {
+    const script = join(import.meta.dirname, 'av-output-child.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', script, join(tmp.dir, 'killed.mkv')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', () => reject(new Error('the child ended before starting ffmpeg')));
+      });
+      expect(alive(pid)).toBe(true);
+      child.kill('SIGKILL');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(pid)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('reports a missing ffmpeg or a failing one as an OutputError, never a throw', async () => {
