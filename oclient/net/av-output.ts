@@ -125,6 +125,8 @@ export class AvOutput {
   private readonly numbers: { video?: number; audio?: number };
   private readonly clusters = new MatroskaClusters();
   private readonly exited: Promise<number | null>;
+  /** Settles once ffmpeg started, or could not (ENOENT comes as an event, after open returned). */
+  private readonly started: Promise<void>;
   private stderr = '';
   private failure: OutputError | null = null;
   private closing: Promise<OutputError | null> | null = null;
@@ -159,6 +161,10 @@ export class AvOutput {
     // (ffmpeg stopped by SIGINT itself exits 255). Should the client die, the pipe closes and ffmpeg
     // finishes the file and exits: never an orphan.
     this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    this.started = new Promise((resolve) => {
+      this.child.once('spawn', () => resolve());
+      this.child.once('error', () => resolve());
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code) => resolve(code));
       this.child.once('error', () => resolve(null));
@@ -202,7 +208,14 @@ export class AvOutput {
   }
 
   private async finish(): Promise<OutputError | null> {
+    await this.started;
     if (this.failure !== null) return this.failure;
+    if (!this.headerWritten) {
+      // ffmpeg cannot make a file of nothing (nor of tracks whose parameters it never saw).
+      this.fail('nothing was received to write');
+      await this.exited;
+      return this.failure;
+    }
     const last = this.clusters.flush();
     if (last !== undefined) this.send(last);
     this.child.stdin?.end();

@@ -208,6 +208,9 @@ describe('AvOutput', () => {
     expect(err?.reason).toMatch(/no-such-ffmpeg-here, which is not installed: run `npm run setup`/);
     expect(errors).toEqual([err?.reason]);
 
+    const empty = AvOutput.open(join(tmp.dir, 'empty.mkv'), outputTracks(rx.tracks));
+    expect((await empty.close())?.reason).toBe('nothing was received to write');
+
     // ffmpeg cannot create the file: its own words come back.
     const bad = AvOutput.open(join(tmp.dir, 'no', 'dir', 'x.mkv'), outputTracks(rx.tracks));
     rx.events.on('unit', (u) => bad.write(u));
