@@ -31,10 +31,18 @@ export function avSdp(movie: AvMovie): string {
   return buildAvSdp({ sessionId: '1', originAddress: '127.0.0.1', sessionName: 'clip', ...movieSdpTracks(movie) });
 }
 
-export function planPackets(plan: AvRtpPlan): FedPacket[] {
+/** The plan's packets, `loops` times over as a channel repeats it (`unit` counts on across loops). */
+export function planPackets(plan: AvRtpPlan, loops = 1): FedPacket[] {
   const seq = { video: STREAMS.video.seq, audio: STREAMS.audio.seq };
   const out: FedPacket[] = [];
-  for (const [n, u] of plan.units.entries()) {
+  const units = Array.from({ length: loops }, (_, loop) =>
+    plan.units.map((u) => ({
+      ...u,
+      dueMs: u.dueMs + loop * plan.loopMs,
+      ticks: u.ticks + loop * plan.loopTicks[u.track],
+    })),
+  ).flat();
+  for (const [n, u] of units.entries()) {
     const s = STREAMS[u.track];
     for (const [i, payload] of u.payloads.entries()) {
       const sequenceNumber = seq[u.track] & 0xffff;

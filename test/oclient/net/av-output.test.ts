@@ -134,6 +134,14 @@ describe('AvOutput', () => {
     });
   }
 
+  it('writes a channel that loops: the source twice over', async () => {
+    const path = join(tmp.dir, 'loops.mkv');
+    const { rx } = await receiveInto(path, planPackets(planAvRtp(movie), 2));
+    expect(rx.counters.video).toMatchObject({ lost: 0, units: 100 });
+    expect(await videoHashes(path)).toEqual([...sourceVideo, ...sourceVideo]);
+    expect(await audioHashes(path)).toEqual([...sourceAudio, ...sourceAudio]);
+  });
+
   it('with one packet lost, loses exactly that picture and keeps the rest (reordered on the way)', async () => {
     // Non-reference pictures are a few tens of bytes: small payloads cut them in pieces.
     const plan = planAvRtp(movie, { maxPayload: 24 });
