@@ -9,30 +9,22 @@
  * media sections say. Video starts at a keyframe: access units before the first IDR are dropped
  * and counted, so the first picture a viewer or a file gets decodes cleanly. An access unit
  * missing a packet is dropped and counted lost (a decoder given half a picture shows garbage);
- * one that came whole after units lost whole is kept (see wholeAfterGap).
+ * one that came whole after units lost whole is kept (h264-gap-judge.ts).
  * Bad input is counted and dropped, never thrown.
  */
 import { AacDepacketizer } from '../../common/media/aac/aac-depacketizer.ts';
 import { toAdts } from '../../common/media/aac/adts.ts';
 import type { AvTrackKind } from '../../common/media/av-rtp-plan.ts';
 import { H264Depacketizer } from '../../common/media/h264/h264-depacketizer.ts';
-import {
-  isIdr,
-  NAL_IDR_SLICE,
-  NAL_NON_IDR_SLICE,
-  nalType,
-  toAnnexB,
-  withParameterSets,
-} from '../../common/media/h264/nal-unit.ts';
+import { isIdr, toAnnexB, withParameterSets } from '../../common/media/h264/nal-unit.ts';
 import { TypedEmitter } from '../../common/core/typed-emitter.ts';
 import { fail, type Decoded } from '../../common/wire/result.ts';
-import { decodeRtp, type RtpPacket, seqDiff } from '../../common/wire/rtp.ts';
+import { decodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';
 import { type AvSdpTracks, readAvSdp } from './av-sdp-reader.ts';
 import { AvTimeline, type SyncPoint } from './av-timeline.ts';
+import { H264GapJudge } from './h264-gap-judge.ts';
+import { RecentSequences } from './recent-sequences.ts';
 import { DEFAULT_HOLD_MS, MAX_HELD_PACKETS, ReorderBuffer } from './reorder-buffer.ts';
-
-/** Sequence numbers remembered per track to tell a duplicate from a late packet. */
-export const RECENT_SEQUENCES = 1024;
 
 export interface AvVideoUnit {
   readonly track: 'video';
@@ -107,24 +99,11 @@ const newCounters = (): AvTrackCounters => ({
   sourceChanges: 0,
 });
 
-/** How the access unit being received began: whether packets went missing just before it. */
-interface VideoUnitStart {
-  readonly timestamp: number;
-  /** Packets were missing between the previous access unit and this one's first packet. */
-  readonly gapBefore: boolean;
-  /** A packet of it went missing after its first one. */
-  broken: boolean;
-  /** The depacketizer's refusals (malformed, broken fragments, oversize) when it began. */
-  readonly refusals: number;
-}
-
 interface TrackState {
   ssrc: number | undefined;
   reorder: ReorderBuffer<RtpPacket>;
-  /** The last RECENT_SEQUENCES sequence numbers handed to the depacketizer, and how often each is there. */
-  readonly recent: Uint16Array;
-  readonly seen: Uint8Array;
-  recentCount: number;
+  /** Sequence numbers handed on lately: a packet among them again is a duplicate. */
+  readonly recent: RecentSequences;
   lastNow: number;
 }
 
@@ -143,9 +122,7 @@ export class AvReceiver {
   private seenKeyframe = false;
   /** The next AAC frame's timestamp, to count frames that never came. */
   private nextAudioPts: number | undefined;
-  /** The last video packet handed to the depacketizer, and what is known of the access unit it is in. */
-  private lastVideo: { seq: number; marker: boolean; timestamp: number } | undefined;
-  private videoStart: VideoUnitStart | undefined;
+  private gapJudge = new H264GapJudge(this.video.counters);
 
   /** @throws AvSdpError when the description has neither an H.264 nor an AAC track. */
   constructor(
@@ -181,7 +158,7 @@ export class AvReceiver {
     s.lastNow = nowMs;
     if (s.ssrc !== undefined && s.ssrc !== packet.ssrc) this.restart(track);
     s.ssrc = packet.ssrc;
-    if (s.seen[packet.sequenceNumber] !== 0) {
+    if (s.recent.has(packet.sequenceNumber)) {
       c.duplicates++;
       return;
     }
@@ -229,9 +206,7 @@ export class AvReceiver {
     const s: TrackState = {
       ssrc: undefined,
       reorder: new ReorderBuffer<RtpPacket>((seq, p) => this.deliver(track, seq, p), this.options.holdMs),
-      recent: new Uint16Array(RECENT_SEQUENCES),
-      seen: new Uint8Array(0x10000),
-      recentCount: 0,
+      recent: new RecentSequences(),
       lastNow: 0,
     };
     s.reorder.events.on('missing', (seqs) => {
@@ -248,8 +223,7 @@ export class AvReceiver {
     this.state[track].lastNow = old.lastNow;
     if (track === 'video') {
       this.video = new H264Depacketizer();
-      this.lastVideo = undefined;
-      this.videoStart = undefined;
+      this.gapJudge = new H264GapJudge(this.video.counters);
       // The new source's pictures may refer to ones the decoder never got from it: start at a keyframe again.
       this.seenKeyframe = false;
     } else {
@@ -260,53 +234,13 @@ export class AvReceiver {
   }
 
   private deliver(track: AvTrackKind, seq: number, packet: RtpPacket): void {
-    const s = this.state[track];
-    const slot = s.recentCount % RECENT_SEQUENCES;
-    if (s.recentCount >= RECENT_SEQUENCES) {
-      const old = s.recent[slot] ?? 0;
-      s.seen[old] = Math.max(0, (s.seen[old] ?? 0) - 1);
-    }
-    s.recent[slot] = seq;
-    s.seen[seq] = (s.seen[seq] ?? 0) + 1;
-    s.recentCount++;
+    this.state[track].recent.add(seq);
     if (track === 'video') {
-      this.noteVideoPacket(packet);
+      this.gapJudge.note(packet);
       for (const au of this.video.push(packet)) this.videoUnit(au.timestamp, au.nals, au.complete, au.marked);
     } else {
       for (const f of this.audio.push(packet)) this.audioUnit(f.timestamp, f.data);
     }
-  }
-
-  private refusals(): number {
-    const d = this.video.counters;
-    return d.malformed + d.brokenFragments + d.oversize;
-  }
-
-  private noteVideoPacket(packet: RtpPacket): void {
-    const prev = this.lastVideo;
-    const step = prev === undefined ? 1 : seqDiff(packet.sequenceNumber, prev.seq);
-    if (prev === undefined || prev.marker || prev.timestamp !== packet.timestamp) {
-      this.videoStart = { timestamp: packet.timestamp, gapBefore: step > 1, broken: false, refusals: this.refusals() };
-    } else if (step > 1 && this.videoStart !== undefined) {
-      this.videoStart.broken = true;
-    }
-    this.lastVideo = { seq: packet.sequenceNumber, marker: packet.marker, timestamp: packet.timestamp };
-  }
-
-  /**
-   * The depacketizer calls an access unit after a sequence gap incomplete, since the missing
-   * packets may have been its first. They were not when nothing of it went missing since its first
-   * packet, it ended at its marker, and its first slice starts the picture (first_mb_in_slice 0):
-   * what was lost was whole access units before it (or parameter sets and SEI, which the SDP gives).
-   */
-  private wholeAfterGap(timestamp: number, nals: readonly Buffer[], marked: boolean): boolean {
-    const start = this.videoStart;
-    if (!marked || start === undefined || start.timestamp !== timestamp || !start.gapBefore || start.broken)
-      return false;
-    if (this.refusals() !== start.refusals) return false;
-    const slice = nals.find((n) => nalType(n) === NAL_NON_IDR_SLICE || nalType(n) === NAL_IDR_SLICE);
-    // first_mb_in_slice is the first ue(v) after the NAL header; 0 is the single bit 1.
-    return slice !== undefined && ((slice[1] ?? 0) & 0x80) !== 0;
   }
 
   private videoUnit(timestamp: number, nals: readonly Buffer[], complete: boolean, marked: boolean): void {
@@ -314,7 +248,7 @@ export class AvReceiver {
     if (!complete) {
       // Lost: this access unit, or (when it came whole) at least one before it.
       c.lost++;
-      if (!this.wholeAfterGap(timestamp, nals, marked)) return;
+      if (!this.gapJudge.wholeAfterGap(timestamp, nals, marked)) return;
     }
     const keyframe = nals.some(isIdr);
     if (!this.seenKeyframe && !keyframe) {
