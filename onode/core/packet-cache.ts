@@ -134,6 +134,22 @@ export class PacketCache {
     return [];
   }
 
+  /**
+   * The packets from the newest one `startsHere` accepts (an H.264 keyframe's first packet) to the
+   * newest, when none between is missing; [] otherwise. A new H.264 viewer starts with the current
+   * group of pictures, so its first picture decodes whole (as far back as the cache reaches).
+   */
+  lastFrom(startsHere: (rtp: Buffer) => boolean): Buffer[] {
+    if (this.highest === null) return [];
+    for (let back = 0; back < this.size; back++) {
+      const seq = (this.highest - back) & 0xffff;
+      const p = this.get(seq);
+      if (p === undefined) return [];
+      if (startsHere(p)) return [p, ...this.after(this.ssrc ?? 0, seq)];
+    }
+    return [];
+  }
+
   /** The frame whose marker packet is `end` (sequence `seq`), or null when a packet of it is missing. */
   private frameEndingAt(seq: number, end: Buffer): Buffer[] | null {
     const ts = rtpTimestamp(end);

@@ -26,8 +26,8 @@ import {
   parseTransport,
 } from '../../common/wire/rtsp-headers.ts';
 import { decodeRtp } from '../../common/wire/rtp.ts';
-import { FRAME_AUTH_EXTMAP } from '../../common/wire/frame-auth.ts';
-import { buildMjpegSdp } from '../../common/wire/sdp.ts';
+import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
+import { describeMovie, type RtspTrack, trackOf } from './rtsp-tracks.ts';
 import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts';
 import { Viewer, type ViewerCounters, type ViewerDeps } from './rtsp-viewer.ts';
@@ -71,8 +71,11 @@ export interface RtspDeps extends ViewerDeps {
   catalogue(): readonly MovieInfo[];
   join(movie: string, id: string, receiver: LocalReceiver): void;
   leave(movie: string, id: string): void;
-  /** The newest complete frame of a movie's stream, sent on PLAY so a viewer need not wait for the next one. */
-  latestFrame(movie: string): Buffer[];
+  /**
+   * The newest complete frame of a stream, sent on PLAY so a viewer need not wait for the next one;
+   * with `startsAt`, everything from the newest packet it accepts (an H.264 stream's last keyframe).
+   */
+  latestFrame(movie: string, startsAt?: (rtp: Buffer) => boolean): Buffer[];
   /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
   wallClockMs(): number;
   /** The UDP ports the POP sends from on this address (for server_port). */
@@ -90,6 +93,12 @@ export type RtcpSource =
 
 type Answer = (status: number, headers?: Record<string, string | number>, body?: Buffer) => void;
 
+/** One track of a session: an overlay stream and the viewer that sends it on (rtsp-tracks.ts). */
+interface Track {
+  readonly spec: RtspTrack;
+  readonly media: Viewer;
+}
+
 interface Session {
   readonly id: string;
   /** Names the viewer in the stream tree and in /status; unlike the id, not a secret. */
@@ -101,10 +110,14 @@ interface Session {
   everPlayed: boolean;
   lastFastStartAt: number;
   lastSeen: number;
-  readonly media: Viewer;
+  /** In SETUP order; the first one exists from the session's creation. */
+  readonly tracks: Track[];
   /** The SETUP's answer while the tree is being joined. */
   pendingSetup: Answer | null;
 }
+
+/** Most tracks of one session: an H.264 movie's video and audio. */
+export const MAX_TRACKS_PER_SESSION = 2;
 
 export interface RtspSessionInfo {
   readonly viewer: string;
@@ -158,8 +171,8 @@ export class RtspSessions {
   private readonly reports: Interval;
   /** In creation order, oldest first (eviction relies on it). */
   private readonly sessions = new Map<string, Session>();
-  /** Sessions by where their RTCP comes from (every receiver report looks one up). */
-  private readonly byRtcp = new Map<string, Session>();
+  /** Session tracks by where their RTCP comes from (every receiver report looks one up). */
+  private readonly byRtcp = new Map<string, { session: Session; track: Track }>();
   private readonly perClient = new Map<string, number>();
   private readonly perConnection = new Map<number, number>();
   private readonly reaper: Interval;
@@ -186,16 +199,17 @@ export class RtspSessions {
 
   /** For GET /status: no session ids (they are the viewers' credentials). */
   list(): RtspSessionInfo[] {
+    const sum = (s: Session, of: (v: Viewer) => number): number => s.tracks.reduce((n, t) => n + of(t.media), 0);
     return [...this.sessions.values()].map((s) => ({
       viewer: s.label,
       movie: s.movie,
       client: s.peer.remoteAddress,
-      transport: s.media.delivery.kind,
+      transport: firstMedia(s).delivery.kind,
       state: s.state,
-      packets: s.media.packets,
-      retransmitted: s.media.retransmitted,
-      packetsDropped: s.media.packetsDropped,
-      framesDropped: s.media.framesDropped,
+      packets: sum(s, (v) => v.packets),
+      retransmitted: sum(s, (v) => v.retransmitted),
+      packetsDropped: sum(s, (v) => v.packetsDropped),
+      framesDropped: sum(s, (v) => v.framesDropped),
     }));
   }
 
@@ -212,14 +226,15 @@ export class RtspSessions {
   rtcp(match: RtcpSource, packets: readonly RtcpPacket[]): void {
     this.counters.rtcpIn++;
     const key = 'address' in match ? `udp ${match.address} ${match.port}` : `tcp ${match.peerId} ${match.channel}`;
-    const session = this.byRtcp.get(key);
-    if (session === undefined) return;
+    const found = this.byRtcp.get(key);
+    if (found === undefined) return;
+    const { session, track } = found;
     session.lastSeen = this.deps.clock.now();
     for (const p of packets) {
       if (p.type === 'rr' || p.type === 'sr') this.deps.viewers?.receiverReport(session.label, p.reports);
       if (p.type !== 'nack') continue;
       this.counters.nacks++;
-      session.media.retransmit(p.mediaSsrc, p.lost);
+      track.media.retransmit(p.mediaSsrc, p.lost);
     }
   }
 
@@ -299,20 +314,25 @@ export class RtspSessions {
     if (session.state === 'joining') return answer(455);
     const starting = method === 'PLAY' && session.state !== 'playing';
     session.state = method === 'PLAY' ? 'playing' : 'ready';
-    session.media.playing = method === 'PLAY';
+    for (const t of session.tracks) t.media.playing = method === 'PLAY';
     if (method === 'PLAY') session.everPlayed = true;
     if (method === 'PLAY') this.deps.viewers?.played(session.label, session.movie, clientOf(session.peer));
     else this.deps.viewers?.paused(session.label);
     answer(200, method === 'PLAY' ? { ...sessionHeader, Range: 'npt=now-' } : sessionHeader);
-    // Fast start: the newest complete frame now, then the live stream continues from it.
+    // Fast start: the newest complete frame now (H.264: the group of pictures since the last
+    // keyframe), then the live stream continues from it.
     const now = this.deps.clock.now();
     if (!starting || now - session.lastFastStartAt < FAST_START_INTERVAL_MS) return;
-    const frame = this.deps.latestFrame(session.movie);
-    // The player has this frame already (it played it from another POP): nothing to start with.
-    const have = parseLastFrame(header(req, LAST_FRAME_HEADER) ?? '');
-    if (have.ok && alreadyHas(frame, have.value)) return;
     session.lastFastStartAt = now;
-    for (const rtp of frame) session.media.deliver(rtp);
+    const have = parseLastFrame(header(req, LAST_FRAME_HEADER) ?? '');
+    for (const { spec, media } of session.tracks) {
+      if (spec.startsAt === null && spec.clockRate !== RTP_JPEG_CLOCK_RATE) continue; // audio: the next packet
+      const frame =
+        spec.startsAt === null ? this.deps.latestFrame(spec.stream) : this.deps.latestFrame(spec.stream, spec.startsAt);
+      // The player has this frame already (it played it from another POP): nothing to start with.
+      if (spec.startsAt === null && have.ok && alreadyHas(frame, have.value)) continue;
+      for (const rtp of frame) media.deliver(rtp);
+    }
   }
 
   /**
@@ -334,41 +354,50 @@ export class RtspSessions {
     answer(statusForReport(viewers.report(session.label, req.body)), sessionHeader);
   }
 
-  private movieOf(req: RtspRequest): MovieInfo | 'bad-url' | undefined {
+  private movieOf(req: RtspRequest): { movie: MovieInfo; trackId: string | undefined } | 'bad-url' | undefined {
     const url = parseRtspUrl(req.uri);
     if (!url.ok) return 'bad-url';
-    return this.deps.catalogue().find((m) => m.name === url.value.path);
+    const movie = this.deps.catalogue().find((m) => m.name === url.value.path);
+    return movie === undefined ? undefined : { movie, trackId: url.value.trackId };
   }
 
   private describe(peer: RtspPeer, req: RtspRequest, answer: Answer): void {
-    const movie = this.movieOf(req);
-    if (movie === 'bad-url') return answer(400);
-    if (movie === undefined) return answer(404);
-    const sdp = buildMjpegSdp({
-      sessionId: String(Math.floor(this.deps.clock.now())),
-      originAddress: peer.localAddress,
-      sessionName: movie.name,
-      control: 'trackID=0',
-      fps: movie.fps,
-      width: movie.width,
-      height: movie.height,
-      extensions: FRAME_AUTH_EXTMAP,
-    });
+    const found = this.movieOf(req);
+    if (found === 'bad-url') return answer(400);
+    if (found === undefined) return answer(404);
+    const sessionId = String(Math.floor(this.deps.clock.now()));
+    const sdp = describeMovie(found.movie, { sessionId, originAddress: peer.localAddress });
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
     answer(200, { 'Content-Type': 'application/sdp', 'Content-Base': base }, Buffer.from(sdp));
   }
 
+  /**
+   * SETUP of a movie's track: a new session, or (with its Session header) the session's next
+   * track of the same movie (an H.264 movie's audio). The answer waits until the track's stream
+   * is joined.
+   */
   private setup(peer: RtspPeer, req: RtspRequest, existing: Session | undefined, answer: Answer): void {
-    if (existing !== undefined) return answer(459); // one stream per session: aggregate control not needed
-    const movie = this.movieOf(req);
-    if (movie === 'bad-url') return answer(400);
-    if (movie === undefined) return answer(404);
+    const found = this.movieOf(req);
+    if (found === 'bad-url') return answer(400);
+    if (found === undefined) return answer(404);
+    const spec = trackOf(found.movie, found.trackId);
+    if (spec === undefined) return answer(404);
+    if (existing !== undefined) {
+      // Aggregate control over one movie's tracks; another movie needs another session.
+      if (existing.movie !== found.movie.name || existing.tracks.length >= MAX_TRACKS_PER_SESSION) return answer(459);
+      if (existing.tracks.some((t) => t.spec.stream === spec.stream)) return answer(459);
+      if (existing.pendingSetup !== null || existing.state === 'playing') return answer(455);
+    }
     const transportHeader = header(req, 'transport');
     if (transportHeader === undefined) return answer(400);
     const specs = parseTransport(transportHeader);
     if (!specs.ok) return answer(specs.reason === 'unsupported' ? 461 : 400);
     const delivery = chooseDelivery(specs.value, peer.remoteAddress, this.channelsOf(peer.id));
     if (delivery === undefined) return answer(461);
+    if (existing !== undefined) {
+      if (existing.peer.id !== peer.id && delivery.kind === 'tcp') return answer(461); // channels are the first connection's
+      return this.joinTrack(existing, this.addTrack(existing, spec, delivery), answer);
+    }
     if (
       (this.perClient.get(peer.remoteAddress) ?? 0) >= MAX_SESSIONS_PER_CLIENT ||
       (this.sessions.size >= MAX_SESSIONS && !this.evictOne())
@@ -378,12 +407,18 @@ export class RtspSessions {
     }
     const id = this.newId();
     if (id === undefined) return answer(500);
-    const session = this.add(id, movie.name, peer, delivery);
+    const session = this.add(id, found.movie.name, peer, spec, delivery);
+    this.joinTrack(session, session.tracks[0] as Track, answer);
+  }
+
+  /** Joins a track's stream; `answer` gets the SETUP's reply once joined, or the NAK's reason. */
+  private joinTrack(session: Session, track: Track, answer: Answer): void {
+    const { id } = session;
     session.pendingSetup = answer;
-    const transport = this.transportReply(peer, delivery);
-    this.deps.join(movie.name, session.label, {
+    const transport = this.transportReply(session.peer, track.media.delivery);
+    this.deps.join(track.spec.stream, session.label, {
       // The tree calls these in loops over every viewer of the movie: none may throw.
-      deliver: (rtp) => this.guard(session, () => session.media.deliver(rtp)),
+      deliver: (rtp) => this.guard(session, () => track.media.deliver(rtp)),
       joined: () =>
         this.guard(session, () => {
           const pending = session.pendingSetup;
@@ -394,7 +429,9 @@ export class RtspSessions {
         }),
       failed: (reason, detail) =>
         this.guard(session, () => {
-          this.forget(session);
+          // The session's other tracks are joined already: they leave with it.
+          if (session.tracks.length > 1) this.close(session);
+          else this.forget(session);
           const pending = session.pendingSetup;
           if (pending === null) return;
           session.pendingSetup = null;
@@ -404,7 +441,7 @@ export class RtspSessions {
     });
   }
 
-  private add(id: string, movie: string, peer: RtspPeer, delivery: Delivery): Session {
+  private add(id: string, movie: string, peer: RtspPeer, spec: RtspTrack, delivery: Delivery): Session {
     const now = this.deps.clock.now();
     const session: Session = {
       id,
@@ -416,11 +453,11 @@ export class RtspSessions {
       everPlayed: false,
       lastSeen: now,
       lastFastStartAt: -Infinity,
-      media: new Viewer(peer, delivery, movie, this.deps, this.counters, () => this.close(session)),
+      tracks: [],
       pendingSetup: null,
     };
     this.sessions.set(id, session);
-    this.byRtcp.set(rtcpKey(session), session);
+    this.addTrack(session, spec, delivery);
     this.perClient.set(peer.remoteAddress, (this.perClient.get(peer.remoteAddress) ?? 0) + 1);
     this.perConnection.set(peer.id, (this.perConnection.get(peer.id) ?? 0) + 1);
     this.counters.sessionsOpened++;
@@ -436,11 +473,30 @@ export class RtspSessions {
     return undefined;
   }
 
+  /** A track joins the session (its viewer made, its RTCP source known); the stream is joined next. */
+  private addTrack(session: Session, spec: RtspTrack, delivery: Delivery): Track {
+    const close = () => this.close(session);
+    const media = new Viewer(
+      session.peer,
+      delivery,
+      spec.stream,
+      this.deps,
+      this.counters,
+      close,
+      spec.clockRate,
+      spec.startsAt,
+    );
+    const track = { spec, media };
+    session.tracks.push(track);
+    this.byRtcp.set(rtcpKey(session.peer, delivery), { session, track });
+    return track;
+  }
+
   /** The oldest session that never played and is past its grace period makes room; false if none. */
   private evictOne(): boolean {
     const now = this.deps.clock.now();
     for (const s of this.sessions.values()) {
-      const closing = s.media.closing;
+      const closing = s.tracks.some((t) => t.media.closing);
       if (!closing && (s.everPlayed || now - s.createdAt < EVICTION_GRACE_MS)) continue;
       if (!closing) this.counters.sessionsEvicted++;
       const pending = s.pendingSetup;
@@ -456,7 +512,7 @@ export class RtspSessions {
   private sendReports(): void {
     const now = this.deps.clock.now();
     const { ntpSec, ntpFrac } = ntpFromUnixMs(this.deps.wallClockMs());
-    for (const s of [...this.sessions.values()]) s.media.report(now, ntpSec, ntpFrac);
+    for (const s of [...this.sessions.values()]) for (const t of s.tracks) t.media.report(now, ntpSec, ntpFrac);
   }
 
   /** Runs a tree callback for one session; an exception closes that session instead of escaping. */
@@ -465,7 +521,7 @@ export class RtspSessions {
       fn();
     } catch {
       this.counters.internalErrors++;
-      s.media.fail('failed');
+      firstMedia(s).fail('failed');
     }
   }
 
@@ -491,7 +547,8 @@ export class RtspSessions {
     const s = this.sessions.get(parsed.value.id);
     if (s === undefined) return 'not-found';
     // Interleaved RTP rides on its connection; UDP players may come back on a new connection.
-    const owner = s.media.delivery.kind === 'tcp' ? s.peer.id === peer.id : s.peer.remoteAddress === peer.remoteAddress;
+    const owner =
+      firstMedia(s).delivery.kind === 'tcp' ? s.peer.id === peer.id : s.peer.remoteAddress === peer.remoteAddress;
     return owner ? s : 'not-found';
   }
 
@@ -499,25 +556,31 @@ export class RtspSessions {
     const used = new Set<number>();
     if (!this.hasSessions(peerId)) return used;
     for (const s of this.sessions.values()) {
-      const d = s.media.delivery;
-      if (s.peer.id !== peerId || d.kind !== 'tcp') continue;
-      used.add(d.rtpChannel);
-      used.add(d.rtcpChannel);
+      if (s.peer.id !== peerId) continue;
+      for (const { media } of s.tracks) {
+        const d = media.delivery;
+        if (d.kind !== 'tcp') continue;
+        used.add(d.rtpChannel);
+        used.add(d.rtcpChannel);
+      }
     }
     return used;
   }
 
   private close(s: Session): void {
     if (!this.forget(s)) return;
-    this.deps.leave(s.movie, s.label);
+    for (const t of s.tracks) this.deps.leave(t.spec.stream, s.label);
   }
 
   private forget(s: Session): boolean {
     if (this.sessions.get(s.id) !== s) return false;
     this.sessions.delete(s.id);
     this.deps.viewers?.gone(s.label);
-    s.media.closing = true; // a send already under way must not reopen it
-    if (this.byRtcp.get(rtcpKey(s)) === s) this.byRtcp.delete(rtcpKey(s));
+    for (const t of s.tracks) {
+      t.media.closing = true; // a send already under way must not reopen it
+      const key = rtcpKey(s.peer, t.media.delivery);
+      if (this.byRtcp.get(key)?.session === s) this.byRtcp.delete(key);
+    }
     decrementCount(this.perClient, s.peer.remoteAddress);
     decrementCount(this.perConnection, s.peer.id);
     return true;
@@ -534,9 +597,13 @@ export class RtspSessions {
   }
 }
 
-function rtcpKey(s: Session): string {
-  const d = s.media.delivery;
-  return d.kind === 'udp' ? `udp ${d.address} ${d.rtcpPort}` : `tcp ${s.peer.id} ${d.rtcpChannel}`;
+function rtcpKey(peer: RtspPeer, d: Delivery): string {
+  return d.kind === 'udp' ? `udp ${d.address} ${d.rtcpPort}` : `tcp ${peer.id} ${d.rtcpChannel}`;
+}
+
+/** The viewer of the session's first track (every session has one from its creation). */
+function firstMedia(s: Session): Viewer {
+  return (s.tracks[0] as Track).media;
 }
 
 /** The viewer as GET /viewers names it: its control connection's address and port. */

@@ -62,10 +62,17 @@ export class Viewer implements SendTarget {
   retransmitted = 0;
   /** TCP interleaved only: the bounded send queue. */
   private readonly gate: FrameGate | null;
-  /** The last RTP packet delivered: the SR's SSRC and RTP timestamp come from it. */
+  /** The last RTP packet's SSRC: the SR's. */
   private lastSsrc: number | null = null;
-  private lastTimestamp = 0;
-  private lastAt = 0;
+  /**
+   * The SR's clock: an RTP timestamp and when it was current, and the least (timestamp − arrival
+   * in ticks) since, relative to them. The least, not the last: H.264 packets leave in decode
+   * order with presentation timestamps, up to a few frames ahead, and AAC's do not, so the least
+   * is what keeps both tracks' reports on one wall clock (lip sync).
+   */
+  private anchorTimestamp = 0;
+  private anchorAt = 0;
+  private leastOffset = Number.POSITIVE_INFINITY;
   private readonly retransmits = new RateWindow(MAX_RETRANSMITS_PER_SEC);
   private failures = 0;
   private sends = 0;
@@ -79,9 +86,20 @@ export class Viewer implements SendTarget {
     private readonly counters: ViewerCounters,
     /** Removes the session; called at most once, never from inside a send. */
     private readonly close: () => void,
+    /** The stream's RTP clock (SR timestamps): 90 kHz for JPEG and H.264, the sampling rate for AAC. */
+    private readonly clockRate = RTP_JPEG_CLOCK_RATE,
+    /**
+     * H.264: where a viewer may start (a keyframe's first packet). Until one is delivered, other
+     * packets are held back, so the player's first picture decodes whole.
+     */
+    private readonly startsAt: ((rtp: Buffer) => boolean) | null = null,
   ) {
     this.gate = delivery.kind === 'tcp' ? new FrameGate() : null;
+    this.started = startsAt === null;
   }
+
+  /** False until a packet where the stream may start was delivered (always true without startsAt). */
+  private started: boolean;
 
   get packetsDropped(): number {
     return this.gate?.packetsDropped ?? 0;
@@ -94,6 +112,10 @@ export class Viewer implements SendTarget {
   /** A packet of the live stream (or the fast-start frame). */
   deliver(rtp: Buffer): void {
     if (!this.playing || this.closing || rtp.length < RTP_HEADER_BYTES) return;
+    if (!this.started) {
+      if (!this.startsAt?.(rtp)) return;
+      this.started = true;
+    }
     const now = this.deps.clock.now();
     if (this.gate !== null) {
       const framesBefore = this.gate.framesDropped;
@@ -107,9 +129,16 @@ export class Viewer implements SendTarget {
     }
     this.packets++;
     this.octets += rtp.length - RTP_HEADER_BYTES;
-    this.lastSsrc = rtpSsrc(rtp);
-    this.lastTimestamp = rtpTimestamp(rtp);
-    this.lastAt = now;
+    const ssrc = rtpSsrc(rtp);
+    const timestamp = rtpTimestamp(rtp);
+    if (ssrc !== this.lastSsrc) {
+      this.lastSsrc = ssrc;
+      this.anchorTimestamp = timestamp;
+      this.anchorAt = now;
+      this.leastOffset = 0;
+    }
+    const offset = ((timestamp - this.anchorTimestamp) | 0) - (now - this.anchorAt) * (this.clockRate / 1000);
+    if (offset < this.leastOffset) this.leastOffset = offset;
     this.send('rtp', rtp);
   }
 
@@ -135,7 +164,13 @@ export class Viewer implements SendTarget {
   /** An RFC 3550 sender report, so players can sync and measure. */
   report(now: number, ntpSec: number, ntpFrac: number): void {
     if (!this.playing || this.closing || this.lastSsrc === null || !this.hasRoom()) return;
-    const rtpTimestamp = (this.lastTimestamp + Math.round((now - this.lastAt) * (RTP_JPEG_CLOCK_RATE / 1000))) >>> 0;
+    const offset = Number.isFinite(this.leastOffset) ? this.leastOffset : 0;
+    const rtpTimestamp =
+      (this.anchorTimestamp + Math.round(offset + (now - this.anchorAt) * (this.clockRate / 1000))) >>> 0;
+    // The next report measures from this one.
+    this.anchorTimestamp = rtpTimestamp;
+    this.anchorAt = now;
+    this.leastOffset = Number.POSITIVE_INFINITY;
     const sr = encodeRtcp([
       {
         type: 'sr',

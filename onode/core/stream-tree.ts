@@ -227,10 +227,14 @@ export class StreamTree {
     this.table.announce();
   }
 
-  /** The newest complete frame of a stream this node carries, for a viewer that starts now. */
-  latestFrame(movie: string): Buffer[] {
+  /**
+   * The newest complete frame of a stream this node carries, for a viewer that starts now; with
+   * `startsAt`, everything from the newest packet it accepts (an H.264 stream's last keyframe).
+   */
+  latestFrame(movie: string, startsAt?: (rtp: Buffer) => boolean): Buffer[] {
     const s = this.table.get(movie);
-    return s === undefined || !isActive(s.feed) ? [] : s.cache.lastFrame();
+    if (s === undefined || !isActive(s.feed)) return [];
+    return startsAt === undefined ? s.cache.lastFrame() : s.cache.lastFrom(startsAt);
   }
 
   /** Cached packets of a stream, for a local viewer's retransmission request (RTCP NACK). */

@@ -270,7 +270,7 @@ export class NodeProcess extends Service {
         join: (m, id, r) => node.localJoin(m, id, r),
         leave: (m, id) => node.localLeave(m, id),
         repair: (m, ssrc, seqs) => node.tree.cached(m, ssrc, seqs),
-        latestFrame: (m) => node.tree.latestFrame(m),
+        latestFrame: (m, startsAt) => node.tree.latestFrame(m, startsAt),
         viewers: this.viewerTable,
       },
       this.opts.log,

@@ -54,7 +54,7 @@ export interface RtspServerDeps {
   join(movie: string, id: string, receiver: LocalReceiver): void;
   leave(movie: string, id: string): void;
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
-  latestFrame(movie: string): Buffer[];
+  latestFrame(movie: string, startsAt?: (rtp: Buffer) => boolean): Buffer[];
   /** The POP's viewer statistics (GET /viewers), fed by the sessions; its counters go in report(). */
   readonly viewers?: ViewerSink & { readonly counters: ViewerTableCounters };
 }
@@ -117,7 +117,7 @@ export class RtspServer extends Service {
         this.sockets.get(peer.id)?.destroy();
       },
       repair: (m, ssrc, seqs) => deps.repair(m, ssrc, seqs),
-      latestFrame: (m) => deps.latestFrame(m),
+      latestFrame: (m, startsAt) => deps.latestFrame(m, startsAt),
       wallClockMs: () => Date.now(),
       serverPorts: (address) => {
         const pair = this.pairFor(address);
