@@ -76,8 +76,6 @@ export interface RtspDeps extends ViewerDeps {
    * with `startsAt`, everything from the newest packet it accepts (an H.264 stream's last keyframe).
    */
   latestFrame(movie: string, startsAt?: (rtp: Buffer) => boolean): Buffer[];
-  /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
-  wallClockMs(): number;
   /** The UDP ports the POP sends from on this address (for server_port). */
   serverPorts(localAddress: string): readonly [number, number];
   /** A fresh session id: 16 or more hex digits from a cryptographic source. */
@@ -331,7 +329,9 @@ export class RtspSessions {
         spec.startsAt === null ? this.deps.latestFrame(spec.stream) : this.deps.latestFrame(spec.stream, spec.startsAt);
       // The player has this frame already (it played it from another POP): nothing to start with.
       if (spec.startsAt === null && have.ok && alreadyHas(frame, have.value)) continue;
-      for (const rtp of frame) media.deliver(rtp);
+      const newest = frame.at(-1);
+      if (newest !== undefined) media.startClock(newest);
+      for (const rtp of frame) media.deliver(rtp, true);
     }
   }
 
@@ -485,6 +485,7 @@ export class RtspSessions {
       close,
       spec.clockRate,
       spec.startsAt,
+      spec.synced,
     );
     const track = { spec, media };
     session.tracks.push(track);

@@ -22,6 +22,8 @@ export interface RtspTrack {
   readonly clockRate: number;
   /** H.264: a viewer starts at a keyframe's first packet (the cache's group of pictures, or the next one). */
   readonly startsAt: ((rtp: Buffer) => boolean) | null;
+  /** One of several tracks that players sync by sender reports: the first goes out with the first packet. */
+  readonly synced: boolean;
 }
 
 /** The session part of a description: who describes it and for whom. */
@@ -70,14 +72,32 @@ export function describeMovie(movie: MovieInfo, p: DescribeParams): string {
 export function trackOf(movie: MovieInfo, trackId: string | undefined): RtspTrack | undefined {
   if (movie.av === undefined) {
     // MJPEG: one track, whatever the player calls it (older clients name none, some say streamid=0).
-    return { stream: movie.name, control: VIDEO_CONTROL, clockRate: RTP_JPEG_CLOCK_RATE, startsAt: null };
+    return {
+      stream: movie.name,
+      control: VIDEO_CONTROL,
+      clockRate: RTP_JPEG_CLOCK_RATE,
+      startsAt: null,
+      synced: false,
+    };
   }
   if (trackId === undefined || `trackID=${trackId}` === VIDEO_CONTROL) {
-    return { stream: movie.name, control: VIDEO_CONTROL, clockRate: RTP_H264_CLOCK_RATE, startsAt: startsH264 };
+    return {
+      stream: movie.name,
+      control: VIDEO_CONTROL,
+      clockRate: RTP_H264_CLOCK_RATE,
+      startsAt: startsH264,
+      synced: true,
+    };
   }
   const audio = movie.av.audio;
   if (`trackID=${trackId}` !== AUDIO_CONTROL || audio === undefined) return undefined;
-  return { stream: audioStreamOf(movie.name), control: AUDIO_CONTROL, clockRate: audio.rate, startsAt: null };
+  return {
+    stream: audioStreamOf(movie.name),
+    control: AUDIO_CONTROL,
+    clockRate: audio.rate,
+    startsAt: null,
+    synced: true,
+  };
 }
 
 /** Whether an RTP packet of an H.264 stream is where a viewer may start (an SPS or an IDR slice's start). */

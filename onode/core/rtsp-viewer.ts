@@ -9,7 +9,7 @@ import { MAX_NACKED_PACKETS } from '../../common/wire/rtcp.ts';
 import { RTP_HEADER_BYTES, rtpMarker, rtpSsrc, rtpTimestamp } from '../../common/wire/rtp.ts';
 import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
 import type { Clock } from '../../common/core/clock.ts';
-import { encodeRtcp } from '../../common/wire/rtcp.ts';
+import { encodeRtcp, ntpFromUnixMs } from '../../common/wire/rtcp.ts';
 import type { Delivery, RtspPeer, SendCallback, SendTarget } from './rtsp-delivery.ts';
 import { FrameGate } from './rtsp-send-gate.ts';
 
@@ -36,6 +36,8 @@ export interface ViewerDeps {
   queuedBytes(peer: RtspPeer): number;
   /** Ends a control connection whose viewer stopped reading. */
   closeConnection(peer: RtspPeer): void;
+  /** Wall clock for RTCP's NTP timestamps (ms since 1970). */
+  wallClockMs(): number;
   /** Cached packets of a movie's stream, for retransmission. */
   repair(movie: string, ssrc: number, seqs: readonly number[]): Buffer[];
 }
@@ -93,6 +95,8 @@ export class Viewer implements SendTarget {
      * packets are held back, so the player's first picture decodes whole.
      */
     private readonly startsAt: ((rtp: Buffer) => boolean) | null = null,
+    /** A sender report right after a source's first packet: players sync several tracks by them. */
+    private readonly reportAtStart = false,
   ) {
     this.gate = delivery.kind === 'tcp' ? new FrameGate() : null;
     this.started = startsAt === null;
@@ -109,8 +113,8 @@ export class Viewer implements SendTarget {
     return this.gate?.framesDropped ?? 0;
   }
 
-  /** A packet of the live stream (or the fast-start frame). */
-  deliver(rtp: Buffer): void {
+  /** A packet of the live stream, or (`replay`) of the fast-start frame or group of pictures. */
+  deliver(rtp: Buffer, replay = false): void {
     if (!this.playing || this.closing || rtp.length < RTP_HEADER_BYTES) return;
     if (!this.started) {
       if (!this.startsAt?.(rtp)) return;
@@ -129,6 +133,21 @@ export class Viewer implements SendTarget {
     }
     this.packets++;
     this.octets += rtp.length - RTP_HEADER_BYTES;
+    this.send('rtp', rtp);
+    if (!replay) this.clockFrom(rtp, now);
+  }
+
+  /**
+   * Before a replay: the newest packet replayed (it arrived just now) times the reports, so the
+   * first report precedes the replay and players place the replayed frames by it too.
+   */
+  startClock(newest: Buffer): void {
+    if (!this.playing || this.closing || newest.length < RTP_HEADER_BYTES || rtpSsrc(newest) === this.lastSsrc) return;
+    this.clockFrom(newest, this.deps.clock.now());
+  }
+
+  /** A live packet times the reports (rather than a replayed one, sent later than its timestamp says). */
+  private clockFrom(rtp: Buffer, now: number): void {
     const ssrc = rtpSsrc(rtp);
     const timestamp = rtpTimestamp(rtp);
     if (ssrc !== this.lastSsrc) {
@@ -136,10 +155,16 @@ export class Viewer implements SendTarget {
       this.anchorTimestamp = timestamp;
       this.anchorAt = now;
       this.leastOffset = 0;
+      // A new source's first report at once: players that sync tracks by SR (ffmpeg) would
+      // otherwise time the first seconds by arrival and step when the first report came.
+      if (this.reportAtStart) {
+        const { ntpSec, ntpFrac } = ntpFromUnixMs(this.deps.wallClockMs());
+        this.report(now, ntpSec, ntpFrac);
+      }
+      return;
     }
     const offset = ((timestamp - this.anchorTimestamp) | 0) - (now - this.anchorAt) * (this.clockRate / 1000);
     if (offset < this.leastOffset) this.leastOffset = offset;
-    this.send('rtp', rtp);
   }
 
   /** Resends what a NACK asks for, within the retransmission budget and the send queue. */
