@@ -395,7 +395,8 @@ export class RtspSessions {
     const delivery = chooseDelivery(specs.value, peer.remoteAddress, this.channelsOf(peer.id));
     if (delivery === undefined) return answer(461);
     if (existing !== undefined) {
-      if (existing.peer.id !== peer.id && delivery.kind === 'tcp') return answer(461); // channels are the first connection's
+      // Interleaved channels belong to the connection that made the session.
+      if (existing.peer.id !== peer.id && delivery.kind === 'tcp') return answer(461);
       return this.joinTrack(existing, this.addTrack(existing, spec, delivery), answer);
     }
     if (

@@ -18,10 +18,10 @@ import { LoopbackRun, ROOT } from './loopback-harness.ts';
 
 const movies = mkdtempSync(join(tmpdir(), 'onode-av-movies-'));
 const run = new LoopbackRun(join(ROOT, 'topologies/report.json5'), movies, {
-  bootstrap: 17970,
-  overlay: 14970,
-  status: 17980,
-  rtsp: 18970,
+  bootstrap: 17975,
+  overlay: 14975,
+  status: 17985,
+  rtsp: 18975,
 });
 let source: { video: string[]; audio: string[] };
 
