@@ -2,8 +2,9 @@
  * A server's live channel for one stream: from its first viewer it emits the movie's frames as
  * RTP/JPEG (or an H.264 or AAC track's units), looping at the end, on the movie's shared
  * timeline (channel-timeline.ts): frame n leaves at reference time n · period, with the same
- * sequence numbers and timestamp on every server of the movie. Timers run on the server's own clock; `reference` converts it to the
- * shared one (the server's synchronised estimate of the bootstrapper's clock).
+ * sequence numbers and timestamp on every server of the movie. Timers run on the server's own
+ * clock; `reference` converts it to the shared one (the server's synchronised estimate of the
+ * bootstrapper's clock).
  */
 import type { Clock, Timer } from '../../common/core/clock.ts';
 import { encodeRtp, type RtpPacket } from '../../common/wire/rtp.ts';

@@ -1,4 +1,7 @@
-/** npm run movies' H.264 + AAC sample: a file a server carries with sound, kept on a second run, skipped without ffmpeg. */
+/**
+ * npm run movies' H.264 + AAC sample: a file a server carries with sound, kept on a second run,
+ * skipped without ffmpeg.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
