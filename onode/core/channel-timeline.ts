@@ -33,6 +33,8 @@ export interface UnitSchedule {
   readonly loopMs: number;
   /** Whole ticks per loop, so that loops join without a jump. */
   readonly loopTicks: number;
+  /** Per unit: a decoder may start there (H.264 IDR access units); absent when any unit may start. */
+  readonly keyframes?: readonly boolean[];
 }
 
 /** A stream's RTP identity: the same for every server whose movie has the same name and content. */
@@ -113,6 +115,18 @@ export class ChannelTimeline {
     const n = this.movie.frames.length;
     if (sc === undefined || n === 0) return tick * this.periodMs;
     return Math.floor(tick / n) * sc.loopMs + (sc.dueMs[mod(tick, n)] ?? 0);
+  }
+
+  /**
+   * The newest unit at or before `tick` where a decoder may start (at most one loop back): a
+   * channel starting cold sends from there, so its first viewer's first picture decodes at once.
+   */
+  startOf(tick: number): number {
+    const keyframes = this.movie.schedule?.keyframes;
+    const n = this.movie.frames.length;
+    if (keyframes === undefined || n === 0) return tick;
+    for (let t = tick; t > tick - n; t--) if (keyframes[mod(t, n)] === true) return t;
+    return tick;
   }
 
   frameOf(tick: number): FramePayloads {

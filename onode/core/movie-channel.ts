@@ -56,12 +56,19 @@ export class MovieChannel {
     return this.timer !== null;
   }
 
-  /** Starts at the timeline's current frame (sent at once: a first viewer need not wait a period). */
+  /**
+   * Starts at the timeline's current frame, sent at once (a first viewer need not wait a period);
+   * an H.264 stream from its last keyframe up to now, so the first picture decodes at once.
+   */
   start(): void {
     if (this.timer !== null) return;
     const now = this.timeline.tickAt(this.reference());
-    // Never a frame twice, even if the reference stepped back while stopped.
-    this.send(this.lastTick === null ? now : Math.max(now, this.lastTick + 1));
+    // Never a frame twice, even if the reference stepped back while stopped; but an H.264
+    // stream's group of pictures again (a restart soon after a stop: the new viewer needs its
+    // keyframe, and what downstream already has its caches drop as duplicates).
+    const keyframe = this.timeline.startOf(now);
+    const from = keyframe < now || this.lastTick === null ? keyframe : Math.max(now, this.lastTick + 1);
+    for (let tick = from; tick <= Math.max(now, from); tick++) this.send(tick);
     this.schedule();
   }
 

@@ -18,6 +18,7 @@ export class PacketCache {
   private readonly packets: (Buffer | undefined)[];
   private ssrc: number | null = null;
   private highest: number | null = null;
+  private first = 0;
 
   constructor(private readonly size = CACHE_PACKETS) {
     this.seqs = new Int32Array(size).fill(-1);
@@ -51,8 +52,14 @@ export class PacketCache {
     const slot = seq % this.size;
     this.seqs[slot] = seq;
     this.packets[slot] = rtp;
+    if (this.highest === null) this.first = seq;
     if (this.highest === null || seqDiff(seq, this.highest) > 0) this.highest = seq;
     return true;
+  }
+
+  /** The sequence number of the first packet held since the cache was empty (or its source changed). */
+  get firstSeq(): number | null {
+    return this.highest === null ? null : this.first;
   }
 
   /** Whether add() would refuse this packet as a duplicate (same source, held or too old): no need to check it. */

@@ -140,7 +140,7 @@ export class StreamTree {
   localJoin(movie: string, id: string, receiver: LocalReceiver): void {
     let s = this.table.get(movie);
     const fresh = s === undefined;
-    s ??= this.table.create(movie, [this.table.deps.self]);
+    s ??= this.table.create(movie, [this.table.deps.self], (c) => c.local.set(id, receiver));
     s.local.set(id, receiver);
     if (isActive(s.feed)) receiver.joined();
     else if (fresh) this.join.begin(s);

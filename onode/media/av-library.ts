@@ -83,6 +83,7 @@ function streamOf(
       ticks: units.map((u) => u.ticks),
       loopMs: plan.loopMs,
       loopTicks: plan.loopTicks[track],
+      ...(track === 'video' ? { keyframes: units.map((u) => u.keyframe) } : {}),
     },
   };
 }

@@ -42,9 +42,11 @@ export class BranchJoins {
       ) {
         return table.nak(from, msg.movie, 'unknown-movie', `no server has ${msg.movie}`);
       }
-      const created = table.create(msg.movie, [...path, self]);
-      if (msg.server !== undefined && msg.server !== self) created.preferredServer = msg.server;
-      if (isActive(created.feed)) return table.accept(created, from, path);
+      const created = table.create(msg.movie, [...path, self], (c) => {
+        if (msg.server !== undefined && msg.server !== self) c.preferredServer = msg.server;
+        if (isActive(c.feed)) table.accept(c, from, path);
+      });
+      if (isActive(created.feed)) return;
       created.branches.wait(from, path);
       this.join.begin(created);
       return;

@@ -57,6 +57,17 @@ export class BranchTable {
     }
   }
 
+  /**
+   * Branches attached before this node had any packet now count as attached just before `seq`'s
+   * successor: a source's first branch attaches before its channel starts (so the first burst
+   * reaches it), and must not later be resent what it got live.
+   */
+  stampUnattached(seq: number): void {
+    for (const [name, b] of this.acked) {
+      if (b.attachedAtSeq === null) this.acked.set(name, { ...b, attachedAtSeq: seq });
+    }
+  }
+
   /** A repeated join from an acked branch; false when `name` has none. */
   refresh(name: string, now: number): boolean {
     const branch = this.acked.get(name);

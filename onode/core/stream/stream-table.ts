@@ -78,13 +78,20 @@ export class StreamTable {
     this.deps.send(to, { type: 'nak', movie, reason, detail });
   }
 
-  /** A new stream: a source's starts its channel and is announced at once; a relay's starts searching. */
-  create(movie: string, joinPath: readonly string[]): Stream {
+  /**
+   * A new stream: a source's starts its channel and is announced at once; a relay's starts
+   * searching. `attach` adds the first receiver before a source's channel starts, so the first
+   * packets (an H.264 channel's burst from its last keyframe) reach it.
+   */
+  create(movie: string, joinPath: readonly string[], attach: (s: Stream) => void = () => {}): Stream {
     const source = this.deps.isSource(movie);
     const s = newStream(movie, source, this.deps.self, joinPath, this.options.cachePackets ?? CACHE_PACKETS);
     this.streams.set(movie, s);
+    attach(s);
     if (source) {
       this.deps.startSource(movie);
+      const first = s.cache.firstSeq;
+      if (first !== null) s.branches.stampUnattached((first - 1) & 0xffff);
       this.announce();
     }
     return s;

@@ -105,6 +105,24 @@ describe('H.264 + AAC movies on a server', () => {
     expect(frames.every((f) => verifyFrame(f, 'clip.mp4', keyOf).ok)).toBe(true);
   });
 
+  it('start cold from the last keyframe, so that the first picture decodes at once', () => {
+    const schedule = streamOf('clip.mp4').schedule!;
+    const at = 1300; // mid-GOP: keyframes every second
+    const packets = play('clip.mp4', 500 * schedule.loopMs + at, 1);
+    const d = new H264Depacketizer();
+    const units = packets.filter((p) => p.at === 500 * schedule.loopMs + at).flatMap((p) => d.push(p.rtp));
+    const samples = source.video.samples;
+    const origin = Math.min(samples[0]!.dtsMs, source.audio!.samples[0]!.dtsMs);
+    const due = samples.map((s) => s.dtsMs - origin);
+    const keyframe = Math.max(...samples.map((s, i) => (s.keyframe && due[i]! <= at ? i : -1)));
+    expect(keyframe).toBeGreaterThan(0);
+    // Sent at once: the keyframe and every unit due after it up to now.
+    const expected = samples.filter((_, i) => i >= keyframe && due[i]! <= at);
+    expect(units.map((u) => u.nals)).toEqual(
+      expected.map((s) => withParameterSets(s.nals, source.video.sps, source.video.pps, s.keyframe)),
+    );
+  });
+
   it('send every AAC frame, its stream signed as the audio stream, in step with the video', () => {
     const audio = source.audio!;
     const schedule = streamOf(audioStreamOf('clip.mp4')).schedule!;
