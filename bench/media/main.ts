@@ -127,7 +127,9 @@ async function main(): Promise<number> {
         await sleep(150 + Math.random() * 300);
         const second = await firstPicture(url, CLIENT_ADDRESS);
         cold.push(first.result.pictureMs);
-        say(`   (cold: SETUP answered after ${fixed(first.result.setupMs)} ms, ${first.result.packetsBefore} packets before the picture)`);
+        say(
+          `   (cold: SETUP answered after ${fixed(first.result.setupMs)} ms, ${first.result.packetsBefore} packets before the picture)`,
+        );
         warm.push(second.result.pictureMs);
         await second.stop();
         await first.stop();

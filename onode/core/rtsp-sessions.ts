@@ -329,8 +329,8 @@ export class RtspSessions {
         spec.startsAt === null ? this.deps.latestFrame(spec.stream) : this.deps.latestFrame(spec.stream, spec.startsAt);
       // The player has this frame already (it played it from another POP): nothing to start with.
       if (spec.startsAt === null && have.ok && alreadyHas(frame, have.value)) continue;
-      const newest = frame.at(-1);
-      if (newest !== undefined) media.startClock(newest);
+      const oldest = frame[0];
+      if (oldest !== undefined) media.startClock(oldest);
       for (const rtp of frame) media.deliver(rtp, true);
     }
   }

@@ -138,12 +138,13 @@ export class Viewer implements SendTarget {
   }
 
   /**
-   * Before a replay: the newest packet replayed (it arrived just now) times the reports, so the
-   * first report precedes the replay and players place the replayed frames by it too.
+   * Before a replay (the POP's cached group of pictures): its first packet times the reports, as
+   * if it were live now. Players then show the replayed keyframe at once and play on from it
+   * (ffmpeg dropped the B-frames of a replay timed by its newest packet, as already past).
    */
-  startClock(newest: Buffer): void {
-    if (!this.playing || this.closing || newest.length < RTP_HEADER_BYTES || rtpSsrc(newest) === this.lastSsrc) return;
-    this.clockFrom(newest, this.deps.clock.now());
+  startClock(first: Buffer): void {
+    if (!this.playing || this.closing || first.length < RTP_HEADER_BYTES || rtpSsrc(first) === this.lastSsrc) return;
+    this.clockFrom(first, this.deps.clock.now());
   }
 
   /** A live packet times the reports (rather than a replayed one, sent later than its timestamp says). */
