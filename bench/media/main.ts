@@ -76,7 +76,8 @@ async function main(): Promise<number> {
     const rates = await measureBitrates(movies, work);
     for (const r of rates) {
       say(
-        `   ${r.codec.padEnd(18)} ${fixed(r.kbitPerSec).padStart(6)} kbit/s, ${fixed(r.packetsPerSec).padStart(4)} packets/s, ` +
+        `   ${r.codec.padEnd(18)} ${fixed(r.kbitPerSec).padStart(6)} kbit/s, ` +
+          `${fixed(r.packetsPerSec).padStart(4)} packets/s, ` +
           `mean packet ${fixed(r.meanPacketBytes)} bytes, largest picture ${r.largestUnitBytes} bytes`,
       );
     }
@@ -102,7 +103,8 @@ async function main(): Promise<number> {
         const pps = tp.overlay.median.forwardedPps;
         const streams = pps / r.packetsPerSec;
         say(
-          `   ${r.codec.padEnd(18)} ${fixed(pps)} packets/s per sink: ${fixed(streams)} streams of this movie per relay`,
+          `   ${r.codec.padEnd(18)} ${fixed(pps)} packets/s per sink: ` +
+            `${fixed(streams)} streams of this movie per relay`,
         );
         rows.push({ what: `relay, ${r.codec}`, value: `${fixed(streams)} streams`, target: '', verdict: '' });
       }
@@ -128,7 +130,8 @@ async function main(): Promise<number> {
         const second = await firstPicture(url, CLIENT_ADDRESS);
         cold.push(first.result.pictureMs);
         say(
-          `   (cold: SETUP answered after ${fixed(first.result.setupMs)} ms, ${first.result.packetsBefore} packets before the picture)`,
+          `   (cold: SETUP answered after ${fixed(first.result.setupMs)} ms, ` +
+            `${first.result.packetsBefore} packets before the picture)`,
         );
         warm.push(second.result.pictureMs);
         await second.stop();
