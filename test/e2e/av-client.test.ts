@@ -1,0 +1,173 @@
+/**
+ * oclient plays an H.264 + AAC movie end to end on loopback, as real processes: headless clients
+ * on the report's three POPs write .mkv files (both tracks verified against the servers' keys,
+ * remuxed without re-encoding) whose video decodes to consecutive frames of the source and whose
+ * audio packets are consecutive source packets; and a relay kill -9 during the stream (mesh
+ * topology) loses no frame.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir } from '../common/media/av-fixture.ts';
+import { LoopbackRun, ROOT, suiteRun, writeLosslessMesh } from './loopback-harness.ts';
+
+const MOVIE = 'clip.mp4';
+let fixture: { dir: string; remove: () => Promise<void> } | null = null;
+let source = '';
+
+/** The fixture, made once: 4 s (a keyframe a second, B-frames), so a loop is longer than any gap here. */
+async function sourceMovie(): Promise<string> {
+  if (fixture === null) {
+    fixture = await makeTempDir();
+    source = await makeAvFixture(fixture.dir, 'clip', { seconds: 4 });
+  }
+  return source;
+}
+afterAll(async () => fixture?.remove());
+
+interface TrackStats {
+  written: number;
+  lost: number;
+  rejected: number;
+  duplicates: number;
+}
+interface AvStats {
+  framesReceived: number;
+  framesLost: number;
+  framesRejected: number;
+  verifying: boolean;
+  failovers: number;
+  tracks: { video: TrackStats; audio: TrackStats };
+}
+
+/** Decoded video frames' hashes (or, with copy, the audio packets' hashes) of a file. */
+async function hashes(file: string, what: 'video' | 'audio'): Promise<string[]> {
+  const args =
+    what === 'video'
+      ? ['-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-']
+      : ['-i', file, '-map', '0:a:0', '-c', 'copy', '-f', 'framemd5', '-'];
+  return frameHashes(await ffmpegOutput(args));
+}
+
+/** B-frames the fixture has in a row: at most this many pictures a cut-off recording cannot show at its end. */
+const MAX_B_FRAMES = 2;
+
+/**
+ * Asserts `got` is consecutive entries of the looping `src` (starting anywhere, wrapping around),
+ * in order, none repeated; returns how many. `tail` entries at the end may skip ahead: a recording
+ * stops after some unit in decode order, and the B-frames shown before the last reference picture
+ * but sent after it never came.
+ */
+function expectConsecutive(got: string[], src: string[], what: string, tail = 0): number {
+  expect(got.length, `${what}: nothing written`).toBeGreaterThan(tail);
+  const body = got.slice(0, got.length - tail);
+  const starts = src.flatMap((h, i) => (h === got[0] ? [i] : []));
+  expect(starts.length, `${what}: the first matches no source entry`).toBeGreaterThan(0);
+  const fits = starts.find((s) => body.every((h, i) => h === src[(s + i) % src.length]));
+  const firstBad = (s: number) => body.findIndex((h, i) => h !== src[(s + i) % src.length]);
+  expect(fits, `${what}: differs from the source at ${firstBad(starts[0] ?? 0)} of ${got.length}`).toBeDefined();
+  // The tail: later source entries, in order, each within the skip a cut-off B-frame run allows.
+  let at = (fits as number) + body.length - 1;
+  for (const h of got.slice(body.length)) {
+    const step = [1, 2, 3].find((k) => src[(at + k) % src.length] === h);
+    expect(step, `${what}: an entry of the last ${tail} is no later source entry`).toBeDefined();
+    at += step as number;
+  }
+  return got.length;
+}
+
+function headless(run: LoopbackRun, address: string, pop: string, out: string, extra: string[] = []) {
+  return run
+    .client([
+      ...['--address', address, '--pop', run.topology.nodes.get(pop)?.clientAddresses[0] ?? ''],
+      ...['--movie', MOVIE, '--headless', '--output', out, ...extra],
+    ])
+    .then((c) => ({ ...c, stats: c.code === 0 ? (JSON.parse(c.stdout) as AvStats) : null }));
+}
+
+describe('oclient plays an H.264 + AAC movie (report topology)', () => {
+  const run = suiteRun(
+    join(ROOT, 'topologies/report.json5'),
+    { bootstrap: 17450, overlay: 14450, status: 17460, rtsp: 18450 },
+    { prepare: async (movies) => copyFileSync(await sourceMovie(), join(movies, MOVIE)) },
+  );
+
+  it('headless clients on three POPs write .mkv files that decode to consecutive source frames', async () => {
+    const outs = ['o5', 'o6', 'o7'].map((pop) => join(run.dir, `${pop}.mkv`));
+    const clients = await Promise.all([
+      headless(run, '127.0.6.20', 'o5', outs[0] as string, ['--duration', '4']),
+      headless(run, '127.0.7.20', 'o6', outs[1] as string, ['--duration', '4', '--transport', 'tcp']),
+      headless(run, '127.0.9.20', 'o7', outs[2] as string, ['--duration', '4']),
+    ]);
+    const srcVideo = await hashes(source, 'video');
+    const srcAudio = await hashes(source, 'audio');
+    expect(srcVideo).toHaveLength(100);
+    for (const [i, c] of clients.entries()) {
+      expect(c.code, c.stderr).toBe(0);
+      const s = c.stats as AvStats;
+      expect(s.verifying).toBe(true);
+      expect(s.framesRejected).toBe(0);
+      expect(s.tracks.audio.rejected).toBe(0);
+      const video = await hashes(outs[i] as string, 'video');
+      // About 4 s at 25 fps, less the start (the first keyframe comes within a second).
+      expect(expectConsecutive(video, srcVideo, `${outs[i]} video`, MAX_B_FRAMES)).toBeGreaterThan(50);
+      expect(video).toHaveLength(s.tracks.video.written);
+      const audio = await hashes(outs[i] as string, 'audio');
+      expect(expectConsecutive(audio, srcAudio, `${outs[i]} audio`)).toBeGreaterThan(100);
+      expect(audio).toHaveLength(s.tracks.audio.written);
+    }
+  }, 60_000);
+
+  it('an output that does not fit the movie is refused before the login', async () => {
+    const mjpeg = await run.client(['--address', '127.0.6.20', '--movie', MOVIE, '--headless', '--output', 'x.mjpeg']);
+    expect(mjpeg.code).toBe(2);
+    expect(mjpeg.stderr).toContain('.mkv or .mp4');
+    const mkv = join(run.dir, 'bars.mkv');
+    const c = await run.client(['--address', '127.0.6.20', '--movie', 'bars.mjpeg', '--headless', '--output', mkv]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('MJPEG movie');
+    expect(existsSync(mkv)).toBe(false);
+  }, 20_000);
+});
+
+describe('a relay kill -9 during an H.264 stream (mesh topology)', () => {
+  let run: LoopbackRun | null = null;
+  let moviesDir: { dir: string; remove: () => Promise<void> } | null = null;
+  beforeAll(async () => {
+    moviesDir = await makeTempDir();
+    copyFileSync(await sourceMovie(), join(moviesDir.dir, MOVIE));
+  });
+  afterEach(async () => {
+    await run?.stop();
+    run = null;
+  });
+  afterAll(async () => moviesDir?.remove());
+
+  it('loses no frame: the video decodes to consecutive source frames, audio too', async () => {
+    const dir = (moviesDir as { dir: string }).dir;
+    const r = new LoopbackRun(writeLosslessMesh(dir), dir, {
+      bootstrap: 17470,
+      overlay: 14480,
+      status: 17475,
+      rtsp: 18480,
+    });
+    run = r;
+    r.start();
+    await r.converged();
+    const out = join(r.dir, 'p3.mkv');
+    const done = headless(r, '127.1.103.20', 'p3', out, ['--duration', '6', '--jitter-buffer', '2000']);
+    await new Promise((res) => setTimeout(res, 2500));
+    const relay = ((await r.status('p3')).streams ?? []).find((x) => x.movie === MOVIE)?.upstream ?? null;
+    expect(relay).toMatch(/^r/);
+    r.emulator.kill(relay as string);
+    const c = await done;
+    expect(c.code, c.stderr).toBe(0);
+    const s = c.stats as AvStats;
+    expect(s.framesLost).toBe(0);
+    expect(s.tracks.audio.lost).toBe(0);
+    const video = await hashes(out, 'video');
+    expect(expectConsecutive(video, await hashes(source, 'video'), 'video', MAX_B_FRAMES)).toBeGreaterThan(100);
+    expect(video).toHaveLength(s.framesReceived);
+    expect(expectConsecutive(await hashes(out, 'audio'), await hashes(source, 'audio'), 'audio')).toBeGreaterThan(200);
+  }, 60_000);
+});
