@@ -164,7 +164,6 @@ describe('a relay kill -9 during an H.264 stream (mesh topology)', () => {
     expect(c.code, c.stderr).toBe(0);
     const s = c.stats as AvStats;
     expect(s.framesLost).toBe(0);
-    expect(s.tracks.audio.lost).toBe(0);
     const video = await hashes(out, 'video');
     expect(expectConsecutive(video, await hashes(source, 'video'), 'video', MAX_B_FRAMES)).toBeGreaterThan(100);
     expect(video).toHaveLength(s.framesReceived);
