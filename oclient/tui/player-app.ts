@@ -216,6 +216,11 @@ class Player {
    * open), or the last failure is thrown (it ends the player).
    */
   private async connect(movie: string): Promise<boolean> {
+    if (this.opts.catalogue.find((m) => m.name === movie)?.av !== undefined) {
+      this.ui.video.showMessage(avMovieMessage(movie));
+      this.say(`${movie} is an H.264 movie: the terminal player draws MJPEG only`);
+      return false;
+    }
     for (;;) {
       const from = this.pop.name;
       try {
@@ -494,4 +499,17 @@ class Player {
     }
     this.ui.screen.render();
   }
+}
+
+/** What the terminal player says for an H.264 (+ AAC) movie, which it does not draw (yet). */
+export function avMovieMessage(movie: string): string {
+  const name = escapeTags(movie);
+  return [
+    `{yellow-fg}${name} is an H.264 movie: use --headless --output FILE.mkv or --player ffplay{/yellow-fg}`,
+    '',
+    `with its sound:  oclient --player ffplay (or mpv) --movie ${name} ...`,
+    `to a file:       oclient --headless --movie ${name} --output FILE.mkv ...`,
+    '',
+    'm: another movie   q: quit',
+  ].join('\n');
 }

@@ -9,7 +9,9 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir } from '../common/media/av-fixture.ts';
-import { LoopbackRun, ROOT, suiteRun, writeLosslessMesh } from './loopback-harness.ts';
+import { requireCommands } from '../capabilities.ts';
+import { LoopbackRun, OCLIENT, ROOT, suiteRun, writeLosslessMesh } from './loopback-harness.ts';
+import { TmuxPanes } from './tmux-harness.ts';
 
 const MOVIE = 'clip.mp4';
 let fixture: { dir: string; remove: () => Promise<void> } | null = null;
@@ -128,6 +130,25 @@ describe('oclient plays an H.264 + AAC movie (report topology)', () => {
     expect(c.stderr).toContain('MJPEG movie');
     expect(existsSync(mkv)).toBe(false);
   }, 20_000);
+
+  it('the terminal player says how to play an H.264 movie instead of failing', async () => {
+    requireCommands('tmux');
+    const panes = new TmuxPanes('oclient-av-e2e', () => run.dir);
+    try {
+      const { name, exitFile } = panes.start([
+        ...[process.execPath, OCLIENT, '--bootstrapper', run.emulator.bootstrapAddresses],
+        ...['--rtsp-port', String(run.ports.rtsp), '--overlay-port', String(run.ports.overlay)],
+        ...['--address', '127.0.6.20', '--movie', MOVIE],
+      ]);
+      const screen = await panes.waitFor(name, 'the H.264 note', (s) => s.includes('is an H.264 movie'), 15_000);
+      expect(screen).toContain('--player ffplay');
+      expect(screen).toContain('--output FILE.mkv');
+      panes.tmux('send-keys', '-t', name, 'q');
+      expect(await panes.exitCode(exitFile)).toBe(0);
+    } finally {
+      panes.close();
+    }
+  }, 30_000);
 });
 
 describe('a relay kill -9 during an H.264 stream (mesh topology)', () => {
