@@ -5,13 +5,18 @@
  * audio packets are consecutive source packets; and a relay kill -9 during the stream (mesh
  * topology) loses no frame.
  */
+import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegOutput, frameHashes, makeAvFixture, makeTempDir } from '../common/media/av-fixture.ts';
 import { requireCommands } from '../capabilities.ts';
 import { LoopbackRun, OCLIENT, ROOT, suiteRun, writeLosslessMesh } from './loopback-harness.ts';
 import { TmuxPanes } from './tmux-harness.ts';
+import { playerCommand } from '../../oclient/net/external-player.ts';
+
+const run2 = promisify(execFile);
 
 const MOVIE = 'clip.mp4';
 let fixture: { dir: string; remove: () => Promise<void> } | null = null;
@@ -131,6 +136,25 @@ describe('oclient plays an H.264 + AAC movie (report topology)', () => {
     expect(existsSync(mkv)).toBe(false);
   }, 20_000);
 
+  it('the URL --player hands over gives a desktop player both tracks (ffprobe: same RTSP client as ffplay)', async () => {
+    const pop = run.topology.nodes.get('o5')?.clientAddresses[0];
+    const url = `rtsp://${pop}:${run.ports.rtsp}/${MOVIE}`;
+    const { command, args } = playerCommand('ffplay', url, 'tcp');
+    expect(command).toBe('ffplay');
+    const transport = args.slice(args.indexOf('-rtsp_transport'), args.indexOf('-rtsp_transport') + 2);
+    const out = await run2('ffprobe', [
+      '-v',
+      'error',
+      ...transport,
+      '-show_entries',
+      'stream=codec_name',
+      '-of',
+      'csv=p=0',
+      url,
+    ]);
+    expect(out.stdout.trim().split('\n').sort()).toEqual(['aac', 'h264']);
+  }, 20_000);
+
   it('the terminal player says how to play an H.264 movie instead of failing', async () => {
     requireCommands('tmux');
     const panes = new TmuxPanes('oclient-av-e2e', () => run.dir);
@@ -189,5 +213,54 @@ describe('a relay kill -9 during an H.264 stream (mesh topology)', () => {
     expect(expectConsecutive(video, await hashes(source, 'video'), 'video', MAX_B_FRAMES)).toBeGreaterThan(100);
     expect(video).toHaveLength(s.framesReceived);
     expect(expectConsecutive(await hashes(out, 'audio'), await hashes(source, 'audio'), 'audio')).toBeGreaterThan(200);
+  }, 60_000);
+
+  it('kill -9 of the POP: the client fails over and the file goes on, no frame twice, all decodable', async () => {
+    const dir = (moviesDir as { dir: string }).dir;
+    const r = new LoopbackRun(writeLosslessMesh(dir), dir, {
+      bootstrap: 17477,
+      overlay: 14487,
+      status: 17478,
+      rtsp: 18487,
+    });
+    run = r;
+    r.start();
+    await r.converged();
+    const out = join(r.dir, 'p2.mkv');
+    const done = headless(r, '127.1.103.20', 'p2', out, ['--duration', '7']);
+    await new Promise((res) => setTimeout(res, 2500));
+    let serving = null as string | null;
+    for (let i = 0; i < 50 && serving === null; i++) {
+      for (const pop of ['p1', 'p2', 'p3']) {
+        if (((await r.status(pop)).sessions ?? []).some((x) => x.packets > 0)) serving = pop;
+      }
+      if (serving === null) await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(serving, 'a POP with the viewer').not.toBeNull();
+    r.emulator.kill(serving as string);
+    const c = await done;
+    expect(c.code, c.stderr).toBe(0);
+    const s = c.stats as AvStats;
+    expect(s.failovers).toBeGreaterThanOrEqual(1);
+    // Every picture decodes to a source frame (the file went on at a keyframe or right after the last
+    // unit written), in the loop's order, none twice: each step moves on by at least one frame. Frames
+    // are skipped at most three times: the B-frames the old session's cut-off left unshown, the gap to
+    // the new POP's first keyframe (a POP that was not carrying the movie has no group of pictures to
+    // start with), and the B-frames at the recording's end.
+    const src = await hashes(source, 'video');
+    const got = await hashes(out, 'video');
+    expect(got).toHaveLength(s.framesReceived);
+    const at = got.map((h, i) => {
+      const k = src.indexOf(h);
+      if (k < 0) throw new Error(`decoded frame ${i} of ${got.length} matches no source frame`);
+      return k;
+    });
+    const steps = at.slice(1).map((k, i) => (k - (at[i] as number) + src.length) % src.length);
+    expect(steps.filter((x) => x === 0)).toEqual([]);
+    expect(steps.filter((x) => x > 1).length, `steps ${steps.join(' ')}`).toBeLessThanOrEqual(3);
+    const audio = await hashes(out, 'audio');
+    const srcAudio = new Set(await hashes(source, 'audio'));
+    expect(audio.every((h) => srcAudio.has(h))).toBe(true);
+    expect(audio).toHaveLength(s.tracks.audio.written);
   }, 60_000);
 });
