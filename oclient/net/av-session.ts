@@ -44,7 +44,7 @@ export interface AvSessionStats {
   readonly startupMs: number | null;
   readonly bytesReceived: number;
   readonly nacksSent: number;
-  readonly state: 'init' | 'ready' | 'playing' | 'closed';
+  readonly state: 'init' | 'ready' | 'playing' | 'paused' | 'closed';
 }
 
 export interface AvSessionEvents {
@@ -136,6 +136,13 @@ export class AvSession {
     const res = await this.alive('PLAY', client.request('PLAY', this.url, { Range: 'npt=now-' }));
     if (res.status !== 200) throw new PlayRefused(`PLAY refused: ${res.status} ${res.reason}`, res.status, null);
     this.state = 'playing';
+  }
+
+  async pause(): Promise<void> {
+    const res = await this.client?.request('PAUSE', this.url);
+    if (res === undefined) throw new RtspClientError('PAUSE before SETUP');
+    if (res.status !== 200) throw new PlayRefused(`PAUSE refused: ${res.status} ${res.reason}`, res.status, null);
+    this.state = 'paused';
   }
 
   async teardown(): Promise<void> {
