@@ -52,10 +52,7 @@ export class AvPictureSession {
   private shown = 0;
   private readonly recent: number[] = [];
 
-  constructor(
-    opts: AvSessionOptions,
-    private readonly feed: AvPictureFeed,
-  ) {
+  constructor(opts: AvSessionOptions, feed: AvPictureFeed) {
     this.session = new AvSession(opts);
     feed.continuity.beginSession();
     this.session.events.on('close', (why) => this.events.emit('close', why));
