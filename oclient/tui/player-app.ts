@@ -325,6 +325,8 @@ class Player {
 
   /** A session of an MJPEG movie, its frames paced onto the screen. */
   private mjpegSession(movie: string): { session: PlaySession; pacer: FramePacer<JpegImage> } {
+    this.avFeed?.feed.stop(); // an H.264 movie played before: its decoder is done
+    this.avFeed = null;
     const timeline = this.timeline;
     const session = new PlaySession({
       popAddress: this.pop.address,
