@@ -313,6 +313,7 @@ async function main(flags: Flags): Promise<number> {
     const recorded = await recordAv({
       ...common,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
+      reportIntervalMs: flags.reportInterval,
       abort,
       onWritten: () => {
         firstUnitAt ??= Date.now();

@@ -134,6 +134,8 @@ export async function playAvHeadless(opts: AvPlayOptions): Promise<AvPlayResult>
       ...(opts.jitterBufferMs !== undefined ? { jitterBufferMs: opts.jitterBufferMs } : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.onUnknownKey ? { onUnknownKey: opts.onUnknownKey } : {}),
+      ...(opts.reportIntervalMs !== undefined ? { reportIntervalMs: opts.reportIntervalMs } : {}),
+      failovers: () => policy.failovers,
       ...livenessOf(opts, pop),
     };
     const s = new AvSession(sessionOptions);

@@ -73,9 +73,9 @@ export class AvPictureSession {
     return this.session.rtspUrl;
   }
 
-  /** No playback reports to the POP from this session. */
+  /** Whether playback reports are going to the POP. */
   get reporting(): boolean {
-    return false;
+    return this.session.reporting;
   }
 
   setup(): Promise<void> {

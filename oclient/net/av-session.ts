@@ -20,7 +20,9 @@ import { AvReceiver, AvSdpError, type AvTrackCounters, type AvUnit } from '../co
 import { ntpToMs } from '../core/av-timeline.ts';
 import { PlayRefused, type SessionOptions } from './play-session.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
+import { DEFAULT_REPORT_INTERVAL_MS, StatsReporter } from './stats-reporter.ts';
 import { whileAlive } from './while-alive.ts';
+import { VIEWER_REPORT_VERSION, type ViewerReport } from '../../common/wire/viewer-report.ts';
 
 const KEEPALIVE_MS = 20_000;
 const SETUP_TIMEOUT_MS = 10_000;
@@ -28,7 +30,10 @@ const RECEIVER_REPORT_MS = 2000;
 const TICK_MS = 20;
 const TRACKS: readonly AvTrackKind[] = ['video', 'audio'];
 
-export type AvSessionOptions = Omit<SessionOptions, 'lastShown' | 'playback' | 'reportIntervalMs'>;
+export interface AvSessionOptions extends Omit<SessionOptions, 'lastShown' | 'playback'> {
+  /** The client's failovers so far (for the playback reports to the POP). */
+  readonly failovers?: () => number;
+}
 
 /** One track's figures: the receiver's counters and the signature check's. */
 export interface AvTrackStats extends AvTrackCounters {
@@ -88,6 +93,11 @@ export class AvSession {
   /** UDP datagrams from anyone but the POP: dropped. */
   strangerPackets = 0;
   nacksSent = 0;
+  private reporter: StatsReporter | null = null;
+  /** Video units' arrival over the last second, and the longest time between two (ms). */
+  private readonly recentUnits: number[] = [];
+  private lastUnitAt: number | null = null;
+  private longestStall = 0;
 
   constructor(private readonly opts: AvSessionOptions) {
     this.url = `rtsp://${opts.popAddress}:${opts.rtspPort}/${encodeURIComponent(opts.movie)}`;
@@ -128,6 +138,38 @@ export class AvSession {
         .catch(() => {});
     });
     every(TICK_MS, () => this.rx?.tick(performance.now()));
+    this.reporter = new StatsReporter(
+      (type, body) =>
+        client.request('SET_PARAMETER', this.url, { 'Content-Type': type }, 5000, body).then((r) => r.status),
+      () => this.viewerReport(),
+      o.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
+    );
+  }
+
+  /** Whether playback reports are going to the POP. */
+  get reporting(): boolean {
+    return this.reporter?.reporting ?? false;
+  }
+
+  /** This session's report to the POP (common/wire/viewer-report.ts): video units as frames. */
+  private viewerReport(): ViewerReport {
+    const s = this.stats();
+    const now = performance.now();
+    while ((this.recentUnits[0] ?? now) < now - 1000) this.recentUnits.shift();
+    const ongoing = this.state === 'playing' && this.lastUnitAt !== null ? now - this.lastUnitAt : 0;
+    return {
+      v: VIEWER_REPORT_VERSION,
+      startupMs: s.startupMs,
+      fps: this.recentUnits.length,
+      bitrateKbps: 0,
+      framesReceived: s.tracks.video?.units ?? 0,
+      framesLost: s.tracks.video?.lost ?? 0,
+      packetsReceived: (s.tracks.video?.packets ?? 0) + (s.tracks.audio?.packets ?? 0),
+      packetsLost: 0,
+      jitterMs: 0,
+      longestStallMs: Math.round(Math.max(this.longestStall, ongoing)),
+      failovers: this.opts.failovers?.() ?? 0,
+    };
   }
 
   async play(): Promise<void> {
@@ -136,6 +178,8 @@ export class AvSession {
     const res = await this.alive('PLAY', client.request('PLAY', this.url, { Range: 'npt=now-' }));
     if (res.status !== 200) throw new PlayRefused(`PLAY refused: ${res.status} ${res.reason}`, res.status, null);
     this.state = 'playing';
+    if (this.lastUnitAt !== null) this.lastUnitAt = performance.now(); // a pause is no stall
+    this.reporter?.start();
   }
 
   async pause(): Promise<void> {
@@ -143,6 +187,7 @@ export class AvSession {
     if (res === undefined) throw new RtspClientError('PAUSE before SETUP');
     if (res.status !== 200) throw new PlayRefused(`PAUSE refused: ${res.status} ${res.reason}`, res.status, null);
     this.state = 'paused';
+    this.reporter?.stop();
   }
 
   async teardown(): Promise<void> {
@@ -157,6 +202,7 @@ export class AvSession {
     this.state = 'closed';
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.reporter?.stop();
     this.gate?.stop();
     if (this.client) {
       this.offClientClose();
@@ -199,7 +245,14 @@ export class AvSession {
       throw err;
     }
     rx.events.on('unit', (unit) => {
-      this.firstUnitAt ??= performance.now();
+      const now = performance.now();
+      this.firstUnitAt ??= now;
+      if (unit.track === 'video') {
+        if (this.lastUnitAt !== null) this.longestStall = Math.max(this.longestStall, now - this.lastUnitAt);
+        this.lastUnitAt = now;
+        this.recentUnits.push(now);
+        while ((this.recentUnits[0] ?? now) < now - 1000) this.recentUnits.shift();
+      }
       this.events.emit('unit', unit, this.links[unit.track].ssrc);
     });
     rx.events.on('missing', (track, ssrc, seqs) => {

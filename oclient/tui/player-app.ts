@@ -390,6 +390,8 @@ class Player {
         jitterBufferMs: o.jitterBufferMs,
         keys: o.keys,
         ...(o.onUnknownKey ? { onUnknownKey: o.onUnknownKey } : {}),
+        ...(o.reportIntervalMs !== undefined ? { reportIntervalMs: o.reportIntervalMs } : {}),
+        failovers: () => this.policy.failovers,
         ...livenessOf({ ...o, answered: this.answered }, this.pop.address),
       },
       this.avFeed.feed,

@@ -101,11 +101,26 @@ describe('oclient plays an H.264 + AAC movie (report topology)', () => {
 
   it('headless clients on three POPs write .mkv files that decode to consecutive source frames', async () => {
     const outs = ['o5', 'o6', 'o7'].map((pop) => join(run.dir, `${pop}.mkv`));
+    // Mid-playback, the POP lists the client with the figures it reported (video units as frames).
+    const reported = (async () => {
+      type Row = { player?: string; movie: string; framesReceived?: number | null };
+      const deadline = Date.now() + 4500;
+      let rows: Row[] = [];
+      while (Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 300));
+        const res = await fetch(`http://${run.address('o5')}:${run.ports.status}/viewers`);
+        rows = ((await res.json()) as { viewers: Row[] }).viewers;
+        if (rows.some((r) => r.player === 'oclient' && (r.framesReceived ?? 0) > 25)) break;
+      }
+      return rows;
+    })();
     const clients = await Promise.all([
       headless(run, '127.0.6.20', 'o5', outs[0] as string, ['--duration', '4']),
       headless(run, '127.0.7.20', 'o6', outs[1] as string, ['--duration', '4', '--transport', 'tcp']),
       headless(run, '127.0.9.20', 'o7', outs[2] as string, ['--duration', '4']),
     ]);
+    const row = (await reported).find((r) => r.player === 'oclient' && r.movie === MOVIE);
+    expect(row?.framesReceived ?? 0, JSON.stringify(await reported)).toBeGreaterThan(25);
     const srcVideo = await hashes(source, 'video');
     const srcAudio = await hashes(source, 'audio');
     expect(srcVideo).toHaveLength(100);
