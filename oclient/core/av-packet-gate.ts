@@ -38,6 +38,25 @@ export interface AvPacketGateOptions {
   readonly onUnknownKey?: () => void;
 }
 
+/**
+ * The gates listening to each keyring: one listener per keyring (ServerKeyring cannot forget a
+ * listener), so the sessions of a long playback (a gate each) do not pile listeners up.
+ */
+const gatesOf = new WeakMap<ServerKeyring, Set<AvPacketGate>>();
+
+function listen(keys: ServerKeyring, gate: AvPacketGate): void {
+  let gates = gatesOf.get(keys);
+  if (gates === undefined) {
+    const set = new Set<AvPacketGate>();
+    keys.onKey(() => {
+      for (const g of set) g.keyAdded();
+    });
+    gatesOf.set(keys, set);
+    gates = set;
+  }
+  gates.add(gate);
+}
+
 export class AvPacketGate {
   private readonly verifiers: Record<AvTrackKind, StreamVerifier> | null;
   private readonly streams: Record<AvTrackKind, string>;
@@ -64,11 +83,14 @@ export class AvPacketGate {
         faulty: () => {},
       });
     this.verifiers = { video: verifier('video'), audio: verifier('audio') };
-    keys.onKey(() => {
-      if (this.stopped) return;
-      this.verifiers?.video.keyAdded();
-      this.verifiers?.audio.keyAdded();
-    });
+    listen(keys, this);
+  }
+
+  /** A server's key became known: units that waited for it are checked now. */
+  keyAdded(): void {
+    if (this.stopped) return;
+    this.verifiers?.video.keyAdded();
+    this.verifiers?.audio.keyAdded();
   }
 
   get verifying(): boolean {
@@ -89,6 +111,7 @@ export class AvPacketGate {
 
   stop(): void {
     this.stopped = true;
+    if (this.o.keys !== null) gatesOf.get(this.o.keys)?.delete(this);
     this.verifiers?.video.stop();
     this.verifiers?.audio.stop();
   }
