@@ -25,6 +25,9 @@ import { runPlayer } from '../tui/player-app.ts';
 import type { Welcome } from '../net/login.ts';
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import { keyringFromLogin } from '../core/frame-verifier.ts';
+import { avByName, outputMismatch } from '../core/output-kind.ts';
+import { checkAvOutput } from '../net/av-output.ts';
+import { recordAv } from '../net/av-record.ts';
 
 /** Exit codes, so scripts can tell failures apart (listed by --help and in the README). */
 export const EXIT = {
@@ -114,7 +117,11 @@ const program = new Command('oclient')
     '--pop <addr>',
     'use this POP (client-facing address) instead of the closest; played even if it does not answer the RTT probe',
   )
-  .option('--output <file>', 'headless: write every complete frame here, as concatenated JPEG')
+  .option(
+    '--output <file>',
+    'headless: write what arrives here: an MJPEG movie as concatenated JPEG (FILE.mjpeg), ' +
+      'an H.264 + AAC movie as FILE.mkv or FILE.mp4 (remuxed by ffmpeg, not re-encoded)',
+  )
   .option('--stats <file>', "headless: write the session's statistics here as JSON")
   .addOption(
     new Option('--transport <kind>', 'RTP over UDP, or interleaved on the RTSP TCP connection')
@@ -154,7 +161,11 @@ const program = new Command('oclient')
   .option('--rtsp-port <port>', "the POPs' RTSP port", port, RTSP_PORT)
   .option('--overlay-port <port>', "the POPs' UDP port answering RTT probes", port, OVERLAY_PORT)
   .addOption(
-    new Option('--player <name>', 'hand the RTSP URL to this desktop player instead of drawing in the terminal')
+    new Option(
+      '--player <name>',
+      'hand the RTSP URL to this desktop player instead of drawing in the terminal ' +
+        '(plays H.264 + AAC movies with their sound)',
+    )
       .choices(EXTERNAL_PLAYERS)
       .conflicts('headless'),
   )
@@ -201,6 +212,14 @@ async function main(flags: Flags): Promise<number> {
         `the catalogue has: ${catalogue.join(', ') || 'nothing yet (servers still announcing?)'}`,
       EXIT.unknownMovie,
     );
+  }
+  const entry = welcome.catalogue.find((m) => m.name === flags.movie);
+  const isAv = entry?.av !== undefined;
+  const mismatch = flags.output !== undefined && entry ? outputMismatch(flags.output, entry.name, isAv) : null;
+  if (mismatch !== null) throw new ClientFailure(mismatch, EXIT.usage);
+  if (isAv && flags.output !== undefined && flags.headless) {
+    const problem = checkAvOutput(flags.output);
+    if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);
   }
   const candidates =
     flags.pop !== undefined
@@ -257,8 +276,6 @@ async function main(flags: Flags): Promise<number> {
       failWrite(err);
     }
   };
-  const out = flags.output ? new FrameFile(flags.output) : null;
-  out?.events.on('error', failWrite);
   const base = {
     movie: flags.movie,
     pop: chosen.name,
@@ -267,29 +284,72 @@ async function main(flags: Flags): Promise<number> {
     /** Playback reports to the POP (GET /viewers there): every this many ms, 0 for none. */
     reportIntervalMs: flags.reportInterval,
   };
+  const common = {
+    popAddress: chosen.address,
+    rtspPort: flags.rtspPort,
+    movie: flags.movie,
+    durationMs: flags.duration * 1000,
+    stallTimeoutMs: flags.stallTimeout,
+    overlayPort: flags.overlayPort,
+    ...fpsOf(welcome, flags.movie),
+    ...(flags.address ? { localAddress: flags.address } : {}),
+    transport: flags.transport,
+    jitterBufferMs: flags.jitterBuffer,
+    keys,
+    ...(onUnknownKey ? { onUnknownKey } : {}),
+    // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
+    fallbacks: fallbacks.map((p) => p.address),
+    answered: answered.map((p) => p.address),
+    onFailover: (from: string, to: string, why: string) =>
+      process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
+  };
+  const popList = rtts.map((r) => ({
+    name: r.name,
+    address: r.address,
+    rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100,
+  }));
+  if (isAv) {
+    let firstUnitAt: number | null = null;
+    const recorded = await recordAv({
+      ...common,
+      ...(flags.output !== undefined ? { output: flags.output } : {}),
+      reportIntervalMs: flags.reportInterval,
+      abort,
+      onWritten: () => {
+        firstUnitAt ??= Date.now();
+      },
+      onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
+    }).catch((err: unknown) => {
+      throw playFailure(err, nameOf);
+    });
+    const r = recorded.result;
+    const stats = {
+      ...base,
+      pops: popList,
+      durationS: flags.duration,
+      ...r,
+      unitsWritten: recorded.unitsWritten,
+      firstFrameAt: firstUnitAt,
+      popsUsed: r.popsUsed.map(nameOf),
+      failoverLog: r.failoverLog.map((f) => ({ ...f, from: nameOf(f.from), to: nameOf(f.to) })),
+    };
+    saveStats(stats);
+    process.stdout.write(`${JSON.stringify(stats)}\n`);
+    if (r.framesReceived === 0) return EXIT.noFrames;
+    const failure = written.failure ?? recorded.failure;
+    if (failure !== null) throw new ClientFailure(failure.message, EXIT.cannotWrite);
+    return EXIT.ok;
+  }
+  const out = flags.output ? new FrameFile(flags.output) : null;
+  out?.events.on('error', failWrite);
   // Wall-clock time of the first frame, so that runs can be timed from outside (bench:emulators).
   let firstFrameAt: number | null = null;
   let result: PlayResult;
   try {
     result = await playHeadless({
-      popAddress: chosen.address,
-      rtspPort: flags.rtspPort,
-      movie: flags.movie,
-      durationMs: flags.duration * 1000,
-      stallTimeoutMs: flags.stallTimeout,
-      overlayPort: flags.overlayPort,
-      ...fpsOf(welcome, flags.movie),
-      ...(flags.address ? { localAddress: flags.address } : {}),
-      transport: flags.transport,
-      jitterBufferMs: flags.jitterBuffer,
+      ...common,
       reportIntervalMs: flags.reportInterval,
       signal: abort.signal,
-      keys,
-      ...(onUnknownKey ? { onUnknownKey } : {}),
-      // If the POP dies, go on with the next closest (then any other POP the bootstrapper listed).
-      fallbacks: fallbacks.map((p) => p.address),
-      answered: answered.map((p) => p.address),
-      onFailover: (from, to, why) => process.stderr.write(`POP ${nameOf(from)}: ${why}; switching to ${nameOf(to)}\n`),
       onFrame: (jpeg: Buffer) => {
         firstFrameAt ??= Date.now();
         out?.write(jpeg);
@@ -297,24 +357,14 @@ async function main(flags: Flags): Promise<number> {
       onProgress: (live) => saveStats({ ...base, live: true, ...live, pop: nameOf(live.pop), popAddress: live.pop }),
     });
   } catch (err) {
-    if (err instanceof EveryPopRefused) {
-      throw new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
-    }
-    if (err instanceof PlayRefused)
-      throw new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
-    if (err instanceof RtspClientError) throw new ClientFailure(err.message, EXIT.refused);
-    throw err;
+    throw playFailure(err, nameOf);
   } finally {
     const closed = await out?.close();
     if (closed) written.failure ??= closed;
   }
   const stats = {
     ...base,
-    pops: rtts.map((r) => ({
-      name: r.name,
-      address: r.address,
-      rttMs: r.rttMs === null ? null : Math.round(r.rttMs * 100) / 100,
-    })),
+    pops: popList,
     durationS: flags.duration,
     ...result,
     firstFrameAt,
@@ -387,6 +437,18 @@ async function interactive(
   }
 }
 
+/** What a playback's failure means for the user, as a ClientFailure with its exit code. */
+function playFailure(err: unknown, nameOf: (address: string) => string): unknown {
+  if (err instanceof EveryPopRefused) {
+    return new ClientFailure(describeRefusals(err.movie, err.refusals, nameOf), EXIT.everyPopRefused);
+  }
+  if (err instanceof PlayRefused) {
+    return new ClientFailure(err.message, err.nakReason === 'unknown-movie' ? EXIT.unknownMovie : EXIT.refused);
+  }
+  if (err instanceof RtspClientError) return new ClientFailure(err.message, EXIT.refused);
+  return err;
+}
+
 /** The movie's frame rate from the catalogue, when it names one. */
 function fpsOf(welcome: Welcome, movie: string): { fps?: number } {
   const fps = welcome.catalogue.find((m) => m.name === movie)?.fps;
@@ -398,7 +460,14 @@ function checkOutputs(flags: Flags): void {
   if (flags.output !== undefined && flags.stats !== undefined && resolve(flags.output) === resolve(flags.stats)) {
     throw new ClientFailure(`--output and --stats name the same file (${flags.output}); give each its own`, EXIT.usage);
   }
+  const av = flags.movie === undefined ? undefined : avByName(flags.movie);
+  if (flags.output !== undefined && flags.movie !== undefined && av !== undefined) {
+    const mismatch = outputMismatch(flags.output, flags.movie, av);
+    if (mismatch !== null) throw new ClientFailure(mismatch, EXIT.usage);
+  }
+  const avOutput = flags.output !== undefined && av === true ? checkAvOutput(flags.output) : null;
   const problem =
+    avOutput ??
     (flags.output !== undefined ? checkOutputFile(flags.output) : null) ??
     (flags.stats !== undefined ? checkStatsFile(flags.stats) : null);
   if (problem !== null) throw new ClientFailure(problem.message, EXIT.cannotWrite);

@@ -245,7 +245,7 @@ export async function playHeadless(opts: PlayOptions): Promise<PlayResult> {
 }
 
 /** Tells the policy what ended a session (null: nothing failed, playback is over) and returns its decision. */
-function decide(
+export function decide(
   policy: FailoverPolicy,
   ended: {
     readonly stalled: FailoverDecision | null;

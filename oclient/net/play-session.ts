@@ -18,10 +18,8 @@ import { FrameVerifier } from '../core/frame-verifier.ts';
 import type { TimelineCounts } from '../core/frame-timeline.ts';
 import { DEFAULT_HOLD_MS, ReorderBuffer } from '../core/reorder-buffer.ts';
 import { RtspClient, RtspClientError } from './rtsp-client.ts';
-import { PopPinger } from './pop-pinger.ts';
-import { SilenceWatch } from '../core/silence-watch.ts';
+import { type PopLiveness, whileAlive } from './while-alive.ts';
 import { STALL_FAILOVER_MS } from '../core/failover-policy.ts';
-import { SystemClock } from '../../common/core/clock.ts';
 import { DEFAULT_REPORT_INTERVAL_MS, StatsReporter } from './stats-reporter.ts';
 import { VIEWER_REPORT_VERSION, type ViewerReport } from '../../common/wire/viewer-report.ts';
 
@@ -54,13 +52,7 @@ export interface SessionOptions {
   readonly liveness?: PopLiveness;
 }
 
-export interface PopLiveness {
-  /** The POP's overlay port (where it answers pings). */
-  readonly overlayPort: number;
-  readonly silentMs: number;
-  /** The POP answered the RTT probe: its silence counts from the first ping (else from its first pong). */
-  readonly answersPings: boolean;
-}
+export type { PopLiveness } from './while-alive.ts';
 
 /** The client's figures beyond one session: failovers so far, and what earlier sessions counted. */
 export interface PlaybackSoFar {
@@ -380,26 +372,14 @@ export class PlaySession {
 
   /** Waits for `answer`, giving up on the POP (RtspClientError) if it stops answering pings meanwhile. */
   private async whileAlive<T>(method: string, answer: Promise<T>): Promise<T> {
-    const l = this.opts.liveness;
     const client = this.client;
-    if (l === undefined || client === null) return answer;
-    const pop = this.opts.popAddress;
-    const watch = new SilenceWatch(new SystemClock(), l.silentMs, (ms) =>
-      client.abort(`${pop} answered no ping for ${Math.round(ms)} ms while ${method} waited`),
+    if (client === null) return answer;
+    const o = this.opts;
+    return whileAlive(
+      { client, pop: o.popAddress, liveness: o.liveness, localAddress: o.localAddress },
+      method,
+      answer,
     );
-    const heard = (): void => {
-      watch.heard();
-      watch.start();
-    };
-    const pinger = new PopPinger(pop, l.overlayPort, heard, this.opts.localAddress);
-    if (l.answersPings) watch.start();
-    pinger.start();
-    try {
-      return await answer;
-    } finally {
-      watch.stop();
-      pinger.stop();
-    }
   }
 
   private receive(buf: Buffer): void {

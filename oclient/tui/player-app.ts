@@ -8,7 +8,6 @@
  */
 import type { ServerKeyring } from '../../common/security/server-keyring.ts';
 import type { JpegImage } from '../../common/media/jpeg.ts';
-import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { PopRtt } from '../net/pop-prober.ts';
 import { SystemClock } from '../../common/core/clock.ts';
 import { type FailoverDecision, FailoverPolicy } from '../core/failover-policy.ts';
@@ -17,6 +16,9 @@ import { describeRefusals, refusalReason } from '../core/refusal-round.ts';
 import { livenessOf, PlayRefused, PlaySession, type SessionStats, type TransportKind } from '../net/play-session.ts';
 import { RtspClientError } from '../net/rtsp-client.ts';
 import { FramePacer } from './frame-pacer.ts';
+import { AvPictureFeed, AvPictureSession } from '../net/av-picture-session.ts';
+import type { RgbaImage } from '../../common/media/rgba-image.ts';
+import type { MovieInfo } from '../../common/wire/overlay.ts';
 import { pickMovie } from './movie-picker.ts';
 import { escapeTags, popLines, statsLines } from './panel-text.ts';
 import { createLayout, createScreen, type Control, type PlayerLayout } from './player-layout.ts';
@@ -64,8 +66,10 @@ type State = SessionStats['state'];
 
 class Player {
   private readonly ui: PlayerLayout;
-  private session: PlaySession | null = null;
-  private pacer: FramePacer<JpegImage> | null = null;
+  private session: PlaySession | AvPictureSession | null = null;
+  private pacer: FramePacer<JpegImage> | FramePacer<RgbaImage> | null = null;
+  /** An H.264 movie's placement and decoder, over its sessions (null for MJPEG). */
+  private avFeed: { readonly movie: string; readonly feed: AvPictureFeed } | null = null;
   private movie: string | null;
   private picking = false;
   private quitting = false;
@@ -292,6 +296,37 @@ class Player {
       this.timeline = new FrameTimeline(fps !== undefined ? { fps } : {});
       this.timelineMovie = movie;
     }
+    const info = this.opts.catalogue.find((m) => m.name === movie);
+    const { session, pacer } = info?.av !== undefined ? this.avSession(movie, info) : this.mjpegSession(movie);
+    this.pacer?.stop();
+    this.session = session;
+    this.pacer = pacer;
+    this.ui.video.box.setLabel(` ${movie} `);
+    this.ui.video.showMessage(`SETUP ${escapeTags(session.rtspUrl)} …`);
+    this.say(`SETUP ${session.rtspUrl} (RTP over ${this.opts.transport.toUpperCase()})`);
+    try {
+      await session.setup();
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    // Set only now: a connection lost during SETUP is the error SETUP throws, one failure, not two.
+    const onClose = (why: string): void => {
+      if (this.quitting || this.finished) return;
+      // The POP died: move on to the next one and resume on our own.
+      this.lost(this.policy.failed(why), session.rtspUrl);
+    };
+    if (session instanceof PlaySession) session.events.on('close', onClose);
+    else session.events.on('close', onClose);
+    const note = info?.av !== undefined ? ' (picture only: sound needs --player ffplay|mpv)' : '';
+    this.ui.video.showMessage(`set up: press p to PLAY${note}`);
+    this.say(`ready at ${this.pop.name}; PLAY to start`);
+  }
+
+  /** A session of an MJPEG movie, its frames paced onto the screen. */
+  private mjpegSession(movie: string): { session: PlaySession; pacer: FramePacer<JpegImage> } {
+    this.avFeed?.feed.stop(); // an H.264 movie played before: its decoder is done
+    this.avFeed = null;
     const timeline = this.timeline;
     const session = new PlaySession({
       popAddress: this.pop.address,
@@ -322,26 +357,47 @@ class Player {
       this.shown();
       pacer.push(img);
     });
-    this.pacer?.stop();
-    this.session = session;
-    this.pacer = pacer;
-    this.ui.video.box.setLabel(` ${movie} `);
-    this.ui.video.showMessage(`SETUP ${escapeTags(session.rtspUrl)} …`);
-    this.say(`SETUP ${session.rtspUrl} (RTP over ${this.opts.transport.toUpperCase()})`);
-    try {
-      await session.setup();
-    } catch (err) {
-      session.close();
-      throw err;
+    return { session, pacer };
+  }
+
+  /** A session of an H.264 movie: its video decoded by ffmpeg (one decoder over the movie's sessions). */
+  private avSession(movie: string, info: MovieInfo): { session: AvPictureSession; pacer: FramePacer<RgbaImage> } {
+    const pacer = new FramePacer<RgbaImage>(
+      (img) => {
+        this.ui.video.showRgba(img);
+        this.ui.screen.render();
+      },
+      { ready: () => process.stdout.writableLength === 0, whenReady: (cb) => process.stdout.once('drain', cb) },
+    );
+    if (this.avFeed?.movie !== movie) {
+      this.avFeed?.feed.stop();
+      const feed = new AvPictureFeed(info.width, info.height);
+      feed.events.on('picture', (img) => {
+        this.shown();
+        if (this.pacer !== null && this.avFeed?.feed === feed) (this.pacer as FramePacer<RgbaImage>).push(img);
+      });
+      feed.events.on('error', (why) => this.say(`cannot decode H.264: ${why}`));
+      this.avFeed = { movie, feed };
     }
-    // Set only now: a connection lost during SETUP is the error SETUP throws, one failure, not two.
-    session.events.on('close', (why) => {
-      if (this.quitting || this.finished) return;
-      // The POP died: move on to the next one and resume on our own.
-      this.lost(this.policy.failed(why), session.rtspUrl);
-    });
-    this.ui.video.showMessage('set up: press p to PLAY');
-    this.say(`ready at ${this.pop.name}; PLAY to start`);
+    const o = this.opts;
+    const session = new AvPictureSession(
+      {
+        popAddress: this.pop.address,
+        rtspPort: o.rtspPort,
+        movie,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+        transport: o.transport,
+        jitterBufferMs: o.jitterBufferMs,
+        keys: o.keys,
+        ...(o.onUnknownKey ? { onUnknownKey: o.onUnknownKey } : {}),
+        ...(o.reportIntervalMs !== undefined ? { reportIntervalMs: o.reportIntervalMs } : {}),
+        failovers: () => this.policy.failovers,
+        ...livenessOf({ ...o, answered: this.answered }, this.pop.address),
+      },
+      this.avFeed.feed,
+    );
+    session.events.on('unit', () => this.policy.frame()); // the POP is alive
+    return { session, pacer };
   }
 
   /** A frame goes to the screen: after a failover, say how long the picture stood still. */
@@ -379,7 +435,8 @@ class Player {
     }
     this.policy.playing();
     if (session.stats().framesReceived === 0) this.ui.video.showMessage('waiting for the first frame …');
-    this.say(`playing ${this.movie ?? ''} from ${this.pop.name} (${this.pop.address})`);
+    const note = session instanceof AvPictureSession ? '; picture only: sound needs --player ffplay|mpv' : '';
+    this.say(`playing ${this.movie ?? ''} from ${this.pop.name} (${this.pop.address})${note}`);
   }
 
   private async pause(): Promise<void> {
@@ -456,6 +513,7 @@ class Player {
     if (this.ticker) clearInterval(this.ticker);
     this.pacer?.stop();
     this.session?.close();
+    this.avFeed?.feed.stop();
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, this.onSignal);
     process.off('uncaughtException', this.onCrash);
     this.ui.screen.destroy();

@@ -25,12 +25,13 @@ export type TestPorts = RunPorts;
 export function suiteRun(
   file: string,
   ports: TestPorts,
-  opts: { frames?: number; extraArgs?: string[] } = {},
+  opts: { frames?: number; extraArgs?: string[]; prepare?: (moviesDir: string) => Promise<void> } = {},
 ): LoopbackRun {
   const movies = mkdtempSync(join(tmpdir(), 'onode-movies-'));
   const run = new LoopbackRun(file, movies, ports, opts.extraArgs);
   beforeAll(async () => {
     makeSampleMovies(movies, { frames: opts.frames ?? 40 });
+    await opts.prepare?.(movies);
     run.start();
     await run.converged();
   }, 60_000);
