@@ -12,6 +12,7 @@ export const EMULATOR_TESTS = ['test/e2e/core.test.ts', 'test/e2e/mininet.test.t
  */
 export const TIMING_TESTS = [
   'test/e2e/adversary.test.ts',
+  'test/e2e/av-client.test.ts',
   'test/e2e/failures.test.ts',
   'test/e2e/pop-stall.test.ts',
   'test/e2e/rtsp-hardening.test.ts',

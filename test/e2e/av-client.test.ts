@@ -151,7 +151,7 @@ describe('oclient plays an H.264 + AAC movie (report topology)', () => {
     expect(existsSync(mkv)).toBe(false);
   }, 20_000);
 
-  it('the URL --player hands over gives a desktop player both tracks (ffprobe: same RTSP client as ffplay)', async () => {
+  it('the URL --player hands over has both tracks (ffprobe: the RTSP client ffplay uses)', async () => {
     const pop = run.topology.nodes.get('o5')?.clientAddresses[0];
     const url = `rtsp://${pop}:${run.ports.rtsp}/${MOVIE}`;
     const { command, args } = playerCommand('ffplay', url, 'tcp');
