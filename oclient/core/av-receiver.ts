@@ -117,6 +117,10 @@ export class AvReceiver {
   readonly timeline: AvTimeline;
   private video = new H264Depacketizer();
   private audio: AacDepacketizer;
+  /** The audio jitter buffer's skipped count when the last audio packet was depacketized. */
+  private audioSkipped = 0;
+  /** Packets went missing since the last audio frame came out. */
+  private audioGap = false;
   private readonly state: Record<AvTrackKind, TrackState>;
   private readonly frameDuration: number;
   private seenKeyframe = false;
@@ -229,6 +233,8 @@ export class AvReceiver {
     } else {
       this.audio = new AacDepacketizer(this.frameDuration);
       this.nextAudioPts = undefined;
+      this.audioSkipped = 0;
+      this.audioGap = false;
     }
     this.timeline.restart(track);
   }
@@ -239,7 +245,16 @@ export class AvReceiver {
       this.gapJudge.note(packet);
       for (const au of this.video.push(packet)) this.videoUnit(au.timestamp, au.nals, au.complete, au.marked);
     } else {
-      for (const f of this.audio.push(packet)) this.audioUnit(f.timestamp, f.data);
+      const lostBefore = this.audio.counters.lost;
+      const frames = this.audio.push(packet);
+      // A gap in timestamps is loss only when packets are missing: a looping channel's audio
+      // may pause where the video runs longer (a gap in the source, not in the network).
+      const skipped = this.state.audio.reorder.counters.skipped;
+      // Kept until the next frame comes out (the packet after a gap may hold only a fragment).
+      this.audioGap ||= this.audio.counters.lost > lostBefore || skipped > this.audioSkipped;
+      this.audioSkipped = skipped;
+      for (const f of frames) this.audioUnit(f.timestamp, f.data, this.audioGap);
+      if (frames.length > 0) this.audioGap = false;
     }
   }
 
@@ -265,10 +280,10 @@ export class AvReceiver {
     this.events.emit('unit', { track: 'video', pts: ticks, timeMs, keyframe, nals: all, annexB });
   }
 
-  private audioUnit(timestamp: number, data: Buffer): void {
+  private audioUnit(timestamp: number, data: Buffer, afterMissing: boolean): void {
     const c = this.counters.audio;
     const { ticks, timeMs } = this.timeline.place('audio', timestamp, this.state.audio.lastNow);
-    if (this.nextAudioPts !== undefined && ticks > this.nextAudioPts) {
+    if (afterMissing && this.nextAudioPts !== undefined && ticks > this.nextAudioPts) {
       c.lost += Math.round((ticks - this.nextAudioPts) / this.frameDuration);
     }
     this.nextAudioPts = ticks + this.frameDuration;

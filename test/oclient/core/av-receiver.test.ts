@@ -129,6 +129,14 @@ describe('AvReceiver', () => {
     expect(rx.counters.video.lost + rx.counters.audio.lost).toBe(0);
   });
 
+  it('counts no loss for a pause in the audio timestamps with no packet missing (a loop where the video runs on)', () => {
+    const packets = planPackets(planAvRtp(movie), 2);
+    // The second loop's timestamps are shifted by exactly one loop: a real channel's audio may pause there.
+    const { rx, audio } = receive(packets);
+    expect(audio.length).toBe(2 * (movie.audio?.samples.length ?? 0));
+    expect(rx.counters.audio.lost).toBe(0);
+  });
+
   it('counts one lost unit when a packet is lost, and hands on the rest', () => {
     const small = planAvRtp(movie, { maxPayload: 200, audioFramesPerPacket: 1 });
     const packets = planPackets(small);
