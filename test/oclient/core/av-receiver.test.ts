@@ -129,7 +129,7 @@ describe('AvReceiver', () => {
     expect(rx.counters.video.lost + rx.counters.audio.lost).toBe(0);
   });
 
-  it('counts no loss for a pause in the audio timestamps with no packet missing (a loop where the video runs on)', () => {
+  it('counts no loss for a pause in audio timestamps with no packet missing (a loop)', () => {
     const packets = planPackets(planAvRtp(movie), 2);
     // The second loop's timestamps are shifted by exactly one loop: a real channel's audio may pause there.
     const { rx, audio } = receive(packets);
