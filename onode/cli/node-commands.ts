@@ -7,7 +7,7 @@ import { BOOTSTRAP_PORT, OVERLAY_PORT, RTSP_PORT, STATUS_PORT } from '../../comm
 import type { NodeRole, Topology } from '../config/topology.ts';
 import { DEFAULT_OVERLAY, type OverlayOptions } from '../core/overlay-node.ts';
 import { IDLE_TIMEOUT_MS } from '../core/rtsp-connections.ts';
-import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary, withAvMovies } from '../media/movie-library.ts';
+import { DEFAULT_FPS, loadMovieLibrary, type MovieLibrary } from '../media/movie-library.ts';
 import { NodeProcess } from '../net/node-process.ts';
 import { bootstrapperNames, hostPorts, intIn, ipv4, numberIn } from './options.ts';
 import { loadSecret } from '../config/overlay-secret.ts';
@@ -153,6 +153,8 @@ async function run(role: NodeRole, flags: NodeFlags): Promise<void> {
     if (dir === undefined) {
       log.warn('no --movies DIR and no ./movies: this server has no movies (make samples with: npm run movies)');
     } else {
+      // Loaded by servers only: the H.264 demuxer (mp4box) would cost every relay memory.
+      const { withAvMovies } = await import('../media/av-library.ts');
       movies = await withAvMovies(loadMovieLibrary(dir, { fps: flags.fps }), dir);
       // Each reason names its file (quoted where the name could hold control characters).
       for (const s of movies.skipped) log.warn(`skipped movie file ${s.reason}`);

@@ -14,12 +14,13 @@ import { RTP_AAC_PAYLOAD_TYPE } from '../../common/media/aac/rtp-aac.ts';
 import { type AvRtpPlan, planAvRtp } from '../../common/media/av-rtp-plan.ts';
 import { RTP_H264_PAYLOAD_TYPE } from '../../common/media/h264/rtp-h264.ts';
 import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
-import { audioStreamOf } from '../../common/wire/movie-tracks.ts';
+import { audioStreamOf, MAX_AV_MOVIE_NAME_BYTES } from '../../common/wire/movie-tracks.ts';
 import type { MovieInfo } from '../../common/wire/overlay.ts';
 import type { ChannelMovie } from '../core/channel-timeline.ts';
-
-/** What the server's file names end in for these movies (any case). */
-export const AV_MOVIE_EXTENSION = /\.(mp4|m4v|mov|mkv)$/i;
+import { AvMovieError } from '../../common/media/container/av-movie.ts';
+import { DEFAULT_MAX_PAYLOAD } from '../../common/wire/rtp-jpeg.ts';
+import { join } from 'node:path';
+import { type MovieLibrary, type MovieLibraryOptions, SERVER_RTP_PACKET_BYTES } from './movie-library.ts';
 
 export interface AvLoaded {
   /** The movie's streams: video, then audio when it has sound. */
@@ -86,4 +87,39 @@ function streamOf(
       ...(track === 'video' ? { keyframes: units.map((u) => u.keyframe) } : {}),
     },
   };
+}
+
+/**
+ * The library with its H.264 (+ AAC) files loaded too (av-library.ts), each as its streams; a
+ * file that cannot be carried is skipped with the reason and the command that converts it.
+ */
+export async function withAvMovies(
+  library: MovieLibrary,
+  dir: string,
+  options: MovieLibraryOptions = {},
+): Promise<MovieLibrary> {
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const movies = [...library.movies];
+  const catalogue = [...library.catalogue];
+  const skipped = [...library.skipped];
+  for (const file of library.avFiles) {
+    const bytes = Buffer.byteLength(file, 'utf8');
+    if (bytes > MAX_AV_MOVIE_NAME_BYTES) {
+      const reason = `${JSON.stringify(file)}: an H.264 movie's name is at most ${MAX_AV_MOVIE_NAME_BYTES} bytes`;
+      skipped.push({ file, reason: `${reason} (its audio stream adds a suffix), got ${bytes}; rename the file` });
+      continue;
+    }
+    try {
+      const { streams, info } = await loadAvStreams(join(dir, file), file, maxPayload, SERVER_RTP_PACKET_BYTES);
+      movies.push(...streams);
+      catalogue.push(info);
+    } catch (err) {
+      // AvMovieError says what the file holds and how to convert it; anything else is still this file's.
+      const reason =
+        err instanceof AvMovieError ? err.message : `${file}: cannot be carried (${(err as Error).message})`;
+      skipped.push({ file, reason });
+    }
+  }
+  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return { movies: movies.sort(byName), catalogue: catalogue.sort(byName), skipped, avFiles: [] };
 }

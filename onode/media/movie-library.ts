@@ -1,7 +1,7 @@
 /**
  * A server's movies: every MJPEG file (*.mjpeg, *.mjpg, any case) in one directory, checked and
  * cut into RTP/JPEG payloads once at start-up, so streaming later only copies buffers; and, with
- * withAvMovies, every H.264 (+ AAC) file (*.mp4, *.m4v, *.mov, *.mkv: av-library.ts). The movie
+ * withAvMovies (av-library.ts), every H.264 (+ AAC) file (*.mp4, *.m4v, *.mov, *.mkv). The movie
  * name is the file name, so it must be a valid movie name (common/wire/names.ts: UTF-8, at most
  * 255 bytes, no control characters or path separators); clients put it in RTSP URLs %-encoded.
  *
@@ -17,9 +17,11 @@ import { MAX_CATALOGUE, MAX_DATA_RTP_BYTES, type MovieInfo } from '../../common/
 import { signedPayloadLimit } from '../../common/wire/frame-auth.ts';
 import { DEFAULT_MAX_PAYLOAD, packetizeJpeg, packetizeJpegFitted, RtpJpegError } from '../../common/wire/rtp-jpeg.ts';
 import type { ChannelMovie, FramePayloads } from '../core/movie-channel.ts';
-import { AvMovieError } from '../../common/media/container/av-movie.ts';
-import { MAX_AV_MOVIE_NAME_BYTES } from '../../common/wire/movie-tracks.ts';
-import { AV_MOVIE_EXTENSION, loadAvStreams } from './av-library.ts';
+/**
+ * H.264 (+ AAC) movie files, loaded by av-library.ts (withAvMovies): listed here, loaded there, so
+ * that a relay, which loads this module too, never loads their demuxer (mp4box).
+ */
+export const AV_MOVIE_EXTENSION = /\.(mp4|m4v|mov|mkv)$/i;
 
 export { MAX_MOVIE_NAME_BYTES } from '../../common/wire/names.ts';
 const MOVIE_EXTENSION = /\.(mjpeg|mjpg)$/i;
@@ -106,41 +108,6 @@ export function loadMovieLibrary(dir: string, options: MovieLibraryOptions = {})
     }
   }
   return { movies: loaded.map((l) => l.movie), catalogue: loaded.map((l) => l.info), skipped, avFiles };
-}
-
-/**
- * The library with its H.264 (+ AAC) files loaded too (av-library.ts), each as its streams; a
- * file that cannot be carried is skipped with the reason and the command that converts it.
- */
-export async function withAvMovies(
-  library: MovieLibrary,
-  dir: string,
-  options: MovieLibraryOptions = {},
-): Promise<MovieLibrary> {
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  const movies = [...library.movies];
-  const catalogue = [...library.catalogue];
-  const skipped = [...library.skipped];
-  for (const file of library.avFiles) {
-    const bytes = Buffer.byteLength(file, 'utf8');
-    if (bytes > MAX_AV_MOVIE_NAME_BYTES) {
-      const reason = `${JSON.stringify(file)}: an H.264 movie's name is at most ${MAX_AV_MOVIE_NAME_BYTES} bytes`;
-      skipped.push({ file, reason: `${reason} (its audio stream adds a suffix), got ${bytes}; rename the file` });
-      continue;
-    }
-    try {
-      const { streams, info } = await loadAvStreams(join(dir, file), file, maxPayload, SERVER_RTP_PACKET_BYTES);
-      movies.push(...streams);
-      catalogue.push(info);
-    } catch (err) {
-      // AvMovieError says what the file holds and how to convert it; anything else is still this file's.
-      const reason =
-        err instanceof AvMovieError ? err.message : `${file}: cannot be carried (${(err as Error).message})`;
-      skipped.push({ file, reason });
-    }
-  }
-  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  return { movies: movies.sort(byName), catalogue: catalogue.sort(byName), skipped, avFiles: [] };
 }
 
 function tooMany(file: string): string {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AV_SAMPLE_FILE, makeAvSample } from '../../../common/samples/av-sample.ts';
-import { loadMovieLibrary, withAvMovies } from '../../../onode/media/movie-library.ts';
+import { withAvMovies } from '../../../onode/media/av-library.ts';
+import { loadMovieLibrary } from '../../../onode/media/movie-library.ts';
 import { requireAvTools } from '../media/av-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'av-sample-'));

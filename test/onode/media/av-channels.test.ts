@@ -17,7 +17,8 @@ import { verifyFrame } from '../../../common/security/frame-signature.ts';
 import { audioStreamOf } from '../../../common/wire/movie-tracks.ts';
 import { decodeRtp, type RtpPacket } from '../../../common/wire/rtp.ts';
 import { MovieChannel } from '../../../onode/core/movie-channel.ts';
-import { loadMovieLibrary, type MovieLibrary, withAvMovies } from '../../../onode/media/movie-library.ts';
+import { withAvMovies } from '../../../onode/media/av-library.ts';
+import { loadMovieLibrary, type MovieLibrary } from '../../../onode/media/movie-library.ts';
 import { makeAvFixture, makeTempDir } from '../../common/media/av-fixture.ts';
 import { keyringOf, testServer } from '../../common/security/signed-frames.ts';
 
