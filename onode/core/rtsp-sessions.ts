@@ -26,7 +26,6 @@ import {
   parseTransport,
 } from '../../common/wire/rtsp-headers.ts';
 import { decodeRtp } from '../../common/wire/rtp.ts';
-import { RTP_JPEG_CLOCK_RATE } from '../../common/wire/rtp-jpeg.ts';
 import { describeMovie, type RtspTrack, trackOf } from './rtsp-tracks.ts';
 import { ntpFromUnixMs, type RtcpPacket } from '../../common/wire/rtcp.ts';
 import { chooseDelivery, type Delivery, type RtspPeer } from './rtsp-delivery.ts';
@@ -324,11 +323,13 @@ export class RtspSessions {
     session.lastFastStartAt = now;
     const have = parseLastFrame(header(req, LAST_FRAME_HEADER) ?? '');
     for (const { spec, media } of session.tracks) {
-      if (spec.startsAt === null && spec.clockRate !== RTP_JPEG_CLOCK_RATE) continue; // audio: the next packet
+      if (spec.fastStart === 'none') continue;
       const frame =
-        spec.startsAt === null ? this.deps.latestFrame(spec.stream) : this.deps.latestFrame(spec.stream, spec.startsAt);
+        spec.fastStart === 'keyframe' && spec.startsAt !== null
+          ? this.deps.latestFrame(spec.stream, spec.startsAt)
+          : this.deps.latestFrame(spec.stream);
       // The player has this frame already (it played it from another POP): nothing to start with.
-      if (spec.startsAt === null && have.ok && alreadyHas(frame, have.value)) continue;
+      if (spec.fastStart === 'frame' && have.ok && alreadyHas(frame, have.value)) continue;
       const oldest = frame[0];
       if (oldest !== undefined) media.startClock(oldest);
       for (const rtp of frame) media.deliver(rtp, true);

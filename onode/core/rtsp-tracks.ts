@@ -22,6 +22,11 @@ export interface RtspTrack {
   readonly clockRate: number;
   /** H.264: a viewer starts at a keyframe's first packet (the cache's group of pictures, or the next one). */
   readonly startsAt: ((rtp: Buffer) => boolean) | null;
+  /**
+   * What PLAY sends first from the POP's cache: the newest complete frame (MJPEG), the group of
+   * pictures since the last keyframe (H.264), or nothing (AAC: the next packet will do).
+   */
+  readonly fastStart: 'frame' | 'keyframe' | 'none';
   /** One of several tracks that players sync by sender reports: the first goes out with the first packet. */
   readonly synced: boolean;
 }
@@ -77,6 +82,7 @@ export function trackOf(movie: MovieInfo, trackId: string | undefined): RtspTrac
       control: VIDEO_CONTROL,
       clockRate: RTP_JPEG_CLOCK_RATE,
       startsAt: null,
+      fastStart: 'frame',
       synced: false,
     };
   }
@@ -86,6 +92,7 @@ export function trackOf(movie: MovieInfo, trackId: string | undefined): RtspTrac
       control: VIDEO_CONTROL,
       clockRate: RTP_H264_CLOCK_RATE,
       startsAt: startsH264,
+      fastStart: 'keyframe',
       synced: true,
     };
   }
@@ -96,6 +103,7 @@ export function trackOf(movie: MovieInfo, trackId: string | undefined): RtspTrac
     control: AUDIO_CONTROL,
     clockRate: audio.rate,
     startsAt: null,
+    fastStart: 'none',
     synced: true,
   };
 }
