@@ -20,3 +20,23 @@ export function benchRun(
     nodeArgs: ['--log-level', 'warn', ...nodeArgs],
   });
 }
+
+/** Routes come first; the POP answers 404 until the servers' catalogue has reached it too. */
+export async function untilCatalogued(
+  run: LoopbackRun,
+  pop: string,
+  movies: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const names = ((await run.statusOrNull(pop))?.catalogue ?? []).map((m) => m.name);
+    if (movies.every((m) => names.includes(m))) return;
+    if (performance.now() > deadline)
+      throw new Error(
+        `${pop} has no catalogue entry for ${movies.join(', ')} after ${timeoutMs} ms ` +
+          `(it has ${names.join(', ') || 'none'})`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -23,7 +23,7 @@ import { makeSampleMovies } from '../../common/samples/sample-movies.ts';
 import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
 import { DIST } from '../../scripts/repository-root.ts';
 import { stopAllChildren } from '../common/child.ts';
-import { type BenchPorts, benchRun } from '../common/emulation.ts';
+import { type BenchPorts, benchRun, untilCatalogued } from '../common/emulation.ts';
 import { printSummary, type SummaryRow, say, verdict } from '../common/report.ts';
 import { measureThroughput } from '../overlay/throughput.ts';
 import { writePathTopology } from '../rtsp/topology.ts';
@@ -118,7 +118,7 @@ async function main(): Promise<number> {
     active = overlay;
     overlay.start();
     await overlay.converged(30_000, { catalogue: false });
-    await untilCatalogued(overlay, path.pop, ['testsrc.mp4', 'gradient.mjpeg']);
+    await untilCatalogued(overlay, path.pop, ['testsrc.mp4', 'gradient.mjpeg'], 15_000);
     for (const movie of ['testsrc.mp4', 'gradient.mjpeg']) {
       const cold: number[] = [];
       const warm: number[] = [];
@@ -163,17 +163,6 @@ async function main(): Promise<number> {
   say('\nsummary');
   printSummary(rows);
   return 0;
-}
-
-/** The POP answers 404 until the servers' catalogue has reached it. */
-async function untilCatalogued(run: LoopbackRun, pop: string, movies: readonly string[]): Promise<void> {
-  const deadline = performance.now() + 15_000;
-  for (;;) {
-    const names = ((await run.statusOrNull(pop))?.catalogue ?? []).map((m) => m.name);
-    if (movies.every((m) => names.includes(m))) return;
-    if (performance.now() > deadline) throw new Error(`${pop} has no catalogue entry for ${movies.join(', ')}`);
-    await sleep(100);
-  }
 }
 
 /** A cold start is cold: no node of the path carries the movie (any of its streams) any more. */

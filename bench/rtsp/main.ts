@@ -21,8 +21,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchChild, stopAllChildren } from '../common/child.ts';
-import { type BenchPorts, benchRun } from '../common/emulation.ts';
-import type { LoopbackRun } from '../../onode/emulators/loopback-run.ts';
+import { type BenchPorts, benchRun, untilCatalogued } from '../common/emulation.ts';
 import { type CapacityResult, LOSS_TARGET_PCT, measureCapacity, type StepResult } from './capacity.ts';
 import { GstRtspServerProcess, gstUnavailable, stopGstServers, writeFrames } from './gst.ts';
 import type { LoadConfig } from './load.ts';
@@ -68,26 +67,6 @@ function pin(pid: number, cpu: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Routes come first; the POP answers 404 until the servers' catalogue has reached it too. */
-async function untilCatalogued(
-  run: LoopbackRun,
-  pop: string,
-  movies: readonly string[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const names = ((await run.statusOrNull(pop))?.catalogue ?? []).map((m) => m.name);
-    if (movies.every((m) => names.includes(m))) return;
-    if (performance.now() > deadline)
-      throw new Error(
-        `${pop} has no catalogue entry for ${movies.join(', ')} after ${timeoutMs} ms ` +
-          `(it has ${names.join(', ') || 'none'})`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
