@@ -118,14 +118,15 @@ export class ChannelTimeline {
   }
 
   /**
-   * The newest unit at or before `tick` where a decoder may start (at most one loop back): a
+   * The newest unit at or before `tick` where a decoder may start, at most `maxUnits` back: a
    * channel starting cold sends from there, so its first viewer's first picture decodes at once.
+   * `tick` itself when none is that close (a file with rare keyframes must not start with a flood).
    */
-  startOf(tick: number): number {
+  startOf(tick: number, maxUnits: number): number {
     const keyframes = this.movie.schedule?.keyframes;
     const n = this.movie.frames.length;
     if (keyframes === undefined || n === 0) return tick;
-    for (let t = tick; t > tick - n; t--) if (keyframes[mod(t, n)] === true) return t;
+    for (let t = tick; t >= tick - Math.min(maxUnits, n - 1); t--) if (keyframes[mod(t, n)] === true) return t;
     return tick;
   }
 

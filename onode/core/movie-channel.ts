@@ -24,6 +24,11 @@ export type ReferenceTime = () => number;
 
 /** If the process stalls longer than this, skip ahead instead of bursting the backlog. */
 const MAX_CATCH_UP_MS = 500;
+/**
+ * How far back a starting H.264 channel looks for a keyframe to send from (its first burst): a
+ * group of pictures is usually 1-2 s; a file with rarer keyframes starts at the current unit.
+ */
+export const MAX_START_BURST_MS = 2000;
 /** How far back the channel sends frames again (repairs of what a failed server or path lost). */
 export const RESEND_SPAN_MS = 4000;
 
@@ -66,7 +71,7 @@ export class MovieChannel {
     // Never a frame twice, even if the reference stepped back while stopped; but an H.264
     // stream's group of pictures again (a restart soon after a stop: the new viewer needs its
     // keyframe, and what downstream already has its caches drop as duplicates).
-    const keyframe = this.timeline.startOf(now);
+    const keyframe = this.timeline.startOf(now, Math.ceil(MAX_START_BURST_MS / this.timeline.periodMs));
     const from = keyframe < now || this.lastTick === null ? keyframe : Math.max(now, this.lastTick + 1);
     for (let tick = from; tick <= Math.max(now, from); tick++) this.send(tick);
     this.schedule();

@@ -79,3 +79,38 @@ describe('MovieChannel on the timeline', () => {
     expect(channel.resend(seqs)).toEqual([]);
   });
 });
+
+describe('an H.264 channel starting cold', () => {
+  /** 200 units of 40 ms (an 8 s loop) with one keyframe, at unit 0. */
+  const rare = {
+    name: 'rare.mp4',
+    fps: 25,
+    frames: Array.from({ length: 200 }, (_, i) => [Buffer.from([i & 0xff])]),
+    schedule: {
+      payloadType: 96,
+      clockRate: 90_000,
+      dueMs: Array.from({ length: 200 }, (_, i) => i * 40),
+      ticks: Array.from({ length: 200 }, (_, i) => i * 3600),
+      loopMs: 8000,
+      loopTicks: 720_000,
+      keyframes: Array.from({ length: 200 }, (_, i) => i === 0),
+    },
+  };
+
+  it('starts at the last keyframe when it is near, at the current unit when it is not (no flood)', () => {
+    const t = new ChannelTimeline(rare);
+    expect(t.startOf(30, 50)).toBe(0);
+    expect(t.startOf(150, 50)).toBe(150);
+    expect(t.startOf(230, 50)).toBe(200); // the next loop's keyframe
+    const sent = (atMs: number): number => {
+      const clock = new VirtualClock(atMs);
+      let n = 0;
+      const channel = new MovieChannel(clock, rare, () => n++);
+      channel.start();
+      channel.stop();
+      return n;
+    };
+    expect(sent(30 * 40)).toBe(31); // units 0..30 at once
+    expect(sent(150 * 40)).toBe(1); // 6 s past the keyframe: beyond MAX_START_BURST_MS
+  });
+});
