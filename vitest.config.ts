@@ -13,6 +13,8 @@ export const EMULATOR_TESTS = ['test/e2e/core.test.ts', 'test/e2e/mininet.test.t
 export const TIMING_TESTS = [
   'test/e2e/adversary.test.ts',
   'test/e2e/av-client.test.ts',
+  // Third-party players over UDP have no repair: a starved ffmpeg skipped 37 of 97 frames.
+  'test/e2e/av-movies.test.ts',
   'test/e2e/failures.test.ts',
   'test/e2e/pop-stall.test.ts',
   'test/e2e/rtsp-hardening.test.ts',
