@@ -219,8 +219,12 @@ describe('a relay kill -9 during an H.264 stream (mesh topology)', () => {
     await r.converged();
     const out = join(r.dir, 'p3.mkv');
     const done = headless(r, '127.1.103.20', 'p3', out, ['--duration', '6', '--jitter-buffer', '2000']);
-    await new Promise((res) => setTimeout(res, 2500));
-    const relay = ((await r.status('p3')).streams ?? []).find((x) => x.movie === MOVIE)?.upstream ?? null;
+    // Killed once p3 carries the stream (on a loaded host the client may still be starting at 2.5 s).
+    let relay: string | null = null;
+    for (const until = Date.now() + 15_000; relay === null && Date.now() < until; ) {
+      await new Promise((res) => setTimeout(res, 250));
+      relay = ((await r.status('p3')).streams ?? []).find((x) => x.movie === MOVIE)?.upstream ?? null;
+    }
     expect(relay).toMatch(/^r/);
     r.emulator.kill(relay as string);
     const c = await done;

@@ -117,7 +117,9 @@ describe('H.264 + AAC movies to real players', () => {
         video: join(run.dir, `ffmpeg-${transport}-video.md5`),
         audio: join(run.dir, `ffmpeg-${transport}-audio.md5`),
       };
-      const args = ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', transport, '-i', url(pop)];
+      // A larger socket buffer: ffmpeg reads UDP in the same thread as it decodes.
+      const input = ['-rtsp_transport', transport, '-buffer_size', '4194304', '-i', url(pop)];
+      const args = ['-hide_banner', '-loglevel', 'error', ...input];
       const video = ['-map', '0:v', '-frames:v', '100', '-f', 'framemd5', '-y', out.video];
       const audio = ['-map', '0:a', '-frames:a', '180', '-c', 'copy', '-f', 'framemd5', '-y', out.audio];
       const outputs = [...video, ...audio];
