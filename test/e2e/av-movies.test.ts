@@ -91,7 +91,12 @@ async function playFor(
  * POP's burst of the current group of pictures (GStreamer) must still show no frame twice nor
  * backward there, and every frame after.
  */
-function expectSourceOrder(got: { video: string[]; audio: string[] }, minVideo: number, settleFrames = 0): void {
+function expectSourceOrder(
+  got: { video: string[]; audio: string[] },
+  minVideo: number,
+  settleFrames = 0,
+  maxSkipped = 0,
+): void {
   const video = got.video.slice(0, -3);
   expect(video.length).toBeGreaterThanOrEqual(minVideo + settleFrames);
   const index = video.map((h) => source.video.indexOf(h));
@@ -100,10 +105,12 @@ function expectSourceOrder(got: { video: string[]; audio: string[] }, minVideo: 
   const steps = index.slice(1).map((x, i) => (x - (index[i] ?? 0) + n) % n);
   expect(steps.filter((step) => step === 0 || step > n / 2)).toEqual([]); // none twice, none backward
   const settled = video.slice(settleFrames);
-  expect(consecutiveInLoop(settled, source.video)).toBe(settled.length);
+  if (maxSkipped === 0) expect(consecutiveInLoop(settled, source.video)).toBe(settled.length);
+  else expect(steps.slice(settleFrames).reduce((sum, step) => sum + step - 1, 0)).toBeLessThanOrEqual(maxSkipped);
   const audio = got.audio.slice(1, -1);
   expect(audio.length).toBeGreaterThan(minVideo);
-  expect(consecutiveInLoop(audio, source.audio)).toBe(audio.length);
+  if (maxSkipped === 0) expect(consecutiveInLoop(audio, source.audio)).toBe(audio.length);
+  else expect(audio.map((h) => source.audio.indexOf(h))).not.toContain(-1);
 }
 
 describe('H.264 + AAC movies to real players', () => {
@@ -128,6 +135,9 @@ describe('H.264 + AAC movies to real players', () => {
       expectSourceOrder(
         { video: frameHashes(readFileSync(out.video, 'utf8')), audio: frameHashes(readFileSync(out.audio, 'utf8')) },
         60,
+        0,
+        // RTP over UDP has no repair in ffmpeg: a few frames lost on a busy host are skipped, never repeated.
+        transport === 'udp' ? 10 : 0,
       );
     }, 40_000);
   }
